@@ -1,0 +1,31 @@
+// Bundles the agent into one self-contained file (no runtime node_modules: it runs from an
+// initramfs) and the CLI/controller into one file whose dependencies stay in node_modules.
+import { build } from 'esbuild';
+import { statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: false, logLevel: 'warning' };
+// ESM bundles of CommonJS packages need a require() of their own.
+const banner = { js: "import { createRequire as __muster_cr } from 'node:module'; const require = __muster_cr(import.meta.url);" };
+
+await build({
+  ...common,
+  entryPoints: ['agent/main.ts'],
+  outfile: 'dist/agent.js',
+  minify: true,
+  banner,
+  // mqtt.js pulls a browser timer shim and a WebSocket client; the agent needs neither.
+  alias: { 'worker-timers': './agent/shims/worker-timers.ts' },
+  external: ['ws', 'bufferutil', 'utf-8-validate'],
+});
+await build({
+  ...common,
+  entryPoints: ['cli/main.ts'],
+  outfile: 'dist/muster.js',
+  packages: 'external',
+});
+
+const size = statSync('dist/agent.js').size;
+const gz = gzipSync(readFileSync('dist/agent.js')).length;
+console.log(`dist/agent.js ${(size / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzip); dist/muster.js ${(statSync('dist/muster.js').size / 1024).toFixed(1)} KiB`);

@@ -1,0 +1,235 @@
+/**
+ * The muster wire protocol: one zod schema per MQTT message, used by agent, controller and CLI.
+ * Types derive from the schemas, so a field added here is checked on both sides.
+ * Every payload carries `v`, the protocol version; a receiver refuses versions it does not know.
+ * docs/protocol.md documents each topic with an example; keep the two together.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+const v = z.literal(PROTOCOL_VERSION);
+
+/** Bounded strings: a payload field is never allowed to grow without limit. */
+const text = (max = 256) => z.string().max(max);
+/** Milliseconds since the epoch. */
+const epochMs = z.number().int().nonnegative();
+
+// ---- identifiers -------------------------------------------------------------------------------
+
+/** Lowercase colon-separated MAC, e.g. `52:54:00:12:34:56`. Use normalizeMac() before checking. */
+export const Mac = z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'MAC must be 6 lowercase hex pairs joined by ":"');
+/** InfiniBand port GUID as 4 groups of 4 lowercase hex digits: `0002:c903:0001:2345`. */
+export const IbGuid = z.string().regex(/^([0-9a-f]{4}:){3}[0-9a-f]{4}$/, 'IB GUID must be xxxx:xxxx:xxxx:xxxx (lowercase hex)');
+/** Agent ids are topic-safe and hardware-derived: `uuid-<dmi uuid>`, `mac-<12 hex>`, `serial-<…>`. */
+export const AgentId = z.string().regex(/^(uuid|mac|serial)-[0-9a-zA-Z._-]{1,80}$/, 'agent id must be uuid-…, mac-… or serial-… (topic-safe)');
+/** Node names: xCAT style, topic-safe (no `/`, `+`, `#`), starting with a letter. */
+export const NodeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/, 'node name must start with a letter and hold only letters, digits, "_", "." and "-" (max 63)');
+export const BootId = z.string().regex(/^[0-9a-f]{8,64}$/, 'boot id must be 8-64 lowercase hex digits');
+
+// ---- state axes --------------------------------------------------------------------------------
+
+export const Phase = z.enum(['unknown', 'build', 'kernel', 'init', 'run', 'off']);
+/** Phases an agent can report about itself (`unknown` and `off` are the controller's words). */
+export const AgentPhase = z.enum(['build', 'kernel', 'init', 'run']);
+export const Liveness = z.enum(['alive', 'suspect', 'dead']);
+export const Admin = z.enum(['online', 'offline']);
+export const Power = z.enum(['on', 'off', 'unknown']);
+export type Phase = z.infer<typeof Phase>;
+export type AgentPhase = z.infer<typeof AgentPhase>;
+export type Liveness = z.infer<typeof Liveness>;
+export type Admin = z.infer<typeof Admin>;
+export type Power = z.infer<typeof Power>;
+
+// ---- fingerprint -------------------------------------------------------------------------------
+
+export const Nic = z.object({
+  name: text(64),
+  /** Permanent (burned-in) MAC when the kernel exposes it, else the current one; null if none. */
+  mac: Mac.nullable(),
+  driver: text(64).nullable(),
+  link: z.enum(['up', 'down', 'unknown']),
+  speedMbps: z.number().int().nullable(),
+  /** Virtual NICs (bridges, veth, tun, bonds) are reported but never used as identity. */
+  virtual: z.boolean(),
+});
+export const Dmi = z.object({
+  vendor: text().nullable(),
+  product: text().nullable(),
+  serial: text().nullable(),
+  uuid: text(64).nullable(),
+  biosVersion: text().nullable(),
+  boardSerial: text().nullable(),
+});
+export const Disk = z.object({
+  name: text(64),
+  model: text().nullable(),
+  serial: text().nullable(),
+  sizeBytes: z.number().int().nonnegative(),
+});
+export const IbPort = z.object({ device: text(64), port: z.number().int().nonnegative(), guid: IbGuid });
+export const Lldp = z.object({ switch: text(), port: text() });
+export const Fingerprint = z.object({
+  nics: z.array(Nic).max(256),
+  dmi: Dmi,
+  cpu: z.object({ model: text().nullable(), count: z.number().int().nonnegative() }),
+  memoryBytes: z.number().int().nonnegative(),
+  disks: z.array(Disk).max(256),
+  ib: z.array(IbPort).max(64),
+  lldp: Lldp.nullable(),
+  /** From `BOOTIF=01-aa-bb-…` on the kernel command line (PXELINUX/iPXE convention). */
+  bootMac: Mac.nullable(),
+});
+export type Nic = z.infer<typeof Nic>;
+export type Dmi = z.infer<typeof Dmi>;
+export type Fingerprint = z.infer<typeof Fingerprint>;
+
+// ---- agent → controller ------------------------------------------------------------------------
+
+/** `muster/agents/<agentId>/hello`: on every (re)connect. */
+export const Hello = z.object({
+  v,
+  agentId: AgentId,
+  bootId: BootId,
+  agentVersion: text(32),
+  phase: AgentPhase,
+  at: epochMs,
+  /** Seconds since the machine booted (from /proc/uptime). */
+  uptime: z.number().nonnegative(),
+  fingerprint: Fingerprint,
+});
+/** `muster/agents/<agentId>/state`: on each phase change. */
+export const AgentState = z.object({ v, bootId: BootId, phase: AgentPhase, at: epochMs });
+/** `muster/agents/<agentId>/heartbeat`: every interval. */
+export const Heartbeat = z.object({
+  v,
+  bootId: BootId,
+  seq: z.number().int().nonnegative(),
+  phase: AgentPhase,
+  uptime: z.number().nonnegative(),
+});
+/** `muster/agents/<agentId>/status`: `online:false` is the will the broker sends for a dead link. */
+export const AgentStatus = z.object({ v, bootId: BootId, online: z.boolean() });
+export type Hello = z.infer<typeof Hello>;
+export type AgentState = z.infer<typeof AgentState>;
+export type Heartbeat = z.infer<typeof Heartbeat>;
+export type AgentStatus = z.infer<typeof AgentStatus>;
+
+// ---- controller → everyone ---------------------------------------------------------------------
+
+/** `muster/nodes/<node>/state` (retained): the node's axes, each with the time it last changed. */
+export const NodeState = z.object({
+  v,
+  node: NodeName,
+  phase: Phase,
+  phaseSince: epochMs,
+  liveness: Liveness,
+  livenessSince: epochMs,
+  admin: Admin,
+  /** Why the node is admin-offline (Slurm style: always given), or null when online. */
+  reason: text(1024).nullable(),
+  adminBy: text(128).nullable(),
+  adminSince: epochMs,
+  power: Power,
+  powerSince: epochMs,
+  /** Number of open hardware-log issues. */
+  faults: z.number().int().nonnegative(),
+  /** Time of the latest change on any axis. */
+  since: epochMs,
+  agentId: AgentId.nullable(),
+  bootId: BootId.nullable(),
+});
+export type NodeState = z.infer<typeof NodeState>;
+
+export const EventKind = z.enum([
+  'discovered', // an unknown agent said hello
+  'assigned', // an agent was bound to a node (by rule or by an admin)
+  'transition', // a node changed on one axis
+  'conflict', // two agents claim one node, or one agent matches two nodes
+  'drift', // an assigned node's fingerprint changed (NIC swapped, board replaced)
+  'policy', // a policy detected something wrong
+  'action', // an automatic or manual action (power, console capture) started or finished
+  'incident', // the mass-silence breaker tripped or was resumed
+  'hwlog', // a hardware-log issue was opened or closed
+  'rejected', // a message was refused (schema, authorisation)
+  'console', // a console pattern matched (panic, login prompt…)
+  'build', // the build system prepared, finished or failed a node
+]);
+export type EventKind = z.infer<typeof EventKind>;
+
+/** `muster/events/<kind>`: what happened, to which node, when, and the evidence. */
+export const Event = z.object({
+  v,
+  kind: EventKind,
+  at: epochMs,
+  node: NodeName.nullable(),
+  agentId: AgentId.nullable(),
+  /** One line for people: `n012 phase kernel → init (agent state)`. */
+  message: text(2048),
+  details: z.record(z.string(), z.unknown()),
+});
+export type Event = z.infer<typeof Event>;
+
+export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent']);
+export type Axis = z.infer<typeof Axis>;
+/** `details` of a `transition` event and one journal line. */
+export const Transition = z.object({
+  node: NodeName,
+  axis: Axis,
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  /** What caused it: `agent state`, `heartbeat timeout`, `will`, `admin alice: disk swap`, … */
+  cause: text(1024),
+  at: epochMs,
+});
+export type Transition = z.infer<typeof Transition>;
+
+// ---- CLI ⇄ controller (zigbee2mqtt bridge style; MQTT 3.1.1 has no response topics) ----------
+
+/** `muster/request/<verb>`: the reply goes to `muster/response/<replyTo>`. */
+export const Request = z.object({
+  v,
+  id: text(64).min(1),
+  replyTo: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'replyTo must be a topic-safe client id'),
+  args: z.record(z.string(), z.unknown()),
+});
+export const Response = z.object({
+  v,
+  id: text(64),
+  ok: z.boolean(),
+  data: z.unknown().optional(),
+  error: text(4096).optional(),
+});
+export type Request = z.infer<typeof Request>;
+export type Response = z.infer<typeof Response>;
+
+/** Largest payload any muster message may have; the broker and ingest refuse bigger ones. */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+/** `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `aabbccddeeff` → `aa:bb:cc:dd:ee:ff`; null when not a MAC. */
+export function normalizeMac(raw: string): string | null {
+  const hex = raw.trim().toLowerCase().replace(/[^0-9a-f]/g, '');
+  if (hex.length !== 12 || /[^0-9a-f:.\-\s]/i.test(raw.trim())) return null;
+  return hex.match(/../g)!.join(':');
+}
+
+/** `0x0002c90300012345`, `0002:c903:0001:2345`, `00:02:c9:…` → `0002:c903:0001:2345`; null otherwise. */
+export function normalizeIbGuid(raw: string): string | null {
+  const hex = raw.trim().toLowerCase().replace(/^0x/, '').replace(/[:.\-]/g, '');
+  if (!/^[0-9a-f]{16}$/.test(hex)) return null;
+  return hex.match(/..../g)!.join(':');
+}
+
+/** Parse and describe the first problem in a form people can act on: `fingerprint.nics.0.mac: MAC must …`. */
+export function parseMessage<T>(schema: z.ZodType<T>, value: unknown): { ok: true; value: T } | { ok: false; error: string } {
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  return { ok: false, error: describeZodError(r.error) };
+}
+
+export function describeZodError(error: z.ZodError): string {
+  const first = error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`);
+  const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
+  return first.join('; ') + more;
+}

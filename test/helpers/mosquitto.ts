@@ -1,0 +1,16 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { start, type Proc } from './proc.js';
+
+/** A real Mosquitto 2 broker on a free loopback port, anonymous, for tests. */
+export async function startMosquitto(): Promise<{ url: string; port: number; proc: Proc }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'muster-mosq-'));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', 'log_type error', 'log_type warning', 'log_type notice', ''].join('\n'));
+  const proc = start('mosquitto', ['-c', conf]);
+  await proc.waitFor(/running|Opening ipv4 listen socket/, 10_000);
+  return { url: `mqtt://127.0.0.1:${port}`, port, proc };
+}
