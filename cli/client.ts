@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import { PROTOCOL_VERSION, Response, parseMessage } from '../shared/protocol.js';
+import { Topics } from '../shared/topics.js';
+
+export interface ClientOptions {
+  url: string;
+  prefix?: string;
+  username?: string;
+  password?: string;
+  /** How long to wait for the controller's answer. */
+  timeoutMs?: number;
+}
+
+/** The CLI's connection to the controller: requests with replies, and topic streams for `watch`. */
+export class ControllerClient {
+  readonly topics: Topics;
+  private readonly pending = new Map<string, { resolve: (r: Response) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly streams: Array<(topic: string, payload: Buffer) => void> = [];
+
+  private constructor(
+    private readonly client: MqttClient,
+    readonly clientId: string,
+    private readonly opts: ClientOptions,
+  ) {
+    this.topics = new Topics(opts.prefix ?? 'muster');
+    client.on('message', (topic, payload) => {
+      if (topic === this.topics.response(clientId)) return this.onResponse(payload);
+      for (const s of this.streams) s(topic, payload);
+    });
+  }
+
+  static async connect(opts: ClientOptions): Promise<ControllerClient> {
+    const clientId = `muster-cli-${randomBytes(6).toString('hex')}`;
+    const client = mqtt.connect(opts.url, {
+      clientId,
+      username: opts.username,
+      password: opts.password,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', (err) => reject(new Error(`cannot reach the controller at ${opts.url}: ${err.message}`)));
+      client.once('close', () => reject(new Error(`cannot reach the controller at ${opts.url}: connection closed (is \`muster controller\` running? set --controller or MUSTER_CONTROLLER)`)));
+    });
+    const c = new ControllerClient(client, clientId, opts);
+    await client.subscribeAsync(c.topics.response(clientId), { qos: 1 });
+    return c;
+  }
+
+  /** Send a request and wait for its reply; a refusal becomes an Error with the controller's reason. */
+  async request<T = unknown>(verb: string, args: Record<string, unknown> = {}, timeoutMs = this.opts.timeoutMs ?? 30_000): Promise<T> {
+    const id = randomBytes(8).toString('hex');
+    const response = await new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${verb}: no answer from the controller within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.client.publish(this.topics.request(verb), JSON.stringify({ v: PROTOCOL_VERSION, id, replyTo: this.clientId, args }), { qos: 1 });
+    });
+    if (!response.ok) throw new Error(response.error ?? `${verb} failed`);
+    return response.data as T;
+  }
+
+  /** Stream messages matching the filters (for `watch`, `console`). */
+  async stream(filters: string[], onMessage: (topic: string, payload: Buffer) => void): Promise<void> {
+    this.streams.push(onMessage);
+    await this.client.subscribeAsync(filters, { qos: 0 });
+  }
+
+  publish(topic: string, payload: string | Buffer): void {
+    this.client.publish(topic, payload, { qos: 0 });
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    await this.client.endAsync();
+  }
+
+  private onResponse(payload: Buffer): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
+    const r = parseMessage(Response, json);
+    if (!r.ok) return;
+    const p = this.pending.get(r.value.id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(r.value.id);
+    p.resolve(r.value);
+  }
+}

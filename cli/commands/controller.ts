@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../controller/config.js';
+import { runController } from '../../controller/main.js';
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} "${v}" must be a whole number`);
+  return n;
+};
+
+export function registerControllerCommand(program: Command): void {
+  program
+    .command('controller')
+    .description('run the controller: embedded MQTT broker (or --broker), store, state manager, HTTP')
+    .option('--data <dir>', 'data directory (store, journal, console logs)')
+    .option('--config <file>', 'controller config file (YAML or JSON)')
+    .option('--host <addr>', 'address to listen on')
+    .option('--mqtt-port <n>', 'MQTT TCP port (0: any free port)', int('--mqtt-port'))
+    .option('--ws-port <n>', 'MQTT over WebSocket port (0: any free port)', int('--ws-port'))
+    .option('--http-port <n>', 'HTTP port: iPXE scripts, images, dashboard, metrics (0: any free port)', int('--http-port'))
+    .option('--broker <url>', 'use an external MQTT broker instead of the embedded one')
+    .option('--demo <n>', 'also run N simulated nodes that boot through kernel → init → run', int('--demo'))
+    .option('--dry-run', 'log and publish what automatic actions would do, without doing them')
+    .addHelpText('after', '\nExample:\n  muster controller --data /var/lib/muster --demo 16\n')
+    .action(async (o: Record<string, unknown>) => {
+      const config = await loadConfig((o.config as string | undefined) ?? null, {
+        dataDir: o.data,
+        host: o.host,
+        mqttPort: o.mqttPort,
+        wsPort: o.wsPort,
+        httpPort: o.httpPort,
+        broker: o.broker,
+        demo: o.demo,
+        dryRun: o.dryRun,
+      });
+      await runController(config);
+    });
+}

@@ -1,0 +1,171 @@
+import type { Command } from 'commander';
+import type { NodeState, Transition } from '../../shared/protocol.js';
+import { ago, isoTime, table } from '../format.js';
+import { printJson, useColor, withController } from '../session.js';
+
+interface NodeRow {
+  node: string;
+  groups: string[];
+  phase: string;
+  liveness: string;
+  admin: string;
+  reason: string | null;
+  power: string;
+  since: number;
+  agentId: string | null;
+}
+
+export function registerNodeCommands(program: Command): void {
+  program
+    .command('nodes [range]')
+    .description('list nodes and their state (xCAT nodels / Slurm sinfo -N)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster nodes\n  muster nodes n[001-016],-n005\n  muster nodes rack1 --json\n')
+    .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.request<NodeRow[]>('nodes', { range }));
+      if (o.json) return printJson(rows);
+      const now = Date.now();
+      process.stdout.write(
+        table(
+          ['NODE', 'PHASE', 'LIVENESS', 'ADMIN', 'POWER', 'SINCE', 'GROUPS', 'REASON'],
+          rows.map((r) => [r.node, r.phase, r.liveness, r.admin, r.power, ago(r.since, now), r.groups.join(','), r.reason ?? '']),
+          { color: useColor() },
+        ) + '\n',
+      );
+    });
+
+  program
+    .command('show <node>')
+    .description("one node's definition, identifiers, mappings and state")
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster show n001\n')
+    .action(async (node: string, o: { json?: boolean }, cmd: Command) => {
+      const n = await withController(cmd, (c) => c.request<Record<string, unknown> & { state: NodeState | null }>('show', { node }));
+      if (o.json) return printJson(n);
+      process.stdout.write(formatShow(n) + '\n');
+    });
+
+  program
+    .command('history <node>')
+    .description("a node's transitions (phase, liveness, admin, power), oldest first")
+    .option('--since <time>', 'only since this time: ISO date/time, or a duration like 10m, 2h, 1d')
+    .option('--axis <axis>', 'only this axis: phase, liveness, admin, power, agent')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster history n001\n  muster history n001 --since 1h --axis phase\n')
+    .action(async (node: string, o: { since?: string; axis?: string; json?: boolean }, cmd: Command) => {
+      const since = o.since === undefined ? undefined : parseSince(o.since);
+      const r = await withController(cmd, (c) => c.request<{ transitions: Transition[]; skipped: number }>('history', { node, since, axis: o.axis }));
+      if (o.json) return printJson(r.transitions);
+      process.stdout.write(table(['TIME', 'AXIS', 'FROM', 'TO', 'CAUSE'], r.transitions.map((t) => [isoTime(t.at), t.axis, t.from ?? '-', t.to ?? '-', t.cause])) + '\n');
+      if (r.skipped) process.stderr.write(`muster: ${r.skipped} unreadable journal line(s) skipped\n`);
+    });
+
+  program
+    .command('discovered')
+    .description('agents that said hello but are not bound to a node')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster discovered\n  muster assign mac-525400000001 n001\n')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.request<Array<{ agentId: string; macs: string[]; serial: string | null; product: string | null; lastSeen: number; phase: string | null }>>('discovered'));
+      if (o.json) return printJson(rows);
+      const now = Date.now();
+      process.stdout.write(table(['AGENT', 'MACS', 'SERIAL', 'PRODUCT', 'SEEN'], rows.map((r) => [r.agentId, r.macs.join(','), r.serial ?? '-', r.product ?? '-', ago(r.lastSeen, now)])) + '\n');
+    });
+
+  program
+    .command('assign <agent> <node>')
+    .description('bind a discovered agent (by agent id or any of its MACs) to a node name')
+    .option('--force', 'move the agent or the name even if already bound elsewhere')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster assign uuid-4c4c4544-0031-3210-8052-b4c04f4e4b31 n001\n  muster assign 52:54:00:00:00:01 n002\n')
+    .action(async (agent: string, node: string, o: { force?: boolean; json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<{ node: string; agentId: string }>('assign', { agent, node, force: !!o.force }));
+      if (o.json) return printJson(r);
+      process.stdout.write(`${r.agentId} is now ${r.node}\n`);
+    });
+
+  program
+    .command('define <range> [settings...]')
+    .description('create nodes or change them (xCAT mkdef/chdef); settings are key=value')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nKeys: groups=a,b mac=… serial=… uuid=… ib=… switch=SW:PORT power=URL console=TARGET image=ID tags=a,b if.NAME=… attr.NAME=…\nExamples:\n  muster define n[001-004] groups=rack1,compute power=ipmi://admin:pw@10.0.0.1\n  muster define n005 mac=52:54:00:00:00:05 console=serial:/dev/ttyUSB0@115200\n',
+    )
+    .action(async (range: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<{ created: string[]; changed: string[] }>('define', { range, settings }));
+      if (o.json) return printJson(r);
+      process.stdout.write(`${r.created.length} created, ${r.changed.length} changed\n`);
+    });
+
+  program
+    .command('set <range> <settings...>')
+    .description('change settings of defined nodes: image=, tags=, if.NAME=, power=, console=, groups=, …')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster set rack1 image=rocky9 tags=gpu,ib\n  muster set n001 if.eth0=10.1.0.11/16,gw=10.1.0.1,mtu=9000\n')
+    .action(async (range: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<{ changed: string[] }>('set', { range, settings }));
+      if (o.json) return printJson(r);
+      process.stdout.write(`${r.changed.length} node(s) changed\n`);
+    });
+
+  program
+    .command('offline <range>')
+    .description('take nodes out of automatic correction (Slurm drain): a reason is required')
+    .requiredOption('--reason <text>', 'why (kept with the node and in its history)')
+    .addHelpText('after', '\nExample:\n  muster offline n007 --reason "DIMM errors, ticket 4711"\n')
+    .action(async (range: string, o: { reason: string }, cmd: Command) => {
+      if (o.reason.trim() === '') throw new Error('offline: --reason must not be empty');
+      const r = await withController(cmd, (c) => c.request<{ nodes: string[] }>('offline', { range, reason: o.reason }));
+      process.stdout.write(`${r.nodes.length} node(s) offline\n`);
+    });
+
+  program
+    .command('online <range>')
+    .description('return nodes to service (Slurm ReturnToService)')
+    .addHelpText('after', '\nExample:\n  muster online n007\n')
+    .action(async (range: string, _o: unknown, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<{ nodes: string[] }>('online', { range }));
+      process.stdout.write(`${r.nodes.length} node(s) online\n`);
+    });
+}
+
+/** `10m`, `2h`, `1d`, `30s` ago, or an ISO date/time → ms since the epoch. */
+export function parseSince(text: string, now = Date.now()): number {
+  const m = /^(\d+)([smhd])$/.exec(text.trim());
+  if (m) return now - Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new Error(`--since "${text}" is neither a duration (10m, 2h, 1d) nor a date/time`);
+  return t;
+}
+
+function formatShow(n: Record<string, unknown> & { state: NodeState | null }): string {
+  const s = n.state;
+  const lines: string[] = [];
+  const add = (k: string, v: unknown) => lines.push(`${k.padEnd(12)} ${v === null || v === undefined || v === '' ? '-' : String(v)}`);
+  add('node', n.name);
+  add('groups', (n.groups as string[]).join(','));
+  if (s) {
+    add('phase', `${s.phase} (since ${isoTime(s.phaseSince)})`);
+    add('liveness', `${s.liveness} (since ${isoTime(s.livenessSince)})`);
+    add('admin', s.admin === 'offline' ? `offline: ${s.reason} (by ${s.adminBy}, ${isoTime(s.adminSince)})` : 'online');
+    add('power', s.power);
+    add('faults', s.faults);
+  }
+  add('agent', n.agentId);
+  const ids = n.ids as { macs: string[]; serial: string | null; uuid: string | null; ibGuids: string[]; switchPort: { switch: string; port: string } | null };
+  add('macs', ids.macs.join(','));
+  add('serial', ids.serial);
+  add('uuid', ids.uuid);
+  add('ib', ids.ibGuids.join(','));
+  add('switch', ids.switchPort ? `${ids.switchPort.switch}:${ids.switchPort.port}` : null);
+  add('power url', n.power);
+  add('console', n.console);
+  add('image', n.image);
+  add('tags', (n.tags as string[]).join(','));
+  const ifs = n.interfaces as Array<Record<string, unknown>>;
+  add('interfaces', ifs.length ? '' : null);
+  for (const i of ifs) lines.push(`  ${JSON.stringify(i)}`);
+  for (const [k, v] of Object.entries(n.attrs as Record<string, string>)) add(`attr.${k}`, v);
+  return lines.join('\n');
+}

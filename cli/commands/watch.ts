@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { Event, parseMessage } from '../../shared/protocol.js';
+import { colorize } from '../format.js';
+import { useColor, withController } from '../session.js';
+
+export function registerWatchCommand(program: Command): void {
+  program
+    .command('watch [range]')
+    .description('stream transitions and events as they happen (Ctrl-C to stop)')
+    .option('--kind <kinds>', 'only these event kinds, comma-separated (transition, discovered, assigned, policy, action, incident, …)')
+    .option('--json', 'one JSON object per line')
+    .addHelpText('after', '\nExamples:\n  muster watch\n  muster watch rack1 --kind transition,action\n')
+    .action(async (range: string | undefined, o: { kind?: string; json?: boolean }, cmd: Command) => {
+      const kinds = o.kind ? new Set(o.kind.split(',').map((k) => k.trim())) : null;
+      await withController(cmd, async (c) => {
+        const only = range ? new Set((await c.request<Array<{ node: string }>>('nodes', { range })).map((r) => r.node)) : null;
+        const color = useColor();
+        await c.stream([c.topics.allEvents], (topic, payload) => {
+          let json: unknown;
+          try {
+            json = JSON.parse(payload.toString('utf8'));
+          } catch {
+            return;
+          }
+          const e = parseMessage(Event, json);
+          if (!e.ok) return;
+          const ev = e.value;
+          if (kinds && !kinds.has(ev.kind)) return;
+          if (only && (ev.node === null || !only.has(ev.node))) return;
+          if (o.json) return void process.stdout.write(JSON.stringify(ev) + '\n');
+          const time = new Date(ev.at).toISOString().slice(11, 23);
+          const msg = ev.kind === 'transition' && color ? ev.message.replace(/→ (\S+)/, (_m, to: string) => `→ ${colorize(to, true)}`) : ev.message;
+          process.stdout.write(`${time} ${ev.kind.padEnd(10)} ${msg}\n`);
+        });
+        // Keep the connection until Ctrl-C.
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+      });
+    });
+}

@@ -1,0 +1,73 @@
+import { PROTOCOL_VERSION, Request, parseMessage, type Response } from '../../shared/protocol.js';
+import type { Context, Extension } from '../context.js';
+import { SettingError } from '../nodes/settings.js';
+import { ApiError, type Verb } from './verb.js';
+
+/**
+ * Request/response over plain MQTT 3.1.1 topics: `muster/request/<verb>` with `{id, replyTo,
+ * args}`, answered on `muster/response/<replyTo>` with `{id, ok, data | error}`.
+ */
+export class ApiServer implements Extension {
+  readonly name = 'api';
+  private readonly verbs = new Map<string, Verb>();
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private ctx!: Context;
+
+  constructor(verbs: Verb[]) {
+    for (const v of verbs) this.verbs.set(v.name, v);
+  }
+
+  add(...verbs: Verb[]): void {
+    for (const v of verbs) this.verbs.set(v.name, v);
+  }
+
+  async start(ctx: Context): Promise<void> {
+    this.ctx = ctx;
+    this.unsubscribe = await ctx.bus.subscribe(ctx.topics.allRequests, (topic, payload) => void this.handle(topic, payload));
+  }
+
+  async stop(): Promise<void> {
+    await this.unsubscribe?.();
+  }
+
+  private async handle(topic: string, payload: Buffer): Promise<void> {
+    const { ctx } = this;
+    const t = ctx.topics.parse(topic);
+    if (!t || t.area !== 'request') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      ctx.metrics.rejected.inc({ reason: 'json' });
+      return void ctx.log.warn({ topic }, 'request rejected: not JSON');
+    }
+    const req = parseMessage(Request, json);
+    if (!req.ok) {
+      ctx.metrics.rejected.inc({ reason: 'schema' });
+      return void ctx.log.warn({ topic, reason: req.error }, 'request rejected');
+    }
+    const { id, replyTo, args } = req.value;
+    const reply = (r: Omit<Response, 'v' | 'id'>) =>
+      ctx.bus.publish(ctx.topics.response(replyTo), JSON.stringify({ v: PROTOCOL_VERSION, id, ...r }), { qos: 1 }).catch((err: Error) => ctx.log.error({ err: err.message }, 'response publish failed'));
+    const v = this.verbs.get(t.verb);
+    if (!v) {
+      ctx.metrics.requests.inc({ verb: 'unknown', outcome: 'error' });
+      return void reply({ ok: false, error: `unknown request "${t.verb}"; known: ${[...this.verbs.keys()].sort().join(', ')}` });
+    }
+    const parsed = parseMessage(v.args, args);
+    if (!parsed.ok) {
+      ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
+      return void reply({ ok: false, error: `${v.name}: ${parsed.error}` });
+    }
+    try {
+      const data = await v.handle(parsed.value, ctx);
+      ctx.metrics.requests.inc({ verb: v.name, outcome: 'ok' });
+      await reply({ ok: true, data });
+    } catch (err) {
+      ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
+      const userFacing = err instanceof ApiError || err instanceof SettingError || (err as Error).name === 'NodeRangeError';
+      if (!userFacing) ctx.log.error({ verb: v.name, err: (err as Error).stack }, 'request failed');
+      await reply({ ok: false, error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import type { z } from 'zod';
+import type { Context } from '../context.js';
+
+/** An error meant for the person at the CLI: its message is shown as it is. */
+export class ApiError extends Error {}
+
+/** One request verb: a schema for its arguments and a handler (zigbee2mqtt bridge requests). */
+export interface Verb<A = unknown> {
+  name: string;
+  /** What the verb is for, listed when an unknown verb is asked for. */
+  summary: string;
+  args: z.ZodType<A>;
+  handle(args: A, ctx: Context): Promise<unknown>;
+}
+
+export function verb<S extends z.ZodType>(name: string, summary: string, args: S, handle: (args: z.infer<S>, ctx: Context) => Promise<unknown>): Verb {
+  return { name, summary, args, handle: handle as Verb['handle'] };
+}

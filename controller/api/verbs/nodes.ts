@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { Axis } from '../../../shared/protocol.js';
+import type { Context } from '../../context.js';
+import { parseSettings } from '../../nodes/settings.js';
+import { ApiError, verb } from '../verb.js';
+
+const Range = z.string().max(4096).optional();
+
+function mustGet(ctx: Context, name: string) {
+  const node = ctx.nodes.get(name);
+  if (!node) {
+    const close = ctx.nodes.names().filter((n) => n.startsWith(name.slice(0, Math.max(1, name.length - 2)))).slice(0, 3);
+    throw new ApiError(`node ${name} is not defined${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}`);
+  }
+  return node;
+}
+
+/** One row per node: its definition summary plus its live state. */
+function row(ctx: Context, name: string) {
+  const n = ctx.nodes.get(name)!;
+  const s = ctx.state.get(name);
+  return {
+    node: name,
+    groups: n.groups,
+    phase: s?.phase ?? 'unknown',
+    liveness: s?.liveness ?? 'dead',
+    admin: s?.admin ?? 'online',
+    reason: s?.reason ?? null,
+    power: s?.power ?? 'unknown',
+    since: s?.since ?? n.createdAt,
+    agentId: n.agentId,
+    image: n.image,
+  };
+}
+
+export const nodeVerbs = [
+  verb('nodes', 'list nodes with their state', z.object({ range: Range }), async ({ range }, ctx) => ctx.nodes.resolve(range).map((n) => row(ctx, n))),
+
+  verb('show', "one node's definition, identifiers and state", z.object({ node: z.string() }), async ({ node }, ctx) => {
+    const n = mustGet(ctx, node);
+    return { ...n, runtime: undefined, power: redactUrl(n.power), state: ctx.state.get(node) };
+  }),
+
+  verb(
+    'history',
+    "a node's transitions from the journal",
+    z.object({ node: z.string(), since: z.number().optional(), axis: Axis.optional(), limit: z.number().int().positive().max(100_000).optional() }),
+    async ({ node, since, axis, limit }, ctx) => {
+      mustGet(ctx, node);
+      const { transitions, skipped } = await ctx.journal.history({ node, since, axis, limit: limit ?? 1000 });
+      return { transitions, skipped };
+    },
+  ),
+
+  verb('define', 'create or change one or more nodes', z.object({ range: z.string(), settings: z.array(z.string()).max(1000) }), async ({ range, settings }, ctx) => {
+    const names = ctx.nodes.resolveNew(range);
+    const patch = parseSettings(settings);
+    const created: string[] = [];
+    for (const name of names) {
+      if (ctx.nodes.define(name, patch, ctx.now())) created.push(name);
+      ctx.state.nodeDefined(name);
+    }
+    await ctx.store.flush();
+    return { created, changed: names.filter((n) => !created.includes(n)) };
+  }),
+
+  verb('set', 'change settings of defined nodes', z.object({ range: z.string(), settings: z.array(z.string()).min(1).max(1000) }), async ({ range, settings }, ctx) => {
+    const names = ctx.nodes.resolve(range);
+    if (names.length === 0) throw new ApiError(`noderange "${range}" names no nodes`);
+    ctx.nodes.set(names, parseSettings(settings), ctx.now());
+    await ctx.store.flush();
+    return { changed: names };
+  }),
+
+  verb('undefine', 'remove node definitions', z.object({ range: z.string() }), async ({ range }, ctx) => {
+    const names = ctx.nodes.resolve(range);
+    for (const n of names) {
+      ctx.nodes.remove(n);
+      ctx.state.nodeRemoved(n);
+    }
+    await ctx.store.flush();
+    return { removed: names };
+  }),
+
+  verb('groups', 'groups and their members', z.object({}), async (_a, ctx) => ctx.nodes.groups()),
+];
+
+/** `ipmi://admin:secret@host` → `ipmi://admin:***@host`: credentials never leave the controller. */
+export function redactUrl(url: string | null): string | null {
+  if (!url) return url;
+  return url.replace(/^([a-z+]+:\/\/)([^:@/]*):([^@/]*)@/i, '$1$2:***@').replace(/([?&](?:password|token|pass)=)[^&]*/gi, '$1***');
+}

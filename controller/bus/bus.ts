@@ -1,0 +1,32 @@
+/**
+ * The controller's view of MQTT: subscribe to filters and publish, nothing else. Two
+ * implementations: in-process on the embedded aedes broker (no socket hop), and an mqtt.js client
+ * for an external broker (`--broker mqtt://…`, e.g. Mosquitto or an EMQX cluster).
+ */
+export type MessageHandler = (topic: string, payload: Buffer) => void;
+
+export interface PublishOptions {
+  retain?: boolean;
+  qos?: 0 | 1;
+}
+
+export interface Bus {
+  /** Delivers every message matching the MQTT filter until the returned function is called. */
+  subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>>;
+  publish(topic: string, payload: string | Buffer, opts?: PublishOptions): Promise<void>;
+  /** Called with 'up' after a reconnect to the broker (not on the first connect) and 'down' on loss. */
+  onConnectionChange(listener: (state: 'up' | 'down') => void): void;
+  close(): Promise<void>;
+}
+
+/** MQTT topic filter matching (`+` one level, `#` the rest), for in-process dispatch. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}

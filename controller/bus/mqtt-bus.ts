@@ -1,0 +1,79 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { topicMatches, type Bus, type MessageHandler, type PublishOptions } from './bus.js';
+
+/** Bus on an external broker through one mqtt.js client. */
+export class MqttBus implements Bus {
+  private readonly handlers = new Map<string, Set<MessageHandler>>();
+  private readonly listeners: Array<(s: 'up' | 'down') => void> = [];
+  private connectedOnce = false;
+
+  private constructor(private readonly client: MqttClient) {
+    client.on('message', (topic, payload) => {
+      for (const [filter, set] of this.handlers) if (topicMatches(filter, topic)) for (const h of set) h(topic, payload);
+    });
+    client.on('connect', () => {
+      if (this.connectedOnce) for (const l of this.listeners) l('up');
+      this.connectedOnce = true;
+    });
+    client.on('offline', () => {
+      for (const l of this.listeners) l('down');
+    });
+  }
+
+  static async connect(url: string, opts: { clientId: string; username?: string; password?: string }): Promise<MqttBus> {
+    const client = mqtt.connect(url, {
+      clientId: opts.clientId,
+      username: opts.username,
+      password: opts.password,
+      protocolVersion: 4,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      // A persistent session keeps our subscriptions across reconnects.
+      clean: true,
+      resubscribe: true,
+    });
+    const bus = new MqttBus(client);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => {
+        client.end(true);
+        reject(new Error(`cannot connect to broker ${url}: ${err.message}`));
+      };
+      client.once('connect', () => {
+        client.off('error', onError);
+        resolve();
+      });
+      client.once('error', onError);
+      setTimeout(() => onError(new Error('no CONNACK within 10 s')), 10_000).unref();
+    });
+    return bus;
+  }
+
+  async subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    let set = this.handlers.get(filter);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(filter, set);
+      await this.client.subscribeAsync(filter, { qos: 1 });
+    }
+    set.add(handler);
+    return async () => {
+      set.delete(handler);
+      if (set.size === 0) {
+        this.handlers.delete(filter);
+        await this.client.unsubscribeAsync(filter);
+      }
+    };
+  }
+
+  async publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
+    await this.client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
+  }
+
+  onConnectionChange(listener: (state: 'up' | 'down') => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}

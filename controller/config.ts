@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { describeZodError } from '../shared/protocol.js';
+
+/** The controller config file (YAML or JSON); command-line flags override it. */
+export const ControllerConfig = z
+  .object({
+    dataDir: z.string().default('./data'),
+    prefix: z.string().default('muster'),
+    /** Address the embedded broker and HTTP server listen on. */
+    host: z.string().default('0.0.0.0'),
+    mqttPort: z.number().int().min(0).max(65535).default(1883),
+    /** MQTT over WebSocket for the web page; null: off. */
+    wsPort: z.number().int().min(0).max(65535).nullable().default(8083),
+    httpPort: z.number().int().min(0).max(65535).nullable().default(8080),
+    /** Use an external broker (mqtt://host:port) instead of the embedded one. */
+    broker: z.string().url().nullable().default(null),
+    /** URL agents are told to use (iPXE command lines); defaults from host and mqttPort. */
+    advertiseUrl: z.string().nullable().default(null),
+    heartbeatIntervalS: z.number().positive().default(5),
+    /** Log and publish what automatic actions would do, without doing them. */
+    dryRun: z.boolean().default(false),
+    /** Store write debounce: a burst of changes becomes one write. */
+    storeDebounceMs: z.number().int().min(0).default(200),
+    naming: z.object({ enabled: z.boolean(), pattern: z.string() }).optional(),
+    /** Simulated nodes for the demo (`--demo N`). */
+    demo: z.number().int().min(0).max(100_000).default(0),
+    /** Policy settings, validated by the state manager's own schema. */
+    policies: z.unknown().optional(),
+    consoles: z.unknown().optional(),
+    power: z.object({ concurrency: z.number().int().min(1).default(20), staggerMs: z.number().int().min(0).default(0) }).default({ concurrency: 20, staggerMs: 0 }),
+    build: z.unknown().optional(),
+  })
+  .strict();
+export type ControllerConfig = z.infer<typeof ControllerConfig>;
+
+export async function loadConfig(file: string | null, overrides: Partial<Record<keyof ControllerConfig, unknown>>): Promise<ControllerConfig> {
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`config ${file}: ${(err as Error).message}`);
+    }
+    try {
+      fromFile = (YAML.parse(text) ?? {}) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`config ${file}: not valid YAML/JSON: ${(err as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new Error(`config ${file}: must be a mapping of settings`);
+  }
+  const merged = { ...fromFile, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const r = ControllerConfig.safeParse(merged);
+  if (!r.success) throw new Error(`config${file ? ` ${file}` : ''}: ${describeZodError(r.error)}`);
+  return r.data;
+}

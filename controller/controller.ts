@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import { Topics } from '../shared/topics.js';
+import { AedesBus } from './bus/aedes-bus.js';
+import type { Bus } from './bus/bus.js';
+import { MqttBus } from './bus/mqtt-bus.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import type { ControllerConfig } from './config.js';
+import { makeEventPublisher, type Context, type Extension, type StateView } from './context.js';
+import { EventBus } from './events.js';
+import { HttpServer } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { NodeDirectory } from './nodes/directory.js';
+import { Journal } from './store/journal.js';
+import { Store } from './store/store.js';
+
+export interface RunningController {
+  ctx: Context;
+  broker: EmbeddedBroker | null;
+  /** Where clients reach the broker (the embedded one's real port, or the external URL). */
+  mqttUrl: string;
+  wsUrl: string | null;
+  httpUrl: string | null;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  now?: () => number;
+  /** The controller's features, in start order (see controller/extensions.ts). */
+  extensions: (ctx: Context) => Extension[];
+}
+
+const NO_STATE: StateView = {
+  get: () => null,
+  setAdmin: () => {
+    throw new Error('the state manager is not running');
+  },
+  nodeDefined: () => {},
+  nodeRemoved: () => {},
+};
+
+/** Opens the store, brings up the broker (embedded or external) and starts the extensions. */
+export async function startController(config: ControllerConfig, opts: StartOptions): Promise<RunningController> {
+  const log = opts.log ?? createLogger();
+  const now = opts.now ?? Date.now;
+  const topics = new Topics(config.prefix);
+  const metrics = createMetrics();
+  const store = await Store.open(config.dataDir, { debounceMs: config.storeDebounceMs, onWrite: (ms) => metrics.storeWrite.observe(ms / 1000) });
+  const journal = await Journal.open(join(config.dataDir, 'journal.jsonl'));
+
+  let broker: EmbeddedBroker | null = null;
+  let bus: Bus;
+  let mqttUrl: string;
+  let wsUrl: string | null = null;
+  const loopback = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  if (config.broker) {
+    bus = await MqttBus.connect(config.broker, { clientId: `muster-controller-${process.pid}` });
+    mqttUrl = config.broker;
+  } else {
+    broker = await startEmbeddedBroker({
+      topics,
+      log,
+      host: config.host,
+      mqttPort: config.mqttPort,
+      wsPort: config.wsPort ?? undefined,
+      onRefused: () => metrics.rejected.inc({ reason: 'acl' }),
+    });
+    bus = new AedesBus(broker.aedes);
+    mqttUrl = `mqtt://${loopback(config.host)}:${broker.mqttPort}`;
+    if (broker.wsPort !== null) wsUrl = `ws://${loopback(config.host)}:${broker.wsPort}`;
+  }
+
+  const httpServer = new HttpServer(log);
+  const ctx: Context = {
+    config,
+    log,
+    topics,
+    bus,
+    store,
+    journal,
+    events: new EventBus(),
+    metrics,
+    now,
+    nodes: new NodeDirectory(store),
+    state: NO_STATE,
+    http: httpServer,
+    publishEvent: makeEventPublisher(bus, topics, now, log),
+  };
+
+  const started: Extension[] = [];
+  const stop = async () => {
+    for (const ext of started.reverse()) {
+      await ext.stop?.().catch((err: Error) => log.error({ ext: ext.name, err: err.message }, 'extension stop failed'));
+    }
+    await store.close().catch((err: Error) => log.error({ err: err.message }, 'final store write failed'));
+    await journal.close();
+    await httpServer.close();
+    await bus.close();
+    await broker?.close();
+  };
+  try {
+    for (const ext of opts.extensions(ctx)) {
+      await ext.start(ctx);
+      started.push(ext);
+    }
+    // Listen last: every route is mounted by then.
+    if (config.httpPort !== null) await httpServer.listen(config.host, config.httpPort);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ctx, broker, mqttUrl, wsUrl, httpUrl: httpServer.url, stop };
+}

@@ -1,0 +1,129 @@
+/**
+ * `--demo N`: N simulated nodes that are real MQTT clients speaking the real protocol (the agent's
+ * own link and message code), booting kernel → init → run on a timer. Their power is the `sim://`
+ * plant: switching a node off ends its agent; on, reset or cycle boots it again with a new bootId.
+ */
+import { randomBytes } from 'node:crypto';
+import { AgentLink } from '../../agent/link.js';
+import { AgentMessages } from '../../agent/messages.js';
+import type { Fingerprint } from '../../shared/protocol.js';
+import type { Context, Extension } from '../context.js';
+import { defaultSimPlant, type SimPowerPlant } from '../power/drivers/sim.js';
+
+export interface SimClusterOptions {
+  count: number;
+  /** Where the simulated agents connect. */
+  controller: { host: string; port: number };
+  heartbeatMs: number;
+  plant?: SimPowerPlant;
+  /** Seconds spent in kernel and in init on each boot (a random value in the range). */
+  kernelS?: [number, number];
+  initS?: [number, number];
+  /** A name whose node, on its first boot, hangs in `kernel` (to show the hung-node policy). */
+  hangFirstBoot?: string;
+}
+
+export function simFingerprint(i: number): Fingerprint {
+  const mac = `02:00:00:00:${hex2(i >> 8)}:${hex2(i)}`;
+  return {
+    nics: [{ name: 'eth0', mac, driver: 'virtio_net', link: 'up', speedMbps: 10000, virtual: false }],
+    dmi: { vendor: 'muster', product: 'Simulated Node', serial: `SIM${String(i).padStart(6, '0')}`, uuid: null, biosVersion: '1.0', boardSerial: null },
+    cpu: { model: 'Simulated CPU', count: 8 },
+    memoryBytes: 32 * 2 ** 30,
+    disks: [{ name: 'vda', model: 'SIMDISK', serial: `D${i}`, sizeBytes: 100e9 }],
+    ib: [],
+    lldp: null,
+    bootMac: mac,
+  };
+}
+
+const hex2 = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
+const between = ([lo, hi]: [number, number]) => (lo + Math.random() * (hi - lo)) * 1000;
+
+/** One simulated machine: each boot is a new AgentLink with a new bootId. */
+class SimNode {
+  private link: AgentLink | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  boots = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly fingerprint: Fingerprint,
+    private readonly opts: SimClusterOptions,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  get agentId(): string {
+    return `mac-${this.fingerprint.bootMac!.replace(/:/g, '')}`;
+  }
+
+  boot(): void {
+    this.halt();
+    this.boots++;
+    const messages = new AgentMessages(
+      { agentId: this.agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'sim', fingerprint: this.fingerprint },
+      { now: Date.now, uptime: () => 0 },
+    );
+    const link = new AgentLink({
+      controller: { ...this.opts.controller, display: `mqtt://${this.opts.controller.host}:${this.opts.controller.port}` },
+      messages,
+      phase: 'kernel',
+      heartbeatMs: this.opts.heartbeatMs,
+      log: (line) => this.log(`${this.name}: ${line}`),
+    });
+    this.link = link;
+    link.start();
+    if (this.boots === 1 && this.name === this.opts.hangFirstBoot) return; // stuck in kernel
+    const toInit = between(this.opts.kernelS ?? [2, 5]);
+    this.timers.push(setTimeout(() => link.setPhase('init'), toInit));
+    this.timers.push(setTimeout(() => link.setPhase('run'), toInit + between(this.opts.initS ?? [2, 5])));
+  }
+
+  halt(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    const link = this.link;
+    this.link = null;
+    void link?.stop();
+  }
+}
+
+export class SimCluster implements Extension {
+  readonly name = 'demo';
+  private readonly nodes = new Map<string, SimNode>();
+  private onPower = (node: string, state: string) => {
+    const n = this.nodes.get(node);
+    if (!n) return;
+    if (state === 'off') n.halt();
+    else n.boot();
+  };
+
+  constructor(private readonly opts: SimClusterOptions) {}
+
+  async start(ctx: Context): Promise<void> {
+    const plant = this.opts.plant ?? defaultSimPlant;
+    const width = Math.max(2, String(this.opts.count).length);
+    const now = ctx.now();
+    for (let i = 1; i <= this.opts.count; i++) {
+      const name = `demo${String(i).padStart(width, '0')}`;
+      const fp = simFingerprint(i);
+      // Define the simulated rack once, like a site that loaded its spreadsheet of MACs.
+      if (!ctx.nodes.get(name)) {
+        ctx.nodes.define(name, { groups: ['demo'], ids: { macs: [fp.bootMac!] }, power: 'sim://?state=on', console: 'sim://' }, now);
+        ctx.state.nodeDefined(name);
+      }
+      this.nodes.set(name, new SimNode(name, fp, this.opts, (line) => ctx.log.debug(line)));
+    }
+    plant.on('change', this.onPower);
+    for (const n of this.nodes.values()) {
+      plant.init(n.name, 'on');
+      n.boot();
+    }
+    ctx.log.info({ nodes: this.opts.count }, 'demo: simulated nodes booting');
+  }
+
+  async stop(): Promise<void> {
+    (this.opts.plant ?? defaultSimPlant).off('change', this.onPower);
+    for (const n of this.nodes.values()) n.halt();
+  }
+}

@@ -1,0 +1,71 @@
+import { AgentState, AgentStatus, Heartbeat, Hello, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, parseMessage } from '../shared/protocol.js';
+import type { Context, Extension } from './context.js';
+
+const SCHEMAS = { hello: Hello, state: AgentState, heartbeat: Heartbeat, status: AgentStatus } as const;
+
+/**
+ * Every agent message passes here first: topic, size, JSON, protocol version and schema are
+ * checked; a bad message is logged with the reason, counted and dropped, and the rest of the
+ * controller only ever sees typed, valid messages on the event bus.
+ */
+export class Ingest implements Extension {
+  readonly name = 'ingest';
+  private ctx!: Context;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  /** Per-source log throttle: a flood of garbage is one warning per source per 10 s. */
+  private readonly lastWarned = new Map<string, number>();
+
+  async start(ctx: Context): Promise<void> {
+    this.ctx = ctx;
+    this.unsubscribe = await ctx.bus.subscribe(ctx.topics.allAgents, (topic, payload) => this.handle(topic, payload));
+  }
+
+  async stop(): Promise<void> {
+    await this.unsubscribe?.();
+  }
+
+  handle(topic: string, payload: Buffer): void {
+    const at = this.ctx.now();
+    const t = this.ctx.topics.parse(topic);
+    if (!t || t.area !== 'agent') return this.reject(topic, 'topic', `unknown topic ${topic}`);
+    if (payload.length > MAX_PAYLOAD_BYTES) return this.reject(topic, 'size', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return this.reject(topic, 'json', `not JSON: ${(err as Error).message}`);
+    }
+    const version = (json as { v?: unknown } | null)?.v;
+    if (version !== PROTOCOL_VERSION) return this.reject(topic, 'version', `protocol version ${JSON.stringify(version)} is not ${PROTOCOL_VERSION}`);
+    const r = parseMessage(SCHEMAS[t.kind] as typeof Hello, json);
+    if (!r.ok) return this.reject(topic, 'schema', r.error);
+    const { agentId } = t;
+    this.ctx.metrics.messages.inc({ kind: t.kind });
+    switch (t.kind) {
+      case 'hello': {
+        const msg = r.value as Hello;
+        if (msg.agentId !== agentId) return this.reject(topic, 'identity', `hello claims agent ${msg.agentId} on ${agentId}'s topic`);
+        this.ctx.events.emit('agent:hello', { agentId, msg, at });
+        return;
+      }
+      case 'state':
+        return this.ctx.events.emit('agent:state', { agentId, msg: r.value as unknown as AgentState, at });
+      case 'heartbeat':
+        return this.ctx.events.emit('agent:heartbeat', { agentId, msg: r.value as unknown as Heartbeat, at });
+      case 'status':
+        return this.ctx.events.emit('agent:status', { agentId, msg: r.value as unknown as AgentStatus, at });
+    }
+  }
+
+  private reject(source: string, reasonClass: string, reason: string): void {
+    const at = this.ctx.now();
+    this.ctx.metrics.rejected.inc({ reason: reasonClass });
+    this.ctx.events.emit('rejected', { source, reason, at });
+    const last = this.lastWarned.get(source) ?? -Infinity;
+    if (at - last >= 10_000) {
+      this.lastWarned.set(source, at);
+      if (this.lastWarned.size > 10_000) this.lastWarned.clear();
+      this.ctx.log.warn({ source, reason }, 'message rejected');
+    }
+  }
+}

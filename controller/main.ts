@@ -1,0 +1,30 @@
+import type { ControllerConfig } from './config.js';
+import { startController } from './controller.js';
+import { defaultExtensions } from './extensions.js';
+import { createLogger } from './log.js';
+import { StoreLoadError } from './store/store.js';
+
+/** `muster controller`: start, print where it listens, stop cleanly on SIGINT/SIGTERM. */
+export async function runController(config: ControllerConfig): Promise<void> {
+  const log = createLogger();
+  let running;
+  try {
+    running = await startController(config, { log, extensions: defaultExtensions });
+  } catch (err) {
+    if (err instanceof StoreLoadError) throw new Error(`refusing to start: ${err.message}`);
+    throw err;
+  }
+  const http = running.ctx.config.httpPort === null ? '' : ` http=${running.httpUrl ?? ''}`;
+  // One plain line on stdout that people and tests can wait for.
+  process.stdout.write(`muster controller ready: mqtt=${running.mqttUrl}${running.wsUrl ? ` ws=${running.wsUrl}` : ''}${http} data=${config.dataDir}\n`);
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      log.info({ signal: sig }, 'stopping');
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await running.stop();
+  process.stdout.write('muster controller stopped\n');
+}

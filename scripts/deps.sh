@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages muster's tests and lab use, when any is missing.
+set -euo pipefail
+PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static)
+# Command each package provides (to check without dpkg locks).
+declare -A PROBE=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=mosquitto_sub [socat]=socat [openipmi]=ipmi_sim [ipmitool]=ipmitool
+  [qemu-system-x86]=qemu-system-x86_64 [ipxe-qemu]=/usr/lib/ipxe/qemu/efi-virtio.rom [busybox-static]=/bin/busybox)
+missing=()
+for p in "${PKGS[@]}"; do
+  probe=${PROBE[$p]}
+  if [[ $probe == /* ]]; then [ -e "$probe" ] || missing+=("$p"); else command -v "$probe" >/dev/null 2>&1 || missing+=("$p"); fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+line="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "muster tests need Debian packages that are missing: ${missing[*]}" >&2
+  echo "install them as root:  $line" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
