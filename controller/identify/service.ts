@@ -1,0 +1,166 @@
+import type { Hello } from '../../shared/protocol.js';
+import { normalizeMac } from '../../shared/protocol.js';
+import { ApiError } from '../api/verb.js';
+import type { Context, Extension } from '../context.js';
+import type { Drift } from './drift.js';
+import { identifiersOf } from './identifiers.js';
+import { SiteIndex, identify, type Decision } from './rules.js';
+
+/**
+ * Applies the identification rules to every hello and records the outcome: binds agents to nodes,
+ * lists the unknown ones as discovered, and reports conflicts and drift as events, never merging
+ * two machines silently. Also the agent → node lookup the state manager uses.
+ */
+export class Identification implements Extension {
+  readonly name = 'identify';
+  private ctx!: Context;
+  private index: SiteIndex | null = null;
+  private indexVersion = -1;
+  private readonly live = new Set<string>();
+  /** The last hello of each agent seen since start: an admin assign needs its boot and phase. */
+  private readonly lastHello = new Map<string, Hello>();
+  /** What was last reported per agent, so a repeated hello does not repeat the event. */
+  private readonly reported = new Map<string, string>();
+  private offs: Array<() => void> = [];
+
+  async start(ctx: Context): Promise<void> {
+    this.ctx = ctx;
+    this.offs.push(
+      ctx.events.on('agent:hello', ({ agentId, msg, at }) => this.onHello(agentId, msg, at)),
+      ctx.events.on('agent:status', ({ agentId, msg }) => {
+        if (!msg.online) this.live.delete(agentId);
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.offs) off();
+  }
+
+  /** The node an agent is bound to, or null. */
+  nodeOf(agentId: string): string | null {
+    return this.ctx.store.data.agents[agentId]?.node ?? null;
+  }
+
+  private siteIndex(): SiteIndex {
+    const version = this.ctx.nodes.version;
+    if (!this.index || this.indexVersion !== version) {
+      const d = this.ctx.store.data;
+      this.index = new SiteIndex({ nodes: d.nodes, switchPorts: d.switchPorts, naming: d.naming, agents: d.agents, liveAgents: this.live });
+      this.indexVersion = version;
+    }
+    return this.index;
+  }
+
+  private onHello(agentId: string, hello: Hello, at: number): void {
+    const { ctx } = this;
+    const isNewBoot = ctx.store.data.agents[agentId]?.bootId !== hello.bootId;
+    ctx.store.change((d) => {
+      const a = d.agents[agentId];
+      if (a) Object.assign(a, { lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint });
+      else d.agents[agentId] = { agentId, firstSeen: at, lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint, node: null };
+    });
+    this.lastHello.set(agentId, hello);
+
+    let decision: Decision;
+    try {
+      decision = identify(hello, this.siteIndex());
+    } catch (err) {
+      // A bad definition in the store (e.g. an unparseable MAC) must not stop identification of others.
+      ctx.log.error({ agentId, err: (err as Error).message }, 'identification failed');
+      return;
+    }
+    this.live.add(agentId);
+    switch (decision.kind) {
+      case 'known':
+        this.reportDrift(decision.node, agentId, decision.drift);
+        ctx.events.emit('node:bound', { node: decision.node, agentId, hello, at });
+        return;
+      case 'match':
+      case 'name': {
+        const by = decision.kind === 'name' ? 'naming' : decision.by;
+        this.bind(decision.node, agentId, hello, by, at, false);
+        if (decision.kind === 'match') this.reportDrift(decision.node, agentId, decision.drift);
+        return;
+      }
+      case 'discovered':
+        if (isNewBoot || !this.reported.has(agentId)) {
+          this.reported.set(agentId, 'discovered');
+          const ids = identifiersOf(hello.fingerprint);
+          ctx.publishEvent({
+            kind: 'discovered',
+            node: null,
+            agentId,
+            message: `new agent ${agentId} (${[hello.fingerprint.dmi.product, ids.macs[0]].filter(Boolean).join(', ')}): assign it with \`muster assign ${agentId} NODE\``,
+            details: { macs: ids.macs, serial: ids.serial, uuid: ids.uuid, ibGuids: ids.ibGuids, product: hello.fingerprint.dmi.product, phase: hello.phase },
+          });
+        }
+        return;
+      case 'conflict': {
+        const key = `conflict:${decision.reason}`;
+        if (this.reported.get(agentId) !== key || isNewBoot) {
+          this.reported.set(agentId, key);
+          ctx.publishEvent({
+            kind: 'conflict',
+            node: decision.nodes[0] ?? null,
+            agentId,
+            message: `agent ${agentId} not bound: ${decision.reason}`,
+            details: { nodes: decision.nodes, reason: decision.reason },
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  /** `muster assign AGENT_ID|MAC NODE`: an admin binds a seen agent to a name. */
+  async assign(agentRef: string, node: string, force: boolean): Promise<{ node: string; agentId: string }> {
+    const { ctx } = this;
+    const d = ctx.store.data;
+    const mac = normalizeMac(agentRef);
+    const agent = d.agents[agentRef] ?? (mac ? Object.values(d.agents).find((a) => identifiersOf(a.fingerprint).macs.includes(mac)) : undefined);
+    if (!agent) throw new ApiError(`no agent ${agentRef} has said hello (see \`muster discovered\`)`);
+    const holder = ctx.nodes.get(node)?.agentId;
+    if (holder && holder !== agent.agentId && !force) throw new ApiError(`node ${node} is already bound to ${holder} (use --force to move it)`);
+    if (agent.node && agent.node !== node && !force) throw new ApiError(`agent ${agent.agentId} is already ${agent.node} (use --force to rename it)`);
+    const hello = this.lastHello.get(agent.agentId) ?? null;
+    this.bind(node, agent.agentId, hello, 'admin', ctx.now(), true, agent.fingerprint);
+    await ctx.store.flush();
+    return { node, agentId: agent.agentId };
+  }
+
+  private bind(node: string, agentId: string, hello: Hello | null, by: string, at: number, replaceIds: boolean, fingerprint = hello!.fingerprint): void {
+    const { ctx } = this;
+    const created = !ctx.nodes.get(node);
+    ctx.nodes.bind(node, agentId, fingerprint, identifiersOf(fingerprint), at, replaceIds);
+    if (created) ctx.state.nodeDefined(node);
+    this.reported.delete(agentId);
+    ctx.publishEvent({ kind: 'assigned', node, agentId, message: `${agentId} is ${node} (by ${by})`, details: { by, created } });
+    ctx.events.emit('node:bound', { node, agentId, hello, at });
+  }
+
+  private reportDrift(node: string, agentId: string, drift: Drift[]): void {
+    if (drift.length === 0) return;
+    const key = `drift:${JSON.stringify(drift)}`;
+    if (this.reported.get(agentId) === key) return;
+    this.reported.set(agentId, key);
+    this.ctx.publishEvent({
+      kind: 'drift',
+      node,
+      agentId,
+      message: `${node}: hardware changed since it was assigned: ${drift.map((x) => `${x.field} ${JSON.stringify(x.was)} → ${JSON.stringify(x.now)}`).join(', ')}`,
+      details: { changes: drift },
+    });
+  }
+
+  /** Agents that said hello but are not bound, for `muster discovered`. */
+  discovered() {
+    return Object.values(this.ctx.store.data.agents)
+      .filter((a) => a.node === null)
+      .map((a) => {
+        const ids = identifiersOf(a.fingerprint);
+        return { agentId: a.agentId, macs: ids.macs, serial: ids.serial, uuid: ids.uuid, product: a.fingerprint.dmi.product, lastSeen: a.lastSeen, live: this.live.has(a.agentId), phase: this.lastHello.get(a.agentId)?.phase ?? null };
+      })
+      .sort((a, b) => b.lastSeen - a.lastSeen);
+  }
+}
