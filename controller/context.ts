@@ -17,6 +17,8 @@ export interface Context {
   log: Logger;
   topics: Topics;
   bus: Bus;
+  /** Where clients on this machine reach the broker (embedded or external). */
+  brokerUrl: string;
   store: Store;
   journal: Journal;
   events: EventBus;

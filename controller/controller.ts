@@ -77,6 +77,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     log,
     topics,
     bus,
+    brokerUrl: mqttUrl,
     store,
     journal,
     events: new EventBus(),

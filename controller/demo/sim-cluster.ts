@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AgentLink } from '../../agent/link.js';
+import { parseControllerUrl, type ControllerAddress } from '../../agent/controller-url.js';
 import { AgentMessages } from '../../agent/messages.js';
 import type { Fingerprint } from '../../shared/protocol.js';
 import type { Context, Extension } from '../context.js';
@@ -12,8 +13,6 @@ import { defaultSimPlant, type SimPowerPlant } from '../power/drivers/sim.js';
 
 export interface SimClusterOptions {
   count: number;
-  /** Where the simulated agents connect. */
-  controller: { host: string; port: number };
   heartbeatMs: number;
   plant?: SimPowerPlant;
   /** Seconds spent in kernel and in init on each boot (a random value in the range). */
@@ -49,6 +48,7 @@ class SimNode {
   constructor(
     readonly name: string,
     private readonly fingerprint: Fingerprint,
+    private readonly controller: ControllerAddress,
     private readonly opts: SimClusterOptions,
     private readonly log: (line: string) => void,
   ) {}
@@ -65,7 +65,7 @@ class SimNode {
       { now: Date.now, uptime: () => 0 },
     );
     const link = new AgentLink({
-      controller: { ...this.opts.controller, display: `mqtt://${this.opts.controller.host}:${this.opts.controller.port}` },
+      controller: this.controller,
       messages,
       phase: 'kernel',
       heartbeatMs: this.opts.heartbeatMs,
@@ -104,6 +104,7 @@ export class SimCluster implements Extension {
     const plant = this.opts.plant ?? defaultSimPlant;
     const width = Math.max(2, String(this.opts.count).length);
     const now = ctx.now();
+    const controller = parseControllerUrl(ctx.brokerUrl);
     for (let i = 1; i <= this.opts.count; i++) {
       const name = `demo${String(i).padStart(width, '0')}`;
       const fp = simFingerprint(i);
@@ -112,7 +113,7 @@ export class SimCluster implements Extension {
         ctx.nodes.define(name, { groups: ['demo'], ids: { macs: [fp.bootMac!] }, power: 'sim://?state=on', console: 'sim://' }, now);
         ctx.state.nodeDefined(name);
       }
-      this.nodes.set(name, new SimNode(name, fp, this.opts, (line) => ctx.log.debug(line)));
+      this.nodes.set(name, new SimNode(name, fp, controller, this.opts, (line) => ctx.log.debug(line)));
     }
     plant.on('change', this.onPower);
     for (const n of this.nodes.values()) {

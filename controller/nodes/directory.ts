@@ -1,10 +1,14 @@
 import { expandNodeRange } from '../../shared/noderange.js';
 import type { Store } from '../store/store.js';
-import { NodeRecord, type StoreData } from '../store/schema.js';
+import type { Fingerprint } from '../../shared/protocol.js';
+import { NodeRecord, type NodeIdentifiers, type StoreData } from '../store/schema.js';
 import type { NodePatch } from './settings.js';
 
 /** Node definitions in the store: lookup by range, group, agent; define and change. */
 export class NodeDirectory {
+  /** Bumped on every change to any definition, so derived indexes know when to rebuild. */
+  version = 0;
+
   constructor(private readonly store: Store) {}
 
   private get data(): StoreData {
@@ -44,6 +48,7 @@ export class NodeDirectory {
   /** Create the node if needed and apply the patch. Returns whether it was created. */
   define(name: string, patch: NodePatch, now: number): boolean {
     const created = !this.get(name);
+    this.version++;
     this.store.change((d) => {
       d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now });
       applyPatch(d.nodes[name]!, patch, now);
@@ -52,14 +57,38 @@ export class NodeDirectory {
   }
 
   set(names: readonly string[], patch: NodePatch, now: number): void {
+    this.version++;
     this.store.change((d) => {
       for (const n of names) applyPatch(d.nodes[n]!, patch, now);
     });
   }
 
   remove(name: string): void {
+    this.version++;
     this.store.change((d) => {
+      const agentId = d.nodes[name]?.agentId;
+      if (agentId && d.agents[agentId]) d.agents[agentId].node = null;
       delete d.nodes[name];
+    });
+  }
+
+  /**
+   * Bind an agent to a node (creating the node if needed), recording the hardware identifiers
+   * and fingerprint it has now; the node's previous agent, if any, is unbound. `replaceIds`: the
+   * admin said this hardware is that node (e.g. a board swap), so the old identifiers go.
+   */
+  bind(name: string, agentId: string, fingerprint: Fingerprint, ids: Partial<NodeIdentifiers>, now: number, replaceIds = false): void {
+    this.version++;
+    this.store.change((d) => {
+      for (const other of Object.values(d.nodes)) if (other.agentId === agentId && other.name !== name) other.agentId = null;
+      const node = (d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now }));
+      const previous = node.agentId;
+      if (previous && previous !== agentId && d.agents[previous]) d.agents[previous].node = null;
+      node.agentId = agentId;
+      node.fingerprint = fingerprint;
+      node.ids = mergeIds(replaceIds ? NodeRecord.shape.ids.parse({}) : node.ids, ids);
+      node.updatedAt = now;
+      if (d.agents[agentId]) d.agents[agentId].node = name;
     });
   }
 }
@@ -90,4 +119,15 @@ export function applyPatch(node: NodeRecord, patch: NodePatch, now: number): voi
 /** n2 < n10: compare digit runs as numbers, the rest as text. */
 export function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** Identifiers recorded at binding add to what the site defined; they never drop a defined one. */
+function mergeIds(defined: NodeIdentifiers, seen: Partial<NodeIdentifiers>): NodeIdentifiers {
+  return {
+    macs: [...new Set([...defined.macs, ...(seen.macs ?? [])])],
+    serial: defined.serial ?? seen.serial ?? null,
+    uuid: defined.uuid ?? seen.uuid ?? null,
+    ibGuids: [...new Set([...defined.ibGuids, ...(seen.ibGuids ?? [])])],
+    switchPort: defined.switchPort ?? seen.switchPort ?? null,
+  };
 }

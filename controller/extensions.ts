@@ -1,0 +1,19 @@
+import { ApiServer } from './api/server.js';
+import { adminVerbs } from './api/verbs/admin.js';
+import { identityVerbs } from './api/verbs/identity.js';
+import { nodeVerbs } from './api/verbs/nodes.js';
+import type { Context, Extension } from './context.js';
+import { SimCluster } from './demo/sim-cluster.js';
+import { Identification } from './identify/service.js';
+import { Ingest } from './ingest.js';
+import { StateManager } from './state/manager.js';
+
+/** The controller's features in start order: each sees what the ones before it set up. */
+export function defaultExtensions(ctx: Context): Extension[] {
+  const identification = new Identification();
+  const state = new StateManager(identification);
+  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs]);
+  const exts: Extension[] = [new Ingest(), identification, state, api];
+  if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000 }));
+  return exts;
+}

@@ -1,0 +1,208 @@
+import { NodeState } from '../../shared/protocol.js';
+import type { Context, Extension, StateView } from '../context.js';
+import type { Identification } from '../identify/service.js';
+import { DriverActions, type ActionsPort } from './actions.js';
+import { parsePolicyConfig } from './config.js';
+import { StateMachine } from './machine.js';
+import { DRIVER_ACTIONS, type Decision, type DriverAction, type StateInput, type StepResult } from './types.js';
+
+const TICK_MAX_MS = 1000;
+
+/**
+ * The I/O around the pure state machine: feeds it agent messages, admin changes, driver results
+ * and ticks; journals and publishes what it reports; keeps the retained node states and the store
+ * in step; carries out its decisions through the actions port.
+ */
+export class StateManager implements Extension, StateView {
+  readonly name = 'state';
+  private ctx!: Context;
+  private machine!: StateMachine;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private offs: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(
+    private readonly identification: Identification,
+    private readonly actions: ActionsPort = new DriverActions(),
+  ) {}
+
+  async start(ctx: Context): Promise<void> {
+    this.ctx = ctx;
+    const raw = (ctx.config.policies ?? {}) as Record<string, unknown>;
+    const policies = parsePolicyConfig({
+      ...raw,
+      ...(ctx.config.dryRun ? { dryRun: true } : {}),
+      heartbeat: { interval: ctx.config.heartbeatIntervalS * 1000, ...(raw.heartbeat as object | undefined) },
+    });
+    this.machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? []);
+    for (const node of Object.values(ctx.store.data.nodes)) {
+      if (node.runtime === undefined) continue;
+      try {
+        this.machine.load([node.runtime]);
+      } catch (err) {
+        ctx.log.error({ node: node.name, err: (err as Error).message }, 'state record unreadable: node starts as unknown');
+      }
+    }
+    for (const name of ctx.nodes.names()) this.ensure(name);
+    ctx.state = this;
+    this.apply({ type: 'controller-start' });
+    // aedes keeps retained messages in memory only: publish every node's state again.
+    for (const name of this.machine.nodeNames()) this.publishState(name);
+
+    const { events } = ctx;
+    this.offs.push(
+      events.on('node:bound', ({ node, agentId, hello }) => {
+        if (hello) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase });
+      }),
+      events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
+      events.on('agent:heartbeat', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'heartbeat', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
+      events.on('agent:status', ({ agentId, msg }) => {
+        if (!msg.online) this.fromAgent(agentId, (node) => ({ type: 'will', node, agentId, bootId: msg.bootId }));
+      }),
+    );
+    ctx.bus.onConnectionChange((s) => {
+      if (s === 'up') this.apply({ type: 'broker-reconnect' });
+    });
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const off of this.offs) off();
+    if (this.timer) clearTimeout(this.timer);
+    this.persistAll();
+  }
+
+  // ---- StateView -------------------------------------------------------------------------------
+
+  get(node: string): NodeState | null {
+    return this.machine.nodeNames().includes(node) ? this.machine.nodeState(node) : null;
+  }
+
+  setAdmin(nodes: readonly string[], admin: 'online' | 'offline', reason: string | null, by: string): void {
+    for (const node of nodes) {
+      this.ensure(node);
+      this.apply(admin === 'offline' ? { type: 'admin-offline', node, reason: reason ?? '', who: by } : { type: 'admin-online', node, who: by });
+    }
+  }
+
+  nodeDefined(node: string): void {
+    if (this.ensure(node)) this.publishState(node);
+  }
+
+  nodeRemoved(node: string): void {
+    this.machine.remove(node);
+    // An empty retained message deletes the retained state.
+    void this.ctx.bus.publish(this.ctx.topics.nodeState(node), '', { retain: true, qos: 1 });
+  }
+
+  /** `muster policy resume GROUP`. */
+  resume(group: string, who: string): void {
+    this.apply({ type: 'policy-resume', group, who });
+  }
+
+  frozenGroups() {
+    return this.machine.frozenGroups();
+  }
+
+  // ---- inputs ----------------------------------------------------------------------------------
+
+  private fromAgent(agentId: string, input: (node: string) => StateInput): void {
+    const node = this.identification.nodeOf(agentId);
+    if (node) this.apply(input(node));
+  }
+
+  /** Make sure the machine tracks a defined node; true when it was new. */
+  private ensure(node: string): boolean {
+    if (this.machine.nodeNames().includes(node)) return false;
+    this.machine.apply({ type: 'faults', node, count: 0 }, this.ctx.now());
+    return true;
+  }
+
+  private apply(input: StateInput): void {
+    if (this.stopped) return;
+    let result: StepResult;
+    try {
+      result = this.machine.apply(input, this.ctx.now());
+    } catch (err) {
+      this.ctx.log.error({ input: input.type, err: (err as Error).message }, 'state input refused');
+      return;
+    }
+    this.handle(result);
+    this.schedule();
+  }
+
+  private handle(r: StepResult): void {
+    const { ctx } = this;
+    for (const t of r.transitions) {
+      ctx.journal.append(t);
+      ctx.publishEvent({ kind: 'transition', node: t.node, agentId: null, at: t.at, message: `${t.node} ${t.axis} ${t.from ?? '-'} → ${t.to ?? '-'} (${t.cause})`, details: { ...t } });
+    }
+    for (const e of r.events) ctx.publishEvent(e);
+    for (const node of r.changed) {
+      this.persist(node);
+      this.publishState(node);
+    }
+    for (const d of r.decisions) void this.carryOut(d);
+  }
+
+  private async carryOut(d: Decision): Promise<void> {
+    const { ctx } = this;
+    if (d.action === 'offline') {
+      // Already applied by the machine; make it durable now.
+      await ctx.store.flush().catch(() => {});
+      return;
+    }
+    if (d.action === 'hwlog') {
+      ctx.publishEvent({ kind: 'hwlog', node: d.node, agentId: null, message: `${d.node}: ${d.reason}`, details: { state: 'requested', policy: d.policy, reason: d.reason } });
+      return;
+    }
+    const action = d.action as DriverAction;
+    if (!DRIVER_ACTIONS.includes(action)) return;
+    const outcome = await this.actions.run({ ...d, action }, ctx).catch((err: Error) => ({ ok: false, detail: err.message, power: undefined }));
+    ctx.metrics.actions.inc({ action, outcome: outcome.ok ? 'ok' : 'failed' });
+    if (this.stopped) return;
+    this.apply({ type: 'action-result', node: d.node, action, ok: outcome.ok, ...(outcome.detail ? { detail: outcome.detail.slice(0, 1024) } : {}) });
+    if (outcome.power) this.apply({ type: 'power', node: d.node, power: outcome.power });
+  }
+
+  // ---- output ----------------------------------------------------------------------------------
+
+  private publishState(node: string): void {
+    const state = this.machine.nodeState(node);
+    this.ctx.bus.publish(this.ctx.topics.nodeState(node), JSON.stringify(state), { retain: true, qos: 1 }).catch((err: Error) => this.ctx.log.error({ node, err: err.message }, 'node state publish failed'));
+  }
+
+  /** The store keeps the machine's record of a node whose retained state changed (not every heartbeat). */
+  private persist(node: string): void {
+    if (!this.ctx.nodes.get(node)) return;
+    const snapshot = this.machine.snapshot(node);
+    this.ctx.store.change((d) => {
+      const rec = d.nodes[node];
+      if (rec) rec.runtime = snapshot;
+    });
+  }
+
+  private persistAll(): void {
+    for (const node of this.machine.nodeNames()) this.persist(node);
+  }
+
+  /** Tick when the machine's next deadline falls due, and at least every second. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const now = this.ctx.now();
+    const next = this.machine.nextDeadline();
+    const at = Math.min(now + TICK_MAX_MS, next ?? Infinity);
+    // A steady stream of messages must not keep pushing the tick back.
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.apply({ type: 'tick' });
+    }, Math.max(0, at - now));
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { start, type Proc } from './proc.js';
+import { tempDir } from './tmp.js';
+
+export const repoRoot = join(import.meta.dirname, '..', '..');
+export const musterBin = join(repoRoot, 'bin', 'muster.js');
+export const agentBin = join(repoRoot, 'dist', 'agent.js');
+
+export function requireBuild(): void {
+  for (const f of [join(repoRoot, 'dist', 'muster.js'), agentBin]) {
+    if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` (npm test does)`);
+  }
+}
+
+export interface ControllerProc {
+  proc: Proc;
+  mqttUrl: string;
+  httpUrl: string | null;
+  dataDir: string;
+  /** Runs the `muster` CLI against this controller. */
+  cli(args: string[], opts?: { allowFail?: boolean }): Promise<{ code: number; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+}
+
+/** A real `muster controller` process on free ports with its own data directory. */
+export async function startControllerProc(extraArgs: string[] = [], opts: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ControllerProc> {
+  requireBuild();
+  const tmp = opts.dataDir ? null : tempDir('muster-data-');
+  const dataDir = opts.dataDir ?? tmp!.dir;
+  const proc = start(process.execPath, [musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', ...extraArgs], {
+    env: { ...process.env, MUSTER_LOG_LEVEL: process.env.MUSTER_LOG_LEVEL ?? 'info', ...opts.env },
+  });
+  const m = (await proc.waitFor(/muster controller ready: mqtt=(\S+)(?: ws=\S+)?(?: http=(\S+))?/, 20_000)) as RegExpMatchArray;
+  const mqttUrl = m[1]!;
+  return {
+    proc,
+    mqttUrl,
+    httpUrl: m[2] ?? null,
+    dataDir,
+    cli: (args, o) => runCli(mqttUrl, args, o),
+    async stop() {
+      await proc.stop();
+      tmp?.remove();
+    },
+  };
+}
+
+const execFileP = promisify(execFile);
+
+export async function runCli(controllerUrl: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [musterBin, '--controller', controllerUrl, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    const r = { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    if (!opts.allowFail) throw new Error(`muster ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r;
+  }
+}
+
+/**
+ * A real agent process from dist/agent.js on a copy of a fixture machine (the agent keeps its
+ * boot id under ROOT/run/muster, so each test machine gets its own root).
+ */
+export function startAgent(fixture: string, controllerUrl: string, extra: string[] = []): Proc & { root: string } {
+  const root = fixtureCopy(fixture);
+  const proc = start(process.execPath, [agentBin, '--root', root, '--controller', controllerUrl, '--interval', '1', ...extra]);
+  return Object.assign(proc, { root });
+}
+
+export function fixtureCopy(fixture: string): string {
+  const { dir } = tempDir(`muster-${fixture}-`);
+  cpSync(join(repoRoot, 'test', 'fixtures', fixture), dir, { recursive: true, verbatimSymlinks: true });
+  rmSync(join(dir, 'run', 'muster'), { recursive: true, force: true });
+  return dir;
+}
