@@ -4,6 +4,7 @@ import { identityVerbs } from './api/verbs/identity.js';
 import { nodeVerbs } from './api/verbs/nodes.js';
 import type { Context, Extension } from './context.js';
 import { SimCluster } from './demo/sim-cluster.js';
+import { MetricsRoute } from './http/metrics-route.js';
 import { Identification } from './identify/service.js';
 import { Ingest } from './ingest.js';
 import { StateManager } from './state/manager.js';
@@ -13,7 +14,7 @@ export function defaultExtensions(ctx: Context): Extension[] {
   const identification = new Identification();
   const state = new StateManager(identification);
   const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs]);
-  const exts: Extension[] = [new Ingest(), identification, state, api];
+  const exts: Extension[] = [new Ingest(), identification, state, api, new MetricsRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000 }));
   return exts;
 }

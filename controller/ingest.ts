@@ -12,7 +12,7 @@ export class Ingest implements Extension {
   readonly name = 'ingest';
   private ctx!: Context;
   private unsubscribe: (() => Promise<void>) | null = null;
-  /** Per-source log throttle: a flood of garbage is one warning per source per 10 s. */
+  /** Log throttle per source and kind of problem: a flood of garbage is one warning per 10 s. */
   private readonly lastWarned = new Map<string, number>();
 
   async start(ctx: Context): Promise<void> {
@@ -61,9 +61,10 @@ export class Ingest implements Extension {
     const at = this.ctx.now();
     this.ctx.metrics.rejected.inc({ reason: reasonClass });
     this.ctx.events.emit('rejected', { source, reason, at });
-    const last = this.lastWarned.get(source) ?? -Infinity;
+    const key = `${source} ${reasonClass}`;
+    const last = this.lastWarned.get(key) ?? -Infinity;
     if (at - last >= 10_000) {
-      this.lastWarned.set(source, at);
+      this.lastWarned.set(key, at);
       if (this.lastWarned.size > 10_000) this.lastWarned.clear();
       this.ctx.log.warn({ source, reason }, 'message rejected');
     }
