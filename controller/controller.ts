@@ -48,6 +48,8 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   const metrics = createMetrics();
   const store = await Store.open(config.dataDir, { debounceMs: config.storeDebounceMs, onWrite: (ms) => metrics.storeWrite.observe(ms / 1000) });
   const journal = await Journal.open(join(config.dataDir, 'journal.jsonl'));
+  // The config file's naming rule, when given, is the one in force.
+  if (config.naming) store.change((d) => void (d.naming = config.naming!));
 
   let broker: EmbeddedBroker | null = null;
   let bus: Bus;

@@ -1,6 +1,7 @@
 import { ApiServer } from './api/server.js';
 import { adminVerbs } from './api/verbs/admin.js';
 import { identityVerbs } from './api/verbs/identity.js';
+import { namingVerbs } from './api/verbs/naming.js';
 import { nodeVerbs } from './api/verbs/nodes.js';
 import type { Context, Extension } from './context.js';
 import { SimCluster } from './demo/sim-cluster.js';
@@ -13,7 +14,7 @@ import { StateManager } from './state/manager.js';
 export function defaultExtensions(ctx: Context): Extension[] {
   const identification = new Identification();
   const state = new StateManager(identification);
-  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs]);
+  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs, ...namingVerbs]);
   const exts: Extension[] = [new Ingest(), identification, state, api, new MetricsRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000 }));
   return exts;

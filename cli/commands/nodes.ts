@@ -110,6 +110,18 @@ export function registerNodeCommands(program: Command): void {
     });
 
   program
+    .command('naming [state] [pattern]')
+    .description('show or set sequential naming of discovered machines (on|off, e.g. n[001-100])')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster naming\n  muster naming on n[001-100]\n  muster naming off\n')
+    .action(async (state: string | undefined, pattern: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      if (state !== undefined && state !== 'on' && state !== 'off') throw new Error(`naming: "${state}" must be on or off`);
+      const r = await withController(cmd, (c) => c.request<{ enabled: boolean; pattern: string }>('naming', { enabled: state === undefined ? undefined : state === 'on', pattern }));
+      if (o.json) return printJson(r);
+      process.stdout.write(`sequential naming ${r.enabled ? 'on' : 'off'}: ${r.pattern}\n`);
+    });
+
+  program
     .command('offline <range>')
     .description('take nodes out of automatic correction (Slurm drain): a reason is required')
     .requiredOption('--reason <text>', 'why (kept with the node and in its history)')

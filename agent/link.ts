@@ -1,0 +1,162 @@
+/**
+ * The agent's MQTT session: hello on every connect, state on phase changes, heartbeats, a will,
+ * and reconnects with backoff. mqtt.js' client class is imported from its internals with our own
+ * TCP stream: `import mqtt from 'mqtt'` would bundle WebSocket/TLS/SOCKS transports too.
+ */
+import net from 'node:net';
+import type { IClientOptions } from 'mqtt';
+import mqttClientModule from 'mqtt/lib/client';
+import type { AgentPhase } from '../shared/protocol.js';
+import { Topics } from '../shared/topics.js';
+import { reconnectDelayMs } from './backoff.js';
+import type { ControllerAddress } from './controller-url.js';
+import type { AgentMessages } from './messages.js';
+
+// Node's CommonJS interop gives the module object (class on `.default`); vitest's gives the class.
+const MqttClient = (mqttClientModule as unknown as { default?: typeof mqttClientModule.default }).default ?? (mqttClientModule as unknown as typeof mqttClientModule.default);
+type MqttClient = InstanceType<typeof MqttClient>;
+
+export interface LinkOptions {
+  controller: ControllerAddress;
+  messages: AgentMessages;
+  phase: AgentPhase;
+  heartbeatMs: number;
+  /** Sent as the MQTT password with username = agent id; never logged. */
+  token?: string | null;
+  topics?: Topics;
+  log: (line: string) => void;
+  random?: () => number;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Connection options shared by the long-lived session and a one-shot publish. */
+function clientOptions(agentId: string, token: string | null | undefined, extra: IClientOptions): IClientOptions {
+  return {
+    clientId: agentId,
+    protocolVersion: 4,
+    clean: true,
+    // mqtt-packet otherwise pre-allocates 65,536 buffers at start-up.
+    writeCache: false,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    ...(token ? { username: agentId, password: token } : {}),
+    ...extra,
+  };
+}
+
+function tcpTo(controller: ControllerAddress) {
+  return () => net.createConnection({ host: controller.host, port: controller.port, noDelay: true });
+}
+
+export class AgentLink {
+  private client: MqttClient | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private stopping = false;
+  private phase: AgentPhase;
+  private readonly topics: Topics;
+  private readonly agentId: string;
+
+  constructor(private readonly opts: LinkOptions) {
+    this.phase = opts.phase;
+    this.topics = opts.topics ?? new Topics();
+    this.agentId = opts.messages.facts.agentId;
+  }
+
+  get currentPhase(): AgentPhase {
+    return this.phase;
+  }
+
+  start(): void {
+    const { messages, controller, heartbeatMs, token } = this.opts;
+    const client = new MqttClient(
+      tcpTo(controller),
+      clientOptions(this.agentId, token, {
+        // Three missed heartbeats' worth: the broker then sends the will.
+        keepalive: Math.max(5, Math.ceil((heartbeatMs * 3) / 1000)),
+        // Reconnects are ours (exponential backoff); a heartbeat that cannot be sent is dropped.
+        reconnectPeriod: 0,
+        queueQoSZero: false,
+        will: { topic: this.topics.agent(this.agentId, 'status'), payload: Buffer.from(JSON.stringify(messages.status(false))), qos: 1, retain: false },
+      }),
+    );
+    this.client = client;
+    client.on('connect', () => {
+      this.attempt = 0;
+      this.publish('hello', messages.hello(this.phase), 1);
+      this.opts.log(`connected to ${controller.display}, hello sent as ${this.agentId} (boot ${messages.facts.bootId}, phase ${this.phase})`);
+    });
+    client.on('error', (err) => this.opts.log(`connection to ${controller.display} failed: ${err.message}`));
+    client.on('close', () => this.scheduleReconnect());
+    this.heartbeatTimer = setInterval(() => {
+      if (client.connected) this.publish('heartbeat', messages.heartbeat(this.phase), 0);
+    }, heartbeatMs);
+  }
+
+  /** Records a new phase and reports it; while offline, the next hello carries it instead. */
+  setPhase(phase: AgentPhase): void {
+    this.phase = phase;
+    if (this.client?.connected) {
+      this.publish('state', this.opts.messages.state(phase), 1);
+      this.opts.log(`phase ${phase}, state sent`);
+    } else {
+      this.opts.log(`phase ${phase} (offline: the next hello reports it)`);
+    }
+  }
+
+  /** Says goodbye (status online:false) when connected, then closes the session cleanly. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      await client
+        .publishAsync(this.topics.agent(this.agentId, 'status'), JSON.stringify(this.opts.messages.status(false)), { qos: 1 })
+        .catch((err: Error) => this.opts.log(`could not send status offline: ${err.message}`));
+    }
+    await client.endAsync();
+  }
+
+  private publish(kind: 'hello' | 'state' | 'heartbeat', payload: object, qos: 0 | 1): void {
+    this.client?.publish(this.topics.agent(this.agentId, kind), JSON.stringify(payload), { qos }, (err) => {
+      if (err) this.opts.log(`${kind} not delivered: ${err.message}`);
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopping || this.reconnectTimer) return;
+    const delay = reconnectDelayMs(this.attempt++, this.opts.random);
+    const what = this.attempt === 1 ? `disconnected from ${this.opts.controller.display}` : `still no ${this.opts.controller.display}`;
+    this.opts.log(`${what}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.stopping) this.client?.reconnect();
+    }, delay);
+  }
+}
+
+/** Connects without a will, publishes one message with QoS 1 and disconnects (for `phase` when no agent runs). */
+export async function publishOnce(
+  controller: ControllerAddress,
+  agentId: string,
+  token: string | null | undefined,
+  topic: string,
+  payload: object,
+): Promise<void> {
+  const client = new MqttClient(tcpTo(controller), clientOptions(agentId, token, { reconnectPeriod: 0 }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+      client.once('close', () => reject(new Error('connection closed before CONNACK')));
+    });
+    await client.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
+  } catch (err) {
+    throw new Error(`cannot publish to ${controller.display}: ${(err as Error).message}`);
+  } finally {
+    await client.endAsync(true);
+  }
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { expandNodeRange } from '../../../shared/noderange.js';
+import { ApiError, verb } from '../verb.js';
+
+/** xCAT-style sequential naming of discovered machines (`n[001-100]` in discovery order). */
+export const namingVerbs = [
+  verb('naming', 'show or set the sequential naming rule for new machines', z.object({ enabled: z.boolean().optional(), pattern: z.string().min(1).max(256).optional() }), async ({ enabled, pattern }, ctx) => {
+    if (enabled === undefined && pattern === undefined) return ctx.store.data.naming;
+    if (pattern !== undefined) {
+      try {
+        expandNodeRange(pattern, { nodes: [], groups: {} }, { allowUnknown: true });
+      } catch (err) {
+        throw new ApiError(`naming pattern: ${(err as Error).message}`);
+      }
+    }
+    ctx.store.change((d) => {
+      d.naming = { enabled: enabled ?? d.naming.enabled, pattern: pattern ?? d.naming.pattern };
+    });
+    ctx.nodes.version++; // the identification index holds the naming rule
+    await ctx.store.flush();
+    return ctx.store.data.naming;
+  }),
+];

@@ -1,0 +1,145 @@
+/**
+ * The power port: what the controller calls to switch a node, and what a BMC driver implements.
+ *
+ * A driver file (controller/power/drivers/*.ts) implements only the small `PowerBackend` — the raw
+ * operations of one BMC kind, each honouring an AbortSignal. `createPowerDriver` (registry.ts)
+ * wraps it into a `PowerDriver`, which adds what every kind needs the same way: timeouts, typed
+ * errors with context, secret scrubbing, and the fence-agent style cycle (off → verify off → on).
+ */
+import type { Power } from '../../shared/protocol.js';
+
+export type PowerState = Power;
+export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status';
+export const POWER_ACTIONS: readonly PowerAction[] = ['on', 'off', 'cycle', 'reset', 'status'];
+
+/** Per-call options: a caller's signal (e.g. a shutdown) and/or a timeout in ms overriding the default. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** What the controller uses. Every call settles within its timeout, whatever the BMC does. */
+export interface PowerDriver {
+  /** Driver kind (the URL scheme): `ipmi`, `redfish`, `qemu`, `command`, `sim`. */
+  readonly kind: string;
+  readonly node: string;
+  /** The target URL with secrets replaced by `***`: safe to log and show. */
+  readonly target: string;
+  /** True when `cycle` is the hardware's own (native) cycle rather than off → verify off → on. */
+  readonly nativeCycle: boolean;
+  on(opts?: CallOptions): Promise<void>;
+  off(opts?: CallOptions): Promise<void>;
+  cycle(opts?: CallOptions): Promise<void>;
+  reset(opts?: CallOptions): Promise<void>;
+  status(opts?: CallOptions): Promise<PowerState>;
+  /** Runs one action by name; resolves to the state for `status`, to undefined for the others. */
+  run(action: PowerAction, opts?: CallOptions): Promise<PowerState | undefined>;
+}
+
+/**
+ * What a driver file implements. Each operation must stop its I/O when `signal` aborts (kill the
+ * child, destroy the socket, abort the request); the wrapper also stops waiting at that moment.
+ */
+export interface PowerBackend {
+  status(signal: AbortSignal): Promise<PowerState>;
+  on(signal: AbortSignal): Promise<void>;
+  off(signal: AbortSignal): Promise<void>;
+  reset(signal: AbortSignal): Promise<void>;
+  /** The hardware's own safe cycle; only drivers that have one implement it. */
+  cycle?(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Options every driver receives (from the controller's config for this node). A driver adds its
+ * own by module augmentation of this interface (see drivers/qemu.ts), so the core never changes.
+ */
+export interface DriverOptions {
+  /** Used when the target URL has no user/password (so config can keep secrets out of URLs). */
+  credentials?: { username: string; password: string };
+  /** Default timeout of one action in ms (default 20 s). */
+  timeoutMs?: number;
+  /** Cycle: how long to wait for the node to read `off` before powering on (default 60 s). */
+  verifyOffTimeoutMs?: number;
+  /** Cycle: interval between status polls while verifying off (default 1 s). */
+  pollMs?: number;
+}
+
+/** Everything a driver factory gets: the parsed URL, the node, and the options. */
+export interface DriverContext {
+  url: URL;
+  node: string;
+  opts: DriverOptions;
+}
+
+/** A registry entry: one BMC kind. */
+export interface PowerDriverFactory {
+  scheme: string;
+  /** Default for `cycle`: true if this hardware's own cycle is safe (e.g. a VM's reset). */
+  nativeCycleByDefault: boolean;
+  /** Query parameters this kind accepts besides the common `cycle=`; others are refused as typos. */
+  params: readonly string[];
+  /** Parses and checks the URL; throws a plain Error naming what is wrong. */
+  create(ctx: DriverContext): PowerBackend;
+}
+
+export type PowerErrorCode = 'failed' | 'timeout' | 'aborted';
+
+/** A failed power action: `node n012: ipmi power off failed: <reason>`. Never holds secrets. */
+export class PowerError extends Error {
+  override readonly name = 'PowerError';
+  constructor(
+    readonly node: string,
+    readonly driver: string,
+    readonly action: PowerAction,
+    readonly code: PowerErrorCode,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`node ${node}: ${driver} power ${action} failed: ${reason}`, options);
+  }
+  get timedOut(): boolean {
+    return this.code === 'timeout';
+  }
+}
+
+/** A power target that cannot be used: `node n012: bad power target "ipmi://admin:***@": missing host`. */
+export class PowerTargetError extends Error {
+  override readonly name = 'PowerTargetError';
+  constructor(
+    readonly node: string,
+    readonly target: string,
+    readonly reason: string,
+  ) {
+    super(`node ${node}: bad power target "${target}": ${reason}`);
+  }
+}
+
+/** True for query parameters whose values are secrets (`?token=…`). */
+export const isSecretParam = (key: string): boolean => /^(pass(word)?|pw|token|secret|key|api[-_]?key|auth)$/i.test(key);
+
+/**
+ * The URL with its password and secret query values replaced by `***`. Works on strings that are
+ * not valid URLs too (it then masks anything between `user:` and `@`).
+ */
+export function redactTarget(target: string): string {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return target.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@');
+  }
+  if (url.password) url.password = '***';
+  for (const key of [...url.searchParams.keys()]) if (isSecretParam(key)) url.searchParams.set(key, '***');
+  // URL serialises `***` in the password as-is and in the query as `%2A%2A%2A`; show both plainly.
+  return url.href.replace(/%2A%2A%2A/g, '***');
+}
+
+/** Replaces every occurrence of each secret (and its URL-encoded form) in `text` by `***`. */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s.length < 3) continue; // masking 1–2 character strings would shred ordinary text
+    for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
+  }
+  return out;
+}

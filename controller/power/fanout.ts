@@ -1,0 +1,78 @@
+/**
+ * Runs one power action over many nodes: at most `concurrency` at once, starts spaced at least
+ * `staggerMs` apart (so a rack's power supplies do not all switch in the same instant), one result
+ * per node as it finishes and all at the end. A failing node never stops the others.
+ */
+import pLimit from 'p-limit';
+import { PowerError, PowerTargetError, type CallOptions, type PowerAction, type PowerDriver, type PowerErrorCode, type PowerState } from './driver.js';
+import { sleep } from './guarded.js';
+
+export interface PowerResult {
+  node: string;
+  ok: boolean;
+  /** The state read, for `status`. */
+  state?: PowerState;
+  /** One line with context (`node n012: ipmi power off failed: …`), no secrets. */
+  error?: string;
+  /** Why it failed: a driver error code, or `target` for a node whose power target is unusable. */
+  code?: PowerErrorCode | 'target';
+  /** Time from this node's start to its result. */
+  ms: number;
+}
+
+export interface FanoutOptions {
+  action: PowerAction;
+  nodes: readonly string[];
+  /** The node's driver; may throw (e.g. PowerTargetError), which becomes that node's result. */
+  driverFor: (node: string) => PowerDriver;
+  /** Most actions in flight at once (default 20). */
+  concurrency?: number;
+  /** Least time between two starts in ms (default 0). */
+  staggerMs?: number;
+  /** Per-node timeout, overriding the driver's default. */
+  timeoutMs?: number;
+  /** Cancels what has not finished; those nodes report `aborted`. */
+  signal?: AbortSignal;
+  /** Called with each node's result as soon as it is known. */
+  onResult?: (result: PowerResult) => void;
+}
+
+export const DEFAULT_CONCURRENCY = 20;
+
+/** Results in the order of `nodes`. */
+export async function powerFanout(opts: FanoutOptions): Promise<PowerResult[]> {
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  const staggerMs = opts.staggerMs ?? 0;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
+  if (!Number.isFinite(staggerMs) || staggerMs < 0) throw new Error(`staggerMs must be ≥ 0, got ${staggerMs}`);
+  const seen = new Set<string>();
+  const dupes = opts.nodes.filter((n) => seen.size === seen.add(n).size);
+  if (dupes.length) throw new Error(`nodes listed twice: ${[...new Set(dupes)].join(', ')} (one action at a time per node)`);
+
+  const limit = pLimit(concurrency);
+  const call: CallOptions = { signal: opts.signal, timeoutMs: opts.timeoutMs };
+  let nextStart = 0;
+
+  const runOne = async (node: string): Promise<PowerResult> => {
+    const startAt = Math.max(Date.now(), nextStart);
+    nextStart = startAt + staggerMs;
+    if (startAt > Date.now()) await sleep(startAt - Date.now());
+    const t0 = Date.now();
+    let result: PowerResult;
+    try {
+      const state = await opts.driverFor(node).run(opts.action, call);
+      result = { node, ok: true, ...(state && { state }), ms: Date.now() - t0 };
+    } catch (err) {
+      result = { node, ok: false, error: err instanceof Error ? err.message : String(err), code: codeOf(err), ms: Date.now() - t0 };
+    }
+    opts.onResult?.(result);
+    return result;
+  };
+  return Promise.all(opts.nodes.map((node) => limit(() => runOne(node))));
+}
+
+function codeOf(err: unknown): PowerResult['code'] {
+  if (err instanceof PowerError) return err.code;
+  if (err instanceof PowerTargetError) return 'target';
+  return 'failed';
+}

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { AgentLink } from '../../agent/link.js';
+import { parseControllerUrl } from '../../agent/controller-url.js';
+import { AgentMessages } from '../../agent/messages.js';
+import { ControllerClient } from '../../cli/client.js';
+import { ControllerConfig } from '../../controller/config.js';
+import { startController, type RunningController } from '../../controller/controller.js';
+import { defaultExtensions } from '../../controller/extensions.js';
+import { createLogger } from '../../controller/log.js';
+import type { AgentPhase, Fingerprint } from '../../shared/protocol.js';
+import { tempDir } from './tmp.js';
+
+export interface InProc {
+  running: RunningController;
+  client: ControllerClient;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** A controller in this process (embedded broker on free ports, temp data dir) and a CLI client. */
+export async function startInProc(config: Partial<ControllerConfig> = {}): Promise<InProc> {
+  const tmp = tempDir('muster-inproc-');
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, storeDebounceMs: 20, ...config });
+  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions });
+  const client = await ControllerClient.connect({ url: running.mqttUrl, timeoutMs: 10_000 });
+  return {
+    running,
+    client,
+    dataDir: tmp.dir,
+    async stop() {
+      await client.close();
+      await running.stop();
+      tmp.remove();
+    },
+  };
+}
+
+/** A simulated agent speaking the real protocol through the agent's own link code. */
+export function simAgent(brokerUrl: string, fingerprint: Fingerprint, agentId: string, phase: AgentPhase = 'kernel', heartbeatMs = 1000) {
+  const messages = new AgentMessages({ agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'test', fingerprint }, { now: Date.now, uptime: () => 1 });
+  const link = new AgentLink({ controller: parseControllerUrl(brokerUrl), messages, phase, heartbeatMs, log: () => {} });
+  link.start();
+  return { link, messages };
+}
