@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerControllerCommand } from './commands/controller.js';
 import { registerNodeCommands } from './commands/nodes.js';
+import { registerPowerCommand } from './commands/power.js';
 import { registerWatchCommand } from './commands/watch.js';
 
 const program = new Command();
@@ -20,6 +21,7 @@ program
 
 registerControllerCommand(program);
 registerNodeCommands(program);
+registerPowerCommand(program);
 registerWatchCommand(program);
 
 try {

@@ -36,6 +36,7 @@ const NO_STATE: StateView = {
   setAdmin: () => {
     throw new Error('the state manager is not running');
   },
+  powerReading: () => {},
   nodeDefined: () => {},
   nodeRemoved: () => {},
 };

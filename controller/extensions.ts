@@ -8,14 +8,18 @@ import { SimCluster } from './demo/sim-cluster.js';
 import { MetricsRoute } from './http/metrics-route.js';
 import { Identification } from './identify/service.js';
 import { Ingest } from './ingest.js';
+import { DriverActions } from './state/actions.js';
 import { StateManager } from './state/manager.js';
+import { PowerService } from './power/service.js';
+import { powerVerbs } from './api/verbs/power.js';
 
 /** The controller's features in start order: each sees what the ones before it set up. */
 export function defaultExtensions(ctx: Context): Extension[] {
   const identification = new Identification();
-  const state = new StateManager(identification);
-  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs, ...namingVerbs]);
-  const exts: Extension[] = [new Ingest(), identification, state, api, new MetricsRoute()];
+  const power = new PowerService();
+  const state = new StateManager(identification, new DriverActions(power));
+  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs, ...namingVerbs, ...powerVerbs(power)]);
+  const exts: Extension[] = [new Ingest(), identification, power, state, api, new MetricsRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000 }));
   return exts;
 }

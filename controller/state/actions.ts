@@ -1,28 +1,30 @@
 /**
- * The actions port: how the state manager's decisions reach the hardware. Power actions go to the
- * node's power driver; the console tail to the console manager when one is running. Each outcome
- * goes back to the machine as an `action-result`.
+ * The actions port: how the state manager's decisions reach the hardware. Power actions go through
+ * the power service (one action at a time per node, results published and read back as power
+ * state); the console tail comes from the console manager when one runs. Each outcome goes back to
+ * the machine as an `action-result`.
  */
 import type { Context } from '../context.js';
-import { createPowerDriver } from '../power/registry.js';
+import type { PowerService } from '../power/service.js';
 import type { Decision, DriverAction } from './types.js';
 
 export interface ActionOutcome {
   ok: boolean;
   detail?: string;
-  /** The power state read after a power action, when the driver could read it. */
-  power?: 'on' | 'off' | 'unknown';
 }
 
 export interface ActionsPort {
   run(decision: Decision & { action: DriverAction }, ctx: Context): Promise<ActionOutcome>;
 }
 
-/** Returns the last lines of a node's console log, or null when consoles are not managed here. */
+/** The last lines of a node's console log, or null when its console is not managed here. */
 export type ConsoleTail = (node: string, lines: number) => Promise<string[] | null>;
 
 export class DriverActions implements ActionsPort {
-  constructor(private readonly consoleTail: ConsoleTail = async () => null) {}
+  constructor(
+    private readonly power: PowerService,
+    private readonly consoleTail: ConsoleTail = async () => null,
+  ) {}
 
   async run(d: Decision & { action: DriverAction }, ctx: Context): Promise<ActionOutcome> {
     if (d.action === 'console-tail') {
@@ -31,16 +33,7 @@ export class DriverActions implements ActionsPort {
       ctx.publishEvent({ kind: 'action', node: d.node, agentId: null, message: `${d.node} console tail captured (${lines.length} lines)`, details: { action: 'console-tail', lines } });
       return { ok: true, detail: `${lines.length} console lines captured` };
     }
-    const target = ctx.nodes.get(d.node)?.power;
-    if (!target) return { ok: false, detail: `node ${d.node} has no power target (muster set ${d.node} power=URL)` };
-    try {
-      const driver = createPowerDriver(target, d.node);
-      if (d.action === 'reset') await driver.reset();
-      else await driver.cycle();
-      const power = await driver.status().catch(() => 'unknown' as const);
-      return { ok: true, power };
-    } catch (err) {
-      return { ok: false, detail: (err as Error).message };
-    }
+    const [r] = await this.power.run(d.action === 'reset' ? 'reset' : 'cycle', [d.node], { by: `policy ${d.policy} attempt ${d.attempt}`, concurrency: 1 });
+    return r!.ok ? { ok: true } : { ok: false, detail: r!.error ?? 'failed' };
   }
 }

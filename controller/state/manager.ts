@@ -1,7 +1,7 @@
 import { NodeState } from '../../shared/protocol.js';
 import type { Context, Extension, StateView } from '../context.js';
 import type { Identification } from '../identify/service.js';
-import { DriverActions, type ActionsPort } from './actions.js';
+import type { ActionsPort } from './actions.js';
 import { parsePolicyConfig } from './config.js';
 import { StateMachine } from './machine.js';
 import { DRIVER_ACTIONS, type Decision, type DriverAction, type StateInput, type StepResult } from './types.js';
@@ -24,7 +24,7 @@ export class StateManager implements Extension, StateView {
 
   constructor(
     private readonly identification: Identification,
-    private readonly actions: ActionsPort = new DriverActions(),
+    private readonly actions: ActionsPort,
   ) {}
 
   async start(ctx: Context): Promise<void> {
@@ -85,6 +85,10 @@ export class StateManager implements Extension, StateView {
       this.ensure(node);
       this.apply(admin === 'offline' ? { type: 'admin-offline', node, reason: reason ?? '', who: by } : { type: 'admin-online', node, who: by });
     }
+  }
+
+  powerReading(node: string, power: 'on' | 'off' | 'unknown'): void {
+    if (this.machine.nodeNames().includes(node)) this.apply({ type: 'power', node, power });
   }
 
   nodeDefined(node: string): void {
@@ -160,11 +164,9 @@ export class StateManager implements Extension, StateView {
     }
     const action = d.action as DriverAction;
     if (!DRIVER_ACTIONS.includes(action)) return;
-    const outcome = await this.actions.run({ ...d, action }, ctx).catch((err: Error) => ({ ok: false, detail: err.message, power: undefined }));
-    ctx.metrics.actions.inc({ action, outcome: outcome.ok ? 'ok' : 'failed' });
+    const outcome = await this.actions.run({ ...d, action }, ctx).catch((err: Error) => ({ ok: false, detail: err.message }));
     if (this.stopped) return;
     this.apply({ type: 'action-result', node: d.node, action, ok: outcome.ok, ...(outcome.detail ? { detail: outcome.detail.slice(0, 1024) } : {}) });
-    if (outcome.power) this.apply({ type: 'power', node: d.node, power: outcome.power });
   }
 
   // ---- output ----------------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+import { SerialPort } from 'serialport';
+import { reasonOf, type ConsoleDriver, type ConsoleSink } from '../driver.js';
+
+/** A local serial device (or pty) through `serialport`, which reads without blocking libuv's threadpool. */
+export class SerialConsole implements ConsoleDriver {
+  readonly target: string;
+  private port: SerialPort | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly baudRate: number,
+  ) {
+    this.target = `serial:${path}@${baudRate}`;
+  }
+
+  async open(sink: ConsoleSink): Promise<void> {
+    await this.close();
+    const port = new SerialPort({ path: this.path, baudRate: this.baudRate, autoOpen: false });
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new Error(`cannot open ${this.path}: ${err.message}`)) : resolve())));
+    this.port = port;
+    let lastError = '';
+    port.on('data', (chunk: Buffer) => sink.data(chunk));
+    // A vanished device shows as a read error (EIO) followed by close; report it once, on close.
+    port.on('error', (err) => (lastError = err.message));
+    port.on('close', () => {
+      if (this.port !== port) return;
+      this.port = null;
+      sink.closed(lastError ? `${this.path}: ${lastError}` : `${this.path} closed`);
+    });
+  }
+
+  async write(data: Buffer): Promise<void> {
+    const port = this.port;
+    if (!port) throw new Error(`${this.path} is not open`);
+    await new Promise<void>((resolve, reject) =>
+      port.write(data, (err) => (err ? reject(new Error(`write to ${this.path} failed: ${reasonOf(err)}`)) : resolve())),
+    );
+  }
+
+  async close(): Promise<void> {
+    const port = this.port;
+    this.port = null;
+    if (!port?.isOpen) return;
+    await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+}

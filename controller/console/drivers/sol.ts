@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { ConsoleDriver, ConsoleSink } from '../driver.js';
+
+export interface SolOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The ipmitool binary (tests and unusual installs). */
+  ipmitool?: string;
+  /** How long activation may take before the attempt is abandoned. */
+  activateTimeoutMs?: number;
+}
+
+/** ipmitool's escape character; recognised only at the start of a line. */
+const SOL_ESCAPE = '~';
+/** ipmitool prints this on stdout once the session carries data; nothing before it is console output. */
+const OPERATIONAL = /\[SOL Session operational[^\n]*\n/;
+
+/**
+ * IPMI serial-over-LAN through `ipmitool -I lanplus -C 3 … sol activate`, one long-lived child
+ * process per console. The password travels in the child's environment (`-E`), never in its
+ * arguments, which any local user can read in `ps`.
+ */
+export class SolConsole implements ConsoleDriver {
+  readonly target: string;
+  private child: ChildProcess | null = null;
+  private atLineStart = true;
+
+  constructor(private readonly opts: SolOptions) {
+    this.target = `sol:ipmi://${opts.user}:***@${opts.host}:${opts.port}`;
+  }
+
+  /** ipmitool arguments for `verb` (`activate` or `deactivate`); no secret among them. */
+  args(verb: 'activate' | 'deactivate'): string[] {
+    const { host, port, user } = this.opts;
+    // -C 3: without an explicit cipher suite every call waits ~10 s for negotiation.
+    return ['-I', 'lanplus', '-C', '3', '-H', host, '-p', String(port), '-U', user, '-E', 'sol', verb];
+  }
+
+  async open(sink: ConsoleSink): Promise<void> {
+    await this.close();
+    // A session left by a killed ipmitool blocks activation ("SOL payload already active").
+    await this.run(this.args('deactivate')).catch(() => undefined);
+    const child = this.spawn(this.args('activate'));
+    this.child = child;
+    this.atLineStart = true;
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
+    const why = () => lastLine(stderr.replace(/tcgetattr:[^\n]*\n?/g, '')) || 'ipmitool exited';
+
+    await new Promise<void>((resolve, reject) => {
+      let banner = Buffer.alloc(0);
+      let operational = false;
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`SOL activation at ${this.opts.host}:${this.opts.port} timed out after ${this.activateTimeoutMs} ms (ipmitool said: ${why()})`));
+      }, this.activateTimeoutMs);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (this.child !== child) return;
+        if (operational) return sink.data(chunk);
+        banner = Buffer.concat([banner, chunk]);
+        const m = OPERATIONAL.exec(banner.toString('latin1'));
+        if (!m) return;
+        operational = true;
+        clearTimeout(timer);
+        resolve();
+        const rest = banner.subarray(m.index + m[0].length);
+        if (rest.length > 0) sink.data(rest);
+      });
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot run stdbuf ${this.ipmitool}: ${err.message}`));
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        const status = signal ? `signal ${signal}` : `exit ${code}`;
+        if (!operational) reject(new Error(`SOL activation at ${this.opts.host}:${this.opts.port} failed: ${why()} (${status})`));
+        else if (this.child === child) {
+          this.child = null;
+          sink.closed(`SOL session at ${this.opts.host}:${this.opts.port} ended: ${why()} (${status})`);
+        }
+      });
+    });
+  }
+
+  async write(data: Buffer): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.destroyed) throw new Error(`SOL session at ${this.opts.host}:${this.opts.port} is not active`);
+    const escaped = escapeSolInput(data, this.atLineStart);
+    this.atLineStart = escaped.atLineStart;
+    await new Promise<void>((resolve, reject) => stdin.write(escaped.data, (err) => (err ? reject(new Error(`SOL write failed: ${err.message}`)) : resolve())));
+  }
+
+  async close(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // `~.` ends the session cleanly so the BMC frees it; kill if ipmitool does not go.
+    child.stdin!.end(this.atLineStart ? `${SOL_ESCAPE}.` : `\r${SOL_ESCAPE}.`);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private get ipmitool(): string {
+    return this.opts.ipmitool ?? 'ipmitool';
+  }
+
+  private get activateTimeoutMs(): number {
+    return this.opts.activateTimeoutMs ?? 20_000;
+  }
+
+  private spawn(args: string[]): ChildProcess {
+    // ipmitool prints its "operational" banner through stdio, which a pipe fully buffers: on a
+    // quiet console it would never arrive. stdbuf (coreutils) makes stdout line-buffered.
+    return spawn('stdbuf', ['-oL', this.ipmitool, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, IPMI_PASSWORD: this.opts.password },
+    });
+  }
+
+  private run(args: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = this.spawn(args);
+      child.stdin!.end();
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ipmitool exit ${code}`))));
+    });
+  }
+}
+
+/**
+ * Doubles the ipmitool escape character where ipmitool would take it as a command (at the start
+ * of a line), so a user's `~.` reaches the console instead of ending the session.
+ */
+export function escapeSolInput(data: Buffer, atLineStart: boolean): { data: Buffer; atLineStart: boolean } {
+  const out: number[] = [];
+  let lineStart = atLineStart;
+  for (const byte of data) {
+    if (lineStart && byte === SOL_ESCAPE.charCodeAt(0)) out.push(byte);
+    out.push(byte);
+    lineStart = byte === 0x0d || byte === 0x0a;
+  }
+  return { data: Buffer.from(out), atLineStart: lineStart };
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1)?.trim() ?? '';
+}

@@ -1,0 +1,77 @@
+import type { Context, Extension } from '../context.js';
+import type { DriverOptions, PowerAction, PowerDriver } from './driver.js';
+import { powerFanout, type PowerResult } from './fanout.js';
+import { createPowerDriver } from './registry.js';
+
+export interface PowerRunOptions {
+  concurrency?: number;
+  staggerMs?: number;
+  timeoutMs?: number;
+  /** Who asked (`admin alice`, `policy phase-deadline`): in the events and the journal. */
+  by: string;
+  /** Request id, so a CLI can follow the results of its own request on the event stream. */
+  requestId?: string;
+  onResult?: (r: PowerResult) => void;
+}
+
+/**
+ * The one way power actions reach drivers, manual and automatic alike: one action at a time per
+ * node, the range's concurrency limit and stagger, each result published as an `action` event and
+ * fed to the state manager as a power reading.
+ */
+export class PowerService implements Extension {
+  readonly name = 'power';
+  private ctx!: Context;
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly driverOptions: DriverOptions = {}) {}
+
+  async start(ctx: Context): Promise<void> {
+    this.ctx = ctx;
+  }
+
+  driverFor(node: string): PowerDriver {
+    const target = this.ctx.nodes.get(node)?.power;
+    if (!target) throw new Error(`node ${node}: no power target (muster set ${node} power=URL)`);
+    return createPowerDriver(target, node, this.driverOptions);
+  }
+
+  async run(action: PowerAction, nodes: readonly string[], opts: PowerRunOptions): Promise<PowerResult[]> {
+    const { ctx } = this;
+    const free = nodes.filter((n) => !this.busy.has(n));
+    const busy: PowerResult[] = nodes.filter((n) => this.busy.has(n)).map((node) => ({ node, ok: false, error: `node ${node}: another power action is in flight`, code: 'failed', ms: 0 }));
+    for (const r of busy) this.report(action, r, opts);
+    for (const n of free) this.busy.add(n);
+    try {
+      const results = await powerFanout({
+        action,
+        nodes: free,
+        driverFor: (n) => this.driverFor(n),
+        concurrency: opts.concurrency ?? ctx.config.power.concurrency,
+        staggerMs: opts.staggerMs ?? ctx.config.power.staggerMs,
+        timeoutMs: opts.timeoutMs,
+        onResult: (r) => {
+          this.busy.delete(r.node);
+          this.report(action, r, opts);
+        },
+      });
+      return [...busy, ...results];
+    } finally {
+      for (const n of free) this.busy.delete(n);
+    }
+  }
+
+  private report(action: PowerAction, r: PowerResult, opts: PowerRunOptions): void {
+    const { ctx } = this;
+    ctx.metrics.actions.inc({ action: `power-${action}`, outcome: r.ok ? 'ok' : 'failed' });
+    ctx.publishEvent({
+      kind: 'action',
+      node: r.node,
+      agentId: null,
+      message: r.ok ? `${r.node} power ${action}${r.state ? `: ${r.state}` : ''} (${opts.by}, ${r.ms} ms)` : `${r.node} power ${action} failed: ${r.error}`,
+      details: { action: `power-${action}`, state: r.ok ? 'done' : 'failed', by: opts.by, requestId: opts.requestId ?? null, result: r },
+    });
+    const reading = r.ok ? (action === 'status' ? r.state : action === 'off' ? 'off' : 'on') : undefined;
+    if (reading) ctx.state.powerReading(r.node, reading);
+  }
+}

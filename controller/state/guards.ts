@@ -1,0 +1,35 @@
+/** Guards: conditions under which muster never acts on a node, whatever a policy says. */
+import type { NodePolicy } from './config.js';
+import { formatDuration } from './duration.js';
+import { awaitingBootUntil, inFlight } from './ladder.js';
+import { isHeartbeating } from './liveness.js';
+import type { NodeRuntime } from './types.js';
+
+export type GuardName = 'admin-offline' | 'action-in-flight' | 'grace' | 'breaker' | 'heartbeating' | 'awaiting-boot';
+
+export interface GuardContext {
+  rt: NodeRuntime;
+  policy: NodePolicy;
+  now: number;
+  /** End of the grace period after controller start or broker reconnect. */
+  graceUntil: number;
+  /** The node's groups whose breaker holds actions (tripped, or settling after recovery). */
+  frozenGroups: readonly string[];
+}
+
+export interface Hold {
+  guard: GuardName;
+  detail: string;
+}
+
+export function blockingGuard({ rt, policy, now, graceUntil, frozenGroups }: GuardContext): Hold | null {
+  if (rt.admin === 'offline') return { guard: 'admin-offline', detail: `admin-offline: ${rt.reason ?? 'no reason'}` };
+  const flight = inFlight(rt);
+  if (flight) return { guard: 'action-in-flight', detail: `${flight.action} in flight since ${new Date(flight.startedAt).toISOString()}` };
+  if (now < graceUntil) return { guard: 'grace', detail: `grace period after controller start or broker reconnect, ${formatDuration(graceUntil - now)} left` };
+  if (frozenGroups.length) return { guard: 'breaker', detail: `mass-silence breaker holds group ${frozenGroups.join(', ')}` };
+  if (isHeartbeating(rt.liveness, rt.lastHeard, now, policy.heartbeat)) return { guard: 'heartbeating', detail: 'the agent is heartbeating' };
+  const until = awaitingBootUntil(rt, policy.ladder, now);
+  if (until !== null) return { guard: 'awaiting-boot', detail: `giving the node until ${new Date(until).toISOString()} to boot after the last action` };
+  return null;
+}

@@ -1,0 +1,31 @@
+/** Liveness from heartbeat silence: suspect after a few missed intervals, dead after more. */
+import type { Liveness } from '../../shared/protocol.js';
+import type { NodePolicy } from './config.js';
+
+type HeartbeatPolicy = NodePolicy['heartbeat'];
+const RANK: Record<Liveness, number> = { alive: 0, suspect: 1, dead: 2 };
+
+/** What silence since `heardAt` alone implies at `now`. */
+export function livenessAfterSilence(heardAt: number, now: number, hb: HeartbeatPolicy): Liveness {
+  const silent = now - heardAt;
+  if (silent >= hb.deadAfterMissed * hb.interval) return 'dead';
+  if (silent >= hb.suspectAfterMissed * hb.interval) return 'suspect';
+  return 'alive';
+}
+
+/** Silence only ever worsens liveness (a will's `dead` stays dead); agent messages revive it. */
+export function worse(a: Liveness, b: Liveness): Liveness {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** When continued silence since `heardAt` next worsens `current`; null when it cannot. */
+export function nextSilenceChange(heardAt: number, current: Liveness, hb: HeartbeatPolicy): number | null {
+  if (current === 'alive') return heardAt + hb.suspectAfterMissed * hb.interval;
+  if (current === 'suspect') return heardAt + hb.deadAfterMissed * hb.interval;
+  return null;
+}
+
+/** The "never touch a heartbeating node" guard: alive and heard from within the suspect time. */
+export function isHeartbeating(liveness: Liveness, heardAt: number | null, now: number, hb: HeartbeatPolicy): boolean {
+  return liveness === 'alive' && heardAt !== null && now - heardAt < hb.suspectAfterMissed * hb.interval;
+}

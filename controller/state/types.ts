@@ -1,0 +1,127 @@
+/**
+ * The state manager's data: a node's runtime record (plain JSON, persisted by the lead), the
+ * inputs the machine accepts, and what one step returns.
+ */
+import { z } from 'zod';
+import { Admin, AgentId, AgentPhase, BootId, Liveness, NodeName, Phase, Power, type Event, type Transition } from '../../shared/protocol.js';
+
+const time = z.number().int().nonnegative();
+
+export const DRIVER_ACTIONS = ['console-tail', 'reset', 'power-cycle'] as const;
+/** Actions a driver carries out (power-cycle = off, verify off, on). */
+export const DriverAction = z.enum(DRIVER_ACTIONS);
+export type DriverAction = z.infer<typeof DriverAction>;
+/** `offline` is already applied to the machine's state when decided; `hwlog` asks for an issue. */
+export type DecisionAction = DriverAction | 'offline' | 'hwlog';
+
+export const POLICY_NAMES = ['console-panic', 'boot-loop', 'phase-deadline', 'dead-while-online'] as const;
+export const PolicyName = z.enum(POLICY_NAMES);
+export type PolicyName = z.infer<typeof PolicyName>;
+
+/** What the machine asks the lead to do. */
+export interface Decision {
+  node: string;
+  action: DecisionAction;
+  reason: string;
+  policy: PolicyName;
+  /** Corrective attempt this belongs to (1-based); console-tail carries the attempt it prepares. */
+  attempt: number;
+}
+
+/** One automatic action: in flight while `finishedAt` is null. */
+export const ActionRecord = z.object({
+  action: DriverAction,
+  policy: PolicyName,
+  attempt: z.number().int().positive(),
+  startedAt: time,
+  finishedAt: time.nullable(),
+  ok: z.boolean().nullable(),
+  detail: z.string().max(1024).nullable(),
+});
+export type ActionRecord = z.infer<typeof ActionRecord>;
+
+/** The problem a policy currently sees on a node (one episode). */
+export const Problem = z.object({
+  policy: PolicyName,
+  since: time,
+  /** One line for people, e.g. `hung: in kernel for 10 min, should reach init within 10 min`. */
+  summary: z.string().max(1024),
+  evidence: z.record(z.string(), z.unknown()),
+  /** The guard or limit last reported as holding the ladder back, so it is reported once. */
+  heldBy: z.string().nullable(),
+  /** Dry-run: the plan last published as "would do", so it is published once. */
+  wouldDo: z.string().nullable(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+/** A node's whole runtime record. Plain JSON: store it, restart, `load()` it back. */
+export const NodeRecord = z.object({
+  node: NodeName,
+  phase: Phase,
+  phaseSince: time,
+  liveness: Liveness,
+  livenessSince: time,
+  /** When the node stopped being alive (null while alive): what the breaker counts. */
+  silentSince: time.nullable(),
+  admin: Admin,
+  reason: z.string().max(1024).nullable(),
+  adminBy: z.string().max(128).nullable(),
+  adminSince: time,
+  power: Power,
+  powerSince: time,
+  faults: z.number().int().nonnegative(),
+  since: time,
+  agentId: AgentId.nullable(),
+  bootId: BootId.nullable(),
+  /** When the current boot id was first seen. */
+  bootSeenAt: time.nullable(),
+  /** Recent earlier boot ids: late messages from them are ignored. */
+  pastBootIds: z.array(BootId).max(16),
+  /** Last message from the agent (hello, state or heartbeat). */
+  lastHeard: time.nullable(),
+  previousBootLastPhase: Phase.nullable(),
+  /** Reboots muster did not cause, within the boot-loop window. */
+  bootTimes: z.array(time).max(1000),
+  /** Automatic actions of the last 24 h, oldest first; the in-flight one is last. */
+  actions: z.array(ActionRecord).max(1000),
+  /** Corrective attempts since the node was last stable (reset by stability or admin online). */
+  attempts: z.number().int().nonnegative(),
+  problem: Problem.nullable(),
+  /** A console pattern seen during the current boot. */
+  consoleAlarm: z.object({ pattern: z.string(), line: z.string(), at: time, bootId: BootId.nullable() }).nullable(),
+});
+export type NodeRuntime = z.infer<typeof NodeRecord>;
+
+const agentFields = { node: NodeName, agentId: AgentId, bootId: BootId };
+/** Everything that can happen to the machine. Time comes separately, with `apply(input, now)`. */
+export const StateInput = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), ...agentFields, phase: AgentPhase }),
+  z.object({ type: z.literal('agent-state'), ...agentFields, phase: AgentPhase }),
+  z.object({ type: z.literal('heartbeat'), ...agentFields, phase: AgentPhase }),
+  /** `status` with `online:false`, usually the broker-sent will. */
+  z.object({ type: z.literal('will'), ...agentFields }),
+  z.object({ type: z.literal('tick') }),
+  z.object({ type: z.literal('admin-offline'), node: NodeName, reason: z.string().min(1).max(1024), who: z.string().min(1).max(128) }),
+  z.object({ type: z.literal('admin-online'), node: NodeName, who: z.string().min(1).max(128) }),
+  z.object({ type: z.literal('power'), node: NodeName, power: Power }),
+  z.object({ type: z.literal('action-result'), node: NodeName, action: DriverAction, ok: z.boolean(), detail: z.string().max(1024).optional() }),
+  z.object({ type: z.literal('faults'), node: NodeName, count: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('controller-start') }),
+  z.object({ type: z.literal('broker-reconnect') }),
+  z.object({ type: z.literal('console-pattern'), node: NodeName, pattern: z.string().min(1).max(64), line: z.string() }),
+  z.object({ type: z.literal('policy-resume'), group: z.string().min(1).max(63), who: z.string().min(1).max(128) }),
+]);
+export type StateInput = z.infer<typeof StateInput>;
+
+export interface StepResult {
+  /** Every change on an axis, in order: journal them and publish them as `transition` events. */
+  transitions: Transition[];
+  /** `policy`, `action` and `incident` events to publish. */
+  events: Event[];
+  /** Actions to carry out; report each outcome back as an `action-result` input. */
+  decisions: Decision[];
+  /** Dry-run: what would have been decided (already published as `action` events). */
+  wouldDo: Decision[];
+  /** Nodes whose retained state (`nodeState()`) changed and should be republished. */
+  changed: string[];
+}

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { Backoff } from '../../controller/console/backoff.js';
+import { ESCAPE_START, scanEscape, type EscapeState } from '../../controller/console/escape.js';
+import { LineSplitter } from '../../controller/console/lines.js';
+import { incompleteUtf8Tail, logText } from '../../controller/console/log-text.js';
+import { DEFAULT_PATTERNS, LineMatcher, mergePatterns } from '../../controller/console/patterns.js';
+import { parseConsoleTarget, redactUrl } from '../../controller/console/target.js';
+import { WriterLock } from '../../controller/console/writer-lock.js';
+import { escapeSolInput, SolConsole } from '../../controller/console/drivers/sol.js';
+
+const b = (s: string) => Buffer.from(s, 'utf8');
+
+describe('logText', () => {
+  it('keeps valid UTF-8 and escape sequences, escapes invalid bytes and NUL', () => {
+    expect(logText(b('héllo → \x1b[1mok\x1b[0m'))).toBe('héllo → \x1b[1mok\x1b[0m');
+    expect(logText(Buffer.from([0x61, 0xff, 0x62, 0x00, 0xc3]))).toBe('a\\xffb\\x00\\xc3');
+    // overlong encoding of "/" and a UTF-16 surrogate are not valid UTF-8
+    expect(logText(Buffer.from([0xc0, 0xaf, 0xed, 0xa0, 0x80]))).toBe('\\xc0\\xaf\\xed\\xa0\\x80');
+    expect(logText(b('😀'))).toBe('😀');
+  });
+  it('finds a half-received character at the end', () => {
+    const euro = b('€'); // 3 bytes
+    expect(incompleteUtf8Tail(Buffer.concat([b('a'), euro.subarray(0, 2)]))).toBe(2);
+    expect(incompleteUtf8Tail(Buffer.concat([b('a'), euro]))).toBe(0);
+    expect(incompleteUtf8Tail(b('abc'))).toBe(0);
+  });
+});
+
+describe('LineSplitter', () => {
+  it('cuts lines across chunk boundaries, strips CRLF, stamps the first byte time', () => {
+    const s = new LineSplitter();
+    expect(s.push(b('Linux ver'), 1000)).toEqual([]);
+    const lines = s.push(b('sion 6.1\r\nsecond\r'), 2000);
+    expect(lines).toEqual([{ at: 1000, text: 'Linux version 6.1', full: 'Linux version 6.1', complete: true }]);
+    expect(s.push(b('\n'), 3000)).toEqual([{ at: 2000, text: 'second', full: 'second', complete: true }]);
+    expect(s.hasPartial).toBe(false);
+  });
+  it('flushes a prompt as a partial line and keeps the logical line for matching', () => {
+    const s = new LineSplitter();
+    s.push(b('n1 login: '), 10);
+    expect(s.flushPartial(20)).toEqual({ at: 10, text: 'n1 login: ', full: 'n1 login: ', complete: false });
+    expect(s.flushPartial(30)).toBeNull();
+    expect(s.push(b('root\n'), 40)).toEqual([{ at: 40, text: 'root', full: 'n1 login: root', complete: true }]);
+  });
+  it('never splits a UTF-8 character when flushing or cutting long lines', () => {
+    const s = new LineSplitter(16);
+    const euro = b('€');
+    s.push(Buffer.concat([b('x'), euro.subarray(0, 1)]), 1);
+    expect(s.flushPartial(2)?.text).toBe('x');
+    expect(s.push(Buffer.concat([euro.subarray(1), b('\n')]), 3)[0]?.text).toBe('€');
+    const long = s.push(b('€'.repeat(10) + '\n'), 4); // 30 bytes, cut at 16 → 15 bytes (5 €)
+    expect(long.map((l) => l.text)).toEqual(['€€€€€', '€€€€€']);
+  });
+});
+
+describe('patterns', () => {
+  const lines = (s: LineSplitter, text: string, at = 0) => s.push(b(text), at);
+  it('match across chunk boundaries, once per line', () => {
+    const s = new LineSplitter();
+    const m = new LineMatcher(DEFAULT_PATTERNS);
+    const hits: string[] = [];
+    for (const chunk of ['[ 42.1] Kernel pa', 'nic - not syncing\r', '\n[ 42.2] Call', ' Trace:\n']) for (const l of lines(s, chunk)) hits.push(...m.match(l));
+    expect(hits).toEqual(['kernel-panic', 'call-trace']);
+  });
+  it('see a login prompt on a flushed partial line without reporting it twice', () => {
+    const s = new LineSplitter();
+    const m = new LineMatcher(DEFAULT_PATTERNS);
+    lines(s, 'n1 login: ');
+    expect(m.match(s.flushPartial(1)!)).toEqual(['login-prompt']);
+    expect(lines(s, '\n').flatMap((l) => m.match(l))).toEqual([]);
+    expect(m.match(lines(s, 'Last login: Mon\n')[0]!)).toEqual([]);
+  });
+  it('merge per group and node: replace by name, remove with an empty regex', () => {
+    const merged = mergePatterns(DEFAULT_PATTERNS, [{ name: 'oom', regex: 'Out of memory' }], [{ name: 'login-prompt', regex: '' }, { name: 'kernel-bug', regex: 'bug', flags: 'i' }]);
+    expect(merged.map((p) => p.name).sort()).toEqual(['call-trace', 'kernel-bug', 'kernel-panic', 'oom']);
+    expect(new LineMatcher(merged).match({ at: 0, text: '', full: 'a Bug here', complete: true })).toEqual(['kernel-bug']);
+  });
+  it('refuse bad regexes, names and stateful flags with a clear error', () => {
+    expect(() => new LineMatcher([{ name: 'x', regex: '(' }])).toThrow(/console pattern "x": invalid regular expression/);
+    expect(() => new LineMatcher([{ name: 'a b', regex: 'x' }])).toThrow(/pattern name "a b"/);
+    expect(() => new LineMatcher([{ name: 'g', regex: 'x', flags: 'g' }])).toThrow(/flags "g" and "y"/);
+  });
+});
+
+describe('scanEscape (&. detaches at the start of a line)', () => {
+  const feed = (chunks: string[]) => {
+    let state: EscapeState = ESCAPE_START;
+    let sent = '';
+    for (const c of chunks) {
+      const r = scanEscape(state, b(c));
+      state = r.state;
+      sent += r.forward.toString();
+      if (r.detach) return { sent, detach: true };
+    }
+    return { sent, detach: false, state };
+  };
+  it('detaches on &. at session start and after CR or LF, also split across keystrokes', () => {
+    expect(feed(['&.'])).toEqual({ sent: '', detach: true });
+    expect(feed(['ls\r', '&', '.'])).toEqual({ sent: 'ls\r', detach: true });
+    expect(feed(['x\n&.rest'])).toEqual({ sent: 'x\n', detach: true });
+  });
+  it('passes & through elsewhere, && sends one &, & plus another key sends both', () => {
+    expect(feed(['a&.b'])).toMatchObject({ sent: 'a&.b', detach: false });
+    expect(feed(['&&.'])).toMatchObject({ sent: '&.', detach: false });
+    expect(feed(['&x'])).toMatchObject({ sent: '&x', detach: false });
+    expect(feed(['\r&'])).toMatchObject({ sent: '\r', detach: false, state: { atLineStart: true, pending: true } });
+  });
+});
+
+describe('WriterLock (one writer, ConMan rules)', () => {
+  it('lets one client write, refuses another unless forced, releases only by the holder', () => {
+    const lock = new WriterLock('node n1');
+    expect(lock.claim('alice')).toEqual({ displaced: null });
+    expect(lock.claim('alice')).toEqual({ displaced: null });
+    expect(() => lock.claim('bob')).toThrow('node n1: console is attached read-write by alice; attach read-only or force');
+    expect(() => lock.check('bob')).toThrow(/node n1: bob is not the console writer \(alice is\)/);
+    expect(lock.release('bob')).toBe(false);
+    expect(lock.claim('bob', { force: true })).toEqual({ displaced: 'alice' });
+    expect(lock.release('bob')).toBe(true);
+    expect(() => lock.check('bob')).toThrow(/nobody is attached read-write/);
+  });
+});
+
+describe('Backoff', () => {
+  it('grows by the factor up to the cap, jitters within bounds, resets', () => {
+    const bo = new Backoff({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.2 }, () => 0.5);
+    expect([bo.next(), bo.next(), bo.next(), bo.next(), bo.next()]).toEqual([100, 200, 400, 800, 1000]);
+    bo.reset();
+    expect(bo.next()).toBe(100);
+    expect(new Backoff({ initialMs: 100, jitter: 0.2 }, () => 0).next()).toBe(80);
+    expect(() => new Backoff({ initialMs: 0 })).toThrow(/console backoff .* is invalid/);
+  });
+});
+
+describe('parseConsoleTarget', () => {
+  it('parses each kind', () => {
+    expect(parseConsoleTarget('serial:/dev/ttyS0@115200')).toEqual({ kind: 'serial', path: '/dev/ttyS0', baudRate: 115200 });
+    expect(parseConsoleTarget('serial:/dev/ttyUSB3')).toEqual({ kind: 'serial', path: '/dev/ttyUSB3', baudRate: 115200 });
+    expect(parseConsoleTarget('tcp://ts1.lab:7001')).toEqual({ kind: 'tcp', host: 'ts1.lab', port: 7001 });
+    expect(parseConsoleTarget('tcp://[::1]:7001')).toEqual({ kind: 'tcp', host: '::1', port: 7001 });
+    expect(parseConsoleTarget('sol:', { ipmiUrl: 'ipmi://admin:p%40ss@10.1.0.12:6230' })).toEqual({ kind: 'sol', host: '10.1.0.12', port: 6230, user: 'admin', password: 'p@ss' });
+    expect(parseConsoleTarget('sol:ipmi://root:x@bmc1')).toMatchObject({ kind: 'sol', host: 'bmc1', port: 623 });
+    expect(parseConsoleTarget('sim://')).toEqual({ kind: 'sim' });
+  });
+  it('names what is wrong and never shows a password', () => {
+    expect(() => parseConsoleTarget('serial:ttyS0')).toThrow('console target "serial:ttyS0": expected serial:/dev/NAME[@BAUD]');
+    expect(() => parseConsoleTarget('serial:/dev/ttyS0@12')).toThrow(/baud rate 12 is out of range/);
+    expect(() => parseConsoleTarget('tcp://host')).toThrow(/expected tcp:\/\/HOST:PORT/);
+    expect(() => parseConsoleTarget('sol:')).toThrow(/needs the node's IPMI power target/);
+    expect(() => parseConsoleTarget('sol:', { ipmiUrl: 'redfish://u:secret@h/Systems/1' })).toThrow(/"redfish:\/\/u:\*\*\*@h\/Systems\/1" is not ipmi/);
+    expect(() => parseConsoleTarget('telnet://h:23')).toThrow(/unknown kind/);
+    expect(() => parseConsoleTarget('sol:ipmi://admin:topsecret@')).toThrow('console target "sol:ipmi://admin:***@": "ipmi://admin:***@" is not ipmi://USER:PASS@HOST[:PORT]');
+    expect(redactUrl('sol:ipmi://admin:topsecret@bmc:623')).toBe('sol:ipmi://admin:***@bmc:623');
+  });
+});
+
+describe('SOL driver pieces', () => {
+  it('builds ipmitool arguments without the password (it goes in the environment)', () => {
+    const sol = new SolConsole({ host: '10.1.0.12', port: 6230, user: 'admin', password: 'topsecret' });
+    expect(sol.args('activate')).toEqual(['-I', 'lanplus', '-C', '3', '-H', '10.1.0.12', '-p', '6230', '-U', 'admin', '-E', 'sol', 'activate']);
+    expect(sol.target).toBe('sol:ipmi://admin:***@10.1.0.12:6230');
+  });
+  it('doubles ~ at line starts so typed text cannot end the session', () => {
+    expect(escapeSolInput(b('~.'), true)).toEqual({ data: b('~~.'), atLineStart: false });
+    expect(escapeSolInput(b('a~.\r~?'), false)).toEqual({ data: b('a~.\r~~?'), atLineStart: false });
+    expect(escapeSolInput(b('ls\n'), false).atLineStart).toBe(true);
+  });
+});
