@@ -3,6 +3,7 @@
  * over MQTT (request/response); `controller` runs one in this process.
  */
 import { Command, CommanderError } from 'commander';
+import { registerConsoleCommand } from './commands/console.js';
 import { registerControllerCommand } from './commands/controller.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerPowerCommand } from './commands/power.js';
@@ -22,6 +23,7 @@ program
 registerControllerCommand(program);
 registerNodeCommands(program);
 registerPowerCommand(program);
+registerConsoleCommand(program);
 registerWatchCommand(program);
 
 try {

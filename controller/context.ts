@@ -54,6 +54,8 @@ export interface StateView {
   get(node: string): NodeState | null;
   /** Set admin offline/online for nodes; returns the transitions' nodes. */
   setAdmin(nodes: readonly string[], admin: 'online' | 'offline', reason: string | null, by: string): void;
+  /** A console pattern (panic, …) was seen: evidence for the policies. */
+  consolePattern(node: string, pattern: string, line: string): void;
   /** What a power driver just read (or what a successful action implies). */
   powerReading(node: string, power: 'on' | 'off' | 'unknown'): void;
   /** A node definition was created or removed. */

@@ -37,6 +37,7 @@ const NO_STATE: StateView = {
     throw new Error('the state manager is not running');
   },
   powerReading: () => {},
+  consolePattern: () => {},
   nodeDefined: () => {},
   nodeRemoved: () => {},
 };
@@ -75,6 +76,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   }
 
   const httpServer = new HttpServer(log);
+  const events = new EventBus();
   const ctx: Context = {
     config,
     log,
@@ -83,10 +85,12 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     brokerUrl: mqttUrl,
     store,
     journal,
-    events: new EventBus(),
+    events,
     metrics,
     now,
-    nodes: new NodeDirectory(store),
+    nodes: new NodeDirectory(store, (names) => {
+      for (const node of names) events.emit('node:defined', { node, at: now() });
+    }),
     state: NO_STATE,
     http: httpServer,
     publishEvent: makeEventPublisher(bus, topics, now, log),

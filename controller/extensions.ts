@@ -12,14 +12,17 @@ import { DriverActions } from './state/actions.js';
 import { StateManager } from './state/manager.js';
 import { PowerService } from './power/service.js';
 import { powerVerbs } from './api/verbs/power.js';
+import { consoleVerbs } from './api/verbs/console.js';
+import { ConsoleService } from './console/service.js';
 
 /** The controller's features in start order: each sees what the ones before it set up. */
 export function defaultExtensions(ctx: Context): Extension[] {
   const identification = new Identification();
   const power = new PowerService();
-  const state = new StateManager(identification, new DriverActions(power));
-  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs, ...namingVerbs, ...powerVerbs(power)]);
-  const exts: Extension[] = [new Ingest(), identification, power, state, api, new MetricsRoute()];
-  if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000 }));
+  const consoles = new ConsoleService();
+  const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
+  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs, ...namingVerbs, ...powerVerbs(power), ...consoleVerbs(consoles)]);
+  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, api, new MetricsRoute()];
+  if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;
 }

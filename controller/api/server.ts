@@ -60,7 +60,7 @@ export class ApiServer implements Extension {
       return void reply({ ok: false, error: `${v.name}: ${parsed.error}` });
     }
     try {
-      const data = await v.handle(parsed.value, ctx);
+      const data = await v.handle(parsed.value, ctx, { replyTo });
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'ok' });
       await reply({ ok: true, data });
     } catch (err) {

@@ -20,6 +20,8 @@ export interface SimClusterOptions {
   initS?: [number, number];
   /** A name whose node, on its first boot, hangs in `kernel` (to show the hung-node policy). */
   hangFirstBoot?: string;
+  /** Where the nodes' simulated consoles live, to print boot text on each boot. */
+  consoles?: { sim(node: string): { boot(): void } | undefined; sync(node: string): Promise<void> };
 }
 
 export function simFingerprint(i: number): Fingerprint {
@@ -73,6 +75,7 @@ class SimNode {
     });
     this.link = link;
     link.start();
+    this.opts.consoles?.sim(this.name)?.boot();
     if (this.boots === 1 && this.name === this.opts.hangFirstBoot) return; // stuck in kernel
     const toInit = between(this.opts.kernelS ?? [2, 5]);
     this.timers.push(setTimeout(() => link.setPhase('init'), toInit));
@@ -113,6 +116,7 @@ export class SimCluster implements Extension {
         ctx.nodes.define(name, { groups: ['demo'], ids: { macs: [fp.bootMac!] }, power: 'sim://?state=on', console: 'sim://' }, now);
         ctx.state.nodeDefined(name);
       }
+      await this.opts.consoles?.sync(name);
       this.nodes.set(name, new SimNode(name, fp, controller, this.opts, (line) => ctx.log.debug(line)));
     }
     plant.on('change', this.onPower);

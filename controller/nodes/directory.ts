@@ -9,7 +9,11 @@ export class NodeDirectory {
   /** Bumped on every change to any definition, so derived indexes know when to rebuild. */
   version = 0;
 
-  constructor(private readonly store: Store) {}
+  /** `onChange` hears every created, changed or removed node (after the change). */
+  constructor(
+    private readonly store: Store,
+    private readonly onChange: (nodes: readonly string[]) => void = () => {},
+  ) {}
 
   private get data(): StoreData {
     return this.store.data;
@@ -53,6 +57,7 @@ export class NodeDirectory {
       d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now });
       applyPatch(d.nodes[name]!, patch, now);
     });
+    this.onChange([name]);
     return created;
   }
 
@@ -61,6 +66,7 @@ export class NodeDirectory {
     this.store.change((d) => {
       for (const n of names) applyPatch(d.nodes[n]!, patch, now);
     });
+    this.onChange(names);
   }
 
   remove(name: string): void {
@@ -70,6 +76,7 @@ export class NodeDirectory {
       if (agentId && d.agents[agentId]) d.agents[agentId].node = null;
       delete d.nodes[name];
     });
+    this.onChange([name]);
   }
 
   /**
@@ -90,6 +97,7 @@ export class NodeDirectory {
       node.updatedAt = now;
       if (d.agents[agentId]) d.agents[agentId].node = name;
     });
+    this.onChange([name]);
   }
 }
 

@@ -29,7 +29,7 @@ export type BreakerChange =
   | { change: 'trip'; silent: string[]; size: number }
   | { change: 'recover'; silent: string[]; size: number };
 
-export const initialBreaker = (): BreakerState => ({ tripped: false, since: 0, forgiveBefore: 0, settleUntil: 0 });
+export const initialBreaker = (): BreakerState => ({ tripped: false, since: 0, forgiveBefore: Number.NEGATIVE_INFINITY, settleUntil: 0 });
 
 /** Trips above the threshold; recovers only below it (a node at exactly the line does not flap it). */
 function isMass(silent: number, size: number, policy: NodePolicy['breaker'], recovering: boolean): boolean {

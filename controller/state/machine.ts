@@ -578,7 +578,7 @@ export class StateMachine {
     if (!rt) {
       rt = newRuntime(name, now);
       this.nodes.set(name, rt);
-      this.groupIndex = null;
+      if (this.groupIndex) this.addToIndex(this.groupIndex, rt);
     }
     return rt;
   }
@@ -608,15 +608,17 @@ export class StateMachine {
   private index(): Map<string, NodeRuntime[]> {
     if (this.groupIndex) return this.groupIndex;
     const index = new Map<string, NodeRuntime[]>();
-    for (const rt of this.nodes.values()) {
-      for (const group of new Set(this.groupsFor(rt.node))) {
-        const members = index.get(group);
-        if (members) members.push(rt);
-        else index.set(group, [rt]);
-      }
-    }
+    for (const rt of this.nodes.values()) this.addToIndex(index, rt);
     this.groupIndex = index;
     return index;
+  }
+
+  private addToIndex(index: Map<string, NodeRuntime[]>, rt: NodeRuntime): void {
+    for (const group of new Set(this.groupsFor(rt.node))) {
+      const members = index.get(group);
+      if (members) members.push(rt);
+      else index.set(group, [rt]);
+    }
   }
 }
 

@@ -87,6 +87,10 @@ export class StateManager implements Extension, StateView {
     }
   }
 
+  consolePattern(node: string, pattern: string, line: string): void {
+    if (this.machine.nodeNames().includes(node)) this.apply({ type: 'console-pattern', node, pattern, line: line.slice(0, 2048) });
+  }
+
   powerReading(node: string, power: 'on' | 'off' | 'unknown'): void {
     if (this.machine.nodeNames().includes(node)) this.apply({ type: 'power', node, power });
   }

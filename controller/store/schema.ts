@@ -54,13 +54,59 @@ export type AgentRecord = z.infer<typeof AgentRecord>;
 
 export const NamingRule = z.object({ enabled: z.boolean(), pattern: z.string().min(1) });
 
+/** A hardware-log issue (`muster hwlog`): something wrong with a machine, open until an admin closes it. */
+export const HwlogSource = z.enum(['admin', 'policy', 'drift']);
+export type HwlogSource = z.infer<typeof HwlogSource>;
+export const HwlogIssue = z.object({
+  id: z.number().int().positive(),
+  node: NodeName,
+  text: z.string().min(1).max(4096),
+  source: HwlogSource,
+  /** What made whoever opened it think so: console tail, failed actions, fingerprint diff… */
+  evidence: z.record(z.string(), z.unknown()).default({}),
+  openedAt: z.number(),
+  openedBy: z.string().max(128),
+  closedAt: z.number().nullable().default(null),
+  closedBy: z.string().max(128).nullable().default(null),
+  note: z.string().max(4096).nullable().default(null),
+});
+export type HwlogIssue = z.infer<typeof HwlogIssue>;
+/** Issues in the order they were opened; ids come from `nextId` and are never reused. */
+export const HwlogData = z.object({ nextId: z.number().int().positive().default(1), issues: z.array(HwlogIssue).default([]) });
+
+/** A network switch; its port → node map is `StoreData.switchPorts`. */
+export const SwitchRecord = z.object({
+  name: z.string().min(1).max(128),
+  /** Management address (host name or IP). */
+  mgmt: z.string().max(255).nullable().default(null),
+  /** Vendor/model, free text (`arista-7050`). */
+  kind: z.string().max(128).nullable().default(null),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+export type SwitchRecord = z.infer<typeof SwitchRecord>;
+
+/** BIOS settings as key → value; `version` is the BIOS version. */
+export const BiosSettings = z.record(z.string(), z.string());
+export type BiosSettings = z.infer<typeof BiosSettings>;
+export const BiosData = z.object({
+  /** Desired settings per group and per node; a node's own settings override its groups'. */
+  desired: z.object({ groups: z.record(z.string(), BiosSettings).default({}), nodes: z.record(z.string(), BiosSettings).default({}) }).default({ groups: {}, nodes: {} }),
+  /** What each node last reported (agent DMI, or a driver later). */
+  reported: z.record(z.string(), z.object({ version: z.string().nullable(), settings: BiosSettings.nullable().default(null), at: z.number() })).default({}),
+});
+export type BiosData = z.infer<typeof BiosData>;
+
 export const StoreData = z.object({
   version: z.number().int(),
   nodes: z.record(z.string(), NodeRecord).default({}),
   agents: z.record(z.string(), AgentRecord).default({}),
   naming: NamingRule.default({ enabled: false, pattern: 'n[001-999]' }),
   /** Switch + port → node name (identification by LLDP). */
-  switchPorts: z.array(SwitchPort.extend({ node: NodeName })).default([]),
+  switchPorts: z.array(SwitchPort.extend({ node: NodeName, /** The node's NIC on that port: a name (`eth0`) or a MAC. */ nic: z.string().max(64).optional() })).default([]),
+  hwlog: HwlogData.default({ nextId: 1, issues: [] }),
+  switches: z.record(z.string(), SwitchRecord).default({}),
+  bios: BiosData.default({ desired: { groups: {}, nodes: {} }, reported: {} }),
   /** Room for the other layers' records (hwlog, switches, bios…), each validated by its owner. */
   extra: z.record(z.string(), z.unknown()).default({}),
 });

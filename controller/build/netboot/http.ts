@@ -1,0 +1,131 @@
+/**
+ * netboot over HTTP, mounted on the controller's HTTP server:
+ *   GET /boot/<mac>.ipxe                   the iPXE script for that machine
+ *   GET|HEAD /images/<name>/kernel|initrd  image files, with single-range Range support
+ * The handler returns false for any other URL so the server can try its other routes.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { normalizeMac } from '../../../shared/protocol.js';
+import type { NetbootBuildSystem } from './netboot.js';
+import { decideRange } from './range.js';
+
+export interface NetbootHttpDeps {
+  netboot: NetbootBuildSystem;
+  /** The node a MAC belongs to (the controller's store), or null for an unknown machine. */
+  nodeByMac: (mac: string) => { name: string } | null | Promise<{ name: string } | null>;
+  /** `http://HOST:PORT` as nodes reach this server; default: from the request's Host header. */
+  baseUrl?: string;
+  /** Failures worth an operator's attention (a missing image file, a script that cannot render). */
+  log?: (message: string) => void;
+}
+
+const HOST_HEADER = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
+
+export function createNetbootHttpHandler(deps: NetbootHttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const log = deps.log ?? (() => undefined);
+  return (req, res) => {
+    const rawPath = (req.url ?? '').split('?')[0]!;
+    const top = rawPath.split('/')[1];
+    if (top !== 'boot' && top !== 'images') return false;
+    const segments = decodeSegments(rawPath);
+    if (!segments) {
+      send(res, 400, `refused path ${JSON.stringify(rawPath.slice(0, 200))}: no "." or ".." segments, encoded "/" or NUL\n`);
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      send(res, 405, `${req.method} not allowed on ${rawPath}\n`);
+      return true;
+    }
+    const done = top === 'boot' ? serveScript(deps, req, res, segments) : serveImage(deps, req, res, segments);
+    done.catch((err: Error) => {
+      log(`netboot: ${req.method} ${rawPath} failed: ${err.message}`);
+      if (!res.headersSent) send(res, 500, `netboot: ${err.message}\n`);
+      else res.destroy();
+    });
+    return true;
+  };
+}
+
+/** Path segments after decoding, or null when one could escape its directory. */
+function decodeSegments(rawPath: string): string[] | null {
+  const out: string[] = [];
+  for (const raw of rawPath.split('/').slice(1)) {
+    let seg: string;
+    try {
+      seg = decodeURIComponent(raw);
+    } catch {
+      return null;
+    }
+    if (seg === '.' || seg === '..' || /[/\\\0]/.test(seg)) return null;
+    out.push(seg);
+  }
+  return out;
+}
+
+async function serveScript(deps: NetbootHttpDeps, req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
+  const file = segments.length === 2 ? segments[1]! : '';
+  const mac = file.endsWith('.ipxe') ? normalizeMac(file.slice(0, -'.ipxe'.length)) : null;
+  if (!mac) return send(res, 404, `no boot script here: expected /boot/<mac>.ipxe\n`);
+  const baseUrl = deps.baseUrl ?? baseUrlFromHost(req.headers.host);
+  if (!baseUrl) return send(res, 400, 'netboot: no usable Host header and no baseUrl configured\n');
+  const node = await deps.nodeByMac(mac);
+  const script = await deps.netboot.bootScript(mac, node?.name ?? null, baseUrl, req.method === 'GET');
+  const body = Buffer.from(script, 'utf8');
+  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+async function serveImage(deps: NetbootHttpDeps, req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
+  const [, name, part] = segments;
+  if (segments.length !== 3 || (part !== 'kernel' && part !== 'initrd')) return send(res, 404, 'expected /images/<name>/kernel or /images/<name>/initrd\n');
+  const image = deps.netboot.image(name!);
+  if (!image) return send(res, 404, `image ${name} is not in the catalog\n`);
+  const file = image[part];
+  const st = await stat(file.path).catch(() => null);
+  // The checksum was taken when the image was added; a file changed since must not be served as it.
+  if (!st || st.size !== file.size || st.mtimeMs !== file.mtimeMs) {
+    deps.log?.(`netboot: image ${name} ${part} ${file.path} is missing or changed since it was added; re-add the image`);
+    return send(res, 500, `image ${name} ${part} is missing or changed since it was added\n`);
+  }
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    ETag: `"${file.sha256}"`,
+    'Last-Modified': new Date(file.mtimeMs).toUTCString(),
+  };
+  const range = decideRange(req.headers.range, file.size);
+  if (range.kind === 'unsatisfiable') {
+    res.writeHead(416, { ...headers, 'Content-Range': `bytes */${file.size}`, 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, file.size - 1];
+  headers['Content-Length'] = end - start + 1;
+  if (range.kind === 'partial') headers['Content-Range'] = `bytes ${start}-${end}/${file.size}`;
+  res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const stream = createReadStream(file.path, { start, end });
+    stream.on('error', reject);
+    res.on('close', () => {
+      stream.destroy();
+      resolve();
+    });
+    stream.pipe(res);
+  });
+}
+
+function baseUrlFromHost(host: string | undefined): string | null {
+  return host && HOST_HEADER.test(host) ? `http://${host}` : null;
+}
+
+function send(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

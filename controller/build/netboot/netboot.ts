@@ -1,0 +1,219 @@
+/**
+ * netboot: muster's own build system. Images (kernel + initrd + command line) live in a catalog;
+ * prepare() makes the node's next network boot fetch an iPXE script that boots its image with
+ * the controller URL and its interface config on the kernel command line; release() sends it to
+ * its local disk again. State survives restarts in two JSON files under the data dir:
+ * `netboot-images.json` and `netboot-nodes.json`.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { BuildConfig, ImageId } from '../../../shared/interfaces.js';
+import { describeZodError } from '../../../shared/protocol.js';
+import { NodeLocks } from '../node-lock.js';
+import { checkBuildConfig, checkNodeName } from '../validate.js';
+import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
+import { JsonFile } from './json-file.js';
+import { decideBoot, loadTemplates, renderBoot, type Templates } from './scripts.js';
+
+export interface NetbootOptions {
+  /** The controller's data dir; the catalog and node state files go here. */
+  dataDir: string;
+  /** MQTT URL as the nodes reach it (`mqtt://10.0.2.2:1883`), put on every build command line. */
+  controllerUrl: string;
+  /** Image booted by machines the controller does not know (it runs the agent), if any. */
+  discoveryImage?: string;
+  /** Directory holding node.ipxe, discovery.ipxe and local.ipxe (default: the project's boot/ipxe/). */
+  templatesDir?: string;
+  now?: () => number;
+}
+
+const FileRecord = z.object({ path: z.string(), sha256: z.string(), size: z.number(), mtimeMs: z.number() });
+const ImageRecord = z.object({ name: ImageId, kernel: FileRecord, initrd: FileRecord, cmdline: z.string(), addedAt: z.number() });
+const NodeRecord = z.object({
+  config: BuildConfig.nullable(),
+  state: z.enum(['idle', 'prepared', 'building', 'done', 'failed']),
+  since: z.number(),
+  detail: z.string().optional(),
+});
+const ImagesFile = z.object({ version: z.literal(1), images: z.record(z.string(), ImageRecord) });
+const NodesFile = z.object({ version: z.literal(1), nodes: z.record(z.string(), NodeRecord) });
+export type ImageRecord = z.infer<typeof ImageRecord>;
+type NodeRecord = z.infer<typeof NodeRecord>;
+export type ImagePart = 'kernel' | 'initrd';
+
+/** Kernel command lines are one line of printable text; iPXE and the kernel cap them (2-4 KiB). */
+const CMDLINE = /^[\x20-\x7e]{0,2048}$/;
+const URL_TEXT = /^[\x21-\x7e]{1,512}$/;
+
+export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
+  readonly name = 'netboot';
+  readonly capabilities: readonly BuildCapability[] = ['add-image', 'http-boot', 'reports-progress'];
+  private readonly locks = new NodeLocks();
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly opts: NetbootOptions,
+    private readonly templates: Templates,
+    private readonly catalog: Map<string, ImageRecord>,
+    private readonly nodes: Map<string, NodeRecord>,
+    private readonly imagesFile: JsonFile<unknown>,
+    private readonly nodesFile: JsonFile<unknown>,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  static async open(opts: NetbootOptions): Promise<NetbootBuildSystem> {
+    if (!URL_TEXT.test(opts.controllerUrl)) throw new Error(`netboot: controllerUrl "${opts.controllerUrl}" must be one word of printable characters`);
+    if (opts.discoveryImage !== undefined && !ImageId.safeParse(opts.discoveryImage).success) throw new Error(`netboot: discoveryImage "${opts.discoveryImage}" is not a valid image id`);
+    await mkdir(opts.dataDir, { recursive: true });
+    const templates = loadTemplates(opts.templatesDir);
+    const catalog = new Map<string, ImageRecord>();
+    const nodes = new Map<string, NodeRecord>();
+    const imagesFile = new JsonFile(join(opts.dataDir, 'netboot-images.json'), () => ({ version: 1, images: Object.fromEntries(catalog) }));
+    const nodesFile = new JsonFile(join(opts.dataDir, 'netboot-nodes.json'), () => ({ version: 1, nodes: Object.fromEntries(nodes) }));
+    const loadedImages = await loadFile(imagesFile, ImagesFile);
+    for (const [k, v] of Object.entries(loadedImages?.images ?? {})) catalog.set(k, v);
+    const loadedNodes = await loadFile(nodesFile, NodesFile);
+    for (const [k, v] of Object.entries(loadedNodes?.nodes ?? {})) nodes.set(k, v);
+    return new NetbootBuildSystem(opts, templates, catalog, nodes, imagesFile, nodesFile);
+  }
+
+  async images(): Promise<BuildImage[]> {
+    return [...this.catalog.values()].map((i) => ({
+      name: i.name,
+      addedAt: i.addedAt,
+      detail: `kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${i.cmdline}"` : ''}`,
+    }));
+  }
+
+  /** The catalog entry of an image (paths, checksums), or null. */
+  image(name: string): ImageRecord | null {
+    return this.catalog.get(name) ?? null;
+  }
+
+  async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string }, opts: { replace?: boolean } = {}): Promise<BuildImage> {
+    const id = ImageId.safeParse(name);
+    if (!id.success) throw new BuildError('bad-config', null, `image "${name}": ${id.error.issues[0]!.message}`);
+    const cmdline = files.cmdline ?? '';
+    if (!CMDLINE.test(cmdline)) throw new BuildError('bad-config', null, `image ${name}: cmdline must be one line of printable ASCII, at most 2048 characters`);
+    // Serialised per image name (node names cannot contain ":"), so two adds cannot both pass the check.
+    return this.locks.run(`image:${name}`, async () => {
+      if (this.catalog.has(name) && !opts.replace) throw new BuildError('image-exists', null, `image ${name} already exists (add it with replace to overwrite)`);
+      const [kernel, initrd] = await Promise.all([describeFile(name, 'kernel', files.kernel), describeFile(name, 'initrd', files.initrd)]);
+      this.catalog.set(name, { name, kernel, initrd, cmdline, addedAt: this.now() });
+      await this.persist(this.imagesFile, null);
+      return (await this.images()).find((i) => i.name === name)!;
+    });
+  }
+
+  async configure(node: string, config: BuildConfig): Promise<void> {
+    checkNodeName(node);
+    const checked = checkBuildConfig(node, config);
+    return this.locks.run(node, async () => {
+      if (!this.catalog.has(checked.image)) throw new BuildError('unknown-image', node, `image ${checked.image} is not in the netboot catalog (have: ${[...this.catalog.keys()].join(', ') || 'none'})`);
+      const current = this.nodes.get(node);
+      this.nodes.set(node, current ? { ...current, config: checked } : { config: checked, state: 'idle', since: this.now() });
+      await this.persist(this.nodesFile, node);
+    });
+  }
+
+  async prepare(node: string): Promise<void> {
+    checkNodeName(node);
+    return this.locks.run(node, async () => {
+      const rec = this.configured(node);
+      if (!this.catalog.has(rec.config.image)) throw new BuildError('unknown-image', node, `image ${rec.config.image} is no longer in the netboot catalog`);
+      this.nodes.set(node, { ...rec, state: 'prepared', since: this.now(), detail: `next network boot builds with image ${rec.config.image}` });
+      await this.persist(this.nodesFile, node);
+    });
+  }
+
+  async status(node: string): Promise<BuildStatus> {
+    checkNodeName(node);
+    const rec = this.configured(node);
+    return rec.detail === undefined ? { state: rec.state, since: rec.since } : { state: rec.state, since: rec.since, detail: rec.detail };
+  }
+
+  async release(node: string): Promise<void> {
+    checkNodeName(node);
+    return this.locks.run(node, async () => {
+      const rec = this.configured(node);
+      // A build that booted and is released finished; one released before it booted never ran.
+      const next: NodeRecord =
+        rec.state === 'building' ? { ...rec, state: 'done', since: this.now(), detail: 'released after its build booted; boots the local disk' }
+        : rec.state === 'done' || rec.state === 'failed' ? rec
+        : { ...rec, state: 'idle', since: this.now(), detail: 'released; boots the local disk' };
+      this.nodes.set(node, next);
+      await this.persist(this.nodesFile, node);
+    });
+  }
+
+  /**
+   * The iPXE script for a machine booting with `mac` (belonging to `node`, or null when unknown).
+   * Fetching a build script (`fetched`, false for a HEAD) moves the node from prepared to building.
+   */
+  async bootScript(mac: string, node: string | null, baseUrl: string, fetched = true): Promise<string> {
+    const rec = node === null ? undefined : this.nodes.get(node);
+    const decision = decideBoot({
+      node,
+      nodeBuild: rec?.config ? { state: rec.state, image: rec.config.image, interfaces: rec.config.interfaces } : null,
+      images: this.catalog,
+      discoveryImage: this.opts.discoveryImage ?? null,
+      controllerUrl: this.opts.controllerUrl,
+    });
+    if (fetched && decision.script === 'node' && rec?.state === 'prepared') {
+      await this.locks.run(decision.node, async () => {
+        const current = this.nodes.get(decision.node);
+        if (current?.state !== 'prepared') return;
+        this.nodes.set(decision.node, { ...current, state: 'building', since: this.now(), detail: `booted image ${decision.image} (${mac})` });
+        await this.persist(this.nodesFile, decision.node);
+      });
+    }
+    return renderBoot(decision, this.templates, mac, baseUrl);
+  }
+
+  async close(): Promise<void> {
+    await this.locks.idle();
+    await Promise.all([this.imagesFile.save(), this.nodesFile.save()]);
+  }
+
+  private configured(node: string): NodeRecord & { config: BuildConfig } {
+    const rec = this.nodes.get(node);
+    if (!rec?.config) throw new BuildError('unknown-node', node, 'not configured for netboot (configure it first)');
+    return rec as NodeRecord & { config: BuildConfig };
+  }
+
+  private async persist(file: JsonFile<unknown>, node: string | null): Promise<void> {
+    try {
+      await file.save();
+    } catch (err) {
+      throw new BuildError('tool-failed', node, (err as Error).message);
+    }
+  }
+}
+
+async function loadFile<T>(file: JsonFile<unknown>, schema: z.ZodType<T>): Promise<T | null> {
+  const raw = await file.read();
+  if (raw === null) return null;
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new Error(`${file.path}: ${describeZodError(r.error)}`);
+  return r.data;
+}
+
+async function describeFile(image: string, part: 'kernel' | 'initrd', path: string): Promise<z.infer<typeof FileRecord>> {
+  const abs = resolve(path);
+  let st;
+  try {
+    st = await stat(abs);
+  } catch (err) {
+    throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  if (!st.isFile()) throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs} is not a regular file`);
+  if (st.size === 0) throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs} is empty`);
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer);
+  return { path: abs, sha256: hash.digest('hex'), size: st.size, mtimeMs: st.mtimeMs };
+}
+

@@ -1,0 +1,85 @@
+/**
+ * iPXE boot scripts per MAC (pure): which template a booting machine gets, and the kernel
+ * command line of a build. Templates live in boot/ipxe/ and use `{{var}}` placeholders, distinct
+ * from iPXE's own `${net0/mac}` expansions, which pass through untouched.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatKernelInterface, type InterfaceConfig } from '../../../shared/interfaces.js';
+
+export const TEMPLATE_NAMES = ['node', 'discovery', 'local'] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+export type Templates = Record<TemplateName, string>;
+
+export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../../boot/ipxe/', import.meta.url));
+
+export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR): Templates {
+  const read = (name: TemplateName) => {
+    const path = join(dir, `${name}.ipxe`);
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new Error(`iPXE template ${path} cannot be read: ${(err as Error).message}`);
+    }
+  };
+  return { node: read('node'), discovery: read('discovery'), local: read('local') };
+}
+
+/** Fill `{{var}}`; a placeholder without a value is a template bug, a value with a line break an injection. */
+export function renderTemplate(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const value = vars[key];
+    if (value === undefined) throw new Error(`iPXE template uses {{${key}}} but no value is given (have: ${Object.keys(vars).join(', ')})`);
+    if (/[\r\n]/.test(value)) throw new Error(`iPXE template value {{${key}}} contains a line break`);
+    return value;
+  });
+}
+
+/**
+ * The build kernel's command line: the image's own, then what the agent needs: the controller,
+ * the boot NIC (iPXE fills in the MAC) and one `muster.if=` per configured interface.
+ */
+export function buildCmdline(imageCmdline: string, controllerUrl: string, interfaces: readonly InterfaceConfig[]): string {
+  return [imageCmdline, `muster.controller=${controllerUrl}`, 'BOOTIF=01-${net0/mac:hexhyp}', ...interfaces.map(formatKernelInterface)].filter((p) => p !== '').join(' ');
+}
+
+export type BootDecision =
+  | { script: 'node'; node: string; image: string; cmdline: string }
+  | { script: 'discovery'; image: string; cmdline: string }
+  | { script: 'local'; node: string | null; reason: string };
+
+export interface BootFacts {
+  /** The node this MAC belongs to (from the controller's store), or null for an unknown machine. */
+  node: string | null;
+  /** The node's build state here, or null when netboot has never configured it. */
+  nodeBuild: { state: string; image: string; interfaces: readonly InterfaceConfig[] } | null;
+  images: ReadonlyMap<string, { cmdline: string }>;
+  discoveryImage: string | null;
+  controllerUrl: string;
+}
+
+/** What a machine booting over the network gets (pure). */
+export function decideBoot(f: BootFacts): BootDecision {
+  if (f.node === null) {
+    const image = f.discoveryImage === null ? undefined : f.images.get(f.discoveryImage);
+    if (!image) return { script: 'local', node: null, reason: f.discoveryImage === null ? 'unknown machine and no discovery image configured' : `unknown machine and discovery image ${f.discoveryImage} is not in the catalog` };
+    return { script: 'discovery', image: f.discoveryImage!, cmdline: buildCmdline(image.cmdline, f.controllerUrl, []) };
+  }
+  const b = f.nodeBuild;
+  if (!b || (b.state !== 'prepared' && b.state !== 'building')) return { script: 'local', node: f.node, reason: `${f.node} is not prepared to build` };
+  const image = f.images.get(b.image);
+  if (!image) return { script: 'local', node: f.node, reason: `${f.node} is prepared but image ${b.image} is no longer in the catalog` };
+  return { script: 'node', node: f.node, image: b.image, cmdline: buildCmdline(image.cmdline, f.controllerUrl, b.interfaces) };
+}
+
+export function renderBoot(d: BootDecision, templates: Templates, mac: string, baseUrl: string): string {
+  switch (d.script) {
+    case 'node':
+      return renderTemplate(templates.node, { node: d.node, mac, image: d.image, cmdline: d.cmdline, baseUrl });
+    case 'discovery':
+      return renderTemplate(templates.discovery, { mac, image: d.image, cmdline: d.cmdline, baseUrl });
+    case 'local':
+      return renderTemplate(templates.local, { mac, reason: d.reason, baseUrl });
+  }
+}

@@ -1,0 +1,74 @@
+import type { Context, Extension } from '../context.js';
+import type { NodeRecord } from '../store/schema.js';
+import { SimConsole } from './drivers/sim.js';
+import { ConsoleManager } from './manager.js';
+
+/**
+ * Keeps every defined node's console open and logged (ConMan style), publishes its bytes live on
+ * `muster/consoles/<node>/out`, turns pattern matches into `console` events and state evidence,
+ * and follows changes to nodes' `console=` settings.
+ */
+export class ConsoleService implements Extension {
+  readonly name = 'console';
+  private ctx!: Context;
+  private manager!: ConsoleManager;
+  /** The console target each node was opened with, to notice changes. */
+  private readonly opened = new Map<string, string>();
+  private readonly sims = new Map<string, SimConsole>();
+  private off: (() => void) | null = null;
+
+  async start(ctx: Context): Promise<void> {
+    this.ctx = ctx;
+    this.manager = new ConsoleManager({
+      dataDir: ctx.config.dataDir,
+      now: ctx.now,
+      onOutput: (node, chunk) => void ctx.bus.publish(ctx.topics.consoleOut(node), chunk).catch(() => {}),
+      onMatch: (m) => {
+        ctx.publishEvent({ kind: 'console', node: m.node, agentId: null, at: m.at, message: `${m.node} console: ${m.pattern}: ${m.line.slice(0, 200)}`, details: { pattern: m.pattern, line: m.line } });
+        ctx.state.consolePattern(m.node, m.pattern, m.line);
+      },
+      onStatus: (s) => ctx.log.info({ node: s.node, connected: s.connected, reason: s.reason }, 'console status'),
+      onError: (node, err) => ctx.log.error({ node, err: err.message }, 'console error'),
+    });
+    for (const name of ctx.nodes.names()) await this.sync(name);
+    this.off = ctx.events.on('node:defined', ({ node }) => void this.sync(node));
+  }
+
+  async stop(): Promise<void> {
+    this.off?.();
+    await this.manager.close();
+  }
+
+  get consoles(): ConsoleManager {
+    return this.manager;
+  }
+
+  /** The simulated console of a demo node (to make it print boot text or a panic). */
+  sim(node: string): SimConsole | undefined {
+    return this.sims.get(node);
+  }
+
+  /** The last lines of a node's console log; null when it has no console here. */
+  async tail(node: string, lines: number): Promise<string[] | null> {
+    if (!this.opened.has(node)) return null;
+    return this.manager.tail(node, lines);
+  }
+
+  /** Open, reopen or close a node's console to match its definition. */
+  async sync(name: string): Promise<void> {
+    const node: NodeRecord | undefined = this.ctx.nodes.get(name);
+    const target = node?.console ?? null;
+    if (target === (this.opened.get(name) ?? null)) return;
+    this.opened.delete(name);
+    this.sims.delete(name);
+    if (!target) return void (await this.manager.remove(name));
+    try {
+      const sim = target.startsWith('sim:') ? new SimConsole(name) : undefined;
+      await this.manager.add(name, sim ? { driver: sim } : { target, ipmiUrl: node?.power ?? undefined });
+      this.opened.set(name, target);
+      if (sim) this.sims.set(name, sim);
+    } catch (err) {
+      this.ctx.log.error({ node: name, err: (err as Error).message }, 'console not opened');
+    }
+  }
+}
