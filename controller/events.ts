@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AgentState, AgentStatus, Heartbeat, Hello } from '../shared/protocol.js';
+import type { AgentState, AgentStatus, Heartbeat, Hello, Transition } from '../shared/protocol.js';
 
 /** What the controller's parts tell each other, in-process (zigbee2mqtt's event bus). */
 export interface ControllerEvents {
@@ -10,6 +10,8 @@ export interface ControllerEvents {
   'agent:status': { agentId: string; msg: AgentStatus; at: number };
   /** An agent is now known as a node (bound by rule, by definition or by an admin). */
   'node:bound': { node: string; agentId: string; hello: Hello | null; at: number };
+  /** A node changed on one axis (after it was journalled). */
+  'node:transition': Transition;
   /** A node definition was created, changed or removed. */
   'node:defined': { node: string; at: number };
   /** A message was refused; `source` is the topic or client. */

@@ -169,7 +169,7 @@ export const Event = z.object({
 });
 export type Event = z.infer<typeof Event>;
 
-export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent']);
+export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent', 'faults']);
 export type Axis = z.infer<typeof Axis>;
 /** `details` of a `transition` event and one journal line. */
 export const Transition = z.object({

@@ -111,7 +111,7 @@ export function applyPatch(node: NodeRecord, patch: NodePatch, now: number): voi
   if (patch.interfaces) node.interfaces = patch.interfaces;
   if (patch.interfacesByName) {
     for (const [name, spec] of Object.entries(patch.interfacesByName)) {
-      const rest = node.interfaces.filter((i) => (i as { name?: string }).name !== name);
+      const rest = node.interfaces.filter((i) => i.name !== name);
       node.interfaces = spec === null ? rest : [...rest, spec];
     }
   }

@@ -2,6 +2,7 @@
  * `key=value` node settings from `muster define` / `muster set` (xCAT chdef style), parsed into a
  * patch of the node record. Pure: every error names the key and what is wrong with it.
  */
+import { parseNodeSetting, type InterfaceConfig } from '../../shared/interfaces.js';
 import { normalizeIbGuid, normalizeMac } from '../../shared/protocol.js';
 import type { NodeRecord } from '../store/schema.js';
 
@@ -10,12 +11,11 @@ export class SettingError extends Error {}
 export type NodePatch = Partial<Pick<NodeRecord, 'groups' | 'power' | 'console' | 'image' | 'tags' | 'interfaces'>> & {
   ids?: Partial<NodeRecord['ids']>;
   attrs?: Record<string, string | null>;
-  /** Interfaces set by name (`if.eth0=…`); merged into the node's list by name. */
-  interfacesByName?: Record<string, unknown>;
+  /** Interfaces set by name (`if.eth0=…`); merged into the node's list by name, null removes. */
+  interfacesByName?: Record<string, InterfaceConfig | null>;
 };
 
 const GROUP = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
-const OPAQUE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$/;
 const POWER_SCHEMES = ['ipmi://', 'redfish://', 'redfishs://', 'qemu://', 'command:', 'sim://'];
 const CONSOLE_SCHEMES = ['serial:', 'tcp://', 'sol:', 'sim://'];
 
@@ -30,10 +30,20 @@ export function splitSettings(args: readonly string[]): Array<[string, string]> 
   });
 }
 
-export function parseSettings(args: readonly string[], parseInterface: (name: string, value: string) => unknown = defaultInterface): NodePatch {
+export function parseSettings(args: readonly string[]): NodePatch {
   const patch: NodePatch = {};
   for (const [key, value] of splitSettings(args)) {
     const empty = value === '';
+    // image=, tags= and if.<name>= belong to the build layer's model (shared/interfaces.ts).
+    const build = parseNodeSetting(key, value);
+    if (build) {
+      if (!build.ok) throw new SettingError(build.error);
+      const b = build.value;
+      if (b.kind === 'image') patch.image = b.image;
+      else if (b.kind === 'tags') patch.tags = b.tags;
+      else patch.interfacesByName = { ...patch.interfacesByName, [b.name]: b.config };
+      continue;
+    }
     switch (key) {
       case 'groups':
         patch.groups = list(value).map((g) => check(key, g, GROUP, 'a group name starting with a letter'));
@@ -67,16 +77,8 @@ export function parseSettings(args: readonly string[], parseInterface: (name: st
       case 'console':
         patch.console = empty ? null : scheme(key, value, CONSOLE_SCHEMES);
         break;
-      case 'image':
-        patch.image = empty ? null : check(key, value, OPAQUE_ID, 'an image id (letters, digits, "_.:+-")');
-        break;
-      case 'tags':
-        patch.tags = list(value).map((t) => check(key, t, OPAQUE_ID, 'a tag (letters, digits, "_.:+-")'));
-        break;
       default:
-        if (key.startsWith('if.') && key.length > 3) {
-          patch.interfacesByName = { ...patch.interfacesByName, [key.slice(3)]: empty ? null : parseInterface(key.slice(3), value) };
-        } else if (key.startsWith('attr.') && key.length > 5) {
+        if (key.startsWith('attr.') && key.length > 5) {
           const name = check(key, key.slice(5), /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/, 'an attribute name');
           patch.attrs = { ...patch.attrs, [name]: empty ? null : bounded(key, value, 1024) };
         } else {
@@ -85,10 +87,6 @@ export function parseSettings(args: readonly string[], parseInterface: (name: st
     }
   }
   return patch;
-}
-
-function defaultInterface(name: string, value: string): unknown {
-  return { name, spec: value };
 }
 
 function list(value: string): string[] {

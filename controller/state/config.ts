@@ -86,7 +86,7 @@ export const DEFAULT_POLICY: NodePolicy = {
   heartbeat: { interval: 5_000, suspectAfterMissed: 2, deadAfterMissed: 4 },
   phaseDeadlines: { build: 60 * 60_000, kernel: 10 * 60_000, init: 15 * 60_000 },
   bootLoop: { reboots: 3, within: 15 * 60_000 },
-  consolePanic: { patterns: ['panic'] },
+  consolePanic: { patterns: ['kernel-panic'] },
   ladder: {
     captureConsole: true,
     steps: ['reset', 'power-cycle'],

@@ -137,6 +137,10 @@ export class StateMachine {
     };
   }
 
+  has(node: string): boolean {
+    return this.nodes.has(node);
+  }
+
   nodeNames(): string[] {
     return [...this.nodes.keys()];
   }
@@ -501,6 +505,7 @@ export class StateMachine {
     const candidates = [
       rt.lastHeard === null ? null : nextSilenceChange(Math.max(rt.lastHeard, this.silenceEpoch), rt.liveness, policy.heartbeat),
       phaseDeadlineAt(rt.phase, rt.phaseSince, policy.phaseDeadlines),
+      rt.phase === 'unknown' ? rt.phaseSince + policy.ladder.awaitBoot : null,
       flight ? flight.startedAt + policy.ladder.actionTimeout : null,
       awaitingBootUntil(rt, policy.ladder, now),
       stableFrom === null ? null : stableFrom + policy.ladder.stableAfter,

@@ -81,9 +81,10 @@ export class StateManager implements Extension, StateView {
   }
 
   setAdmin(nodes: readonly string[], admin: 'online' | 'offline', reason: string | null, by: string): void {
+    if (admin === 'offline' && !reason) throw new Error('offline needs a reason');
     for (const node of nodes) {
       this.ensure(node);
-      this.apply(admin === 'offline' ? { type: 'admin-offline', node, reason: reason ?? '', who: by } : { type: 'admin-online', node, who: by });
+      this.apply(admin === 'offline' ? { type: 'admin-offline', node, reason: reason!, who: by } : { type: 'admin-online', node, who: by });
     }
   }
 
@@ -146,6 +147,7 @@ export class StateManager implements Extension, StateView {
     for (const t of r.transitions) {
       ctx.journal.append(t);
       ctx.publishEvent({ kind: 'transition', node: t.node, agentId: null, at: t.at, message: `${t.node} ${t.axis} ${t.from ?? '-'} → ${t.to ?? '-'} (${t.cause})`, details: { ...t } });
+      ctx.events.emit('node:transition', t);
     }
     for (const e of r.events) ctx.publishEvent(e);
     for (const node of r.changed) {

@@ -42,8 +42,8 @@ export function detectProblem(rt: NodeRuntime, policy: NodePolicy, now: number):
   }
   // A node in a boot phase may be legitimately silent (agents hand over at switch-root, builds
   // reboot): the phase deadline covers those. Silence in `run` means the node died; `unknown`
-  // (power came back on, no boot seen yet) of a node seen before means it did not come back.
-  const deadPhase = rt.phase === 'run' || (rt.phase === 'unknown' && rt.bootId !== null);
+  // for `awaitBoot` (power came back on, no boot seen) of a node seen before: it did not come back.
+  const deadPhase = rt.phase === 'run' || (rt.phase === 'unknown' && rt.bootId !== null && now - rt.phaseSince >= policy.ladder.awaitBoot);
   if (policy.deadWhileOnline && deadPhase && rt.liveness === 'dead' && rt.admin === 'online') {
     return {
       policy: 'dead-while-online',

@@ -3,6 +3,7 @@
  * with the path of the last good backup, never half-loaded.
  */
 import { z } from 'zod';
+import { ImageId, InterfaceList, Tag } from '../../shared/interfaces.js';
 import { AgentId, Fingerprint, Mac, IbGuid, NodeName } from '../../shared/protocol.js';
 
 export const STORE_VERSION = 1;
@@ -30,9 +31,9 @@ export const NodeRecord = z.object({
   power: z.string().max(1024).nullable().default(null),
   /** Console target (serial:…, tcp://…, sol:, sim://). */
   console: z.string().max(1024).nullable().default(null),
-  image: z.string().max(128).nullable().default(null),
-  tags: z.array(z.string()).default([]),
-  interfaces: z.array(z.unknown()).default([]),
+  image: ImageId.nullable().default(null),
+  tags: z.array(Tag).default([]),
+  interfaces: InterfaceList.default([]),
   /** Free-form site attributes (xCAT style: rack, unit, chassis, …). */
   attrs: z.record(z.string(), z.string()).default({}),
   /** The state manager's persisted part of this node (phase, admin, power, times…). */
@@ -71,7 +72,8 @@ export const HwlogIssue = z.object({
   note: z.string().max(4096).nullable().default(null),
 });
 export type HwlogIssue = z.infer<typeof HwlogIssue>;
-/** Issues in the order they were opened; ids come from `nextId` and are never reused. */
+/** Issues in the order they were opened; ids come from `nextId` and are never reused. (Defaults below
+ * are functions: zod hands out a default object itself, and a shared one would leak between stores.) */
 export const HwlogData = z.object({ nextId: z.number().int().positive().default(1), issues: z.array(HwlogIssue).default([]) });
 
 /** A network switch; its port → node map is `StoreData.switchPorts`. */
@@ -91,7 +93,7 @@ export const BiosSettings = z.record(z.string(), z.string());
 export type BiosSettings = z.infer<typeof BiosSettings>;
 export const BiosData = z.object({
   /** Desired settings per group and per node; a node's own settings override its groups'. */
-  desired: z.object({ groups: z.record(z.string(), BiosSettings).default({}), nodes: z.record(z.string(), BiosSettings).default({}) }).default({ groups: {}, nodes: {} }),
+  desired: z.object({ groups: z.record(z.string(), BiosSettings).default({}), nodes: z.record(z.string(), BiosSettings).default({}) }).default(() => ({ groups: {}, nodes: {} })),
   /** What each node last reported (agent DMI, or a driver later). */
   reported: z.record(z.string(), z.object({ version: z.string().nullable(), settings: BiosSettings.nullable().default(null), at: z.number() })).default({}),
 });
@@ -104,9 +106,9 @@ export const StoreData = z.object({
   naming: NamingRule.default({ enabled: false, pattern: 'n[001-999]' }),
   /** Switch + port → node name (identification by LLDP). */
   switchPorts: z.array(SwitchPort.extend({ node: NodeName, /** The node's NIC on that port: a name (`eth0`) or a MAC. */ nic: z.string().max(64).optional() })).default([]),
-  hwlog: HwlogData.default({ nextId: 1, issues: [] }),
+  hwlog: HwlogData.default(() => ({ nextId: 1, issues: [] })),
   switches: z.record(z.string(), SwitchRecord).default({}),
-  bios: BiosData.default({ desired: { groups: {}, nodes: {} }, reported: {} }),
+  bios: BiosData.default(() => ({ desired: { groups: {}, nodes: {} }, reported: {} })),
   /** Room for the other layers' records (hwlog, switches, bios…), each validated by its owner. */
   extra: z.record(z.string(), z.unknown()).default({}),
 });

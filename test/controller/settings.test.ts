@@ -28,7 +28,8 @@ describe('node settings (key=value)', () => {
       ['groups=1rack', /groups: "1rack" is not a group name/],
       ['colour=blue', /unknown setting "colour"/],
       ['novalue', /"novalue" is not key=value/],
-      ['tags=a b', /tags: "a b" is not a tag/],
+      ['tags=a b', /tags: "a b": tag must start with a letter/],
+      ['if.eth0=10.1.0.11/16,mtu=90000', /if.eth0: mtu "90000" must be 68-65535/],
     ];
     for (const [arg, re] of bad) expect(() => parseSettings([arg]), arg).toThrow(re);
     expect(() => parseSettings(['mac=zz'])).toThrow(SettingError);
