@@ -3,6 +3,7 @@
  * over MQTT (request/response); `controller` runs one in this process.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBuildCommands } from './commands/build.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { registerControllerCommand } from './commands/controller.js';
 import { registerNodeCommands } from './commands/nodes.js';
@@ -24,6 +25,7 @@ registerControllerCommand(program);
 registerNodeCommands(program);
 registerPowerCommand(program);
 registerConsoleCommand(program);
+registerBuildCommands(program);
 registerWatchCommand(program);
 
 try {

@@ -14,15 +14,18 @@ import { PowerService } from './power/service.js';
 import { powerVerbs } from './api/verbs/power.js';
 import { consoleVerbs } from './api/verbs/console.js';
 import { ConsoleService } from './console/service.js';
+import { BuildService } from './build/service.js';
+import { buildVerbs } from './api/verbs/build.js';
 
 /** The controller's features in start order: each sees what the ones before it set up. */
 export function defaultExtensions(ctx: Context): Extension[] {
   const identification = new Identification();
   const power = new PowerService();
   const consoles = new ConsoleService();
+  const build = new BuildService();
   const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
-  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs, ...namingVerbs, ...powerVerbs(power), ...consoleVerbs(consoles)]);
-  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, api, new MetricsRoute()];
+  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs, ...namingVerbs, ...powerVerbs(power), ...consoleVerbs(consoles), ...buildVerbs(build)]);
+  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatInterfaces, type InterfaceConfig } from '../../shared/interfaces.js';
 import type { NodeState, Transition } from '../../shared/protocol.js';
 import { ago, isoTime, table } from '../format.js';
 import { printJson, useColor, withController } from '../session.js';
@@ -175,9 +176,9 @@ function formatShow(n: Record<string, unknown> & { state: NodeState | null }): s
   add('console', n.console);
   add('image', n.image);
   add('tags', (n.tags as string[]).join(','));
-  const ifs = n.interfaces as Array<Record<string, unknown>>;
+  const ifs = formatInterfaces(n.interfaces as InterfaceConfig[]);
   add('interfaces', ifs.length ? '' : null);
-  for (const i of ifs) lines.push(`  ${JSON.stringify(i)}`);
+  for (const i of ifs) lines.push(`  ${i}`);
   for (const [k, v] of Object.entries(n.attrs as Record<string, string>)) add(`attr.${k}`, v);
   return lines.join('\n');
 }

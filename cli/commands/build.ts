@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { isoTime, table } from '../format.js';
+import { summary } from '../progress.js';
+import { printJson, withController } from '../session.js';
+
+export function registerBuildCommands(program: Command): void {
+  const image = program.command('image').description('the build systems\' image catalog');
+  image
+    .command('add <name>')
+    .description('add an image to the netboot catalog (paths are read by the controller)')
+    .requiredOption('--kernel <file>', 'kernel file')
+    .requiredOption('--initrd <file>', 'initrd file')
+    .option('--cmdline <text>', 'kernel command line (muster adds muster.controller= and the node\'s interfaces)')
+    .option('--replace', 'replace an image of the same name')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster image add rocky9 --kernel /srv/img/vmlinuz --initrd /srv/img/initrd.img --cmdline "console=ttyS0,115200"\n')
+    .action(async (name: string, o: { kernel: string; initrd: string; cmdline?: string; replace?: boolean; json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request('image-add', { name, kernel: resolve(o.kernel), initrd: resolve(o.initrd), cmdline: o.cmdline, replace: !!o.replace }));
+      if (o.json) return printJson(r);
+      process.stdout.write(`image ${name} added\n`);
+    });
+  image
+    .command('list')
+    .description('list images')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<Array<{ name: string; system: string; addedAt?: number; detail?: string }>>('images'));
+      if (o.json) return printJson(r);
+      process.stdout.write(table(['IMAGE', 'SYSTEM', 'ADDED', 'DETAIL'], r.map((i) => [i.name, i.system, i.addedAt ? isoTime(i.addedAt) : '-', i.detail ?? ''])) + '\n');
+    });
+
+  program
+    .command('build <range>')
+    .description('prepare nodes to build their image on the next network boot (xCAT nodeset)')
+    .option('--status', 'show the build state instead')
+    .option('--reboot', 'power-cycle the nodes once prepared')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster set rack1 image=rocky9\n  muster build rack1 --reboot\n  muster build rack1 --status\n')
+    .action(async (range: string, o: { status?: boolean; reboot?: boolean; json?: boolean }, cmd: Command) => {
+      await withController(cmd, async (c) => {
+        if (o.status) {
+          const r = await c.request<Array<{ node: string; state: string; system: string | null; detail?: string }>>('build-status', { range });
+          if (o.json) return printJson(r);
+          return void process.stdout.write(table(['NODE', 'SYSTEM', 'STATE', 'DETAIL'], r.map((x) => [x.node, x.system ?? '-', x.state, x.detail ?? ''])) + '\n');
+        }
+        const r = await c.request<{ results: Array<{ node: string; ok: boolean; error?: string }> }>('build', { range });
+        const ready = r.results.filter((x) => x.ok).map((x) => x.node);
+        const power = o.reboot && ready.length ? await c.request<{ results: Array<{ node: string; ok: boolean; error?: string }> }>('power', { action: 'cycle', range: ready.join(',') }, Math.max(60_000, ready.length * 30_000)) : null;
+        if (o.json) return printJson({ build: r.results, power: power?.results ?? null });
+        process.stdout.write(`build: ${summary(r.results)}\n`);
+        if (power) process.stdout.write(`power cycle: ${summary(power.results)}\n`);
+        if (r.results.some((x) => !x.ok) || power?.results.some((x) => !x.ok)) process.exitCode = 1;
+      });
+    });
+}

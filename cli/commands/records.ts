@@ -1,0 +1,245 @@
+/**
+ * Records of the site: hardware log, switches and their port map, BIOS settings, and the site
+ * file (`muster import` / `muster export`) that holds them all.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { MAX_IMPORT_BYTES, UPLOAD_PART_CHARS } from '../../controller/records/uploads.js';
+import type { ControllerClient } from '../client.js';
+import { isoTime, table } from '../format.js';
+import { printJson, withController, type GlobalOptions } from '../session.js';
+
+interface Issue {
+  id: number;
+  node: string;
+  text: string;
+  source: string;
+  openedAt: number;
+  openedBy: string;
+  closedAt: number | null;
+  closedBy: string | null;
+  note: string | null;
+}
+
+interface SwitchRow {
+  name: string;
+  mgmt: string | null;
+  kind: string | null;
+  ports: Array<{ port: string; node: string; nic: string | null }>;
+}
+
+interface DiffRow {
+  node: string;
+  reportedAt: number | null;
+  drift: Array<{ key: string; desired: string; reported: string | null; from: string }>;
+}
+
+type ImportResult =
+  | { imported: false; problems: Array<{ line: number | null; message: string }> }
+  | {
+      imported: boolean;
+      dryRun?: true;
+      nodes: { created: string[]; updated: string[] };
+      switches: { created: string[]; updated: string[] };
+      ports: number;
+      bios: number;
+      hwlogIgnored: number;
+    };
+
+/** The name recorded as who did it: --user, else the login name. */
+function by(cmd: Command): string | undefined {
+  return cmd.optsWithGlobals<GlobalOptions>().user ?? process.env.USER ?? undefined;
+}
+
+export function registerRecordCommands(program: Command): void {
+  registerHwlog(program);
+  registerSwitch(program);
+  registerBios(program);
+  registerImportExport(program);
+}
+
+function registerHwlog(program: Command): void {
+  const hwlog = program.command('hwlog').description('hardware log: issues with a machine, open until closed with a note');
+
+  hwlog
+    .command('open <node> <text...>')
+    .description('open an issue for a node')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster hwlog open n007 "DIMM B2 correctable errors, ticket 4711"\n')
+    .action(async (node: string, words: string[], o: { json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<{ issue: Issue; created: boolean }>('hwlog-open', { node, text: words.join(' '), by: by(cmd) }));
+      if (o.json) return printJson(r);
+      process.stdout.write(r.created ? `${node}: issue #${r.issue.id} opened\n` : `${node}: the same issue is already open as #${r.issue.id}\n`);
+    });
+
+  hwlog
+    .command('close <node> <id>')
+    .description('close an issue of a node, with a note saying what was done')
+    .requiredOption('--note <text>', 'what was done (kept with the issue)')
+    .addHelpText('after', '\nExample:\n  muster hwlog close n007 12 --note "DIMM B2 replaced"\n')
+    .action(async (node: string, id: string, o: { note: string }, cmd: Command) => {
+      const n = Number(id.replace(/^#/, ''));
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`hwlog close: "${id}" is not an issue number`);
+      if (o.note.trim() === '') throw new Error('hwlog close: --note must not be empty');
+      await withController(cmd, (c) => c.request<Issue>('hwlog-close', { node, id: n, note: o.note, by: by(cmd) }));
+      process.stdout.write(`${node}: issue #${n} closed\n`);
+    });
+
+  hwlog
+    .command('list [range]')
+    .description('issues of the nodes (open ones; --all for closed ones too)')
+    .option('--all', 'include closed issues')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster hwlog list\n  muster hwlog list rack1 --all\n')
+    .action(async (range: string | undefined, o: { all?: boolean; json?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.request<Issue[]>('hwlog-list', { range, all: !!o.all }));
+      if (o.json) return printJson(rows);
+      const head = ['ID', 'NODE', 'OPENED', 'BY', 'SOURCE', ...(o.all ? ['CLOSED'] : []), 'TEXT'];
+      const body = rows.map((i) => [`#${i.id}`, i.node, isoTime(i.openedAt), i.openedBy, i.source, ...(o.all ? [i.closedAt === null ? 'open' : `${isoTime(i.closedAt)} ${i.closedBy}: ${i.note ?? ''}`] : []), i.text]);
+      process.stdout.write(table(head, body) + '\n');
+    });
+}
+
+function registerSwitch(program: Command): void {
+  const sw = program.command('switch').description('network switches and which node NIC is cabled to which port');
+
+  sw.command('add <name> [settings...]')
+    .description('add a switch, or change its settings: mgmt=ADDRESS kind=MODEL')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster switch add leaf1 mgmt=10.0.0.250 kind=arista-7050\n')
+    .action(async (name: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<{ created: boolean }>('switch-add', { name, settings }));
+      if (o.json) return printJson(r);
+      process.stdout.write(`switch ${name} ${r.created ? 'added' : 'changed'}\n`);
+    });
+
+  sw.command('port <switch> <port> <node> [nic]')
+    .description('record that NODE (its NIC: nic=eth0 or nic=MAC) is cabled to PORT of SWITCH')
+    .addHelpText('after', '\nExamples:\n  muster switch port leaf1 Ethernet1/12 n012 nic=eth0\n  muster switch port leaf1 13 n013\n')
+    .action(async (switchName: string, port: string, node: string, nic: string | undefined, _o: unknown, cmd: Command) => {
+      if (nic !== undefined && !nic.startsWith('nic=')) throw new Error(`switch port: "${nic}" must be nic=NAME or nic=MAC`);
+      await withController(cmd, (c) => c.request('switch-port', { switch: switchName, port, node, nic: nic?.slice(4) || undefined }));
+      process.stdout.write(`${switchName} port ${port} → ${node}${nic ? ` (${nic.slice(4)})` : ''}\n`);
+    });
+
+  sw.command('list')
+    .description('switches with their mapped ports')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.request<SwitchRow[]>('switch-list'));
+      if (o.json) return printJson(rows);
+      const body = rows.flatMap((s) => (s.ports.length ? s.ports : [null]).map((p) => [s.name, s.mgmt ?? '-', s.kind ?? '-', p?.port ?? '-', p?.node ?? '-', p?.nic ?? '']));
+      process.stdout.write(table(['SWITCH', 'MGMT', 'KIND', 'PORT', 'NODE', 'NIC'], body) + '\n');
+    });
+}
+
+function registerBios(program: Command): void {
+  const bios = program.command('bios').description('BIOS settings: desired per group or node, and drift from what nodes report');
+
+  bios
+    .command('set <target> <settings...>')
+    .description('desired settings for a group (its exact name) or a noderange; key= removes a key; version= is the BIOS version')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster bios set compute version=2.1.3 SMT=disabled\n  muster bios set n007 SMT=enabled      (a node overrides its groups)\n  muster bios set n007 SMT=\n')
+    .action(async (target: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<{ group?: string; nodes?: string[] }>('bios-set', { target, settings }));
+      if (o.json) return printJson(r);
+      process.stdout.write(r.group ? `group ${r.group}: desired BIOS settings changed\n` : `${r.nodes!.length} node(s): desired BIOS settings changed\n`);
+    });
+
+  bios
+    .command('diff [range]')
+    .description('settings (and version) where a node differs from what is desired; "?" = not reported')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster bios diff rack1\n')
+    .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.request<DiffRow[]>('bios-diff', { range }));
+      if (o.json) return printJson(rows);
+      const body = rows.flatMap((r) => r.drift.map((d) => [r.node, d.key, d.desired, d.reported ?? '?', d.from]));
+      process.stdout.write(table(['NODE', 'KEY', 'DESIRED', 'REPORTED', 'FROM'], body) + '\n');
+      const clean = rows.filter((r) => r.drift.length === 0).length;
+      process.stdout.write(`${rows.length - clean} node(s) differ, ${clean} match\n`);
+    });
+}
+
+function registerImportExport(program: Command): void {
+  program
+    .command('import <file>')
+    .description('define nodes, switches and BIOS settings from a site file (YAML, or CSV node table); "-" reads stdin')
+    .option('--format <format>', 'yaml or csv (default: from the file name, else yaml)')
+    .option('--dry-run', 'check the file and say what would change, change nothing')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nNothing is imported from a file with any problem; every problem is listed with its line.\nSee docs/records.md for the file forms.\nExamples:\n  muster import rack1.yaml\n  muster import nodes.csv --dry-run\n')
+    .action(async (file: string, o: { format?: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const format = siteFormat(o.format, file);
+      const text = await readSiteFile(file);
+      const r = await withController(cmd, (c) => sendImport(c, text, format, !!o.dryRun));
+      if (o.json) printJson(r);
+      if ('problems' in r) {
+        if (!o.json) for (const p of r.problems) process.stderr.write(`${file}:${p.line ?? ''}${p.line === null ? ' ' : ': '}${p.message}\n`);
+        throw new Error(`import: nothing imported from ${file}: ${r.problems.length} problem(s)`);
+      }
+      if (o.json) return;
+      const verb = r.dryRun ? 'would be' : '';
+      process.stdout.write(
+        `${r.dryRun ? 'dry run: ' : ''}nodes: ${r.nodes.created.length} ${verb} created, ${r.nodes.updated.length} ${verb} updated; switches: ${r.switches.created.length} created, ${r.switches.updated.length} updated, ${r.ports} port(s) mapped; BIOS entries: ${r.bios}\n`.replace(/  +/g, ' '),
+      );
+      if (r.hwlogIgnored) process.stdout.write(`${r.hwlogIgnored} hwlog entr${r.hwlogIgnored === 1 ? 'y' : 'ies'} in the file not imported (the hardware log is a record, not configuration)\n`);
+    });
+
+  program
+    .command('export')
+    .description('write nodes, switches and BIOS settings as a site file (YAML), or the node table (CSV)')
+    .option('--format <format>', 'yaml or csv', 'yaml')
+    .option('--show-secrets', 'include passwords of power URLs (default: ***; a re-import keeps the stored ones)')
+    .option('--hwlog', 'include the hardware log (YAML only; never imported)')
+    .option('-o, --output <file>', 'write to FILE instead of standard output')
+    .addHelpText('after', '\nExamples:\n  muster export > site.yaml\n  muster export --format csv -o nodes.csv\n')
+    .action(async (o: { format: string; showSecrets?: boolean; hwlog?: boolean; output?: string }, cmd: Command) => {
+      const format = siteFormat(o.format, '');
+      if (o.hwlog && format === 'csv') throw new Error('export: --hwlog needs --format yaml (the CSV form is the node table)');
+      const r = await withController(cmd, (c) => c.request<{ text: string }>('export', { format, showSecrets: !!o.showSecrets, hwlog: !!o.hwlog }));
+      if (o.output) await writeFile(o.output, r.text, { mode: 0o600 });
+      else process.stdout.write(r.text);
+    });
+}
+
+function siteFormat(option: string | undefined, file: string): 'yaml' | 'csv' {
+  if (option !== undefined && option !== 'yaml' && option !== 'csv') throw new Error(`--format "${option}" must be yaml or csv`);
+  return (option as 'yaml' | 'csv' | undefined) ?? (/\.csv$/i.test(file) ? 'csv' : 'yaml');
+}
+
+async function readSiteFile(file: string): Promise<string> {
+  const tooBig = (bytes: number) => new Error(`import: ${file} is ${(bytes / 1024 / 1024).toFixed(1)} MiB; muster import takes at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB (split it into several files)`);
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of process.stdin) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > MAX_IMPORT_BYTES) throw tooBig(bytes);
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  const size = await stat(file).then(
+    (s) => s.size,
+    (err: Error) => {
+      throw new Error(`import: cannot read ${file}: ${err.message}`);
+    },
+  );
+  if (size > MAX_IMPORT_BYTES) throw tooBig(size);
+  return readFile(file, 'utf8');
+}
+
+/** One request for a small file; numbered parts for a larger one (one MQTT message is at most 256 KiB). */
+async function sendImport(c: ControllerClient, text: string, format: string, dryRun: boolean): Promise<ImportResult> {
+  if (text.length <= UPLOAD_PART_CHARS) return c.request<ImportResult>('import', { text, format, dryRun });
+  const id = randomBytes(8).toString('hex');
+  const parts = Math.ceil(text.length / UPLOAD_PART_CHARS);
+  let result: unknown;
+  for (let part = 0; part < parts; part++) {
+    result = await c.request('import', { text: text.slice(part * UPLOAD_PART_CHARS, (part + 1) * UPLOAD_PART_CHARS), format, dryRun, upload: { id, part, parts } });
+  }
+  return result as ImportResult;
+}
