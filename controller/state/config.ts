@@ -53,6 +53,8 @@ const BreakerSection = z.strictObject({
   threshold: z.number().gt(0).lt(1),
   minNodes: count,
   window: Duration,
+  /** How long a node must have been silent before muster acts on it, so a mass silence trips the breaker first. */
+  settle: Duration,
 });
 
 /** What a group may override: any field of any section. */
@@ -98,7 +100,7 @@ export const DEFAULT_POLICY: NodePolicy = {
     actionTimeout: 5 * 60_000,
     stableAfter: 10 * 60_000,
   },
-  breaker: { threshold: 0.2, minNodes: 3, window: 30_000 },
+  breaker: { threshold: 0.2, minNodes: 3, window: 30_000, settle: 10_000 },
 };
 export const DEFAULT_GRACE_MS = 30_000;
 

@@ -5,7 +5,7 @@ import { awaitingBootUntil, inFlight } from './ladder.js';
 import { isHeartbeating } from './liveness.js';
 import type { NodeRuntime } from './types.js';
 
-export type GuardName = 'admin-offline' | 'action-in-flight' | 'grace' | 'breaker' | 'heartbeating' | 'awaiting-boot';
+export type GuardName = 'admin-offline' | 'action-in-flight' | 'grace' | 'breaker' | 'settling' | 'heartbeating' | 'awaiting-boot';
 
 export interface GuardContext {
   rt: NodeRuntime;
@@ -29,7 +29,15 @@ export function blockingGuard({ rt, policy, now, graceUntil, frozenGroups }: Gua
   if (now < graceUntil) return { guard: 'grace', detail: `grace period after controller start or broker reconnect, ${formatDuration(graceUntil - now)} left` };
   if (frozenGroups.length) return { guard: 'breaker', detail: `mass-silence breaker holds group ${frozenGroups.join(', ')}` };
   if (isHeartbeating(rt.liveness, rt.lastHeard, now, policy.heartbeat)) return { guard: 'heartbeating', detail: 'the agent is heartbeating' };
+  // Wills of a whole rack arrive one by one: wait until the breaker has seen them all.
+  const settled = settledAt(rt, policy);
+  if (settled !== null && now < settled) return { guard: 'settling', detail: `silent for ${formatDuration(now - rt.silentSince!)}; acting after ${formatDuration(policy.breaker.settle)} so a mass silence trips the breaker first` };
   const until = awaitingBootUntil(rt, policy.ladder, now);
   if (until !== null) return { guard: 'awaiting-boot', detail: `giving the node until ${new Date(until).toISOString()} to boot after the last action` };
   return null;
+}
+
+/** When a silent node's silence has lasted long enough to act on; null when it is not silent. */
+export function settledAt(rt: Pick<NodeRuntime, 'silentSince'>, policy: NodePolicy): number | null {
+  return rt.silentSince === null ? null : rt.silentSince + policy.breaker.settle;
 }

@@ -8,7 +8,7 @@ import { evaluateBreaker, initialBreaker, isFrozen, resumedBreaker, type Breaker
 import { UNGROUPED, resolvePolicy, type NodePolicy, type PolicyConfig } from './config.js';
 import { phaseDeadlineAt, recentBoots } from './deadlines.js';
 import { formatDuration } from './duration.js';
-import { blockingGuard, type GuardName } from './guards.js';
+import { blockingGuard, settledAt, type GuardName } from './guards.js';
 import { awaitingBootUntil, bootExpected, inFlight, lastCorrective, nextStep, pruneActions, type LadderStep } from './ladder.js';
 import { livenessAfterSilence, nextSilenceChange, worse } from './liveness.js';
 import { detectProblem, type Detection } from './policies.js';
@@ -19,7 +19,7 @@ const CONSOLE_LINE_MAX = 512;
 /** Who muster's own admin changes are attributed to. */
 const MUSTER = 'muster';
 /** Holds that are the ladder's normal course, not news: they are not published. */
-const QUIET_HOLDS: ReadonlySet<string> = new Set<GuardName | 'backoff'>(['action-in-flight', 'awaiting-boot', 'backoff']);
+const QUIET_HOLDS: ReadonlySet<string> = new Set<GuardName | 'backoff'>(['action-in-flight', 'awaiting-boot', 'backoff', 'settling']);
 
 type AgentInput = Extract<StateInput, { type: 'hello' | 'agent-state' | 'heartbeat' }>;
 type NodeInput = Exclude<StateInput, { type: 'tick' | 'controller-start' | 'broker-reconnect' | 'policy-resume' }>;
@@ -508,6 +508,7 @@ export class StateMachine {
       rt.phase === 'unknown' ? rt.phaseSince + policy.ladder.awaitBoot : null,
       flight ? flight.startedAt + policy.ladder.actionTimeout : null,
       awaitingBootUntil(rt, policy.ladder, now),
+      rt.problem ? settledAt(rt, policy) : null,
       stableFrom === null ? null : stableFrom + policy.ladder.stableAfter,
       loop === undefined ? null : loop + policy.bootLoop.within,
       retryAt,

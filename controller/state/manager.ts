@@ -33,7 +33,8 @@ export class StateManager implements Extension, StateView {
     const policies = parsePolicyConfig({
       ...raw,
       ...(ctx.config.dryRun ? { dryRun: true } : {}),
-      heartbeat: { interval: ctx.config.heartbeatIntervalS * 1000, ...(raw.heartbeat as object | undefined) },
+      // Durations in the policy config are seconds (or text like "5s").
+      heartbeat: { interval: ctx.config.heartbeatIntervalS, ...(raw.heartbeat as object | undefined) },
     });
     this.machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? []);
     for (const node of Object.values(ctx.store.data.nodes)) {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { start, type Proc } from './proc.js';
@@ -70,6 +70,35 @@ export function startAgent(fixture: string, controllerUrl: string, extra: string
   const root = fixtureCopy(fixture);
   const proc = start(process.execPath, [agentBin, '--root', root, '--controller', controllerUrl, '--interval', '1', ...extra]);
   return Object.assign(proc, { root });
+}
+
+/**
+ * A copy of test/fixtures/two-nics-ib as machine number `i` (1-255): its own MACs, DMI UUID and
+ * serial, and IB GUIDs, so several agents of "the same model" are different machines.
+ */
+export function twoNicsIbMachine(i: number): string {
+  const root = fixtureCopy('two-nics-ib');
+  const h = i.toString(16).padStart(2, '0');
+  const swaps: Array<[RegExp, string]> = [
+    [/b0:7b:25:d1:3a:/g, `b0:7b:25:d1:${h}:`],
+    [/b0-7b-25-d1-3a-/g, `b0-7b-25-d1-${h}-`],
+    [/4C4C4544-0058-4B10-8032-B7C04F514A33/gi, `4C4C4544-0058-4B10-8032-B7C04F5140${h.toUpperCase()}`],
+    [/7XK2QJ3/g, `7XK2Q${h.toUpperCase()}`],
+    [/0c42:a103:007d/g, `0c42:a1${h}:007d`],
+  ];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const text = readFileSync(p, 'latin1');
+        const next = swaps.reduce((t, [re, to]) => t.replace(re, to), text);
+        if (next !== text) writeFileSync(p, next, 'latin1');
+      }
+    }
+  };
+  walk(root);
+  return root;
 }
 
 export function fixtureCopy(fixture: string): string {

@@ -38,7 +38,7 @@ describe('guards and dry-run', () => {
     expect(out.wouldDo.map((d) => `${d.node}:${d.action}`)).toEqual(['a1:console-tail', 'a1:reset']);
   });
 
-  it('a console panic is a second signal: acted on at suspect, without waiting for dead', () => {
+  it('a console panic is a second signal: detected at suspect, acted on once the silence has settled', () => {
     const sim = new Sim();
     sim.boot('n042', 'run');
     sim.beating.add('n042');
@@ -49,8 +49,8 @@ describe('guards and dry-run', () => {
     sim.beating.delete('n042');
     const out = sim.advance(10 * SEC);
     expect(eventsOf(out, 'policy', 'detected')).toMatchObject([{ details: { policy: 'console-panic', evidence: { pattern: 'kernel-panic', line: 'Kernel panic - not syncing: Fatal exception', liveness: 'suspect' } } }]);
-    expect(actions(out)).toEqual(['n042:console-tail#1']);
-    expect(sim.machine.nodeState('n042').liveness).toBe('suspect');
+    expect(actions(out)).toEqual([]); // settling: a mass silence would trip the breaker meanwhile
+    expect(actions(sim.advance(10 * SEC))).toEqual(['n042:console-tail#1']);
   });
 
   it('a console pattern from before the current boot is forgotten at reboot', () => {

@@ -18,7 +18,7 @@ describe('config', () => {
     expect(c.base.phaseDeadlines).toEqual({ kernel: 10 * MIN, init: 15 * MIN, build: 60 * MIN });
     expect(c.base.bootLoop).toEqual({ reboots: 3, within: 15 * MIN });
     expect(c.base.ladder).toMatchObject({ maxAttempts: 3, maxActionsPerDay: 6, backoff: 60_000, backoffFactor: 2 });
-    expect(c.base.breaker).toEqual({ threshold: 0.2, minNodes: 3, window: 30_000 });
+    expect(c.base.breaker).toEqual({ threshold: 0.2, minNodes: 3, window: 30_000, settle: 10_000 });
   });
 
   it('durations as seconds or text; `off` switches a deadline off', () => {

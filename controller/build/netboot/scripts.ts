@@ -5,14 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../paths.js';
 import { formatKernelInterface, type InterfaceConfig } from '../../../shared/interfaces.js';
 
 export const TEMPLATE_NAMES = ['node', 'discovery', 'local'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 export type Templates = Record<TemplateName, string>;
 
-export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../../boot/ipxe/', import.meta.url));
+export const DEFAULT_TEMPLATES_DIR = join(projectRoot(), 'boot', 'ipxe');
 
 export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR): Templates {
   const read = (name: TemplateName) => {

@@ -1,0 +1,129 @@
+/**
+ * Correction with real parts: a `muster controller` process, five real agent processes (fixture
+ * copies with their own DMI UUIDs) connected through a TCP relay the test controls, and a
+ * `command` power driver whose script appends each call to a file.
+ *  - killing one agent's process → exactly one power action for that node, transitions journalled;
+ *  - cutting every agent's broker connection at once → zero power actions and one incident.
+ */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Event } from '../../shared/protocol.js';
+import { agentBin, twoNicsIbMachine, startControllerProc, type ControllerProc } from '../helpers/controller.js';
+import { freePort } from '../helpers/ports.js';
+import { start, stopAll, type Proc } from '../helpers/proc.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const N = 5;
+const uuid = (i: number) => `4c4c4544-0058-4b10-8032-b7c04f5140${i.toString(16).padStart(2, '0')}`;
+
+/** A TCP relay from agents to the broker that can be cut off (a partition: no reconnects either). */
+async function relay(to: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  const server = net.createServer((a) => {
+    const b = net.connect(to, '127.0.0.1');
+    const pair: [net.Socket, net.Socket] = [a, b];
+    pairs.add(pair);
+    a.pipe(b).pipe(a);
+    const end = () => {
+      a.destroy();
+      b.destroy();
+      pairs.delete(pair);
+    };
+    a.on('close', end).on('error', end);
+    b.on('close', end).on('error', end);
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    port,
+    cut: () => {
+      server.close();
+      for (const [a, b] of pairs) (a.resetAndDestroy(), b.resetAndDestroy());
+    },
+    close: () => new Promise((r) => (server.listening ? server.close(() => r()) : r())),
+  };
+}
+
+let controller: ControllerProc;
+let link: Awaited<ReturnType<typeof relay>>;
+let powerLog: string;
+const agents: Proc[] = [];
+const tmp = tempDir('muster-correction-');
+
+beforeAll(async () => {
+  powerLog = join(tmp.dir, 'power.log');
+  const script = join(tmp.dir, 'power.sh');
+  writeFileSync(script, `#!/bin/sh\necho "$1 $2" >> ${powerLog}\n[ "$1" = status ] && echo on\nexit 0\n`);
+  chmodSync(script, 0o755);
+  const config = join(tmp.dir, 'muster.yaml');
+  writeFileSync(
+    config,
+    ['heartbeatIntervalS: 1', 'policies:', '  grace: 3s', '  ladder:', '    backoff: 1s', '    awaitBoot: 10m', '  breaker:', '    window: 30s', ''].join('\n'),
+  );
+  controller = await startControllerProc(['--config', config]);
+  for (let i = 1; i <= N; i++) await controller.cli(['define', `n00${i}`, 'groups=rack1', `uuid=${uuid(i)}`, `power=command:${script}`]);
+  link = await relay(Number(new URL(controller.mqttUrl).port));
+  for (let i = 1; i <= N; i++) {
+    const root = twoNicsIbMachine(i);
+    agents.push(start(process.execPath, [agentBin, '--root', root, '--controller', `mqtt://127.0.0.1:${link.port}`, '--interval', '1', '--phase', 'run']));
+  }
+  await Promise.all(agents.map((a) => a.waitFor('hello sent')));
+});
+
+afterAll(async () => {
+  await stopAll();
+  await link?.close();
+  await controller?.stop();
+  tmp.remove();
+});
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const powerCalls = () => (existsSync(powerLog) ? readFileSync(powerLog, 'utf8').split('\n').filter((l) => l && !l.startsWith('status')) : []);
+const nodes = async () => JSON.parse((await controller.cli(['nodes', '--json'])).stdout) as Array<{ node: string; liveness: string; phase: string }>;
+let watch: Proc;
+/** Events of a kind so far, as `muster watch --json` printed them. */
+async function events(kind: string): Promise<Event[]> {
+  return watch
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => Event.parse(JSON.parse(l)))
+    .filter((e) => e.kind === kind);
+}
+
+describe('automatic correction with real agents', () => {
+  it('power-cycles exactly once for one killed agent, and never for a mass silence', async () => {
+    await until('all alive in run', async () => ((await nodes()).every((n) => n.liveness === 'alive' && n.phase === 'run') ? true : undefined));
+    watch = start(process.execPath, [join(import.meta.dirname, '../../bin/muster.js'), '--controller', controller.mqttUrl, 'watch', '--json']);
+    // Past the grace period after start.
+    await new Promise((r) => setTimeout(r, 3000));
+
+    await agents[0]!.stop('SIGKILL');
+    await until('a power action for n001', async () => (powerCalls().length > 0 ? true : undefined));
+    expect(powerCalls()).toEqual(['reset n001']);
+    const history = JSON.parse((await controller.cli(['history', 'n001', '--json'])).stdout) as Array<{ axis: string; from: string; to: string; cause: string }>;
+    expect(history.filter((t) => t.axis === 'liveness').map((t) => t.to)).toEqual(['alive', 'dead']);
+    expect(history.find((t) => t.to === 'dead')!.cause).toMatch(/will/);
+
+    // Every remaining agent loses its broker connection at the same moment.
+    link.cut();
+    await until('the incident', async () => ((await events('incident')).some((e) => e.details.state === 'frozen') ? true : undefined));
+    await until('all silent nodes dead', async () => ((await nodes()).filter((n) => n.liveness === 'dead').length === N ? true : undefined));
+    // Well past suspect, dead and the backoff: still only the one action from before.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(powerCalls()).toEqual(['reset n001']);
+    const incidents = (await events('incident')).filter((e) => e.details.state === 'frozen');
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]!.details).toMatchObject({ group: 'rack1' });
+  });
+});
