@@ -1,9 +1,8 @@
 // Bundles the agent into one self-contained file (no runtime node_modules: it runs from an
 // initramfs) and the CLI/controller into one file whose dependencies stay in node_modules.
 import { build } from 'esbuild';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: false, logLevel: 'warning' };
 // ESM bundles of CommonJS packages need a require() of their own.
@@ -16,10 +15,11 @@ await build({
   minify: true,
   banner,
   // mqtt.js pulls a browser timer shim and a WebSocket client; the agent needs neither.
-  alias: { 'worker-timers': './agent/shims/worker-timers.ts' },
+  alias: { 'worker-timers': './agent/shims/worker-timers.ts', debug: './agent/shims/debug.cjs' },
   external: ['ws', 'bufferutil', 'utf-8-validate'],
 });
-await build({
+// `--agent`: the agent bundle alone (tests of the agent must not depend on the CLI building).
+if (!process.argv.includes('--agent')) await build({
   ...common,
   entryPoints: ['cli/main.ts'],
   outfile: 'dist/muster.js',
@@ -28,4 +28,4 @@ await build({
 
 const size = statSync('dist/agent.js').size;
 const gz = gzipSync(readFileSync('dist/agent.js')).length;
-console.log(`dist/agent.js ${(size / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzip); dist/muster.js ${(statSync('dist/muster.js').size / 1024).toFixed(1)} KiB`);
+console.log(`dist/agent.js ${(size / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzip)`);

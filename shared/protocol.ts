@@ -5,8 +5,9 @@
  * docs/protocol.md documents each topic with an example; keep the two together.
  */
 import { z } from 'zod';
+import { AGENT_PHASES, BOOT_ID, PROTOCOL_VERSION, normalizeIbGuid, normalizeMac } from './wire.js';
 
-export const PROTOCOL_VERSION = 1;
+export { PROTOCOL_VERSION, normalizeIbGuid, normalizeMac };
 const v = z.literal(PROTOCOL_VERSION);
 
 /** Bounded strings: a payload field is never allowed to grow without limit. */
@@ -24,13 +25,13 @@ export const IbGuid = z.string().regex(/^([0-9a-f]{4}:){3}[0-9a-f]{4}$/, 'IB GUI
 export const AgentId = z.string().regex(/^(uuid|mac|serial)-[0-9a-zA-Z._-]{1,80}$/, 'agent id must be uuid-…, mac-… or serial-… (topic-safe)');
 /** Node names: xCAT style, topic-safe (no `/`, `+`, `#`), starting with a letter. */
 export const NodeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/, 'node name must start with a letter and hold only letters, digits, "_", "." and "-" (max 63)');
-export const BootId = z.string().regex(/^[0-9a-f]{8,64}$/, 'boot id must be 8-64 lowercase hex digits');
+export const BootId = z.string().regex(BOOT_ID, 'boot id must be 8-64 lowercase hex digits');
 
 // ---- state axes --------------------------------------------------------------------------------
 
 export const Phase = z.enum(['unknown', 'build', 'kernel', 'init', 'run', 'off']);
 /** Phases an agent can report about itself (`unknown` and `off` are the controller's words). */
-export const AgentPhase = z.enum(['build', 'kernel', 'init', 'run']);
+export const AgentPhase = z.enum(AGENT_PHASES as ['build', 'kernel', 'init', 'run']);
 export const Liveness = z.enum(['alive', 'suspect', 'dead']);
 export const Admin = z.enum(['online', 'offline']);
 export const Power = z.enum(['on', 'off', 'unknown']);
@@ -206,20 +207,6 @@ export type Response = z.infer<typeof Response>;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-/** `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `aabbccddeeff` → `aa:bb:cc:dd:ee:ff`; null when not a MAC. */
-export function normalizeMac(raw: string): string | null {
-  const hex = raw.trim().toLowerCase().replace(/[^0-9a-f]/g, '');
-  if (hex.length !== 12 || /[^0-9a-f:.\-\s]/i.test(raw.trim())) return null;
-  return hex.match(/../g)!.join(':');
-}
-
-/** `0x0002c90300012345`, `0002:c903:0001:2345`, `00:02:c9:…` → `0002:c903:0001:2345`; null otherwise. */
-export function normalizeIbGuid(raw: string): string | null {
-  const hex = raw.trim().toLowerCase().replace(/^0x/, '').replace(/[:.\-]/g, '');
-  if (!/^[0-9a-f]{16}$/.test(hex)) return null;
-  return hex.match(/..../g)!.join(':');
-}
 
 /** Parse and describe the first problem in a form people can act on: `fingerprint.nics.0.mac: MAC must …`. */
 export function parseMessage<T>(schema: z.ZodType<T>, value: unknown): { ok: true; value: T } | { ok: false; error: string } {

@@ -49,7 +49,7 @@ type ImportResult =
 
 /** The name recorded as who did it: --user, else the login name. */
 function by(cmd: Command): string | undefined {
-  return cmd.optsWithGlobals<GlobalOptions>().user ?? process.env.USER ?? undefined;
+  return cmd.optsWithGlobals<GlobalOptions>().user || process.env.USER || undefined;
 }
 
 export function registerRecordCommands(program: Command): void {

@@ -34,7 +34,7 @@ export function openHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'p
       node: i.node,
       agentId: node.agentId,
       at: i.openedAt,
-      message: `${i.node} hwlog #${i.id} opened by ${i.openedBy} (${i.source}): ${clip(i.text)}`,
+      message: `${i.node} hwlog #${i.id} opened by ${i.openedBy} (${i.source}): ${oneLine(i.text)}`,
       details: { action: 'open', issue: i },
     });
   }
@@ -48,14 +48,14 @@ export function closeHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | '
     node: issue.node,
     agentId: ctx.nodes.get(issue.node)?.agentId ?? null,
     at: issue.closedAt!,
-    message: `${issue.node} hwlog #${issue.id} closed by ${issue.closedBy}${issue.note ? `: ${clip(issue.note)}` : ''}`,
+    message: `${issue.node} hwlog #${issue.id} closed by ${issue.closedBy}${issue.note ? `: ${oneLine(issue.note)}` : ''}`,
     details: { action: 'close', issue },
   });
   return issue;
 }
 
 /** Event messages are one line for people; the full text is in `details`. */
-function clip(text: string): string {
+function oneLine(text: string): string {
   const line = text.replace(/\s+/g, ' ');
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }

@@ -6,6 +6,10 @@
 import type { HwlogIssue, HwlogSource, StoreData } from '../store/schema.js';
 import { RecordError } from './errors.js';
 
+/** The store schema's limits (HwlogIssue). */
+const MAX_TEXT = 4096;
+const MAX_BY = 128;
+
 export interface OpenIssueInput {
   node: string;
   text: string;
@@ -20,7 +24,8 @@ export interface OpenIssueInput {
  * check that fires on every boot must not pile up copies of one fault. `created` says which.
  */
 export function openIssue(data: StoreData, input: OpenIssueInput, now: number): { issue: HwlogIssue; created: boolean } {
-  const text = input.text.trim();
+  // Clipped to what the store's schema takes: a long policy message must not make the store unloadable.
+  const text = clip(input.text.trim(), MAX_TEXT);
   if (text === '') throw new RecordError(`hwlog: node ${input.node}: the issue text must not be empty`);
   const same = data.hwlog.issues.find((i) => i.closedAt === null && i.node === input.node && i.source === input.source && i.text === text);
   if (same) return { issue: same, created: false };
@@ -31,7 +36,7 @@ export function openIssue(data: StoreData, input: OpenIssueInput, now: number): 
     source: input.source,
     evidence: input.evidence ?? {},
     openedAt: now,
-    openedBy: input.by,
+    openedBy: clip(input.by, MAX_BY),
     closedAt: null,
     closedBy: null,
     note: null,
@@ -47,8 +52,8 @@ export function closeIssue(data: StoreData, node: string, id: number, note: stri
   if (issue.node !== node) throw new RecordError(`hwlog: issue #${id} belongs to node ${issue.node}, not ${node}`);
   if (issue.closedAt !== null) throw new RecordError(`hwlog: issue #${id} of node ${node} was already closed by ${issue.closedBy}`);
   issue.closedAt = now;
-  issue.closedBy = by;
-  issue.note = note.trim() === '' ? null : note.trim();
+  issue.closedBy = clip(by, MAX_BY);
+  issue.note = note.trim() === '' ? null : clip(note.trim(), MAX_TEXT);
   return issue;
 }
 
@@ -63,4 +68,8 @@ export function openIssueCount(data: StoreData, node: string): number {
   let n = 0;
   for (const i of data.hwlog.issues) if (i.node === node && i.closedAt === null) n++;
   return n;
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -21,6 +21,7 @@ export function parseCsvSite(text: string): { file: SiteFile; problems: SiteProb
     problems.push({ line: null, message: 'the CSV file has no header row (name,groups,macs,power,console,…)' });
     return { file, problems };
   }
+  const headerProblems = problems.length;
   const columns = header.cells.map((c) => c.trim());
   const nameColumn = columns.findIndex((c) => c === 'name' || c === 'node');
   if (nameColumn < 0) problems.push({ line: header.line, message: 'the header needs a "name" column' });
@@ -29,7 +30,8 @@ export function parseCsvSite(text: string): { file: SiteFile; problems: SiteProb
     if (!FIELD_COLUMNS.has(c) && !ATTR_COLUMN.test(c)) problems.push({ line: header.line, message: `unknown column "${c}" (known: name, ${NODE_FIELDS.join(', ')}, attr.NAME)` });
     if (columns.indexOf(c) !== i) problems.push({ line: header.line, message: `column "${c}" appears twice` });
   });
-  if (problems.length) return { file, problems };
+  // Rows cannot be read without a sound header.
+  if (problems.length > headerProblems) return { file, problems };
 
   for (const row of data) {
     const cells = row.cells.map((c) => c.trim());

@@ -67,7 +67,3 @@ export interface SiteProblem {
 export function emptySiteFile(): SiteFile {
   return { nodes: [], switches: [], bios: [], hwlogIssues: 0 };
 }
-
-export function formatProblems(problems: readonly SiteProblem[]): string {
-  return problems.map((p) => (p.line === null ? p.message : `line ${p.line}: ${p.message}`)).join('\n');
-}

@@ -16,11 +16,11 @@ const NODE_KEYS = ['name', ...NODE_FIELDS, 'mac', 'attrs'];
 
 export function parseYamlSite(text: string): { file: SiteFile; problems: SiteProblem[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const problems: SiteProblem[] = [];
   const file = emptySiteFile();
   if (doc.errors.length) {
-    for (const e of doc.errors) problems.push({ line: e.linePos?.[0]?.line ?? null, message: `not valid YAML: ${e.message.split('\n')[0]}` });
+    for (const e of doc.errors) problems.push({ line: e.linePos?.[0]?.line ?? null, message: `not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
     return { file, problems };
   }
   const r = new Reader(lines, problems);

@@ -29,7 +29,7 @@ export interface PortMapping {
   nic?: string;
 }
 
-export function checkSwitchName(name: string): string {
+function checkSwitchName(name: string): string {
   if (!SWITCH_NAME.test(name)) throw new RecordError(`switch name "${name}" must be 1-128 characters without spaces or ":"`);
   return name;
 }

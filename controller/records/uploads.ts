@@ -46,8 +46,4 @@ export class Uploads {
     this.pending.delete(id);
     return p.parts.join('');
   }
-
-  get size(): number {
-    return this.pending.size;
-  }
 }

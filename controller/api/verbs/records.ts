@@ -4,7 +4,6 @@ import { biosDiff, desiredFor, parseBiosSettings, setDesired, type BiosTarget } 
 import { RecordError } from '../../records/errors.js';
 import { listIssues } from '../../records/hwlog.js';
 import { closeHwlogIssue, openHwlogIssue } from '../../records/hwlog-service.js';
-import { formatProblems } from '../../records/site-file.js';
 import { exportSite } from '../../records/site-export.js';
 import { applyImport, planImportText } from '../../records/site-import.js';
 import { listSwitches, mapPort, putSwitch } from '../../records/switches.js';
@@ -105,13 +104,18 @@ export function recordVerbs(): Verb[] {
         const whole = upload ? uploads.add(upload.id, upload.part, upload.parts, text, ctx.now()) : text;
         if (whole === null) return { received: upload!.part };
         const { plan, problems } = planImportText(ctx.store.data, whole, format);
-        if (problems.length) throw new RecordError(`import: nothing imported, ${problems.length} problem(s):\n${formatProblems(problems)}`);
-        if (dryRun) return { dryRun: true, ...applyImport(structuredClone(ctx.store.data), plan, ctx.now()) };
+        // Problems are data, not an error message: a file may have more than an error line holds.
+        if (problems.length) return { imported: false, problems };
+        if (dryRun) return { imported: false, dryRun: true, ...applyImport(structuredClone(ctx.store.data), plan, ctx.now()) };
         const summary = ctx.store.change((d) => applyImport(d, plan, ctx.now()));
+        // What NodeDirectory does after its own changes: re-index identification, tell the others.
         ctx.nodes.version++;
-        for (const n of [...summary.nodes.created, ...summary.nodes.updated]) ctx.state.nodeDefined(n);
+        for (const node of [...summary.nodes.created, ...summary.nodes.updated]) {
+          ctx.state.nodeDefined(node);
+          ctx.events.emit('node:defined', { node, at: ctx.now() });
+        }
         await ctx.store.flush();
-        return summary;
+        return { imported: true, ...summary };
       },
     ),
 

@@ -1,0 +1,60 @@
+/** Command-line arguments of the agent (pure: argv and environment in, settings or a usage error out). */
+import { parseArgs } from 'node:util';
+import type { AgentPhase } from '../shared/protocol.js';
+import { AGENT_PHASES, isAgentPhase } from '../shared/wire.js';
+
+export const USAGE = `usage: agent.js [--controller mqtt://HOST:PORT] [--root DIR] [--phase PHASE] [--interval S]
+                [--token-file FILE] [--id-only]
+       agent.js phase init|run|build|kernel [--root DIR] [--controller URL] [--token-file FILE]
+The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.`;
+
+export interface AgentArgs {
+  command: 'run' | 'phase' | 'id-only' | 'help';
+  controller: string | null;
+  root: string;
+  /** For `run`: the starting phase (else the recorded one); for `phase`: the phase to report. */
+  phase: AgentPhase | null;
+  intervalMs: number;
+  tokenFile: string | null;
+}
+
+export class UsageError extends Error {}
+
+export function parseAgentArgs(argv: string[]): AgentArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        controller: { type: 'string' },
+        root: { type: 'string', default: '/' },
+        phase: { type: 'string' },
+        interval: { type: 'string', default: '5' },
+        'token-file': { type: 'string' },
+        'id-only': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const interval = Number(values.interval);
+  if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
+    throw new UsageError(`--interval "${values.interval}" must be a number of seconds between 0.1 and 3600`);
+  }
+  const base = { controller: values.controller ?? null, root: values.root, intervalMs: Math.round(interval * 1000), tokenFile: values['token-file'] ?? null };
+  if (values.help) return { ...base, command: 'help', phase: null };
+  if (positionals[0] === 'phase') {
+    if (positionals.length !== 2) throw new UsageError(`"phase" takes one phase (${AGENT_PHASES.join('|')})`);
+    return { ...base, command: 'phase', phase: phaseArg(positionals[1]!) };
+  }
+  if (positionals.length > 0) throw new UsageError(`unknown command "${positionals[0]}"`);
+  return { ...base, command: values['id-only'] ? 'id-only' : 'run', phase: values.phase === undefined ? null : phaseArg(values.phase) };
+}
+
+function phaseArg(value: string): AgentPhase {
+  if (!isAgentPhase(value)) throw new UsageError(`unknown phase "${value}" (expected ${AGENT_PHASES.join('|')})`);
+  return value;
+}

@@ -1,0 +1,39 @@
+/** Kernel command line parsing: the agent's controller URL and boot NIC come from here. */
+import { normalizeMac } from '../shared/wire.js';
+
+export interface BootParams {
+  /** `muster.controller=URL`, or null when absent. */
+  controller: string | null;
+  /** `BOOTIF=01-aa-bb-cc-dd-ee-ff` (PXELINUX/iPXE), normalised; null when absent or malformed. */
+  bootMac: string | null;
+}
+
+/**
+ * Splits a command line into `key → value` (bare words map to ''). Double quotes group words,
+ * as the kernel does (`key="a b"`); everything after a lone `--` belongs to init and is ignored.
+ */
+export function parseCmdline(text: string): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const word of text.match(/(?:[^\s"]+|"[^"]*"?)+/g) ?? []) {
+    if (word === '--') break;
+    const unquoted = word.replace(/"/g, '');
+    const eq = unquoted.indexOf('=');
+    if (eq === 0) continue;
+    if (eq < 0) params.set(unquoted, '');
+    else params.set(unquoted.slice(0, eq), unquoted.slice(eq + 1));
+  }
+  return params;
+}
+
+export function bootParams(cmdline: string): BootParams {
+  const params = parseCmdline(cmdline);
+  const controller = params.get('muster.controller') || null;
+  return { controller, bootMac: parseBootif(params.get('BOOTIF')) };
+}
+
+/** `01-aa-bb-…`: the leading `01-` is the ARP hardware type (Ethernet) and is dropped. */
+export function parseBootif(value: string | undefined): string | null {
+  if (!value) return null;
+  const mac = /^[0-9a-f]{2}-(([0-9a-f]{2}[-:]){5}[0-9a-f]{2})$/i.exec(value.trim());
+  return mac ? normalizeMac(mac[1]!) : normalizeMac(value);
+}

@@ -1,0 +1,31 @@
+/** The whole hardware fingerprint of the machine under `root`. */
+import type { Fingerprint } from '../../shared/protocol.js';
+import { bootParams } from '../cmdline.js';
+import { readCpu, readMemoryBytes } from './cpu-memory.js';
+import { readDisks } from './disks.js';
+import { readDmi } from './dmi.js';
+import { readIbPorts } from './infiniband.js';
+import { readLldp } from './lldp.js';
+import { readNics } from './nics.js';
+import { SysRoot } from './sysfs.js';
+
+export function readFingerprint(root: string): Fingerprint {
+  const sys = new SysRoot(root);
+  return {
+    nics: readNics(sys),
+    dmi: readDmi(sys),
+    cpu: readCpu(sys),
+    memoryBytes: readMemoryBytes(sys),
+    disks: readDisks(sys),
+    ib: readIbPorts(sys),
+    lldp: readLldp(sys),
+    bootMac: bootParams(sys.text('proc/cmdline') ?? '').bootMac,
+  };
+}
+
+/** Seconds since the machine booted, from ROOT/proc/uptime (0 when unreadable). */
+export function readUptime(root: string): number {
+  const first = new SysRoot(root).line('proc/uptime', 64)?.split(' ')[0];
+  const seconds = Number(first);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : 0;
+}

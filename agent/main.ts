@@ -1,0 +1,115 @@
+/**
+ * muster agent: reports this machine's fingerprint, boot phase and heartbeats to the controller.
+ * Runs from the initramfs and the installed OS alike, as one bundled file (dist/agent.js).
+ */
+import { readFileSync } from 'node:fs';
+import pkg from '../package.json' with { type: 'json' };
+import type { AgentPhase } from '../shared/protocol.js';
+import { Topics } from '../shared/topics.js';
+import { parseAgentArgs, USAGE, UsageError, type AgentArgs } from './args.js';
+import { bootParams } from './cmdline.js';
+import { parseControllerUrl, type ControllerAddress } from './controller-url.js';
+import { readFingerprint, readUptime } from './fingerprint/index.js';
+import { deriveIdentity } from './identity.js';
+import { AgentLink, publishOnce } from './link.js';
+import { AgentMessages, uptimeClock } from './messages.js';
+import { requestPhase, servePhaseRequests } from './phase-ipc.js';
+import { RunDir } from './run-dir.js';
+
+const log = (line: string) => process.stderr.write(`muster-agent: ${line}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseAgentArgs(argv);
+  if (args.command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const runDir = new RunDir(args.root);
+  if (args.command === 'phase') return reportPhase(args, runDir, args.phase!);
+
+  const fingerprint = readFingerprint(args.root);
+  const identity = deriveIdentity(fingerprint);
+  if (args.command === 'id-only') {
+    process.stdout.write(`${JSON.stringify({ ...identity, fingerprint }, null, 2)}\n`);
+    return 0;
+  }
+  const controller = controllerOf(args);
+  const token = tokenOf(args);
+  const messages = new AgentMessages(
+    { agentId: identity.agentId, bootId: runDir.bootId(), agentVersion: pkg.version, fingerprint },
+    uptimeClock(readUptime(args.root)),
+  );
+  const phase = args.phase ?? runDir.savedPhase() ?? 'kernel';
+  runDir.savePhase(phase);
+  log(`${identity.agentId} (from ${identity.source}), boot ${messages.facts.bootId}, phase ${phase}, controller ${controller.display}`);
+
+  const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, log });
+  const ipc = await servePhaseRequests(runDir.socketPath, (next) => {
+    runDir.savePhase(next);
+    link.setPhase(next);
+    return { ok: true, bootId: messages.facts.bootId };
+  });
+  link.start();
+
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      log(`${signal}: saying goodbye`);
+      resolve();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  ipc.close();
+  await link.stop();
+  log('stopped');
+  return 0;
+}
+
+/** `phase PHASE`: tell the running agent; with none running, publish the state message ourselves. */
+async function reportPhase(args: AgentArgs, runDir: RunDir, phase: AgentPhase): Promise<number> {
+  const reply = await requestPhase(runDir.socketPath, phase);
+  if (reply?.ok) {
+    log(`phase ${phase} handed to the running agent (boot ${reply.bootId})`);
+    return 0;
+  }
+  if (reply) throw new Error(`the running agent refused phase ${phase}: ${reply.error}`);
+  const controller = controllerOf(args);
+  const fingerprint = readFingerprint(args.root);
+  const { agentId } = deriveIdentity(fingerprint);
+  const messages = new AgentMessages({ agentId, bootId: runDir.bootId(), agentVersion: pkg.version, fingerprint }, uptimeClock(readUptime(args.root)));
+  runDir.savePhase(phase);
+  await publishOnce(controller, agentId, tokenOf(args), new Topics().agent(agentId, 'state'), messages.state(phase));
+  log(`no agent running: state ${phase} sent to ${controller.display} as ${agentId} (boot ${messages.facts.bootId})`);
+  return 0;
+}
+
+function controllerOf(args: AgentArgs): ControllerAddress {
+  const url = args.controller ?? bootParams(readText(`${args.root}/proc/cmdline`) ?? '').controller;
+  if (url === null) {
+    throw new Error('no controller: pass --controller mqtt://HOST:PORT or boot with muster.controller=mqtt://HOST:PORT on the kernel command line');
+  }
+  return parseControllerUrl(url);
+}
+
+function tokenOf(args: AgentArgs): string | null {
+  if (args.tokenFile === null) return process.env.MUSTER_TOKEN || null;
+  const token = readText(args.tokenFile)?.trim();
+  if (!token) throw new Error(`token file ${args.tokenFile} is missing or empty`);
+  return token;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    log(err instanceof UsageError ? `${err.message}\n${USAGE}` : err.message);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,53 @@
+/** Builds the agent's MQTT payloads (pure: the clock is injected, so tests can pin time). */
+import type { AgentPhase, AgentState, AgentStatus, Fingerprint, Heartbeat, Hello } from '../shared/protocol.js';
+import { PROTOCOL_VERSION } from '../shared/wire.js';
+
+export interface AgentClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Seconds since the machine booted. */
+  uptime(): number;
+}
+
+export interface AgentFacts {
+  agentId: string;
+  bootId: string;
+  agentVersion: string;
+  fingerprint: Fingerprint;
+}
+
+export class AgentMessages {
+  /** Heartbeat sequence: increases for the life of the process, across reconnects. */
+  private seq = 0;
+
+  constructor(
+    readonly facts: AgentFacts,
+    private readonly clock: AgentClock,
+  ) {}
+
+  hello(phase: AgentPhase): Hello {
+    const { agentId, bootId, agentVersion, fingerprint } = this.facts;
+    return { v: PROTOCOL_VERSION, agentId, bootId, agentVersion, phase, at: this.clock.now(), uptime: this.clock.uptime(), fingerprint };
+  }
+
+  state(phase: AgentPhase): AgentState {
+    return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, phase, at: this.clock.now() };
+  }
+
+  heartbeat(phase: AgentPhase): Heartbeat {
+    return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, seq: this.seq++, phase, uptime: this.clock.uptime() };
+  }
+
+  status(online: boolean): AgentStatus {
+    return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, online };
+  }
+}
+
+/** Uptime that keeps counting from one reading of /proc/uptime, on a monotonic clock. */
+export function uptimeClock(bootUptimeSeconds: number, monotonicMs: () => number = () => performance.now()): AgentClock {
+  const startMs = monotonicMs();
+  return {
+    now: () => Date.now(),
+    uptime: () => Math.round((bootUptimeSeconds + (monotonicMs() - startMs) / 1000) * 100) / 100,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * ROOT/run/muster: per-boot state on tmpfs. The boot id lives here so that an agent restarted in
+ * the same boot, and the `phase` subcommand, use the same one; the phase so a restart resumes it.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentPhase } from '../shared/protocol.js';
+import { isAgentPhase, isBootId } from '../shared/wire.js';
+
+export class RunDir {
+  readonly dir: string;
+
+  constructor(root: string) {
+    this.dir = join(root, 'run', 'muster');
+  }
+
+  get socketPath(): string {
+    return join(this.dir, 'agent.sock');
+  }
+
+  /** This boot's id: the one already recorded, else a new random one, recorded for the others. */
+  bootId(): string {
+    const known = this.read('boot-id');
+    if (isBootId(known)) return known;
+    const fresh = randomBytes(16).toString('hex');
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      // Exclusive create: when two processes race, the first id wins and both use it.
+      writeFileSync(join(this.dir, 'boot-id'), `${fresh}\n`, { flag: 'wx' });
+      return fresh;
+    } catch (err) {
+      const winner = this.read('boot-id');
+      if (isBootId(winner)) return winner;
+      throw new Error(`cannot record the boot id in ${this.dir}: ${(err as Error).message}`);
+    }
+  }
+
+  savedPhase(): AgentPhase | null {
+    const phase = this.read('phase');
+    return isAgentPhase(phase) ? phase : null;
+  }
+
+  savePhase(phase: AgentPhase): void {
+    mkdirSync(this.dir, { recursive: true });
+    const tmp = join(this.dir, `phase.${process.pid}.tmp`);
+    writeFileSync(tmp, `${phase}\n`);
+    renameSync(tmp, join(this.dir, 'phase'));
+  }
+
+  private read(name: string): string | null {
+    try {
+      return readFileSync(join(this.dir, name), 'utf8').trim();
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { parseAgentArgs } from '../../agent/args.js';
+import { bootParams, parseBootif, parseCmdline } from '../../agent/cmdline.js';
+import { parseControllerUrl } from '../../agent/controller-url.js';
+
+describe('kernel command line', () => {
+  it('splits words, keeps bare flags, honours quotes and stops at --', () => {
+    const params = parseCmdline('BOOT_IMAGE=/vmlinuz quiet ip=dhcp msg="two words" x=a=b -- init-arg=1\n');
+    expect([...params]).toEqual([
+      ['BOOT_IMAGE', '/vmlinuz'],
+      ['quiet', ''],
+      ['ip', 'dhcp'],
+      ['msg', 'two words'],
+      ['x', 'a=b'],
+    ]);
+  });
+
+  it('finds the controller and the boot NIC', () => {
+    expect(bootParams('console=ttyS0 BOOTIF=01-B0-7B-25-D1-3A-10 muster.controller=mqtt://10.0.2.2:1883')).toEqual({
+      controller: 'mqtt://10.0.2.2:1883',
+      bootMac: 'b0:7b:25:d1:3a:10',
+    });
+    expect(bootParams('quiet')).toEqual({ controller: null, bootMac: null });
+  });
+
+  it('parses BOOTIF with or without the ARP type, and refuses garbage', () => {
+    expect(parseBootif('01-aa-bb-cc-dd-ee-ff')).toBe('aa:bb:cc:dd:ee:ff');
+    expect(parseBootif('aa:bb:cc:dd:ee:ff')).toBe('aa:bb:cc:dd:ee:ff');
+    expect(parseBootif('01-aa-bb')).toBeNull();
+    expect(parseBootif('zz-aa-bb-cc-dd-ee-ff')).toBeNull();
+    expect(parseBootif(undefined)).toBeNull();
+  });
+});
+
+describe('controller URL', () => {
+  it('accepts mqtt:// with a default port', () => {
+    expect(parseControllerUrl('mqtt://127.0.0.1')).toEqual({ host: '127.0.0.1', port: 1883, display: 'mqtt://127.0.0.1:1883' });
+    expect(parseControllerUrl('mqtt://[::1]:1884')).toEqual({ host: '::1', port: 1884, display: 'mqtt://[::1]:1884' });
+  });
+
+  it('refuses other schemes and credentials, without echoing the secret', () => {
+    expect(() => parseControllerUrl('http://h:1')).toThrow(/must use mqtt:\/\//);
+    expect(() => parseControllerUrl('nonsense')).toThrow(/is not a URL/);
+    try {
+      parseControllerUrl('mqtt://admin:hunter2@h:1883');
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toMatch(/--token-file/);
+      expect((err as Error).message).not.toContain('hunter2');
+    }
+  });
+});
+
+describe('agent arguments', () => {
+  it('has defaults for the long-running agent', () => {
+    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, tokenFile: null });
+  });
+
+  it('reads options and the phase subcommand', () => {
+    expect(parseAgentArgs(['--controller', 'mqtt://h:1', '--root', '/fx', '--phase', 'init', '--interval', '0.5'])).toMatchObject({ command: 'run', controller: 'mqtt://h:1', root: '/fx', phase: 'init', intervalMs: 500 });
+    expect(parseAgentArgs(['phase', 'run', '--root', '/fx'])).toMatchObject({ command: 'phase', phase: 'run', root: '/fx' });
+    expect(parseAgentArgs(['--id-only'])).toMatchObject({ command: 'id-only' });
+  });
+
+  it.each([
+    [['phase', 'off'], /unknown phase "off" \(expected build\|kernel\|init\|run\)/],
+    [['phase'], /"phase" takes one phase/],
+    [['--interval', '0'], /--interval "0" must be a number of seconds/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['start'], /unknown command "start"/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseAgentArgs(argv)).toThrow(message);
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { reconnectDelayMs } from '../../agent/backoff.js';
+import { AgentMessages, uptimeClock } from '../../agent/messages.js';
+import { AGENT_PHASES, PROTOCOL_VERSION, isBootId, normalizeIbGuid, normalizeMac } from '../../shared/wire.js';
+import * as protocol from '../../shared/protocol.js';
+import { AgentState, AgentStatus, Heartbeat, Hello, parseMessage } from '../../shared/protocol.js';
+import { readFingerprint } from '../../agent/fingerprint/index.js';
+import { join } from 'node:path';
+
+describe('agent/wire.ts agrees with shared/protocol.ts (the agent avoids bundling zod)', () => {
+  it('has the same protocol version and agent phases', () => {
+    expect(PROTOCOL_VERSION).toBe(protocol.PROTOCOL_VERSION);
+    expect([...AGENT_PHASES]).toEqual(protocol.AgentPhase.options);
+  });
+
+  it.each(['AA-BB-CC-DD-EE-FF', 'aabb.ccdd.eeff', 'aabbccddeeff', ' aa:bb:cc:dd:ee:ff\n', 'aa:bb:cc', 'zz:bb:cc:dd:ee:ff', '00:00:10:87:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:7d:8e:4a'])('normalizeMac(%j)', (raw) => {
+    expect(normalizeMac(raw)).toBe(protocol.normalizeMac(raw));
+  });
+
+  it.each(['0x0c42a103007d8e4a', '0c42:a103:007d:8e4a', '0c:42:a1:03:00:7d:8e:4a', '0c42', 'xyz'])('normalizeIbGuid(%j)', (raw) => {
+    expect(normalizeIbGuid(raw)).toBe(protocol.normalizeIbGuid(raw));
+  });
+
+  it.each(['0123abcd', 'ABCDEF01', 'abc', 'f'.repeat(64), 'f'.repeat(65)])('isBootId(%j)', (raw) => {
+    expect(isBootId(raw)).toBe(protocol.BootId.safeParse(raw).success);
+  });
+});
+
+describe('agent messages', () => {
+  const fingerprint = readFingerprint(join(import.meta.dirname, '..', 'fixtures', 'two-nics-ib'));
+  let monotonic = 0;
+  const clock = { ...uptimeClock(42, () => monotonic), now: () => 1_700_000_000_000 };
+  const messages = new AgentMessages({ agentId: 'uuid-4c4c4544-0058-4b10-8032-b7c04f514a33', bootId: '0123456789abcdef0123456789abcdef', agentVersion: '0.1.0', fingerprint }, clock);
+
+  it('builds a hello, state and status valid per the schemas', () => {
+    const hello = parseMessage(Hello, messages.hello('kernel'));
+    expect(hello).toMatchObject({ ok: true, value: { phase: 'kernel', at: 1_700_000_000_000, uptime: 42 } });
+    expect(parseMessage(AgentState, messages.state('run'))).toEqual({ ok: true, value: { v: 1, bootId: '0123456789abcdef0123456789abcdef', phase: 'run', at: 1_700_000_000_000 } });
+    expect(parseMessage(AgentStatus, messages.status(false))).toEqual({ ok: true, value: { v: 1, bootId: '0123456789abcdef0123456789abcdef', online: false } });
+  });
+
+  it('numbers heartbeats in order and counts uptime on from the boot reading', () => {
+    const first = messages.heartbeat('init');
+    monotonic += 2500;
+    const second = messages.heartbeat('init');
+    expect(parseMessage(Heartbeat, first).ok && parseMessage(Heartbeat, second).ok).toBe(true);
+    expect([first.seq, second.seq]).toEqual([0, 1]);
+    expect([first.uptime, second.uptime]).toEqual([42, 44.5]);
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('grows from 0.5 s to a 30 s cap, with jitter between half and all of the step', () => {
+    expect([0, 1, 2, 3].map((n) => reconnectDelayMs(n, () => 1))).toEqual([500, 1000, 2000, 4000]);
+    expect(reconnectDelayMs(0, () => 0)).toBe(250);
+    expect(reconnectDelayMs(10, () => 1)).toBe(30_000);
+    expect(reconnectDelayMs(1000, () => 0)).toBe(15_000);
+  });
+});
