@@ -104,6 +104,6 @@ export function twoNicsIbMachine(i: number): string {
 export function fixtureCopy(fixture: string): string {
   const { dir } = tempDir(`muster-${fixture}-`);
   cpSync(join(repoRoot, 'test', 'fixtures', fixture), dir, { recursive: true, verbatimSymlinks: true });
-  rmSync(join(dir, 'run', 'muster'), { recursive: true, force: true });
+  for (const f of ['boot-id', 'phase', 'agent.sock']) rmSync(join(dir, 'run', 'muster', f), { force: true });
   return dir;
 }
