@@ -8,6 +8,7 @@ import { registerConsoleCommand } from './commands/console.js';
 import { registerControllerCommand } from './commands/controller.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerPowerCommand } from './commands/power.js';
+import { registerRecordCommands } from './commands/records.js';
 import { registerWatchCommand } from './commands/watch.js';
 
 const program = new Command();
@@ -26,6 +27,7 @@ registerNodeCommands(program);
 registerPowerCommand(program);
 registerConsoleCommand(program);
 registerBuildCommands(program);
+registerRecordCommands(program);
 registerWatchCommand(program);
 
 try {

@@ -14,6 +14,8 @@ export interface ControllerEvents {
   'node:transition': Transition;
   /** A node definition was created, changed or removed. */
   'node:defined': { node: string; at: number };
+  /** A hardware-log issue of the node was opened or closed. */
+  'hwlog:changed': { node: string };
   /** A message was refused; `source` is the topic or client. */
   rejected: { source: string; reason: string; at: number };
 }

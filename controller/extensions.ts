@@ -1,21 +1,22 @@
 import { ApiServer } from './api/server.js';
 import { adminVerbs } from './api/verbs/admin.js';
+import { buildVerbs } from './api/verbs/build.js';
+import { consoleVerbs } from './api/verbs/console.js';
 import { identityVerbs } from './api/verbs/identity.js';
 import { namingVerbs } from './api/verbs/naming.js';
 import { nodeVerbs } from './api/verbs/nodes.js';
+import { powerVerbs } from './api/verbs/power.js';
+import { recordVerbs } from './api/verbs/records.js';
+import { BuildService } from './build/service.js';
+import { ConsoleService } from './console/service.js';
 import type { Context, Extension } from './context.js';
 import { SimCluster } from './demo/sim-cluster.js';
 import { MetricsRoute } from './http/metrics-route.js';
 import { Identification } from './identify/service.js';
 import { Ingest } from './ingest.js';
+import { PowerService } from './power/service.js';
 import { DriverActions } from './state/actions.js';
 import { StateManager } from './state/manager.js';
-import { PowerService } from './power/service.js';
-import { powerVerbs } from './api/verbs/power.js';
-import { consoleVerbs } from './api/verbs/console.js';
-import { ConsoleService } from './console/service.js';
-import { BuildService } from './build/service.js';
-import { buildVerbs } from './api/verbs/build.js';
 
 /** The controller's features in start order: each sees what the ones before it set up. */
 export function defaultExtensions(ctx: Context): Extension[] {
@@ -24,7 +25,16 @@ export function defaultExtensions(ctx: Context): Extension[] {
   const consoles = new ConsoleService();
   const build = new BuildService();
   const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
-  const api = new ApiServer([...nodeVerbs, ...identityVerbs(identification), ...adminVerbs, ...namingVerbs, ...powerVerbs(power), ...consoleVerbs(consoles), ...buildVerbs(build)]);
+  const api = new ApiServer([
+    ...nodeVerbs,
+    ...identityVerbs(identification),
+    ...adminVerbs,
+    ...namingVerbs,
+    ...powerVerbs(power),
+    ...consoleVerbs(consoles),
+    ...buildVerbs(build),
+    ...recordVerbs(),
+  ]);
   const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;

@@ -5,6 +5,9 @@ import type { Context, Extension } from '../context.js';
 import type { Drift } from './drift.js';
 import { identifiersOf } from './identifiers.js';
 import { SiteIndex, identify, type Decision } from './rules.js';
+import { recordReportedBios } from '../records/bios.js';
+import { openHwlogIssue } from '../records/hwlog-service.js';
+import { lldpMismatch } from '../records/switches.js';
 
 /**
  * Applies the identification rules to every hello and records the outcome: binds agents to nodes,
@@ -74,6 +77,7 @@ export class Identification implements Extension {
     switch (decision.kind) {
       case 'known':
         this.reportDrift(decision.node, agentId, decision.drift);
+        this.checkRecords(decision.node, agentId, hello, at);
         ctx.events.emit('node:bound', { node: decision.node, agentId, hello, at });
         return;
       case 'match':
@@ -81,6 +85,7 @@ export class Identification implements Extension {
         const by = decision.kind === 'name' ? 'naming' : decision.by;
         this.bind(decision.node, agentId, hello, by, at, false);
         if (decision.kind === 'match') this.reportDrift(decision.node, agentId, decision.drift);
+        this.checkRecords(decision.node, agentId, hello, at);
         return;
       }
       case 'discovered':
@@ -139,18 +144,29 @@ export class Identification implements Extension {
     ctx.events.emit('node:bound', { node, agentId, hello, at });
   }
 
+  /** A changed board or NIC on an assigned node is an event and a hardware-log issue, once. */
   private reportDrift(node: string, agentId: string, drift: Drift[]): void {
     if (drift.length === 0) return;
     const key = `drift:${JSON.stringify(drift)}`;
     if (this.reported.get(agentId) === key) return;
     this.reported.set(agentId, key);
-    this.ctx.publishEvent({
-      kind: 'drift',
-      node,
-      agentId,
-      message: `${node}: hardware changed since it was assigned: ${drift.map((x) => `${x.field} ${JSON.stringify(x.was)} → ${JSON.stringify(x.now)}`).join(', ')}`,
-      details: { changes: drift },
-    });
+    const text = `hardware changed since it was assigned: ${drift.map((x) => `${x.field} ${JSON.stringify(x.was)} → ${JSON.stringify(x.now)}`).join(', ')}`;
+    this.ctx.publishEvent({ kind: 'drift', node, agentId, message: `${node}: ${text}`, details: { changes: drift } });
+    openHwlogIssue(this.ctx, { node, text, source: 'drift', evidence: { agentId, changes: drift } });
+  }
+
+  /** What the hello says against the site's records: BIOS version reported, LLDP against the port map. */
+  private checkRecords(node: string, agentId: string, hello: Hello, at: number): void {
+    const { ctx } = this;
+    const { biosVersion } = hello.fingerprint.dmi;
+    if (biosVersion && recordReportedBios(ctx.store.data, node, { version: biosVersion, at })) ctx.store.markDirty();
+    const mismatch = lldpMismatch(ctx.store.data, node, hello.fingerprint.lldp);
+    if (!mismatch) return;
+    const key = `lldp:${JSON.stringify(mismatch)}`;
+    if (this.reported.get(`${agentId} lldp`) === key) return;
+    this.reported.set(`${agentId} lldp`, key);
+    const expected = mismatch.expected.map((e) => `${e.switch} ${e.port}`).join(' or ');
+    ctx.publishEvent({ kind: 'drift', node, agentId, message: `${node}: cabled to ${mismatch.reported.switch} ${mismatch.reported.port}, the port map says ${expected}`, details: { lldp: mismatch } });
   }
 
   /** Agents that said hello but are not bound, for `muster discovered`. */

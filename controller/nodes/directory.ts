@@ -19,6 +19,12 @@ export class NodeDirectory {
     return this.store.data;
   }
 
+  /** Nodes were changed directly in the store (an import, the switch-port map): re-index, tell the others. */
+  changed(names: readonly string[]): void {
+    this.version++;
+    this.onChange(names);
+  }
+
   get(name: string): NodeRecord | undefined {
     return Object.hasOwn(this.data.nodes, name) ? this.data.nodes[name] : undefined;
   }

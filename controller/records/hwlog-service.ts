@@ -22,7 +22,7 @@ export interface OpenHwlogRequest {
  * node, source and text is returned instead of a copy (no event then). The write to disk follows
  * coalesced; await `ctx.store.flush()` if you need it durable now.
  */
-export function openHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'publishEvent'>, req: OpenHwlogRequest): { issue: HwlogIssue; created: boolean } {
+export function openHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'publishEvent' | 'events'>, req: OpenHwlogRequest): { issue: HwlogIssue; created: boolean } {
   const node = ctx.nodes.get(req.node);
   if (!node) throw new RecordError(`hwlog: node ${req.node} is not defined`);
   const by = req.by ?? req.source;
@@ -37,11 +37,12 @@ export function openHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'p
       message: `${i.node} hwlog #${i.id} opened by ${i.openedBy} (${i.source}): ${oneLine(i.text)}`,
       details: { action: 'open', issue: i },
     });
+    ctx.events.emit('hwlog:changed', { node: i.node });
   }
   return result;
 }
 
-export function closeHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'publishEvent'>, req: { node: string; id: number; note: string; by: string }): HwlogIssue {
+export function closeHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'publishEvent' | 'events'>, req: { node: string; id: number; note: string; by: string }): HwlogIssue {
   const issue = ctx.store.change((d) => closeIssue(d, req.node, req.id, req.note, req.by, ctx.now()));
   ctx.publishEvent({
     kind: 'hwlog',
@@ -51,6 +52,7 @@ export function closeHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | '
     message: `${issue.node} hwlog #${issue.id} closed by ${issue.closedBy}${issue.note ? `: ${oneLine(issue.note)}` : ''}`,
     details: { action: 'close', issue },
   });
+  ctx.events.emit('hwlog:changed', { node: issue.node });
   return issue;
 }
 

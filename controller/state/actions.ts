@@ -15,6 +15,8 @@ export interface ActionOutcome {
 
 export interface ActionsPort {
   run(decision: Decision & { action: DriverAction }, ctx: Context): Promise<ActionOutcome>;
+  /** The node's recent console lines (evidence for a hwlog issue), or null without a console. */
+  consoleTail(node: string, lines: number): Promise<string[] | null>;
 }
 
 /** The last lines of a node's console log, or null when its console is not managed here. */
@@ -23,7 +25,7 @@ export type ConsoleTail = (node: string, lines: number) => Promise<string[] | nu
 export class DriverActions implements ActionsPort {
   constructor(
     private readonly power: PowerService,
-    private readonly consoleTail: ConsoleTail = async () => null,
+    readonly consoleTail: ConsoleTail = async () => null,
   ) {}
 
   async run(d: Decision & { action: DriverAction }, ctx: Context): Promise<ActionOutcome> {

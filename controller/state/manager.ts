@@ -1,6 +1,8 @@
 import { NodeState } from '../../shared/protocol.js';
 import type { Context, Extension, StateView } from '../context.js';
 import type { Identification } from '../identify/service.js';
+import { openHwlogIssue } from '../records/hwlog-service.js';
+import { openIssueCount } from '../records/hwlog.js';
 import type { ActionsPort } from './actions.js';
 import { parsePolicyConfig } from './config.js';
 import { StateMachine } from './machine.js';
@@ -45,7 +47,11 @@ export class StateManager implements Extension, StateView {
         ctx.log.error({ node: node.name, err: (err as Error).message }, 'state record unreadable: node starts as unknown');
       }
     }
-    for (const name of ctx.nodes.names()) this.ensure(name);
+    for (const name of ctx.nodes.names()) {
+      this.ensure(name);
+      const faults = openIssueCount(ctx.store.data, name);
+      if (faults !== this.machine.nodeState(name).faults) this.machine.apply({ type: 'faults', node: name, count: faults }, ctx.now());
+    }
     ctx.state = this;
     this.apply({ type: 'controller-start' });
     // aedes keeps retained messages in memory only: publish every node's state again.
@@ -58,6 +64,9 @@ export class StateManager implements Extension, StateView {
       }),
       events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
       events.on('agent:heartbeat', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'heartbeat', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
+      events.on('hwlog:changed', ({ node }) => {
+        if (this.machine.nodeNames().includes(node)) this.apply({ type: 'faults', node, count: openIssueCount(ctx.store.data, node) });
+      }),
       events.on('agent:status', ({ agentId, msg }) => {
         if (!msg.online) this.fromAgent(agentId, (node) => ({ type: 'will', node, agentId, bootId: msg.bootId }));
       }),
@@ -166,7 +175,8 @@ export class StateManager implements Extension, StateView {
       return;
     }
     if (d.action === 'hwlog') {
-      ctx.publishEvent({ kind: 'hwlog', node: d.node, agentId: null, message: `${d.node}: ${d.reason}`, details: { state: 'requested', policy: d.policy, reason: d.reason } });
+      const tail = await this.actions.consoleTail(d.node, 50).catch(() => null);
+      openHwlogIssue(ctx, { node: d.node, text: d.reason, source: 'policy', evidence: { policy: d.policy, attempts: d.attempt, consoleTail: tail } });
       return;
     }
     const action = d.action as DriverAction;

@@ -24,13 +24,15 @@ async function harness() {
   const events: Array<Omit<Event, 'v' | 'at'> & { at?: number }> = [];
   const defined: string[] = [];
   const clock = { now: 1_000 };
+  const bus = new EventBus();
   const ctx = {
     store,
-    nodes: new NodeDirectory(store),
+    // As the controller wires it: changes to definitions are told on the event bus.
+    nodes: new NodeDirectory(store, (names) => names.forEach((node) => bus.emit('node:defined', { node, at: clock.now }))),
     now: () => clock.now,
     publishEvent: (e: Omit<Event, 'v' | 'at'> & { at?: number }) => void events.push(e),
     state: { nodeDefined: (n: string) => void defined.push(n) },
-    events: new EventBus(),
+    events: bus,
   } as unknown as Context;
   const verbs = new Map(recordVerbs().map((v) => [v.name, v]));
   const call = <T = any>(name: string, args: Record<string, unknown>): Promise<T> => {

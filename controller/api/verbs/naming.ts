@@ -16,7 +16,7 @@ export const namingVerbs = [
     ctx.store.change((d) => {
       d.naming = { enabled: enabled ?? d.naming.enabled, pattern: pattern ?? d.naming.pattern };
     });
-    ctx.nodes.version++; // the identification index holds the naming rule
+    ctx.nodes.changed([]); // the identification index holds the naming rule
     await ctx.store.flush();
     return ctx.store.data.naming;
   }),

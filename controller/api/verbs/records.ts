@@ -68,7 +68,7 @@ export function recordVerbs(): Verb[] {
       z.object({ switch: z.string().max(128), port: z.string().max(64), node: z.string().max(64), nic: z.string().max(64).optional() }),
       async (args, ctx) => {
         const entry = ctx.store.change((d) => mapPort(d, args));
-        ctx.nodes.version++; // identification re-indexes the switch-port rule
+        ctx.nodes.changed([]); // identification re-indexes the switch-port rule
         await ctx.store.flush();
         return entry;
       },
@@ -108,12 +108,9 @@ export function recordVerbs(): Verb[] {
         if (problems.length) return { imported: false, problems };
         if (dryRun) return { imported: false, dryRun: true, ...applyImport(structuredClone(ctx.store.data), plan, ctx.now()) };
         const summary = ctx.store.change((d) => applyImport(d, plan, ctx.now()));
-        // What NodeDirectory does after its own changes: re-index identification, tell the others.
-        ctx.nodes.version++;
-        for (const node of [...summary.nodes.created, ...summary.nodes.updated]) {
-          ctx.state.nodeDefined(node);
-          ctx.events.emit('node:defined', { node, at: ctx.now() });
-        }
+        const changed = [...summary.nodes.created, ...summary.nodes.updated];
+        for (const node of changed) ctx.state.nodeDefined(node);
+        ctx.nodes.changed(changed);
         await ctx.store.flush();
         return { imported: true, ...summary };
       },

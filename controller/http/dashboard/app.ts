@@ -1,0 +1,309 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard page: wires the live link, the node model, the grid, the legend and filters, the
+ * node page and the discovered list. State messages only mark things dirty; one
+ * requestAnimationFrame applies them, so a burst of 10,000 retained states costs a few frames.
+ */
+import { DiscoveredPanel } from './discovered-panel.js';
+import { byId, h } from './dom.js';
+import { Link, type DashboardConfig, type LinkStatus } from './link.js';
+import { NodeModel, NO_FILTER, readNodeState, type NodeFilter } from './node-model.js';
+import { NodeGrid } from './grid.js';
+import { NodePanel } from './node-panel.js';
+import { STATE_CLASSES, classify } from './state-classes.js';
+import { seededRandom, syntheticChanges, syntheticStates } from './synthetic.js';
+
+/** What tests and benchmarks read from the running page (`window.musterDashboard`). */
+export interface DashboardProbe {
+  cellRect(node: string): { x: number; y: number; width: number; height: number } | null;
+  classOf(node: string): string | null;
+  shown(): number;
+  /** Resolves after the next drawn frame with how long that frame's work took (ms). */
+  nextFrame(): Promise<number>;
+  perf: { frames: number; lastFrameMs: number; maxFrameMs: number; synthetic?: SyntheticPerf };
+}
+interface SyntheticPerf {
+  nodes: number;
+  /** Parse + apply every state and draw the first frame. */
+  firstRenderMs: number;
+  /** `changes` random states changed: parse + apply + the frame that shows them. */
+  update(changes: number): Promise<{ changes: number; totalMs: number; frameMs: number }>;
+}
+
+declare global {
+  interface Window {
+    musterDashboard: DashboardProbe;
+  }
+}
+
+const model = new NodeModel();
+const decoder = new TextDecoder();
+let filter: NodeFilter = NO_FILTER;
+let groups: Record<string, string[]> = {};
+let base: readonly string[] = [];
+let shown: readonly string[] = [];
+const dirty = { selection: true, states: true };
+let frameRequested = false;
+const frameWaiters: Array<(ms: number) => void> = [];
+const perf: DashboardProbe['perf'] = { frames: 0, lastFrameMs: 0, maxFrameMs: 0 };
+
+const scroller = byId<HTMLDivElement>('grid-scroll');
+const grid = new NodeGrid(scroller, byId('grid-spacer'), byId<HTMLCanvasElement>('grid'), (node) => {
+  const s = model.get(node);
+  return { colour: s ? classify(s).colour : '#30363d', faults: !!s && s.faults > 0 };
+}, schedule);
+const legendCounts = new Map<string, HTMLElement>();
+
+function schedule(): void {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(frame);
+}
+
+function frame(): void {
+  frameRequested = false;
+  const t0 = performance.now();
+  if (dirty.selection || (dirty.states && filter.state)) {
+    base = model.select({ ...filter, state: null });
+    const next = filter.state ? model.select(filter) : base;
+    if (!sameNames(next, shown)) {
+      shown = next;
+      grid.setNames(shown);
+    }
+    byId('shown').textContent = `${shown.length.toLocaleString('en')} of ${model.size.toLocaleString('en')} nodes`;
+  }
+  if (dirty.selection || dirty.states) updateLegend();
+  dirty.selection = dirty.states = false;
+  grid.draw();
+  const ms = performance.now() - t0;
+  perf.frames++;
+  perf.lastFrameMs = ms;
+  perf.maxFrameMs = Math.max(perf.maxFrameMs, ms);
+  for (const w of frameWaiters.splice(0)) w(ms);
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}
+
+function applyState(node: string, text: string): void {
+  try {
+    if (model.apply(node, readNodeState(node, text))) {
+      dirty.selection = true;
+      groupsSoon();
+    }
+    dirty.states = true;
+    nodePanel?.stateChanged(node);
+  } catch (err) {
+    console.warn((err as Error).message);
+  }
+  schedule();
+}
+
+// ---- legend and filters -------------------------------------------------------------------------
+
+function buildLegend(): void {
+  const legend = byId('legend');
+  const entries = [...STATE_CLASSES.map((c) => ({ key: c.key, label: c.label, colour: c.colour, meaning: c.meaning })), { key: 'faults', label: 'open hwlog issues', colour: '#ff3b30', meaning: 'red corner: the node has open hardware-log issues' }];
+  for (const e of entries) {
+    const count = h('span', { class: 'count' }, '0');
+    legendCounts.set(e.key, count);
+    const item = h('button', { class: `legend-item${e.key === 'faults' ? ' faults' : ''}`, 'data-state': e.key, title: `${e.meaning} — click to show only these` }, h('span', { class: 'swatch', style: `background:${e.colour}` }), e.label, count);
+    item.addEventListener('click', () => setStateFilter(filter.state === e.key ? null : e.key));
+    legend.append(item);
+    byId<HTMLSelectElement>('filter-state').append(h('option', { value: e.key }, e.label));
+  }
+}
+
+function updateLegend(): void {
+  const counts = model.counts(base);
+  for (const [key, el] of legendCounts) {
+    const text = (counts.get(key) ?? 0).toLocaleString('en');
+    if (el.textContent !== text) el.textContent = text;
+    el.parentElement!.classList.toggle('active', filter.state === key);
+  }
+}
+
+function setStateFilter(state: string | null): void {
+  filter = { ...filter, state };
+  byId<HTMLSelectElement>('filter-state').value = state ?? '';
+  dirty.selection = true;
+  schedule();
+}
+
+function wireFilters(): void {
+  const group = byId<HTMLSelectElement>('filter-group');
+  group.addEventListener('change', () => {
+    filter = { ...filter, members: group.value ? new Set(groups[group.value] ?? []) : null };
+    dirty.selection = true;
+    schedule();
+  });
+  byId<HTMLSelectElement>('filter-state').addEventListener('change', (e) => setStateFilter((e.target as HTMLSelectElement).value || null));
+  const text = byId<HTMLInputElement>('filter-text');
+  text.addEventListener('input', () => {
+    filter = { ...filter, text: text.value };
+    dirty.selection = true;
+    schedule();
+  });
+  text.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && model.get(text.value.trim())) location.hash = `node=${text.value.trim()}`;
+  });
+}
+
+function showGroups(next: Record<string, string[]>): void {
+  groups = next;
+  const select = byId<HTMLSelectElement>('filter-group');
+  const chosen = select.value;
+  select.replaceChildren(h('option', { value: '' }, 'all groups'), ...Object.keys(groups).sort().map((g) => h('option', { value: g }, `${g} (${groups[g]!.length})`)));
+  select.value = groups[chosen] ? chosen : '';
+  if (filter.members) {
+    filter = { ...filter, members: select.value ? new Set(groups[select.value]) : null };
+    dirty.selection = true;
+    schedule();
+  }
+}
+
+// ---- live mode -----------------------------------------------------------------------------------
+
+let link: Link | null = null;
+let nodePanel: NodePanel | null = null;
+let discovered: DiscoveredPanel | null = null;
+let groupsTimer = 0;
+
+/** Group membership changes with definitions: reload it shortly after nodes come or go. */
+function groupsSoon(): void {
+  if (!link) return;
+  window.clearTimeout(groupsTimer);
+  groupsTimer = window.setTimeout(() => void loadGroups(), 1000);
+}
+
+async function loadGroups(): Promise<void> {
+  try {
+    showGroups(await link!.request<Record<string, string[]>>('groups'));
+  } catch (err) {
+    console.warn(`groups: ${(err as Error).message}`);
+  }
+}
+
+function showStatus(s: LinkStatus | 'synthetic' | 'no-broker', detail = ''): void {
+  const el = byId('status');
+  el.className = `status ${s}`;
+  el.textContent = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', offline: 'offline', synthetic: 'synthetic data', 'no-broker': 'no live feed' }[s] + (detail ? `: ${detail}` : '');
+}
+
+async function startLive(config: DashboardConfig): Promise<void> {
+  if (config.wsPort === null) return showStatus('no-broker', config.wsProblem ?? 'the controller has no MQTT WebSocket listener');
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  link = new Link(config, `${scheme}://${location.hostname}:${config.wsPort}`, showStatus);
+  const l = link;
+  nodePanel = new NodePanel(byId('node-panel'), l, (n) => model.get(n), () => route(''));
+  discovered = new DiscoveredPanel(byId('discovered-panel'), l, (n) => (byId('discovered-count').textContent = n ? String(n) : ''), (node) => route(`node=${node}`));
+  l.listen(l.topic('nodes', '+', 'state'), (topic, payload) => applyState(topic.split('/').at(-2)!, decoder.decode(payload)));
+  l.listen(l.topic('events', '+'), (topic, payload) => {
+    const kind = topic.split('/').at(-1)!;
+    let node: string | null = null;
+    try {
+      node = (JSON.parse(decoder.decode(payload)) as { node?: string | null }).node ?? null;
+    } catch {
+      return;
+    }
+    if (kind === 'discovered' || kind === 'assigned') discovered!.refresh();
+    if (kind === 'assigned') groupsSoon();
+    nodePanel!.event(kind, node);
+  });
+  void loadGroups();
+  discovered.refresh();
+  window.addEventListener('hashchange', () => route(location.hash.slice(1), false));
+  route(location.hash.slice(1), false);
+}
+
+/** `#node=NAME` opens the node page, `#discovered` the discovered agents; empty shows only the grid. */
+function route(hash: string, push = true): void {
+  if (push && location.hash.slice(1) !== hash) return void (location.hash = hash); // hashchange calls back
+  const node = hash.startsWith('node=') ? decodeURIComponent(hash.slice(5)) : null;
+  const panel = byId('discovered-panel');
+  panel.hidden = hash !== 'discovered';
+  byId('tab-discovered').classList.toggle('active', hash === 'discovered');
+  if (node) {
+    nodePanel?.open(node);
+    grid.reveal(node);
+  } else if (nodePanel?.current) nodePanel.close(false);
+  grid.select(node);
+}
+
+// ---- synthetic mode (the 10,000-node check) -----------------------------------------------------------
+
+async function startSynthetic(count: number): Promise<void> {
+  showStatus('synthetic', `${count.toLocaleString('en')} nodes`);
+  const rand = seededRandom(1);
+  const texts = syntheticStates(count, Date.now(), rand).map((s) => [s.node, JSON.stringify(s)] as const);
+  const t0 = performance.now();
+  for (const [node, text] of texts) applyState(node, text);
+  await probe.nextFrame();
+  perf.synthetic = {
+    nodes: count,
+    firstRenderMs: performance.now() - t0,
+    async update(changes) {
+      const batch = syntheticChanges(count, changes, Date.now(), rand).map((s) => [s.node, JSON.stringify(s)] as const);
+      const t = performance.now();
+      for (const [node, text] of batch) applyState(node, text);
+      const frameMs = await probe.nextFrame();
+      return { changes, totalMs: performance.now() - t, frameMs };
+    },
+  };
+}
+
+// ---- start ---------------------------------------------------------------------------------------------
+
+const probe: DashboardProbe = {
+  cellRect: (node) => grid.cellRect(node),
+  classOf: (node) => {
+    const s = model.get(node);
+    return s ? classify(s).key : null;
+  },
+  shown: () => shown.length,
+  nextFrame: () =>
+    new Promise((resolve) => {
+      frameWaiters.push(resolve);
+      schedule();
+    }),
+  perf,
+};
+window.musterDashboard = probe;
+
+const tooltip = byId('tooltip');
+const canvas = byId<HTMLCanvasElement>('grid');
+canvas.addEventListener('mousemove', (e) => {
+  const node = grid.nodeAt(e.clientX, e.clientY);
+  const s = node ? model.get(node) : undefined;
+  tooltip.hidden = !s;
+  if (!s || !node) return;
+  tooltip.textContent = `${node} · ${classify(s).label} · ${s.phase} / ${s.liveness} / ${s.admin}${s.reason ? ` (${s.reason})` : ''}${s.faults ? ` · ${s.faults} open issue(s)` : ''}`;
+  tooltip.style.left = `${e.clientX + 12}px`;
+  tooltip.style.top = `${e.clientY + 12}px`;
+});
+canvas.addEventListener('mouseleave', () => (tooltip.hidden = true));
+canvas.addEventListener('click', (e) => {
+  const node = grid.nodeAt(e.clientX, e.clientY);
+  if (node && link) route(`node=${node}`);
+});
+byId('tab-discovered').addEventListener('click', () => route(location.hash === '#discovered' ? '' : 'discovered'));
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && location.hash) route('');
+});
+buildLegend();
+wireFilters();
+
+const synthetic = new URLSearchParams(location.search).get('synthetic');
+if (synthetic !== null) {
+  void startSynthetic(Number(synthetic));
+} else {
+  fetch('config.json')
+    .then((r) => {
+      if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
+      return r.json() as Promise<DashboardConfig>;
+    })
+    .then(startLive)
+    .catch((err: Error) => showStatus('offline', err.message));
+}
+schedule();

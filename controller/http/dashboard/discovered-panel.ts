@@ -1,0 +1,109 @@
+/// <reference lib="dom" />
+/**
+ * Agents that said hello but match no node definition (`discovered`), each with an assign form
+ * (`assign`). With auth, assigning will need an admin login; the page's read-only link will be
+ * refused and the error shown.
+ */
+import { h } from './dom.js';
+import { ago } from './format.js';
+import type { Link } from './link.js';
+
+interface DiscoveredAgent {
+  agentId: string;
+  macs: string[];
+  serial: string | null;
+  uuid: string | null;
+  product: string | null;
+  lastSeen: number;
+  live: boolean;
+  phase: string | null;
+}
+
+export class DiscoveredPanel {
+  private loading: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly link: Link,
+    private readonly onCount: (n: number) => void,
+    private readonly onAssigned: (node: string) => void,
+  ) {}
+
+  /** Reloads the list; calls during a load coalesce into one more load. */
+  refresh(): void {
+    if (this.loading) {
+      this.again = true;
+      return;
+    }
+    this.loading = this.load().finally(() => {
+      this.loading = null;
+      if (this.again) {
+        this.again = false;
+        this.refresh();
+      }
+    });
+  }
+
+  private async load(): Promise<void> {
+    let agents: DiscoveredAgent[];
+    try {
+      agents = await this.link.request<DiscoveredAgent[]>('discovered');
+    } catch (err) {
+      this.root.replaceChildren(h('h2', {}, 'Discovered agents'), h('p', { class: 'error' }, (err as Error).message));
+      return;
+    }
+    this.onCount(agents.length);
+    const now = Date.now();
+    this.root.replaceChildren(
+      h('h2', {}, 'Discovered agents'),
+      h('p', { class: 'muted' }, 'Agents that said hello but match no node definition. Give one a node name to bind it (like ', h('code', {}, 'muster assign'), ').'),
+      agents.length === 0
+        ? h('p', { class: 'muted', id: 'discovered-empty' }, 'none')
+        : h(
+            'table',
+            { class: 'discovered' },
+            h('thead', {}, h('tr', {}, ...['agent', 'MACs', 'serial', 'product', 'phase', 'last seen', 'assign as'].map((t) => h('th', {}, t)))),
+            h('tbody', {}, ...agents.map((a) => this.row(a, now))),
+          ),
+    );
+  }
+
+  private row(a: DiscoveredAgent, now: number): HTMLElement {
+    const input = h('input', { type: 'text', placeholder: 'node name', 'aria-label': `node name for ${a.agentId}`, pattern: '[A-Za-z][A-Za-z0-9_.\\-]*', required: true });
+    const button = h('button', { type: 'submit' }, 'Assign');
+    const note = h('span', { class: 'note' });
+    const form = h('form', { class: 'assign', 'data-agent': a.agentId }, input, button, note);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.assign(a.agentId, input.value.trim(), button, note);
+    });
+    return h(
+      'tr',
+      {},
+      h('td', {}, h('code', {}, a.agentId), a.live ? '' : h('span', { class: 'muted' }, ' (gone)')),
+      h('td', {}, a.macs.join(', ')),
+      h('td', {}, a.serial ?? '—'),
+      h('td', {}, a.product ?? '—'),
+      h('td', {}, a.phase ?? '—'),
+      h('td', {}, ago(a.lastSeen, now)),
+      h('td', {}, form),
+    );
+  }
+
+  private async assign(agent: string, node: string, button: HTMLButtonElement, note: HTMLElement): Promise<void> {
+    button.disabled = true;
+    note.className = 'note';
+    note.textContent = 'assigning…';
+    try {
+      const r = await this.link.request<{ node: string; agentId: string }>('assign', { agent, node });
+      note.textContent = `${r.agentId} is ${r.node}`;
+      this.onAssigned(r.node);
+      this.refresh();
+    } catch (err) {
+      note.className = 'note error';
+      note.textContent = (err as Error).message;
+      button.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import type http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Context, Extension } from '../../context.js';
+import { bundleDashboard, dashboardSourceDir } from './bundle.js';
+import type { DashboardConfig } from './link.js';
+
+export interface DashboardOptions {
+  /**
+   * The MQTT credentials the page connects with (read-only ones, once the broker has auth), or
+   * null for anonymous. The hook for the auth layer: it may look at the request (a session).
+   */
+  credentials?: (req: http.IncomingMessage) => DashboardConfig['credentials'];
+}
+
+interface Asset {
+  type: string;
+  body: Buffer;
+  gzipped: Buffer;
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  // The page talks only to its own origin and the broker's WebSocket; mqtt.js keeps its timers in a blob worker.
+  'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; worker-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+};
+
+/**
+ * The web dashboard on the controller's HTTP port: `/` redirects to `/dashboard/`, which serves
+ * the page, its script (bundled with esbuild on first request, then kept in memory) and
+ * `/dashboard/config.json`, telling the page where the broker's WebSocket is.
+ */
+export class DashboardRoute implements Extension {
+  readonly name = 'dashboard';
+  private readonly assets = new Map<string, Promise<Asset>>();
+
+  constructor(private readonly opts: DashboardOptions = {}) {}
+
+  async start(ctx: Context): Promise<void> {
+    const dir = dashboardSourceDir();
+    const sources: Record<string, { type: string; load: () => Promise<string | Buffer> }> = {
+      '/dashboard/': { type: 'text/html; charset=utf-8', load: () => readFile(join(dir, 'index.html')) },
+      '/dashboard/style.css': { type: 'text/css; charset=utf-8', load: () => readFile(join(dir, 'style.css')) },
+      '/dashboard/app.js': { type: 'text/javascript; charset=utf-8', load: () => bundleDashboard(dir) },
+    };
+    ctx.http.mount(async (req, res) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path === '/' || path === '/dashboard') {
+        res.writeHead(302, { location: '/dashboard/' }).end();
+        return true;
+      }
+      if (path === '/dashboard/config.json') {
+        send(req, res, 'application/json', Buffer.from(JSON.stringify(this.config(ctx, req))), null);
+        return true;
+      }
+      const source = sources[path];
+      if (!source) return false;
+      const asset = await this.asset(path, source.type, source.load).catch((err: Error) => {
+        ctx.log.error({ path, err: err.message }, 'dashboard asset failed');
+        return null;
+      });
+      if (!asset) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`dashboard: ${path} could not be built; see the controller log\n`);
+        return true;
+      }
+      send(req, res, asset.type, asset.body, asset.gzipped);
+      return true;
+    });
+  }
+
+  /** Built once and kept; a failed build is forgotten so the next request tries again. */
+  private asset(path: string, type: string, load: () => Promise<string | Buffer>): Promise<Asset> {
+    let p = this.assets.get(path);
+    if (!p) {
+      p = load().then((content) => {
+        const body = Buffer.isBuffer(content) ? content : Buffer.from(content);
+        return { type, body, gzipped: gzipSync(body) };
+      });
+      p.catch(() => this.assets.delete(path));
+      this.assets.set(path, p);
+    }
+    return p;
+  }
+
+  private config(ctx: Context, req: http.IncomingMessage): DashboardConfig {
+    const { broker, wsPort } = ctx.config;
+    const wsProblem = broker
+      ? `the controller uses the external broker ${redactedBroker(broker)}: point the page at its WebSocket listener`
+      : wsPort === null
+        ? 'the controller was started without a WebSocket port (--ws-port)'
+        : wsPort === 0
+          ? 'the controller chose its WebSocket port at random (--ws-port 0): the page cannot know it'
+          : null;
+    return { v: 1, prefix: ctx.topics.prefix, wsPort: wsProblem ? null : wsPort, wsProblem, credentials: this.opts.credentials?.(req) ?? null };
+  }
+}
+
+function send(req: http.IncomingMessage, res: http.ServerResponse, type: string, body: Buffer, gzipped: Buffer | null): void {
+  const gzip = gzipped !== null && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const out = gzip ? gzipped : body;
+  res.writeHead(200, {
+    'content-type': type,
+    'content-length': out.length,
+    'cache-control': 'no-cache',
+    vary: 'accept-encoding',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    ...SECURITY_HEADERS,
+  });
+  res.end(req.method === 'HEAD' ? undefined : out);
+}
+
+function redactedBroker(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
