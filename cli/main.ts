@@ -7,6 +7,7 @@ import { registerBuildCommands } from './commands/build.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { registerControllerCommand } from './commands/controller.js';
 import { registerNodeCommands } from './commands/nodes.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { registerPowerCommand } from './commands/power.js';
 import { registerRecordCommands } from './commands/records.js';
 import { registerWatchCommand } from './commands/watch.js';
@@ -28,6 +29,7 @@ registerPowerCommand(program);
 registerConsoleCommand(program);
 registerBuildCommands(program);
 registerRecordCommands(program);
+registerPolicyCommands(program);
 registerWatchCommand(program);
 
 try {

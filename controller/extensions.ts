@@ -5,6 +5,7 @@ import { consoleVerbs } from './api/verbs/console.js';
 import { identityVerbs } from './api/verbs/identity.js';
 import { namingVerbs } from './api/verbs/naming.js';
 import { nodeVerbs } from './api/verbs/nodes.js';
+import { policyVerbs } from './api/verbs/policy.js';
 import { powerVerbs } from './api/verbs/power.js';
 import { recordVerbs } from './api/verbs/records.js';
 import { BuildService } from './build/service.js';
@@ -34,6 +35,7 @@ export function defaultExtensions(ctx: Context): Extension[] {
     ...consoleVerbs(consoles),
     ...buildVerbs(build),
     ...recordVerbs(),
+    ...policyVerbs(state),
   ]);
   const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));

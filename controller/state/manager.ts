@@ -117,8 +117,9 @@ export class StateManager implements Extension, StateView {
   }
 
   /** `muster policy resume GROUP`. */
+  /** `muster policy resume GROUP`; throws when the group is not frozen. */
   resume(group: string, who: string): void {
-    this.apply({ type: 'policy-resume', group, who });
+    this.step({ type: 'policy-resume', group, who });
   }
 
   frozenGroups() {
@@ -139,15 +140,18 @@ export class StateManager implements Extension, StateView {
     return true;
   }
 
+  /** Feed one input; a refused input is logged (it came from the wire or a driver). */
   private apply(input: StateInput): void {
-    if (this.stopped) return;
-    let result: StepResult;
     try {
-      result = this.machine.apply(input, this.ctx.now());
+      this.step(input);
     } catch (err) {
       this.ctx.log.error({ input: input.type, err: (err as Error).message }, 'state input refused');
-      return;
     }
+  }
+
+  private step(input: StateInput): void {
+    if (this.stopped) return;
+    const result: StepResult = this.machine.apply(input, this.ctx.now());
     this.handle(result);
     this.schedule();
   }

@@ -125,5 +125,12 @@ describe('automatic correction with real agents', () => {
     const incidents = (await events('incident')).filter((e) => e.details.state === 'frozen');
     expect(incidents).toHaveLength(1);
     expect(incidents[0]!.details).toMatchObject({ group: 'rack1' });
+
+    // The admin sees the frozen group and resumes it explicitly.
+    expect(JSON.parse((await controller.cli(['policy', 'status', '--json'])).stdout)).toEqual([{ group: 'rack1', since: incidents[0]!.at }]);
+    const notFrozen = await controller.cli(['policy', 'resume', 'rack9'], { allowFail: true });
+    expect(notFrozen.stderr).toMatch(/group "rack9" is not frozen \(frozen: rack1\)/);
+    expect((await controller.cli(['policy', 'resume', 'rack1'])).stdout).toBe('group rack1 resumed\n');
+    await until('the resume event', async () => ((await events('incident')).some((e) => e.details.state === 'resumed') ? true : undefined));
   });
 });

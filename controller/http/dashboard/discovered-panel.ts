@@ -22,6 +22,8 @@ interface DiscoveredAgent {
 export class DiscoveredPanel {
   private loading: Promise<void> | null = null;
   private again = false;
+  /** The last assignment's outcome: kept across reloads of the list, which drop its row. */
+  private readonly result = h('p', { id: 'discovered-result', class: 'note', role: 'status' });
 
   constructor(
     private readonly root: HTMLElement,
@@ -50,7 +52,7 @@ export class DiscoveredPanel {
     try {
       agents = await this.link.request<DiscoveredAgent[]>('discovered');
     } catch (err) {
-      this.root.replaceChildren(h('h2', {}, 'Discovered agents'), h('p', { class: 'error' }, (err as Error).message));
+      this.root.replaceChildren(h('h2', {}, 'Discovered agents'), this.result, h('p', { class: 'error' }, (err as Error).message));
       return;
     }
     this.onCount(agents.length);
@@ -58,6 +60,7 @@ export class DiscoveredPanel {
     this.root.replaceChildren(
       h('h2', {}, 'Discovered agents'),
       h('p', { class: 'muted' }, 'Agents that said hello but match no node definition. Give one a node name to bind it (like ', h('code', {}, 'muster assign'), ').'),
+      this.result,
       agents.length === 0
         ? h('p', { class: 'muted', id: 'discovered-empty' }, 'none')
         : h(
@@ -72,11 +75,10 @@ export class DiscoveredPanel {
   private row(a: DiscoveredAgent, now: number): HTMLElement {
     const input = h('input', { type: 'text', placeholder: 'node name', 'aria-label': `node name for ${a.agentId}`, pattern: '[A-Za-z][A-Za-z0-9_.\\-]*', required: true });
     const button = h('button', { type: 'submit' }, 'Assign');
-    const note = h('span', { class: 'note' });
-    const form = h('form', { class: 'assign', 'data-agent': a.agentId }, input, button, note);
+    const form = h('form', { class: 'assign', 'data-agent': a.agentId }, input, button);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      void this.assign(a.agentId, input.value.trim(), button, note);
+      void this.assign(a.agentId, input.value.trim(), button);
     });
     return h(
       'tr',
@@ -91,19 +93,22 @@ export class DiscoveredPanel {
     );
   }
 
-  private async assign(agent: string, node: string, button: HTMLButtonElement, note: HTMLElement): Promise<void> {
+  private async assign(agent: string, node: string, button: HTMLButtonElement): Promise<void> {
     button.disabled = true;
-    note.className = 'note';
-    note.textContent = 'assigning…';
+    this.show('', `assigning ${agent} as ${node}…`);
     try {
       const r = await this.link.request<{ node: string; agentId: string }>('assign', { agent, node });
-      note.textContent = `${r.agentId} is ${r.node}`;
+      this.show('ok', `${r.agentId} is ${r.node}`);
       this.onAssigned(r.node);
       this.refresh();
     } catch (err) {
-      note.className = 'note error';
-      note.textContent = (err as Error).message;
+      this.show('error', (err as Error).message);
       button.disabled = false;
     }
+  }
+
+  private show(outcome: '' | 'ok' | 'error', text: string): void {
+    this.result.className = `note ${outcome}`;
+    this.result.textContent = text;
   }
 }

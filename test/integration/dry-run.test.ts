@@ -1,0 +1,43 @@
+/** `--dry-run`: a dead node's ladder is published as "would do", and no driver is ever called. */
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simFingerprint } from '../../controller/demo/sim-cluster.js';
+import { Event } from '../../shared/protocol.js';
+import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
+
+let c: InProc;
+const seen: Event[] = [];
+beforeAll(async () => {
+  c = await startInProc({ dryRun: true, heartbeatIntervalS: 1, policies: { grace: '1s', breaker: { settle: '1s' } } });
+  await c.client.stream([c.client.topics.allEvents], (_t, p) => void seen.push(Event.parse(JSON.parse(p.toString()))));
+});
+afterAll(() => c.stop());
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('dry-run', () => {
+  it('publishes what it would do and does nothing', async () => {
+    const log = join(c.dataDir, 'power.log');
+    const script = join(c.dataDir, 'power.sh');
+    writeFileSync(script, `#!/bin/sh\necho "$1 $2" >> ${log}\n`);
+    chmodSync(script, 0o755);
+    const fp = simFingerprint(42);
+    await c.client.request('define', { range: 'n042', settings: [`mac=${fp.bootMac}`, `power=command:${script}`] });
+    const a = simAgent(c.running.mqttUrl, fp, 'mac-020000000042', 'run');
+    await until('n042 alive', () => seen.find((e) => e.kind === 'transition' && e.node === 'n042' && e.details.to === 'alive'));
+    await a.link.stop(); // says offline: dead at once
+    const would = await until('a would-do action', () => seen.find((e) => e.kind === 'action' && e.details.state === 'would-do' && e.details.action === 'reset'));
+    expect(would.message).toMatch(/n042 would reset .*\[dry-run\]/);
+    expect(seen.filter((e) => e.kind === 'action' && e.details.state === 'started')).toEqual([]);
+    expect(existsSync(log)).toBe(false);
+  });
+});
