@@ -403,7 +403,7 @@ export function compressNodeRange(names: readonly string[]): string {
 // ---- helpers -----------------------------------------------------------------------------------
 
 /** Up to `max` candidates closest to `name` by edit distance, when close enough to be a typo. */
-function closest(name: string, candidates: readonly string[], max: number): string[] {
+export function closest(name: string, candidates: readonly string[], max: number): string[] {
   const threshold = Math.max(1, Math.floor(name.length / 3));
   return [...new Set(candidates)]
     .map((c) => ({ c, d: Math.abs(c.length - name.length) > threshold ? Infinity : editDistance(name, c) }))

@@ -24,6 +24,7 @@ export function registerBuildCommands(program: Command): void {
     .command('list')
     .description('list images')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster image list --json\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request<Array<{ name: string; system: string; addedAt?: number; detail?: string }>>('images'));
       if (o.json) return printJson(r);

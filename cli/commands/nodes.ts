@@ -111,6 +111,17 @@ export function registerNodeCommands(program: Command): void {
     });
 
   program
+    .command('undefine <range>')
+    .description('remove node definitions (their journal and console logs stay)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster undefine n[001-004]\n')
+    .action(async (range: string, o: { json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request<{ removed: string[] }>('undefine', { range }));
+      if (o.json) return printJson(r);
+      process.stdout.write(`${r.removed.length} node(s) removed\n`);
+    });
+
+  program
     .command('naming [state] [pattern]')
     .description('show or set sequential naming of discovered machines (on|off, e.g. n[001-100])')
     .option('--json', 'machine-readable output')

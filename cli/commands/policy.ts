@@ -8,6 +8,7 @@ export function registerPolicyCommands(program: Command): void {
     .command('status')
     .description('groups whose automatic actions the mass-silence breaker has frozen')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster policy status\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request<{ frozen: Array<{ group: string; since: number }> }>('policy-status'));
       if (o.json) return printJson(r.frozen);

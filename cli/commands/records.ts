@@ -126,6 +126,7 @@ function registerSwitch(program: Command): void {
   sw.command('list')
     .description('switches with their mapped ports')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster switch list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request<SwitchRow[]>('switch-list'));
       if (o.json) return printJson(rows);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { closest } from '../../../shared/noderange.js';
 import { Axis } from '../../../shared/protocol.js';
 import type { Context } from '../../context.js';
 import { parseSettings } from '../../nodes/settings.js';
@@ -9,7 +10,7 @@ const Range = z.string().max(4096).optional();
 function mustGet(ctx: Context, name: string) {
   const node = ctx.nodes.get(name);
   if (!node) {
-    const close = ctx.nodes.names().filter((n) => n.startsWith(name.slice(0, Math.max(1, name.length - 2)))).slice(0, 3);
+    const close = closest(name, ctx.nodes.names(), 3);
     throw new ApiError(`node ${name} is not defined${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}`);
   }
   return node;
@@ -83,6 +84,24 @@ export const nodeVerbs = [
   }),
 
   verb('groups', 'groups and their members', z.object({}), async (_a, ctx) => ctx.nodes.groups()),
+
+  verb('summary', 'node counts per group by phase, liveness and admin state (Slurm sinfo)', z.object({ range: Range }), async ({ range }, ctx) => {
+    const rows = new Map<string, { group: string; nodes: number; phase: Record<string, number>; liveness: Record<string, number>; admin: Record<string, number> }>();
+    const count = (group: string, r: ReturnType<typeof row>) => {
+      let s = rows.get(group);
+      if (!s) rows.set(group, (s = { group, nodes: 0, phase: {}, liveness: {}, admin: {} }));
+      s.nodes++;
+      s.phase[r.phase] = (s.phase[r.phase] ?? 0) + 1;
+      s.liveness[r.liveness] = (s.liveness[r.liveness] ?? 0) + 1;
+      s.admin[r.admin] = (s.admin[r.admin] ?? 0) + 1;
+    };
+    for (const name of ctx.nodes.resolve(range)) {
+      const r = row(ctx, name);
+      for (const g of r.groups.length ? r.groups : ['(none)']) count(g, r);
+      count('all', r);
+    }
+    return [...rows.values()].sort((a, b) => (a.group === 'all' ? 1 : b.group === 'all' ? -1 : a.group.localeCompare(b.group)));
+  }),
 ];
 
 /** `ipmi://admin:secret@host` → `ipmi://admin:***@host`: credentials never leave the controller. */

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { table } from '../format.js';
+import { printJson, withController } from '../session.js';
+
+interface GroupSummary {
+  group: string;
+  nodes: number;
+  phase: Record<string, number>;
+  liveness: Record<string, number>;
+  admin: Record<string, number>;
+}
+
+const PHASES = ['run', 'init', 'kernel', 'build', 'off', 'unknown'];
+const LIVENESS = ['alive', 'suspect', 'dead'];
+
+export function registerSummaryCommand(program: Command): void {
+  program
+    .command('summary [range]')
+    .description('node counts per group by phase, liveness and admin state (like Slurm sinfo)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  muster summary\n  muster summary rack[1-4]\n')
+    .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.request<GroupSummary[]>('summary', { range }));
+      if (o.json) return printJson(rows);
+      const n = (v: number | undefined) => String(v ?? 0);
+      process.stdout.write(
+        table(
+          ['GROUP', 'NODES', ...PHASES.map((p) => p.toUpperCase()), ...LIVENESS.map((l) => l.toUpperCase()), 'OFFLINE'],
+          rows.map((r) => [r.group, n(r.nodes), ...PHASES.map((p) => n(r.phase[p])), ...LIVENESS.map((l) => n(r.liveness[l])), n(r.admin.offline)]),
+        ) + '\n',
+      );
+    });
+}

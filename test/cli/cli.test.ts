@@ -1,0 +1,95 @@
+/**
+ * The CLI as people meet it: every command has --help with an example, and errors are one line
+ * that names what is wrong (unknown node → the closest names, bad range → where, no controller).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../cli/program.js';
+import { musterBin, requireBuild, startControllerProc, type ControllerProc } from '../helpers/controller.js';
+import { freePort } from '../helpers/ports.js';
+
+const run = promisify(execFile);
+async function muster(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [musterBin, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Every leaf command of the tree with the help text it prints (examples come after the usage). */
+function leafHelps(): Array<{ name: string; help: string }> {
+  const out: Array<{ name: string; help: string }> = [];
+  const walk = (cmd: Command, path: string[]) => {
+    const subs = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
+    if (subs.length === 0) {
+      let help = '';
+      cmd.configureOutput({ writeOut: (s) => void (help += s) });
+      cmd.outputHelp();
+      out.push({ name: path.join(' '), help });
+    }
+    for (const sub of subs) walk(sub, [...path, sub.name()]);
+  };
+  walk(buildProgram(), []);
+  return out;
+}
+
+describe('muster CLI', () => {
+  let controller: ControllerProc;
+  beforeAll(async () => {
+    requireBuild();
+    controller = await startControllerProc();
+    await controller.cli(['define', 'n[001-012]', 'groups=rack1']);
+  });
+  afterAll(() => controller?.stop());
+
+  it('every command has --help with an example', () => {
+    const leaves = leafHelps();
+    expect(leaves.length).toBeGreaterThan(30);
+    expect(leaves.filter((l) => !/example/i.test(l.help)).map((l) => l.name)).toEqual([]);
+  });
+
+  it('names the closest nodes for an unknown one, in one line', async () => {
+    const r = await controller.cli(['show', 'n0001'], { allowFail: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^muster: node n0001 is not defined \(did you mean n001/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('says where a noderange is wrong', async () => {
+    const r = await controller.cli(['nodes', 'n[001-0x5]'], { allowFail: true });
+    expect(r.stderr.trim()).toBe('muster: noderange "n[001-0x5]": bad range bound "0x5" at column 7');
+  });
+
+  it('prints a plain table and counts per group', async () => {
+    const table = (await controller.cli(['nodes', 'n00[1-2]'])).stdout.split('\n');
+    expect(table[0]).toMatch(/^NODE\s+PHASE\s+LIVENESS\s+ADMIN\s+POWER/);
+    expect(table[1]).toMatch(/^n001\s+unknown\s+dead\s+online\s+unknown/);
+    expect(table[1]).not.toContain('\u001b['); // no colour when not a terminal
+    await controller.cli(['offline', 'n003', '--reason', 'fan']);
+    const summary = JSON.parse((await controller.cli(['summary', '--json'])).stdout) as Array<{ group: string; nodes: number; admin: Record<string, number> }>;
+    expect(summary.find((s) => s.group === 'rack1')).toMatchObject({ nodes: 12, admin: { online: 11, offline: 1 } });
+  });
+
+  it('refuses offline without a reason', async () => {
+    const r = await controller.cli(['offline', 'n004'], { allowFail: true });
+    expect(r.stderr).toMatch(/required option '--reason <text>' not specified/);
+  });
+
+  it('completes node and group names from the controller', async () => {
+    expect((await controller.cli(['completion', 'bash'])).stdout).toContain('complete -F _muster muster');
+    const names = (await controller.cli(['_names'])).stdout.split('\n');
+    expect(names).toContain('n012');
+    expect(names).toContain('rack1');
+  });
+
+  it('says in one line when no controller answers', async () => {
+    const r = await muster(['--controller', `mqtt://127.0.0.1:${await freePort()}`, 'nodes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^muster: cannot reach the controller at mqtt:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+  });
+});
