@@ -1,6 +1,7 @@
 import type { Event, NodeState } from '../shared/protocol.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import type { Topics } from '../shared/topics.js';
+import type { AuthView } from './auth/principal.js';
 import type { Bus } from './bus/bus.js';
 import type { ControllerConfig } from './config.js';
 import type { EventBus } from './events.js';
@@ -19,6 +20,8 @@ export interface Context {
   bus: Bus;
   /** Where clients on this machine reach the broker (embedded or external). */
   brokerUrl: string;
+  /** The embedded broker's MQTT-over-WebSocket port as bound (null: none, or an external broker). */
+  wsPort: number | null;
   store: Store;
   journal: Journal;
   events: EventBus;
@@ -32,6 +35,8 @@ export interface Context {
   state: StateView;
   /** Publish `muster/events/<kind>` (not retained). */
   publishEvent(e: Omit<Event, 'v' | 'at'> & { at?: number }): void;
+  /** Who a connected client is (the API server's role check) and the demo agents' token. */
+  auth: AuthView;
 }
 
 /** One feature of the controller: started in order, stopped in reverse order. */

@@ -3,6 +3,8 @@ import { Topics } from '../shared/topics.js';
 import { AedesBus } from './bus/aedes-bus.js';
 import type { Bus } from './bus/bus.js';
 import { MqttBus } from './bus/mqtt-bus.js';
+import { ensureFirstAdmin } from './auth/first-admin.js';
+import { authView, createAuthenticator, loadTls } from './auth/setup.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ControllerConfig } from './config.js';
 import { makeEventPublisher, type Context, type Extension, type StateView } from './context.js';
@@ -52,6 +54,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   const journal = await Journal.open(join(config.dataDir, 'journal.jsonl'));
   // The config file's naming rule, when given, is the one in force.
   if (config.naming) store.change((d) => void (d.naming = config.naming!));
+  const adminPasswordFile = await ensureFirstAdmin(store, now());
+  if (adminPasswordFile) log.warn({ file: adminPasswordFile }, 'first start: created user admin; its password is in the file (mode 0600)');
+  const { authenticator, internalAgentToken } = createAuthenticator(config, store);
+  const tls = await loadTls(config.tls);
 
   let broker: EmbeddedBroker | null = null;
   let bus: Bus;
@@ -68,11 +74,13 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       host: config.host,
       mqttPort: config.mqttPort,
       wsPort: config.wsPort ?? undefined,
-      onRefused: () => metrics.rejected.inc({ reason: 'acl' }),
+      authenticate: (clientId, username, password) => authenticator.authenticate(clientId, username, password),
+      tls,
+      onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : 'acl' }),
     });
     bus = new AedesBus(broker.aedes);
-    mqttUrl = `mqtt://${loopback(config.host)}:${broker.mqttPort}`;
-    if (broker.wsPort !== null) wsUrl = `ws://${loopback(config.host)}:${broker.wsPort}`;
+    mqttUrl = `${broker.mqttScheme}://${loopback(config.host)}:${broker.mqttPort}`;
+    if (broker.wsPort !== null) wsUrl = `${broker.wsScheme}://${loopback(config.host)}:${broker.wsPort}`;
   }
 
   const httpServer = new HttpServer(log);
@@ -83,6 +91,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     topics,
     bus,
     brokerUrl: mqttUrl,
+    wsPort: broker?.wsPort ?? null,
     store,
     journal,
     events,
@@ -94,6 +103,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     state: NO_STATE,
     http: httpServer,
     publishEvent: makeEventPublisher(bus, topics, now, log),
+    auth: authView(config, broker, internalAgentToken),
   };
 
   const started: Extension[] = [];
@@ -113,7 +123,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       started.push(ext);
     }
     // Listen last: every route is mounted by then.
-    if (config.httpPort !== null) await httpServer.listen(config.host, config.httpPort);
+    if (config.httpPort !== null) await httpServer.listen(config.host, config.httpPort, tls);
   } catch (err) {
     await stop();
     throw err;

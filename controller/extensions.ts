@@ -12,6 +12,7 @@ import { BuildService } from './build/service.js';
 import { ConsoleService } from './console/service.js';
 import type { Context, Extension } from './context.js';
 import { SimCluster } from './demo/sim-cluster.js';
+import { DashboardRoute } from './http/dashboard/route.js';
 import { MetricsRoute } from './http/metrics-route.js';
 import { Identification } from './identify/service.js';
 import { Ingest } from './ingest.js';
@@ -37,7 +38,7 @@ export function defaultExtensions(ctx: Context): Extension[] {
     ...recordVerbs(),
     ...policyVerbs(state),
   ]);
-  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute()];
+  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute(), new DashboardRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;
 }

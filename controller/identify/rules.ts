@@ -58,26 +58,55 @@ export class SiteIndex {
   readonly byKind: ReadonlyMap<MatchKind, ReadonlyMap<string, readonly string[]>>;
   /** Names of the naming rule, in order; null when the rule is off. */
   readonly namingNames: readonly string[] | null;
+  /** Names bound to an agent: the naming rule skips them. */
+  private readonly taken: Set<string>;
+  /** namingNames before this index are all defined or taken (names are only ever used up). */
+  private namingCursor = 0;
 
   constructor(readonly site: SiteKnowledge) {
-    const byKind = new Map<MatchKind, Map<string, string[]>>(KINDS.map((k) => [k, new Map()]));
-    const add = (kind: MatchKind, value: string, node: string) => {
-      const index = byKind.get(kind)!;
-      const nodes = index.get(value) ?? [];
-      if (!nodes.includes(node)) nodes.push(node);
-      index.set(value, nodes);
-    };
-    for (const [node, def] of Object.entries(site.nodes)) {
-      const ids = normalizeIdentifiers(def.ids, `node ${node}`);
-      for (const [kind, values] of identifierValues(ids)) for (const value of values) add(kind, value, node);
-    }
+    this.byKind = new Map<MatchKind, Map<string, string[]>>(KINDS.map((k) => [k, new Map()]));
+    for (const [node, def] of Object.entries(site.nodes)) this.indexNode(node, def);
     for (const entry of site.switchPorts ?? []) {
       const sp = normalizeSwitchPort(entry);
       if (!sp) throw new Error(`switch-port rule for node ${entry.node}: switch and port must not be empty`);
-      add('switch-port', switchPortKey(sp), entry.node);
+      this.add('switch-port', switchPortKey(sp), entry.node);
     }
-    this.byKind = byKind;
     this.namingNames = site.naming?.enabled ? namingNames(site.naming.pattern) : null;
+    this.taken = new Set(Object.values(site.agents).flatMap((a) => (a.node ? [a.node] : [])));
+  }
+
+  /**
+   * Keep the index current after the caller recorded a binding (or a new definition) in the site
+   * data it was built from: cheaper than a rebuild per hello in a discovery storm.
+   */
+  nodeChanged(node: string): void {
+    const def = this.site.nodes[node];
+    if (def) this.indexNode(node, def);
+    if (def?.agentId) this.taken.add(node);
+  }
+
+  /** The first name of the naming rule neither defined nor bound, or null. */
+  nextFreeName(): string | null {
+    const names = this.namingNames;
+    if (!names) return null;
+    while (this.namingCursor < names.length) {
+      const name = names[this.namingCursor]!;
+      if (!Object.hasOwn(this.site.nodes, name) && !this.taken.has(name)) return name;
+      this.namingCursor++;
+    }
+    return null;
+  }
+
+  private indexNode(node: string, def: NodeDefinition): void {
+    const ids = normalizeIdentifiers(def.ids, `node ${node}`);
+    for (const [kind, values] of identifierValues(ids)) for (const value of values) this.add(kind, value, node);
+  }
+
+  private add(kind: MatchKind, value: string, node: string): void {
+    const index = this.byKind.get(kind) as Map<string, string[]>;
+    const nodes = index.get(value) ?? [];
+    if (!nodes.includes(node)) nodes.push(node);
+    index.set(value, nodes);
   }
 }
 
@@ -124,11 +153,8 @@ export function identify(hello: Pick<Hello, 'agentId' | 'fingerprint'>, site: Si
   }
 
   // 3. Sequential naming: the first name neither defined nor bound.
-  if (index.namingNames) {
-    const taken = new Set(Object.values(agents).map((a) => a.node));
-    const free = index.namingNames.find((name) => !Object.hasOwn(nodes, name) && !taken.has(name));
-    if (free) return { kind: 'name', node: free };
-  }
+  const free = index.nextFreeName();
+  if (free) return { kind: 'name', node: free };
 
   // 4. Nobody knows this machine yet.
   return { kind: 'discovered' };

@@ -137,7 +137,13 @@ export class Identification implements Extension {
   private bind(node: string, agentId: string, hello: Hello | null, by: string, at: number, replaceIds: boolean, fingerprint = hello!.fingerprint): void {
     const { ctx } = this;
     const created = !ctx.nodes.get(node);
+    const indexCurrent = this.index !== null && this.indexVersion === ctx.nodes.version;
     ctx.nodes.bind(node, agentId, fingerprint, identifiersOf(fingerprint), at, replaceIds);
+    // A rule's binding only adds identifiers: update the index rather than rebuild it per hello.
+    if (indexCurrent && !replaceIds) {
+      this.index!.nodeChanged(node);
+      this.indexVersion = ctx.nodes.version;
+    }
     if (created) ctx.state.nodeDefined(node);
     this.reported.delete(agentId);
     ctx.publishEvent({ kind: 'assigned', node, agentId, message: `${agentId} is ${node} (by ${by})`, details: { by, created } });

@@ -20,7 +20,8 @@ export class ConsoleText {
     const parts = (this.partial + text).split('\n');
     this.partial = clean(parts.pop()!);
     for (const p of parts) this.done.push(clean(p));
-    if (this.done.length > this.maxLines) this.done.splice(0, this.done.length - this.maxLines);
+    const room = this.partial ? this.maxLines - 1 : this.maxLines;
+    if (this.done.length > room) this.done.splice(0, this.done.length - room);
   }
 
   /** Whole lines (from a log tail) followed by whatever was partial. */

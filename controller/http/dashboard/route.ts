@@ -86,14 +86,13 @@ export class DashboardRoute implements Extension {
   }
 
   private config(ctx: Context, req: http.IncomingMessage): DashboardConfig {
-    const { broker, wsPort } = ctx.config;
+    const { broker } = ctx.config;
+    const { wsPort } = ctx;
     const wsProblem = broker
       ? `the controller uses the external broker ${redactedBroker(broker)}: point the page at its WebSocket listener`
       : wsPort === null
         ? 'the controller was started without a WebSocket port (--ws-port)'
-        : wsPort === 0
-          ? 'the controller chose its WebSocket port at random (--ws-port 0): the page cannot know it'
-          : null;
+        : null;
     return { v: 1, prefix: ctx.topics.prefix, wsPort: wsProblem ? null : wsPort, wsProblem, credentials: this.opts.credentials?.(req) ?? null };
   }
 }

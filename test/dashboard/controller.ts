@@ -1,0 +1,45 @@
+import { ControllerClient } from '../../cli/client.js';
+import { ControllerConfig } from '../../controller/config.js';
+import { startController, type RunningController } from '../../controller/controller.js';
+import { defaultExtensions } from '../../controller/extensions.js';
+import { DashboardRoute } from '../../controller/http/dashboard/route.js';
+import { createLogger } from '../../controller/log.js';
+import { freePort } from '../helpers/ports.js';
+import { tempDir } from '../helpers/tmp.js';
+
+export interface DashboardController {
+  running: RunningController;
+  client: ControllerClient;
+  httpUrl: string;
+  mqttUrl: string;
+  wsPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A controller in this process with the default extensions plus the dashboard route, its HTTP
+ * port and a WebSocket port the page can be told about (a chosen free port: with port 0 the
+ * controller's context does not know which one the broker got).
+ */
+export async function startDashboardController(config: Partial<ControllerConfig> = {}): Promise<DashboardController> {
+  const tmp = tempDir('muster-dashboard-');
+  const wsPort = await freePort();
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort, httpPort: 0, storeDebounceMs: 20, heartbeatIntervalS: 1, ...config });
+  const running = await startController(cfg, {
+    log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }),
+    extensions: (ctx) => [...defaultExtensions(ctx), new DashboardRoute()],
+  });
+  const client = await ControllerClient.connect({ url: running.mqttUrl, timeoutMs: 30_000 });
+  return {
+    running,
+    client,
+    httpUrl: running.httpUrl!,
+    mqttUrl: running.mqttUrl,
+    wsPort,
+    async stop() {
+      await client.close();
+      await running.stop();
+      tmp.remove();
+    },
+  };
+}

@@ -1,0 +1,139 @@
+/** The dashboard's pure parts: state classes, the node model and filters, console text, topics, grid layout. */
+import { describe, expect, test } from 'vitest';
+import { ConsoleText } from '../../controller/http/dashboard/console-text.js';
+import { cellIndexAt, cellOrigin, gridLayout, LABELLED_MAX, visibleRows } from '../../controller/http/dashboard/grid-layout.js';
+import { RequestError } from '../../controller/http/dashboard/link.js';
+import { NO_FILTER, NodeModel, readNodeState } from '../../controller/http/dashboard/node-model.js';
+import { classify } from '../../controller/http/dashboard/state-classes.js';
+import { seededRandom, syntheticChanges, syntheticState, syntheticStates } from '../../controller/http/dashboard/synthetic.js';
+import { topicMatches } from '../../controller/http/dashboard/topic-match.js';
+import { NodeState } from '../../shared/protocol.js';
+
+const state = (node: string, over: Partial<NodeState> = {}): NodeState => ({ ...syntheticState(1, 1_795_600_000_000, () => 0.5), node, phase: 'run', liveness: 'alive', admin: 'online', reason: null, adminBy: null, faults: 0, ...over });
+
+describe('classify', () => {
+  test.each([
+    [{ phase: 'run', liveness: 'alive', admin: 'online' }, 'run'],
+    [{ phase: 'kernel', liveness: 'alive', admin: 'online' }, 'kernel'],
+    [{ phase: 'run', liveness: 'suspect', admin: 'online' }, 'suspect'],
+    [{ phase: 'init', liveness: 'dead', admin: 'online' }, 'dead'],
+    [{ phase: 'off', liveness: 'dead', admin: 'online' }, 'off'],
+    [{ phase: 'unknown', liveness: 'dead', admin: 'online' }, 'unknown'],
+    [{ phase: 'run', liveness: 'dead', admin: 'offline' }, 'offline'],
+  ] as const)('%o → %s', (s, key) => expect(classify(s).key).toBe(key));
+});
+
+describe('NodeModel', () => {
+  test('names in natural order; removal by an empty retained payload', () => {
+    const m = new NodeModel();
+    for (const n of ['n10', 'n2', 'n1', 'rack2-n1']) expect(m.apply(n, state(n))).toBe(true);
+    expect(m.apply('n2', state('n2', { phase: 'init' }))).toBe(false); // a change, not a new name
+    expect(m.names()).toEqual(['n1', 'n2', 'n10', 'rack2-n1']);
+    expect(m.apply('n2', null)).toBe(true);
+    expect(m.names()).toEqual(['n1', 'n10', 'rack2-n1']);
+  });
+
+  test('filters by group, state class, faults and name; counts per class', () => {
+    const m = new NodeModel();
+    m.apply('n1', state('n1'));
+    m.apply('n2', state('n2', { liveness: 'dead', faults: 2 }));
+    m.apply('n3', state('n3', { admin: 'offline', reason: 'fan' }));
+    m.apply('x1', state('x1', { phase: 'kernel' }));
+    expect(m.select(NO_FILTER)).toEqual(['n1', 'n2', 'n3', 'x1']);
+    expect(m.select({ ...NO_FILTER, members: new Set(['n2', 'x1']) })).toEqual(['n2', 'x1']);
+    expect(m.select({ ...NO_FILTER, state: 'dead' })).toEqual(['n2']);
+    expect(m.select({ ...NO_FILTER, state: 'faults' })).toEqual(['n2']);
+    expect(m.select({ ...NO_FILTER, text: ' N ' })).toEqual(['n1', 'n2', 'n3']);
+    expect(Object.fromEntries(m.counts(m.names()))).toEqual({ run: 1, dead: 1, faults: 1, offline: 1, kernel: 1 });
+  });
+
+  test('10,000 nodes: select and count stay in milliseconds', () => {
+    const m = new NodeModel();
+    for (const s of syntheticStates(10_000, 0, seededRandom(7))) m.apply(s.node, s);
+    const t = performance.now();
+    const dead = m.select({ ...NO_FILTER, state: 'dead' });
+    const counts = m.counts(m.names());
+    const ms = performance.now() - t;
+    expect(m.names()).toHaveLength(10_000);
+    expect(dead.length).toBe(counts.get('dead'));
+    expect([...counts].filter(([k]) => k !== 'faults').reduce((a, [, n]) => a + n, 0)).toBe(10_000);
+    expect(ms).toBeLessThan(200);
+  });
+});
+
+describe('readNodeState', () => {
+  test('accepts what the controller publishes, and an empty payload as removal', () => {
+    const s = state('n1');
+    expect(NodeState.parse(s)).toEqual(s); // the fixture is a real protocol state
+    expect(readNodeState('n1', JSON.stringify(s))).toEqual(s);
+    expect(readNodeState('n1', '')).toBeNull();
+  });
+
+  test('refuses with the reason', () => {
+    expect(() => readNodeState('n1', '{')).toThrow('node n1: state is not JSON');
+    expect(() => readNodeState('n1', JSON.stringify({ ...state('n1'), v: 2 }))).toThrow('protocol version 2');
+    expect(() => readNodeState('n1', JSON.stringify(state('n9')))).toThrow('state names node n9');
+    expect(() => readNodeState('n1', JSON.stringify({ ...state('n1'), phase: 'boot' }))).toThrow('phase "boot" is not one of');
+  });
+});
+
+describe('ConsoleText', () => {
+  test('lines from chunks, control sequences and carriage returns dropped, a prompt kept as partial', () => {
+    const c = new ConsoleText(3);
+    c.pushLines(['old 1']);
+    c.push('\x1b[1;32m[  OK  ]\x1b[0m Started\r\nDebian GNU/Li');
+    c.push('nux 12\r\n\x1b]0;title\x07n1 login: ');
+    expect(c.lines()).toEqual(['[  OK  ] Started', 'Debian GNU/Linux 12', 'n1 login: ']);
+    expect(() => new ConsoleText(0)).toThrow('maxLines must be a positive integer');
+  });
+});
+
+test('topicMatches', () => {
+  expect(topicMatches('muster/nodes/+/state', 'muster/nodes/n1/state')).toBe(true);
+  expect(topicMatches('muster/nodes/+/state', 'muster/nodes/n1/other')).toBe(false);
+  expect(topicMatches('muster/events/#', 'muster/events/transition')).toBe(true);
+  expect(topicMatches('muster/events/+', 'muster/events')).toBe(false);
+  expect(topicMatches('muster/consoles/n1/out', 'muster/consoles/n1/out')).toBe(true);
+});
+
+describe('grid layout', () => {
+  test('labelled cells for a few hundred nodes, small squares beyond', () => {
+    expect(gridLayout(LABELLED_MAX, 1000).labelled).toBe(true);
+    const l = gridLayout(10_000, 1000);
+    expect(l.labelled).toBe(false);
+    expect(l.cols).toBe(70); // (1000 - 16 + 2) / 14
+    expect(l.rows).toBe(143);
+  });
+
+  test('hit-testing is the inverse of placement; gaps and the end hit nothing', () => {
+    const l = gridLayout(100, 500);
+    for (const i of [0, 7, 99]) {
+      const o = cellOrigin(l, i);
+      expect(cellIndexAt(l, 100, o.x + 1, o.y + 1)).toBe(i);
+      expect(cellIndexAt(l, 100, o.x + l.cellW + 1, o.y + 1)).toBe(-1); // the gap after it
+    }
+    expect(cellIndexAt(l, 100, cellOrigin(l, 99).x + l.cellW + l.gap + 1, cellOrigin(l, 99).y + 1)).toBe(-1);
+    expect(cellIndexAt(l, 100, 2, 2)).toBe(-1);
+  });
+
+  test('only the rows in the viewport are drawn', () => {
+    const l = gridLayout(10_000, 1000);
+    const [first, last] = visibleRows(l, 1400, 700);
+    expect(first).toBe(99);
+    expect(last).toBe(142);
+    expect((last - first + 1) * l.cols).toBeLessThan(4000);
+  });
+});
+
+test('synthetic data is seeded and valid', () => {
+  const a = syntheticStates(50, 1, seededRandom(3));
+  expect(syntheticStates(50, 1, seededRandom(3))).toEqual(a);
+  for (const s of a) expect(NodeState.safeParse(s).success).toBe(true);
+  expect(syntheticChanges(50, 10, 1, seededRandom(4)).every((s) => /^n000(0[1-9]|[1-4]\d|50)$/.test(s.node))).toBe(true);
+  expect(() => syntheticStates(-1, 0, seededRandom(1))).toThrow('node count must be an integer');
+});
+
+test('an unknown verb is told apart from other refusals', () => {
+  expect(new RequestError('hwlog-list', 'unknown request "hwlog-list"; known: assign, show').unknownVerb).toBe(true);
+  expect(new RequestError('show', 'node n9 is not defined').unknownVerb).toBe(false);
+});

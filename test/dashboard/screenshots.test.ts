@@ -1,0 +1,75 @@
+/**
+ * Screenshots of the dashboard for the docs, from a real controller with 24 simulated nodes in
+ * several states. They go to a temp dir unless MUSTER_SCREENSHOT_DIR names one:
+ * `MUSTER_SCREENSHOT_DIR=docs/img npx vitest run test/dashboard/screenshots.test.ts`.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { simFingerprint } from '../../controller/demo/sim-cluster.js';
+import { simAgent } from '../helpers/inproc.js';
+import { tempDir } from '../helpers/tmp.js';
+import { launchChromium, type Browser } from './browser.js';
+import { startDashboardController, type DashboardController } from './controller.js';
+
+const tmp = process.env.MUSTER_SCREENSHOT_DIR ? null : tempDir('muster-shots-');
+const outDir = process.env.MUSTER_SCREENSHOT_DIR ?? tmp!.dir;
+let ctl: DashboardController;
+let browser: Browser;
+let agent: ReturnType<typeof simAgent>;
+
+beforeAll(async () => {
+  [browser, ctl] = await Promise.all([launchChromium(), startDashboardController({ demo: 24 })]);
+  agent = simAgent(ctl.mqttUrl, simFingerprint(200), 'mac-0200000000c8', 'run');
+});
+
+afterAll(async () => {
+  await agent?.link.stop();
+  await browser?.close();
+  await ctl?.stop();
+  tmp?.remove();
+});
+
+async function shot(page: Page, name: string): Promise<void> {
+  const path = join(outDir, name);
+  await page.evaluate(() => window.musterDashboard.nextFrame());
+  await page.screenshot({ path });
+  const png = readFileSync(path);
+  expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+  expect(png.length).toBeGreaterThan(10_000);
+}
+
+test('grid, node page, discovered agents and 10,000 nodes', async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(`${ctl.httpUrl}/dashboard/`);
+  await ctl.client.request('define', { range: 'rack2-n[01-08]', settings: ['groups=rack2'] });
+  await page.waitForFunction(() => window.musterDashboard.shown() === 32);
+  await page.waitForFunction(() => Array.from({ length: 24 }, (_, i) => `demo${String(i + 1).padStart(2, '0')}`).every((n) => window.musterDashboard.classOf(n) === 'run'), null, { timeout: 30_000 });
+  await ctl.client.request('offline', { range: 'demo05', reason: 'fan noise, ticket 12', by: 'alice' });
+  await ctl.client.request('hwlog-open', { node: 'demo07', text: 'DIMM B2: 112 correctable ECC errors in 24 h', by: 'alice' });
+  await ctl.client.request('power', { action: 'off', range: 'demo[20-21]' });
+  await ctl.client.request('power', { action: 'cycle', range: 'demo[10-14]' });
+  await page.waitForFunction(() => ['demo10', 'demo11', 'demo12', 'demo13', 'demo14'].every((n) => window.musterDashboard.classOf(n) !== 'run'));
+  await page.waitForFunction(() => window.musterDashboard.classOf('demo07') !== null && document.querySelector('.legend-item[data-state="faults"] .count')!.textContent === '1');
+  await expect.poll(() => page.locator('#discovered-count').textContent()).toBe('1');
+  await shot(page, 'dashboard-grid.png');
+
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await page.goto(`${ctl.httpUrl}/dashboard/#node=demo07`);
+  await expect.poll(() => page.locator('#node-console').textContent(), { timeout: 15_000 }).toContain('login:');
+  await expect.poll(() => page.locator('#node-hwlog').textContent()).toContain('DIMM B2');
+  await expect.poll(() => page.locator('#node-history').textContent()).toContain('init → run');
+  await page.locator('#node-console').evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  await shot(page, 'dashboard-node.png');
+
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(`${ctl.httpUrl}/dashboard/#discovered`);
+  await expect.poll(() => page.locator('form.assign[data-agent="mac-0200000000c8"]').count()).toBe(1);
+  await shot(page, 'dashboard-discovered.png');
+
+  await page.goto(`${ctl.httpUrl}/dashboard/?synthetic=10000`);
+  await page.waitForFunction(() => window.musterDashboard.perf.synthetic !== undefined);
+  await shot(page, 'dashboard-10k.png');
+});
