@@ -2,6 +2,8 @@
 # `npm test`: make sure the real components the tests drive are installed, build, run vitest.
 # The Debian packages are installed when missing (as root); otherwise the exact apt-get line is
 # printed and the run fails, so a missing package is never a silently skipped test.
+#   npm test                      everything: fast suites in parallel, then the VM lab on its own
+#   npm test -- test/power        only what the arguments select (vitest filters)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +15,29 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 npm run build
-exec npx vitest run "$@"
+
+results=.test-results
+rm -rf "$results" && mkdir -p "$results"
+status=0
+run() { # NAME, vitest arguments...
+  local name=$1; shift
+  npx vitest run --reporter=default --reporter=json --outputFile="$results/$name.json" "$@" || status=1
+}
+if [ $# -gt 0 ]; then
+  run selected "$@"
+else
+  # The lab boots VMs under TCG and is CPU-bound: it runs after the rest, alone.
+  run suites --exclude 'test/e2e/**'
+  run lab test/e2e --maxWorkers=1
+fi
+
+# One plain closing line over every run, for people and CI.
+node -e '
+  const fs = require("fs"); let p = 0, f = 0, s = 0;
+  for (const file of fs.readdirSync(process.argv[1])) {
+    const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + file, "utf8"));
+    p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`${p} passed, ${f} failed` + (s ? `, ${s} skipped` : ""));
+' "$results"
+exit $status
