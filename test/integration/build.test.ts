@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { startInProc, simAgent, type InProc } from '../helpers/inproc.js';
+import { until } from '../helpers/wait.js';
 
 let c: InProc;
 let agent: ReturnType<typeof simAgent> | null = null;
@@ -19,15 +20,6 @@ afterAll(async () => {
   await c.stop();
 });
 
-async function until<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('build hand-off', () => {
   it('prepares a node, serves its iPXE script and image, and releases it once it runs', async () => {
@@ -60,11 +52,11 @@ describe('build hand-off', () => {
 
     // The installed node's agent comes up and reaches run: the build is done and released.
     agent = simAgent(c.running.mqttUrl, fp, 'mac-020000000007', 'build');
-    await until(async () => ((await c.client.request<{ state: { phase: string } }>('show', { node: 'n007' })).state.phase === 'build' ? true : undefined));
+    await until('n007 in phase build', async () => (await c.client.request<{ state: { phase: string } }>('show', { node: 'n007' })).state.phase === 'build');
     agent.link.setPhase('kernel');
     agent.link.setPhase('init');
     agent.link.setPhase('run');
-    await until(async () => ((await c.client.request<Array<{ state: string }>>('build-status', { range: 'n007' }))[0]!.state === 'done' ? true : undefined));
+    await until('the build of n007 done', async () => (await c.client.request<Array<{ state: string }>>('build-status', { range: 'n007' }))[0]!.state === 'done');
     expect(await (await fetch(`${http}/boot/${fp.bootMac}.ipxe`)).text()).toMatch(/exit|sanboot/);
   });
 

@@ -14,6 +14,7 @@ import { agentBin, twoNicsIbMachine, startControllerProc, type ControllerProc } 
 import { freePort } from '../helpers/ports.js';
 import { start, stopAll, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 const N = 5;
 const uuid = (i: number) => `4c4c4544-0058-4b10-8032-b7c04f5140${i.toString(16).padStart(2, '0')}`;
@@ -79,15 +80,6 @@ afterAll(async () => {
   tmp.remove();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const powerCalls = () => (existsSync(powerLog) ? readFileSync(powerLog, 'utf8').split('\n').filter((l) => l && !l.startsWith('status')) : []);
 const nodes = async () => JSON.parse((await controller.cli(['nodes', '--json'])).stdout) as Array<{ node: string; liveness: string; phase: string }>;
 let watch: Proc;
@@ -103,13 +95,13 @@ async function events(kind: string): Promise<Event[]> {
 
 describe('automatic correction with real agents', () => {
   it('power-cycles exactly once for one killed agent, and never for a mass silence', async () => {
-    await until('all alive in run', async () => ((await nodes()).every((n) => n.liveness === 'alive' && n.phase === 'run') ? true : undefined));
+    await until('all alive in run', async () => ((await nodes()).every((n) => n.liveness === 'alive' && n.phase === 'run')));
     watch = start(process.execPath, [join(import.meta.dirname, '../../bin/muster.js'), '--controller', controller.mqttUrl, 'watch', '--json']);
     // Past the grace period after start.
     await new Promise((r) => setTimeout(r, 3000));
 
     await agents[0]!.stop('SIGKILL');
-    await until('a power action for n001', async () => (powerCalls().length > 0 ? true : undefined));
+    await until('a power action for n001', async () => (powerCalls().length > 0));
     expect(powerCalls()).toEqual(['reset n001']);
     const history = JSON.parse((await controller.cli(['history', 'n001', '--json'])).stdout) as Array<{ axis: string; from: string; to: string; cause: string }>;
     expect(history.filter((t) => t.axis === 'liveness').map((t) => t.to)).toEqual(['alive', 'dead']);
@@ -117,8 +109,8 @@ describe('automatic correction with real agents', () => {
 
     // Every remaining agent loses its broker connection at the same moment.
     link.cut();
-    await until('the incident', async () => ((await events('incident')).some((e) => e.details.state === 'frozen') ? true : undefined));
-    await until('all silent nodes dead', async () => ((await nodes()).filter((n) => n.liveness === 'dead').length === N ? true : undefined));
+    await until('the incident', async () => ((await events('incident')).some((e) => e.details.state === 'frozen')));
+    await until('all silent nodes dead', async () => ((await nodes()).filter((n) => n.liveness === 'dead').length === N));
     // Well past suspect, dead and the backoff: still only the one action from before.
     await new Promise((r) => setTimeout(r, 4000));
     expect(powerCalls()).toEqual(['reset n001']);
@@ -131,6 +123,6 @@ describe('automatic correction with real agents', () => {
     const notFrozen = await controller.cli(['policy', 'resume', 'rack9'], { allowFail: true });
     expect(notFrozen.stderr).toMatch(/group "rack9" is not frozen \(frozen: rack1\)/);
     expect((await controller.cli(['policy', 'resume', 'rack1'])).stdout).toBe('group rack1 resumed\n');
-    await until('the resume event', async () => ((await events('incident')).some((e) => e.details.state === 'resumed') ? true : undefined));
+    await until('the resume event', async () => ((await events('incident')).some((e) => e.details.state === 'resumed')));
   });
 });

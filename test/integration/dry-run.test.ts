@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { Event } from '../../shared/protocol.js';
 import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
+import { until } from '../helpers/wait.js';
 
 let c: InProc;
 const seen: Event[] = [];
@@ -14,15 +15,6 @@ beforeAll(async () => {
 });
 afterAll(() => c.stop());
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('dry-run', () => {
   it('publishes what it would do and does nothing', async () => {

@@ -8,6 +8,7 @@ import { AgentStatus, Event, NodeState } from '../../shared/protocol.js';
 import { startControllerProc, startAgent, type ControllerProc } from '../helpers/controller.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { start, stopAll, type Proc } from '../helpers/proc.js';
+import { until } from '../helpers/wait.js';
 
 afterAll(stopAll);
 
@@ -23,15 +24,6 @@ function messages(sub: Proc): Array<{ topic: string; payload: string }> {
     });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const REAL = 'mac-02fc00000001'; // test/fixtures/real-virtio-vm (lowest physical MAC)
 const IB = 'uuid-4c4c4544-0058-4b10-8032-b7c04f514a33'; // test/fixtures/two-nics-ib (DMI UUID)
@@ -109,7 +101,7 @@ describe.each([
     // A phase reported by a boot hook reaches the node state.
     const hook = start(process.execPath, [new URL('../../dist/agent.js', import.meta.url).pathname, 'phase', 'run', '--root', (agents[1] as Proc & { root: string }).root, '--controller', brokerUrl]);
     await hook.exited;
-    await until('n002 in run', async () => (JSON.parse((await controller.cli(['show', 'n002', '--json'])).stdout).state.phase === 'run' ? true : undefined));
+    await until('n002 in run', async () => (JSON.parse((await controller.cli(['show', 'n002', '--json'])).stdout).state.phase === 'run'));
 
     // kill -9 an agent: the broker sends its will, the node goes dead, the journal has it.
     await agents[0]!.stop('SIGKILL');

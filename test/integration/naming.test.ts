@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { startInProc, simAgent, type InProc } from '../helpers/inproc.js';
+import { until } from '../helpers/wait.js';
 
 let c: InProc;
 const links: Array<ReturnType<typeof simAgent>> = [];
@@ -12,15 +13,6 @@ afterAll(async () => {
   await c.stop();
 });
 
-async function until<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('sequential naming', () => {
   it('names new machines in discovery order, skipping names already defined', async () => {
@@ -32,7 +24,7 @@ describe('sequential naming', () => {
     // One at a time, so discovery order is the order of hellos.
     for (let i = 1; i <= 3; i++) {
       links.push(simAgent(c.running.mqttUrl, simFingerprint(i), `mac-02000000000${i}`));
-      await until(async () => {
+      await until(`agent ${i} bound or discovered`, async () => {
         const seen = await c.client.request<Array<{ agentId: string | null }>>('nodes', {});
         const d = await c.client.request<unknown[]>('discovered', {});
         return seen.filter((n) => n.agentId).length + d.length === i ? true : undefined;

@@ -1,0 +1,56 @@
+/**
+ * Identification in a running controller: two machines claiming one node are reported and never
+ * merged; a node whose board changed is reported as drift with a hardware-log issue.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simFingerprint } from '../../controller/demo/sim-cluster.js';
+import { Event } from '../../shared/protocol.js';
+import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
+import { until } from '../helpers/wait.js';
+
+let c: InProc;
+const seen: Event[] = [];
+const links: Array<ReturnType<typeof simAgent>> = [];
+beforeAll(async () => {
+  c = await startInProc();
+  await c.client.stream([c.client.topics.allEvents], (_t, p) => void seen.push(Event.parse(JSON.parse(p.toString()))));
+});
+afterAll(async () => {
+  await Promise.all(links.map((l) => l.link.stop()));
+  await c.stop();
+});
+
+
+describe('identification in the controller', () => {
+  it('reports a second live machine claiming a bound node as a conflict, and leaves it unbound', async () => {
+    const fp = simFingerprint(50);
+    await c.client.request('define', { range: 'n050', settings: [`mac=${fp.bootMac}`] });
+    links.push(simAgent(c.running.mqttUrl, fp, 'mac-020000000050', 'run'));
+    await until('n050 bound', () => seen.find((e) => e.kind === 'assigned' && e.node === 'n050'));
+    // Another machine (other agent id) reports the same MAC: a cloned MAC or a mis-typed definition.
+    links.push(simAgent(c.running.mqttUrl, fp, 'mac-0200000000aa', 'run'));
+    const conflict = await until('a conflict', () => seen.find((e) => e.kind === 'conflict'));
+    expect(conflict).toMatchObject({ node: 'n050', agentId: 'mac-0200000000aa' });
+    expect(conflict.message).toMatch(/bound to live agent mac-020000000050/);
+    const show = await c.client.request<{ agentId: string }>('show', { node: 'n050' });
+    expect(show.agentId).toBe('mac-020000000050');
+    expect((await c.client.request<Array<{ agentId: string }>>('discovered')).map((d) => d.agentId)).toEqual(['mac-0200000000aa']);
+  });
+
+  it('reports a replaced board on a known node as drift and opens a hardware-log issue', async () => {
+    const fp = simFingerprint(60);
+    await c.client.request('define', { range: 'n060', settings: [`mac=${fp.bootMac}`] });
+    const first = simAgent(c.running.mqttUrl, fp, 'mac-020000000060', 'run');
+    await until('n060 bound', () => seen.find((e) => e.kind === 'assigned' && e.node === 'n060'));
+    await first.link.stop();
+    // Same agent id (the boot NIC), new mainboard: another DMI serial.
+    links.push(simAgent(c.running.mqttUrl, { ...fp, dmi: { ...fp.dmi, serial: 'NEWBOARD01' } }, 'mac-020000000060', 'run'));
+    const drift = await until('drift', () => seen.find((e) => e.kind === 'drift' && e.node === 'n060'));
+    expect(drift.details.changes).toEqual([{ field: 'serial', was: 'SIM000060', now: 'NEWBOARD01' }]);
+    const hw = await until('a hwlog issue', () => seen.find((e) => e.kind === 'hwlog' && e.node === 'n060'));
+    expect(hw.message).toMatch(/opened by drift/);
+    await until('the faults axis', () => (seen.some((e) => e.kind === 'transition' && e.node === 'n060')));
+    const state = await c.client.request<{ state: { faults: number } }>('show', { node: 'n060' });
+    expect(state.state.faults).toBe(1);
+  });
+});
