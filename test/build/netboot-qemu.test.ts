@@ -4,43 +4,24 @@
  * Proves the templates are valid iPXE and that BOOTIF and muster.if= reach the kernel.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNetbootHttpHandler } from '../../controller/build/netboot/http.js';
 import { NetbootBuildSystem } from '../../controller/build/netboot/netboot.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
+import { labKernelDir } from '../lab/image.js';
+import { ipxeChainDir } from '../lab/vm.js';
 
-const KERNEL_CACHE = fileURLToPath(new URL('../../.lab/kernel/', import.meta.url));
 const MAC = '52:54:00:12:34:56';
 const tmp = tempDir('muster-netboot-qemu-');
 const requests: string[] = [];
 let netboot: NetbootBuildSystem;
 let server: http.Server;
 let qemu: Proc | undefined;
-
-/** The Debian cloud kernel (27 MB, LZ4, fast under TCG), downloaded once into .lab/kernel/. */
-function cloudKernel(): string {
-  const cached = join(KERNEL_CACHE, 'vmlinuz');
-  if (existsSync(cached)) return cached;
-  const deps = execFileSync('apt-cache', ['depends', 'linux-image-cloud-amd64'], { encoding: 'utf8' });
-  const pkg = /Depends: (linux-image-[^\s]+-cloud-amd64)/.exec(deps)?.[1];
-  if (!pkg) throw new Error(`cannot resolve the cloud kernel package from: ${deps}`);
-  const dl = join(tmp.dir, 'kernel-deb');
-  mkdirSync(dl);
-  execFileSync('apt-get', ['download', pkg], { cwd: dl, stdio: 'ignore' });
-  const deb = readdirSync(dl).find((f) => f.endsWith('.deb'))!;
-  execFileSync('dpkg-deb', ['-x', join(dl, deb), join(dl, 'x')]);
-  const vmlinuz = readdirSync(join(dl, 'x', 'boot')).find((f) => f.startsWith('vmlinuz'))!;
-  mkdirSync(KERNEL_CACHE, { recursive: true });
-  copyFileSync(join(dl, 'x', 'boot', vmlinuz), `${cached}.tmp`);
-  execFileSync('mv', [`${cached}.tmp`, cached]);
-  return cached;
-}
 
 /** busybox-static and an /init that prints the kernel command line and powers off. */
 function initramfs(): string {
@@ -57,7 +38,7 @@ function initramfs(): string {
 
 beforeAll(async () => {
   netboot = await NetbootBuildSystem.open({ dataDir: join(tmp.dir, 'data'), controllerUrl: 'mqtt://10.0.2.2:1883' });
-  await netboot.addImage('probe', { kernel: cloudKernel(), initrd: initramfs(), cmdline: 'console=ttyS0 quiet panic=-1' });
+  await netboot.addImage('probe', { kernel: join(labKernelDir(), 'vmlinuz'), initrd: initramfs(), cmdline: 'console=ttyS0 quiet panic=-1' });
   await netboot.configure('n001', { image: 'probe', tags: [], interfaces: [{ name: 'eth0', dhcp: false, addresses: ['10.1.0.11/16'], gateway: '10.1.0.1', mtu: 9000 }] });
   await netboot.prepare('n001');
   const handler = createNetbootHttpHandler({ netboot, nodeByMac: (mac) => (mac === MAC ? { name: 'n001' } : null) });
@@ -80,9 +61,7 @@ afterAll(async () => {
 
 it('a prepared node PXE-boots its image with BOOTIF and muster.if= on the command line', async () => {
   const port = (server.address() as AddressInfo).port;
-  const tftp = join(tmp.dir, 'tftp');
-  mkdirSync(tftp);
-  writeFileSync(join(tftp, 'boot.ipxe'), `#!ipxe\nchain http://10.0.2.2:${port}/boot/\${net0/mac}.ipxe\n`);
+  const tftp = ipxeChainDir(join(tmp.dir, 'tftp'), port);
   qemu = start('qemu-system-x86_64', [
     '-accel', 'tcg', '-m', '256', '-display', 'none', '-serial', 'stdio', '-no-reboot', '-boot', 'n',
     '-netdev', `user,id=n0,tftp=${tftp},bootfile=boot.ipxe`,

@@ -5,7 +5,6 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { ControllerClient } from '../../cli/client.js';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { stateClass } from '../../controller/http/dashboard/state-classes.js';
 import { simAgent } from '../helpers/inproc.js';
