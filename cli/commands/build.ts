@@ -12,11 +12,12 @@ export function registerBuildCommands(program: Command): void {
     .requiredOption('--kernel <file>', 'kernel file')
     .requiredOption('--initrd <file>', 'initrd file')
     .option('--cmdline <text>', 'kernel command line (muster adds muster.controller= and the node\'s interfaces)')
+    .option('--diskless', 'the image is the node\'s system (runs from RAM): boot it every time, never release to disk')
     .option('--replace', 'replace an image of the same name')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster image add rocky9 --kernel /srv/img/vmlinuz --initrd /srv/img/initrd.img --cmdline "console=ttyS0,115200"\n')
-    .action(async (name: string, o: { kernel: string; initrd: string; cmdline?: string; replace?: boolean; json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request('image-add', { name, kernel: resolve(o.kernel), initrd: resolve(o.initrd), cmdline: o.cmdline, replace: !!o.replace }));
+    .action(async (name: string, o: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean; replace?: boolean; json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request('image-add', { name, kernel: resolve(o.kernel), initrd: resolve(o.initrd), cmdline: o.cmdline, diskless: !!o.diskless, replace: !!o.replace }));
       if (o.json) return printJson(r);
       process.stdout.write(`image ${name} added\n`);
     });

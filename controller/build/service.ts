@@ -65,7 +65,7 @@ export class BuildService implements Extension {
     return lists.flat();
   }
 
-  async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string }, replace: boolean, system = 'netboot'): Promise<BuildImage> {
+  async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean }, replace: boolean, system = 'netboot'): Promise<BuildImage> {
     const s = this.registry.get(system);
     if (!canAddImages(s)) throw new Error(`build system ${system} keeps its own images: add them with its own tool`);
     return s.addImage(name, files, { replace });

@@ -58,7 +58,7 @@ export interface BuildSystem {
 
 /** Implemented by systems with the `add-image` capability. */
 export interface ImageCatalog {
-  addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string }, opts?: { replace?: boolean }): Promise<BuildImage>;
+  addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean }, opts?: { replace?: boolean }): Promise<BuildImage>;
 }
 
 export function canAddImages(system: BuildSystem): system is BuildSystem & ImageCatalog {

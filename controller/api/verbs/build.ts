@@ -8,8 +8,8 @@ export function buildVerbs(build: BuildService) {
     verb(
       'image-add',
       'add an image (kernel, initrd, command line) to a build system catalog',
-      z.object({ name: z.string().min(1).max(64), kernel: z.string().min(1).max(4096), initrd: z.string().min(1).max(4096), cmdline: z.string().max(2048).optional(), replace: z.boolean().default(false), system: z.string().default('netboot') }),
-      async ({ name, kernel, initrd, cmdline, replace, system }) => build.addImage(name, { kernel, initrd, cmdline }, replace, system),
+      z.object({ name: z.string().min(1).max(64), kernel: z.string().min(1).max(4096), initrd: z.string().min(1).max(4096), cmdline: z.string().max(2048).optional(), diskless: z.boolean().default(false), replace: z.boolean().default(false), system: z.string().default('netboot') }),
+      async ({ name, kernel, initrd, cmdline, diskless, replace, system }) => build.addImage(name, { kernel, initrd, cmdline, diskless }, replace, system),
     ),
     verb('build', 'prepare nodes to build (configure + prepare in their build system)', z.object({ range: z.string().min(1) }), async ({ range }, ctx) => {
       const nodes = ctx.nodes.resolve(range);

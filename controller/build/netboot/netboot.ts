@@ -31,7 +31,7 @@ export interface NetbootOptions {
 }
 
 const FileRecord = z.object({ path: z.string(), sha256: z.string(), size: z.number(), mtimeMs: z.number() });
-const ImageRecord = z.object({ name: ImageId, kernel: FileRecord, initrd: FileRecord, cmdline: z.string(), addedAt: z.number() });
+const ImageRecord = z.object({ name: ImageId, kernel: FileRecord, initrd: FileRecord, cmdline: z.string(), diskless: z.boolean().default(false), addedAt: z.number() });
 const NodeRecord = z.object({
   config: BuildConfig.nullable(),
   state: z.enum(['idle', 'prepared', 'building', 'done', 'failed']),
@@ -85,7 +85,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return [...this.catalog.values()].map((i) => ({
       name: i.name,
       addedAt: i.addedAt,
-      detail: `kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${i.cmdline}"` : ''}`,
+      detail: `${i.diskless ? 'diskless, ' : ''}kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${i.cmdline}"` : ''}`,
     }));
   }
 
@@ -94,7 +94,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return this.catalog.get(name) ?? null;
   }
 
-  async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string }, opts: { replace?: boolean } = {}): Promise<BuildImage> {
+  /** `diskless`: the image is the node's system (runs from RAM), booted every time, never released to disk. */
+  async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean }, opts: { replace?: boolean } = {}): Promise<BuildImage> {
     const id = ImageId.safeParse(name);
     if (!id.success) throw new BuildError('bad-config', null, `image "${name}": ${id.error.issues[0]!.message}`);
     const cmdline = files.cmdline ?? '';
@@ -103,7 +104,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return this.locks.run(`image:${name}`, async () => {
       if (this.catalog.has(name) && !opts.replace) throw new BuildError('image-exists', null, `image ${name} already exists (add it with replace to overwrite)`);
       const [kernel, initrd] = await Promise.all([describeFile(name, 'kernel', files.kernel), describeFile(name, 'initrd', files.initrd)]);
-      this.catalog.set(name, { name, kernel, initrd, cmdline, addedAt: this.now() });
+      this.catalog.set(name, { name, kernel, initrd, cmdline, diskless: files.diskless ?? false, addedAt: this.now() });
       await this.persist(this.imagesFile, null);
       return (await this.images()).find((i) => i.name === name)!;
     });
@@ -142,7 +143,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
       const rec = this.configured(node);
       // A build that booted and is released finished; one released before it booted never ran.
       const next: NodeRecord =
-        rec.state === 'building' ? { ...rec, state: 'done', since: this.now(), detail: 'released after its build booted; boots the local disk' }
+        rec.state === 'building'
+          ? { ...rec, state: 'done', since: this.now(), detail: this.catalog.get(rec.config?.image ?? '')?.diskless ? 'diskless image running; boots it again on every network boot' : 'released after its build booted; boots the local disk' }
         : rec.state === 'done' || rec.state === 'failed' ? rec
         : { ...rec, state: 'idle', since: this.now(), detail: 'released; boots the local disk' };
       this.nodes.set(node, next);

@@ -54,7 +54,7 @@ export interface BootFacts {
   node: string | null;
   /** The node's build state here, or null when netboot has never configured it. */
   nodeBuild: { state: string; image: string; interfaces: readonly InterfaceConfig[] } | null;
-  images: ReadonlyMap<string, { cmdline: string }>;
+  images: ReadonlyMap<string, { cmdline: string; diskless?: boolean }>;
   discoveryImage: string | null;
   controllerUrl: string;
 }
@@ -67,8 +67,10 @@ export function decideBoot(f: BootFacts): BootDecision {
     return { script: 'discovery', image: f.discoveryImage!, cmdline: buildCmdline(image.cmdline, f.controllerUrl, []) };
   }
   const b = f.nodeBuild;
-  if (!b || (b.state !== 'prepared' && b.state !== 'building')) return { script: 'local', node: f.node, reason: `${f.node} is not prepared to build` };
-  const image = f.images.get(b.image);
+  const image = b ? f.images.get(b.image) : undefined;
+  // A diskless image is the node's system: it keeps booting it after the build is done.
+  const boots = b && (b.state === 'prepared' || b.state === 'building' || (b.state === 'done' && image?.diskless));
+  if (!b || !boots) return { script: 'local', node: f.node, reason: `${f.node} is not prepared to build` };
   if (!image) return { script: 'local', node: f.node, reason: `${f.node} is prepared but image ${b.image} is no longer in the catalog` };
   return { script: 'node', node: f.node, image: b.image, cmdline: buildCmdline(image.cmdline, f.controllerUrl, b.interfaces) };
 }
