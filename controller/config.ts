@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { describeZodError } from '../shared/protocol.js';
+import { Role } from './auth/roles.js';
+import { TOKEN_HASH } from './auth/tokens.js';
 
 /** The controller config file (YAML or JSON); command-line flags override it. */
 export const ControllerConfig = z
@@ -29,8 +31,31 @@ export const ControllerConfig = z
     /** Policy settings, validated by the state manager's own schema. */
     policies: z.unknown().optional(),
     consoles: z.unknown().optional(),
-    power: z.object({ concurrency: z.number().int().min(1).default(20), staggerMs: z.number().int().min(0).default(0) }).default({ concurrency: 20, staggerMs: 0 }),
+    power: z
+      .object({
+        concurrency: z.number().int().min(1).default(20),
+        staggerMs: z.number().int().min(0).default(0),
+        /** Read every node's power this often (0: never); the power axis shows the last reading. */
+        pollIntervalS: z.number().min(0).default(300),
+      })
+      .default({ concurrency: 20, staggerMs: 0, pollIntervalS: 300 }),
     build: z.unknown().optional(),
+    /** Who may connect (docs/security.md). */
+    auth: z
+      .object({
+        /** Agents may connect without a token (a trusted provisioning network only). */
+        anonymousAgents: z.boolean().default(false),
+        /** The role of clients that connect without a user name; null: they are refused. */
+        anonymousRole: Role.nullable().default(null),
+        /** Hashes (`sha256:<hex>`, from `muster token hash`) of agent bootstrap tokens. */
+        agentTokens: z.array(z.string().regex(TOKEN_HASH, 'agent token hashes look like sha256:<64 hex digits>')).default([]),
+        /** With `broker`: the external broker authenticates and authorises, so every request counts as an admin's. */
+        trustExternalBroker: z.boolean().default(false),
+      })
+      .strict()
+      .default({ anonymousAgents: false, anonymousRole: null, agentTokens: [], trustExternalBroker: false }),
+    /** PEM files: with them the MQTT port is mqtts://, the WebSocket port wss:// and the HTTP port HTTPS. */
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict().nullable().default(null),
   })
   .strict();
 export type ControllerConfig = z.infer<typeof ControllerConfig>;

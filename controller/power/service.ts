@@ -11,6 +11,8 @@ export interface PowerRunOptions {
   by: string;
   /** Request id, so a CLI can follow the results of its own request on the event stream. */
   requestId?: string;
+  /** Routine status polls: readings only, no `action` event per node. */
+  quiet?: boolean;
   onResult?: (r: PowerResult) => void;
 }
 
@@ -23,11 +25,30 @@ export class PowerService implements Extension {
   readonly name = 'power';
   private ctx!: Context;
   private readonly busy = new Set<string>();
+  private poller: NodeJS.Timeout | null = null;
 
   constructor(private readonly driverOptions: DriverOptions = {}) {}
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
+    // Power sync (Ironic style): read every node's power now and then, so the power axis is a
+    // recent reading, not the last action's guess. The first poll follows start-up closely.
+    const every = ctx.config.power.pollIntervalS * 1000;
+    if (every > 0) {
+      const poll = () => void this.poll().finally(() => (this.poller = setTimeout(poll, every).unref()));
+      this.poller = setTimeout(poll, Math.min(every, 2000)).unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.poller) clearTimeout(this.poller);
+    this.poller = null;
+  }
+
+  /** Read the power state of every node that has a power target. */
+  async poll(): Promise<void> {
+    const nodes = this.ctx.nodes.names().filter((n) => this.ctx.nodes.get(n)?.power);
+    if (nodes.length) await this.run('status', nodes, { by: 'power sync', quiet: true });
   }
 
   driverFor(node: string): PowerDriver {
@@ -63,6 +84,11 @@ export class PowerService implements Extension {
 
   private report(action: PowerAction, r: PowerResult, opts: PowerRunOptions): void {
     const { ctx } = this;
+    const reading = r.ok ? (action === 'status' ? r.state : action === 'off' ? 'off' : 'on') : undefined;
+    if (opts.quiet) {
+      ctx.state.powerReading(r.node, reading ?? 'unknown');
+      return;
+    }
     ctx.metrics.actions.inc({ action: `power-${action}`, outcome: r.ok ? 'ok' : 'failed' });
     ctx.publishEvent({
       kind: 'action',
@@ -71,7 +97,6 @@ export class PowerService implements Extension {
       message: r.ok ? `${r.node} power ${action}${r.state ? `: ${r.state}` : ''} (${opts.by}, ${r.ms} ms)` : `${r.node} power ${action} failed: ${r.error}`,
       details: { action: `power-${action}`, state: r.ok ? 'done' : 'failed', by: opts.by, requestId: opts.requestId ?? null, result: r },
     });
-    const reading = r.ok ? (action === 'status' ? r.state : action === 'off' ? 'off' : 'on') : undefined;
     if (reading) ctx.state.powerReading(r.node, reading);
   }
 }
