@@ -63,6 +63,8 @@ export interface StateView {
   consolePattern(node: string, pattern: string, line: string): void;
   /** What a power driver just read (or what a successful action implies). */
   powerReading(node: string, power: 'on' | 'off' | 'unknown'): void;
+  /** Groups whose automatic actions the mass-silence breaker holds. */
+  frozenGroups(): Array<{ group: string; since: number }>;
   /** A node definition was created or removed. */
   nodeDefined(node: string): void;
   nodeRemoved(node: string): void;

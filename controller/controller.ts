@@ -39,6 +39,7 @@ const NO_STATE: StateView = {
     throw new Error('the state manager is not running');
   },
   powerReading: () => {},
+  frozenGroups: () => [],
   consolePattern: () => {},
   nodeDefined: () => {},
   nodeRemoved: () => {},

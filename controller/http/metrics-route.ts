@@ -16,6 +16,7 @@ export class MetricsRoute implements Extension {
   }
 }
 
+/** Gauges computed at scrape time: node counts per axis value, frozen groups. */
 function refreshNodeGauges(ctx: Context): void {
   const counts = new Map<string, number>();
   const add = (axis: string, value: string) => counts.set(`${axis}\u0000${value}`, (counts.get(`${axis}\u0000${value}`) ?? 0) + 1);
@@ -32,4 +33,6 @@ function refreshNodeGauges(ctx: Context): void {
     const [axis, value] = key.split('\u0000') as [string, string];
     ctx.metrics.nodes.set({ axis, value }, n);
   }
+  ctx.metrics.breaker.reset();
+  for (const { group } of ctx.state.frozenGroups()) ctx.metrics.breaker.set({ group }, 1);
 }
