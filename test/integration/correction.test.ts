@@ -118,6 +118,10 @@ describe('automatic correction with real agents', () => {
     expect(incidents).toHaveLength(1);
     expect(incidents[0]!.details).toMatchObject({ group: 'rack1' });
 
+    const metrics = await (await fetch(`${controller.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^muster_breaker_frozen\{group="rack1"\} 1$/m);
+    expect(metrics).toMatch(/^muster_nodes\{axis="liveness",value="dead"\} 5$/m);
+
     // The admin sees the frozen group and resumes it explicitly.
     expect(JSON.parse((await controller.cli(['policy', 'status', '--json'])).stdout)).toEqual([{ group: 'rack1', since: incidents[0]!.at }]);
     const notFrozen = await controller.cli(['policy', 'resume', 'rack9'], { allowFail: true });
