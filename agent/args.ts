@@ -4,7 +4,7 @@ import type { AgentPhase } from '../shared/protocol.js';
 import { AGENT_PHASES, isAgentPhase } from '../shared/wire.js';
 
 export const USAGE = `usage: agent.js [--controller mqtt://HOST:PORT] [--root DIR] [--phase PHASE] [--interval S]
-                [--token-file FILE] [--id-only]
+                [--token-file FILE] [--ca FILE] [--id-only]
        agent.js phase init|run|build|kernel [--root DIR] [--controller URL] [--token-file FILE]
 The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.`;
 
@@ -16,6 +16,8 @@ export interface AgentArgs {
   phase: AgentPhase | null;
   intervalMs: number;
   tokenFile: string | null;
+  /** PEM CA file for mqtts:// controllers. */
+  caFile: string | null;
 }
 
 export class UsageError extends Error {}
@@ -32,6 +34,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
         phase: { type: 'string' },
         interval: { type: 'string', default: '5' },
         'token-file': { type: 'string' },
+        ca: { type: 'string' },
         'id-only': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -44,7 +47,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
   if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
     throw new UsageError(`--interval "${values.interval}" must be a number of seconds between 0.1 and 3600`);
   }
-  const base = { controller: values.controller ?? null, root: values.root, intervalMs: Math.round(interval * 1000), tokenFile: values['token-file'] ?? null };
+  const base = { controller: values.controller ?? null, root: values.root, intervalMs: Math.round(interval * 1000), tokenFile: values['token-file'] ?? null, caFile: values.ca ?? null };
   if (values.help) return { ...base, command: 'help', phase: null };
   if (positionals[0] === 'phase') {
     if (positionals.length !== 2) throw new UsageError(`"phase" takes one phase (${AGENT_PHASES.join('|')})`);

@@ -4,6 +4,8 @@ import { normalizeMac } from '../shared/wire.js';
 export interface BootParams {
   /** `muster.controller=URL`, or null when absent. */
   controller: string | null;
+  /** `muster.token=TOKEN` (a bootstrap token; /proc/cmdline is world-readable, so only a bootstrap one). */
+  token: string | null;
   /** `BOOTIF=01-aa-bb-cc-dd-ee-ff` (PXELINUX/iPXE), normalised; null when absent or malformed. */
   bootMac: string | null;
 }
@@ -28,7 +30,7 @@ export function parseCmdline(text: string): Map<string, string> {
 export function bootParams(cmdline: string): BootParams {
   const params = parseCmdline(cmdline);
   const controller = params.get('muster.controller') || null;
-  return { controller, bootMac: parseBootif(params.get('BOOTIF')) };
+  return { controller, token: params.get('muster.token') || null, bootMac: parseBootif(params.get('BOOTIF')) };
 }
 
 /** `01-aa-bb-…`: the leading `01-` is the ARP hardware type (Ethernet) and is dropped. */

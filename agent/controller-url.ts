@@ -2,29 +2,32 @@
 export interface ControllerAddress {
   host: string;
   port: number;
+  /** `mqtts://`: TLS, checked against the system CAs or the one given with --ca. */
+  tls: boolean;
   /** `mqtt://host:port`: never carries credentials. */
   display: string;
 }
 
-const DEFAULT_PORT = 1883;
+const DEFAULT_PORTS: Record<string, number> = { 'mqtt:': 1883, 'tcp:': 1883, 'mqtts:': 8883 };
 
 export function parseControllerUrl(raw: string): ControllerAddress {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new Error(`controller URL "${redact(raw)}" is not a URL (expected mqtt://HOST:PORT)`);
+    throw new Error(`controller URL "${redact(raw)}" is not a URL (expected mqtt[s]://HOST:PORT)`);
   }
-  if (url.protocol !== 'mqtt:' && url.protocol !== 'tcp:') {
-    throw new Error(`controller URL "${redact(raw)}" must use mqtt:// (got ${url.protocol}//)`);
+  const defaultPort = DEFAULT_PORTS[url.protocol];
+  if (defaultPort === undefined) {
+    throw new Error(`controller URL "${redact(raw)}" must use mqtt:// or mqtts:// (got ${url.protocol}//)`);
   }
   if (url.username || url.password) {
     throw new Error('controller URL must not carry credentials: pass the token with --token-file or MUSTER_TOKEN');
   }
   if (!url.hostname) throw new Error(`controller URL "${raw}" has no host`);
-  const port = url.port ? Number(url.port) : DEFAULT_PORT;
+  const port = url.port ? Number(url.port) : defaultPort;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return { host, port, display: `mqtt://${url.hostname}:${port}` };
+  return { host, port, tls: url.protocol === 'mqtts:', display: `${url.protocol}//${url.hostname}:${port}` };
 }
 
 /** `mqtt://user:secret@h` → `mqtt://***@h`, for error messages about malformed URLs. */

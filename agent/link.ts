@@ -4,6 +4,7 @@
  * TCP stream: `import mqtt from 'mqtt'` would bundle WebSocket/TLS/SOCKS transports too.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { IClientOptions } from 'mqtt';
 import mqttClientModule from 'mqtt/lib/client';
 import type { AgentPhase } from '../shared/protocol.js';
@@ -23,6 +24,8 @@ export interface LinkOptions {
   heartbeatMs: number;
   /** Sent as the MQTT password with username = agent id; never logged. */
   token?: string | null;
+  /** PEM CA to pin for mqtts:// (else the system's CAs). */
+  ca?: Buffer | null;
   topics?: Topics;
   log: (line: string) => void;
   random?: () => number;
@@ -44,8 +47,10 @@ function clientOptions(agentId: string, token: string | null | undefined, extra:
   };
 }
 
-function tcpTo(controller: ControllerAddress) {
-  return () => net.createConnection({ host: controller.host, port: controller.port, noDelay: true });
+/** The stream builder: plain TCP, or TLS verified against `ca` (a wrong CA fails the handshake). */
+function streamTo(controller: ControllerAddress, ca: Buffer | null | undefined) {
+  if (!controller.tls) return () => net.createConnection({ host: controller.host, port: controller.port, noDelay: true });
+  return () => tls.connect({ host: controller.host, port: controller.port, ...(ca ? { ca } : {}) }).setNoDelay(true);
 }
 
 export class AgentLink {
@@ -71,7 +76,7 @@ export class AgentLink {
   start(): void {
     const { messages, controller, heartbeatMs, token } = this.opts;
     const client = new MqttClient(
-      tcpTo(controller),
+      streamTo(controller, this.opts.ca),
       clientOptions(this.agentId, token, {
         // Three missed heartbeats' worth: the broker then sends the will.
         keepalive: Math.max(5, Math.ceil((heartbeatMs * 3) / 1000)),
@@ -145,8 +150,9 @@ export async function publishOnce(
   token: string | null | undefined,
   topic: string,
   payload: object,
+  ca?: Buffer | null,
 ): Promise<void> {
-  const client = new MqttClient(tcpTo(controller), clientOptions(agentId, token, { reconnectPeriod: 0 }));
+  const client = new MqttClient(streamTo(controller, ca), clientOptions(agentId, token, { reconnectPeriod: 0 }));
   try {
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());

@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   runDir.savePhase(phase);
   log(`${identity.agentId} (from ${identity.source}), boot ${messages.facts.bootId}, phase ${phase}, controller ${controller.display}`);
 
-  const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, log });
+  const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, ca: caOf(args), log });
   const ipc = await servePhaseRequests(runDir.socketPath, (next) => {
     runDir.savePhase(next);
     link.setPhase(next);
@@ -78,7 +78,7 @@ async function reportPhase(args: AgentArgs, runDir: RunDir, phase: AgentPhase): 
   const { agentId } = deriveIdentity(fingerprint);
   const messages = new AgentMessages({ agentId, bootId: runDir.bootId(), agentVersion: pkg.version, fingerprint }, uptimeClock(readUptime(args.root)));
   runDir.savePhase(phase);
-  await publishOnce(controller, agentId, tokenOf(args), new Topics().agent(agentId, 'state'), messages.state(phase));
+  await publishOnce(controller, agentId, tokenOf(args), new Topics().agent(agentId, 'state'), messages.state(phase), caOf(args));
   log(`no agent running: state ${phase} sent to ${controller.display} as ${agentId} (boot ${messages.facts.bootId})`);
   return 0;
 }
@@ -92,10 +92,17 @@ function controllerOf(args: AgentArgs): ControllerAddress {
 }
 
 function tokenOf(args: AgentArgs): string | null {
-  if (args.tokenFile === null) return process.env.MUSTER_TOKEN || null;
+  if (args.tokenFile === null) return process.env.MUSTER_TOKEN || bootParams(readText(`${args.root}/proc/cmdline`) ?? '').token;
   const token = readText(args.tokenFile)?.trim();
   if (!token) throw new Error(`token file ${args.tokenFile} is missing or empty`);
   return token;
+}
+
+function caOf(args: AgentArgs): Buffer | null {
+  if (args.caFile === null) return null;
+  const pem = readText(args.caFile);
+  if (!pem) throw new Error(`--ca ${args.caFile}: no such file`);
+  return Buffer.from(pem);
 }
 
 function readText(path: string): string | null {

@@ -8,8 +8,18 @@ export interface ClientOptions {
   prefix?: string;
   username?: string;
   password?: string;
+  /** PEM CA certificate(s) to trust for mqtts:// and wss:// (else the system's CAs). */
+  ca?: Buffer;
   /** How long to wait for the controller's answer. */
   timeoutMs?: number;
+}
+
+/** Why a connection failed, in words that say what to do (CONNACK 4/5 are refused logins). */
+function connectFailure(opts: ClientOptions, err: Error & { code?: unknown }): string {
+  const who = opts.username ? `user ${opts.username}` : 'an anonymous client (give --user / MUSTER_USER and MUSTER_PASSWORD or MUSTER_PASSWORD_FILE)';
+  if (err.code === 4) return `the controller at ${opts.url} refused ${who}: bad user name or password (MUSTER_PASSWORD or MUSTER_PASSWORD_FILE)`;
+  if (err.code === 5) return `the controller at ${opts.url} refused ${who}: not authorised`;
+  return `cannot reach the controller at ${opts.url}: ${err.message}`;
 }
 
 /** The CLI's connection to the controller: requests with replies, and topic streams for `watch`. */
@@ -39,10 +49,12 @@ export class ControllerClient {
       protocolVersion: 4,
       reconnectPeriod: 0,
       connectTimeout: 5000,
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      rejectUnauthorized: true,
     });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
-      client.once('error', (err) => reject(new Error(`cannot reach the controller at ${opts.url}: ${err.message}`)));
+      client.once('error', (err) => reject(new Error(connectFailure(opts, err as Error & { code?: unknown }))));
       client.once('close', () => reject(new Error(`cannot reach the controller at ${opts.url}: connection closed (is \`muster controller\` running? set --controller or MUSTER_CONTROLLER)`)));
     });
     const c = new ControllerClient(client, clientId, opts);

@@ -9,6 +9,7 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerPowerCommand } from './commands/power.js';
 import { registerRecordCommands } from './commands/records.js';
 import { registerSummaryCommand } from './commands/summary.js';
+import { registerUserCommands } from './commands/user.js';
 import { registerWatchCommand } from './commands/watch.js';
 
 export function buildProgram(): Command {
@@ -18,7 +19,8 @@ export function buildProgram(): Command {
     .description('Bring up and keep alive the nodes of a bare-metal cluster.')
     .option('--controller <url>', 'controller MQTT URL (env MUSTER_CONTROLLER)', process.env.MUSTER_CONTROLLER ?? 'mqtt://127.0.0.1:1883')
     .option('--prefix <prefix>', 'topic prefix', process.env.MUSTER_PREFIX ?? 'muster')
-    .option('--user <name>', 'user name (env MUSTER_USER)', process.env.MUSTER_USER)
+    .option('--user <name>', 'user name (env MUSTER_USER; password from MUSTER_PASSWORD, MUSTER_PASSWORD_FILE or a prompt)', process.env.MUSTER_USER)
+    .option('--ca <file>', 'PEM CA to trust for mqtts:// and wss:// controllers (env MUSTER_CA)')
     .option('--timeout <seconds>', 'how long to wait for the controller', '30')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -33,6 +35,7 @@ export function buildProgram(): Command {
   registerSummaryCommand(program);
   registerCompletionCommands(program);
   registerWatchCommand(program);
+  registerUserCommands(program);
 
   return program;
 }

@@ -8,6 +8,7 @@ import { nodeVerbs } from './api/verbs/nodes.js';
 import { policyVerbs } from './api/verbs/policy.js';
 import { powerVerbs } from './api/verbs/power.js';
 import { recordVerbs } from './api/verbs/records.js';
+import { userVerbs } from './api/verbs/users.js';
 import { BuildService } from './build/service.js';
 import { ConsoleService } from './console/service.js';
 import type { Context, Extension } from './context.js';
@@ -37,6 +38,7 @@ export function defaultExtensions(ctx: Context): Extension[] {
     ...buildVerbs(build),
     ...recordVerbs(),
     ...policyVerbs(state),
+    ...userVerbs,
   ]);
   const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute(), new DashboardRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));

@@ -2,9 +2,11 @@ import { AgentState, AgentStatus, Heartbeat, Hello, MAX_PAYLOAD_BYTES, PROTOCOL_
 import type { Context, Extension } from './context.js';
 
 const SCHEMAS = { hello: Hello, state: AgentState, heartbeat: Heartbeat, status: AgentStatus } as const;
+/** Strict: a lenient decode would turn invalid bytes into U+FFFD and let them into the store. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Every agent message passes here first: topic, size, JSON, protocol version and schema are
+ * Every agent message passes here first: topic, size, UTF-8, JSON, protocol version and schema are
  * checked; a bad message is logged with the reason, counted and dropped, and the rest of the
  * controller only ever sees typed, valid messages on the event bus.
  */
@@ -29,9 +31,15 @@ export class Ingest implements Extension {
     const t = this.ctx.topics.parse(topic);
     if (!t || t.area !== 'agent') return this.reject(topic, 'topic', `unknown topic ${topic}`);
     if (payload.length > MAX_PAYLOAD_BYTES) return this.reject(topic, 'size', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+    let text: string;
+    try {
+      text = UTF8.decode(payload);
+    } catch {
+      return this.reject(topic, 'encoding', 'payload is not valid UTF-8');
+    }
     let json: unknown;
     try {
-      json = JSON.parse(payload.toString('utf8'));
+      json = JSON.parse(text);
     } catch (err) {
       return this.reject(topic, 'json', `not JSON: ${(err as Error).message}`);
     }
@@ -40,11 +48,12 @@ export class Ingest implements Extension {
     const r = parseMessage(SCHEMAS[t.kind] as typeof Hello, json);
     if (!r.ok) return this.reject(topic, 'schema', r.error);
     const { agentId } = t;
+    if (t.kind === 'hello' && (r.value as Hello).agentId !== agentId) return this.reject(topic, 'identity', `hello claims agent ${(r.value as Hello).agentId} on ${agentId}'s topic`);
+    // Counted only once accepted: a refused message is in muster_rejected_messages_total alone.
     this.ctx.metrics.messages.inc({ kind: t.kind });
     switch (t.kind) {
       case 'hello': {
         const msg = r.value as Hello;
-        if (msg.agentId !== agentId) return this.reject(topic, 'identity', `hello claims agent ${msg.agentId} on ${agentId}'s topic`);
         this.ctx.events.emit('agent:hello', { agentId, msg, at });
         return;
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../controller/config.js';
+import { Role } from '../../controller/auth/roles.js';
 import { runController } from '../../controller/main.js';
 
 const int = (name: string) => (v: string) => {
@@ -21,6 +22,12 @@ export function registerControllerCommand(program: Command): void {
     .option('--broker <url>', 'use an external MQTT broker instead of the embedded one')
     .option('--demo <n>', 'also run N simulated nodes that boot through kernel → init → run', int('--demo'))
     .option('--dry-run', 'log and publish what automatic actions would do, without doing them')
+    .option('--anonymous-agents', 'let agents connect without a token (a trusted provisioning network only)')
+    .option('--anonymous-role <role>', 'role of clients that connect without a user name: viewer|operator|admin (default: refused)', (v: string) => {
+      const r = Role.safeParse(v);
+      if (!r.success) throw new Error(`--anonymous-role "${v}" must be viewer, operator or admin`);
+      return r.data;
+    })
     .addHelpText('after', '\nExample:\n  muster controller --data /var/lib/muster --demo 16\n')
     .action(async (o: Record<string, unknown>) => {
       const config = await loadConfig((o.config as string | undefined) ?? null, {
@@ -33,6 +40,8 @@ export function registerControllerCommand(program: Command): void {
         demo: o.demo,
         dryRun: o.dryRun,
       });
+      if (o.anonymousAgents) config.auth.anonymousAgents = true;
+      if (o.anonymousRole) config.auth.anonymousRole = o.anonymousRole as Role;
       await runController(config);
     });
 }

@@ -1,4 +1,5 @@
 import { PROTOCOL_VERSION, Request, parseMessage, type Response } from '../../shared/protocol.js';
+import { requiredRole, roleAtLeast } from '../auth/roles.js';
 import type { Context, Extension } from '../context.js';
 import { SettingError } from '../nodes/settings.js';
 import { ApiError, type Verb } from './verb.js';
@@ -54,13 +55,30 @@ export class ApiServer implements Extension {
       ctx.metrics.requests.inc({ verb: 'unknown', outcome: 'error' });
       return void reply({ ok: false, error: `unknown request "${t.verb}"; known: ${[...this.verbs.keys()].sort().join(', ')}` });
     }
+    // Who asked, as the broker authenticated the client that published (its replyTo, checked by the broker).
+    const who = ctx.auth.who(replyTo);
+    if (!who || who.kind !== 'user') {
+      ctx.metrics.rejected.inc({ reason: 'role' });
+      return void ctx.log.warn({ verb: v.name, replyTo }, 'request refused: the requester is not a connected user');
+    }
+    const needed = requiredRole(v.name, args);
+    if (!roleAtLeast(who.role, needed)) {
+      ctx.metrics.rejected.inc({ reason: 'role' });
+      ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
+      ctx.log.warn({ verb: v.name, user: who.name, role: who.role, needed }, 'request refused: role');
+      return void reply({ ok: false, error: `${v.name}: needs the ${needed} role; ${who.name} is ${who.role}` });
+    }
+    // The journal's "by" is the authenticated user, whatever name the client sent (anonymous: its own word).
+    if (who.name !== 'anonymous' && args !== null && typeof args === 'object' && 'shape' in v.args && 'by' in (v.args.shape as object)) {
+      (args as Record<string, unknown>).by = who.name;
+    }
     const parsed = parseMessage(v.args, args);
     if (!parsed.ok) {
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
       return void reply({ ok: false, error: `${v.name}: ${parsed.error}` });
     }
     try {
-      const data = await v.handle(parsed.value, ctx, { replyTo });
+      const data = await v.handle(parsed.value, ctx, { replyTo, user: who.name, role: who.role });
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'ok' });
       await reply({ ok: true, data });
     } catch (err) {

@@ -1,12 +1,16 @@
 import type { z } from 'zod';
+import type { Role } from '../auth/roles.js';
 import type { Context } from '../context.js';
 
 /** An error meant for the person at the CLI: its message is shown as it is. */
 export class ApiError extends Error {}
 
-/** Who is asking: the client id replies go to (the console writer's identity, for one). */
+/** Who is asking: the client id replies go to (the console writer's identity, for one) and the authenticated user. */
 export interface RequestMeta {
   replyTo: string;
+  /** The user the broker authenticated (`anonymous` where anonymous access is on); the API server always sets it. */
+  user?: string;
+  role?: Role;
 }
 
 /** One request verb: a schema for its arguments and a handler (zigbee2mqtt bridge requests). */

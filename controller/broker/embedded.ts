@@ -1,10 +1,21 @@
-import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
-import net from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Topics } from '../../shared/topics.js';
+import type { AuthOutcome } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../log.js';
-import { publishRefusal, subscribeRefusal } from './acl.js';
+import { forwardAllowed, publishRefusal, requestRefusal, subscribeRefusal } from './acl.js';
+
+/** PEM certificate chain and key for `mqtts://`, `wss://` (and HTTPS, elsewhere). */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
 
 export interface EmbeddedBrokerOptions {
   topics: Topics;
@@ -13,31 +24,75 @@ export interface EmbeddedBrokerOptions {
   mqttPort: number;
   /** 0 or undefined: no WebSocket listener. */
   wsPort?: number;
-  /** Called for every refused publish or subscribe, with the reason. */
-  onRefused?: (reason: string) => void;
+  /** Decides who may connect (controller/auth/authenticator.ts). */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthOutcome>;
+  /** With TLS material the MQTT port speaks `mqtts://` and the WebSocket port `wss://`. */
+  tls?: TlsMaterial | null;
+  /** Called for every refused connect, publish or subscribe, with the reason. */
+  onRefused?: (reason: string, what: 'connect' | 'acl') => void;
 }
 
 export interface EmbeddedBroker {
   aedes: Aedes;
   mqttPort: number;
   wsPort: number | null;
+  /** `mqtt` or `mqtts`; `ws` or `wss`. */
+  mqttScheme: string;
+  wsScheme: string;
+  /** The authenticated principal of a connected client, by client id. */
+  principalOf(clientId: string): Principal | null;
   close(): Promise<void>;
 }
 
-/** aedes on TCP (and WebSocket), with muster's topic rules enforced in its hooks. */
+const AUTH_CODES = { 'bad-credentials': 4, 'not-authorized': 5 } as const;
+
+/** aedes on TCP or TLS (and WebSocket), with authentication and muster's topic rules in its hooks. */
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { topics, log } = opts;
-  const refuse = (reason: string) => {
-    log.warn({ reason }, 'mqtt refused');
-    opts.onRefused?.(reason);
+  const refuse = (reason: string, what: 'connect' | 'acl' = 'acl') => {
+    log.warn({ reason }, what === 'connect' ? 'mqtt connect refused' : 'mqtt refused');
+    opts.onRefused?.(reason, what);
   };
+  // Set on CONNECT, read by the hooks and the API server; gone with the client object.
+  const principals = new WeakMap<Client, Principal>();
   const aedes = await Aedes.createBroker({
     // Agent ids are `uuid-` + 36 characters; MQTT 3.1.1 brokers accept longer ids than 23.
     maxClientsIdLength: 128,
     heartbeatInterval: 60_000,
+    authenticate(client, username, password, done) {
+      opts.authenticate(client.id, username ?? undefined, password ?? undefined).then(
+        (outcome) => {
+          // A client id already connected as someone else would be taken over (MQTT semantics):
+          // only the same principal may replace a session.
+          const holder = outcome.ok ? connectedClient(aedes, client.id) : undefined;
+          const held = holder && holder !== client ? principals.get(holder) : undefined;
+          if (outcome.ok && held && !samePrincipal(held, outcome.principal)) {
+            outcome = { ok: false, code: 'not-authorized', reason: `client ${client.id}: id in use by another principal` };
+          }
+          if (!outcome.ok) {
+            refuse(outcome.reason, 'connect');
+            const err = new Error(outcome.reason) as AuthenticateError;
+            err.returnCode = AUTH_CODES[outcome.code];
+            return done(err, false);
+          }
+          principals.set(client, outcome.principal);
+          done(null, true);
+        },
+        (err: Error) => {
+          refuse(`client ${client.id}: authentication failed: ${err.message}`, 'connect');
+          const e = new Error('server unavailable') as AuthenticateError;
+          e.returnCode = 3;
+          done(e, false);
+        },
+      );
+    },
     authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void) {
       if (!client) return cb(null); // in-process publishes by the controller itself
-      const reason = publishRefusal(topics, client.id, packet.topic, packet.payload.length);
+      const principal = principals.get(client);
+      const reason = !principal
+        ? `client ${client.id}: not authenticated`
+        : (publishRefusal(topics, principal, client.id, packet.topic, packet.payload.length) ??
+          (topics.parse(packet.topic)?.area === 'request' ? requestRefusal(client.id, toBuffer(packet.payload)) : null));
       if (reason) {
         refuse(reason);
         // An authorisation error closes the offending connection (aedes behaviour): a client
@@ -46,8 +101,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       }
       cb(null);
     },
+    authorizeForward: (client, packet) => (forwardAllowed(topics, client.id, packet.topic) ? packet : null),
     authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void) {
-      const reason = subscribeRefusal(topics, client.id, sub.topic);
+      const principal = principals.get(client);
+      const reason = principal ? subscribeRefusal(topics, principal, client.id, sub.topic) : `client ${client.id}: not authenticated`;
       if (reason) {
         refuse(reason);
         return cb(null, null); // SUBACK 128 for this filter, connection kept
@@ -58,36 +115,56 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   aedes.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'mqtt connection error'));
 
-  const tcp = net.createServer(aedes.handle);
+  const secure = opts.tls ?? null;
+  const mqttServer = secure ? tls.createServer(secure, aedes.handle) : net.createServer(aedes.handle);
   // A discovery storm of thousands of nodes overflows the default backlog of 511 (stack-notes).
-  await listen(tcp, opts.host, opts.mqttPort);
-  const mqttPort = (tcp.address() as net.AddressInfo).port;
+  await listen(mqttServer, opts.host, opts.mqttPort);
+  const mqttPort = (mqttServer.address() as net.AddressInfo).port;
 
   let wsServer: http.Server | null = null;
   let wss: WebSocketServer | null = null;
   if (opts.wsPort !== undefined && opts.wsPort >= 0 && opts.wsPort !== null) {
-    wsServer = http.createServer((_req, res) => {
+    const upgradeOnly: http.RequestListener = (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
-    });
+    };
+    wsServer = secure ? https.createServer(secure, upgradeOnly) : http.createServer(upgradeOnly);
     wss = new WebSocketServer({ server: wsServer });
     wss.on('connection', (ws, req) => aedes.handle(createWebSocketStream(ws), req));
     await listen(wsServer, opts.host, opts.wsPort);
   }
   const wsPort = wsServer ? (wsServer.address() as net.AddressInfo).port : null;
-  log.info({ mqttPort, wsPort }, 'embedded broker listening');
+  const [mqttScheme, wsScheme] = secure ? ['mqtts', 'wss'] : ['mqtt', 'ws'];
+  log.info({ mqttPort, wsPort, tls: !!secure }, 'embedded broker listening');
 
   return {
     aedes,
     mqttPort,
     wsPort,
+    mqttScheme,
+    wsScheme,
+    principalOf(clientId) {
+      const client = connectedClient(aedes, clientId);
+      return client ? (principals.get(client) ?? null) : null;
+    },
     async close() {
       for (const c of wss?.clients ?? []) c.terminate();
       // aedes.close() ends every client connection, so the servers can then close.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await Promise.all([closeServer(tcp), wsServer ? closeServer(wsServer) : Promise.resolve()]);
+      await Promise.all([closeServer(mqttServer), wsServer ? closeServer(wsServer) : Promise.resolve()]);
     },
   };
 }
+
+/** aedes keeps its connected clients by id (`clients`, not in its type declarations). */
+function connectedClient(aedes: Aedes, clientId: string): Client | undefined {
+  return (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+}
+
+function samePrincipal(a: Principal, b: Principal): boolean {
+  return a.kind === 'agent' ? b.kind === 'agent' && a.agentId === b.agentId : b.kind === 'user' && a.name === b.name;
+}
+
+const toBuffer = (payload: string | Buffer) => (typeof payload === 'string' ? Buffer.from(payload) : payload);
 
 function listen(server: net.Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -2,6 +2,7 @@
  * Console targets as node attributes spell them (`console=`), parsed into what a driver needs.
  * Pure: no I/O. Errors name the bad target with any password redacted.
  */
+import { redactSecrets as redactUrl } from '../auth/redact.js';
 
 export type ConsoleTarget =
   | { kind: 'serial'; path: string; baudRate: number }
@@ -52,10 +53,8 @@ export function parseConsoleTarget(target: string, opts: { ipmiUrl?: string } = 
   return fail('unknown kind (expected serial:, tcp://, sol: or sim://)');
 }
 
-/** The target with any URL password replaced by `***`, safe for logs and errors. */
-export function redactUrl(text: string): string {
-  return text.replace(/(\/\/[^/:@\s]*:)[^@\s]*@/g, '$1***@');
-}
+/** The target with any URL password replaced by `***`, safe for logs and errors (the shared redactor). */
+export { redactUrl };
 
 function parseUrl(text: string): URL | null {
   try {

@@ -22,6 +22,8 @@ export interface SimClusterOptions {
   hangFirstBoot?: string;
   /** Where the nodes' simulated consoles live, to print boot text on each boot. */
   consoles?: { sim(node: string): { boot(): void } | undefined; sync(node: string): Promise<void> };
+  /** The agents' bootstrap token: the controller's internal one (set at start). */
+  token?: string;
 }
 
 export function simFingerprint(i: number): Fingerprint {
@@ -71,6 +73,7 @@ class SimNode {
       messages,
       phase: 'kernel',
       heartbeatMs: this.opts.heartbeatMs,
+      token: this.opts.token,
       log: (line) => this.log(`${this.name}: ${line}`),
     });
     this.link = link;
@@ -117,7 +120,7 @@ export class SimCluster implements Extension {
         ctx.state.nodeDefined(name);
       }
       await this.opts.consoles?.sync(name);
-      this.nodes.set(name, new SimNode(name, fp, controller, this.opts, (line) => ctx.log.debug(line)));
+      this.nodes.set(name, new SimNode(name, fp, controller, { ...this.opts, token: ctx.auth.internalAgentToken }, (line) => ctx.log.debug(line)));
     }
     plant.on('change', this.onPower);
     for (const n of this.nodes.values()) {

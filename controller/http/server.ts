@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import type { Logger } from '../log.js';
 
@@ -17,14 +18,16 @@ export class HttpServer {
     this.handlers.push(handler);
   }
 
-  async listen(host: string, port: number): Promise<string> {
-    this.server = http.createServer((req, res) => void this.dispatch(req, res));
+  /** With TLS material (PEM cert and key) the port speaks HTTPS. */
+  async listen(host: string, port: number, tls: { cert: Buffer; key: Buffer; ca?: Buffer } | null = null): Promise<string> {
+    const handler: http.RequestListener = (req, res) => void this.dispatch(req, res);
+    this.server = tls ? https.createServer(tls, handler) : http.createServer(handler);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', (err) => reject(new Error(`cannot listen for HTTP on ${host}:${port}: ${err.message}`)));
       this.server!.listen({ host, port, backlog: 4096 }, () => resolve());
     });
     const addr = this.server.address() as net.AddressInfo;
-    this.url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${addr.port}`;
+    this.url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${addr.port}`;
     return this.url;
   }
 

@@ -114,25 +114,8 @@ export class PowerTargetError extends Error {
   }
 }
 
-/** True for query parameters whose values are secrets (`?token=…`). */
-export const isSecretParam = (key: string): boolean => /^(pass(word)?|pw|token|secret|key|api[-_]?key|auth)$/i.test(key);
-
-/**
- * The URL with its password and secret query values replaced by `***`. Works on strings that are
- * not valid URLs too (it then masks anything between `user:` and `@`).
- */
-export function redactTarget(target: string): string {
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    return target.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@');
-  }
-  if (url.password) url.password = '***';
-  for (const key of [...url.searchParams.keys()]) if (isSecretParam(key)) url.searchParams.set(key, '***');
-  // URL serialises `***` in the password as-is and in the query as `%2A%2A%2A`; show both plainly.
-  return url.href.replace(/%2A%2A%2A/g, '***');
-}
+/** The target with its password and secret query values replaced by `***` (the shared redactor). */
+export { isSecretParam, redactSecrets as redactTarget } from '../auth/redact.js';
 
 /** Replaces every occurrence of each secret (and its URL-encoded form) in `text` by `***`. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {

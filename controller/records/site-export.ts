@@ -4,7 +4,7 @@
  * in power URLs are shown as `***` unless asked for. Pure.
  */
 import { Document, isScalar, visit } from 'yaml';
-import { redactUrl } from '../api/verbs/nodes.js';
+import { redactOptional } from '../auth/redact.js';
 import { naturalCompare } from '../nodes/directory.js';
 import type { NodeRecord, StoreData } from '../store/schema.js';
 import { formatCsv } from './csv.js';
@@ -35,8 +35,8 @@ function nodeFields(n: NodeRecord, showSecrets: boolean): Record<(typeof NODE_FI
     uuid: n.ids.uuid ?? '',
     ib: n.ids.ibGuids,
     switch: n.ids.switchPort ? `${n.ids.switchPort.switch}:${n.ids.switchPort.port}` : '',
-    power: (showSecrets ? n.power : redactUrl(n.power)) ?? '',
-    console: n.console ?? '',
+    power: (showSecrets ? n.power : redactOptional(n.power)) ?? '',
+    console: (showSecrets ? n.console : redactOptional(n.console)) ?? '',
     image: n.image ?? '',
     tags: n.tags,
   };

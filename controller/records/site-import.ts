@@ -4,7 +4,7 @@
  * runs `applyImport` inside one `store.change()` and flushes.
  */
 import { NodeName } from '../../shared/protocol.js';
-import { redactUrl } from '../api/verbs/nodes.js';
+import { redactOptional } from '../auth/redact.js';
 import { normalizeSerial, switchPortKey } from '../identify/identifiers.js';
 import { applyPatch } from '../nodes/directory.js';
 import { parseSettings, type NodePatch } from '../nodes/settings.js';
@@ -67,7 +67,7 @@ export function planImport(data: StoreData, file: SiteFile): { plan: ImportPlan;
     for (const s of entry.settings) {
       if (s.key === 'power' && s.value.includes(REDACTED)) {
         // An exported file re-imported: the hidden password is the stored one, if the rest agrees.
-        if (stored && redactUrl(stored.power) === s.value) continue;
+        if (stored && redactOptional(stored.power) === s.value) continue;
         problems.push({ line: s.line, message: `node ${entry.name}: power URL has a hidden password (${REDACTED}) that matches no stored power URL of this node; write the password, or leave power out to keep the stored one` });
         continue;
       }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ImageId, InterfaceList, Tag } from '../../shared/interfaces.js';
 import { AgentId, Fingerprint, Mac, IbGuid, NodeName } from '../../shared/protocol.js';
+import { AgentTokenRecord, UserRecord } from '../auth/records.js';
 
 export const STORE_VERSION = 1;
 
@@ -109,6 +110,10 @@ export const StoreData = z.object({
   hwlog: HwlogData.default(() => ({ nextId: 1, issues: [] })),
   switches: z.record(z.string(), SwitchRecord).default({}),
   bios: BiosData.default(() => ({ desired: { groups: {}, nodes: {} }, reported: {} })),
+  /** Users by name, with scrypt password hashes (`muster user`). */
+  users: z.record(z.string(), UserRecord).default({}),
+  /** Agent bootstrap tokens by hash (`muster token create`). */
+  agentTokens: z.array(AgentTokenRecord).default([]),
   /** Room for the other layers' records (hwlog, switches, bios…), each validated by its owner. */
   extra: z.record(z.string(), z.unknown()).default({}),
 });

@@ -18,9 +18,11 @@ describe('kernel command line', () => {
   it('finds the controller and the boot NIC', () => {
     expect(bootParams('console=ttyS0 BOOTIF=01-B0-7B-25-D1-3A-10 muster.controller=mqtt://10.0.2.2:1883')).toEqual({
       controller: 'mqtt://10.0.2.2:1883',
+      token: null,
       bootMac: 'b0:7b:25:d1:3a:10',
     });
-    expect(bootParams('quiet')).toEqual({ controller: null, bootMac: null });
+    expect(bootParams('quiet')).toEqual({ controller: null, token: null, bootMac: null });
+    expect(bootParams('muster.token=mt1.abc').token).toBe('mt1.abc');
   });
 
   it('parses BOOTIF with or without the ARP type, and refuses garbage', () => {
@@ -34,8 +36,9 @@ describe('kernel command line', () => {
 
 describe('controller URL', () => {
   it('accepts mqtt:// with a default port', () => {
-    expect(parseControllerUrl('mqtt://127.0.0.1')).toEqual({ host: '127.0.0.1', port: 1883, display: 'mqtt://127.0.0.1:1883' });
-    expect(parseControllerUrl('mqtt://[::1]:1884')).toEqual({ host: '::1', port: 1884, display: 'mqtt://[::1]:1884' });
+    expect(parseControllerUrl('mqtt://127.0.0.1')).toEqual({ host: '127.0.0.1', port: 1883, tls: false, display: 'mqtt://127.0.0.1:1883' });
+    expect(parseControllerUrl('mqtts://ctl.example')).toEqual({ host: 'ctl.example', port: 8883, tls: true, display: 'mqtts://ctl.example:8883' });
+    expect(parseControllerUrl('mqtt://[::1]:1884')).toEqual({ host: '::1', port: 1884, tls: false, display: 'mqtt://[::1]:1884' });
   });
 
   it('refuses other schemes and credentials, without echoing the secret', () => {
@@ -53,7 +56,7 @@ describe('controller URL', () => {
 
 describe('agent arguments', () => {
   it('has defaults for the long-running agent', () => {
-    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, tokenFile: null });
+    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, tokenFile: null, caFile: null });
   });
 
   it('reads options and the phase subcommand', () => {

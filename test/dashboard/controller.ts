@@ -24,7 +24,7 @@ export interface DashboardController {
 export async function startDashboardController(config: Partial<ControllerConfig> = {}): Promise<DashboardController> {
   const tmp = tempDir('muster-dashboard-');
   const wsPort = await freePort();
-  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort, httpPort: 0, storeDebounceMs: 20, heartbeatIntervalS: 1, ...config });
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort, httpPort: 0, storeDebounceMs: 20, heartbeatIntervalS: 1, auth: { anonymousAgents: true, anonymousRole: 'admin' }, ...config });
   const running = await startController(cfg, {
     log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }),
     extensions: (ctx) => [...defaultExtensions(ctx), new DashboardRoute()],

@@ -17,10 +17,13 @@ export interface InProc {
   stop(): Promise<void>;
 }
 
+/** Tests that are not about security run with anonymous agents and clients (test/security covers auth). */
+const TRUSTED = { anonymousAgents: true, anonymousRole: 'admin' as const };
+
 /** A controller in this process (embedded broker on free ports, temp data dir) and a CLI client. */
 export async function startInProc(config: Partial<ControllerConfig> = {}): Promise<InProc> {
   const tmp = tempDir('muster-inproc-');
-  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, storeDebounceMs: 20, ...config });
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, storeDebounceMs: 20, auth: TRUSTED, ...config });
   const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions });
   const client = await ControllerClient.connect({ url: running.mqttUrl, timeoutMs: 10_000 });
   return {

@@ -3,6 +3,7 @@ import { closest } from '../../../shared/noderange.js';
 import { Axis } from '../../../shared/protocol.js';
 import type { Context } from '../../context.js';
 import { parseSettings } from '../../nodes/settings.js';
+import { redactOptional } from '../../auth/redact.js';
 import { ApiError, verb } from '../verb.js';
 
 const Range = z.string().max(4096).optional();
@@ -39,7 +40,7 @@ export const nodeVerbs = [
 
   verb('show', "one node's definition, identifiers and state", z.object({ node: z.string() }), async ({ node }, ctx) => {
     const n = mustGet(ctx, node);
-    return { ...n, runtime: undefined, power: redactUrl(n.power), state: ctx.state.get(node) };
+    return { ...n, runtime: undefined, power: redactOptional(n.power), console: redactOptional(n.console), state: ctx.state.get(node) };
   }),
 
   verb(
@@ -103,9 +104,3 @@ export const nodeVerbs = [
     return [...rows.values()].sort((a, b) => (a.group === 'all' ? 1 : b.group === 'all' ? -1 : a.group.localeCompare(b.group)));
   }),
 ];
-
-/** `ipmi://admin:secret@host` → `ipmi://admin:***@host`: credentials never leave the controller. */
-export function redactUrl(url: string | null): string | null {
-  if (!url) return url;
-  return url.replace(/^([a-z+]+:\/\/)([^:@/]*):([^@/]*)@/i, '$1$2:***@').replace(/([?&](?:password|token|pass)=)[^&]*/gi, '$1***');
-}

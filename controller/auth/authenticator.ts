@@ -1,0 +1,70 @@
+/**
+ * Who may connect, decided from the MQTT CONNECT's client id, user name and password:
+ * - a client whose id is an agent id is an agent: user name = its id, password = a bootstrap
+ *   token (or nothing, where `auth.anonymousAgents` is on);
+ * - any other client is a user: name and password checked against the store's scrypt hashes
+ *   (or nothing, where `auth.anonymousRole` gives anonymous clients a role).
+ * Refusal reasons name the client but never the password or token.
+ */
+import { isAgentClient } from '../broker/acl.js';
+import type { StoreData } from '../store/schema.js';
+import { UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
+import type { Principal } from './principal.js';
+import type { Role } from './roles.js';
+import { tokenHash } from './tokens.js';
+
+export interface AuthSettings {
+  anonymousAgents: boolean;
+  anonymousRole: Role | null;
+  /** Token hashes from the config file (`sha256:<hex>`). */
+  agentTokens: readonly string[];
+}
+
+export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; reason: string; code: 'bad-credentials' | 'not-authorized' };
+
+export class Authenticator {
+  /** Hashes of tokens minted in this process (the demo's simulated agents); never stored. */
+  private readonly internalHashes = new Set<string>();
+
+  constructor(
+    private readonly settings: AuthSettings,
+    private readonly data: () => StoreData,
+  ) {}
+
+  allowInternalToken(token: string): void {
+    this.internalHashes.add(tokenHash(token));
+  }
+
+  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthOutcome> {
+    return isAgentClient(clientId) ? this.agent(clientId, username, password) : this.user(clientId, username, password);
+  }
+
+  private agent(agentId: string, username: string | undefined, password: Buffer | undefined): AuthOutcome {
+    if (username === undefined && password === undefined) {
+      if (this.settings.anonymousAgents) return { ok: true, principal: { kind: 'agent', agentId } };
+      return { ok: false, code: 'not-authorized', reason: `agent ${agentId}: no token (anonymous agents are off: give the agent --token-file or muster.token=)` };
+    }
+    if (username !== agentId) return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: user name must be the agent id` };
+    if (!password || !this.knownToken(tokenHash(password.toString('utf8')))) {
+      return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: unknown or revoked token` };
+    }
+    return { ok: true, principal: { kind: 'agent', agentId } };
+  }
+
+  private async user(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthOutcome> {
+    if (username === undefined) {
+      const role = this.settings.anonymousRole;
+      if (role) return { ok: true, principal: { kind: 'user', name: 'anonymous', role } };
+      return { ok: false, code: 'not-authorized', reason: `client ${clientId}: no user name (anonymous access is off)` };
+    }
+    const user = Object.hasOwn(this.data().users, username) ? this.data().users[username]! : null;
+    // An unknown user costs one scrypt too, so timing does not tell which names exist.
+    const ok = await verifyPassword(password?.toString('utf8') ?? '', user?.passwordHash ?? UNKNOWN_USER_HASH);
+    if (!user || !ok) return { ok: false, code: 'bad-credentials', reason: `client ${clientId}: bad user name or password for "${username.slice(0, 64)}"` };
+    return { ok: true, principal: { kind: 'user', name: user.name, role: user.role } };
+  }
+
+  private knownToken(hash: string): boolean {
+    return this.internalHashes.has(hash) || this.settings.agentTokens.includes(hash) || this.data().agentTokens.some((t) => t.hash === hash);
+  }
+}

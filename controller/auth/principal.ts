@@ -1,0 +1,12 @@
+import type { Role } from './roles.js';
+
+/** Who is on the other end of an MQTT connection, as the broker authenticated it. */
+export type Principal = { kind: 'agent'; agentId: string } | { kind: 'user'; name: string; role: Role };
+
+/** What the rest of the controller may ask about authentication. */
+export interface AuthView {
+  /** The principal of a connected client (by client id = a request's `replyTo`), or null. */
+  who(clientId: string): Principal | null;
+  /** A token minted at start, never stored: for the controller's own simulated agents (`--demo`). */
+  readonly internalAgentToken: string;
+}

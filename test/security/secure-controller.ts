@@ -1,0 +1,84 @@
+/**
+ * A controller in this process with the default (secure) auth settings, its first admin's
+ * password, and users of every role made through the real `user-add` verb.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { ControllerClient } from '../../cli/client.js';
+import { hashPassword } from '../../controller/auth/passwords.js';
+import { ControllerConfig } from '../../controller/config.js';
+import { startController, type RunningController } from '../../controller/controller.js';
+import { defaultExtensions } from '../../controller/extensions.js';
+import { createLogger } from '../../controller/log.js';
+import { tempDir } from '../helpers/tmp.js';
+
+export interface SecureController {
+  running: RunningController;
+  dataDir: string;
+  adminPassword: string;
+  /** An admin's CLI connection. */
+  admin: ControllerClient;
+  /** Logs in as `name` (password `name-password`, made by addUser). */
+  login(name: string, clientId?: string): Promise<ControllerClient>;
+  addUser(name: string, role: 'viewer' | 'operator' | 'admin'): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const passwordOf = (name: string) => `${name}-password`;
+
+export async function startSecureController(config: Partial<ControllerConfig> = {}, opts: { ca?: Buffer } = {}): Promise<SecureController> {
+  const tmp = tempDir('muster-security-');
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, storeDebounceMs: 20, ...config });
+  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions });
+  const adminPassword = readFileSync(join(tmp.dir, 'admin-password'), 'utf8').trim();
+  const clients: ControllerClient[] = [];
+  const connect = async (username: string, password: string) => {
+    const c = await ControllerClient.connect({ url: running.mqttUrl, username, password, ca: opts.ca, timeoutMs: 10_000 });
+    clients.push(c);
+    return c;
+  };
+  const admin = await connect('admin', adminPassword);
+  return {
+    running,
+    dataDir: tmp.dir,
+    adminPassword,
+    admin,
+    login: (name) => connect(name, passwordOf(name)),
+    async addUser(name, role) {
+      await admin.request('user-add', { name, role, passwordHash: await hashPassword(passwordOf(name)) });
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+      await running.stop();
+      tmp.remove();
+    },
+  };
+}
+
+/** A raw MQTT connection (the forbidden things are tried with these). Rejects when CONNACK refuses. */
+export async function rawConnect(url: string, opts: IClientOptions): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+}
+
+/** Resolves true when the broker closes `client` within `ms`. */
+export async function closedWithin(client: MqttClient, ms: number): Promise<boolean> {
+  if (!client.connected) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([new Promise<boolean>((r) => client.once('close', () => r(true))), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  clearTimeout(timer);
+  return closed;
+}
+
+/** The granted QoS of one subscription: 128 means refused. */
+export function grantedQos(client: MqttClient, filter: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    client.subscribe(filter, { qos: 0 }, (err, granted) => {
+      // mqtt.js reports a refused filter as an error carrying the SUBACK packet.
+      const code = (err as { packet?: { granted?: number[] } } | undefined)?.packet?.granted?.[0];
+      if (typeof code === 'number') return resolve(code);
+      if (!err && granted?.[0]) return resolve(granted[0].qos);
+      reject(err ?? new Error(`no SUBACK for ${filter}`));
+    });
+  });
+}
