@@ -3,7 +3,6 @@
  * Runs from the initramfs and the installed OS alike, as one bundled file (dist/agent.js).
  */
 import { readFileSync } from 'node:fs';
-import pkg from '../package.json' with { type: 'json' };
 import type { AgentPhase } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 import { parseAgentArgs, USAGE, UsageError, type AgentArgs } from './args.js';
@@ -15,6 +14,9 @@ import { AgentLink, publishOnce } from './link.js';
 import { AgentMessages, uptimeClock } from './messages.js';
 import { requestPhase, servePhaseRequests } from './phase-ipc.js';
 import { RunDir } from './run-dir.js';
+
+/** package.json's version, put in by the bundler (scripts/build.mjs): the bundle carries no package.json. */
+declare const AGENT_VERSION: string;
 
 const log = (line: string) => process.stderr.write(`muster-agent: ${line}\n`);
 
@@ -36,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   const controller = controllerOf(args);
   const token = tokenOf(args);
   const messages = new AgentMessages(
-    { agentId: identity.agentId, bootId: runDir.bootId(), agentVersion: pkg.version, fingerprint },
+    { agentId: identity.agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint },
     uptimeClock(readUptime(args.root)),
   );
   const phase = args.phase ?? runDir.savedPhase() ?? 'kernel';
@@ -76,7 +78,7 @@ async function reportPhase(args: AgentArgs, runDir: RunDir, phase: AgentPhase): 
   const controller = controllerOf(args);
   const fingerprint = readFingerprint(args.root);
   const { agentId } = deriveIdentity(fingerprint);
-  const messages = new AgentMessages({ agentId, bootId: runDir.bootId(), agentVersion: pkg.version, fingerprint }, uptimeClock(readUptime(args.root)));
+  const messages = new AgentMessages({ agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint }, uptimeClock(readUptime(args.root)));
   runDir.savePhase(phase);
   await publishOnce(controller, agentId, tokenOf(args), new Topics().agent(agentId, 'state'), messages.state(phase), caOf(args));
   log(`no agent running: state ${phase} sent to ${controller.display} as ${agentId} (boot ${messages.facts.bootId})`);

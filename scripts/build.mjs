@@ -15,7 +15,14 @@ await build({
   minify: true,
   banner,
   // mqtt.js pulls a browser timer shim and a WebSocket client; the agent needs neither.
-  alias: { 'worker-timers': './agent/shims/worker-timers.ts', debug: './agent/shims/debug.cjs' },
+  // Stand-ins for what mqtt.js pulls in but the agent never needs (see each shim for why).
+  alias: {
+    'worker-timers': './agent/shims/worker-timers.ts',
+    debug: './agent/shims/debug.cjs',
+    'abort-controller': './agent/shims/abort-controller.cjs',
+    'lru-cache': './agent/shims/lru-cache.cjs',
+  },
+  define: { AGENT_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
   external: ['ws', 'bufferutil', 'utf-8-validate'],
 });
 // `--agent`: the agent bundle alone (tests of the agent must not depend on the CLI building).

@@ -56,11 +56,11 @@ class Recorder {
 
 /**
  * Mosquitto in local-only mode on a given port, so the test can restart it on the same one.
- * (test/helpers/mosquitto.ts waits for a log line its config never sends to stderr: it lacks `log_dest stderr`.)
  */
 async function startBroker(port: number): Promise<Proc> {
   const proc = start('mosquitto', ['-p', String(port), '-v']);
-  await proc.waitFor(/Opening ipv4 listen socket on port/, 10_000);
+  // "Opening … listen socket" is logged before the bind; "running" after every listener is up.
+  await proc.waitFor(/mosquitto version [\d.]+ running/, 10_000);
   return proc;
 }
 

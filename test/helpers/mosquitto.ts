@@ -11,6 +11,6 @@ export async function startMosquitto(): Promise<{ url: string; port: number; pro
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'log_dest stderr', ''].join('\n'));
   const proc = start('mosquitto', ['-c', conf]);
-  await proc.waitFor(/running|Opening ipv4 listen socket/, 10_000);
+  await proc.waitFor(/mosquitto version [\d.]+ running/, 10_000);
   return { url: `mqtt://127.0.0.1:${port}`, port, proc };
 }
