@@ -59,15 +59,20 @@ export class ConsoleService implements Extension {
     const node: NodeRecord | undefined = this.ctx.nodes.get(name);
     const target = node?.console ?? null;
     if (target === (this.opened.get(name) ?? null)) return;
-    this.opened.delete(name);
     this.sims.delete(name);
-    if (!target) return void (await this.manager.remove(name));
+    if (!target) {
+      this.opened.delete(name);
+      return void (await this.manager.remove(name));
+    }
+    // Recorded before the await: a second sync of the same node meanwhile sees it done.
+    this.opened.set(name, target);
     try {
       const sim = target.startsWith('sim:') ? new SimConsole(name) : undefined;
-      await this.manager.add(name, sim ? { driver: sim } : { target, ipmiUrl: node?.power ?? undefined });
-      this.opened.set(name, target);
       if (sim) this.sims.set(name, sim);
+      await this.manager.add(name, sim ? { driver: sim } : { target, ipmiUrl: node?.power ?? undefined });
     } catch (err) {
+      this.opened.delete(name);
+      this.sims.delete(name);
       this.ctx.log.error({ node: name, err: (err as Error).message }, 'console not opened');
     }
   }
