@@ -26,6 +26,7 @@ export function registerUserCommands(program: Command): void {
   program
     .command('whoami')
     .description('the user and role the controller sees for this connection')
+    .addHelpText('after', '\nExample:\n  MUSTER_USER=alice muster whoami\n')
     .action(async (_o: unknown, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request<{ user: string; role: Role }>('whoami'));
       process.stdout.write(`${r.user} (${r.role})\n`);
@@ -46,6 +47,7 @@ export function registerUserCommands(program: Command): void {
     .command('passwd <name>')
     .description("set a user's password (and optionally its role)")
     .option('--role <role>', `one of ${ROLES.join(', ')}`, role)
+    .addHelpText('after', '\nExamples:\n  muster user passwd alice\n  muster user passwd bob --role operator\n')
     .action(async (name: string, o: { role?: Role }, cmd: Command) => {
       const passwordHash = await newPasswordHash(name);
       const r = await withController(cmd, (c) => c.request<{ role: Role }>('user-password', { name, passwordHash, role: o.role }));
@@ -54,6 +56,7 @@ export function registerUserCommands(program: Command): void {
   user
     .command('remove <name>')
     .description('remove a user')
+    .addHelpText('after', '\nExample:\n  muster user remove bob\n')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       await withController(cmd, (c) => c.request('user-remove', { name }));
       process.stdout.write(`user ${name} removed\n`);
@@ -62,6 +65,7 @@ export function registerUserCommands(program: Command): void {
     .command('list')
     .description('users and roles')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster user list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const users = await withController(cmd, (c) => c.request<Array<{ name: string; role: Role; createdAt: number; createdBy: string }>>('user-list'));
       if (o.json) return printJson(users);
@@ -83,6 +87,7 @@ export function registerUserCommands(program: Command): void {
     .command('list')
     .description('tokens by id (never the tokens themselves)')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster token list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const list = await withController(cmd, (c) => c.request<Array<{ id: string; source: string; note: string | null; createdAt: number | null; createdBy: string | null }>>('token-list'));
       if (o.json) return printJson(list);
@@ -91,6 +96,7 @@ export function registerUserCommands(program: Command): void {
   token
     .command('revoke <id>')
     .description('revoke a token: agents using it can no longer connect')
+    .addHelpText('after', '\nExample:\n  muster token list\n  muster token revoke 3f2a9c1d8e7b\n')
     .action(async (id: string, _o: unknown, cmd: Command) => {
       await withController(cmd, (c) => c.request('token-revoke', { id }));
       process.stdout.write(`token ${id} revoked\n`);

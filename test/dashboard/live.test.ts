@@ -107,6 +107,8 @@ describe('dashboard, live', () => {
     await expect.poll(() => page.locator('#node-ids').textContent()).toContain('ipmi://admin:***@10.1.2.3:623');
     expect(await page.content()).not.toContain('s3cret');
     await page.fill('#filter-text', '');
+    // The grid redraws on the next animation frame.
+    await page.waitForFunction(() => window.musterDashboard.cellRect('demo02') !== null);
 
     const r = (await page.evaluate(() => window.musterDashboard.cellRect('demo02')))!;
     await page.mouse.click(r.x + r.width / 2, r.y + r.height / 2);
