@@ -3,7 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import { WebSocketServer } from 'ws';
+import { WebSocketByteStream } from './ws-stream.js';
 import type { Topics } from '../../shared/topics.js';
 import type { AuthOutcome } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
@@ -129,7 +130,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     };
     wsServer = secure ? https.createServer(secure, upgradeOnly) : http.createServer(upgradeOnly);
     wss = new WebSocketServer({ server: wsServer });
-    wss.on('connection', (ws, req) => aedes.handle(createWebSocketStream(ws), req));
+    wss.on('connection', (ws, req) => aedes.handle(new WebSocketByteStream(ws), req));
     await listen(wsServer, opts.host, opts.wsPort);
   }
   const wsPort = wsServer ? (wsServer.address() as net.AddressInfo).port : null;
