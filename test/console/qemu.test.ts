@@ -4,18 +4,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConsoleManager } from '../../controller/console/manager.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
-import { eventually } from './wait.js';
+import { until } from '../helpers/wait.js';
 
 /** Sends one QMP command after the capabilities handshake. */
 async function qmp(path: string, command: string): Promise<void> {
   const sock = net.connect(path);
   let got = '';
   sock.on('data', (d) => (got += d.toString()));
-  await eventually('QMP greeting', () => got.includes('"QMP"'));
+  await until('QMP greeting', () => got.includes('"QMP"'));
   sock.write('{"execute":"qmp_capabilities"}\n');
-  await eventually('QMP capabilities', () => got.includes('"return"'));
+  await until('QMP capabilities', () => got.includes('"return"'));
   sock.write(`{"execute":"${command}"}\n`);
-  await eventually(`QMP ${command}`, () => got.split('"return"').length > 2);
+  await until(`QMP ${command}`, () => got.split('"return"').length > 2);
   sock.end();
 }
 
@@ -37,9 +37,9 @@ describe('serial console of a real qemu VM (-serial pty)', () => {
     const m = (await vm.waitFor(/char device redirected to (\/dev\/pts\/\d+)/, 20_000)) as RegExpMatchArray;
     manager = new ConsoleManager({ dataDir: tmp.dir, partialFlushMs: 50 });
     await manager.add('vm1', { target: `serial:${m[1]}@115200` });
-    await eventually('console open', () => manager!.status('vm1').connected);
+    await until('console open', () => manager!.status('vm1').connected);
     await qmp(qmpPath, 'cont');
-    await eventually('SeaBIOS banner logged', async () => (await manager!.tail('vm1', 20)).some((l) => l.includes('SeaBIOS (version')), 30_000);
+    await until('SeaBIOS banner logged', async () => (await manager!.tail('vm1', 20)).some((l) => l.includes('SeaBIOS (version')), 30_000);
     const lines = await manager.tail('vm1', 20);
     expect(lines[0]).toMatch(/^\S+Z \[muster\] console opened: serial:\/dev\/pts\/\d+@115200$/);
     expect(lines.find((l) => l.includes('SeaBIOS'))).toMatch(/^\d{4}-\d\d-\d\dT\S+Z .*SeaBIOS \(version /);

@@ -6,7 +6,7 @@ import { ConsoleManager } from '../../controller/console/manager.js';
 import type { ConsoleMatch } from '../../controller/console/patterns.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
-import { eventually } from './wait.js';
+import { until } from '../helpers/wait.js';
 
 const ISO_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
 
@@ -45,7 +45,7 @@ describe('serial console over a real socat pty pair', () => {
       onMatch: (m) => matches.push(m),
     });
     await manager.add('n1', { target: `serial:${a}@115200` });
-    await eventually('console connected', () => manager.status('n1').connected);
+    await until('console connected', () => manager.status('n1').connected);
   });
 
   afterAll(async () => {
@@ -57,9 +57,9 @@ describe('serial console over a real socat pty pair', () => {
   it('logs timestamped lines, streams live bytes and reports patterns split across writes', async () => {
     const node = await openNodeSide(b);
     node.port.write('Linux version 6.1\r\n[ 4.2] Kernel pa');
-    await eventually('first line live', () => live.includes('Kernel pa'));
+    await until('first line live', () => live.includes('Kernel pa'));
     node.port.write('nic - not syncing: VFS\r\nn1 login: ');
-    await eventually('panic and prompt matched', () => matches.length >= 2);
+    await until('panic and prompt matched', () => matches.length >= 2);
     expect(matches.map((m) => m.pattern)).toEqual(['kernel-panic', 'login-prompt']);
     expect(matches[0]).toMatchObject({ node: 'n1', line: '[ 4.2] Kernel panic - not syncing: VFS' });
     const tail = await manager.tail('n1', 3);
@@ -74,7 +74,7 @@ describe('serial console over a real socat pty pair', () => {
     manager.claimWriter('n1', 'cli-1');
     expect(() => manager.claimWriter('n1', 'cli-2')).toThrow(/attached read-write by cli-1/);
     await manager.write('n1', 'cli-1', Buffer.from('root\r'));
-    await eventually('input at the node', () => node.received() === 'root\r');
+    await until('input at the node', () => node.received() === 'root\r');
     expect(manager.releaseClient('cli-1')).toEqual(['n1']);
     expect(manager.status('n1').writer).toBeNull();
     await new Promise<void>((res) => node.port.close(() => res()));
@@ -82,13 +82,13 @@ describe('serial console over a real socat pty pair', () => {
 
   it('survives the port vanishing and coming back (adapter unplugged)', async () => {
     await socat.stop();
-    await eventually('console lost', () => !manager.status('n1').connected);
+    await until('console lost', () => !manager.status('n1').connected);
     const lostReason = manager.status('n1').reason;
     socat = await startPtyPair(a, b);
-    await eventually('console reconnected', () => manager.status('n1').connected);
+    await until('console reconnected', () => manager.status('n1').connected);
     const node = await openNodeSide(b);
     node.port.write('back again\r\n');
-    await eventually('new output logged', async () => (await manager.tail('n1', 1))[0]?.endsWith('back again'));
+    await until('new output logged', async () => (await manager.tail('n1', 1))[0]?.endsWith('back again'));
     const log = readFileSync(manager.logPath('n1'), 'utf8').split('\n');
     const lostAt = log.findIndex((l) => l.includes('[muster] console lost: '));
     const backAt = log.findIndex((l) => l.includes('[muster] console reconnected'));

@@ -7,7 +7,7 @@ import { ConsoleManager } from '../../controller/console/manager.js';
 import { freePort } from '../helpers/ports.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
-import { eventually } from './wait.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Real SOL: openipmi's ipmi_sim serves IPMI over LAN and bridges its SOL payload to a TCP
@@ -48,14 +48,14 @@ describe('sol console through ipmitool against ipmi_sim', () => {
         '',
       ].join('\n'),
     );
-    copyFileSync('/work/shared/lab/ipmi/sim.emu', join(tmp.dir, 'sim.emu'));
+    copyFileSync(join(import.meta.dirname, '..', 'power', 'ipmi', 'sim.emu'), join(tmp.dir, 'sim.emu'));
     mkdirSync(join(tmp.dir, 'state'));
     bmc = start('ipmi_sim', ['-n', '-c', lanConf, '-f', join(tmp.dir, 'sim.emu'), '-s', join(tmp.dir, 'state')]);
     // ipmi_sim connects to the SOL device as it starts: that is our sign it is up.
-    await eventually('ipmi_sim connected to the UART', () => nodeSide, 10_000);
+    await until('ipmi_sim connected to the UART', () => nodeSide, 10_000);
     manager = new ConsoleManager({ dataDir: tmp.dir, backoff: { initialMs: 50, maxMs: 500 } });
     await manager.add('n1', { target: 'sol:', ipmiUrl: `ipmi://admin:s3cret@127.0.0.1:${lanPort}` });
-    await eventually('SOL session active', () => manager.status('n1').connected, 25_000).catch(async (err) => {
+    await until('SOL session active', () => manager.status('n1').connected, 25_000).catch(async (err) => {
       throw new Error(`${err.message}; console status: ${JSON.stringify(manager.status('n1'))}; log: ${(await manager.tail('n1', 5)).join(' / ')}`);
     });
   });
@@ -69,7 +69,7 @@ describe('sol console through ipmitool against ipmi_sim', () => {
 
   it('logs what the node prints, without ipmitool\'s banner', async () => {
     nodeSide!.write('Debian GNU/Linux 12 n1 ttyS0\r\n\r\nn1 login: ');
-    await eventually('prompt logged', async () => (await manager.tail('n1', 1))[0]?.endsWith('n1 login: '), 10_000);
+    await until('prompt logged', async () => (await manager.tail('n1', 1))[0]?.endsWith('n1 login: '), 10_000);
     const tail = await manager.tail('n1', 10);
     expect(tail.map((l) => l.slice(25))).toEqual([
       `[muster] console opened: sol:ipmi://admin:***@127.0.0.1:${lanPort}`,
@@ -84,7 +84,7 @@ describe('sol console through ipmitool against ipmi_sim', () => {
     manager.claimWriter('n1', 'cli-1');
     await manager.write('n1', 'cli-1', Buffer.from('root\r'));
     await manager.write('n1', 'cli-1', Buffer.from('~.\r'));
-    await eventually('keys at the UART', () => typed === 'root\r~.\r', 10_000);
+    await until('keys at the UART', () => typed === 'root\r~.\r', 10_000);
     expect(manager.status('n1').connected).toBe(true);
   });
 
@@ -95,8 +95,8 @@ describe('sol console through ipmitool against ipmi_sim', () => {
     await manager.remove('n1');
     expect(ipmitoolPids()).toEqual([]);
     await manager.add('n1', { target: 'sol:', ipmiUrl: `ipmi://admin:s3cret@127.0.0.1:${lanPort}` });
-    await eventually('SOL session active again', () => manager.status('n1').connected, 25_000);
+    await until('SOL session active again', () => manager.status('n1').connected, 25_000);
     nodeSide!.write('second session\r\n');
-    await eventually('output after reopening', async () => (await manager.tail('n1', 1))[0]?.endsWith('second session'), 10_000);
+    await until('output after reopening', async () => (await manager.tail('n1', 1))[0]?.endsWith('second session'), 10_000);
   });
 });

@@ -4,7 +4,7 @@ import { ConsoleManager } from '../../controller/console/manager.js';
 import type { ConsoleMatch } from '../../controller/console/patterns.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
-import { eventually } from './wait.js';
+import { until } from '../helpers/wait.js';
 
 describe('tcp console against a real TCP server (terminal server / ser2net)', () => {
   const tmp = tempDir('muster-console-');
@@ -25,7 +25,7 @@ describe('tcp console against a real TCP server (terminal server / ser2net)', ()
     await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
     manager = new ConsoleManager({ dataDir: tmp.dir, backoff: { initialMs: 20, maxMs: 100 }, onMatch: (m) => matches.push(m) });
     await manager.add('rack1-n07', { target: `tcp://127.0.0.1:${port}` });
-    await eventually('tcp console connected', () => manager.status('rack1-n07').connected && peer);
+    await until('tcp console connected', () => manager.status('rack1-n07').connected && peer);
   });
 
   afterAll(async () => {
@@ -39,7 +39,7 @@ describe('tcp console against a real TCP server (terminal server / ser2net)', ()
       peer!.write(piece);
       await new Promise((r) => setImmediate(r));
     }
-    await eventually('BUG matched', () => matches.length > 0);
+    await until('BUG matched', () => matches.length > 0);
     expect(matches).toEqual([{ node: 'rack1-n07', pattern: 'kernel-bug', line: '[ 9.1] BUG: unable to handle page fault', at: expect.any(Number) }]);
     expect((await manager.tail('rack1-n07', 1))[0]).toMatch(/Z \[ 9\.1\] BUG: unable to handle page fault$/);
   });
@@ -47,16 +47,16 @@ describe('tcp console against a real TCP server (terminal server / ser2net)', ()
   it('carries the writer\'s input to the server', async () => {
     manager.claimWriter('rack1-n07', 'cli-a');
     await manager.write('rack1-n07', 'cli-a', Buffer.from('reboot\r'));
-    await eventually('input at the server', () => fromConsole === 'reboot\r');
+    await until('input at the server', () => fromConsole === 'reboot\r');
   });
 
   it('reconnects after the server drops the connection', async () => {
     const old = peer!;
     peer = null;
     old.destroy();
-    await eventually('reconnected', () => peer);
+    await until('reconnected', () => peer);
     peer!.write('after reconnect\r\n');
-    await eventually('new line logged', async () => (await manager.tail('rack1-n07', 1))[0]?.endsWith('after reconnect'));
+    await until('new line logged', async () => (await manager.tail('rack1-n07', 1))[0]?.endsWith('after reconnect'));
     const tail = await manager.tail('rack1-n07', 3);
     expect(tail[0]).toMatch(/\[muster\] console lost: tcp:\/\/127\.0\.0\.1:\d+ closed the connection$/);
     expect(tail[1]).toMatch(/\[muster\] console reconnected$/);
@@ -65,7 +65,7 @@ describe('tcp console against a real TCP server (terminal server / ser2net)', ()
   it('says plainly when a console cannot be reached', async () => {
     const deadPort = await freePort();
     await manager.add('n2', { target: `tcp://127.0.0.1:${deadPort}` });
-    await eventually('unavailable logged', async () => (await manager.tail('n2', 1)).length === 1);
+    await until('unavailable logged', async () => (await manager.tail('n2', 1)).length === 1);
     expect((await manager.tail('n2', 5))).toEqual([expect.stringMatching(new RegExp(`\\[muster\\] console unavailable: cannot connect to tcp://127.0.0.1:${deadPort}: connect ECONNREFUSED`))]);
     expect(manager.status('n2')).toMatchObject({ connected: false, reason: expect.stringContaining('ECONNREFUSED') });
     await expect(manager.write('n2', 'x', Buffer.from('a'))).rejects.toThrow('node n2: x is not the console writer');

@@ -1,14 +1,14 @@
 /**
- * Polls `probe` until it returns a value (anything but undefined or false), for waiting on real
- * processes and brokers; fails naming what it waited for. Never used for time-based logic, which
- * tests drive with fake clocks.
+ * Polls `probe` until it returns something truthy, for waiting on real processes and brokers;
+ * fails naming what it waited for. Never used for time-based logic, which tests drive with fake
+ * clocks.
  */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
-    if (v !== undefined && v !== false) return v;
+    if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
