@@ -17,26 +17,58 @@ export interface HistoryQuery {
  */
 export class Journal {
   private stream: WriteStream | null = null;
+  private closed = false;
+  private lastError: Error | null = null;
   appended = 0;
 
-  private constructor(readonly path: string) {}
+  private constructor(
+    readonly path: string,
+    private readonly onError?: (err: Error) => void,
+  ) {}
 
-  static async open(path: string): Promise<Journal> {
+  /** `onError` hears of each failed append (disk full…): the journal never throws at its callers. */
+  static async open(path: string, opts: { onError?: (err: Error) => void } = {}): Promise<Journal> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const j = new Journal(path);
-    j.stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    const j = new Journal(path, opts.onError);
+    const stream = j.openStream();
     await new Promise<void>((resolve, reject) => {
-      j.stream!.once('open', () => resolve());
-      j.stream!.once('error', reject);
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
     });
-    // A torn last line from a crash must not glue itself to the next record.
-    j.stream.write('\n');
     return j;
   }
 
+  /** The last append error, or null once an append succeeds again. */
+  get error(): Error | null {
+    return this.lastError;
+  }
+
+  private openStream(): WriteStream {
+    const stream = createWriteStream(this.path, { flags: 'a', mode: 0o600 });
+    // Without a listener a write error (ENOSPC) would be an uncaught exception: the controller
+    // would die of a full disk. Drop the stream instead; the next append opens a new one.
+    stream.on('error', (err) => this.failed(stream, err));
+    this.stream = stream;
+    // A torn last line (crash, full disk) must not glue itself to the next record.
+    stream.write('\n');
+    return stream;
+  }
+
   append(t: Transition): void {
-    this.stream?.write(JSON.stringify(t) + '\n');
+    if (this.closed) return;
+    const stream = this.stream ?? this.openStream();
+    stream.write(JSON.stringify(t) + '\n', (err) => {
+      if (err) this.failed(stream, err);
+      else this.lastError = null;
+    });
     this.appended++;
+  }
+
+  private failed(stream: WriteStream, err: Error): void {
+    if (this.stream === stream) this.stream = null;
+    const first = this.lastError === null;
+    this.lastError = new Error(`journal ${this.path}: append failed: ${err.message}`);
+    if (first) this.onError?.(this.lastError);
   }
 
   /** Matching transitions, oldest first (the newest `limit` of them when a limit is given). */
@@ -68,11 +100,13 @@ export class Journal {
   /** Resolves once everything appended so far has reached the file. */
   sync(): Promise<void> {
     const s = this.stream;
-    if (!s || s.writableLength === 0) return Promise.resolve();
+    if (!s || s.destroyed || s.writableLength === 0) return Promise.resolve();
+    // The callback also runs when the write failed (the error is in `error`).
     return new Promise((resolve) => s.write('', () => resolve()));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const s = this.stream;
     this.stream = null;
     if (s) await new Promise<void>((resolve) => s.end(() => resolve()));

@@ -1,0 +1,59 @@
+/**
+ * A full disk (issue 9, item 7): the data directory on a 1 MB tmpfs the test mounts (needs root),
+ * filled up. Store writes then fail loudly (the request that needed one is answered with the
+ * reason) and the journal keeps failing quietly-but-counted, while the controller keeps serving
+ * reads; once space is back, writes succeed again.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProc, type InProc } from '../helpers/inproc.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const mnt = tempDir('muster-fulldisk-');
+let c: InProc;
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) throw new Error('the full-disk test mounts a tmpfs and needs root (npm test runs as root in CI)');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt.dir]);
+  const dataDir = join(mnt.dir, 'data');
+  mkdirSync(dataDir);
+  c = await startInProc({ dataDir, storeDebounceMs: 0 });
+});
+afterAll(async () => {
+  await c?.stop().catch(() => {});
+  execFileSync('umount', ['-l', mnt.dir]);
+  mnt.remove();
+});
+
+describe('a full disk', () => {
+  it('makes store writes fail with the reason while reads are still served, and recovers', async () => {
+    await c.client.request('define', { range: 'n001', settings: ['groups=rack1'] });
+    // Fill what is left of the filesystem.
+    const filler = join(mnt.dir, 'filler');
+    try {
+      writeFileSync(filler, Buffer.alloc(2 * 2 ** 20));
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    await expect(c.client.request('define', { range: 'n[002-200]', settings: ['groups=rack1'] })).rejects.toThrow(/store .*store\.json: write failed: .*ENOSPC/);
+    expect(c.running.ctx.store.error?.message).toMatch(/ENOSPC/);
+    // The journal's appends fail too (each transition is a line): counted, never a crash.
+    const journal = c.running.ctx.journal;
+    for (let i = 0; i < 200; i++) journal.append({ node: 'n001', axis: 'admin', from: 'online', to: 'offline', cause: `disk full test ${'x'.repeat(10_000)}`, at: i });
+    await journal.sync();
+    expect(journal.error?.message).toMatch(/journal .*journal\.jsonl: .*ENOSPC/);
+    // The controller still answers reads (from memory).
+    const nodes = await c.client.request<Array<{ node: string }>>('nodes', {});
+    expect(nodes.length).toBeGreaterThanOrEqual(1);
+    // Space back: the next change writes everything.
+    rmSync(filler);
+    await c.client.request('define', { range: 'n201', settings: [] });
+    expect(c.running.ctx.store.error).toBeNull();
+    journal.append({ node: 'n001', axis: 'admin', from: 'offline', to: 'online', cause: 'space is back', at: 1 });
+    await journal.sync();
+    expect(journal.error).toBeNull();
+    expect((await journal.history({ node: 'n001' })).transitions.at(-1)?.cause).toBe('space is back');
+  });
+});
