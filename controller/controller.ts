@@ -51,8 +51,20 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   const now = opts.now ?? Date.now;
   const topics = new Topics(config.prefix);
   const metrics = createMetrics();
-  const store = await Store.open(config.dataDir, { debounceMs: config.storeDebounceMs, onWrite: (ms) => metrics.storeWrite.observe(ms / 1000) });
-  const journal = await Journal.open(join(config.dataDir, 'journal.jsonl'));
+  const store = await Store.open(config.dataDir, {
+    debounceMs: config.storeDebounceMs,
+    onWrite: (ms) => metrics.storeWrite.observe(ms / 1000),
+    onWriteError: (err) => {
+      metrics.writeErrors.inc({ file: 'store' });
+      log.error({ err: err.message }, 'store write failed; changes are kept in memory and written again');
+    },
+  });
+  const journal = await Journal.open(join(config.dataDir, 'journal.jsonl'), {
+    onError: (err) => {
+      metrics.writeErrors.inc({ file: 'journal' });
+      log.error({ err: err.message }, 'journal append failed');
+    },
+  });
   // The config file's naming rule, when given, is the one in force.
   if (config.naming) store.change((d) => void (d.naming = config.naming!));
   const adminPasswordFile = await ensureFirstAdmin(store, now());

@@ -48,6 +48,8 @@ export interface EmbeddedBroker {
 const AUTH_CODES = { 'bad-credentials': 4, 'not-authorized': 5 } as const;
 
 /** aedes on TCP or TLS (and WebSocket), with authentication and muster's topic rules in its hooks. */
+const PUBLISH_REFUSALS = /not allowed in PUBLISH|topic has too many levels|Invalid protocol/;
+
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { topics, log } = opts;
   const refuse = (reason: string, what: 'connect' | 'acl' = 'acl') => {
@@ -113,7 +115,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       cb(null, sub);
     },
   });
-  aedes.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'mqtt client error'));
+  aedes.on('clientError', (client, err) => {
+    // aedes refuses malformed publishes (wildcards, empty topic, 100+ levels) before our hooks see
+    // them: count those like our own refusals. Anything else is a dropped connection.
+    if (PUBLISH_REFUSALS.test(err.message)) return refuse(`client ${client.id}: ${err.message}`);
+    log.debug({ client: client.id, err: err.message }, 'mqtt client error');
+  });
   aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'mqtt connection error'));
 
   const secure = opts.tls ?? null;

@@ -12,6 +12,8 @@ export interface StoreOptions {
   debounceMs?: number;
   /** Called after each write with its duration (for metrics). */
   onWrite?: (ms: number, bytes: number) => void;
+  /** Called when a write fails (disk full…); the data stays in memory and is written again later. */
+  onWriteError?: (err: Error) => void;
 }
 
 /**
@@ -119,12 +121,15 @@ export class Store {
       await this.inFlight;
       this.writes++;
       this.lastError = null;
+      // A new data directory has no last good copy until its first write: make one.
+      if (this.writes === 1 && !(await exists(this.backupPath))) await copyFile(this.path, this.backupPath).catch(() => {});
       this.opts.onWrite?.(performance.now() - started, 0);
       for (const w of waiters) w.resolve();
     } catch (err) {
       // Keep the data dirty so the next change (or flush) tries again; tell whoever waited.
       this.dirty = true;
       this.lastError = new Error(`store ${this.path}: write failed: ${(err as Error).message}`);
+      this.opts.onWriteError?.(this.lastError);
       for (const w of waiters) w.reject(this.lastError);
     } finally {
       this.inFlight = null;

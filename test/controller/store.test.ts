@@ -55,6 +55,14 @@ describe('Store', () => {
     expect(JSON.parse(readFileSync(join(dir, 'store.json.bak'), 'utf8')).nodes.a.name).toBe('a');
   });
 
+  it('keeps a last good copy from the first write of a new data directory on', async () => {
+    const dir = fresh();
+    const store = await Store.open(dir, { debounceMs: 0 });
+    store.change((d) => void (d.nodes.a = node('a')));
+    await store.flush();
+    expect(JSON.parse(readFileSync(join(dir, 'store.json.bak'), 'utf8')).nodes.a.name).toBe('a');
+  });
+
   it('refuses a store written by a newer version', async () => {
     const dir = fresh();
     writeFileSync(join(dir, 'store.json'), JSON.stringify({ version: 99, nodes: {} }));
@@ -69,7 +77,8 @@ describe('Store', () => {
 
   it('reports a failed write and keeps the data to write again', async () => {
     const dir = fresh();
-    const store = await Store.open(join(dir, 'data'), { debounceMs: 0 });
+    const reported: Error[] = [];
+    const store = await Store.open(join(dir, 'data'), { debounceMs: 0, onWriteError: (e) => void reported.push(e) });
     // Replace the data directory by a file: the temp file cannot be created.
     const { rmSync } = await import('node:fs');
     rmSync(join(dir, 'data'), { recursive: true });
@@ -77,6 +86,7 @@ describe('Store', () => {
     store.change((d) => void (d.nodes.a = node('a')));
     await expect(store.flush()).rejects.toThrow(/write failed/);
     expect(store.error?.message).toMatch(/write failed/);
+    expect(reported).toHaveLength(1);
     rmSync(join(dir, 'data'));
     mkdirSync(join(dir, 'data'));
     await store.flush();

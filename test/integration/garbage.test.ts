@@ -65,6 +65,7 @@ describe('garbage on the wire', () => {
     await publishAs(AGENT, 'muster/unknown/topic', 'x');
     await publishAs('muster-cli-x', 'muster/events/transition', '{}');
     await publishAs('muster-cli-x', 'muster/request/nodes', 'not json');
+    await publishAs('muster-cli-x', 'muster/request/+', '{}'); // refused by aedes itself
 
     for (const reason of [
       /not JSON/,
@@ -77,13 +78,14 @@ describe('garbage on the wire', () => {
       /not muster\/agents\/mac-525400000001\/hello/,
       /only the controller publishes muster\/events\/transition/,
       /request rejected: not JSON/,
+      /\+ is not allowed in PUBLISH/,
     ]) {
       // Logs are written asynchronously: wait for each line rather than read once.
       await expect(controller.proc.waitFor(reason, 5000)).resolves.toBeTruthy();
     }
     expect(await metric('muster_rejected_messages_total', 'reason="schema"')).toBeGreaterThanOrEqual(2);
     expect(await metric('muster_rejected_messages_total', 'reason="json"')).toBeGreaterThanOrEqual(2);
-    expect(await metric('muster_rejected_messages_total', 'reason="acl"')).toBeGreaterThanOrEqual(5);
+    expect(await metric('muster_rejected_messages_total', 'reason="acl"')).toBeGreaterThanOrEqual(6);
     expect(await metric('muster_rejected_messages_total', 'reason="version"')).toBe(1);
     expect(await metric('muster_rejected_messages_total', 'reason="identity"')).toBe(1);
 
