@@ -46,12 +46,13 @@ async function main(argv: string[]): Promise<number> {
   log(`${identity.agentId} (from ${identity.source}), boot ${messages.facts.bootId}, phase ${phase}, controller ${controller.display}`);
 
   const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, ca: caOf(args), log });
+  // Connect first: the hello is what the controller waits for; the phase socket can follow.
+  link.start();
   const ipc = await servePhaseRequests(runDir.socketPath, (next) => {
     runDir.savePhase(next);
     link.setPhase(next);
     return { ok: true, bootId: messages.facts.bootId };
   });
-  link.start();
 
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The `muster` command: the bundled CLI (built by `npm run build`).
-import '../dist/muster.js';
+import '../dist/muster.mjs';

@@ -1,21 +1,24 @@
 // Bundles the agent into one self-contained file (no runtime node_modules: it runs from an
 // initramfs) and the CLI/controller into one file whose dependencies stay in node_modules.
 import { build } from 'esbuild';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: false, logLevel: 'warning' };
-// ESM bundles of CommonJS packages need a require() of their own.
-const banner = { js: "import { createRequire as __muster_cr } from 'node:module'; const require = __muster_cr(import.meta.url);" };
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: false, logLevel: 'warning' };
+
+// The agent is CommonJS: Node loads it ~10 ms faster than an ES module, and `node agent.js` works
+// the same in an initramfs (no package.json) and here (dist/package.json says so).
+mkdirSync('dist', { recursive: true });
+writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
 
 await build({
   ...common,
   entryPoints: ['agent/main.ts'],
   outfile: 'dist/agent.js',
+  format: 'cjs',
   minify: true,
-  banner,
-  // mqtt.js pulls a browser timer shim and a WebSocket client; the agent needs neither.
-  // Stand-ins for what mqtt.js pulls in but the agent never needs (see each shim for why).
+  // Stand-ins for what mqtt.js pulls in but the agent never needs (see each shim for why); its
+  // WebSocket transport stays out.
   alias: {
     'worker-timers': './agent/shims/worker-timers.ts',
     debug: './agent/shims/debug.cjs',
@@ -29,7 +32,8 @@ await build({
 if (!process.argv.includes('--agent')) await build({
   ...common,
   entryPoints: ['cli/main.ts'],
-  outfile: 'dist/muster.js',
+  outfile: 'dist/muster.mjs',
+  format: 'esm',
   packages: 'external',
 });
 

@@ -10,7 +10,7 @@ export const musterBin = join(repoRoot, 'bin', 'muster.js');
 export const agentBin = join(repoRoot, 'dist', 'agent.js');
 
 export function requireBuild(): void {
-  for (const f of [join(repoRoot, 'dist', 'muster.js'), agentBin]) {
+  for (const f of [join(repoRoot, 'dist', 'muster.mjs'), agentBin]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` (npm test does)`);
   }
 }

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 
 /**
  * The dashboard's page sources. From source (tests, tsx) they are next to this module; from the
- * bundled controller (`dist/muster.js`) they are in the repository's `controller/http/dashboard`.
+ * bundled controller (`dist/muster.mjs`) they are in the repository's `controller/http/dashboard`.
  */
 export function dashboardSourceDir(here = import.meta.dirname): string {
   const candidates = [here, resolve(here, '..', 'controller', 'http', 'dashboard')];
