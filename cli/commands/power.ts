@@ -41,11 +41,11 @@ export function registerPowerCommand(program: Command): void {
         progress.end();
         return res;
       });
+      if (r.results.some((x) => !x.ok)) process.exitCode = 1;
       if (o.json) return printJson(r.results);
       const rows = r.results.map((x) => [x.node, x.ok ? (x.state ?? 'ok') : 'failed', `${x.ms} ms`, x.ok ? '' : (x.error ?? '')]);
       if (action === 'status' || r.results.some((x) => !x.ok)) process.stdout.write(table(['NODE', 'RESULT', 'TIME', 'ERROR'], rows, { color: useColor() }) + '\n');
       process.stdout.write(summary(r.results) + '\n');
-      if (r.results.some((x) => !x.ok)) process.exitCode = 1;
     });
 }
 

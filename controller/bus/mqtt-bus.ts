@@ -35,15 +35,17 @@ export class MqttBus implements Bus {
     const bus = new MqttBus(client);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
+        clearTimeout(timer);
         client.end(true);
         reject(new Error(`cannot connect to broker ${url}: ${err.message}`));
       };
+      const timer = setTimeout(() => onError(new Error('no CONNACK within 10 s')), 10_000);
       client.once('connect', () => {
+        clearTimeout(timer);
         client.off('error', onError);
         resolve();
       });
       client.once('error', onError);
-      setTimeout(() => onError(new Error('no CONNACK within 10 s')), 10_000).unref();
     });
     return bus;
   }

@@ -55,7 +55,7 @@ export class StateManager implements Extension, StateView {
     ctx.state = this;
     this.apply({ type: 'controller-start' });
     // aedes keeps retained messages in memory only: publish every node's state again.
-    for (const name of this.machine.nodeNames()) this.publishState(name);
+    this.publishAll();
 
     const { events } = ctx;
     this.offs.push(
@@ -72,7 +72,10 @@ export class StateManager implements Extension, StateView {
       }),
     );
     ctx.bus.onConnectionChange((s) => {
-      if (s === 'up') this.apply({ type: 'broker-reconnect' });
+      if (s !== 'up') return;
+      this.apply({ type: 'broker-reconnect' });
+      // A restarted broker has forgotten the retained states: publish them all again.
+      this.publishAll();
     });
     this.schedule();
   }
@@ -195,6 +198,10 @@ export class StateManager implements Extension, StateView {
   private publishState(node: string): void {
     const state = this.machine.nodeState(node);
     this.ctx.bus.publish(this.ctx.topics.nodeState(node), JSON.stringify(state), { retain: true, qos: 1 }).catch((err: Error) => this.ctx.log.error({ node, err: err.message }, 'node state publish failed'));
+  }
+
+  private publishAll(): void {
+    for (const name of this.machine.nodeNames()) this.publishState(name);
   }
 
   /** The store keeps the machine's record of a node whose retained state changed (not every heartbeat). */
