@@ -5,7 +5,8 @@ import { cellIndexAt, cellOrigin, gridLayout, LABELLED_MAX, visibleRows } from '
 import { RequestError } from '../../controller/http/dashboard/link.js';
 import { NO_FILTER, NodeModel, readNodeState } from '../../controller/http/dashboard/node-model.js';
 import { classify } from '../../controller/http/dashboard/state-classes.js';
-import { seededRandom, syntheticChanges, syntheticState, syntheticStates } from '../../controller/http/dashboard/synthetic.js';
+import { seededRandom } from '../../shared/random.js';
+import { syntheticChanges, syntheticState, syntheticStates } from '../../controller/http/dashboard/synthetic.js';
 import { topicMatches } from '../../controller/http/dashboard/topic-match.js';
 import { NodeState } from '../../shared/protocol.js';
 

@@ -6,7 +6,6 @@
  *  - cutting every agent's broker connection at once → zero power actions and one incident.
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Event } from '../../shared/protocol.js';
@@ -15,40 +14,13 @@ import { freePort } from '../helpers/ports.js';
 import { start, stopAll, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
+import { partitionableLink } from '../helpers/link.js';
 
 const N = 5;
 const uuid = (i: number) => `4c4c4544-0058-4b10-8032-b7c04f5140${i.toString(16).padStart(2, '0')}`;
 
-/** A TCP relay from agents to the broker that can be cut off (a partition: no reconnects either). */
-async function relay(to: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
-  const pairs = new Set<[net.Socket, net.Socket]>();
-  const server = net.createServer((a) => {
-    const b = net.connect(to, '127.0.0.1');
-    const pair: [net.Socket, net.Socket] = [a, b];
-    pairs.add(pair);
-    a.pipe(b).pipe(a);
-    const end = () => {
-      a.destroy();
-      b.destroy();
-      pairs.delete(pair);
-    };
-    a.on('close', end).on('error', end);
-    b.on('close', end).on('error', end);
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return {
-    port,
-    cut: () => {
-      server.close();
-      for (const [a, b] of pairs) (a.resetAndDestroy(), b.resetAndDestroy());
-    },
-    close: () => new Promise((r) => (server.listening ? server.close(() => r()) : r())),
-  };
-}
-
 let controller: ControllerProc;
-let link: Awaited<ReturnType<typeof relay>>;
+let link: Awaited<ReturnType<typeof partitionableLink>>;
 let powerLog: string;
 const agents: Proc[] = [];
 const tmp = tempDir('muster-correction-');
@@ -65,10 +37,10 @@ beforeAll(async () => {
   );
   controller = await startControllerProc(['--config', config]);
   for (let i = 1; i <= N; i++) await controller.cli(['define', `n00${i}`, 'groups=rack1', `uuid=${uuid(i)}`, `power=command:${script}`]);
-  link = await relay(Number(new URL(controller.mqttUrl).port));
+  link = await partitionableLink(Number(new URL(controller.mqttUrl).port), await freePort());
   for (let i = 1; i <= N; i++) {
     const root = twoNicsIbMachine(i);
-    agents.push(start(process.execPath, [agentBin, '--root', root, '--controller', `mqtt://127.0.0.1:${link.port}`, '--interval', '1', '--phase', 'run']));
+    agents.push(start(process.execPath, [agentBin, '--root', root, '--controller', link.url, '--interval', '1', '--phase', 'run']));
   }
   await Promise.all(agents.map((a) => a.waitFor('hello sent')));
 });
@@ -108,7 +80,7 @@ describe('automatic correction with real agents', () => {
     expect(history.find((t) => t.to === 'dead')!.cause).toMatch(/will/);
 
     // Every remaining agent loses its broker connection at the same moment.
-    link.cut();
+    await link.cut();
     await until('the incident', async () => ((await events('incident')).some((e) => e.details.state === 'frozen')));
     await until('all silent nodes dead', async () => ((await nodes()).filter((n) => n.liveness === 'dead').length === N));
     // Well past suspect, dead and the backoff: still only the one action from before.

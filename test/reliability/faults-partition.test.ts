@@ -12,7 +12,8 @@ import { startControllerProc, type ControllerProc } from '../helpers/controller.
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from './lib.js';
-import { allAliveInRun, awaitReconnected, BREAKER_WINDOW_S, defineNodes, EventRecorder, launchSwarm, nodeName, nodeRows, partitionableLink, powerScript, watchWindow, writeFaultConfig } from './faults-cluster.js';
+import { allAliveInRun, awaitReconnected, BREAKER_WINDOW_S, defineNodes, EventRecorder, launchSwarm, nodeName, nodeRows, powerScript, watchWindow, writeFaultConfig } from './faults-cluster.js';
+import { partitionableLink } from '../helpers/link.js';
 
 const NODES = 500;
 const CUT = NODES / 2;

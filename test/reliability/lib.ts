@@ -1,22 +1,11 @@
 /** Small tools the reliability tests share: a seeded PRNG, polling, metrics and store checks. */
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { StoreData } from '../../controller/store/schema.js';
 import { Transition } from '../../shared/protocol.js';
-import { freePort } from '../helpers/ports.js';
 
-/** mulberry32: a small seeded PRNG, so a failing run is reproduced from the seed it printed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so a failing run is reproduced from the seed it printed. */
+export { seededRandom as seeded } from '../../shared/random.js';
 
 /** The seed from MUSTER_SEED (to replay a failure) or a fresh one. */
 export function testSeed(): number {
@@ -25,15 +14,7 @@ export function testSeed(): number {
   return fromEnv !== undefined ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31);
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000, everyMs = 200): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until } from '../helpers/wait.js';
 
 /** Sum of a Prometheus counter's samples whose labels contain `label` (all samples without one). */
 export async function metric(httpUrl: string, name: string, label = ''): Promise<number> {
@@ -88,30 +69,3 @@ export function tornJournalLines(dataDir: string): string[] {
     });
 }
 
-/** A TCP relay in front of a broker port that can be cut: a partition, with no reconnects either. */
-export async function relay(toPort: number): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
-  const pairs = new Set<[net.Socket, net.Socket]>();
-  const server = net.createServer((a) => {
-    const b = net.connect(toPort, '127.0.0.1');
-    const pair: [net.Socket, net.Socket] = [a, b];
-    pairs.add(pair);
-    a.pipe(b).pipe(a);
-    const end = () => {
-      a.destroy();
-      b.destroy();
-      pairs.delete(pair);
-    };
-    a.on('close', end).on('error', end);
-    b.on('close', end).on('error', end);
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen({ port, host: '127.0.0.1', backlog: 4096 }, r));
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    cut: () => {
-      server.close();
-      for (const [a, b] of pairs) (a.resetAndDestroy(), b.resetAndDestroy());
-    },
-    close: () => new Promise((r) => (server.listening ? server.close(() => r()) : r())),
-  };
-}

@@ -11,7 +11,8 @@ import { NodeModel, NO_FILTER, readNodeState, type NodeFilter } from './node-mod
 import { NodeGrid } from './grid.js';
 import { NodePanel } from './node-panel.js';
 import { STATE_CLASSES, classify } from './state-classes.js';
-import { seededRandom, syntheticChanges, syntheticStates } from './synthetic.js';
+import { seededRandom } from '../../../shared/random.js';
+import { syntheticChanges, syntheticStates } from './synthetic.js';
 
 /** What tests and benchmarks read from the running page (`window.musterDashboard`). */
 export interface DashboardProbe {

@@ -7,17 +7,6 @@ import type { NodeState } from '../../../shared/protocol.js';
 const PHASES = ['kernel', 'init', 'run', 'run', 'run', 'run', 'build', 'off', 'unknown'] as const;
 const LIVENESS = ['alive', 'alive', 'alive', 'alive', 'alive', 'alive', 'suspect', 'dead'] as const;
 
-/** A small deterministic generator (mulberry32), so runs are comparable. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(list: readonly T[], rand: () => number): T => list[Math.floor(rand() * list.length)]!;
 
