@@ -54,6 +54,17 @@ export const ControllerConfig = z
       })
       .strict()
       .default({ anonymousAgents: false, anonymousRole: null, agentTokens: [], trustExternalBroker: false }),
+    /** The web dashboard (docs/dashboard.md). */
+    dashboard: z
+      .object({
+        /**
+         * The read-only login every page visitor gets (in config.json): a user of role viewer and
+         * a file whose first line is its password. null: the page connects anonymously.
+         */
+        viewer: z.object({ user: z.string().min(1), passwordFile: z.string().min(1) }).strict().nullable().default(null),
+      })
+      .strict()
+      .default({ viewer: null }),
     /** PEM files: with them the MQTT port is mqtts://, the WebSocket port wss:// and the HTTP port HTTPS. */
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict().nullable().default(null),
   })

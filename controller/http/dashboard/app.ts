@@ -7,6 +7,7 @@
 import { DiscoveredPanel } from './discovered-panel.js';
 import { byId, h } from './dom.js';
 import { Link, type DashboardConfig, type LinkStatus } from './link.js';
+import { LoginBox } from './login.js';
 import { NodeModel, NO_FILTER, readNodeState, type NodeFilter } from './node-model.js';
 import { NodeGrid } from './grid.js';
 import { NodePanel } from './node-panel.js';
@@ -199,6 +200,7 @@ async function startLive(config: DashboardConfig): Promise<void> {
   const l = link;
   nodePanel = new NodePanel(byId('node-panel'), l, (n) => model.get(n), () => route(''));
   discovered = new DiscoveredPanel(byId('discovered-panel'), l, (n) => (byId('discovered-count').textContent = n ? String(n) : ''), (node) => route(`node=${node}`));
+  const login = new LoginBox(l, (id) => discovered!.setRole(id.user, id.role));
   l.listen(l.topic('nodes', '+', 'state'), (topic, payload) => applyState(topic.split('/').at(-2)!, decoder.decode(payload)));
   l.listen(l.topic('events', '+'), (topic, payload) => {
     const kind = topic.split('/').at(-1)!;
@@ -213,6 +215,7 @@ async function startLive(config: DashboardConfig): Promise<void> {
     nodePanel!.event(kind, node);
   });
   void loadGroups();
+  void login.refresh();
   discovered.refresh();
   window.addEventListener('hashchange', () => route(location.hash.slice(1), false));
   route(location.hash.slice(1), false);

@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /**
  * Agents that said hello but match no node definition (`discovered`), each with an assign form
- * (`assign`). With auth, assigning will need an admin login; the page's read-only link will be
- * refused and the error shown.
+ * (`assign`). Assigning needs the admin role: the buttons are disabled for other roles (a known
+ * role that is not admin), and a refusal from the controller is shown as it says it.
  */
 import { h } from './dom.js';
 import { ago } from './format.js';
@@ -22,6 +22,8 @@ interface DiscoveredAgent {
 export class DiscoveredPanel {
   private loading: Promise<void> | null = null;
   private again = false;
+  /** Why assigning is off for this login, or null when it may be tried. */
+  private assignBlocked: string | null = null;
   /** The last assignment's outcome: kept across reloads of the list, which drop its row. */
   private readonly result = h('p', { id: 'discovered-result', class: 'note', role: 'status' });
 
@@ -31,6 +33,17 @@ export class DiscoveredPanel {
     private readonly onCount: (n: number) => void,
     private readonly onAssigned: (node: string) => void,
   ) {}
+
+  /** The login's role: only an admin (or an unknown role: the controller decides) may assign. */
+  setRole(user: string | null, role: string | null): void {
+    this.assignBlocked = role === null || role === 'admin' ? null : `assigning needs an admin login; ${user ?? 'this page'} is ${role}`;
+    for (const b of this.root.querySelectorAll<HTMLButtonElement>('form.assign button')) this.gate(b);
+  }
+
+  private gate(button: HTMLButtonElement): void {
+    button.disabled = this.assignBlocked !== null;
+    button.title = this.assignBlocked ?? '';
+  }
 
   /** Reloads the list; calls during a load coalesce into one more load. */
   refresh(): void {
@@ -75,6 +88,7 @@ export class DiscoveredPanel {
   private row(a: DiscoveredAgent, now: number): HTMLElement {
     const input = h('input', { type: 'text', placeholder: 'node name', 'aria-label': `node name for ${a.agentId}`, pattern: '[A-Za-z][A-Za-z0-9_.\\-]*', required: true });
     const button = h('button', { type: 'submit' }, 'Assign');
+    this.gate(button);
     const form = h('form', { class: 'assign', 'data-agent': a.agentId }, input, button);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -103,7 +117,7 @@ export class DiscoveredPanel {
       this.refresh();
     } catch (err) {
       this.show('error', (err as Error).message);
-      button.disabled = false;
+      this.gate(button);
     }
   }
 

@@ -2,10 +2,16 @@
 /**
  * The page's one MQTT-over-WebSocket connection to the controller: retained node states, events
  * and console output by subscription, and the CLI's request/response verbs
- * (`muster/request/<verb>` → `muster/response/<clientId>`).
+ * (`muster/request/<verb>` → `muster/response/<clientId>`). A login swaps the connection for one
+ * with other credentials; subscriptions carry over.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { topicMatches } from './topic-match.js';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
 
 /** What `/dashboard/config.json` tells the page (see route.ts). */
 export interface DashboardConfig {
@@ -14,8 +20,8 @@ export interface DashboardConfig {
   /** The broker's WebSocket port on the host that served the page, or null with the reason. */
   wsPort: number | null;
   wsProblem: string | null;
-  /** MQTT credentials for the page (read-only ones once auth exists); null: anonymous. */
-  credentials: { username: string; password: string } | null;
+  /** The page's read-only MQTT credentials (config `dashboard.viewer`); null: anonymous. */
+  credentials: Credentials | null;
 }
 
 export type LinkStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -34,37 +40,69 @@ export class RequestError extends Error {
   }
 }
 
+/** One MQTT connection with its own client id (so a new one never takes over the old one's session). */
+interface Connection {
+  client: MqttClient;
+  clientId: string;
+  /** Requests wait for the SUBACK of the response topic, so no answer can arrive before it. */
+  responses: Promise<void>;
+}
+
+const LOGIN_TIMEOUT_MS = 10_000;
+
 export class Link {
-  readonly clientId = `muster-web-${randomHex(6)}`;
-  private readonly client: MqttClient;
+  private conn: Connection;
   private readonly listeners = new Set<{ filter: string; fn: Listener }>();
-  private readonly responses: Promise<void>;
   private readonly pending = new Map<string, { verb: string; resolve: (data: unknown) => void; reject: (e: Error) => void; timer: number }>();
 
   constructor(
     private readonly config: DashboardConfig,
-    url: string,
-    onStatus: (s: LinkStatus) => void,
+    private readonly url: string,
+    private readonly onStatus: (s: LinkStatus, detail?: string) => void,
   ) {
-    this.client = mqtt.connect(url, {
-      clientId: this.clientId,
-      protocolVersion: 4,
-      username: config.credentials?.username,
-      password: config.credentials?.password,
-      reconnectPeriod: 2000,
-      connectTimeout: 10_000,
-    });
     onStatus('connecting');
-    this.client.on('connect', () => onStatus('live'));
-    this.client.on('reconnect', () => onStatus('reconnecting'));
-    this.client.on('offline', () => onStatus('offline'));
-    this.client.on('message', (topic, payload) => this.dispatch(topic, payload));
-    // Requests wait for the SUBACK of the response topic, so no answer can arrive before it.
-    this.responses = this.client.subscribeAsync(this.topic('response', this.clientId), { qos: 1 }).then(() => undefined);
+    this.conn = this.adopt(this.open(config.credentials));
+  }
+
+  get clientId(): string {
+    return this.conn.clientId;
   }
 
   topic(...levels: string[]): string {
     return [this.config.prefix, ...levels].join('/');
+  }
+
+  /**
+   * Connects with other credentials (null: the page's own from config.json) and, once the broker
+   * accepts them, drops the old connection. Refused credentials reject with the broker's reason
+   * and leave the old connection as it was. Credentials live only in this connection's options.
+   */
+  async switchCredentials(credentials: Credentials | null): Promise<void> {
+    const next = this.open(credentials ?? this.config.credentials);
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        window.clearTimeout(timer);
+        if (!err) return resolve();
+        next.client.end(true);
+        reject(err);
+      };
+      const timer = window.setTimeout(() => settle(new Error(`no answer from the broker within ${LOGIN_TIMEOUT_MS / 1000} s`)), LOGIN_TIMEOUT_MS);
+      next.client.on('error', settle);
+      next.client.once('connect', () => settle());
+    });
+    const old = this.conn;
+    this.conn = this.adopt(next);
+    old.client.end(true);
+    for (const [id, p] of this.pending) {
+      window.clearTimeout(p.timer);
+      p.reject(new RequestError(p.verb, `${p.verb}: the connection changed before the controller answered; try again`));
+      this.pending.delete(id);
+    }
+    this.onStatus('live');
+    for (const filter of new Set([...this.listeners].map((l) => l.filter))) void next.client.subscribeAsync(filter, { qos: 0 });
   }
 
   /** Listen to a filter; returns the way to stop. Subscriptions survive reconnects (clean session, resubscribe). */
@@ -72,15 +110,16 @@ export class Link {
     const entry = { filter, fn };
     const first = ![...this.listeners].some((l) => l.filter === filter);
     this.listeners.add(entry);
-    if (first) void this.client.subscribeAsync(filter, { qos: 0 });
+    if (first) void this.conn.client.subscribeAsync(filter, { qos: 0 });
     return () => {
       this.listeners.delete(entry);
-      if (![...this.listeners].some((l) => l.filter === filter)) void this.client.unsubscribeAsync(filter);
+      if (![...this.listeners].some((l) => l.filter === filter)) void this.conn.client.unsubscribeAsync(filter);
     };
   }
 
   async request<T>(verb: string, args: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<T> {
-    await this.responses;
+    const { client, clientId, responses } = this.conn;
+    await responses;
     const id = randomHex(8);
     return new Promise<T>((resolve, reject) => {
       const timer = window.setTimeout(() => {
@@ -88,12 +127,43 @@ export class Link {
         reject(new RequestError(verb, `${verb}: no answer from the controller within ${timeoutMs / 1000} s`));
       }, timeoutMs);
       this.pending.set(id, { verb, resolve: resolve as (d: unknown) => void, reject, timer });
-      this.client.publish(this.topic('request', verb), JSON.stringify({ v: 1, id, replyTo: this.clientId, args }), { qos: 1 });
+      client.publish(this.topic('request', verb), JSON.stringify({ v: 1, id, replyTo: clientId, args }), { qos: 1 });
     });
   }
 
+  private open(credentials: Credentials | null): Connection {
+    const clientId = `muster-web-${randomHex(6)}`;
+    const client = mqtt.connect(this.url, {
+      clientId,
+      protocolVersion: 4,
+      username: credentials?.username,
+      password: credentials?.password,
+      reconnectPeriod: 2000,
+      connectTimeout: 10_000,
+    });
+    const responses = client.subscribeAsync(this.topic('response', clientId), { qos: 1 }).then(() => undefined);
+    responses.catch(() => {}); // a refused connection: its requests are never sent
+    return { client, clientId, responses };
+  }
+
+  /** Makes `conn` the one whose events count; a replaced connection's late events are ignored. */
+  private adopt(conn: Connection): Connection {
+    const { client, clientId } = conn;
+    const current = () => this.conn === conn;
+    client.on('connect', () => current() && this.onStatus('live'));
+    client.on('reconnect', () => current() && this.onStatus('reconnecting'));
+    client.on('offline', () => current() && this.onStatus('offline'));
+    // A refused CONNACK (bad credentials) stops reconnecting: say why.
+    client.on('error', (err) => current() && this.onStatus('offline', err.message));
+    client.on('message', (topic, payload) => {
+      if (!current()) return;
+      if (topic === this.topic('response', clientId)) this.answer(payload);
+      else this.dispatch(topic, payload);
+    });
+    return conn;
+  }
+
   private dispatch(topic: string, payload: Uint8Array): void {
-    if (topic === this.topic('response', this.clientId)) return this.answer(payload);
     for (const l of this.listeners) if (topicMatches(l.filter, topic)) l.fn(topic, payload);
   }
 

@@ -4,14 +4,20 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Context, Extension } from '../../context.js';
 import { bundleDashboard, dashboardSourceDir } from './bundle.js';
-import type { DashboardConfig } from './link.js';
+import type { Credentials, DashboardConfig } from './link.js';
 
 export interface DashboardOptions {
   /**
-   * The MQTT credentials the page connects with (read-only ones, once the broker has auth), or
-   * null for anonymous. The hook for the auth layer: it may look at the request (a session).
+   * The MQTT credentials the page connects with, or null for anonymous; it may look at the request
+   * (a session). Without it, config `dashboard.viewer` gives them.
    */
   credentials?: (req: http.IncomingMessage) => DashboardConfig['credentials'];
+}
+
+/** The page's own login: config `dashboard.viewer` with its password read from the file. */
+interface ViewerLogin {
+  user: string;
+  password: string;
 }
 
 interface Asset {
@@ -35,10 +41,17 @@ const SECURITY_HEADERS = {
 export class DashboardRoute implements Extension {
   readonly name = 'dashboard';
   private readonly assets = new Map<string, Promise<Asset>>();
+  private viewer: ViewerLogin | null = null;
 
   constructor(private readonly opts: DashboardOptions = {}) {}
 
   async start(ctx: Context): Promise<void> {
+    const { viewer } = ctx.config.dashboard;
+    if (viewer && !this.opts.credentials) {
+      this.viewer = { user: viewer.user, password: await readPasswordFile(viewer.passwordFile) };
+      const problem = viewerProblem(ctx, viewer.user);
+      if (problem) ctx.log.warn(problem);
+    }
     const dir = dashboardSourceDir();
     const sources: Record<string, { type: string; load: () => Promise<string | Buffer> }> = {
       '/dashboard/': { type: 'text/html; charset=utf-8', load: () => readFile(join(dir, 'index.html')) },
@@ -93,7 +106,20 @@ export class DashboardRoute implements Extension {
       : wsPort === null
         ? 'the controller was started without a WebSocket port (--ws-port)'
         : null;
-    return { v: 1, prefix: ctx.topics.prefix, wsPort: wsProblem ? null : wsPort, wsProblem, credentials: this.opts.credentials?.(req) ?? null };
+    const login = this.pageLogin(ctx, req);
+    const problem = wsProblem ?? ('problem' in login ? login.problem : null);
+    return { v: 1, prefix: ctx.topics.prefix, wsPort: problem ? null : wsPort, wsProblem: problem, credentials: 'credentials' in login ? login.credentials : null };
+  }
+
+  /**
+   * The credentials handed to every visitor. Checked on each request, since users change while the
+   * controller runs: a configured user that is missing or more than a viewer is never handed out.
+   */
+  private pageLogin(ctx: Context, req: http.IncomingMessage): { credentials: Credentials | null } | { problem: string } {
+    if (this.opts.credentials) return { credentials: this.opts.credentials(req) };
+    if (!this.viewer) return { credentials: null };
+    const problem = viewerProblem(ctx, this.viewer.user);
+    return problem ? { problem } : { credentials: { username: this.viewer.user, password: this.viewer.password } };
   }
 }
 
@@ -109,6 +135,25 @@ function send(req: http.IncomingMessage, res: http.ServerResponse, type: string,
     ...SECURITY_HEADERS,
   });
   res.end(req.method === 'HEAD' ? undefined : out);
+}
+
+function viewerProblem(ctx: Context, user: string): string | null {
+  const record = Object.hasOwn(ctx.store.data.users, user) ? ctx.store.data.users[user]! : null;
+  if (!record) return `dashboard.viewer: user ${user} does not exist (muster user add ${user} --role viewer)`;
+  if (record.role !== 'viewer') return `dashboard.viewer: user ${user} is ${record.role}, not viewer; every page visitor gets this login, so it is not handed out`;
+  return null;
+}
+
+async function readPasswordFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`dashboard.viewer.passwordFile ${path}: ${(err as Error).message}`);
+  }
+  const password = text.split(/\r?\n/)[0] ?? '';
+  if (!password) throw new Error(`dashboard.viewer.passwordFile ${path}: the first line (the password) is empty`);
+  return password;
 }
 
 function redactedBroker(url: string): string {
