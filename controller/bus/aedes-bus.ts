@@ -9,7 +9,9 @@ export class AedesBus implements Bus {
     const deliver = (packet: AedesPublishPacket, cb: () => void) => {
       // aedes delivers its own $SYS heartbeats to `#`-style filters; ours never start with $.
       if (!packet.topic.startsWith('$')) handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
-      cb();
+      // Not synchronously: aedes drains its queue of held-back deliveries through this callback,
+      // and a synchronous call recurses once per queued message (a stack overflow under load).
+      process.nextTick(cb);
     };
     return new Promise((resolve) => {
       this.broker.subscribe(filter, deliver, () =>

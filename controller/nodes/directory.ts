@@ -93,7 +93,9 @@ export class NodeDirectory {
   bind(name: string, agentId: string, fingerprint: Fingerprint, ids: Partial<NodeIdentifiers>, now: number, replaceIds = false): void {
     this.version++;
     this.store.change((d) => {
-      for (const other of Object.values(d.nodes)) if (other.agentId === agentId && other.name !== name) other.agentId = null;
+      // The agent's previous node, from the agent record (not a scan of every node).
+      const before = d.agents[agentId]?.node;
+      if (before && before !== name && d.nodes[before]?.agentId === agentId) d.nodes[before]!.agentId = null;
       const node = (d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now }));
       const previous = node.agentId;
       if (previous && previous !== agentId && d.agents[previous]) d.agents[previous].node = null;

@@ -57,6 +57,8 @@ export class StateMachine {
   private silenceEpoch = 0;
   /** Time of the latest input. */
   private lastNow = 0;
+  /** The earliest wake time set during the current `apply`. */
+  private stepWake = Infinity;
 
   constructor(
     private readonly config: PolicyConfig,
@@ -85,6 +87,7 @@ export class StateMachine {
     }
     const input = parsed.data;
     this.lastNow = now;
+    this.stepWake = Infinity;
     const step = new Step(now);
     switch (input.type) {
       case 'tick':
@@ -160,6 +163,14 @@ export class StateMachine {
   /** The resolved policy for a node (its groups' overrides applied). */
   policyFor(node: string): NodePolicy {
     return this.policyOf(this.groupsFor(node));
+  }
+
+  /**
+   * The earliest wake time set by the last `apply` (null: none), so a caller can keep its timer
+   * without scanning every node after each heartbeat; `nextDeadline()` is the full answer.
+   */
+  lastStepWake(): number | null {
+    return this.stepWake === Infinity ? null : this.stepWake;
   }
 
   /** When `tick` should next be applied; null when no time rule is pending. */
@@ -390,7 +401,10 @@ export class StateMachine {
     }
     const wake = this.wakeFor(rt, policy, step.now, retryAt);
     if (wake === null) this.wake.delete(rt.node);
-    else this.wake.set(rt.node, wake);
+    else {
+      this.wake.set(rt.node, wake);
+      if (wake < this.stepWake) this.stepWake = wake;
+    }
   }
 
   /** Attempts count up until the node has been up in `run` for `stableAfter`. */

@@ -31,6 +31,7 @@ export class Store {
   private inFlight: Promise<void> | null = null;
   private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private lastError: Error | null = null;
+  private lastWriteMs = 0;
   writes = 0;
 
   private constructor(readonly dir: string, private readonly opts: StoreOptions) {
@@ -104,10 +105,13 @@ export class Store {
   }
 
   private schedule(): void {
+    // Writes stringify the whole store on the main thread: under churn, wait at least three times
+    // as long as the last write took, so writing never takes more than a quarter of the loop.
+    const wait = Math.max(this.opts.debounceMs ?? 200, 3 * this.lastWriteMs);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.writeNow();
-    }, this.opts.debounceMs ?? 200);
+    }, wait);
     this.timer.unref();
   }
 
@@ -119,6 +123,7 @@ export class Store {
     this.inFlight = this.db.write();
     try {
       await this.inFlight;
+      this.lastWriteMs = performance.now() - started;
       this.writes++;
       this.lastError = null;
       // A new data directory has no last good copy until its first write: make one.

@@ -1,0 +1,93 @@
+// Turns bench results into the table of figures against their targets (pure: data in, rows out).
+
+const MiB = 1024 * 1024;
+const f0 = (x) => (x === null || x === undefined || Number.isNaN(x) ? '—' : Math.round(x).toLocaleString('en-US'));
+const f1 = (x) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(1));
+const f2 = (x) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(2));
+const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS');
+
+/** Peers' published defaults for detecting a dead node, beside ours. */
+export const PEER_DETECTION = 'Slurm SlurmdTimeout 300 s; Kubernetes node grace 40 s; Cray heartbeat 60 s; Warewulf 2 intervals (never acts)';
+
+/** @returns {{ figure: string, value: string, peer: string, target: string, verdict: string, command: string }[]} */
+export function buildTable(r) {
+  const rows = [];
+  const row = (figure, value, peer, target, ok, command) => rows.push({ figure, value, peer, target, verdict: verdict(ok), command });
+
+  if (r.ceiling) {
+    const by = Object.fromEntries(r.ceiling.map((c) => [c.target, c]));
+    // A target that passed the highest rate tried has a ceiling of at least that (the generators' limit).
+    const shown = (c) => `${c.ceiling > 0 && c.ceiling >= Math.max(...c.steps.map((x) => x.rate)) ? '≥ ' : ''}${f0(c.ceiling)} msg/s`;
+    const pair = (label, ours, peer) => {
+      if (!ours || !peer) return;
+      const ratio = peer.ceiling ? ours.ceiling / peer.ceiling : null;
+      row(`1 ingest ceiling, ${label}`, `${shown(ours)} (${ours.agents} agents)`, `${peer.target}: ${shown(peer)}`, `≥ 0.6× peer (${f2(ratio)}×)`, ratio === null ? null : ratio >= 0.6, `${ours.command}  vs  ${peer.command}`);
+    };
+    pair('embedded', by['muster (embedded aedes)'], by['bare aedes']);
+    pair('--broker mosquitto', by['muster --broker mosquitto'], by['mosquitto + JSON subscriber']);
+  }
+  if (r.cluster?.steady && r.bareSteady) {
+    const m = r.cluster.steady;
+    const b = r.bareSteady;
+    const ratio = m.cpuPct / b.cpuPct;
+    row(`2 steady CPU, ${f0(r.cluster.n)} nodes / 5 s`, `${f1(m.cpuPct)} % of a core (generators ${f1(m.generatorCpuPct)} %)`, `bare aedes ${f1(b.cpuPct)} % (generators ${f1(b.generatorCpuPct)} %)`, `≤ 1.5× (${f2(ratio)}×)`, ratio <= 1.5, `${r.cluster.controllerCommand}  vs  ${b.command}`);
+    const perNode = (m.rssBytes - b.rssBytes) / r.cluster.n;
+    const marginal = (m.rssBytes - r.cluster.rssEmptyBytes - (b.rssBytes - b.rssEmptyBytes)) / r.cluster.n;
+    if (m.heapUsedBytes) row('2 steady JS heap used', `${f1(m.heapUsedBytes / MiB)} MiB (${f1(m.heapUsedBytes / r.cluster.n / 1024)} KiB/node)`, '', 'report', null, `muster_process_nodejs_heap_size_used_bytes; that GET /metrics took ${f0(m.metricsScrapeMs)} ms`);
+    row('2 steady RSS beyond bare', `${f1(m.rssBytes / MiB)} MiB: ${f1(perNode / 1024)} KiB/node beyond (${f1(marginal / 1024)} KiB/node net of each empty process)`, `bare aedes ${f1(b.rssBytes / MiB)} MiB (empty ${f1(b.rssEmptyBytes / MiB)}; muster empty ${f1(r.cluster.rssEmptyBytes / MiB)})`, '≤ 10 KB/node', perNode <= 10_000, 'RSS from /proc/PID/status, mean over the sample');
+  }
+  const s = r.cluster?.storm;
+  if (s) {
+    const n = r.cluster.n;
+    row('3 storm: hellos within', `${f1(s.helloWindowS)} s for ${f0(s.connected)} agents`, '', '≤ 60 s', s.connected === n && s.helloWindowS <= 60, `${n} new agents (generators: ${f0(s.generatorCpuMs)} ms CPU); ${r.cluster.namingRule}`);
+    row('3 storm: identified after last hello', `${f1(s.identifiedAfterLastHelloS)} s (${f0(s.identified)}/${f0(n)})`, '', '≤ 10 s, all', s.allIdentified && s.identifiedAfterLastHelloS <= 10, 'assigned events on muster/events/assigned');
+    row('3 storm: persisted after last hello', `${f1(s.persistedAfterLastHelloS)} s`, '', '≤ 10 s', s.persistedAfterLastHelloS !== null && s.persistedAfterLastHelloS <= 10, 'mtime of DATA/store.json once it holds every binding');
+    row('3 storm: store file writes', `${f0(s.storeWrites)} (mean ${f0(s.storeWriteMeanMs)} ms each)`, '', 'tens, not thousands', s.storeWrites < 100, 'muster_store_write_seconds_count on /metrics');
+    row('3 storm: listen queue', `${f0(s.listenOverflows)} overflows; ${f0(s.connectRetries)} retries, ${f0(s.slowConnects)} connects ≥ 1 s (max ${f0(s.connectMsMax)} ms)`, '', '0 retried', s.listenOverflows === 0 && s.connectRetries === 0 && s.slowConnects === 0, 'TcpExt ListenOverflows+ListenDrops delta; generator retry count');
+    row('3 storm: event loop blocked (in process)', `max delay ${f0(s.eventLoopDelayMaxMs)} ms`, '', '≤ 200 ms', s.eventLoopDelayMaxMs <= 200, 'muster_process_nodejs_eventloop_lag_max_seconds (prom-client monitorEventLoopDelay, max since the scrape before the storm)');
+    row('3 storm: event loop (from outside)', `ping RTT max ${f0(s.pingRttMaxMs)} ms, p99 ${f0(s.pingRttP99Ms)} ms (${s.pings} pings)`, '', '≤ 200 ms', s.pingRttMaxMs <= 200, 'request `naming` every 100 ms over MQTT (includes the broker path)');
+  }
+  if (r.cluster?.kill) {
+    const k = r.cluster.kill;
+    row(`4a kill → dead p99 (${k.dead}/${k.agents})`, `${f0(k.p99Ms)} ms (p50 ${f0(k.p50Ms)}, max ${f0(k.maxMs)})`, PEER_DETECTION, '< 1 s', k.dead === k.agents && k.p99Ms < 1000, 'SIGKILL of a generator; `dead` transition events on muster/events/transition');
+  }
+  if (r.cluster?.freeze) {
+    const z = r.cluster.freeze;
+    row(`4b freeze → dead p99 (${z.dead}/${z.agents})`, `${f1(z.p99Ms / 1000)} s (p50 ${f1(z.p50Ms / 1000)}, max ${f1(z.maxMs / 1000)})`, PEER_DETECTION, '< 4 × 5 s + 1 s = 21 s', z.dead === z.agents && z.p99Ms < 21_000, 'SIGSTOP of a generator (sockets stay open, no will)');
+  }
+  if (r.cluster?.nodesCli) {
+    const c = r.cluster.nodesCli;
+    row(`5 \`muster nodes\` over ${f0(r.cluster.n)} nodes`, `first output ${f0(c.firstOutputMs)} ms, done ${f0(c.totalMs)} ms`, r.cluster.cliFloorMs ? `\`muster --help\` ${f0(r.cluster.cliFloorMs)} ms` : '', '< 1 s to first output', c.firstOutputMs < 1000, c.command);
+    row(`5 controller start-up, ${f0(r.cluster.n)}-node store`, `${f0(r.cluster.startFullMs)} ms`, `empty store ${f0(r.cluster.startEmptyMs)} ms`, '< 2 s', r.cluster.startFullMs < 2000, 'spawn → ready line: ' + r.cluster.startCommand);
+  }
+  if (r.journal) row('5 journal appends', `${f0(r.journal.perSec)} /s`, '', 'report', null, r.journal.command);
+  if (r.agent) {
+    const a = r.agent;
+    const ratio = a.agentToHelloMedianMs / a.nodeMedianMs;
+    row('6 agent bundle size', `${f1(a.bundleBytes / 1024)} KiB (${f1(a.bundleGzipBytes / 1024)} KiB gzip)`, '', '≤ 220 KB', a.bundleBytes <= 220_000, 'stat dist/agent.js');
+    row('6 agent start → hello (median)', `${f0(a.agentToHelloMedianMs)} ms`, `node -e 0: ${f0(a.nodeMedianMs)} ms`, `≤ 1.5× (${f2(ratio)}×)`, ratio <= 1.5, a.command);
+    row('6 agent RSS at hello', `${f1(a.agentRssMedianKiB / 1024)} MiB`, '', 'report', null, a.command);
+  }
+  if (r.power) {
+    const p = r.power;
+    row(`7 power cycle ${p.nodes} sim nodes`, `${f1(p.wallMs / 1000)} s wall, ${p.ok}/${p.nodes} ok, max in flight ${p.maxInFlight}`, '', `never > ${p.concurrency} at once`, p.maxInFlight <= p.concurrency && p.ok === p.nodes, `${p.command}; in flight from the action events' [at − ms, at]`);
+  }
+  return rows;
+}
+
+export function formatTable(r) {
+  const rows = r.table;
+  const cols = ['figure', 'value', 'peer', 'target', 'verdict'];
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...rows.map((x) => x[c].length))]));
+  const line = (x) => cols.map((c) => x[c].padEnd(width[c])).join(' │ ');
+  const out = [`muster bench (${r.mode}) ${r.startedAt}, node ${r.node}, ${r.cpus} CPUs, load ${r.loadAtStart.toFixed(1)} → ${r.loadAtEnd.toFixed(1)}`, '', line(Object.fromEntries(cols.map((c) => [c, c]))), cols.map((c) => '─'.repeat(width[c])).join('─┼─')];
+  for (const x of rows) out.push(line(x));
+  for (const [partName, error] of Object.entries(r.errors ?? {})) out.push(`FAILED ${partName}: ${error}`);
+  out.push('', 'Commands:');
+  for (const x of rows) out.push(`  ${x.figure}: ${x.command}`);
+  if (r.ceiling) {
+    out.push('', 'Ingest steps (rate → lost, probe p99, target CPU µs/msg, generator CPU %):');
+    for (const c of r.ceiling) out.push(`  ${c.target}: ${c.steps.map((s) => `${s.rate}→${s.lost}/${f0(s.p99Ms)}ms/${f0(s.targetCpuUsPerMsg)}µs/${f0(s.generatorCpuPct)}%${s.ok ? '' : ' ✗'}`).join('  ')}`);
+  }
+  return out.join('\n');
+}

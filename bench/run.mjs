@@ -1,0 +1,100 @@
+// muster's benchmark suite: muster against peers measured in the same run (issue 10).
+//   node bench/run.mjs [--quick|--full] [--only ceiling,steady,cluster,power,journal,agent]
+// Quick (default): 1,500 agents, a few minutes. Full: the 10,000-node figures.
+// Prints a table and writes bench/results.json. Build first (node scripts/build.mjs).
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleProtocol } from './lib/protocol.mjs';
+import { load1 } from './lib/procstat.mjs';
+import { killChildren, repo } from './lib/targets.mjs';
+import { TARGETS, ceiling } from './scenarios/ceiling.mjs';
+import { bareSteady, musterCluster } from './scenarios/cluster.mjs';
+import { journalAppends } from './scenarios/journal.mjs';
+import { powerFanout } from './scenarios/power.mjs';
+import { buildTable, formatTable } from './report.mjs';
+
+const argv = process.argv.slice(2);
+const full = argv.includes('--full');
+const onlyArg = argv.find((a) => a.startsWith('--only'));
+const only = onlyArg ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1] : argv[argv.indexOf(onlyArg) + 1]).split(',')) : null;
+const want = (part) => !only || only.has(part);
+
+const MODES = {
+  quick: {
+    ceiling: { agents: 200, workers: 2, rates: [5000, 10000, 20000, 30000, 40000, 50000, 60000], stepMs: 3000 },
+    cluster: { n: 1500, workers: 2, detectK: 100, warmMs: 6000, sampleMs: 10_000 },
+    power: { nodes: 1000, concurrency: 50 },
+    journal: { count: 100_000 },
+    agentRuns: 20,
+  },
+  full: {
+    ceiling: { agents: 1000, workers: 2, rates: [5000, 10000, 20000, 30000, 35000, 40000, 45000, 50000, 60000, 70000, 80000], stepMs: 6000 },
+    cluster: { n: 10_000, workers: 2, detectK: 500, warmMs: 12_000, sampleMs: 30_000 },
+    power: { nodes: 1000, concurrency: 50 },
+    journal: { count: 200_000 },
+    agentRuns: 20,
+  },
+};
+const mode = full ? 'full' : 'quick';
+const cfg = MODES[mode];
+const log = (s) => console.error(`[bench ${new Date().toISOString().slice(11, 19)} load ${load1().toFixed(1)}] ${s}`);
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    killChildren();
+    process.exit(130);
+  });
+}
+for (const ev of ['uncaughtException', 'unhandledRejection']) process.on(ev, (err) => {
+  killChildren();
+  console.error(err);
+  process.exit(1);
+});
+
+const results = { mode, startedAt: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, loadAtStart: load1() };
+await bundleProtocol();
+
+results.errors = {};
+/** Runs one part; a part that fails (e.g. the controller died) is reported and the rest still run. */
+async function part(name, fn) {
+  if (!want(name)) return;
+  try {
+    await fn();
+  } catch (err) {
+    results.errors[name] = err.message;
+    log(`${name} FAILED: ${err.message}`);
+  }
+}
+
+await part('agent', async () => {
+  log('agent: size, start → hello, RSS');
+  const out = execFileSync(process.execPath, [join(repo, 'bench', 'agent-startup.mjs'), String(cfg.agentRuns)], { encoding: 'utf8' });
+  results.agent = { command: `node bench/agent-startup.mjs ${cfg.agentRuns}`, ...JSON.parse(out.trim().split('\n').pop()) };
+});
+await part('ceiling', async () => {
+  results.ceiling = [];
+  for (const target of Object.keys(TARGETS)) {
+    log(`ceiling: ${target}`);
+    results.ceiling.push(await ceiling({ target, ...cfg.ceiling, log }));
+  }
+});
+await part('steady', async () => {
+  log(`steady: bare aedes with ${cfg.cluster.n} agents`);
+  results.bareSteady = await bareSteady(cfg.cluster);
+});
+await part('cluster', async () => {
+  log(`cluster: muster with ${cfg.cluster.n} agents`);
+  results.cluster = {};
+  await musterCluster({ ...cfg.cluster, log, result: results.cluster });
+});
+await part('power', async () => (results.power = await powerFanout({ ...cfg.power, log })));
+await part('journal', async () => (results.journal = await journalAppends(cfg.journal)));
+results.loadAtEnd = load1();
+results.finishedAt = new Date().toISOString();
+
+results.table = buildTable(results);
+const out = join(repo, 'bench', 'results.json');
+writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+console.log(formatTable(results));
+console.log(`\nwritten: ${out}`);
