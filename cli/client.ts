@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { PROTOCOL_VERSION, Response, parseMessage } from '../shared/protocol.js';
+import { PROTOCOL_VERSION, Response, decodeMessage } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 
 export interface ClientOptions {
@@ -93,13 +93,7 @@ export class ControllerClient {
   }
 
   private onResponse(payload: Buffer): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return;
-    }
-    const r = parseMessage(Response, json);
+    const r = decodeMessage(Response, payload);
     if (!r.ok) return;
     const p = this.pending.get(r.value.id);
     if (!p) return;

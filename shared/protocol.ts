@@ -215,6 +215,17 @@ export function parseMessage<T>(schema: z.ZodType<T>, value: unknown): { ok: tru
   return { ok: false, error: describeZodError(r.error) };
 }
 
+/** JSON text (or bytes) → a checked message; bad JSON is reported like a schema error. */
+export function decodeMessage<T>(schema: z.ZodType<T>, payload: Buffer | string): { ok: true; value: T } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch (err) {
+    return { ok: false, error: `not JSON: ${(err as Error).message}` };
+  }
+  return parseMessage(schema, json);
+}
+
 export function describeZodError(error: z.ZodError): string {
   const first = error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`);
   const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { Event, parseMessage } from '../../shared/protocol.js';
+import { Event, decodeMessage } from '../../shared/protocol.js';
 import { table } from '../format.js';
 import { Progress, summary } from '../progress.js';
 import { printJson, useColor, withController } from '../session.js';
@@ -32,7 +32,7 @@ export function registerPowerCommand(program: Command): void {
         const nodes = await c.request<Array<{ node: string }>>('nodes', { range });
         const progress = new Progress(nodes.length, `power ${action}`, !o.json && !!process.stderr.isTTY);
         await c.stream([c.topics.event('action')], (_t, payload) => {
-          const e = parseMessage(Event, JSON.parse(payload.toString('utf8')));
+          const e = decodeMessage(Event, payload);
           if (e.ok && e.value.details.requestId === requestId) progress.tick((e.value.details.result as Result).ok);
         });
         // A large range takes a while: wait long enough for all of it.

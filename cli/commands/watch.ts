@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Event, parseMessage } from '../../shared/protocol.js';
+import { Event, decodeMessage } from '../../shared/protocol.js';
 import { colorize } from '../format.js';
 import { useColor, withController } from '../session.js';
 
@@ -15,14 +15,8 @@ export function registerWatchCommand(program: Command): void {
       await withController(cmd, async (c) => {
         const only = range ? new Set((await c.request<Array<{ node: string }>>('nodes', { range })).map((r) => r.node)) : null;
         const color = useColor();
-        await c.stream([c.topics.allEvents], (topic, payload) => {
-          let json: unknown;
-          try {
-            json = JSON.parse(payload.toString('utf8'));
-          } catch {
-            return;
-          }
-          const e = parseMessage(Event, json);
+        await c.stream([c.topics.allEvents], (_topic, payload) => {
+          const e = decodeMessage(Event, payload);
           if (!e.ok) return;
           const ev = e.value;
           if (kinds && !kinds.has(ev.kind)) return;
