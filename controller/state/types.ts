@@ -3,7 +3,7 @@
  * inputs the machine accepts, and what one step returns.
  */
 import { z } from 'zod';
-import { Admin, AgentId, AgentPhase, BootId, Liveness, NodeName, Phase, Power, type Event, type Transition } from '../../shared/protocol.js';
+import { AgentId, AgentPhase, BootId, NodeName, NodeState, Phase, Power, type Event, type Transition } from '../../shared/protocol.js';
 
 const time = z.number().int().nonnegative();
 
@@ -55,24 +55,9 @@ export const Problem = z.object({
 export type Problem = z.infer<typeof Problem>;
 
 /** A node's whole runtime record. Plain JSON: store it, restart, `load()` it back. */
-export const NodeRecord = z.object({
-  node: NodeName,
-  phase: Phase,
-  phaseSince: time,
-  liveness: Liveness,
-  livenessSince: time,
+export const NodeRecord = NodeState.omit({ v: true }).extend({
   /** When the node stopped being alive (null while alive): what the breaker counts. */
   silentSince: time.nullable(),
-  admin: Admin,
-  reason: z.string().max(1024).nullable(),
-  adminBy: z.string().max(128).nullable(),
-  adminSince: time,
-  power: Power,
-  powerSince: time,
-  faults: z.number().int().nonnegative(),
-  since: time,
-  agentId: AgentId.nullable(),
-  bootId: BootId.nullable(),
   /** When the current boot id was first seen. */
   bootSeenAt: time.nullable(),
   /** Recent earlier boot ids: late messages from them are ignored. */
