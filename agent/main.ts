@@ -18,6 +18,8 @@ import { RunDir } from './run-dir.js';
 /** package.json's version, put in by the bundler (scripts/build.mjs): the bundle carries no package.json. */
 declare const AGENT_VERSION: string;
 
+const PHASE_SOCKET_DELAY_MS = 250;
+
 const log = (line: string) => process.stderr.write(`muster-agent: ${line}\n`);
 
 async function main(argv: string[]): Promise<number> {
@@ -45,16 +47,9 @@ async function main(argv: string[]): Promise<number> {
   runDir.savePhase(phase);
   log(`${identity.agentId} (from ${identity.source}), boot ${messages.facts.bootId}, phase ${phase}, controller ${controller.display}`);
 
-  const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, ca: caOf(args), log });
-  // Connect first: the hello is what the controller waits for; the phase socket can follow.
-  link.start();
-  const ipc = await servePhaseRequests(runDir.socketPath, (next) => {
-    runDir.savePhase(next);
-    link.setPhase(next);
-    return { ok: true, bootId: messages.facts.bootId };
-  });
-
-  await new Promise<void>((resolve) => {
+  // Signals are caught from the start: a SIGTERM that lands while the phase socket is still being
+  // set up must still say goodbye.
+  const signalled = new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       log(`${signal}: saying goodbye`);
       resolve();
@@ -62,6 +57,17 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+  const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, ca: caOf(args), log });
+  // Connect first: the hello is what the controller waits for. The phase socket follows the first
+  // attempt (or 250 ms): listening loads Node's cluster module, ~2 ms that would delay the hello.
+  link.start();
+  await Promise.race([link.firstAttempt, signalled, new Promise((resolve) => setTimeout(resolve, PHASE_SOCKET_DELAY_MS).unref())]);
+  const ipc = await servePhaseRequests(runDir.socketPath, (next) => {
+    runDir.savePhase(next);
+    link.setPhase(next);
+    return { ok: true, bootId: messages.facts.bootId };
+  });
+  await signalled;
   ipc.close();
   await link.stop();
   log('stopped');

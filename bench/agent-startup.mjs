@@ -33,12 +33,11 @@ const toHello = [];
 const rssKiB = [];
 const vmRssKiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 try {
+  // Interleaved, so that a load change on this shared machine hits both series alike.
   for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
+    const bare = process.hrtime.bigint();
     spawnSync(process.execPath, ['-e', '0']);
-    nodeFloor.push(ms(t0));
-  }
-  for (let i = 0; i < runs; i++) {
+    nodeFloor.push(ms(bare));
     const hello = new Promise((resolve) => sub.once('message', resolve));
     const t0 = process.hrtime.bigint();
     const agent = spawn(process.execPath, [bundle, '--root', root, '--controller', `mqtt://127.0.0.1:${port}`], { stdio: 'ignore' });

@@ -24,6 +24,7 @@ await build({
     debug: './agent/shims/debug.cjs',
     'abort-controller': './agent/shims/abort-controller.cjs',
     'lru-cache': './agent/shims/lru-cache.cjs',
+    'readable-stream': './agent/shims/readable-stream.cjs',
   },
   define: { AGENT_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
   external: ['ws', 'bufferutil', 'utf-8-validate'],
