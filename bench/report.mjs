@@ -30,7 +30,8 @@ export function buildTable(r) {
     const m = r.cluster.steady;
     const b = r.bareSteady;
     const ratio = m.cpuPct / b.cpuPct;
-    row(`2 steady CPU, ${f0(r.cluster.n)} nodes / 5 s`, `${f1(m.cpuPct)} % of a core (generators ${f1(m.generatorCpuPct)} %)`, `bare aedes ${f1(b.cpuPct)} % (generators ${f1(b.generatorCpuPct)} %)`, `≤ 1.5× (${f2(ratio)}×)`, ratio <= 1.5, `${r.cluster.controllerCommand}  vs  ${b.command}`);
+    const settled = (x) => (x.settledMs === undefined ? '' : `; sampled ${f0(x.settledMs / 1000)} s after the storm${x.settled ? ', RSS settled' : ', RSS still moving'}`);
+    row(`2 steady CPU, ${f0(r.cluster.n)} nodes / 5 s`, `${f1(m.cpuPct)} % of a core (generators ${f1(m.generatorCpuPct)} %${settled(m)})`, `bare aedes ${f1(b.cpuPct)} % (generators ${f1(b.generatorCpuPct)} %${settled(b)})`, `≤ 1.5× (${f2(ratio)}×)`, ratio <= 1.5, `${r.cluster.controllerCommand}  vs  ${b.command}`);
     const perNode = (m.rssBytes - b.rssBytes) / r.cluster.n;
     const marginal = (m.rssBytes - r.cluster.rssEmptyBytes - (b.rssBytes - b.rssEmptyBytes)) / r.cluster.n;
     if (m.heapUsedBytes) row('2 steady JS heap used', `${f1(m.heapUsedBytes / MiB)} MiB (${f1(m.heapUsedBytes / r.cluster.n / 1024)} KiB/node)`, '', 'report', null, `muster_process_nodejs_heap_size_used_bytes; that GET /metrics took ${f0(m.metricsScrapeMs)} ms`);

@@ -43,6 +43,24 @@ export async function sampleProcess(pid, ms) {
   return { cpuPct: ((cpuMs(pid) - c0) / wall) * 100, cpuMs: cpuMs(pid) - c0, wallMs: wall, rssBytes: rss.reduce((a, b) => a + b, 0) / rss.length, rssMaxBytes: Math.max(...rss) };
 }
 
+/**
+ * Waits until `pid` is in its steady state: at least `minMs`, then until its RSS (read every 5 s)
+ * moved less than 2 % over the last 15 s, at most `maxMs`. After a connect storm V8 gives the
+ * storm's garbage back over a minute or two; measuring before that measures the storm.
+ */
+export async function settle(pid, { minMs, maxMs }) {
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, minMs));
+  const rss = [rssBytes(pid)];
+  for (;;) {
+    const recent = rss.slice(-4);
+    if (recent.length === 4 && Math.max(...recent) / Math.min(...recent) < 1.02) return { settledMs: performance.now() - t0, settled: true };
+    if (performance.now() - t0 >= maxMs) return { settledMs: performance.now() - t0, settled: false };
+    await new Promise((r) => setTimeout(r, 5000));
+    rss.push(rssBytes(pid));
+  }
+}
+
 export function percentile(xs, p) {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnGenerators } from '../lib/generators.mjs';
 import { Observer, scrapeMetric } from '../lib/observer.mjs';
-import { listenOverflows, percentile, rssBytes, sampleProcess } from '../lib/procstat.mjs';
+import { listenOverflows, percentile, rssBytes, sampleProcess, settle } from '../lib/procstat.mjs';
 import { musterBin, startBareAedes, startMuster, tempDir, writeControllerConfig } from '../lib/targets.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -40,18 +40,18 @@ async function storm(gens, url, concurrency, token = null) {
 }
 
 /** Peer for figure 2: the bare embedded broker with N agents heartbeating every 5 s. */
-export async function bareSteady({ n, workers, warmMs, sampleMs }) {
+export async function bareSteady({ n, workers, warmMs, settleMaxMs, sampleMs }) {
   const bare = await startBareAedes();
   await sleep(1000);
   const rssEmptyBytes = rssBytes(bare.pid);
   const gens = await spawnGenerators({ count: n, workers });
   try {
     const s = await storm(gens, bare.mqttUrl, 200);
-    await sleep(warmMs);
+    const settled = await settle(bare.pid, { minMs: warmMs, maxMs: settleMaxMs });
     const g0 = await genCpu(gens);
     const sample = await sampleProcess(bare.pid, sampleMs);
     const gen = ((await genCpu(gens)) - g0) / sample.wallMs * 100;
-    return { command: `${bare.command} + ${n} agents on ${workers} generators, heartbeat 5 s`, connected: s.connected, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, rssEmptyBytes, generatorCpuPct: gen };
+    return { command: `${bare.command} + ${n} agents on ${workers} generators, heartbeat 5 s`, connected: s.connected, ...settled, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, rssEmptyBytes, generatorCpuPct: gen };
   } finally {
     for (const g of gens) await g.close();
     await bare.stop();
@@ -63,7 +63,7 @@ export async function bareSteady({ n, workers, warmMs, sampleMs }) {
  * `detectK` agents on their own generator are killed, as many on another are frozen.
  * Figures land in `result` as they are measured, so a failure later keeps the earlier ones.
  */
-export async function musterCluster({ n, workers, detectK, warmMs, sampleMs, log, result = {} }) {
+export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, sampleMs, log, result = {} }) {
   const data = tempDir('muster-bench-data-');
   const width = Math.max(5, String(n).length);
   const pattern = `n[${'1'.padStart(width, '0')}-${String(n).padStart(width, '0')}]`;
@@ -140,11 +140,11 @@ export async function musterCluster({ n, workers, detectK, warmMs, sampleMs, log
     });
     log(`storm: ${JSON.stringify(result.storm)}`);
 
-    // ---- 2. steady state (heartbeats run since each hello)
-    await sleep(warmMs);
+    // ---- 2. steady state (heartbeats run since each hello), once the storm's garbage is gone
+    const settled = await settle(muster.pid, { minMs: warmMs, maxMs: settleMaxMs });
     const g0 = await genCpu(gens);
     const sample = await sampleProcess(muster.pid, sampleMs);
-    result.steady = { cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, generatorCpuPct: (((await genCpu(gens)) - g0) / sample.wallMs) * 100 };
+    result.steady = { ...settled, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, generatorCpuPct: (((await genCpu(gens)) - g0) / sample.wallMs) * 100 };
     // After the sample: a scrape refreshes per-node gauges, which is itself a cost worth knowing.
     const s0 = performance.now();
     result.steady.heapUsedBytes = await scrapeMetric(muster.httpUrl, 'muster_process_nodejs_heap_size_used_bytes');

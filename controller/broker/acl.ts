@@ -17,20 +17,25 @@ const describe = (p: Principal, clientId: string) => (p.kind === 'agent' ? `agen
 
 /** Null when allowed, else the reason for the refusal (logged and counted). */
 export function publishRefusal(topics: Topics, principal: Principal, clientId: string, topic: string, payloadBytes: number): string | null {
-  const who = describe(principal, clientId);
-  if (topic.startsWith('$')) return `${who}: publishing to ${topic} is reserved for the broker`;
-  if (payloadBytes > MAX_PAYLOAD_BYTES) return `${who}: payload of ${payloadBytes} bytes on ${topic} exceeds ${MAX_PAYLOAD_BYTES}`;
+  // Who is named only on a refusal: this runs for every message (heartbeats included).
+  const problem = publishProblem(topics, principal, clientId, topic, payloadBytes);
+  return problem === null ? null : `${describe(principal, clientId)}: ${problem}`;
+}
+
+function publishProblem(topics: Topics, principal: Principal, clientId: string, topic: string, payloadBytes: number): string | null {
+  if (topic.startsWith('$')) return `publishing to ${topic} is reserved for the broker`;
+  if (payloadBytes > MAX_PAYLOAD_BYTES) return `payload of ${payloadBytes} bytes on ${topic} exceeds ${MAX_PAYLOAD_BYTES}`;
   const t = topics.parse(topic);
-  if (!t) return `${who}: ${topic} is not a muster topic`;
+  if (!t) return `${topic} is not a muster topic`;
   if (principal.kind === 'agent') {
     if (t.area === 'agent' && t.agentId === principal.agentId && clientId === principal.agentId) return null;
-    return `${who}: may publish only under ${topics.prefix}/agents/${principal.agentId}/, not ${topic}`;
+    return `may publish only under ${topics.prefix}/agents/${principal.agentId}/, not ${topic}`;
   }
   // Every user may ask; the API server checks the verb's role and answers with the refusal.
   if (t.area === 'request') return null;
-  if (t.area === 'console' && t.stream === 'in') return roleAtLeast(principal.role, 'operator') ? null : `${who}: typing on a console needs the operator role`;
-  if (t.area === 'agent') return `${who}: only agents publish ${topic}`;
-  return `${who}: only the controller publishes ${topic}`;
+  if (t.area === 'console' && t.stream === 'in') return roleAtLeast(principal.role, 'operator') ? null : 'typing on a console needs the operator role';
+  if (t.area === 'agent') return `only agents publish ${topic}`;
+  return `only the controller publishes ${topic}`;
 }
 
 /**

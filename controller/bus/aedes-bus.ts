@@ -23,7 +23,7 @@ export class AedesBus implements Bus {
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       this.broker.publish(
-        { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false },
+        { cmd: 'publish', topic, payload: opts.retain ? ownBuffer(payload) : typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false },
         (err) => (err ? reject(err) : resolve()),
       );
     });
@@ -34,4 +34,17 @@ export class AedesBus implements Bus {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A retained payload in memory of its own. aedes keeps retained messages for good, and a small
+ * Buffer.from() is a slice of a shared 8 KiB pool slab that it would keep alive whole: at 10k
+ * nodes' retained states, ~23 MB of slabs held for ~4 MB of payloads (heap snapshot).
+ */
+function ownBuffer(payload: string | Buffer): Buffer {
+  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  const own = Buffer.allocUnsafeSlow(bytes);
+  if (typeof payload === 'string') own.write(payload);
+  else payload.copy(own);
+  return own;
 }

@@ -49,10 +49,15 @@ export class StateMachine {
   /** Per node, when its next time rule falls due; recomputed whenever the node is evaluated. */
   private readonly wake = new Map<string, number>();
   private readonly policyCache = new Map<string, NodePolicy>();
-  /** groupsOf() answers, refreshed every tick (groups are edited rarely, looked up often). */
+  /** groupsOf() answers and each node's resolved policy, until `groupsChanged()`: groups are edited rarely, looked up per message. */
   private readonly groupCache = new Map<string, readonly string[]>();
+  private readonly nodePolicyCache = new Map<string, NodePolicy>();
   private groupIndex: Map<string, NodeRuntime[]> | null = null;
   private graceUntil = 0;
+  /** The previous tick's time: what fell due since then is looked at, not every node. */
+  private lastTick = 0;
+  /** Every node and breaker is looked at on the next tick (after a load, a restart, a reconnect, a group edit or a removal). */
+  private sweepPending = true;
   /** Silence counts from here at the earliest: messages before a restart or reconnect may have been missed. */
   private silenceEpoch = 0;
   /** Time of the latest input. */
@@ -76,6 +81,23 @@ export class StateMachine {
       this.nodes.set(r.data.node, r.data);
     }
     this.groupIndex = null;
+    this.sweepPending = true;
+  }
+
+  /** A node's definition changed: if its groups did, the cached groups, policies and group index go. */
+  nodeChanged(node: string): void {
+    const cached = this.groupCache.get(node);
+    if (cached === undefined) return;
+    const given = this.groupsOf(node);
+    const groups = given.length ? given : [UNGROUPED];
+    if (groups.length !== cached.length || groups.some((g, i) => g !== cached[i])) this.forgetGroups();
+  }
+
+  private forgetGroups(): void {
+    this.groupCache.clear();
+    this.nodePolicyCache.clear();
+    this.groupIndex = null;
+    this.sweepPending = true;
   }
 
   apply(raw: StateInput, now: number): StepResult {
@@ -152,7 +174,10 @@ export class StateMachine {
   remove(node: string): void {
     this.nodes.delete(node);
     this.wake.delete(node);
+    this.groupCache.delete(node);
+    this.nodePolicyCache.delete(node);
     this.groupIndex = null;
+    this.sweepPending = true;
   }
 
   /** Groups whose automatic actions the breaker has frozen. */
@@ -162,7 +187,12 @@ export class StateMachine {
 
   /** The resolved policy for a node (its groups' overrides applied). */
   policyFor(node: string): NodePolicy {
-    return this.policyOf(this.groupsFor(node));
+    let policy = this.nodePolicyCache.get(node);
+    if (!policy) {
+      policy = this.policyOf(this.groupsFor(node));
+      this.nodePolicyCache.set(node, policy);
+    }
+    return policy;
   }
 
   /**
@@ -296,20 +326,41 @@ export class StateMachine {
     step.event('action', rt, `${rt.node} ${flight.action} ${outcome} (attempt ${flight.attempt}, policy ${flight.policy})`, { state: ok ? 'done' : 'failed', ...flight });
   }
 
+  /**
+   * Time rules: only the nodes whose wake time has come are looked at (at 10k heartbeating nodes,
+   * usually none), plus the groups whose breaker settled and, after a start or reconnect, all.
+   */
   private tick(step: Step): void {
-    this.groupCache.clear();
-    this.groupIndex = null;
-    for (const rt of this.nodes.values()) {
+    const { now } = step;
+    const graceEnded = this.lastTick < this.graceUntil && this.graceUntil <= now;
+    const sweep = this.sweepPending || graceEnded;
+    this.sweepPending = false;
+    const due: NodeRuntime[] = [];
+    if (sweep) due.push(...this.nodes.values());
+    else for (const [node, at] of this.wake) if (at <= now) due.push(this.get(node));
+    // Silence first for every due node, then the breakers once, then the policies: a rack going
+    // dark in one tick trips its breaker before any of its nodes is judged.
+    const touched = new Set<string>();
+    for (const rt of due) {
+      const view = this.breakerView(rt);
       const policy = this.policyFor(rt.node);
-      rt.actions = pruneActions(rt.actions, step.now);
       const flight = inFlight(rt);
-      if (flight && step.now >= flight.startedAt + policy.ladder.actionTimeout) {
+      if (flight && now >= flight.startedAt + policy.ladder.actionTimeout) {
         this.finishAction(step, rt, false, `no result within ${formatDuration(policy.ladder.actionTimeout)}`);
       }
       this.applySilence(step, rt, policy);
+      if (this.breakerView(rt) !== view) for (const group of this.groupsFor(rt.node)) touched.add(group);
     }
-    this.evaluateBreakers(step, this.index().keys());
-    for (const rt of this.nodes.values()) this.evaluate(step, rt);
+    // A sweep re-checks every breaker: the grace period's end dates the silences that began in it,
+    // and a removed node or a group edit changes who counts.
+    const recovered = this.evaluateBreakers(step, sweep ? this.index().keys() : touched);
+    const settled = [...this.breakers].filter(([, b]) => this.lastTick < b.settleUntil && b.settleUntil <= now).map(([group]) => group);
+    this.lastTick = now;
+    if (sweep) for (const rt of due) this.evaluate(step, rt);
+    else {
+      for (const rt of due) this.evaluate(step, rt);
+      for (const group of new Set([...recovered, ...settled])) this.evaluateGroup(step, group);
+    }
   }
 
   private applySilence(step: Step, rt: NodeRuntime, policy: NodePolicy): void {
@@ -323,6 +374,8 @@ export class StateMachine {
   private beginGrace(step: Step, cause: string): void {
     this.graceUntil = step.now + this.config.graceMs;
     this.silenceEpoch = step.now;
+    // Every node's silence clock restarts: all wake times move.
+    this.sweepPending = true;
     step.event('policy', null, `${cause}: automatic actions held for ${formatDuration(this.config.graceMs)} so nodes can say hello`, {
       state: 'grace',
       cause,
@@ -387,6 +440,7 @@ export class StateMachine {
 
   private evaluate(step: Step, rt: NodeRuntime): void {
     const policy = this.policyFor(rt.node);
+    if (rt.actions.length) rt.actions = pruneActions(rt.actions, step.now);
     this.noteStability(step, rt, policy);
     const found = detectProblem(rt, policy, step.now);
     let retryAt: number | null = null;

@@ -64,6 +64,7 @@ export class StateManager implements Extension, StateView {
       }),
       events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
       events.on('agent:heartbeat', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'heartbeat', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
+      events.on('node:defined', ({ node }) => this.machine.nodeChanged(node)),
       events.on('hwlog:changed', ({ node }) => {
         if (this.machine.has(node)) this.apply({ type: 'faults', node, count: openIssueCount(ctx.store.data, node) });
       }),

@@ -38,6 +38,20 @@ describe('guards and dry-run', () => {
     expect(out.wouldDo.map((d) => `${d.node}:${d.action}`)).toEqual(['a1:console-tail', 'a1:reset']);
   });
 
+  it('a group edit takes effect once the machine hears of it: moved into a dry-run group, the node is only planned', () => {
+    const groups: Record<string, string[]> = { a1: ['rack2'] };
+    const sim = new Sim({ groups: { rack1: { dryRun: true } } }, groups);
+    sim.boot('a1', 'run');
+    sim.beating.add('a1');
+    sim.advance(MIN);
+    groups.a1 = ['rack1'];
+    sim.machine.nodeChanged('a1');
+    sim.beating.delete('a1');
+    const out = sim.advance(MIN);
+    expect(actions(out)).toEqual([]);
+    expect(out.wouldDo.map((d) => `${d.node}:${d.action}`)).toEqual(['a1:console-tail', 'a1:reset']);
+  });
+
   it('a console panic is a second signal: detected at suspect, acted on once the silence has settled', () => {
     const sim = new Sim();
     sim.boot('n042', 'run');

@@ -300,6 +300,17 @@ describe('mass-silence breaker', () => {
     expect(() => sim.apply({ type: 'policy-resume', group: 'rack1', who: 'alice' })).toThrow(/group "rack1" is not frozen \(frozen: none\)/);
   });
 
+  it('removing the silent nodes of a frozen group lets it recover at the next tick', () => {
+    const sim = upRack();
+    silence(sim, rack.slice(0, 5));
+    sim.advance(MIN);
+    expect(sim.machine.frozenGroups().map((f) => f.group)).toEqual(['rack1']);
+    for (const n of rack.slice(0, 5)) sim.machine.remove(n);
+    const out = sim.advance(SEC);
+    expect(eventsOf(out, 'incident', 'recovered')).toMatchObject([{ details: { group: 'rack1', silent: [], size: 15 } }]);
+    expect(sim.machine.frozenGroups()).toEqual([]);
+  });
+
   it('nodes muster itself is rebooting do not count as silent', () => {
     const sim = upRack();
     // Three nodes die and are being reset; then two more go silent: 2 of 17 counted, no trip.
