@@ -45,16 +45,17 @@ export async function sampleProcess(pid, ms) {
 
 /**
  * Waits until `pid` is in its steady state: at least `minMs`, then until its RSS (read every 5 s)
- * moved less than 2 % over the last 15 s, at most `maxMs`. After a connect storm V8 gives the
- * storm's garbage back over a minute or two; measuring before that measures the storm.
+ * moved less than 2 % over the last 30 s, at most `maxMs`. After a connect storm V8 gives the
+ * storm's garbage back over a minute or two (a plateau of ~25 s, then a drop, at 10k agents);
+ * measuring before that measures the storm.
  */
 export async function settle(pid, { minMs, maxMs }) {
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, minMs));
   const rss = [rssBytes(pid)];
   for (;;) {
-    const recent = rss.slice(-4);
-    if (recent.length === 4 && Math.max(...recent) / Math.min(...recent) < 1.02) return { settledMs: performance.now() - t0, settled: true };
+    const recent = rss.slice(-7);
+    if (recent.length === 7 && Math.max(...recent) / Math.min(...recent) < 1.02) return { settledMs: performance.now() - t0, settled: true };
     if (performance.now() - t0 >= maxMs) return { settledMs: performance.now() - t0, settled: false };
     await new Promise((r) => setTimeout(r, 5000));
     rss.push(rssBytes(pid));

@@ -135,6 +135,14 @@ export class StateMachine {
     return structuredClone(this.get(node));
   }
 
+  /**
+   * The node's live runtime record, for the store to serialise at its next write: a copy per node
+   * would double this memory (~0.6 KiB a node). Read-only to everyone but the machine.
+   */
+  record(node: string): Readonly<NodeRuntime> {
+    return this.get(node);
+  }
+
   snapshotAll(): NodeRuntime[] {
     return [...this.nodes.values()].map((rt) => structuredClone(rt));
   }

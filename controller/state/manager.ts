@@ -211,10 +211,10 @@ export class StateManager implements Extension, StateView {
   /** The store keeps the machine's record of a node whose retained state changed (not every heartbeat). */
   private persist(node: string): void {
     if (!this.ctx.nodes.get(node)) return;
-    const snapshot = this.machine.snapshot(node);
+    const record = this.machine.record(node);
     this.ctx.store.change((d) => {
       const rec = d.nodes[node];
-      if (rec) rec.runtime = snapshot;
+      if (rec) rec.runtime = record;
     });
   }
 
