@@ -49,7 +49,7 @@ export class StateMachine {
   /** Per node, when its next time rule falls due; recomputed whenever the node is evaluated. */
   private readonly wake = new Map<string, number>();
   private readonly policyCache = new Map<string, NodePolicy>();
-  /** groupsOf() answers and each node's resolved policy, until `groupsChanged()`: groups are edited rarely, looked up per message. */
+  /** groupsOf() answers and each node's resolved policy, until `nodeChanged()` reports new groups: edited rarely, looked up per message. */
   private readonly groupCache = new Map<string, readonly string[]>();
   private readonly nodePolicyCache = new Map<string, NodePolicy>();
   private groupIndex: Map<string, NodeRuntime[]> | null = null;
@@ -88,8 +88,7 @@ export class StateMachine {
   nodeChanged(node: string): void {
     const cached = this.groupCache.get(node);
     if (cached === undefined) return;
-    const given = this.groupsOf(node);
-    const groups = given.length ? given : [UNGROUPED];
+    const groups = this.givenGroups(node);
     if (groups.length !== cached.length || groups.some((g, i) => g !== cached[i])) this.forgetGroups();
   }
 
@@ -666,11 +665,15 @@ export class StateMachine {
   private groupsFor(node: string): readonly string[] {
     let groups = this.groupCache.get(node);
     if (!groups) {
-      const given = this.groupsOf(node);
-      groups = given.length ? given : [UNGROUPED];
+      groups = this.givenGroups(node);
       this.groupCache.set(node, groups);
     }
     return groups;
+  }
+
+  private givenGroups(node: string): readonly string[] {
+    const given = this.groupsOf(node);
+    return given.length ? given : [UNGROUPED];
   }
 
   private policyOf(groups: readonly string[]): NodePolicy {
