@@ -25,6 +25,15 @@ export interface Member {
   silentSince: number | null;
 }
 
+/**
+ * What the breaker needs of a group: how many members are watched and which of them are silent.
+ * Counted, not listed: a group of 10,000 is looked at once per will that arrives.
+ */
+export interface Census {
+  size: number;
+  silent: readonly Member[];
+}
+
 export type BreakerChange =
   | { change: 'trip'; silent: string[]; size: number }
   | { change: 'recover'; silent: string[]; size: number };
@@ -49,23 +58,22 @@ export function isFrozen(state: BreakerState, now: number): boolean {
  */
 export function evaluateBreaker(
   state: BreakerState,
-  members: readonly Member[],
+  { size, silent }: Census,
   policy: NodePolicy['breaker'],
   now: number,
   graceUntil: number,
 ): { state: BreakerState; change: BreakerChange | null } {
-  const silent = members.filter((m) => m.silentSince !== null);
   if (state.tripped) {
-    if (isMass(silent.length, members.length, policy, true)) return { state, change: null };
+    if (isMass(silent.length, size, policy, true)) return { state, change: null };
     const recovered = { ...state, tripped: false, since: now, settleUntil: now + policy.window };
-    return { state: recovered, change: { change: 'recover', silent: silent.map((m) => m.node), size: members.length } };
+    return { state: recovered, change: { change: 'recover', silent: silent.map((m) => m.node), size } };
   }
   const recent = silent.filter((m) => {
     const began = Math.max(m.silentSince!, graceUntil);
     return began > now - policy.window && began > state.forgiveBefore;
   });
-  if (!isMass(recent.length, members.length, policy, false)) return { state, change: null };
-  return { state: { ...state, tripped: true, since: now }, change: { change: 'trip', silent: recent.map((m) => m.node), size: members.length } };
+  if (!isMass(recent.length, size, policy, false)) return { state, change: null };
+  return { state: { ...state, tripped: true, since: now }, change: { change: 'trip', silent: recent.map((m) => m.node), size } };
 }
 
 /** An admin's `policy resume GROUP`. */

@@ -4,7 +4,7 @@
  * ticks, and carries out the decisions.
  */
 import { PROTOCOL_VERSION, describeZodError, type Admin, type Axis, type Event, type EventKind, type Liveness, type NodeState, type Phase, type Power, type Transition } from '../../shared/protocol.js';
-import { evaluateBreaker, initialBreaker, isFrozen, resumedBreaker, type BreakerState } from './breaker.js';
+import { evaluateBreaker, initialBreaker, isFrozen, resumedBreaker, type BreakerState, type Census, type Member } from './breaker.js';
 import { UNGROUPED, resolvePolicy, type NodePolicy, type PolicyConfig } from './config.js';
 import { phaseDeadlineAt, recentBoots } from './deadlines.js';
 import { formatDuration } from './duration.js';
@@ -606,9 +606,8 @@ export class StateMachine {
     const index = this.index();
     const recovered: string[] = [];
     for (const group of groups) {
-      const members = (index.get(group) ?? []).filter((rt) => this.breakerView(rt) !== 'ignored').map((rt) => ({ node: rt.node, silentSince: rt.silentSince }));
       const policy = this.policyOf([group]).breaker;
-      const { state, change } = evaluateBreaker(this.breakers.get(group) ?? initialBreaker(), members, policy, step.now, this.graceUntil);
+      const { state, change } = evaluateBreaker(this.breakers.get(group) ?? initialBreaker(), this.census(index.get(group) ?? []), policy, step.now, this.graceUntil);
       this.breakers.set(group, state);
       if (change?.change === 'trip') {
         step.event('incident', null, `group ${group}: ${change.silent.length} of ${change.size} nodes went silent within ${formatDuration(policy.window)}; automatic actions frozen until it recovers or an admin runs \`muster policy resume ${group}\``, {
@@ -630,6 +629,18 @@ export class StateMachine {
       }
     }
     return recovered;
+  }
+
+  private census(members: readonly NodeRuntime[]): Census {
+    let size = 0;
+    const silent: Member[] = [];
+    for (const rt of members) {
+      const view = this.breakerView(rt);
+      if (view === 'ignored') continue;
+      size++;
+      if (view === 'silent') silent.push({ node: rt.node, silentSince: rt.silentSince });
+    }
+    return { size, silent };
   }
 
   private evaluateGroup(step: Step, group: string): void {

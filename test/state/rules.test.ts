@@ -112,7 +112,10 @@ describe('ladder', () => {
 
 describe('breaker', () => {
   const policy = DEFAULT_POLICY.breaker;
-  const members = (silentAt: (number | null)[]) => silentAt.map((s, i) => ({ node: `n${i}`, silentSince: s }));
+  const members = (silentAt: (number | null)[]) => ({
+    size: silentAt.length,
+    silent: silentAt.flatMap((s, i) => (s === null ? [] : [{ node: `n${i}`, silentSince: s }])),
+  });
   const group = (silent: number, at = 0) => members([...Array(silent).fill(at), ...Array(20 - silent).fill(null)]);
 
   it('trips above 20% (5 of 20) within the window, not at 3 or 4 of 20', () => {
