@@ -23,14 +23,14 @@ const want = (part) => !only || only.has(part);
 const MODES = {
   quick: {
     ceiling: { agents: 200, workers: 2, rates: [5000, 10000, 20000, 30000, 40000, 50000, 60000], stepMs: 3000 },
-    cluster: { n: 1500, workers: 2, detectK: 100, warmMs: 6000, settleMaxMs: 60_000, sampleMs: 10_000 },
+    cluster: { n: 1500, workers: 2, detectK: 100, warmMs: 6000, settleMaxMs: 60_000, settleWindowMs: 30_000, sampleMs: 10_000 },
     power: { nodes: 1000, concurrency: 50 },
     journal: { count: 100_000 },
     agentRuns: 20,
   },
   full: {
     ceiling: { agents: 1000, workers: 2, rates: [5000, 10000, 20000, 30000, 35000, 40000, 45000, 50000, 60000, 70000, 80000], stepMs: 6000 },
-    cluster: { n: 10_000, workers: 2, detectK: 500, warmMs: 30_000, settleMaxMs: 180_000, sampleMs: 60_000 },
+    cluster: { n: 10_000, workers: 2, detectK: 500, warmMs: 30_000, settleMaxMs: 240_000, settleWindowMs: 60_000, sampleMs: 60_000 },
     power: { nodes: 1000, concurrency: 50 },
     journal: { count: 200_000 },
     agentRuns: 20,

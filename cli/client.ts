@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { PROTOCOL_VERSION, Response, decodeMessage } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 
@@ -42,6 +42,8 @@ export class ControllerClient {
 
   static async connect(opts: ClientOptions): Promise<ControllerClient> {
     const clientId = `muster-cli-${randomBytes(6).toString('hex')}`;
+    // Loaded here: the controller runs from the same bundle and never needs mqtt.js.
+    const { default: mqtt } = await import('mqtt');
     const client = mqtt.connect(opts.url, {
       clientId,
       username: opts.username,

@@ -32,8 +32,12 @@ await build({
 // `--agent`: the agent bundle alone (tests of the agent must not depend on the CLI building).
 if (!process.argv.includes('--agent')) await build({
   ...common,
-  entryPoints: ['cli/main.ts'],
-  outfile: 'dist/muster.mjs',
+  // Split: what a controller loads only on demand (the demo's agent links) stays out of its start-up.
+  entryPoints: { muster: 'cli/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   format: 'esm',
   packages: 'external',
 });

@@ -45,17 +45,19 @@ export async function sampleProcess(pid, ms) {
 
 /**
  * Waits until `pid` is in its steady state: at least `minMs`, then until its RSS (read every 5 s)
- * moved less than 2 % over the last 30 s, at most `maxMs`. After a connect storm V8 gives the
- * storm's garbage back over a minute or two (a plateau of ~25 s, then a drop, at 10k agents);
- * measuring before that measures the storm.
+ * moved less than 2 % over the last `windowMs`, at most `maxMs`. After a connect storm V8 gives
+ * the storm's garbage back in steps over one to two minutes (at 10k agents: plateaus of 15-30 s
+ * between drops, 464 → 366 → 330 → 317 → 306 MiB); measuring before that measures the storm,
+ * so the window must be longer than a plateau.
  */
-export async function settle(pid, { minMs, maxMs }) {
+export async function settle(pid, { minMs, maxMs, windowMs = 30_000 }) {
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, minMs));
   const rss = [rssBytes(pid)];
+  const samples = windowMs / 5000 + 1;
   for (;;) {
-    const recent = rss.slice(-7);
-    if (recent.length === 7 && Math.max(...recent) / Math.min(...recent) < 1.02) return { settledMs: performance.now() - t0, settled: true };
+    const recent = rss.slice(-samples);
+    if (recent.length === samples && Math.max(...recent) / Math.min(...recent) < 1.02) return { settledMs: performance.now() - t0, settled: true };
     if (performance.now() - t0 >= maxMs) return { settledMs: performance.now() - t0, settled: false };
     await new Promise((r) => setTimeout(r, 5000));
     rss.push(rssBytes(pid));

@@ -40,14 +40,14 @@ async function storm(gens, url, concurrency, token = null) {
 }
 
 /** Peer for figure 2: the bare embedded broker with N agents heartbeating every 5 s. */
-export async function bareSteady({ n, workers, warmMs, settleMaxMs, sampleMs }) {
+export async function bareSteady({ n, workers, warmMs, settleMaxMs, settleWindowMs, sampleMs }) {
   const bare = await startBareAedes();
   await sleep(1000);
   const rssEmptyBytes = rssBytes(bare.pid);
   const gens = await spawnGenerators({ count: n, workers });
   try {
     const s = await storm(gens, bare.mqttUrl, 200);
-    const settled = await settle(bare.pid, { minMs: warmMs, maxMs: settleMaxMs });
+    const settled = await settle(bare.pid, { minMs: warmMs, maxMs: settleMaxMs, windowMs: settleWindowMs });
     const g0 = await genCpu(gens);
     const sample = await sampleProcess(bare.pid, sampleMs);
     const gen = ((await genCpu(gens)) - g0) / sample.wallMs * 100;
@@ -63,7 +63,7 @@ export async function bareSteady({ n, workers, warmMs, settleMaxMs, sampleMs }) 
  * `detectK` agents on their own generator are killed, as many on another are frozen.
  * Figures land in `result` as they are measured, so a failure later keeps the earlier ones.
  */
-export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, sampleMs, log, result = {} }) {
+export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, settleWindowMs, sampleMs, log, result = {} }) {
   const data = tempDir('muster-bench-data-');
   const width = Math.max(5, String(n).length);
   const pattern = `n[${'1'.padStart(width, '0')}-${String(n).padStart(width, '0')}]`;
@@ -141,7 +141,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
     log(`storm: ${JSON.stringify(result.storm)}`);
 
     // ---- 2. steady state (heartbeats run since each hello), once the storm's garbage is gone
-    const settled = await settle(muster.pid, { minMs: warmMs, maxMs: settleMaxMs });
+    const settled = await settle(muster.pid, { minMs: warmMs, maxMs: settleMaxMs, windowMs: settleWindowMs });
     const g0 = await genCpu(gens);
     const sample = await sampleProcess(muster.pid, sampleMs);
     result.steady = { ...settled, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, generatorCpuPct: (((await genCpu(gens)) - g0) / sample.wallMs) * 100 };

@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { topicMatches, type Bus, type MessageHandler, type PublishOptions } from './bus.js';
 
 /** Bus on an external broker through one mqtt.js client. */
@@ -21,6 +21,8 @@ export class MqttBus implements Bus {
   }
 
   static async connect(url: string, opts: { clientId: string; username?: string; password?: string }): Promise<MqttBus> {
+    // Loaded only for --broker: the embedded broker's controller never needs mqtt.js.
+    const { default: mqtt } = await import('mqtt');
     const client = mqtt.connect(url, {
       clientId: opts.clientId,
       username: opts.username,

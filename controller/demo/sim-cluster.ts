@@ -4,7 +4,7 @@
  * plant: switching a node off ends its agent; on, reset or cycle boots it again with a new bootId.
  */
 import { randomBytes } from 'node:crypto';
-import { AgentLink } from '../../agent/link.js';
+import type { AgentLink } from '../../agent/link.js';
 import { parseControllerUrl, type ControllerAddress } from '../../agent/controller-url.js';
 import { AgentMessages } from '../../agent/messages.js';
 import type { Fingerprint } from '../../shared/protocol.js';
@@ -55,6 +55,7 @@ class SimNode {
     private readonly controller: ControllerAddress,
     private readonly opts: SimClusterOptions,
     private readonly log: (line: string) => void,
+    private readonly Link: typeof AgentLink,
   ) {}
 
   get agentId(): string {
@@ -68,7 +69,7 @@ class SimNode {
       { agentId: this.agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'sim', fingerprint: this.fingerprint },
       { now: Date.now, uptime: () => 0 },
     );
-    const link = new AgentLink({
+    const link = new this.Link({
       controller: this.controller,
       messages,
       phase: 'kernel',
@@ -111,6 +112,8 @@ export class SimCluster implements Extension {
     const width = Math.max(2, String(this.opts.count).length);
     const now = ctx.now();
     const controller = parseControllerUrl(ctx.brokerUrl);
+    // Loaded here, not at the top: mqtt.js costs a controller without --demo ~3 MB of RSS for nothing.
+    const { AgentLink } = await import('../../agent/link.js');
     for (let i = 1; i <= this.opts.count; i++) {
       const name = `demo${String(i).padStart(width, '0')}`;
       const fp = simFingerprint(i);
@@ -120,7 +123,7 @@ export class SimCluster implements Extension {
         ctx.state.nodeDefined(name);
       }
       await this.opts.consoles?.sync(name);
-      this.nodes.set(name, new SimNode(name, fp, controller, { ...this.opts, token: ctx.auth.internalAgentToken }, (line) => ctx.log.debug(line)));
+      this.nodes.set(name, new SimNode(name, fp, controller, { ...this.opts, token: ctx.auth.internalAgentToken }, (line) => ctx.log.debug(line), AgentLink));
     }
     plant.on('change', this.onPower);
     for (const n of this.nodes.values()) {

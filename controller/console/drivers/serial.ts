@@ -1,4 +1,4 @@
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { reasonOf, type ConsoleDriver, type ConsoleSink } from '../driver.js';
 
 /** A local serial device (or pty) through `serialport`, which reads without blocking libuv's threadpool. */
@@ -15,6 +15,8 @@ export class SerialConsole implements ConsoleDriver {
 
   async open(sink: ConsoleSink): Promise<void> {
     await this.close();
+    // Loaded on first use: a controller without serial consoles never pays for serialport's bindings.
+    const { SerialPort } = await import('serialport');
     const port = new SerialPort({ path: this.path, baudRate: this.baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new Error(`cannot open ${this.path}: ${err.message}`)) : resolve())));
     this.port = port;
