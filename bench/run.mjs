@@ -30,7 +30,7 @@ const MODES = {
   },
   full: {
     ceiling: { agents: 1000, workers: 2, rates: [5000, 10000, 20000, 30000, 35000, 40000, 45000, 50000, 60000, 70000, 80000], stepMs: 6000 },
-    cluster: { n: 10_000, workers: 2, detectK: 500, warmMs: 30_000, settleMaxMs: 240_000, settleWindowMs: 60_000, sampleMs: 60_000 },
+    cluster: { n: 10_000, workers: 2, detectK: 500, warmMs: 30_000, settleMaxMs: 240_000, settleWindowMs: 60_000, sampleMs: 120_000 },
     power: { nodes: 1000, concurrency: 50 },
     journal: { count: 200_000 },
     agentRuns: 20,
