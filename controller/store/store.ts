@@ -116,7 +116,8 @@ export class Store {
   private schedule(): void {
     // Writes stringify the whole store on the main thread (~130 ms at 10,000 nodes): under churn,
     // wait at least nine times as long as that took, so serializing never takes more than a tenth
-    // of the loop. A discovery storm of 10,000 then makes ~12 writes, not ~25.
+    // of the loop (a 10,000-agent storm in the full bench:
+    // 19 writes; 24-25 when the wait was three times the whole write, fsync included).
     const wait = Math.max(this.opts.debounceMs ?? 200, 9 * this.lastSerializeMs);
     this.timer = setTimeout(() => {
       this.timer = null;
