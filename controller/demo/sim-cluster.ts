@@ -112,7 +112,8 @@ export class SimCluster implements Extension {
     const width = Math.max(2, String(this.opts.count).length);
     const now = ctx.now();
     const controller = parseControllerUrl(ctx.brokerUrl);
-    // Loaded here, not at the top: mqtt.js costs a controller without --demo ~3 MB of RSS for nothing.
+    // Loaded here, not at the top: mqtt.js (with serialport, also loaded on use) was ~10 MB of an
+    // empty controller's RSS, for nothing without --demo.
     const { AgentLink } = await import('../../agent/link.js');
     for (let i = 1; i <= this.opts.count; i++) {
       const name = `demo${String(i).padStart(width, '0')}`;

@@ -114,7 +114,7 @@ export class Store {
   }
 
   private schedule(): void {
-    // Writes stringify the whole store on the main thread (~130 ms at 10,000 nodes): under churn,
+    // Writes stringify the whole store on the main thread (~140 ms at 10,000 nodes, 20 MB): under churn,
     // wait at least nine times as long as that took, so serializing never takes more than a tenth
     // of the loop (a 10,000-agent storm in the full bench:
     // 19 writes; 24-25 when the wait was three times the whole write, fsync included).
