@@ -50,7 +50,8 @@ it('hands over to root= with the boot id of the kernel phase', async () => {
     '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:6c:61:10',
   ]);
   const agent = (await vm.waitFor(/muster-agent: \S+ \(from [^)]+\), boot ([0-9a-f]{32}), phase kernel/, 90_000)) as RegExpMatchArray;
-  const root = (await vm.waitFor(/ROOT-INIT pid=(\d+) boot-id=([0-9a-f]{32}) phase=(\w+)/, 60_000)) as RegExpMatchArray;
+  // ` root=` ends the phase: the console arrives in chunks, and `(\w+)` alone matched a half-arrived `kerne`.
+  const root = (await vm.waitFor(/ROOT-INIT pid=(\d+) boot-id=([0-9a-f]{32}) phase=(\w+) root=/, 60_000)) as RegExpMatchArray;
   expect(root[1]).toBe('1'); // switch_root exec'd the root's init as PID 1
   expect(root[2]).toBe(agent[1]); // one boot, one id, across the switch
   expect(root[3]).toBe('kernel');
