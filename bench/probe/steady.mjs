@@ -14,6 +14,7 @@ import { spawnGenerators } from '../lib/generators.mjs';
 import { cpuMs, rssBytes } from '../lib/procstat.mjs';
 import { bundleProtocol } from '../lib/protocol.mjs';
 import { killChildren, startBareAedes, startMuster, tempDir, writeControllerConfig } from '../lib/targets.mjs';
+import { storm } from '../scenarios/cluster.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const env = process.env;
@@ -38,7 +39,7 @@ if (env.TARGET === 'bare') {
   token = config.token;
   target = await startMuster({ dataDir: join(data.dir, 'data'), args: ['--config', config.path, '--dry-run'], nodeArgs });
 }
-// The preload's lines (and --trace-gc's) go to the target's stderr/stdout.
+// The preload's lines, from the target's stderr (or stdout), pass through.
 for (const stream of [target.child.stdout, target.child.stderr]) {
   stream.on('data', (d) => {
     for (const line of String(d).split('\n')) if (/^(MEM|STALL|STRINGIFY|PROMOTED) /.test(line)) console.log(line);
@@ -48,10 +49,9 @@ await sleep(1000);
 console.log(`empty: rss ${(rssBytes(target.pid) / 1048576).toFixed(1)} MiB`);
 
 const gens = await spawnGenerators({ count: n, workers: 2 });
-const { hostname: host, port } = new URL(target.mqttUrl);
 const t0 = performance.now();
-await Promise.all(gens.map((g) => g.call('connect', { host, port: Number(port), token, first: g.first, count: g.count, concurrency: 200, keepaliveS: 15, phase: 'run', heartbeatMs: 5000 })));
-console.log(`${n} agents connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const { connected } = await storm(gens, target.mqttUrl, 200, token);
+console.log(`${connected} agents connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 let c0 = cpuMs(target.pid);
 let w0 = performance.now();

@@ -24,7 +24,7 @@ async function until(cond, timeoutMs, everyMs = 200) {
 const genCpu = async (gens) => (await Promise.all(gens.map((g) => g.call('stats')))).reduce((a, s) => a + s.cpuMs, 0);
 
 /** Connects the agents on every generator at once; sums what the generators saw. */
-async function storm(gens, url, concurrency, token = null) {
+export async function storm(gens, url, concurrency, token = null) {
   const { hostname: host, port } = new URL(url);
   const rs = await Promise.all(gens.map((g) => g.call('connect', { host, port: Number(port), token, first: g.first, count: g.count, concurrency, keepaliveS: 15, phase: 'run', heartbeatMs: HEARTBEAT_MS })));
   const stats = await Promise.all(gens.map((g) => g.call('stats')));

@@ -81,8 +81,8 @@ describe('random command lines', () => {
     );
     console.log(`cli fuzz (seed ${seed}): exit codes ${JSON.stringify(Object.fromEntries(codes))}`);
     expect(bad).toEqual([]);
-    // The controller took it all and still serves. Not `nodes n001`: a random `undefine n001
-    // --force` may have removed it (seed 1833668654 did).
+    // The controller took it all and still serves. Not `nodes n001`: the random command lines
+    // may have removed it (`undefine`, `n001` and `--force` are all in them; seed 1833668654 did).
     expect(controller.proc.child.exitCode).toBeNull();
     const nodes = JSON.parse((await controller.cli(['nodes', '--json'])).stdout) as unknown;
     expect(Array.isArray(nodes)).toBe(true);
