@@ -58,11 +58,14 @@ export class Identification implements Extension {
   private onHello(agentId: string, hello: Hello, at: number): void {
     const { ctx } = this;
     const isNewBoot = ctx.store.data.agents[agentId]?.bootId !== hello.bootId;
-    ctx.store.change((d) => {
-      const a = d.agents[agentId];
-      if (a) Object.assign(a, { lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint });
-      else d.agents[agentId] = { agentId, firstSeen: at, lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint, node: null };
-    });
+    ctx.store.change(
+      (d) => {
+        const a = d.agents[agentId];
+        if (a) Object.assign(a, { lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint });
+        else d.agents[agentId] = { agentId, firstSeen: at, lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint, node: null };
+      },
+      { agents: [agentId] },
+    );
     this.lastHello.set(agentId, hello);
 
     let decision: Decision;
@@ -165,7 +168,8 @@ export class Identification implements Extension {
   private checkRecords(node: string, agentId: string, hello: Hello, at: number): void {
     const { ctx } = this;
     const { biosVersion } = hello.fingerprint.dmi;
-    if (biosVersion && recordReportedBios(ctx.store.data, node, { version: biosVersion, at })) ctx.store.markDirty();
+    // Touches data.bios only: no record of nodes or agents.
+    if (biosVersion) ctx.store.change((d) => recordReportedBios(d, node, { version: biosVersion, at }), {});
     const mismatch = lldpMismatch(ctx.store.data, node, hello.fingerprint.lldp);
     if (!mismatch) return;
     const key = `lldp:${JSON.stringify(mismatch)}`;

@@ -59,29 +59,38 @@ export class NodeDirectory {
   define(name: string, patch: NodePatch, now: number): boolean {
     const created = !this.get(name);
     this.version++;
-    this.store.change((d) => {
-      d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now });
-      applyPatch(d.nodes[name]!, patch, now);
-    });
+    this.store.change(
+      (d) => {
+        d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now });
+        applyPatch(d.nodes[name]!, patch, now);
+      },
+      { nodes: [name] },
+    );
     this.onChange([name]);
     return created;
   }
 
   set(names: readonly string[], patch: NodePatch, now: number): void {
     this.version++;
-    this.store.change((d) => {
-      for (const n of names) applyPatch(d.nodes[n]!, patch, now);
-    });
+    this.store.change(
+      (d) => {
+        for (const n of names) applyPatch(d.nodes[n]!, patch, now);
+      },
+      { nodes: names },
+    );
     this.onChange(names);
   }
 
   remove(name: string): void {
     this.version++;
-    this.store.change((d) => {
-      const agentId = d.nodes[name]?.agentId;
-      if (agentId && d.agents[agentId]) d.agents[agentId].node = null;
-      delete d.nodes[name];
-    });
+    const agentId = this.get(name)?.agentId;
+    this.store.change(
+      (d) => {
+        if (agentId && d.agents[agentId]) d.agents[agentId].node = null;
+        delete d.nodes[name];
+      },
+      { nodes: [name], agents: [agentId] },
+    );
     this.onChange([name]);
   }
 
@@ -92,19 +101,23 @@ export class NodeDirectory {
    */
   bind(name: string, agentId: string, fingerprint: Fingerprint, ids: Partial<NodeIdentifiers>, now: number, replaceIds = false): void {
     this.version++;
-    this.store.change((d) => {
-      // The agent's previous node, from the agent record (not a scan of every node).
-      const before = d.agents[agentId]?.node;
-      if (before && before !== name && d.nodes[before]?.agentId === agentId) d.nodes[before]!.agentId = null;
-      const node = (d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now }));
-      const previous = node.agentId;
-      if (previous && previous !== agentId && d.agents[previous]) d.agents[previous].node = null;
-      node.agentId = agentId;
-      node.fingerprint = fingerprint;
-      node.ids = mergeIds(replaceIds ? NodeRecord.shape.ids.parse({}) : node.ids, ids);
-      node.updatedAt = now;
-      if (d.agents[agentId]) d.agents[agentId].node = name;
-    });
+    // The agent's previous node, from the agent record (not a scan of every node), and the node's
+    // previous agent: read before the change, to declare them.
+    const before = this.data.agents[agentId]?.node;
+    const previous = this.get(name)?.agentId;
+    this.store.change(
+      (d) => {
+        if (before && before !== name && d.nodes[before]?.agentId === agentId) d.nodes[before]!.agentId = null;
+        const node = (d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now }));
+        if (previous && previous !== agentId && d.agents[previous]) d.agents[previous].node = null;
+        node.agentId = agentId;
+        node.fingerprint = fingerprint;
+        node.ids = mergeIds(replaceIds ? NodeRecord.shape.ids.parse({}) : node.ids, ids);
+        node.updatedAt = now;
+        if (d.agents[agentId]) d.agents[agentId].node = name;
+      },
+      { nodes: [name, before], agents: [agentId, previous] },
+    );
     this.onChange([name]);
   }
 }

@@ -26,7 +26,9 @@ export function openHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'p
   const node = ctx.nodes.get(req.node);
   if (!node) throw new RecordError(`hwlog: node ${req.node} is not defined`);
   const by = req.by ?? req.source;
-  const result = ctx.store.change((d) => openIssue(d, { node: req.node, text: req.text, source: req.source, evidence: req.evidence, by }, ctx.now()));
+  // Touches data.hwlog only, no record of nodes or agents: a drift seen in a hello storm must not
+  // make the store's write in progress serialize all its rest at once.
+  const result = ctx.store.change((d) => openIssue(d, { node: req.node, text: req.text, source: req.source, evidence: req.evidence, by }, ctx.now()), {});
   if (result.created) {
     const i = result.issue;
     ctx.publishEvent({
@@ -43,7 +45,7 @@ export function openHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'p
 }
 
 export function closeHwlogIssue(ctx: Pick<Context, 'store' | 'nodes' | 'now' | 'publishEvent' | 'events'>, req: { node: string; id: number; note: string; by: string }): HwlogIssue {
-  const issue = ctx.store.change((d) => closeIssue(d, req.node, req.id, req.note, req.by, ctx.now()));
+  const issue = ctx.store.change((d) => closeIssue(d, req.node, req.id, req.note, req.by, ctx.now()), {}); // data.hwlog only
   ctx.publishEvent({
     kind: 'hwlog',
     node: issue.node,

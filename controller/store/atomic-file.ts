@@ -1,49 +1,77 @@
-import { open, rename, readFile, unlink } from 'node:fs/promises';
+import { open, rename, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { Adapter } from 'lowdb';
+import { SlicedJson } from './serialize.js';
 
 /**
- * A lowdb adapter whose writes survive a crash or power loss at any moment: the new content goes
- * to a temp file that is fsynced, renamed over the old one, and the directory fsynced, so a reader
- * sees either the old file or the new one, never a torn one. Mode 0600: the store holds BMC
- * credentials. (lowdb's own JSONFile renames but never fsyncs.)
+ * The lowdb adapter of the store: reads the JSON file; writes it with `writeFileAtomic`, serialized
+ * in slices (`SlicedJson`) so that a big store does not hold the event loop. `serializing` is the
+ * write in progress, for the store to keep later changes out of it.
  */
-export class AtomicJsonFile<T> implements Adapter<T> {
-  constructor(readonly path: string, private readonly serialize: (data: T) => string = (d) => JSON.stringify(d)) {}
+export class SlicedJsonFile<T extends object> implements Adapter<T> {
+  serializing: SlicedJson | null = null;
+  /** Main-thread time the last write spent serializing, summed over its slices. */
+  lastSerializeMs = 0;
 
-  async read(): Promise<T | null> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new Error(`${this.path} is not valid JSON (${(err as Error).message})`);
-    }
+  constructor(
+    readonly path: string,
+    private readonly sliced: readonly string[],
+    private readonly slice: { ms: number; records: number },
+  ) {}
+
+  read(): Promise<T | null> {
+    return readJsonFile(this.path) as Promise<T | null>;
   }
 
   async write(data: T): Promise<void> {
-    await writeFileAtomic(this.path, this.serialize(data));
+    const json = new SlicedJson(data, this.sliced, this.slice);
+    this.serializing = json;
+    try {
+      await writeFileAtomic(this.path, json.chunks());
+    } finally {
+      this.serializing = null;
+      this.lastSerializeMs = json.ms;
+    }
   }
 }
 
-export async function writeFileAtomic(path: string, content: string | Buffer, mode = 0o600): Promise<void> {
+/** A JSON file's parsed content, or null when it does not exist. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Write a file so that it survives a crash or power loss at any moment: the new content goes to a
+ * temp file that is fsynced, renamed over the old one, and the directory fsynced, so a reader sees
+ * either the old file or the new one, never a torn one. `content` may be chunks made while the
+ * write goes on (the store's sliced JSON). Mode 0600 by default: the store holds BMC credentials.
+ */
+export async function writeFileAtomic(path: string, content: string | Buffer | AsyncIterable<string>, mode = 0o600): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fh = await open(tmp, 'w', mode);
   try {
-    await fh.writeFile(content);
-    await fh.sync();
+    try {
+      await writeFile(fh, content); // writes every chunk whole, however many write(2) calls it takes
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
   } catch (err) {
-    await fh.close();
     await unlink(tmp).catch(() => {});
     throw err;
   }
-  await fh.close();
-  await rename(tmp, path);
   const dir = await open(dirname(path), 'r');
   try {
     await dir.sync();

@@ -1,9 +1,10 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { simFingerprint as fingerprint } from '../../controller/demo/sim-cluster.js';
 import { Journal } from '../../controller/store/journal.js';
 import { NodeRecord } from '../../controller/store/schema.js';
-import { Store, StoreLoadError } from '../../controller/store/store.js';
+import { Store, StoreLoadError, type StoreOptions } from '../../controller/store/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dirs: Array<() => void> = [];
@@ -92,6 +93,119 @@ describe('Store', () => {
     await store.flush();
     expect(store.error).toBeNull();
     expect(JSON.parse(readFileSync(join(dir, 'data', 'store.json'), 'utf8')).nodes.a.name).toBe('a');
+  });
+});
+
+describe('Store: sliced writes', () => {
+  /** A store with `n` nodes and `n` agents, some of them bound, with text that needs escaping. */
+  const filled = async (dir: string, n: number, opts: StoreOptions) => {
+    const store = await Store.open(dir, { debounceMs: 60_000, ...opts });
+    store.change((d) => {
+      for (let i = 0; i < n; i++) {
+        const name = `n${String(i).padStart(3, '0')}`;
+        d.nodes[name] = { ...node(name), attrs: { rack: `r${i % 7}`, note: 'quote " backslash \\ é \u2028' }, runtime: { phase: 'run', since: i } };
+        const agentId = `agent-${i}`;
+        d.agents[agentId] = { agentId, firstSeen: i, lastSeen: i, bootId: `b${i}`, fingerprint: fingerprint(i), node: i % 2 ? name : null };
+      }
+      d.hwlog.issues.push({ id: 1, node: 'n000', text: 'fan', source: 'admin', evidence: {}, openedAt: 1, openedBy: 'me', closedAt: null, closedBy: null, note: null });
+      d.hwlog.nextId = 2;
+    });
+    await store.flush();
+    return store;
+  };
+  const onDisk = (dir: string) => readFileSync(join(dir, 'store.json'), 'utf8');
+
+  it('writes exactly what JSON.stringify writes, in slices of a few records', async () => {
+    const dir = fresh();
+    const store = await filled(dir, 120, { sliceRecords: 3 });
+    expect(onDisk(dir)).toBe(JSON.stringify(store.data));
+    // An empty map is `{}` there too.
+    store.change((d) => void (d.agents = {}));
+    await store.flush();
+    expect(onDisk(dir)).toBe(JSON.stringify(store.data));
+    expect(JSON.parse(onDisk(dir)).agents).toEqual({});
+    const reopened = await Store.open(dir);
+    expect(reopened.data).toEqual(store.data);
+  });
+
+  it('lets the event loop run between slices', async () => {
+    const dir = fresh();
+    const store = await filled(dir, 50, { sliceRecords: 1 });
+    // Count the records serialized (JSON.stringify calls toJSON; not enumerable, it is not written).
+    let serialized = 0;
+    for (const rec of [...Object.values(store.data.nodes), ...Object.values(store.data.agents)]) {
+      Object.defineProperty(rec, 'toJSON', { value: function (this: object) { serialized++; return this; } });
+    }
+    store.change((d) => void (d.nodes.n000!.tags = ['x']));
+    const seen: number[] = [];
+    let done = false;
+    const look = () => {
+      seen.push(serialized);
+      if (!done) setImmediate(look);
+    };
+    const written = store.flush().then(() => (done = true));
+    setImmediate(look); // scheduled as the write begins
+    await written;
+    expect(serialized).toBe(100);
+    // The loop ran while the write was part-way through its records, at every slice.
+    const between = new Set(seen.filter((n) => n > 0 && n < 100));
+    expect(between.size).toBeGreaterThanOrEqual(90);
+    expect(onDisk(dir)).toBe(JSON.stringify(store.data));
+  });
+
+  it('writes the data as it was when the write began, whatever changes meanwhile', async () => {
+    const dir = fresh();
+    const files: string[] = [];
+    const store = await filled(dir, 100, { sliceRecords: 2, onWrite: () => void files.push(onDisk(dir)) });
+    files.length = 0;
+    store.change((d) => void (d.nodes.n000!.tags = ['start']), { nodes: ['n000'] });
+    const atStart = JSON.stringify(store.data);
+    let firstDone = false;
+    const first = store.flush().then(() => (firstDone = true));
+    for (let i = 0; i < 5; i++) await new Promise(setImmediate);
+    expect(firstDone).toBe(false);
+    // Declared: a node the slices have not reached, an agent deleted, a node created.
+    store.change((d) => void (d.nodes.n090!.tags = ['later']), { nodes: ['n090'] });
+    store.change((d) => void delete d.agents['agent-95'], { agents: ['agent-95'] });
+    store.change((d) => void (d.nodes.new = node('new')), { nodes: ['new'] });
+    // Fields outside nodes and agents were serialized when the write began.
+    store.change((d) => void (d.naming = { enabled: true, pattern: 'x[1-9]' }), {});
+    for (let i = 0; i < 5; i++) await new Promise(setImmediate);
+    expect(firstDone).toBe(false);
+    // Undeclared: the rest of the write is serialized first, then the change is made.
+    store.change((d) => void (d.agents['agent-99']!.lastSeen = 1e9));
+    const second = store.flush();
+    await first;
+    expect(files[0]).toBe(atStart);
+    await second;
+    expect(files).toHaveLength(2);
+    expect(files[1]).toBe(JSON.stringify(store.data));
+    const now = JSON.parse(files[1]!);
+    expect(now.nodes.n090.tags).toEqual(['later']);
+    expect(now.nodes.new.name).toBe('new');
+    expect(now.agents['agent-95']).toBeUndefined();
+    expect(now.agents['agent-99'].lastSeen).toBe(1e9);
+  });
+
+  it('rejects flush and keeps the data dirty when a sliced write fails', async () => {
+    const dir = fresh();
+    const reported: Error[] = [];
+    const store = await filled(dir, 30, { sliceRecords: 2, onWriteError: (e) => void reported.push(e) });
+    const good = onDisk(dir);
+    // The rename at the end of the write fails: store.json is a directory now.
+    const { rmSync } = await import('node:fs');
+    rmSync(join(dir, 'store.json'));
+    mkdirSync(join(dir, 'store.json'));
+    store.change((d) => void (d.nodes.n001!.tags = ['failed']), { nodes: ['n001'] });
+    await expect(store.flush()).rejects.toThrow(/write failed/);
+    expect(reported).toHaveLength(1);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    rmSync(join(dir, 'store.json'), { recursive: true });
+    writeFileSync(join(dir, 'store.json'), good);
+    // Still dirty: the next flush writes the change.
+    await store.flush();
+    expect(store.error).toBeNull();
+    expect(JSON.parse(onDisk(dir)).nodes.n001.tags).toEqual(['failed']);
   });
 });
 

@@ -4,7 +4,7 @@
  * while one write is in flight, every further save() shares the single next write, which
  * snapshots the data when it starts (so it includes every change made before the save() call).
  */
-import { AtomicJsonFile, writeFileAtomic } from '../../store/atomic-file.js';
+import { readJsonFile, writeFileAtomic } from '../../store/atomic-file.js';
 
 export class JsonFile<T> {
   private writing: Promise<void> | null = null;
@@ -17,7 +17,7 @@ export class JsonFile<T> {
 
   /** The parsed content, or null when the file does not exist. */
   read(): Promise<unknown> {
-    return new AtomicJsonFile<unknown>(this.path).read();
+    return readJsonFile(this.path);
   }
 
   save(): Promise<void> {
