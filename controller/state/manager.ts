@@ -1,4 +1,4 @@
-import { NodeState } from '../../shared/protocol.js';
+import { NodeState, type Heartbeat } from '../../shared/protocol.js';
 import type { Context, Extension, StateView } from '../context.js';
 import type { Identification } from '../identify/service.js';
 import { openHwlogIssue } from '../records/hwlog-service.js';
@@ -9,6 +9,12 @@ import { StateMachine } from './machine.js';
 import { DRIVER_ACTIONS, type Decision, type DriverAction, type StateInput, type StepResult } from './types.js';
 
 const TICK_MAX_MS = 1000;
+/**
+ * Ticks at most this often. A tick scans every node's wake time, and with quiet heartbeats (see
+ * StateMachine.quietHeartbeat) some node's wake is always a few ms away at 10k nodes: unspaced,
+ * that was hundreds of 10k-node scans a second. Time rules are seconds to minutes; 250 ms late is nothing.
+ */
+const TICK_MIN_MS = 250;
 
 /**
  * The I/O around the pure state machine: feeds it agent messages, admin changes, driver results
@@ -21,6 +27,7 @@ export class StateManager implements Extension, StateView {
   private machine!: StateMachine;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
+  private lastTickAt = -Infinity;
   private offs: Array<() => void> = [];
   private stopped = false;
 
@@ -63,7 +70,7 @@ export class StateManager implements Extension, StateView {
         if (hello) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase });
       }),
       events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
-      events.on('agent:heartbeat', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'heartbeat', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
+      events.on('agent:heartbeat', ({ agentId, msg }) => this.heartbeat(agentId, msg)),
       events.on('node:defined', ({ node }) => this.machine.nodeChanged(node)),
       events.on('hwlog:changed', ({ node }) => {
         if (this.machine.has(node)) this.apply({ type: 'faults', node, count: openIssueCount(ctx.store.data, node) });
@@ -137,6 +144,12 @@ export class StateManager implements Extension, StateView {
     if (node) this.apply(input(node));
   }
 
+  /** The one input at message rate: no closure per message, and a quiet one needs no handling. */
+  private heartbeat(agentId: string, msg: Heartbeat): void {
+    const node = this.identification.nodeOf(agentId);
+    if (node) this.apply({ type: 'heartbeat', node, agentId, bootId: msg.bootId, phase: msg.phase });
+  }
+
   /** Make sure the machine tracks a defined node; true when it was new. */
   private ensure(node: string): boolean {
     if (this.machine.has(node)) return false;
@@ -156,6 +169,7 @@ export class StateManager implements Extension, StateView {
   private step(input: StateInput): void {
     if (this.stopped) return;
     const result: StepResult = this.machine.apply(input, this.ctx.now());
+    if (result === StateMachine.QUIET) return; // changed nothing but a time last heard
     this.handle(result);
     // A node's message can only bring its own wake time forward: no scan of every node (a
     // heartbeat at 10k nodes would otherwise cost ~100 µs). Ticks and global inputs rescan.
@@ -212,21 +226,24 @@ export class StateManager implements Extension, StateView {
   private persist(node: string): void {
     if (!this.ctx.nodes.get(node)) return;
     const record = this.machine.record(node);
-    this.ctx.store.change((d) => {
-      const rec = d.nodes[node];
-      if (rec) rec.runtime = record;
-    });
+    this.ctx.store.change(
+      (d) => {
+        const rec = d.nodes[node];
+        if (rec) rec.runtime = record;
+      },
+      { nodes: [node] },
+    );
   }
 
   private persistAll(): void {
     for (const node of this.machine.nodeNames()) this.persist(node);
   }
 
-  /** Tick when the machine's next deadline (`next`) falls due, and at least every second. */
+  /** Tick when the machine's next deadline (`next`) falls due, at least every second and at most every TICK_MIN_MS. */
   private schedule(next: number | null = this.machine.nextDeadline()): void {
     if (this.stopped) return;
     const now = this.ctx.now();
-    const at = Math.min(now + TICK_MAX_MS, next ?? Infinity);
+    const at = Math.max(this.lastTickAt + TICK_MIN_MS, Math.min(now + TICK_MAX_MS, next ?? Infinity));
     // A steady stream of messages must not keep pushing the tick back.
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
@@ -234,6 +251,7 @@ export class StateManager implements Extension, StateView {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.timerAt = Infinity;
+      this.lastTickAt = this.ctx.now();
       this.apply({ type: 'tick' });
     }, Math.max(0, at - now));
     this.timer.unref();
