@@ -124,8 +124,9 @@ function ipcStats(child) {
     });
 }
 
-export async function startBareAedes() {
-  const child = fork(join(import.meta.dirname, 'bare-aedes.mjs'), [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+/** `nodeArgs`: node options for the broker's process (the probes' --cpu-prof, --trace-gc, --require…). */
+export async function startBareAedes({ nodeArgs = [] } = {}) {
+  const child = fork(join(import.meta.dirname, 'bare-aedes.mjs'), [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: nodeArgs });
   const w = watch(child, 'bare aedes', /bare aedes ready: mqtt=(\S+)/, 20_000);
   const m = await w.match;
   return { ...w, mqttUrl: m[1], stats: ipcStats(child), command: 'node bench/lib/bare-aedes.mjs' };

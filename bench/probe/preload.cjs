@@ -5,7 +5,8 @@
 //                     JSON.stringify over 20 ms (the store's writes), to attribute the stalls.
 //   PROBE_PROMOTED=F  SIGURG starts sampling allocations that survive a scavenge (promoted to old
 //                     space: live or later collected by a major GC); the next SIGURG writes the
-//                     sampling profile to F.
+//                     sampling profile to F. With PROBE_ALLOC_ALL=1, every allocation is sampled
+//                     (those a scavenge collects too): what makes the scavenges.
 const fs = require('node:fs');
 const v8 = require('node:v8');
 const say = (line) => fs.writeSync(2, `${line}\n`);
@@ -43,7 +44,7 @@ if (process.env.PROBE_PROMOTED) {
   process.on('SIGURG', () => {
     if (!sampling) {
       sampling = true;
-      const opts = { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false };
+      const opts = { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: Boolean(process.env.PROBE_ALLOC_ALL) };
       session.post('HeapProfiler.enable', () => session.post('HeapProfiler.startSampling', opts, () => say('PROMOTED sampling')));
       return;
     }

@@ -6,7 +6,8 @@
 //   PROBE_MEM=1          heap spaces every 5 s
 //   PROBE_STALLS=1       event-loop stalls and big JSON.stringify calls, as they happen
 //   PROBE_PROMOTED=F     promoted allocations sampled from PROMOTED_AT s (default 30) for
-//                        PROMOTED_FOR s (default 90), written to F
+//                        PROMOTED_FOR s (default 90), written to F; PROBE_ALLOC_ALL=1: every allocation
+//   NODEARGS="--trace-gc" passes V8's GC lines through (count scavenges and mark-compacts)
 //   NODEARGS="--cpu-prof --cpu-prof-dir=D" or "--heapsnapshot-signal=SIGUSR2" (SNAP=1 sends it at the end)
 // Analyse what they write with bench/probe/analyze.mjs. Build first (node scripts/build.mjs).
 import { join } from 'node:path';
@@ -29,10 +30,7 @@ await bundleProtocol();
 let target;
 let token = null;
 if (env.TARGET === 'bare') {
-  // The bare broker is forked with this process's environment: the generators must not get it.
-  process.env.NODE_OPTIONS = nodeArgs.join(' ');
-  target = await startBareAedes();
-  delete process.env.NODE_OPTIONS;
+  target = await startBareAedes({ nodeArgs });
 } else {
   const data = tempDir('muster-probe-');
   const config = writeControllerConfig(data.dir, { naming: `n[${'1'.padStart(5, '0')}-${String(n).padStart(5, '0')}]` });
@@ -42,7 +40,7 @@ if (env.TARGET === 'bare') {
 // The preload's lines, from the target's stderr (or stdout), pass through.
 for (const stream of [target.child.stdout, target.child.stderr]) {
   stream.on('data', (d) => {
-    for (const line of String(d).split('\n')) if (/^(MEM|STALL|STRINGIFY|PROMOTED) /.test(line)) console.log(line);
+    for (const line of String(d).split('\n')) if (/^(MEM|STALL|STRINGIFY|PROMOTED) |ms: (Scavenge|Mark-Compact)/.test(line)) console.log(line);
   });
 }
 await sleep(1000);
