@@ -45,7 +45,7 @@ class Step implements StepResult {
 
 export class StateMachine {
   /** The result of an input that changed nothing but a node's time last heard (`quietHeartbeat`). */
-  static readonly QUIET: StepResult = Object.freeze({ transitions: [], events: [], decisions: [], wouldDo: [], changed: [] });
+  static readonly QUIET: StepResult = Object.freeze<StepResult>({ transitions: none(), events: none(), decisions: none(), wouldDo: none(), changed: none() });
   private readonly nodes = new Map<string, NodeRuntime>();
   private readonly breakers = new Map<string, BreakerState>();
   /** Per node, when its next time rule falls due; recomputed whenever the node is evaluated. */
@@ -748,6 +748,11 @@ export class StateMachine {
       else index.set(group, [rt]);
     }
   }
+}
+
+/** A frozen empty list: QUIET is shared by every quiet heartbeat, so nobody may push into it. */
+function none<T>(): T[] {
+  return Object.freeze([]) as unknown as T[];
 }
 
 function parseInput(raw: StateInput): StateInput {
