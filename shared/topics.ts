@@ -4,22 +4,47 @@
  */
 
 export type AgentTopicKind = 'hello' | 'state' | 'heartbeat' | 'status';
-const AGENT_KINDS: ReadonlySet<string> = new Set(['hello', 'state', 'heartbeat', 'status']);
+const AGENT_KINDS: readonly AgentTopicKind[] = ['heartbeat', 'state', 'hello', 'status'];
+const CONSOLE_STREAMS = ['out', 'in'] as const;
 
+/** Readonly: `parse` hands the same object to every caller of one topic (the broker's ACL, then ingest). */
 export type ParsedTopic =
-  | { area: 'agent'; agentId: string; kind: AgentTopicKind }
-  | { area: 'node'; node: string }
-  | { area: 'event'; kind: string }
-  | { area: 'console'; node: string; stream: 'out' | 'in' }
-  | { area: 'request'; verb: string }
-  | { area: 'response'; clientId: string };
+  | { readonly area: 'agent'; readonly agentId: string; readonly kind: AgentTopicKind }
+  | { readonly area: 'node'; readonly node: string }
+  | { readonly area: 'event'; readonly kind: string }
+  | { readonly area: 'console'; readonly node: string; readonly stream: 'out' | 'in' }
+  | { readonly area: 'request'; readonly verb: string }
+  | { readonly area: 'response'; readonly clientId: string };
 
-/** A single topic level that may carry an id: no wildcards, no separators, not empty. */
-const SAFE_LEVEL = /^[A-Za-z0-9_.-]{1,128}$/;
+const SLASH = 47;
+/** The characters of a topic level that may carry an id: no wildcards, no separators. */
+const LEVEL_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-') LEVEL_CHAR[c.charCodeAt(0)] = 1;
+const LEVEL_RULE = 'letters, digits, "_", "." or "-"';
+
+/** Whether topic[from, to) is one safe level: 1-128 of LEVEL_CHAR. */
+function isLevel(s: string, from: number, to: number): boolean {
+  if (to <= from || to - from > 128) return false;
+  for (let i = from; i < to; i++) if (LEVEL_CHAR[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+/** Whether topic[from, to) is exactly `word`. */
+const levelIs = (s: string, from: number, to: number, word: string): boolean => to - from === word.length && s.startsWith(word, from);
+
+/** The constant among `words` that topic[from, to) spells (so callers get an interned string), or null. */
+function oneOf<T extends string>(s: string, from: number, to: number, words: readonly T[]): T | null {
+  for (const w of words) if (levelIs(s, from, to, w)) return w;
+  return null;
+}
 
 export class Topics {
+  /** The last topic parsed and its meaning: the broker's ACL and ingest parse each message's topic in turn. */
+  private lastTopic: string | null = null;
+  private lastParsed: ParsedTopic | null = null;
+
   constructor(readonly prefix = 'muster') {
-    if (!SAFE_LEVEL.test(prefix)) throw new Error(`topic prefix "${prefix}" must be one topic level of letters, digits, "_", "." or "-"`);
+    if (!isLevel(prefix, 0, prefix.length)) throw new Error(`topic prefix "${prefix}" must be one topic level of ${LEVEL_RULE}`);
   }
   agent(agentId: string, kind: AgentTopicKind): string {
     return `${this.prefix}/agents/${level(agentId, 'agent id')}/${kind}`;
@@ -63,20 +88,48 @@ export class Topics {
 
   /** The topic's meaning, or null for anything that is not exactly a muster topic. */
   parse(topic: string): ParsedTopic | null {
-    const parts = topic.split('/');
-    if (parts[0] !== this.prefix || parts.some((p) => !SAFE_LEVEL.test(p))) return null;
-    const [, area, a, b] = parts;
-    if (parts.length === 4 && area === 'agents' && AGENT_KINDS.has(b!)) return { area: 'agent', agentId: a!, kind: b as AgentTopicKind };
-    if (parts.length === 4 && area === 'nodes' && b === 'state') return { area: 'node', node: a! };
-    if (parts.length === 4 && area === 'consoles' && (b === 'out' || b === 'in')) return { area: 'console', node: a!, stream: b };
-    if (parts.length === 3 && area === 'events') return { area: 'event', kind: a! };
-    if (parts.length === 3 && area === 'request') return { area: 'request', verb: a! };
-    if (parts.length === 3 && area === 'response') return { area: 'response', clientId: a! };
+    if (topic !== this.lastTopic) {
+      this.lastParsed = this.parseLevels(topic);
+      this.lastTopic = topic;
+    }
+    return this.lastParsed;
+  }
+
+  /**
+   * `prefix/area/id[/tail]`, every level safe. By index, not split and a pattern per level: this
+   * runs twice for every message the broker takes (at 2,000 heartbeats/s, ~4 % of the controller's CPU).
+   */
+  private parseLevels(topic: string): ParsedTopic | null {
+    const start = this.prefix.length + 1;
+    if (!topic.startsWith(this.prefix) || topic.charCodeAt(start - 1) !== SLASH) return null;
+    const areaEnd = topic.indexOf('/', start);
+    if (areaEnd < 0) return null;
+    const idEnd = topic.indexOf('/', areaEnd + 1);
+    const end = topic.length;
+    const idTo = idEnd < 0 ? end : idEnd;
+    if (idEnd >= 0 && (topic.indexOf('/', idEnd + 1) >= 0 || !isLevel(topic, idEnd + 1, end))) return null;
+    if (!isLevel(topic, start, areaEnd) || !isLevel(topic, areaEnd + 1, idTo)) return null;
+    const id = topic.slice(areaEnd + 1, idTo);
+    if (idEnd < 0) {
+      if (levelIs(topic, start, areaEnd, 'events')) return { area: 'event', kind: id };
+      if (levelIs(topic, start, areaEnd, 'request')) return { area: 'request', verb: id };
+      if (levelIs(topic, start, areaEnd, 'response')) return { area: 'response', clientId: id };
+      return null;
+    }
+    if (levelIs(topic, start, areaEnd, 'agents')) {
+      const kind = oneOf(topic, idEnd + 1, end, AGENT_KINDS);
+      return kind && { area: 'agent', agentId: id, kind };
+    }
+    if (levelIs(topic, start, areaEnd, 'nodes')) return levelIs(topic, idEnd + 1, end, 'state') ? { area: 'node', node: id } : null;
+    if (levelIs(topic, start, areaEnd, 'consoles')) {
+      const stream = oneOf(topic, idEnd + 1, end, CONSOLE_STREAMS);
+      return stream && { area: 'console', node: id, stream };
+    }
     return null;
   }
 }
 
 function level(value: string, what: string): string {
-  if (!SAFE_LEVEL.test(value)) throw new Error(`${what} "${value}" cannot be a topic level (letters, digits, "_", "." or "-" only)`);
+  if (!isLevel(value, 0, value.length)) throw new Error(`${what} "${value}" cannot be a topic level (${LEVEL_RULE} only)`);
   return value;
 }
