@@ -56,7 +56,8 @@ class Field {
   // string
   minLength = 0;
   maxLength = Infinity;
-  patterns: RegExp[] = [];
+  /** One per .regex(): the pattern's test, or a character table for `^[class]{m,n}$`. */
+  patterns: ((s: string) => boolean)[] = [];
   // number: accepted iff lo <(=) x <(=) hi, and a safe integer when `int`
   lo = -Infinity;
   loInclusive = true;
@@ -260,7 +261,7 @@ function stringCheck(field: Field, ch: ZodInternals, where: string): void {
     case 'string_format': {
       const def = checkDef(ch, '$ZodCheckRegex', where);
       if (def.format !== 'regex' || !(def.pattern instanceof RegExp)) throw new Unsupported(`${where}: string format ${String(def.format)}`);
-      field.patterns.push(def.pattern);
+      field.patterns.push(patternTest(def.pattern));
       return;
     }
     default:
@@ -302,6 +303,50 @@ function lowerBound(field: Field, value: number, inclusive: boolean): void {
   }
 }
 
+/**
+ * A pattern's test. The ids of this protocol are `^[class]{m,n}$` patterns (boot ids, client ids),
+ * checked for every message: those become a table of allowed characters and a length range, about
+ * 5x quicker than the RegExp call (bench/probe: 1/3 of the acceptor's time). Any other pattern,
+ * or flags, or a class with escapes or a negation, keeps its RegExp.
+ */
+export function patternTest(pattern: RegExp): (s: string) => boolean {
+  const table = pattern.flags === '' ? charClassRule(pattern.source) : null;
+  if (!table) {
+    return (s) => {
+      pattern.lastIndex = 0; // as zod does, for /g and /y patterns
+      return pattern.test(s);
+    };
+  }
+  const { allowed, min, max } = table;
+  return (s) => {
+    const n = s.length;
+    if (n < min || n > max) return false;
+    for (let i = 0; i < n; i++) if (allowed[s.charCodeAt(i)] !== 1) return false;
+    return true;
+  };
+}
+
+const CHAR_CLASS_RULE = /^\^\[([A-Za-z0-9_.:-]+)\](?:\{(\d+)(?:(,)(\d*))?\}|([+*]))\$$/;
+
+function charClassRule(source: string): { allowed: Uint8Array; min: number; max: number } | null {
+  const m = CHAR_CLASS_RULE.exec(source);
+  if (!m) return null;
+  const [, set, count, comma, upTo, plusOrStar] = m as unknown as [string, string, string?, string?, string?, string?];
+  const allowed = new Uint8Array(128);
+  for (let i = 0; i < set.length; i++) {
+    const lo = set.charCodeAt(i);
+    if (set[i + 1] === '-' && i + 2 < set.length) {
+      const hi = set.charCodeAt(i + 2);
+      if (hi < lo) return null; // the RegExp constructor refuses these; never here
+      allowed.fill(1, lo, hi + 1);
+      i += 2;
+    } else allowed[lo] = 1;
+  }
+  if (plusOrStar) return { allowed, min: plusOrStar === '+' ? 1 : 0, max: Infinity };
+  const min = Number(count);
+  return { allowed, min, max: !comma ? min : upTo ? Number(upTo) : Infinity };
+}
+
 function upperBound(field: Field, value: number, inclusive: boolean): void {
   if (value < field.hi || (value === field.hi && !inclusive)) {
     field.hi = value;
@@ -325,11 +370,7 @@ function acceptValue(f: Field, value: unknown): boolean {
         if (n < f.minLength || n > f.maxLength) return false;
       }
       const patterns = f.patterns;
-      for (let i = 0; i < patterns.length; i++) {
-        const p = patterns[i]!;
-        p.lastIndex = 0; // as zod does, for /g and /y patterns
-        if (!p.test(value)) return false;
-      }
+      for (let i = 0; i < patterns.length; i++) if (!patterns[i]!(value)) return false;
       return true;
     }
     case NUMBER:

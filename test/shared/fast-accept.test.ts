@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { fastAcceptor, whyNoFastAcceptor } from '../../shared/fast-accept.js';
+import { fastAcceptor, patternTest, whyNoFastAcceptor } from '../../shared/fast-accept.js';
 import { AGENT_ACCEPTORS } from '../../controller/ingest.js';
 import { AgentState, AgentStatus, Heartbeat, Hello, parseMessage } from '../../shared/protocol.js';
 import { seededRandom } from '../../shared/random.js';
@@ -359,5 +359,40 @@ describe('fastAcceptor refuses what it does not fully understand', () => {
     for (const schema of [z.strictObject({ a: str }), z.looseObject({ a: str }), z.object({ a: z.int() }), z.object({ a: z.uint32().nullish() }), z.object({ a: z.exactOptional(str) }), z.object({})]) {
       expect(whyNoFastAcceptor(schema)).toBeNull();
     }
+  });
+});
+
+describe('patternTest', () => {
+  // Half the strings from characters most classes allow, so the lengths decide as often as the characters.
+  const alphabets = ['abcdef0189', 'abcdefxyzABCZ0189_.:-/+ #ü\u{1F600}'];
+  const patterns = [
+    /^[0-9a-f]{8,64}$/, // BOOT_ID: a character table
+    /^[A-Za-z0-9_.-]{1,64}$/,
+    /^[a-z]{3}$/,
+    /^[0-9:]{2,}$/,
+    /^[-a]+$/,
+    /^[a-]*$/,
+    /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/, // two classes: keeps its RegExp
+    /^[^/]{1,4}$/, // negated
+    /^[a-z]{2,5}$/i, // flags
+    /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/,
+  ];
+  it('answers what the RegExp answers, on 2,000 strings per pattern', () => {
+    const r = seededRandom(11);
+    for (const pattern of patterns) {
+      const test = patternTest(pattern);
+      let matched = 0;
+      for (let i = 0; i < 2000; i++) {
+        const s = fromAlphabet(r, alphabets[i % 2]!, int(r, 0, i % 3 === 0 ? 70 : 10));
+        expect(test(s), `${pattern} on ${JSON.stringify(s)}`).toBe(pattern.test(s));
+        if (test(s)) matched++;
+      }
+      if (pattern.source !== '^([0-9a-f]{2}:){5}[0-9a-f]{2}$') expect(matched, `${pattern} matched some`).toBeGreaterThan(5);
+      for (const s of ['', 'deadbeef', 'DEADBEEF', 'abc', 'a-a-', '12:34', 'x'.repeat(63), 'aa:bb:cc:dd:ee:ff']) expect(test(s), `${pattern} on ${s}`).toBe(pattern.test(s));
+    }
+  });
+  it('keeps a /g pattern\'s answer stable from call to call', () => {
+    const test = patternTest(/^[a-z]+$/g);
+    expect([test('abc'), test('abc'), test('abc')]).toEqual([true, true, true]);
   });
 });
