@@ -1,0 +1,42 @@
+import { Aedes, type AedesPublishPacket } from 'aedes';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AedesBus } from '../../controller/bus/aedes-bus.js';
+
+describe('AedesBus on a real aedes broker', () => {
+  let broker: Aedes | null = null;
+  afterEach(async () => {
+    await new Promise<void>((done) => broker?.close(() => done()) ?? done());
+    broker = null;
+  });
+
+  it('drains a backlog of 50,000 held-back deliveries without recursing once per message', async () => {
+    // aedes runs at most `concurrency` (100) deliveries at once and queues the rest; each finished
+    // delivery starts the next queued one from inside its callback. A subscriber that always called
+    // back synchronously would nest one stack frame set per queued message.
+    broker = await Aedes.createBroker();
+    const bus = new AedesBus(broker);
+    let received = 0;
+    await bus.subscribe('muster/agents/+/+', () => received++);
+    // Another subscriber (a slow client, say) holds 100 deliveries on another topic: the broker is
+    // saturated, and the agent messages published meanwhile queue up behind them.
+    const held: (() => void)[] = [];
+    await new Promise<void>((subscribed) => broker!.subscribe('muster/events/+', (_p: AedesPublishPacket, cb: () => void) => held.push(cb), subscribed));
+    const publish = (topic: string) => broker!.publish({ cmd: 'publish', topic, payload: Buffer.from('{}'), qos: 0, retain: false, dup: false }, () => {});
+    for (let i = 0; i < 100; i++) publish(`muster/events/e${i}`);
+    const total = 50_000;
+    for (let i = 0; i < total; i++) publish(`muster/agents/a${i}/heartbeat`);
+    expect(held).toHaveLength(100);
+    expect(received).toBe(0);
+    // Each release starts the next queued delivery: ours, one after another.
+    let thrown: unknown = null;
+    try {
+      for (const cb of held.splice(0)) cb();
+    } catch (err) {
+      thrown = err;
+    }
+    // Deferred callbacks finish the backlog in a few thousand turns at most.
+    for (let turn = 0; turn < 100_000 && received < total; turn++) await new Promise((r) => setImmediate(r));
+    expect(thrown).toBeNull();
+    expect(received).toBe(total);
+  });
+});
