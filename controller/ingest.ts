@@ -62,7 +62,7 @@ export class Ingest implements Extension {
     const { agentId } = t;
     if (t.kind === 'hello' && (r.value as Hello).agentId !== agentId) return this.reject(topic, 'identity', `hello claims agent ${(r.value as Hello).agentId} on ${agentId}'s topic`);
     // Counted only once accepted: a refused message is in muster_rejected_messages_total alone.
-    this.ctx.metrics.messages.inc({ kind: t.kind });
+    this.ctx.metrics.messages.count(t.kind);
     switch (t.kind) {
       case 'hello': {
         const msg = r.value as Hello;

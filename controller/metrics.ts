@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AgentTopicKind } from '../shared/topics.js';
 
 /** The controller's Prometheus metrics, one registry per controller (tests run several). */
 export function createMetrics() {
@@ -10,7 +11,7 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'muster_process_' });
   const metrics = {
     registry,
-    messages: new Counter({ name: 'muster_messages_total', help: 'Valid agent messages ingested, by kind', labelNames: ['kind'], registers: [registry] }),
+    messages: messageCounter(registry),
     rejected: new Counter({ name: 'muster_rejected_messages_total', help: 'Messages refused (bad topic, JSON, schema, size, authorisation), by reason class', labelNames: ['reason'], registers: [registry] }),
     requests: new Counter({ name: 'muster_requests_total', help: 'CLI/API requests, by verb and outcome', labelNames: ['verb', 'outcome'], registers: [registry] }),
     actions: new Counter({ name: 'muster_actions_total', help: 'Corrective and manual actions, by action and outcome', labelNames: ['action', 'outcome'], registers: [registry] }),
@@ -22,3 +23,29 @@ export function createMetrics() {
   return metrics;
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * muster_messages_total. Counted per kind in plain numbers and folded into the counter when it is
+ * read: a labelled inc() builds and looks up a label string per call, and this one runs for every
+ * heartbeat (2,000 a second at 10k nodes, ~1 % of the controller's CPU there).
+ */
+function messageCounter(registry: Registry) {
+  const pending: Record<AgentTopicKind, number> = { hello: 0, state: 0, heartbeat: 0, status: 0 };
+  new Counter({
+    name: 'muster_messages_total',
+    help: 'Valid agent messages ingested, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const kind of Object.keys(pending) as AgentTopicKind[]) {
+        if (pending[kind] > 0) this.inc({ kind }, pending[kind]);
+        pending[kind] = 0;
+      }
+    },
+  });
+  return {
+    count(kind: AgentTopicKind): void {
+      pending[kind]++;
+    },
+  };
+}
