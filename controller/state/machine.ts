@@ -13,6 +13,7 @@ import { awaitingBootUntil, bootExpected, inFlight, lastCorrective, nextStep, pr
 import { livenessAfterSilence, nextSilenceChange, worse } from './liveness.js';
 import { detectProblem, type Detection } from './policies.js';
 import { NodeRecord, StateInput, type Decision, type NodeRuntime, type Problem, type StepResult } from './types.js';
+import { WakeIndex } from './wake-index.js';
 
 const PAST_BOOTS_KEPT = 8;
 const CONSOLE_LINE_MAX = 512;
@@ -49,7 +50,7 @@ export class StateMachine {
   private readonly nodes = new Map<string, NodeRuntime>();
   private readonly breakers = new Map<string, BreakerState>();
   /** Per node, when its next time rule falls due; recomputed whenever the node is evaluated. */
-  private readonly wake = new Map<string, number>();
+  private readonly wake = new WakeIndex();
   private readonly policyCache = new Map<string, NodePolicy>();
   /** groupsOf() answers and each node's resolved policy, until `nodeChanged()` reports new groups: edited rarely, looked up per message. */
   private readonly groupCache = new Map<string, readonly string[]>();
@@ -220,11 +221,8 @@ export class StateMachine {
     const settling = [...this.breakers.values()].map((b) => b.settleUntil);
     let next: number | null = null;
     for (const t of [this.graceUntil, ...settling]) if (t > this.lastNow && (next === null || t < next)) next = t;
-    // forEach, not for-of: a for-of over 10k wake times made an iterator result per node, ~0.4 MB a call.
-    this.wake.forEach((t) => {
-      if (next === null || t < next) next = t;
-    });
-    return next;
+    const wake = this.wake.earliest();
+    return wake !== null && (next === null || wake < next) ? wake : next;
   }
 
   // ---- inputs ----------------------------------------------------------------------------------
@@ -370,9 +368,7 @@ export class StateMachine {
     const graceEnded = this.lastTick < this.graceUntil && this.graceUntil <= now;
     const sweep = this.sweepPending || graceEnded;
     this.sweepPending = false;
-    const due: NodeRuntime[] = sweep ? [...this.nodes.values()] : [];
-    // forEach, not for-of: no [key, value] array per node each tick.
-    if (!sweep) this.wake.forEach((at, node) => at <= now && due.push(this.get(node)));
+    const due: NodeRuntime[] = sweep ? [...this.nodes.values()] : this.wake.due(now).map((node) => this.get(node));
     // Silence first for every due node, then the breakers once, then the policies: a rack going
     // dark in one tick trips its breaker before any of its nodes is judged.
     const touched = new Set<string>();
