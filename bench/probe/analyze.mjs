@@ -7,14 +7,18 @@
 //        promoted bytes by allocating function, self and inclusive
 //   node --max-old-space-size=12000 bench/probe/analyze.mjs heap FILE.heapsnapshot [COUNT=40]
 //        self size by object type and constructor
+//   node bench/probe/analyze.mjs perf FILE.stacks [ROOT_REGEX [DEPTH=4]]
+//        `perf script -F ip,sym` output of a NODEARGS=--perf-basic-prof run: samples by kind (JS by
+//        package, V8 builtins, GC, kernel), apart for the stacks through muster's own code; with
+//        ROOT, the inclusive tree below the first frame that matches it
 import { readFileSync } from 'node:fs';
 
 const [what, file, a, b] = process.argv.slice(2);
-if (!['cpu', 'stalls', 'promoted', 'heap'].includes(what) || !file) {
-  console.error('usage: analyze.mjs cpu|stalls|promoted|heap FILE [...] (see the top of this file)');
+if (!['cpu', 'stalls', 'promoted', 'heap', 'perf'].includes(what) || !file) {
+  console.error('usage: analyze.mjs cpu|stalls|promoted|heap|perf FILE [...] (see the top of this file)');
   process.exit(2);
 }
-const data = JSON.parse(readFileSync(file, 'utf8'));
+const data = what === 'perf' ? null : JSON.parse(readFileSync(file, 'utf8'));
 
 /** `function package:line`: node_modules package, a dist/ file, `node` or (native). */
 function frameKey(cf) {
@@ -94,6 +98,61 @@ if (what === 'cpu') {
   console.log(`${(total / 1048576).toFixed(1)} MiB promoted while sampling`);
   top('self', self, total, 30, mibOf);
   top('inclusive', incl, total, 50, mibOf);
+} else if (what === 'perf') {
+  // Each sample: one frame a line, leaf first (`ADDRESS SYMBOL`), samples separated by a blank line.
+  const samples = readFileSync(file, 'utf8')
+    .split(/\n\s*\n/)
+    .map((block) => block.split('\n').map((line) => line.trim().replace(/^[0-9a-f]+\s+/, '').replace(/^JS:[*~^]?/, '')).filter(Boolean))
+    .filter((stack) => stack.length > 0);
+  const ours = (frame) => /\/dist\/(muster\.mjs|chunks\/)/.test(frame);
+  const kindOf = (leaf) => {
+    const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(leaf)?.[1];
+    if (pkg) return `JS ${pkg}`;
+    if (/ node:/.test(leaf) || leaf.startsWith('node:')) return 'JS node';
+    if (/Scaveng|MinorGC|MarkCompact|Sweeper|Marking|ConcurrentMark|Heap::/.test(leaf)) return 'GC';
+    if (/^Builtins_|^v8::|^RegExp:/.test(leaf)) return 'V8 builtins and runtime';
+    if (/^node::|^uv_|^uv__/.test(leaf)) return 'node and libuv';
+    return 'kernel, libc and other native';
+  };
+  const throughOurs = new Map();
+  const notOurs = new Map();
+  for (const stack of samples) {
+    const into = stack.some(ours) ? throughOurs : notOurs;
+    const kind = ours(stack[0]) ? 'JS muster' : kindOf(stack[0]);
+    into.set(kind, (into.get(kind) ?? 0) + 1);
+  }
+  const sum = (m) => [...m.values()].reduce((x, y) => x + y, 0);
+  const count = (v) => ` ${String(v).padStart(6)}`;
+  console.log(`${samples.length} samples; ${sum(throughOurs)} through muster's own code`);
+  top('through muster, by leaf', throughOurs, samples.length, 12, count);
+  top('the rest, by leaf', notOurs, samples.length, 12, count);
+  if (a) {
+    const root = new RegExp(a);
+    const depth = Number(b ?? 4);
+    const tree = { n: 0, children: new Map() };
+    for (const stack of samples) {
+      const frames = [...stack].reverse();
+      const at = frames.findIndex((f) => root.test(f));
+      if (at < 0) continue;
+      let node = tree;
+      node.n++;
+      for (const f of frames.slice(at + 1, at + 1 + depth)) {
+        const key = f.replace(/file:\/\/|\/[^ ]*\/node_modules\//g, '').slice(0, 120);
+        if (!node.children.has(key)) node.children.set(key, { n: 0, children: new Map() });
+        node = node.children.get(key);
+        node.n++;
+      }
+    }
+    console.log(`--- below /${a}/: ${tree.n} samples`);
+    const show = (node, indent) => {
+      for (const [key, child] of [...node.children].sort((x, y) => y[1].n - x[1].n)) {
+        if (child.n < Math.max(2, tree.n / 200)) continue;
+        console.log(`${String(child.n).padStart(6)} ${indent}${key}`);
+        show(child, `${indent}  `);
+      }
+    };
+    show(tree, '');
+  }
 } else {
   const { node_fields: fields, node_types: [types] } = data.snapshot.meta;
   const [iType, iName, iSize] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));

@@ -9,6 +9,9 @@
 //                        PROMOTED_FOR s (default 90), written to F; PROBE_ALLOC_ALL=1: every allocation
 //   NODEARGS="--trace-gc" passes V8's GC lines through (count scavenges and mark-compacts)
 //   NODEARGS="--cpu-prof --cpu-prof-dir=D" or "--heapsnapshot-signal=SIGUSR2" (SNAP=1 sends it at the end)
+//   NODEARGS="--perf-basic-prof": names JS frames for Linux perf, which also sees what the JS profiler
+//                        folds into its callers (V8 builtins, string-table and Map lookups, GC threads):
+//                        perf record -F 499 -g -p PID -o F.data -- sleep 60; perf script -i F.data -F ip,sym > F.stacks
 // Analyse what they write with bench/probe/analyze.mjs. Build first (node scripts/build.mjs).
 import { join } from 'node:path';
 import { spawnGenerators } from '../lib/generators.mjs';
