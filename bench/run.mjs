@@ -30,7 +30,11 @@ const MODES = {
   },
   full: {
     ceiling: { agents: 1000, workers: 2, rates: [5000, 10000, 20000, 30000, 35000, 40000, 45000, 50000, 60000, 70000, 80000], stepMs: 6000 },
-    cluster: { n: 10_000, workers: 2, detectK: 500, warmMs: 30_000, settleMaxMs: 240_000, settleWindowMs: 60_000, sampleMs: 120_000 },
+    // sampleMs: between old-generation collections a steady target's RSS climbs ~1.3 MiB/s and
+    // then drops ~100 MiB (a ~100 s sawtooth at 10k agents, bare aedes and muster alike), and each
+    // collection is a CPU spike: a sample must span several cycles, or its mean RSS and CPU depend
+    // on where in the cycle it began (120 s samples read 7.8-10.6 KiB/node on the same code).
+    cluster: { n: 10_000, workers: 2, detectK: 500, warmMs: 30_000, settleMaxMs: 240_000, settleWindowMs: 60_000, sampleMs: 300_000 },
     power: { nodes: 1000, concurrency: 50 },
     journal: { count: 200_000 },
     agentRuns: 20,

@@ -30,7 +30,7 @@ export function listenOverflows() {
 
 export const load1 = () => loadavg()[0];
 
-/** CPU (% of one core) and mean RSS of `pid` over `ms`, sampling RSS every second. */
+/** CPU (% of one core) and mean, lowest and highest RSS of `pid` over `ms`, sampling RSS every second. */
 export async function sampleProcess(pid, ms) {
   const c0 = cpuMs(pid);
   const t0 = performance.now();
@@ -40,7 +40,7 @@ export async function sampleProcess(pid, ms) {
     await new Promise((r) => setTimeout(r, Math.min(1000, ms - (performance.now() - t0))));
   }
   const wall = performance.now() - t0;
-  return { cpuPct: ((cpuMs(pid) - c0) / wall) * 100, cpuMs: cpuMs(pid) - c0, wallMs: wall, rssBytes: rss.reduce((a, b) => a + b, 0) / rss.length, rssMaxBytes: Math.max(...rss) };
+  return { cpuPct: ((cpuMs(pid) - c0) / wall) * 100, cpuMs: cpuMs(pid) - c0, wallMs: wall, rssBytes: rss.reduce((a, b) => a + b, 0) / rss.length, rssMinBytes: Math.min(...rss), rssMaxBytes: Math.max(...rss) };
 }
 
 /**

@@ -51,7 +51,7 @@ export async function bareSteady({ n, workers, warmMs, settleMaxMs, settleWindow
     const g0 = await genCpu(gens);
     const sample = await sampleProcess(bare.pid, sampleMs);
     const gen = ((await genCpu(gens)) - g0) / sample.wallMs * 100;
-    return { command: `${bare.command} + ${n} agents on ${workers} generators, heartbeat 5 s`, connected: s.connected, ...settled, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, rssEmptyBytes, generatorCpuPct: gen };
+    return { command: `${bare.command} + ${n} agents on ${workers} generators, heartbeat 5 s`, connected: s.connected, ...settled, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, rssMinBytes: sample.rssMinBytes, rssMaxBytes: sample.rssMaxBytes, sampleMs: sample.wallMs, rssEmptyBytes, generatorCpuPct: gen };
   } finally {
     for (const g of gens) await g.close();
     await bare.stop();
@@ -144,7 +144,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
     const settled = await settle(muster.pid, { minMs: warmMs, maxMs: settleMaxMs, windowMs: settleWindowMs });
     const g0 = await genCpu(gens);
     const sample = await sampleProcess(muster.pid, sampleMs);
-    result.steady = { ...settled, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, generatorCpuPct: (((await genCpu(gens)) - g0) / sample.wallMs) * 100 };
+    result.steady = { ...settled, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, rssMinBytes: sample.rssMinBytes, rssMaxBytes: sample.rssMaxBytes, sampleMs: sample.wallMs, generatorCpuPct: (((await genCpu(gens)) - g0) / sample.wallMs) * 100 };
     // After the sample: a scrape refreshes per-node gauges, which is itself a cost worth knowing.
     const s0 = performance.now();
     result.steady.heapUsedBytes = await scrapeMetric(muster.httpUrl, 'muster_process_nodejs_heap_size_used_bytes');
