@@ -34,6 +34,14 @@ export class Identification implements Extension {
         if (!msg.online) this.live.delete(agentId);
       }),
     );
+    // Built now, not by the first hello: with a naming rule over 10k names the build is ~30 ms,
+    // which a discovery storm would otherwise add to its busiest loop turn.
+    try {
+      this.siteIndex();
+    } catch (err) {
+      // A bad definition in the store: reported here, and again by each hello until fixed.
+      ctx.log.error({ err: (err as Error).message }, 'identification index');
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,11 +1,20 @@
 /**
  * Identification in a running controller: two machines claiming one node are reported and never
- * merged; a node whose board changed is reported as drift with a hardware-log issue.
+ * merged; a node whose board changed is reported as drift with a hardware-log issue; a store whose
+ * definitions cannot be indexed is reported at start and does not stop the controller.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControllerConfig } from '../../controller/config.js';
+import { startController } from '../../controller/controller.js';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
+import { defaultExtensions } from '../../controller/extensions.js';
 import { Event } from '../../shared/protocol.js';
 import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
+import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
 let c: InProc;
@@ -52,5 +61,33 @@ describe('identification in the controller', () => {
     await until('the faults axis', () => (seen.some((e) => e.kind === 'transition' && e.node === 'n060')));
     const state = await c.client.request<{ state: { faults: number } }>('show', { node: 'n060' });
     expect(state.state.faults).toBe(1);
+  });
+});
+
+describe('a store whose definitions the identification index refuses', () => {
+  it('starts anyway, says why at start, and reports the hello it cannot identify', async () => {
+    const tmp = tempDir('muster-bad-index-');
+    // The store's schema takes any UUID text; the index (built at start) refuses it.
+    const n001 = { name: 'n001', ids: { uuid: 'not-a-uuid' }, createdAt: 1, updatedAt: 1 };
+    writeFileSync(join(tmp.dir, 'store.json'), JSON.stringify({ version: 1, nodes: { n001 }, agents: {} }));
+    const logged: Array<{ msg: string; err?: string }> = [];
+    const sink = new Writable({
+      write(line, _encoding, done) {
+        logged.push(JSON.parse(String(line)));
+        done();
+      },
+    });
+    const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, auth: { anonymousAgents: true, anonymousRole: 'admin' } });
+    const running = await startController(cfg, { log: pino({ level: 'error', base: undefined }, sink), extensions: defaultExtensions });
+    try {
+      expect(logged).toContainEqual({ level: 50, time: expect.any(Number), msg: 'identification index', err: 'node n001: bad UUID "not-a-uuid"' });
+      const agent = simAgent(running.mqttUrl, simFingerprint(7), 'mac-020000000007', 'run');
+      const failed = await until('the hello reported', () => logged.find((l) => l.msg === 'identification failed'));
+      await agent.link.stop();
+      expect(failed).toMatchObject({ agentId: 'mac-020000000007', err: 'node n001: bad UUID "not-a-uuid"' });
+    } finally {
+      await running.stop();
+      tmp.remove();
+    }
   });
 });
