@@ -1,8 +1,9 @@
 // Loaded into a controller (or the bare broker) with `--require`, to see where time and memory go.
 // Each part is on when its variable is set:
 //   PROBE_MEM=1       SIGWINCH prints "MEM rss … | <heap spaces>" on stderr.
-//   PROBE_STALLS=1    prints "STALL n ms" when a 10 ms timer fires > 100 ms late, and every
-//                     JSON.stringify over 20 ms (the store's writes), to attribute the stalls.
+//   PROBE_STALLS=1    prints "STALL n ms" when a 10 ms timer fires > 100 ms late (PROBE_STALLS=MS:
+//                     > MS late), and every JSON.stringify over 20 ms (the store's writes), to
+//                     attribute the stalls.
 //   PROBE_PROMOTED=F  SIGURG starts sampling allocations that survive a scavenge (promoted to old
 //                     space: live or later collected by a major GC); the next SIGURG writes the
 //                     sampling profile to F. With PROBE_ALLOC_ALL=1, every allocation is sampled
@@ -29,10 +30,11 @@ if (process.env.PROBE_STALLS) {
     if (ms > 20) say(`STRINGIFY ${ms.toFixed(0)} ms, ${out?.length} chars`);
     return out;
   };
+  const stallMs = Number(process.env.PROBE_STALLS) > 1 ? Number(process.env.PROBE_STALLS) : 100;
   let last = performance.now();
   setInterval(() => {
     const now = performance.now();
-    if (now - last > 110) say(`STALL ${(now - last - 10).toFixed(0)} ms`);
+    if (now - last > stallMs + 10) say(`STALL ${(now - last - 10).toFixed(0)} ms`);
     last = now;
   }, 10).unref();
 }
