@@ -16,13 +16,13 @@ export const AGENT_ACCEPTORS = {
   status: fastAcceptor(AgentStatus),
 } as const;
 /**
- * A loop turn spends at most ~10 ms on agent messages; the rest of a burst waits for the next turns
- * (at most 2,000 messages, ~1 s of heartbeats at 10k nodes). In a discovery storm the first hellos
- * arrive by the hundred in one turn, before the code is optimised: handled at once they held the
- * loop for 50-100 ms.
+ * A loop turn spends at most ~10 ms on agent messages; the rest of a burst waits for the next turns.
+ * In a discovery storm the first hellos arrive by the hundred in one turn, before the code is
+ * optimised: handled at once they held the loop for 50-100 ms. At most 4 MiB of payloads wait
+ * (~1,000 hellos, or ~2 s of heartbeats at 10k nodes); beyond that the oldest are handled at once.
  */
 const SLICE_MS = 10;
-const MAX_WAITING = 2_000;
+const MAX_WAITING_BYTES = 4 * 1024 * 1024;
 /** Strict: a lenient decode would turn invalid bytes into U+FFFD and let them into the store. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -35,7 +35,7 @@ export class Ingest implements Extension {
   readonly name = 'ingest';
   private ctx!: Context;
   private unsubscribe: (() => Promise<void>) | null = null;
-  private readonly budget = new TurnBudget(SLICE_MS, MAX_WAITING);
+  private readonly budget = new TurnBudget(SLICE_MS, MAX_WAITING_BYTES);
   /** Log throttle per source and kind of problem: a flood of garbage is one warning per 10 s. */
   private readonly lastWarned = new Map<string, number>();
 
@@ -54,7 +54,8 @@ export class Ingest implements Extension {
   handle(topic: string, payload: Buffer): void {
     const at = this.ctx.now();
     if (this.budget.mayRunNow()) return this.accept(topic, payload, at);
-    this.budget.defer(() => this.accept(topic, payload, at));
+    // Weighed by the bytes it holds: the payload, and ~256 for the topic, buffer and closure.
+    this.budget.defer(() => this.accept(topic, payload, at), payload.length + 256);
   }
 
   private accept(topic: string, payload: Buffer, at: number): void {

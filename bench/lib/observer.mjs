@@ -1,7 +1,10 @@
 // The bench's eyes on the wire: an MQTT client that watches events, retained node states and
 // probe echoes, and times request/response round trips (the outside view of the event loop).
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
+import { children } from './targets.mjs';
 
 export class Observer {
   static async connect(url, filters) {
@@ -74,6 +77,29 @@ export class Observer {
   async close() {
     await this.client.endAsync(true);
   }
+}
+
+/**
+ * `Observer.startPinger` in a process of its own (bench/lib/pinger.mjs), once connected.
+ * `stop()` resolves to `{ rtts, loopDelayMaxMs }` (the pinger's own event-loop delay).
+ */
+export async function forkPinger(url, verb = 'naming', everyMs = 100) {
+  const child = fork(join(import.meta.dirname, 'pinger.mjs'), [url, verb, String(everyMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const reply = () =>
+    new Promise((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code, sig) => reject(new Error(`pinger exited (${sig ?? code})`)));
+    });
+  await reply();
+  return {
+    stop() {
+      const result = reply();
+      child.send('stop');
+      return result;
+    },
+  };
 }
 
 /** Prometheus text → value of one series (first match of name and label text). */

@@ -4,9 +4,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawnGenerators } from '../lib/generators.mjs';
-import { Observer, scrapeMetric } from '../lib/observer.mjs';
+import { Observer, forkPinger, scrapeMetric } from '../lib/observer.mjs';
 import { listenOverflows, percentile, rssBytes, sampleProcess, settle } from '../lib/procstat.mjs';
 import { musterBin, startBareAedes, startMuster, tempDir, writeControllerConfig } from '../lib/targets.mjs';
 
@@ -97,10 +96,8 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
     // Scraping resets prom-client's event-loop-delay histogram: the next scrape gives the storm's max.
     const writes0 = await scrapeMetric(muster.httpUrl, 'muster_store_write_seconds_count');
     const overflow0 = listenOverflows();
-    // The bench's own loop handles every event too: its delay is part of a ping's round trip.
-    const benchLag = monitorEventLoopDelay({ resolution: 10 });
-    benchLag.enable();
-    const stopPinger = obs.startPinger('naming', 100);
+    // From a process of its own: this one parses every event and reads the store file whole.
+    const pinger = await forkPinger(muster.mqttUrl);
     const cpu0 = await genCpu(gens);
     const s = await storm(gens, muster.mqttUrl, 200, config.token);
     const allAssigned = await until(() => nodeOf.size >= n, 120_000);
@@ -116,8 +113,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
       if (bound >= n) persistedAt = st.mtimeMs;
       return bound >= n;
     }, 120_000, 250);
-    const rtts = await stopPinger();
-    benchLag.disable();
+    const { rtts, loopDelayMaxMs: pingerLoopDelayMaxMs } = await pinger.stop();
     const lagMax = await scrapeMetric(muster.httpUrl, 'muster_process_nodejs_eventloop_lag_max_seconds');
     const writes = (await scrapeMetric(muster.httpUrl, 'muster_store_write_seconds_count')) - writes0;
     const writeSum = await scrapeMetric(muster.httpUrl, 'muster_store_write_seconds_sum');
@@ -140,7 +136,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
         pingRttMaxMs: Math.max(...rtts),
         pingRttP99Ms: percentile(rtts, 99),
         pings: rtts.length,
-        benchEventLoopDelayMaxMs: benchLag.max / 1e6,
+        pingerEventLoopDelayMaxMs: pingerLoopDelayMaxMs,
         generatorCpuMs: (await genCpu(gens)) - cpu0,
       },
     });

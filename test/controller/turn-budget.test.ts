@@ -34,29 +34,61 @@ describe('TurnBudget', () => {
     expect(perTurn).toEqual([[4, 5, 6], [7, 8, 9], [10]]);
   });
 
-  it('defers a piece while others wait, even in a fresh turn: order is kept', async () => {
-    const { budget, ran, offer } = setup(10, 100, 6);
+  it('defers a piece while others wait, whatever the slice says: order is kept', async () => {
+    const { clock, budget, ran, offer } = setup(10, 100, 6);
     for (let id = 1; id <= 4; id++) offer(id); // 1 and 2 run (0, 6 ms), 3 and 4 wait
     expect(ran).toEqual([1, 2]);
-    await nextTurn(); // 3 and 4 run in this turn's slice
-    expect(ran).toEqual([1, 2, 3, 4]);
-    offer(5); // the slice of this turn is spent (12 ms): 5 waits for the next
-    expect(ran).toEqual([1, 2, 3, 4]);
+    clock.t += 100; // long after: a fresh slice would have time, but 3 and 4 come first
+    offer(5);
+    expect(ran).toEqual([1, 2]);
     expect(budget.mayRunNow()).toBe(false);
+    await nextTurn(); // a fresh slice: 3 and 4 take 12 ms of it, so 5 waits one more turn
+    expect(ran).toEqual([1, 2, 3, 4]);
     await nextTurn();
     expect(ran).toEqual([1, 2, 3, 4, 5]);
     expect(budget.queued).toBe(0);
-    await nextTurn();
-    expect(budget.mayRunNow()).toBe(true); // a new turn, a fresh slice
   });
 
-  it('runs the oldest waiting pieces at once when more than maxWaiting wait', () => {
+  it('at a steady trickle holds back one piece per slice, for one turn', async () => {
+    // One cheap piece per turn, 3 ms apart: a slice is not renewed by each turn (that would take an
+    // immediate per piece); it runs on until spent, then the next piece waits for the immediate.
+    const { clock, budget, ran, offer } = setup(10, 100, 0);
+    const heldBack: number[] = [];
+    for (let id = 0; id < 20; id++) {
+      offer(id);
+      if (!ran.includes(id)) heldBack.push(id);
+      await nextTurn();
+      expect(ran.at(-1)).toBe(id); // run by the end of its turn, either way
+      clock.t += 3;
+    }
+    // Slices start at 0, 12, 24, 36, 48 ms: the piece at each of 12, 24, 36, 48 waited.
+    expect(heldBack).toEqual([4, 8, 12, 16]);
+    expect(budget.queued).toBe(0);
+  });
+
+  it('runs the oldest waiting pieces at once when more than maxWeight waits', () => {
     const { budget, ran, offer } = setup(10, 5, 10);
     offer(1); // runs; the slice is spent
     for (let id = 2; id <= 9; id++) offer(id);
-    // 8 deferred, at most 5 may wait: the 3 oldest ran, in order, during the defers.
+    // 8 deferred of weight 1, at most 5 may wait: the 3 oldest ran, in order, during the defers.
     expect(ran).toEqual([1, 2, 3, 4]);
     expect(budget.queued).toBe(5);
+  });
+
+  it('weighs each piece as the caller says (ingest: bytes), so a few heavy pieces reach the bound', () => {
+    const { budget, ran, offer } = setup(10, 1000, 10);
+    offer(0); // the slice is spent
+    const heavy = (id: number) => budget.defer(() => ran.push(id), 400);
+    heavy(1);
+    heavy(2);
+    expect(ran).toEqual([0]); // 800 of 1000 wait
+    heavy(3); // 1200: the oldest runs, 800 wait
+    expect(ran).toEqual([0, 1]);
+    for (let id = 4; id <= 203; id++) budget.defer(() => ran.push(id)); // 200 light ones: 1000
+    expect(ran).toEqual([0, 1]);
+    budget.defer(() => ran.push(204), 1); // 1001: piece 2 (400) runs
+    expect(ran).toEqual([0, 1, 2]);
+    expect(budget.queued).toBe(202);
   });
 
   it('keeps the order across the compaction of a long queue', async () => {
@@ -82,7 +114,7 @@ describe('TurnBudget', () => {
 
   it('refuses a budget that could never run anything', () => {
     expect(() => new TurnBudget(0, 10)).toThrow('turn budget: sliceMs must be > 0, got 0');
-    expect(() => new TurnBudget(10, 0)).toThrow('turn budget: maxWaiting must be a positive integer, got 0');
-    expect(() => new TurnBudget(10, 1.5)).toThrow('maxWaiting must be a positive integer, got 1.5');
+    expect(() => new TurnBudget(10, 0)).toThrow('turn budget: maxWeight must be > 0, got 0');
+    expect(() => new TurnBudget(Number.NaN, 10)).toThrow('turn budget: sliceMs must be > 0, got NaN');
   });
 });
