@@ -18,11 +18,12 @@ export const AGENT_ACCEPTORS = {
 /**
  * A loop turn spends at most ~10 ms on agent messages; the rest of a burst waits for the next turns.
  * In a discovery storm the first hellos arrive by the hundred in one turn, before the code is
- * optimised: handled at once they held the loop for 50-100 ms. At most 4 MiB of payloads wait
- * (~1,000 hellos, or ~2 s of heartbeats at 10k nodes); beyond that the oldest are handled at once.
+ * optimised: handled at once they held the loop for 50-100 ms. At most 1 MiB waits, counted as
+ * payload + 256 bytes (~3,000 heartbeats of ~80 bytes, 1.5 s of them at 10k nodes; ~1,200 hellos
+ * of ~600); beyond that the oldest are handled at once, so overload slows the broker, not memory.
  */
 const SLICE_MS = 10;
-const MAX_WAITING_BYTES = 4 * 1024 * 1024;
+const MAX_WAITING_BYTES = 1024 * 1024;
 /** Strict: a lenient decode would turn invalid bytes into U+FFFD and let them into the store. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
