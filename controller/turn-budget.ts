@@ -38,7 +38,7 @@ export class TurnBudget {
     return this.pieces.length - this.head;
   }
 
-  /** True when a piece may run now: nothing waits before it and this turn's slice has time left. */
+  /** True when a piece may run now: nothing waits before it and the slice has time left. */
   mayRunNow(): boolean {
     return this.queued === 0 && this.inSlice();
   }

@@ -6,7 +6,7 @@ import { ControllerClient } from '../../cli/client.js';
 import { ControllerConfig } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/controller.js';
 import { defaultExtensions } from '../../controller/extensions.js';
-import { createLogger } from '../../controller/log.js';
+import { createLogger, type Logger } from '../../controller/log.js';
 import type { AgentPhase, Fingerprint } from '../../shared/protocol.js';
 import { tempDir } from './tmp.js';
 
@@ -20,11 +20,16 @@ export interface InProc {
 /** Tests that are not about security run with anonymous agents and clients (test/security covers auth). */
 const TRUSTED = { anonymousAgents: true, anonymousRole: 'admin' as const };
 
-/** A controller in this process (embedded broker on free ports, temp data dir) and a CLI client. */
-export async function startInProc(config: Partial<ControllerConfig> = {}): Promise<InProc> {
+/**
+ * A controller in this process (embedded broker on free ports, temp data dir) and a CLI client.
+ * `prepare` writes into the data dir before the controller starts (a store file, say).
+ */
+export async function startInProc(config: Partial<ControllerConfig> = {}, opts: { log?: Logger; prepare?: (dataDir: string) => void } = {}): Promise<InProc> {
   const tmp = tempDir('muster-inproc-');
+  opts.prepare?.(tmp.dir);
   const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, storeDebounceMs: 20, auth: TRUSTED, ...config });
-  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions });
+  const log = opts.log ?? createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false });
+  const running = await startController(cfg, { log, extensions: defaultExtensions });
   const client = await ControllerClient.connect({ url: running.mqttUrl, timeoutMs: 10_000 });
   return {
     running,

@@ -8,13 +8,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControllerConfig } from '../../controller/config.js';
-import { startController } from '../../controller/controller.js';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
-import { defaultExtensions } from '../../controller/extensions.js';
 import { Event } from '../../shared/protocol.js';
 import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
-import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
 let c: InProc;
@@ -66,10 +62,8 @@ describe('identification in the controller', () => {
 
 describe('a store whose definitions the identification index refuses', () => {
   it('starts anyway, says why at start, and reports the hello it cannot identify', async () => {
-    const tmp = tempDir('muster-bad-index-');
     // The store's schema takes any UUID text; the index (built at start) refuses it.
     const n001 = { name: 'n001', ids: { uuid: 'not-a-uuid' }, createdAt: 1, updatedAt: 1 };
-    writeFileSync(join(tmp.dir, 'store.json'), JSON.stringify({ version: 1, nodes: { n001 }, agents: {} }));
     const logged: Array<{ msg: string; err?: string }> = [];
     const sink = new Writable({
       write(line, _encoding, done) {
@@ -77,17 +71,18 @@ describe('a store whose definitions the identification index refuses', () => {
         done();
       },
     });
-    const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, auth: { anonymousAgents: true, anonymousRole: 'admin' } });
-    const running = await startController(cfg, { log: pino({ level: 'error', base: undefined }, sink), extensions: defaultExtensions });
+    const bad = await startInProc({}, {
+      log: pino({ level: 'error', base: undefined }, sink),
+      prepare: (dataDir) => writeFileSync(join(dataDir, 'store.json'), JSON.stringify({ version: 1, nodes: { n001 }, agents: {} })),
+    });
     try {
       expect(logged).toContainEqual({ level: 50, time: expect.any(Number), msg: 'identification index', err: 'node n001: bad UUID "not-a-uuid"' });
-      const agent = simAgent(running.mqttUrl, simFingerprint(7), 'mac-020000000007', 'run');
+      const agent = simAgent(bad.running.mqttUrl, simFingerprint(7), 'mac-020000000007', 'run');
       const failed = await until('the hello reported', () => logged.find((l) => l.msg === 'identification failed'));
       await agent.link.stop();
       expect(failed).toMatchObject({ agentId: 'mac-020000000007', err: 'node n001: bad UUID "not-a-uuid"' });
     } finally {
-      await running.stop();
-      tmp.remove();
+      await bad.stop();
     }
   });
 });
