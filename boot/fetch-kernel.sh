@@ -35,6 +35,6 @@ if [ ! -f "$dir/vmlinuz" ]; then
   rm -rf "$dir"            # a leftover without vmlinuz (interrupted by hand)
   mv "$work/k" "$dir"      # a rename: a half-fetched kernel never looks complete
 fi
-# The plain path older callers (test/build/netboot-qemu.test.ts) look for.
+# The plain path older callers (test/provision/netboot-qemu.test.ts) look for.
 [ -f "$cache/vmlinuz" ] || { cp "$dir/vmlinuz" "$cache/.vmlinuz.tmp" && mv "$cache/.vmlinuz.tmp" "$cache/vmlinuz"; }
 echo "$dir"

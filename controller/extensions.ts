@@ -9,7 +9,7 @@ import { policyVerbs } from './api/verbs/policy.js';
 import { powerVerbs } from './api/verbs/power.js';
 import { recordVerbs } from './api/verbs/records.js';
 import { userVerbs } from './api/verbs/users.js';
-import { BuildService } from './build/service.js';
+import { BuildService } from './provision/service.js';
 import { ConsoleService } from './console/service.js';
 import type { Context, Extension } from './context.js';
 import { SimCluster } from './demo/sim-cluster.js';

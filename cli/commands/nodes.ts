@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatInterfaces, type InterfaceConfig } from '../../shared/interfaces.js';
+import { formatInterfaces, type InterfaceConfig } from '../../shared/node-network.js';
 import type { NodeState, Transition } from '../../shared/protocol.js';
 import { ago, isoTime, table } from '../format.js';
 import { printJson, useColor, withController } from '../session.js';

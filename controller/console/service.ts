@@ -1,5 +1,5 @@
 import type { Context, Extension } from '../context.js';
-import type { NodeRecord } from '../store/schema.js';
+import type { NodeDefinition } from '../store/schema.js';
 import { SimConsole } from './drivers/sim.js';
 import { ConsoleManager } from './manager.js';
 
@@ -56,7 +56,7 @@ export class ConsoleService implements Extension {
 
   /** Open, reopen or close a node's console to match its definition. */
   async sync(name: string): Promise<void> {
-    const node: NodeRecord | undefined = this.ctx.nodes.get(name);
+    const node: NodeDefinition | undefined = this.ctx.nodes.get(name);
     const target = node?.console ?? null;
     if (target === (this.opened.get(name) ?? null)) return;
     this.sims.delete(name);

@@ -28,7 +28,7 @@ export type Decision =
   | { kind: 'discovered' }
   | { kind: 'conflict'; nodes: string[]; reason: string };
 
-/** A node as the site defined it (the store's NodeRecord fits). */
+/** A node as the site defined it (the store's NodeDefinition fits). */
 export interface NodeDefinition {
   ids: IdentifierInput;
   /** The agent bound to this node, if any. */

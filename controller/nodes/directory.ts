@@ -1,7 +1,7 @@
 import { expandNodeRange } from '../../shared/noderange.js';
 import type { Store } from '../store/store.js';
 import type { Fingerprint } from '../../shared/protocol.js';
-import { NodeRecord, type NodeIdentifiers, type StoreData } from '../store/schema.js';
+import { NodeDefinition, type NodeIdentifiers, type StoreData } from '../store/schema.js';
 import type { NodePatch } from './settings.js';
 
 /** Node definitions in the store: lookup by range, group, agent; define and change. */
@@ -25,7 +25,7 @@ export class NodeDirectory {
     this.onChange(names);
   }
 
-  get(name: string): NodeRecord | undefined {
+  get(name: string): NodeDefinition | undefined {
     return Object.hasOwn(this.data.nodes, name) ? this.data.nodes[name] : undefined;
   }
 
@@ -50,7 +50,7 @@ export class NodeDirectory {
     return expandNodeRange(range, { nodes: this.names(), groups: this.groups() }, { allowUnknown: true });
   }
 
-  byAgent(agentId: string): NodeRecord | undefined {
+  byAgent(agentId: string): NodeDefinition | undefined {
     for (const n of Object.values(this.data.nodes)) if (n.agentId === agentId) return n;
     return undefined;
   }
@@ -61,7 +61,7 @@ export class NodeDirectory {
     this.version++;
     this.store.change(
       (d) => {
-        d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now });
+        d.nodes[name] ??= NodeDefinition.parse({ name, ids: {}, createdAt: now, updatedAt: now });
         applyPatch(d.nodes[name]!, patch, now);
       },
       { nodes: [name] },
@@ -108,11 +108,11 @@ export class NodeDirectory {
     this.store.change(
       (d) => {
         if (before && before !== name && d.nodes[before]?.agentId === agentId) d.nodes[before]!.agentId = null;
-        const node = (d.nodes[name] ??= NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now }));
+        const node = (d.nodes[name] ??= NodeDefinition.parse({ name, ids: {}, createdAt: now, updatedAt: now }));
         if (previous && previous !== agentId && d.agents[previous]) d.agents[previous].node = null;
         node.agentId = agentId;
         node.fingerprint = fingerprint;
-        node.ids = mergeIds(replaceIds ? NodeRecord.shape.ids.parse({}) : node.ids, ids);
+        node.ids = mergeIds(replaceIds ? NodeDefinition.shape.ids.parse({}) : node.ids, ids);
         node.updatedAt = now;
         if (d.agents[agentId]) d.agents[agentId].node = name;
       },
@@ -122,7 +122,7 @@ export class NodeDirectory {
   }
 }
 
-export function applyPatch(node: NodeRecord, patch: NodePatch, now: number): void {
+export function applyPatch(node: NodeDefinition, patch: NodePatch, now: number): void {
   if (patch.groups) node.groups = patch.groups;
   if (patch.ids) node.ids = { ...node.ids, ...patch.ids };
   if (patch.power !== undefined) node.power = patch.power;

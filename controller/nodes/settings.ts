@@ -2,14 +2,14 @@
  * `key=value` node settings from `muster define` / `muster set` (xCAT chdef style), parsed into a
  * patch of the node record. Pure: every error names the key and what is wrong with it.
  */
-import { parseNodeSetting, type InterfaceConfig } from '../../shared/interfaces.js';
+import { parseNodeSetting, type InterfaceConfig } from '../../shared/node-network.js';
 import { normalizeIbGuid, normalizeMac } from '../../shared/protocol.js';
-import type { NodeRecord } from '../store/schema.js';
+import type { NodeDefinition } from '../store/schema.js';
 
 export class SettingError extends Error {}
 
-export type NodePatch = Partial<Pick<NodeRecord, 'groups' | 'power' | 'console' | 'image' | 'tags' | 'interfaces'>> & {
-  ids?: Partial<NodeRecord['ids']>;
+export type NodePatch = Partial<Pick<NodeDefinition, 'groups' | 'power' | 'console' | 'image' | 'tags' | 'interfaces'>> & {
+  ids?: Partial<NodeDefinition['ids']>;
   attrs?: Record<string, string | null>;
   /** Interfaces set by name (`if.eth0=…`); merged into the node's list by name, null removes. */
   interfacesByName?: Record<string, InterfaceConfig | null>;
@@ -34,7 +34,7 @@ export function parseSettings(args: readonly string[]): NodePatch {
   const patch: NodePatch = {};
   for (const [key, value] of splitSettings(args)) {
     const empty = value === '';
-    // image=, tags= and if.<name>= belong to the build layer's model (shared/interfaces.ts).
+    // image=, tags= and if.<name>= belong to the build layer's model (shared/node-network.ts).
     const build = parseNodeSetting(key, value);
     if (build) {
       if (!build.ok) throw new SettingError(build.error);

@@ -6,7 +6,7 @@
 import { Document, isScalar, visit } from 'yaml';
 import { redactOptional } from '../auth/redact.js';
 import { naturalCompare } from '../nodes/directory.js';
-import type { NodeRecord, StoreData } from '../store/schema.js';
+import type { NodeDefinition, StoreData } from '../store/schema.js';
 import { formatCsv } from './csv.js';
 import { NODE_FIELDS, SITE_FILE_VERSION } from './site-file.js';
 import { listSwitches } from './switches.js';
@@ -27,7 +27,7 @@ export function exportSite(data: StoreData, opts: ExportOptions): string {
 }
 
 /** A node's fields as site-file text values, in NODE_FIELDS order; lists comma-joined; '' when unset. */
-function nodeFields(n: NodeRecord, showSecrets: boolean): Record<(typeof NODE_FIELDS)[number], string | string[]> {
+function nodeFields(n: NodeDefinition, showSecrets: boolean): Record<(typeof NODE_FIELDS)[number], string | string[]> {
   return {
     groups: n.groups,
     macs: n.ids.macs,
@@ -42,7 +42,7 @@ function nodeFields(n: NodeRecord, showSecrets: boolean): Record<(typeof NODE_FI
   };
 }
 
-function sortedNodes(data: StoreData): NodeRecord[] {
+function sortedNodes(data: StoreData): NodeDefinition[] {
   return Object.keys(data.nodes)
     .sort(naturalCompare)
     .map((n) => data.nodes[n]!);

@@ -8,7 +8,7 @@ import { redactOptional } from '../auth/redact.js';
 import { normalizeSerial, switchPortKey } from '../identify/identifiers.js';
 import { applyPatch } from '../nodes/directory.js';
 import { parseSettings, type NodePatch } from '../nodes/settings.js';
-import { NodeRecord, type NodeIdentifiers, type StoreData } from '../store/schema.js';
+import { NodeDefinition, type NodeIdentifiers, type StoreData } from '../store/schema.js';
 import { biosSettingsProblems } from './bios.js';
 import { parseCsvSite } from './site-csv.js';
 import type { SiteBios, SiteFile, SiteProblem } from './site-file.js';
@@ -131,7 +131,7 @@ export function applyImport(data: StoreData, plan: ImportPlan, now: number): Imp
   for (const { name, patch } of plan.nodes) {
     const exists = Object.hasOwn(data.nodes, name);
     (exists ? summary.nodes.updated : summary.nodes.created).push(name);
-    if (!exists) data.nodes[name] = NodeRecord.parse({ name, ids: {}, createdAt: now, updatedAt: now });
+    if (!exists) data.nodes[name] = NodeDefinition.parse({ name, ids: {}, createdAt: now, updatedAt: now });
     applyPatch(data.nodes[name]!, patch, now);
   }
   for (const { spec, ports } of plan.switches) {
@@ -161,7 +161,7 @@ function mergePatch(a: NodePatch, b: NodePatch): NodePatch {
 function identifierClashes(data: StoreData, planned: ImportPlan['nodes'], lines: ReadonlyMap<string, number>): SiteProblem[] {
   const result = new Map<string, NodeIdentifiers>();
   for (const [name, n] of Object.entries(data.nodes)) result.set(name, n.ids);
-  for (const { name, patch } of planned) result.set(name, { ...(result.get(name) ?? NodeRecord.shape.ids.parse({})), ...patch.ids });
+  for (const { name, patch } of planned) result.set(name, { ...(result.get(name) ?? NodeDefinition.shape.ids.parse({})), ...patch.ids });
   const owners = new Map<string, string>();
   const problems: SiteProblem[] = [];
   for (const [name, ids] of result) {

@@ -12,7 +12,7 @@ import { blockingGuard, settledAt, type GuardName } from './guards.js';
 import { awaitingBootUntil, bootExpected, inFlight, lastCorrective, nextStep, pruneActions, type LadderStep } from './ladder.js';
 import { livenessAfterSilence, nextSilenceChange, worse } from './liveness.js';
 import { detectProblem, type Detection } from './policies.js';
-import { NodeRecord, StateInput, type Decision, type NodeRuntime, type Problem, type StepResult } from './types.js';
+import { NodeRuntimeRecord, StateInput, type Decision, type NodeRuntime, type Problem, type StepResult } from './types.js';
 import { WakeIndex } from './wake-index.js';
 
 const PAST_BOOTS_KEPT = 8;
@@ -81,7 +81,7 @@ export class StateMachine {
   /** Restore persisted records (from `snapshot()`); follow with a `controller-start` input. */
   load(records: readonly unknown[]): void {
     for (const [i, raw] of records.entries()) {
-      const r = NodeRecord.safeParse(raw);
+      const r = NodeRuntimeRecord.safeParse(raw);
       if (!r.success) {
         const name = typeof raw === 'object' && raw !== null && 'node' in raw ? ` (${String(raw.node)})` : '';
         throw new Error(`state record ${i}${name}: ${describeZodError(r.error)}`);

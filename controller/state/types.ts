@@ -55,7 +55,7 @@ export const Problem = z.object({
 export type Problem = z.infer<typeof Problem>;
 
 /** A node's whole runtime record. Plain JSON: store it, restart, `load()` it back. */
-export const NodeRecord = NodeState.omit({ v: true }).extend({
+export const NodeRuntimeRecord = NodeState.omit({ v: true }).extend({
   /** When the node stopped being alive (null while alive): what the breaker counts. */
   silentSince: time.nullable(),
   /** When the current boot id was first seen. */
@@ -75,7 +75,7 @@ export const NodeRecord = NodeState.omit({ v: true }).extend({
   /** A console pattern seen during the current boot. */
   consoleAlarm: z.object({ pattern: z.string(), line: z.string(), at: time, bootId: BootId.nullable() }).nullable(),
 });
-export type NodeRuntime = z.infer<typeof NodeRecord>;
+export type NodeRuntime = z.infer<typeof NodeRuntimeRecord>;
 
 const agentFields = { node: NodeName, agentId: AgentId, bootId: BootId };
 /** Everything that can happen to the machine. Time comes separately, with `apply(input, now)`. */

@@ -3,7 +3,7 @@
  * with the path of the last good backup, never half-loaded.
  */
 import { z } from 'zod';
-import { ImageId, InterfaceList, Tag } from '../../shared/interfaces.js';
+import { ImageId, InterfaceList, Tag } from '../../shared/node-network.js';
 import { AgentId, Fingerprint, Mac, IbGuid, NodeName } from '../../shared/protocol.js';
 import { AgentTokenRecord, UserRecord } from '../auth/records.js';
 
@@ -21,7 +21,7 @@ export const NodeIdentifiers = z.object({
 });
 export type NodeIdentifiers = z.infer<typeof NodeIdentifiers>;
 
-export const NodeRecord = z.object({
+export const NodeDefinition = z.object({
   name: NodeName,
   groups: z.array(z.string()).default([]),
   ids: NodeIdentifiers,
@@ -42,7 +42,7 @@ export const NodeRecord = z.object({
   createdAt: z.number(),
   updatedAt: z.number(),
 });
-export type NodeRecord = z.infer<typeof NodeRecord>;
+export type NodeDefinition = z.infer<typeof NodeDefinition>;
 
 export const AgentRecord = z.object({
   agentId: AgentId,
@@ -102,7 +102,7 @@ export type BiosData = z.infer<typeof BiosData>;
 
 export const StoreData = z.object({
   version: z.number().int(),
-  nodes: z.record(z.string(), NodeRecord).default({}),
+  nodes: z.record(z.string(), NodeDefinition).default({}),
   agents: z.record(z.string(), AgentRecord).default({}),
   naming: NamingRule.default({ enabled: false, pattern: 'n[001-999]' }),
   /** Switch + port → node name (identification by LLDP). */

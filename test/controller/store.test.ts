@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { simFingerprint as fingerprint } from '../../controller/demo/sim-cluster.js';
 import { Journal } from '../../controller/store/journal.js';
-import { NodeRecord } from '../../controller/store/schema.js';
+import { NodeDefinition } from '../../controller/store/schema.js';
 import { Store, StoreLoadError, type StoreOptions } from '../../controller/store/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -15,7 +15,7 @@ const fresh = () => {
 };
 afterEach(() => dirs.splice(0).forEach((rm) => rm()));
 
-const node = (name: string) => NodeRecord.parse({ name, ids: {}, createdAt: 1, updatedAt: 1 });
+const node = (name: string) => NodeDefinition.parse({ name, ids: {}, createdAt: 1, updatedAt: 1 });
 
 describe('Store', () => {
   it('coalesces a burst of 1,000 changes into a handful of atomic writes', async () => {

@@ -1,9 +1,9 @@
-import { NodeRecord, emptyStore, type StoreData } from '../../controller/store/schema.js';
+import { NodeDefinition, emptyStore, type StoreData } from '../../controller/store/schema.js';
 
 /** Plain StoreData with the named nodes (in the given groups). */
 export function storeWith(nodes: Record<string, string[]> = {}): StoreData {
   const data = emptyStore();
-  for (const [name, groups] of Object.entries(nodes)) data.nodes[name] = NodeRecord.parse({ name, groups, ids: {}, createdAt: 1, updatedAt: 1 });
+  for (const [name, groups] of Object.entries(nodes)) data.nodes[name] = NodeDefinition.parse({ name, groups, ids: {}, createdAt: 1, updatedAt: 1 });
   return data;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BuildService } from '../../build/service.js';
+import type { BuildService } from '../../provision/service.js';
 import { ApiError, verb } from '../verb.js';
 
 export function buildVerbs(build: BuildService) {

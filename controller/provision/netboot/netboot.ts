@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { BuildConfig, ImageId } from '../../../shared/interfaces.js';
+import { BuildConfig, ImageId } from '../../../shared/node-network.js';
 import { describeZodError } from '../../../shared/protocol.js';
 import { NodeLocks } from '../node-lock.js';
 import { checkBuildConfig, checkNodeName } from '../validate.js';
@@ -32,16 +32,16 @@ export interface NetbootOptions {
 
 const FileRecord = z.object({ path: z.string(), sha256: z.string(), size: z.number(), mtimeMs: z.number() });
 const ImageRecord = z.object({ name: ImageId, kernel: FileRecord, initrd: FileRecord, cmdline: z.string(), diskless: z.boolean().default(false), addedAt: z.number() });
-const NodeRecord = z.object({
+const PreparedNode = z.object({
   config: BuildConfig.nullable(),
   state: z.enum(['idle', 'prepared', 'building', 'done', 'failed']),
   since: z.number(),
   detail: z.string().optional(),
 });
 const ImagesFile = z.object({ version: z.literal(1), images: z.record(z.string(), ImageRecord) });
-const NodesFile = z.object({ version: z.literal(1), nodes: z.record(z.string(), NodeRecord) });
+const NodesFile = z.object({ version: z.literal(1), nodes: z.record(z.string(), PreparedNode) });
 export type ImageRecord = z.infer<typeof ImageRecord>;
-type NodeRecord = z.infer<typeof NodeRecord>;
+type PreparedNode = z.infer<typeof PreparedNode>;
 export type ImagePart = 'kernel' | 'initrd';
 
 /** Kernel command lines are one line of printable text; iPXE and the kernel cap them (2-4 KiB). */
@@ -58,7 +58,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     private readonly opts: NetbootOptions,
     private readonly templates: Templates,
     private readonly catalog: Map<string, ImageRecord>,
-    private readonly nodes: Map<string, NodeRecord>,
+    private readonly nodes: Map<string, PreparedNode>,
     private readonly imagesFile: JsonFile<unknown>,
     private readonly nodesFile: JsonFile<unknown>,
   ) {
@@ -71,7 +71,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     await mkdir(opts.dataDir, { recursive: true });
     const templates = loadTemplates(opts.templatesDir);
     const catalog = new Map<string, ImageRecord>();
-    const nodes = new Map<string, NodeRecord>();
+    const nodes = new Map<string, PreparedNode>();
     const imagesFile = new JsonFile(join(opts.dataDir, 'netboot-images.json'), () => ({ version: 1, images: Object.fromEntries(catalog) }));
     const nodesFile = new JsonFile(join(opts.dataDir, 'netboot-nodes.json'), () => ({ version: 1, nodes: Object.fromEntries(nodes) }));
     const loadedImages = await loadFile(imagesFile, ImagesFile);
@@ -142,7 +142,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return this.locks.run(node, async () => {
       const rec = this.configured(node);
       // A build that booted and is released finished; one released before it booted never ran.
-      const next: NodeRecord =
+      const next: PreparedNode =
         rec.state === 'building'
           ? { ...rec, state: 'done', since: this.now(), detail: this.catalog.get(rec.config?.image ?? '')?.diskless ? 'diskless image running; boots it again on every network boot' : 'released after its build booted; boots the local disk' }
         : rec.state === 'done' || rec.state === 'failed' ? rec
@@ -181,10 +181,10 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     await Promise.all([this.imagesFile.save(), this.nodesFile.save()]);
   }
 
-  private configured(node: string): NodeRecord & { config: BuildConfig } {
+  private configured(node: string): PreparedNode & { config: BuildConfig } {
     const rec = this.nodes.get(node);
     if (!rec?.config) throw new BuildError('unknown-node', node, 'not configured for netboot (configure it first)');
-    return rec as NodeRecord & { config: BuildConfig };
+    return rec as PreparedNode & { config: BuildConfig };
   }
 
   private async persist(file: JsonFile<unknown>, node: string | null): Promise<void> {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { NetbootBuildSystem } from '../../controller/build/netboot/netboot.js';
+import { NetbootBuildSystem } from '../../controller/provision/netboot/netboot.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const tmp = tempDir('muster-diskless-');

@@ -3,10 +3,10 @@
  * install an image, reports how that went, and hands the node back to its local disk). The core
  * controller only ever talks to this interface, so an implementation is a plug-in (Ironic's
  * deploy interface, kept small): `netboot` (ours, iPXE over HTTP) and `command` (an external
- * tool such as xCAT, Warewulf or Cobbler behind a script). test/build/conformance.ts is the
+ * tool such as xCAT, Warewulf or Cobbler behind a script). test/provision/conformance.ts is the
  * checklist every implementation passes.
  */
-import type { BuildConfig } from '../../shared/interfaces.js';
+import type { BuildConfig } from '../../shared/node-network.js';
 
 export type BuildState = 'idle' | 'prepared' | 'building' | 'done' | 'failed';
 export const BUILD_STATES: readonly BuildState[] = ['idle', 'prepared', 'building', 'done', 'failed'];

@@ -2,8 +2,8 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createCommandBuildSystem } from '../../controller/build/command/command.js';
-import { BuildError } from '../../controller/build/types.js';
+import { createCommandBuildSystem } from '../../controller/provision/command/command.js';
+import { BuildError } from '../../controller/provision/types.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runBuildSystemConformance } from './conformance.js';
 

@@ -4,8 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetbootHttpHandler } from '../../controller/build/netboot/http.js';
-import { NetbootBuildSystem } from '../../controller/build/netboot/netboot.js';
+import { createNetbootHttpHandler } from '../../controller/provision/netboot/http.js';
+import { NetbootBuildSystem } from '../../controller/provision/netboot/netboot.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const tmp = tempDir('muster-netboot-http-');

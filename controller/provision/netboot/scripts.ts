@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../paths.js';
-import { formatKernelInterface, type InterfaceConfig } from '../../../shared/interfaces.js';
+import { formatKernelInterface, type InterfaceConfig } from '../../../shared/node-network.js';
 
 export const TEMPLATE_NAMES = ['node', 'discovery', 'local'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];

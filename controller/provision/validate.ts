@@ -1,5 +1,5 @@
 /** Argument checks every build system makes the same way, so they fail with the same errors. */
-import { BuildConfig } from '../../shared/interfaces.js';
+import { BuildConfig } from '../../shared/node-network.js';
 import { describeZodError, NodeName } from '../../shared/protocol.js';
 import { BuildError } from './types.js';
 

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import type { BuildConfig } from '../../../shared/interfaces.js';
+import type { BuildConfig } from '../../../shared/node-network.js';
 import { describeZodError } from '../../../shared/protocol.js';
 import { NodeLocks } from '../node-lock.js';
 import { checkBuildConfig, checkNodeName } from '../validate.js';

@@ -9,9 +9,9 @@ import {
   parseNodeSetting,
   type NodeBuildSettings,
   type Result,
-} from '../../shared/interfaces.js';
-import { buildSystemFor, BuildRegistry, BuildSelection } from '../../controller/build/registry.js';
-import { BuildError, type BuildSystem } from '../../controller/build/types.js';
+} from '../../shared/node-network.js';
+import { buildSystemFor, BuildRegistry, BuildSelection } from '../../controller/provision/registry.js';
+import { BuildError, type BuildSystem } from '../../controller/provision/types.js';
 
 /** The value of a successful result (the test fails with the error otherwise). */
 function value<T>(r: Result<T> | null): T {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NetbootBuildSystem } from '../../controller/build/netboot/netboot.js';
-import { BuildError } from '../../controller/build/types.js';
+import { NetbootBuildSystem } from '../../controller/provision/netboot/netboot.js';
+import { BuildError } from '../../controller/provision/types.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runBuildSystemConformance } from './conformance.js';
 

@@ -3,8 +3,8 @@
  * the checklist for a new one). Call runBuildSystemConformance() from a *.test.ts file.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BuildConfig } from '../../shared/interfaces.js';
-import { BUILD_STATES, BuildError, type BuildErrorCode, type BuildSystem } from '../../controller/build/types.js';
+import type { BuildConfig } from '../../shared/node-network.js';
+import { BUILD_STATES, BuildError, type BuildErrorCode, type BuildSystem } from '../../controller/provision/types.js';
 
 export interface BuildSystemHarness {
   system: BuildSystem;
