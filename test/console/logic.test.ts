@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../controller/console/backoff.js';
 import { ESCAPE_START, scanEscape, type EscapeState } from '../../controller/console/escape.js';
@@ -7,6 +8,7 @@ import { DEFAULT_PATTERNS, LineMatcher, mergePatterns } from '../../controller/c
 import { CONSOLE_KINDS, parseConsoleTarget } from '../../controller/console/registry.js';
 import { redactUrl } from '../../controller/console/target.js';
 import { WriterLock } from '../../controller/console/writer-lock.js';
+import { CONSOLE_KIND_CAPABILITIES } from './conformance.js';
 import { escapeSolInput, SolConsole } from '../../controller/console/drivers/sol.js';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
@@ -154,6 +156,13 @@ describe('parseConsoleTarget', () => {
     expect(() => parseConsoleTarget('sim://x')).toThrow('console target "sim://x": expected sim://');
     expect(() => parseConsoleTarget('sol:ipmi://admin:topsecret@')).toThrow('console target "sol:ipmi://admin:***@": "ipmi://admin:***@" is not ipmi://USER:PASS@HOST[:PORT]');
     expect(redactUrl('sol:ipmi://admin:topsecret@bmc:623')).toBe('sol:ipmi://admin:***@bmc:623');
+  });
+});
+
+describe('the console kind list', () => {
+  it('every registered kind runs the conformance suite and has a capability entry', () => {
+    for (const kind of CONSOLE_KINDS) expect(existsSync(new URL(`./${kind}.conformance.test.ts`, import.meta.url)), `test/console/${kind}.conformance.test.ts`).toBe(true);
+    expect(Object.keys(CONSOLE_KIND_CAPABILITIES).sort()).toEqual([...CONSOLE_KINDS].sort());
   });
 });
 

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleManager } from '../../controller/console/manager.js';
 import type { ConsoleMatch } from '../../controller/console/patterns.js';
@@ -6,31 +5,7 @@ import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 import { consoleConformance } from './conformance.js';
-
-/** A TCP server playing a terminal server port: the latest connection is the live one. */
-async function terminalServer() {
-  let peer: net.Socket | null = null;
-  let heard = '';
-  const server = net.createServer((s) => {
-    peer = s;
-    s.on('data', (d) => (heard += d.toString()));
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  const live = () => until('a console connection', () => (peer && !peer.destroyed ? peer : null), 10_000);
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    async say(text: string) {
-      (await live()).write(text);
-      return text;
-    },
-    heard: () => heard,
-    async drop() {
-      peer?.destroy();
-    },
-    close: () => new Promise<void>((res) => server.close(() => res())),
-  };
-}
+import { terminalServer, type TerminalServer } from './terminal-server.js';
 
 consoleConformance('tcp', async () => {
   const ts = await terminalServer();
@@ -48,7 +23,7 @@ consoleConformance('tcp', async () => {
 describe('tcp console kept by the manager (terminal server / ser2net)', () => {
   const tmp = tempDir('muster-console-');
   const matches: ConsoleMatch[] = [];
-  let ts: Awaited<ReturnType<typeof terminalServer>>;
+  let ts: TerminalServer;
   let manager: ConsoleManager;
 
   beforeAll(async () => {
