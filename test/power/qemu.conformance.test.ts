@@ -31,9 +31,9 @@ async function startVm(sockets: string[], paused = false): Promise<Proc> {
 }
 
 /**
- * A second QMP monitor on the VM, held open: it hears the VM's own events (RESET, SHUTDOWN) and
- * answers query-status. Replies come in order after the events before them, so a round trip
- * means every earlier event has been heard.
+ * A second QMP monitor on the VM, held open: it hears the VM's own events (RESET, SHUTDOWN, and
+ * CLOSED when the process ends) and answers query-status. Replies come in order after the events
+ * before them, so a round trip means every earlier event has been heard.
  */
 function observe(socket: string, onEvent: (event: string) => void) {
   const sock = net.connect(socket);
@@ -54,6 +54,7 @@ function observe(socket: string, onEvent: (event: string) => void) {
     sock.on('close', () => {
       open = false;
       for (const w of waiting.splice(0)) w({});
+      onEvent('CLOSED');
       resolve();
     }),
   );
@@ -76,14 +77,18 @@ powerConformance('qemu', async () => {
   let observer: ReturnType<typeof observe> | null = null;
   /** The VM runs while its observer connection is open: qemu closes it as it quits. */
   const running = () => observer?.isOpen() === true;
-  const QEMU_EVENTS: Record<string, SeenCommand> = { RESET: 'reset', SHUTDOWN: 'off' };
+  const QEMU_EVENTS: Record<string, SeenCommand> = { RESET: 'reset', SHUTDOWN: 'off', CLOSED: 'off' };
 
   /** What the driver's qemuLaunch hook does: start the VM (paused, as a real launcher may). */
   const launch = async () => {
     vm = await startVm([sock, obsSock], true);
     seen.push('on');
+    // qemu may exit before it sends SHUTDOWN for a quit: the monitor closing means off too, once.
+    let off = false;
     observer = observe(obsSock, (event) => {
       const command = QEMU_EVENTS[event];
+      if (command === 'off' && off) return;
+      if (command === 'off') off = true;
       if (command) seen.push(command);
     });
     await observer.ready;
