@@ -63,8 +63,8 @@ export async function startIpmiSim(opts: { solPort?: number } = {}): Promise<Ipm
     },
   };
   // ipmi_sim prints nothing when ready: ask it until it answers.
-  const probe = createPowerDriver(url, 'probe', { timeoutMs: 500 });
-  const deadline = Date.now() + 10_000;
+  const probe = createPowerDriver(url, 'probe', { timeoutMs: 2_000 });
+  const deadline = Date.now() + 20_000;
   for (;;) {
     try {
       await probe.status();

@@ -131,10 +131,10 @@ export function powerConformance(kind: string, setup: () => Promise<PowerHarness
 
     it('an action against a counterpart that never answers times out within the driver timeout, naming node and action', async () => {
       const hung = createPowerDriver(h.hung.target, h.hung.node, { ...h.opts, timeoutMs: HUNG_TIMEOUT_MS });
-      for (const action of ['status', 'off'] as const satisfies readonly PowerAction[]) {
-        const t0 = performance.now();
-        const err = await failure(hung.run(action));
-        const ms = performance.now() - t0;
+      const actions = ['status', 'off'] as const satisfies readonly PowerAction[];
+      const t0 = performance.now();
+      const timed = async (action: PowerAction) => ({ action, err: await failure(hung.run(action)), ms: performance.now() - t0 });
+      for (const { action, err, ms } of await Promise.all(actions.map(timed))) {
         expect(err.code).toBe('timeout');
         expect(err.message).toBe(`node ${h.hung.node}: ${kind} power ${action} failed: timed out after ${HUNG_TIMEOUT_MS} ms`);
         expect(ms).toBeGreaterThanOrEqual(HUNG_TIMEOUT_MS - 5);
