@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PowerError } from '../../controller/power/driver.js';
 import { createPowerDriver } from '../../controller/power/registry.js';
+import { commandLines } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { powerConformance, type SeenCommand } from './conformance.js';
 
@@ -38,7 +39,8 @@ powerConformance('command', async () => ({
         .filter(([action, node]) => node === 'n001' && action !== 'status')
         .map(([action]) => action as SeenCommand),
   },
-  hung: { target: `command:${script}`, node: 'hang-n2' }, // fence.sh never answers for hang-*
+  // fence.sh never answers for hang-*.
+  hung: { target: `command:${script}`, node: 'hang-n2', inFlight: async () => commandLines().filter((c) => c.includes(`${script} `) && c.endsWith(' hang-n2')).length },
   close: async () => undefined,
 }));
 

@@ -26,8 +26,12 @@ export interface PowerHarness {
   target: string;
   opts?: DriverOptions;
   counterpart: PowerCounterpart;
-  /** A target (and node) whose counterpart never answers: a dead port, a mute socket, a hanging script. */
-  hung: { target: string; node: string };
+  /**
+   * A target (and node) whose counterpart never answers: a dead port, a mute socket, a hanging
+   * script. `inFlight` counts the driver's I/O still outstanding there (live ipmitool or script
+   * processes, open connections); absent only where the capability list says why.
+   */
+  hung: { target: string; node: string; inFlight?: () => Promise<number> };
   /** For kinds with credentials: the target with a wrong secret, and every secret that must never show. */
   wrongCredentials?: { target: string; secrets: string[] };
   /** Stops the counterpart and removes what the harness created. */
@@ -37,6 +41,8 @@ export interface PowerHarness {
 export interface PowerKindCapabilities {
   /** Whether targets carry credentials; when not, why the wrong-credentials case does not apply. */
   credentials: true | { notApplicable: string };
+  /** Set when the kind has no I/O outside this process to see stopped: why. */
+  noOutsideIo?: string;
   /** For kinds that cycle natively by default: what the counterpart sees of that cycle. */
   nativeCycleSeen?: SeenCommand[];
 }
@@ -53,7 +59,10 @@ export const POWER_KIND_CAPABILITIES: Record<string, PowerKindCapabilities> = {
     nativeCycleSeen: ['reset'], // system_reset: the VM's own safe cycle
   },
   command: { credentials: { notApplicable: 'the script holds whatever credentials it needs; the driver passes it none' } },
-  sim: { credentials: { notApplicable: 'simulated power has no credentials' } },
+  sim: {
+    credentials: { notApplicable: 'simulated power has no credentials' },
+    noOutsideIo: 'simulated power is timers in this process, with nothing outside it to stop',
+  },
 };
 
 /** Short enough to keep the suite quick, long enough for a loaded 2-core CI. */
@@ -78,6 +87,13 @@ export function powerConformance(kind: string, setup: () => Promise<PowerHarness
       const before = (await h.counterpart.seen()).length;
       await act();
       return (await h.counterpart.seen()).slice(before);
+    };
+
+    /** The driver's I/O at the hung counterpart ends (child killed, socket destroyed, request aborted). */
+    const expectIoStopped = async () => {
+      if (capabilities?.noOutsideIo) return;
+      expect(h.hung.inFlight, `${kind}: the harness must count its hung counterpart's I/O (hung.inFlight)`).toBeDefined();
+      await expect.poll(h.hung.inFlight!, { timeout: 3_000, interval: 20 }).toBe(0);
     };
 
     beforeAll(async () => {
@@ -140,20 +156,23 @@ export function powerConformance(kind: string, setup: () => Promise<PowerHarness
         expect(ms).toBeGreaterThanOrEqual(HUNG_TIMEOUT_MS - 5);
         expect(ms).toBeLessThan(HUNG_TIMEOUT_MS + 1_000);
       }
+      await expectIoStopped();
     });
 
     it('an AbortSignal ends an in-flight action promptly', async () => {
       const hung = createPowerDriver(h.hung.target, h.hung.node, { ...h.opts, timeoutMs: 30_000 });
       const ac = new AbortController();
       const pending = failure(hung.on({ signal: ac.signal }));
-      // One turn of the event loop: the driver has started its I/O (spawned, connected, requested).
-      await new Promise((resolve) => setImmediate(resolve));
+      // In flight: the counterpart holds the driver's I/O (or, without outside I/O, the call has begun).
+      if (h.hung.inFlight) await expect.poll(h.hung.inFlight, { timeout: 5_000, interval: 20 }).toBeGreaterThan(0);
+      else await new Promise((resolve) => setImmediate(resolve));
       const t0 = performance.now();
       ac.abort();
       const err = await pending;
       expect(performance.now() - t0).toBeLessThan(500);
       expect(err.code).toBe('aborted');
       expect(err.message).toBe(`node ${h.hung.node}: ${kind} power on failed: aborted by caller`);
+      await expectIoStopped();
       // An already aborted signal stops the call before it starts.
       expect((await failure(driver.status({ signal: AbortSignal.abort() }))).code).toBe('aborted');
     });

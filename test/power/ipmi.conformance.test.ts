@@ -1,10 +1,10 @@
 /** The ipmi driver against a real BMC simulator (openipmi's ipmi_sim) driven by real ipmitool. */
-import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PowerError } from '../../controller/power/driver.js';
 import { createPowerDriver } from '../../controller/power/registry.js';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
 import { freePort } from '../helpers/ports.js';
+import { commandLines } from '../helpers/proc.js';
 import { powerConformance, type SeenCommand } from './conformance.js';
 
 /** The chassis hook calls that switch power, as commands. */
@@ -18,31 +18,25 @@ afterAll(async () => {
   await bmc?.stop();
 });
 
-powerConformance('ipmi', async () => ({
-  node: 'n012',
-  target: bmc.url,
-  counterpart: {
-    state: async () => (bmc.power() === '1' ? 'on' : 'off'),
-    set: async (state) => bmc.setPower(state === 'on'),
-    seen: async () => bmc.actions().flatMap((a) => CHASSIS_COMMANDS[a] ?? []),
-  },
-  hung: { target: `ipmi://admin:${bmc.password}@127.0.0.1:${await freePort()}`, node: 'n013' },
-  wrongCredentials: { target: `ipmi://admin:wrong-${bmc.password}@127.0.0.1:${bmc.port}`, secrets: [`wrong-${bmc.password}`, bmc.password] },
-  close: async () => undefined,
-}));
-
-/** Every process's command line, as `ps` shows it. */
-function commandLines(): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .map((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
-      } catch {
-        return ''; // exited meanwhile
-      }
-    });
-}
+powerConformance('ipmi', async () => {
+  const deadPort = await freePort();
+  return {
+    node: 'n012',
+    target: bmc.url,
+    counterpart: {
+      state: async () => (bmc.power() === '1' ? 'on' : 'off'),
+      set: async (state) => bmc.setPower(state === 'on'),
+      seen: async () => bmc.actions().flatMap((a) => CHASSIS_COMMANDS[a] ?? []),
+    },
+    hung: {
+      target: `ipmi://admin:${bmc.password}@127.0.0.1:${deadPort}`,
+      node: 'n013',
+      inFlight: async () => commandLines().filter((c) => c.startsWith('ipmitool') && c.includes(` -p ${deadPort} `)).length,
+    },
+    wrongCredentials: { target: `ipmi://admin:wrong-${bmc.password}@127.0.0.1:${bmc.port}`, secrets: [`wrong-${bmc.password}`, bmc.password] },
+    close: async () => undefined,
+  };
+});
 
 describe('ipmi driver specifics', () => {
   it('cycles with `power cycle` when native: the BMC powers on again by itself', async () => {

@@ -99,6 +99,7 @@ powerConformance('qemu', async () => {
     if (!running()) await vm?.exited;
   };
   await launch();
+  const mute = await muteSocket(join(tmp.dir, 'mute.sock'));
   return {
     node: 'vm1',
     target: `qemu://${sock}`,
@@ -122,17 +123,22 @@ powerConformance('qemu', async () => {
         return [...seen];
       },
     },
-    hung: { target: `qemu://${await muteSocket(join(tmp.dir, 'mute.sock'))}`, node: 'vm3' },
+    hung: { target: `qemu://${mute.path}`, node: 'vm3', inFlight: async () => mute.open() },
     close: async () => undefined,
   };
 });
 
-/** A unix socket that accepts connections and never says anything (a wedged qemu). */
-async function muteSocket(path: string): Promise<string> {
-  const mute = net.createServer(() => undefined);
+/** A unix socket that accepts connections and never says anything (a wedged qemu); counts the open ones. */
+async function muteSocket(path: string): Promise<{ path: string; open: () => number }> {
+  let open = 0;
+  const mute = net.createServer((s) => {
+    open++;
+    s.on('close', () => open--);
+    s.on('error', () => undefined);
+  });
   await new Promise<void>((resolve) => mute.listen(path, resolve));
   mute.unref();
-  return path;
+  return { path, open: () => open };
 }
 
 /** What qemu itself reports, read over a separate QMP connection. */

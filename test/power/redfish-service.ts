@@ -30,6 +30,8 @@ export interface RedfishService {
   cert: string;
   systems: Record<string, { PowerState: string; allowed: string[] }>;
   requests: RedfishRequest[];
+  /** Requests to `/Systems/hang` whose connection is still open. */
+  hanging(): number;
   /** Back to the initial systems and no recorded requests. */
   reset(): void;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export async function startRedfishService(): Promise<RedfishService> {
 
   const systems: RedfishService['systems'] = {};
   const requests: RedfishRequest[] = [];
+  let hanging = 0;
   const reset = () => {
     systems['1'] = { PowerState: 'Off', allowed: RESET_TYPES };
     systems['2'] = { PowerState: 'On', allowed: ['On', 'ForceOff'] };
@@ -69,7 +72,12 @@ export async function startRedfishService(): Promise<RedfishService> {
       }
       const json = (body: unknown) => (res.writeHead(200, { 'Content-Type': 'application/json' }), res.end(JSON.stringify(body)));
       if (req.method === 'GET' && req.url === '/redfish/v1') return json({ '@odata.id': '/redfish/v1', RedfishVersion: '1.15.0', Systems: { '@odata.id': '/redfish/v1/Systems' } });
-      if (req.url === '/redfish/v1/Systems/hang') return; // a BMC that never answers
+      if (req.url === '/redfish/v1/Systems/hang') {
+        // A BMC that never answers: the request stays open until the client gives up.
+        hanging++;
+        res.on('close', () => hanging--);
+        return;
+      }
       const m = /^\/redfish\/v1\/Systems\/(\w+)(\/Actions\/ComputerSystem\.Reset)?$/.exec(req.url ?? '');
       const sys = m?.[1] ? systems[m[1]] : undefined;
       if (!m || !sys) return error(res, 404, `no resource ${req.url}`);
@@ -100,6 +108,7 @@ export async function startRedfishService(): Promise<RedfishService> {
     cert,
     systems,
     requests,
+    hanging: () => hanging,
     reset,
     async close() {
       server.closeAllConnections();

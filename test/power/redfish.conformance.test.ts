@@ -28,7 +28,7 @@ powerConformance('redfish', async () => ({
         return r.method === 'POST' && r.url === '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset' && type ? (RESET_COMMANDS[type] ?? []) : [];
       }),
   },
-  hung: { target: `redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/hang?insecure=1`, node: 'n025' },
+  hung: { target: `redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/hang?insecure=1`, node: 'n025', inFlight: async () => svc.hanging() },
   wrongCredentials: { target: `redfish://${USER}:wrong-${PASSWORD}@${svc.base}/Systems/1?insecure=1`, secrets: [`wrong-${PASSWORD}`, PASSWORD] },
   close: async () => undefined,
 }));
