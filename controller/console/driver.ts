@@ -1,6 +1,7 @@
 /**
  * The one interface every console kind implements (Ironic style: a new kind is a new file in
- * drivers/ and never touches the manager). A driver is a reopenable byte connection.
+ * drivers/ plus one entry in registry.ts, and never touches the manager). A driver is a
+ * reopenable byte connection.
  */
 
 /** Where a driver delivers what happens on an open connection. */
@@ -20,6 +21,24 @@ export interface ConsoleDriver {
   write(data: Buffer): Promise<void>;
   /** Closes the connection; the sink hears nothing more, and closed() is not called. */
   close(): Promise<void>;
+}
+
+/** What a kind's parser knows besides the target text. */
+export interface ConsoleTargetContext {
+  /** The node's power target (`ipmi://user:pass@host:port`), which `sol:` uses. */
+  ipmiUrl?: string;
+}
+
+/** A registry entry: one console kind, how its targets are spelt, and how its driver is made. */
+export interface ConsoleKind<T extends { kind: string }> {
+  kind: T['kind'];
+  /** Whether `target` is of this kind (by its prefix). */
+  claims(target: string): boolean;
+  /** How the target is spelt, for errors and help: `serial:/dev/NAME[@BAUD]`. */
+  syntax: string;
+  /** Parses a target this kind claims; pure, throws a plain Error saying what is wrong. */
+  parse(target: string, ctx: ConsoleTargetContext): T;
+  create(target: T, node: string): ConsoleDriver;
 }
 
 /** The reason text of anything thrown, for "console lost: <reason>" lines and errors. */

@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { NodeName } from '../../shared/protocol.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ConsoleDriver } from './driver.js';
-import { createConsoleDriver } from './drivers/index.js';
 import { DEFAULT_ROTATION, type RotationOptions } from './log-file.js';
 import { DEFAULT_PATTERNS, type ConsoleMatch, type ConsolePattern } from './patterns.js';
+import { createConsoleDriver } from './registry.js';
 import { ConsoleSession, type ConsoleStatus } from './session.js';
 
 export interface ConsoleManagerOptions {

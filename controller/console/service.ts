@@ -1,6 +1,6 @@
 import type { Context, Extension } from '../context.js';
 import type { NodeDefinition } from '../store/schema.js';
-import { SimConsole } from './drivers/sim.js';
+import { SimConsole, simConsole } from './drivers/sim.js';
 import { ConsoleManager } from './manager.js';
 
 /**
@@ -67,7 +67,7 @@ export class ConsoleService implements Extension {
     // Recorded before the await: a second sync of the same node meanwhile sees it done.
     this.opened.set(name, target);
     try {
-      const sim = target.startsWith('sim:') ? new SimConsole(name) : undefined;
+      const sim = simConsole.claims(target) ? new SimConsole(name) : undefined;
       if (sim) this.sims.set(name, sim);
       await this.manager.add(name, sim ? { driver: sim } : { target, ipmiUrl: node?.power ?? undefined });
     } catch (err) {

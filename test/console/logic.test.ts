@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../controller/console/backoff.js';
 import { ESCAPE_START, scanEscape, type EscapeState } from '../../controller/console/escape.js';
 import { LineSplitter } from '../../controller/console/lines.js';
 import { incompleteUtf8Tail, logText } from '../../controller/console/log-text.js';
 import { DEFAULT_PATTERNS, LineMatcher, mergePatterns } from '../../controller/console/patterns.js';
-import { parseConsoleTarget, redactUrl } from '../../controller/console/target.js';
+import { CONSOLE_KINDS, parseConsoleTarget } from '../../controller/console/registry.js';
+import { redactUrl } from '../../controller/console/target.js';
 import { WriterLock } from '../../controller/console/writer-lock.js';
+import { CONSOLE_KIND_CAPABILITIES } from './conformance.js';
 import { escapeSolInput, SolConsole } from '../../controller/console/drivers/sol.js';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
@@ -134,6 +137,7 @@ describe('Backoff', () => {
 
 describe('parseConsoleTarget', () => {
   it('parses each kind', () => {
+    expect(CONSOLE_KINDS).toEqual(['serial', 'tcp', 'sol', 'sim']);
     expect(parseConsoleTarget('serial:/dev/ttyS0@115200')).toEqual({ kind: 'serial', path: '/dev/ttyS0', baudRate: 115200 });
     expect(parseConsoleTarget('serial:/dev/ttyUSB3')).toEqual({ kind: 'serial', path: '/dev/ttyUSB3', baudRate: 115200 });
     expect(parseConsoleTarget('tcp://ts1.lab:7001')).toEqual({ kind: 'tcp', host: 'ts1.lab', port: 7001 });
@@ -148,9 +152,17 @@ describe('parseConsoleTarget', () => {
     expect(() => parseConsoleTarget('tcp://host')).toThrow(/expected tcp:\/\/HOST:PORT/);
     expect(() => parseConsoleTarget('sol:')).toThrow(/needs the node's IPMI power target/);
     expect(() => parseConsoleTarget('sol:', { ipmiUrl: 'redfish://u:secret@h/Systems/1' })).toThrow(/"redfish:\/\/u:\*\*\*@h\/Systems\/1" is not ipmi/);
-    expect(() => parseConsoleTarget('telnet://h:23')).toThrow(/unknown kind/);
+    expect(() => parseConsoleTarget('telnet://h:23')).toThrow('console target "telnet://h:23": unknown kind (expected serial:/dev/NAME[@BAUD], tcp://HOST:PORT, sol:[ipmi://USER:PASS@HOST[:PORT]], sim://)');
+    expect(() => parseConsoleTarget('sim://x')).toThrow('console target "sim://x": expected sim://');
     expect(() => parseConsoleTarget('sol:ipmi://admin:topsecret@')).toThrow('console target "sol:ipmi://admin:***@": "ipmi://admin:***@" is not ipmi://USER:PASS@HOST[:PORT]');
     expect(redactUrl('sol:ipmi://admin:topsecret@bmc:623')).toBe('sol:ipmi://admin:***@bmc:623');
+  });
+});
+
+describe('the console kind list', () => {
+  it('every registered kind runs the conformance suite and has a capability entry', () => {
+    for (const kind of CONSOLE_KINDS) expect(existsSync(new URL(`./${kind}.conformance.test.ts`, import.meta.url)), `test/console/${kind}.conformance.test.ts`).toBe(true);
+    expect(Object.keys(CONSOLE_KIND_CAPABILITIES).sort()).toEqual([...CONSOLE_KINDS].sort());
   });
 });
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** A child process whose output is collected, with a way to wait for a line in it. */
 export interface Proc {
@@ -79,4 +80,17 @@ export function start(cmd: string, args: string[], opts: SpawnOptions = {}): Pro
 /** Stops every process started by this worker that is still running (call from afterAll). */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()));
+}
+
+/** Every process's command line, as `ps` shows it (arguments joined by spaces). */
+export function commandLines(): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0$/, '').split('\0').join(' ');
+      } catch {
+        return ''; // exited meanwhile
+      }
+    });
 }

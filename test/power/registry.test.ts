@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PowerTargetError, redactTarget, scrubSecrets } from '../../controller/power/driver.js';
 import { POWER_SCHEMES, createPowerDriver } from '../../controller/power/registry.js';
+import { POWER_KIND_CAPABILITIES } from './conformance.js';
 
 const badTarget = (target: string, node = 'n012') => {
   try {
@@ -62,5 +64,12 @@ describe('createPowerDriver', () => {
 
   it('refuses non-positive timeouts', () => {
     expect(() => createPowerDriver('sim://', 'n1', { timeoutMs: 0 })).toThrow(/timeoutMs must be a positive number of ms, got 0/);
+  });
+});
+
+describe('the driver list', () => {
+  it('every registered kind runs the conformance suite and has a capability entry', () => {
+    for (const scheme of POWER_SCHEMES) expect(existsSync(new URL(`./${scheme}.conformance.test.ts`, import.meta.url)), `test/power/${scheme}.conformance.test.ts`).toBe(true);
+    expect(Object.keys(POWER_KIND_CAPABILITIES).sort()).toEqual([...POWER_SCHEMES].sort());
   });
 });

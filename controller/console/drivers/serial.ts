@@ -1,5 +1,28 @@
 import type { SerialPort } from 'serialport';
-import { reasonOf, type ConsoleDriver, type ConsoleSink } from '../driver.js';
+import { reasonOf, type ConsoleDriver, type ConsoleKind, type ConsoleSink } from '../driver.js';
+
+const DEFAULT_BAUD = 115200;
+
+export interface SerialTarget {
+  kind: 'serial';
+  path: string;
+  baudRate: number;
+}
+
+/** `serial:/dev/ttyS0@115200` (baud optional). */
+export const serialConsole: ConsoleKind<SerialTarget> = {
+  kind: 'serial',
+  syntax: 'serial:/dev/NAME[@BAUD]',
+  claims: (target) => target.startsWith('serial:'),
+  parse(target) {
+    const m = /^serial:(\/[^@]+)(?:@(\d+))?$/.exec(target);
+    if (!m) throw new Error(`expected ${serialConsole.syntax}`);
+    const baudRate = m[2] === undefined ? DEFAULT_BAUD : Number(m[2]);
+    if (baudRate < 50 || baudRate > 4_000_000) throw new Error(`baud rate ${baudRate} is out of range 50-4000000`);
+    return { kind: 'serial', path: m[1]!, baudRate };
+  },
+  create: (t) => new SerialConsole(t.path, t.baudRate),
+};
 
 /** A local serial device (or pty) through `serialport`, which reads without blocking libuv's threadpool. */
 export class SerialConsole implements ConsoleDriver {

@@ -1,4 +1,16 @@
-import type { ConsoleDriver, ConsoleSink } from '../driver.js';
+import type { ConsoleDriver, ConsoleKind, ConsoleSink } from '../driver.js';
+
+/** `sim://`: the simulated console of a demo node. */
+export const simConsole: ConsoleKind<{ kind: 'sim' }> = {
+  kind: 'sim',
+  syntax: 'sim://',
+  claims: (target) => target.startsWith('sim:'),
+  parse(target) {
+    if (target !== 'sim://' && target !== 'sim:') throw new Error(`expected ${simConsole.syntax}`);
+    return { kind: 'sim' };
+  },
+  create: (_t, node) => new SimConsole(node),
+};
 
 /** What a small x86 node prints from firmware to the login prompt, for the demo. */
 function bootScript(hostname: string): string[] {

@@ -1,5 +1,39 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { ConsoleDriver, ConsoleSink } from '../driver.js';
+import type { ConsoleDriver, ConsoleKind, ConsoleSink } from '../driver.js';
+import { parseUrl, redactUrl, unbracket } from '../target.js';
+
+const DEFAULT_IPMI_PORT = 623;
+
+export interface SolTarget {
+  kind: 'sol';
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** `sol:` (the BMC of the node's `ipmi://user:pass@host:port` power target) or `sol:ipmi://…` (its own). */
+export const solConsole: ConsoleKind<SolTarget> = {
+  kind: 'sol',
+  syntax: 'sol:[ipmi://USER:PASS@HOST[:PORT]]',
+  claims: (target) => target.startsWith('sol:'),
+  parse(target, ctx) {
+    const explicit = target.slice('sol:'.length);
+    const ipmi = explicit !== '' ? explicit : ctx.ipmiUrl;
+    if (!ipmi) throw new Error("sol: needs the node's IPMI power target (ipmi://USER:PASS@HOST[:PORT])");
+    const url = parseUrl(ipmi);
+    if (!url || url.protocol !== 'ipmi:' || !url.hostname) throw new Error(`"${redactUrl(ipmi)}" is not ipmi://USER:PASS@HOST[:PORT]`);
+    if (!url.username) throw new Error('the IPMI target has no user name');
+    return {
+      kind: 'sol',
+      host: unbracket(url.hostname),
+      port: url.port ? Number(url.port) : DEFAULT_IPMI_PORT,
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+    };
+  },
+  create: (t) => new SolConsole(t),
+};
 
 export interface SolOptions {
   host: string;

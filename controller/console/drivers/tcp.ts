@@ -1,5 +1,25 @@
 import net from 'node:net';
-import type { ConsoleDriver, ConsoleSink } from '../driver.js';
+import type { ConsoleDriver, ConsoleKind, ConsoleSink } from '../driver.js';
+import { parseUrl, unbracket } from '../target.js';
+
+export interface TcpTarget {
+  kind: 'tcp';
+  host: string;
+  port: number;
+}
+
+/** `tcp://host:port` */
+export const tcpConsole: ConsoleKind<TcpTarget> = {
+  kind: 'tcp',
+  syntax: 'tcp://HOST:PORT',
+  claims: (target) => target.startsWith('tcp:'),
+  parse(target) {
+    const url = parseUrl(target);
+    if (!url || !url.hostname || !url.port || (url.pathname !== '' && url.pathname !== '/')) throw new Error(`expected ${tcpConsole.syntax}`);
+    return { kind: 'tcp', host: unbracket(url.hostname), port: Number(url.port) };
+  },
+  create: (t) => new TcpConsole(t.host, t.port),
+};
 
 /** A raw TCP console: terminal servers, ser2net, qemu `-serial tcp:`/socket chardevs. */
 export class TcpConsole implements ConsoleDriver {

@@ -1,42 +1,47 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleManager } from '../../controller/console/manager.js';
 import type { ConsoleMatch } from '../../controller/console/patterns.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
+import { consoleConformance } from './conformance.js';
+import { terminalServer, type TerminalServer } from './terminal-server.js';
 
-describe('tcp console against a real TCP server (terminal server / ser2net)', () => {
+consoleConformance('tcp', async () => {
+  const ts = await terminalServer();
+  const deadPort = await freePort();
+  return {
+    node: 'n1',
+    target: `tcp://127.0.0.1:${ts.port}`,
+    farEnd: () => ts,
+    unreachable: { target: `tcp://127.0.0.1:${deadPort}`, names: `cannot connect to tcp://127.0.0.1:${deadPort}: connect ECONNREFUSED` },
+    malformed: 'tcp://127.0.0.1',
+    close: ts.close,
+  };
+});
+
+describe('tcp console kept by the manager (terminal server / ser2net)', () => {
   const tmp = tempDir('muster-console-');
   const matches: ConsoleMatch[] = [];
-  let server: net.Server;
-  let port: number;
-  let peer: net.Socket | null = null;
-  let fromConsole = '';
+  let ts: TerminalServer;
   let manager: ConsoleManager;
 
   beforeAll(async () => {
-    port = await freePort();
-    server = net.createServer((s) => {
-      peer = s;
-      s.on('data', (d) => (fromConsole += d.toString()));
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
+    ts = await terminalServer();
     manager = new ConsoleManager({ dataDir: tmp.dir, backoff: { initialMs: 20, maxMs: 100 }, onMatch: (m) => matches.push(m) });
-    await manager.add('rack1-n07', { target: `tcp://127.0.0.1:${port}` });
-    await until('tcp console connected', () => manager.status('rack1-n07').connected && peer);
+    await manager.add('rack1-n07', { target: `tcp://127.0.0.1:${ts.port}` });
+    await until('tcp console connected', () => manager.status('rack1-n07').connected);
   });
 
   afterAll(async () => {
     await manager.close();
-    await new Promise((res) => server.close(res));
+    await ts.close();
     tmp.remove();
   });
 
   it('matches a pattern written in pieces and logs the whole line', async () => {
     for (const piece of ['[ 9.1] BU', 'G: unable to handle', ' page fault\r', '\n']) {
-      peer!.write(piece);
+      await ts.say(piece);
       await new Promise((r) => setImmediate(r));
     }
     await until('BUG matched', () => matches.length > 0);
@@ -47,15 +52,12 @@ describe('tcp console against a real TCP server (terminal server / ser2net)', ()
   it('carries the writer\'s input to the server', async () => {
     manager.claimWriter('rack1-n07', 'cli-a');
     await manager.write('rack1-n07', 'cli-a', Buffer.from('reboot\r'));
-    await until('input at the server', () => fromConsole === 'reboot\r');
+    await until('input at the server', () => ts.heard() === 'reboot\r');
   });
 
-  it('reconnects after the server drops the connection', async () => {
-    const old = peer!;
-    peer = null;
-    old.destroy();
-    await until('reconnected', () => peer);
-    peer!.write('after reconnect\r\n');
+  it('logs a dropped connection and the reconnection', async () => {
+    await ts.drop();
+    await ts.say('after reconnect\r\n');
     await until('new line logged', async () => (await manager.tail('rack1-n07', 1))[0]?.endsWith('after reconnect'));
     const tail = await manager.tail('rack1-n07', 3);
     expect(tail[0]).toMatch(/\[muster\] console lost: tcp:\/\/127\.0\.0\.1:\d+ closed the connection$/);

@@ -1,0 +1,71 @@
+/** The redfish driver against a DMTF-shaped Redfish service over HTTPS with a self-signed certificate. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PowerError } from '../../controller/power/driver.js';
+import { createPowerDriver } from '../../controller/power/registry.js';
+import { powerConformance, type SeenCommand } from './conformance.js';
+import { REDFISH_PASSWORD as PASSWORD, REDFISH_USER as USER, startRedfishService, type RedfishService } from './redfish-service.js';
+
+/** The ResetTypes the driver sends, as commands. */
+const RESET_COMMANDS: Record<string, SeenCommand> = { On: 'on', ForceOff: 'off', ForceRestart: 'reset', PowerCycle: 'cycle' };
+
+let svc: RedfishService;
+beforeAll(async () => {
+  svc = await startRedfishService();
+});
+afterAll(async () => {
+  await svc?.close();
+});
+
+powerConformance('redfish', async () => ({
+  node: 'n020',
+  target: `redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/1?insecure=1`,
+  counterpart: {
+    state: async () => (svc.systems['1']?.PowerState === 'On' ? 'on' : 'off'),
+    set: async (state) => void (svc.systems['1']!.PowerState = state === 'on' ? 'On' : 'Off'),
+    seen: async () =>
+      svc.requests.flatMap((r) => {
+        const type = (r.body as { ResetType?: string } | undefined)?.ResetType;
+        return r.method === 'POST' && r.url === '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset' && type ? (RESET_COMMANDS[type] ?? []) : [];
+      }),
+  },
+  hung: { target: `redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/hang?insecure=1`, node: 'n025', inFlight: async () => svc.hanging() },
+  wrongCredentials: { target: `redfish://${USER}:wrong-${PASSWORD}@${svc.base}/Systems/1?insecure=1`, secrets: [`wrong-${PASSWORD}`, PASSWORD] },
+  close: async () => undefined,
+}));
+
+const fail = (p: Promise<unknown>) => p.then(() => expect.unreachable('it succeeded'), (e: unknown) => e as PowerError);
+
+describe('redfish driver specifics', () => {
+  beforeEach(() => svc.reset());
+
+  it('refuses a self-signed certificate unless allowed', async () => {
+    const err = await fail(createPowerDriver(`redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/1`, 'n020').status());
+    expect(err.message).toMatch(/^node n020: redfish power status failed: GET \/redfish\/v1\/Systems\/1: self[- ]signed certificate.*\(use \?insecure=1/);
+    expect(svc.requests).toEqual([]); // refused during the TLS handshake, before any credentials were sent
+    expect(await createPowerDriver(`redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/1`, 'n020', { insecure: true }).status()).toBe('off');
+    expect(await createPowerDriver(`redfish://${USER}:${PASSWORD}@${svc.base}/Systems/1`, 'n020', { ca: svc.cert }).status()).toBe('off');
+  });
+
+  it('sends well-formed Reset actions (short URL form, credentials from options)', async () => {
+    const d = createPowerDriver(`redfish://${svc.base}/Systems/1?insecure=1`, 'n021', { credentials: { username: USER, password: PASSWORD } });
+    await d.on();
+    await d.off();
+    const posts = svc.requests.filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.body)).toEqual([{ ResetType: 'On' }, { ResetType: 'ForceOff' }]);
+    for (const p of posts) expect(p).toMatchObject({ url: '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset', contentType: 'application/json', odataVersion: '4.0' });
+    expect(svc.requests.every((r) => r.method === 'POST' || r.url === '/redfish/v1/Systems/1')).toBe(true);
+  });
+
+  it('uses PowerCycle when cycling natively, and names a ResetType the BMC does not allow', async () => {
+    await createPowerDriver(`redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/1?insecure=1&cycle=native`, 'n022').cycle();
+    expect(svc.requests.at(-1)?.body).toEqual({ ResetType: 'PowerCycle' });
+    const err = await fail(createPowerDriver(`redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/2?insecure=1`, 'n023').reset());
+    expect(err.message).toBe('node n023: redfish power reset failed: the BMC does not allow ResetType ForceRestart (allowed: On, ForceOff)');
+    expect(svc.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+
+  it('a wrong password gives the BMC\'s own message', async () => {
+    const err = await fail(createPowerDriver(`redfish://${USER}:wrong-${PASSWORD}@${svc.base}/Systems/1?insecure=1`, 'n024').off());
+    expect(err.message).toBe('node n024: redfish power off failed: GET /redfish/v1/Systems/1: HTTP 401 Unauthorized: The authentication credentials included with this message are missing or invalid.');
+  });
+});
