@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { lastLine } from '../../process/run.js';
 import type { ConsoleDriver, ConsoleSink } from '../driver.js';
 
 export interface SolOptions {
@@ -144,8 +145,4 @@ export function escapeSolInput(data: Buffer, atLineStart: boolean): { data: Buff
     lineStart = byte === 0x0d || byte === 0x0a;
   }
   return { data: Buffer.from(out), atLineStart: lineStart };
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1)?.trim() ?? '';
 }
