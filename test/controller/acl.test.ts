@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../controller/auth/principal.js';
-import { filterCovers, forwardAllowed, publishRefusal, requestRefusal, subscribeRefusal } from '../../controller/broker/acl.js';
+import { forwardAllowed, publishRefusal, requestRefusal, subscribeRefusal } from '../../controller/broker/acl.js';
+import { filterCovers } from '../../shared/topic-filter.js';
 import { Topics } from '../../shared/topics.js';
 
 const t = new Topics('muster');
