@@ -9,7 +9,7 @@ import type { IClientOptions } from 'mqtt';
 import mqttClientModule from 'mqtt/lib/client';
 import type { AgentPhase } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
-import { reconnectDelayMs } from './backoff.js';
+import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
 import type { ControllerAddress } from './controller-url.js';
 import type { AgentMessages } from './messages.js';
 
@@ -32,6 +32,8 @@ export interface LinkOptions {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Reconnect delays: from 0.5 s doubling to 30 s, each between half and all of its step (3/4 of it ± a third). */
+export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 375, maxMs: 22_500, factor: 2, jitter: 1 / 3 };
 
 /** Connection options shared by the long-lived session and a one-shot publish. */
 function clientOptions(agentId: string, token: string | null | undefined, extra: IClientOptions): IClientOptions {
@@ -143,7 +145,7 @@ export class AgentLink {
 
   private scheduleReconnect(): void {
     if (this.stopping || this.reconnectTimer) return;
-    const delay = reconnectDelayMs(this.attempt++, this.opts.random);
+    const delay = backoffDelayMs(this.attempt++, RECONNECT_BACKOFF, this.opts.random);
     const what = this.attempt === 1 ? `disconnected from ${this.opts.controller.display}` : `still no ${this.opts.controller.display}`;
     this.opts.log(`${what}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
     this.reconnectTimer = setTimeout(() => {

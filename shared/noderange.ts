@@ -13,8 +13,8 @@
  *   all,-n005            exclusion: removes from what the items to its left selected
  *
  * Items are applied left to right; the result keeps the order of first appearance, without
- * duplicates. A bracketed or dashed name that is itself a group expands to the group's members,
- * so `rack[1-4]` works when rack1…rack4 are groups. A name that is both a node and a group is the
+ * duplicates; a range that selects no node is refused. A bracketed or dashed name that is itself
+ * a group expands to the group's members, so `rack[1-4]` works when rack1…rack4 are groups. A name that is both a node and a group is the
  * node. `all` is reserved: it always means every known node. `^file` (xCAT's node list file) is
  * not supported: the controller reads no user files.
  */
@@ -49,9 +49,15 @@ export class NodeRangeError extends Error {
   }
 }
 
-/** Expand a noderange to node names: ordered by first appearance, without duplicates. */
+/**
+ * Expand a noderange to node names: ordered by first appearance, without duplicates, and at least
+ * one (a range that selects nothing, such as an empty group or `all` with no node defined, is
+ * refused: acting on no node is a mistake the user should hear of).
+ */
 export function expandNodeRange(range: string, ctx: NodeRangeContext, opts: NodeRangeOptions = {}): string[] {
-  return new Expander(range, ctx, opts.allowUnknown ?? false, opts.limit ?? DEFAULT_NODERANGE_LIMIT).run();
+  const names = new Expander(range, ctx, opts.allowUnknown ?? false, opts.limit ?? DEFAULT_NODERANGE_LIMIT).run();
+  if (names.length === 0) throw new NodeRangeError(range, 'selects no nodes', null);
+  return names;
 }
 
 // ---- parsing -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseDuration } from '../../shared/duration.js';
 import { formatInterfaces, type InterfaceConfig } from '../../shared/node-network.js';
 import type { NodeState, Transition } from '../../shared/protocol.js';
 import { ago, isoTime, table } from '../format.js';
@@ -49,7 +50,7 @@ export function registerNodeCommands(program: Command): void {
   program
     .command('history <node>')
     .description("a node's transitions (phase, liveness, admin, power), oldest first")
-    .option('--since <time>', 'only since this time: ISO date/time, or a duration like 10m, 2h, 1d')
+    .option('--since <time>', 'only since this time: ISO date/time, or a duration like 10m, 1.5h, 2m30s')
     .option('--axis <axis>', 'only this axis: phase, liveness, admin, power, agent')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster history n001\n  muster history n001 --since 1h --axis phase\n')
@@ -154,13 +155,17 @@ export function registerNodeCommands(program: Command): void {
     });
 }
 
-/** `10m`, `2h`, `1d`, `30s` ago, or an ISO date/time → ms since the epoch. */
+/** A duration ago (`10m`, `1.5h`, `2m30s`: shared/duration.ts), or an ISO date/time → ms since the epoch. */
 export function parseSince(text: string, now = Date.now()): number {
-  const m = /^(\d+)([smhd])$/.exec(text.trim());
-  if (m) return now - Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new Error(`--since "${text}" is neither a duration (10m, 2h, 1d) nor a date/time`);
-  return t;
+  let ago: number;
+  try {
+    ago = parseDuration(text);
+  } catch {
+    const t = Date.parse(text);
+    if (Number.isNaN(t)) throw new Error(`--since "${text}" is neither a duration (10m, 1.5h, 2m30s) nor a date/time`);
+    return t;
+  }
+  return now - ago;
 }
 
 function formatShow(n: Record<string, unknown> & { state: NodeState | null }): string {

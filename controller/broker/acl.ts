@@ -5,6 +5,7 @@
  * writes node state, events, responses and console output; wildcards and `$SYS` are by role.
  */
 import { AgentId, MAX_PAYLOAD_BYTES } from '../../shared/protocol.js';
+import { filterCovers } from '../../shared/topic-filter.js';
 import type { Topics } from '../../shared/topics.js';
 import type { Principal } from '../auth/principal.js';
 import { roleAtLeast } from '../auth/roles.js';
@@ -83,16 +84,4 @@ export function forwardAllowed(topics: Topics, clientId: string, topic: string):
 function validFilter(filter: string): boolean {
   const levels = filter.split('/');
   return levels.every((l, i) => (l.includes('#') ? l === '#' && i === levels.length - 1 : !l.includes('+') || l === '+'));
-}
-
-/** True when every topic `filter` matches is also matched by `allowed`. */
-export function filterCovers(allowed: string, filter: string): boolean {
-  const a = allowed.split('/');
-  const f = filter.split('/');
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === '#') return true;
-    if (i >= f.length || f[i] === '#') return false;
-    if (a[i] !== '+' && (f[i] === '+' || f[i] !== a[i])) return false;
-  }
-  return f.length === a.length;
 }

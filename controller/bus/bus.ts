@@ -18,15 +18,3 @@ export interface Bus {
   onConnectionChange(listener: (state: 'up' | 'down') => void): void;
   close(): Promise<void>;
 }
-
-/** MQTT topic filter matching (`+` one level, `#` the rest), for in-process dispatch. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}

@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
-import { topicMatches, type Bus, type MessageHandler, type PublishOptions } from './bus.js';
+import { filterCovers } from '../../shared/topic-filter.js';
+import type { Bus, MessageHandler, PublishOptions } from './bus.js';
 
 /** Bus on an external broker through one mqtt.js client. */
 export class MqttBus implements Bus {
@@ -9,7 +10,7 @@ export class MqttBus implements Bus {
 
   private constructor(private readonly client: MqttClient) {
     client.on('message', (topic, payload) => {
-      for (const [filter, set] of this.handlers) if (topicMatches(filter, topic)) for (const h of set) h(topic, payload);
+      for (const [filter, set] of this.handlers) if (filterCovers(filter, topic)) for (const h of set) h(topic, payload);
     });
     client.on('connect', () => {
       if (this.connectedOnce) for (const l of this.listeners) l('up');

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { NodeName } from '../../shared/protocol.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../../shared/backoff.js';
 import type { ConsoleDriver } from './driver.js';
 import { DEFAULT_ROTATION, type RotationOptions } from './log-file.js';
 import { DEFAULT_PATTERNS, type ConsoleMatch, type ConsolePattern } from './patterns.js';

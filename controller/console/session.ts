@@ -1,4 +1,4 @@
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../../shared/backoff.js';
 import { reasonOf, type ConsoleDriver, type ConsoleSink } from './driver.js';
 import { LineSplitter, type LogLine } from './lines.js';
 import { RotatingLog, rotatedPaths, type RotationOptions } from './log-file.js';
@@ -34,6 +34,9 @@ export interface SessionOptions {
   patterns: readonly ConsolePattern[];
 }
 
+/** Reconnect delays: 0.5 s growing to 30 s, ± a fifth. */
+export const CONSOLE_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
 /** Marks muster's own lines in a console log, so they never pass for console output. */
 const MARK = '[muster]';
 
@@ -67,7 +70,7 @@ export class ConsoleSession {
   ) {
     this.lock = new WriterLock(`node ${node}`);
     this.matcher = new LineMatcher(opts.patterns);
-    this.backoff = new Backoff(opts.backoff, opts.random);
+    this.backoff = new Backoff({ ...CONSOLE_BACKOFF, ...opts.backoff }, opts.random);
     this.log = new RotatingLog(logPath, opts.rotation, (err) => hooks.onError(node, err));
     this.since = hooks.now();
   }

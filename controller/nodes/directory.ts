@@ -39,9 +39,12 @@ export class NodeDirectory {
     return groups;
   }
 
-  /** Expand an xCAT noderange against the defined nodes; unknown names are an error. */
+  /**
+   * Expand an xCAT noderange against the defined nodes; unknown names, and a range that selects
+   * none, are an error. No range at all (a listing's default) is every node, however many.
+   */
   resolve(range: string | undefined): string[] {
-    if (range === undefined || range === '' || range === 'all') return this.names();
+    if (range === undefined) return this.names();
     return expandNodeRange(range, { nodes: this.names(), groups: this.groups() });
   }
 

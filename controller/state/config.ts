@@ -1,11 +1,11 @@
 /**
  * Policy configuration: the `policies` section of the controller config file, its defaults, and
- * the per-node resolution over groups. Durations are written as seconds or `30s`/`10m`/`2h` and
+ * the per-node resolution over groups. Durations are written as seconds or `30s`/`10m`/`1.5h`/`2m30s` and
  * are milliseconds once parsed.
  */
 import { z } from 'zod';
 import { describeZodError } from '../../shared/protocol.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../../shared/duration.js';
 
 /** Nodes without any group are treated as members of this one (for overrides and the breaker). */
 export const UNGROUPED = 'ungrouped';
@@ -13,14 +13,15 @@ export const UNGROUPED = 'ungrouped';
 export const CORRECTIVE_ACTIONS = ['reset', 'power-cycle'] as const;
 export type CorrectiveAction = (typeof CORRECTIVE_ACTIONS)[number];
 
-/** A number of seconds, or text like `30s`, `10m`, `1.5h`, `2d`; parsed to milliseconds. */
+/** A number of seconds, or text like `30s`, `10m`, `1.5h`, `2m30s`; parsed to milliseconds. */
 export const Duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? Math.round(value * 1_000) : parseDuration(value);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `duration "${value}" must be a number of seconds or like 30s, 10m, 2h, 1d` });
+  if (typeof value === 'number') return Math.round(value * 1_000);
+  try {
+    return parseDuration(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `duration "${value}" must be a number of seconds or like 500ms, 90s, 10m, 1.5h, 2d, 2m30s` });
     return z.NEVER;
   }
-  return ms;
 });
 /** A duration, or `off`/null to switch the rule off. */
 const OptionalDuration = z.union([z.literal('off'), z.null(), Duration]).transform((v) => (v === 'off' ? null : v));

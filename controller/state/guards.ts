@@ -1,6 +1,6 @@
 /** Guards: conditions under which muster never acts on a node, whatever a policy says. */
 import type { NodePolicy } from './config.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../../shared/duration.js';
 import { awaitingBootUntil, inFlight } from './ladder.js';
 import { isHeartbeating } from './liveness.js';
 import type { NodeRuntime } from './types.js';

@@ -7,7 +7,7 @@ import { PROTOCOL_VERSION, describeZodError, type Admin, type Axis, type Event, 
 import { evaluateBreaker, initialBreaker, isFrozen, resumedBreaker, type BreakerState, type Census, type Member } from './breaker.js';
 import { UNGROUPED, resolvePolicy, type NodePolicy, type PolicyConfig } from './config.js';
 import { phaseDeadlineAt, recentBoots } from './deadlines.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../../shared/duration.js';
 import { blockingGuard, settledAt, type GuardName } from './guards.js';
 import { awaitingBootUntil, bootExpected, inFlight, lastCorrective, nextStep, pruneActions, type LadderStep } from './ladder.js';
 import { livenessAfterSilence, nextSilenceChange, worse } from './liveness.js';

@@ -4,7 +4,7 @@
  */
 import type { NodePolicy } from './config.js';
 import { bootLoop, overduePhase } from './deadlines.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../../shared/duration.js';
 import type { NodeRuntime, PolicyName } from './types.js';
 
 export interface Detection {

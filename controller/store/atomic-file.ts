@@ -1,39 +1,5 @@
 import { open, rename, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import type { Adapter } from 'lowdb';
-import { SlicedJson } from './serialize.js';
-
-/**
- * The lowdb adapter of the store: reads the JSON file; writes it with `writeFileAtomic`, serialized
- * in slices (`SlicedJson`) so that a big store does not hold the event loop. `serializing` is the
- * write in progress, for the store to keep later changes out of it.
- */
-export class SlicedJsonFile<T extends object> implements Adapter<T> {
-  serializing: SlicedJson | null = null;
-  /** Main-thread time the last write spent serializing, summed over its slices. */
-  lastSerializeMs = 0;
-
-  constructor(
-    readonly path: string,
-    private readonly sliced: readonly string[],
-    private readonly slice: { ms: number; records: number },
-  ) {}
-
-  read(): Promise<T | null> {
-    return readJsonFile(this.path) as Promise<T | null>;
-  }
-
-  async write(data: T): Promise<void> {
-    const json = new SlicedJson(data, this.sliced, this.slice);
-    this.serializing = json;
-    try {
-      await writeFileAtomic(this.path, json.chunks());
-    } finally {
-      this.serializing = null;
-      this.lastSerializeMs = json.ms;
-    }
-  }
-}
 
 /** A JSON file's parsed content, or null when it does not exist. */
 export async function readJsonFile(path: string): Promise<unknown> {
@@ -55,7 +21,7 @@ export async function readJsonFile(path: string): Promise<unknown> {
  * Write a file so that it survives a crash or power loss at any moment: the new content goes to a
  * temp file that is fsynced, renamed over the old one, and the directory fsynced, so a reader sees
  * either the old file or the new one, never a torn one. `content` may be chunks made while the
- * write goes on (the store's sliced JSON). Mode 0600 by default: the store holds BMC credentials.
+ * write goes on (sliced JSON). Mode 0600 by default: the store holds BMC credentials.
  */
 export async function writeFileAtomic(path: string, content: string | Buffer | AsyncIterable<string>, mode = 0o600): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);

@@ -1,8 +1,7 @@
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
 import { describeZodError } from '../../shared/protocol.js';
-import { SlicedJsonFile } from './atomic-file.js';
+import { JsonFile } from './json-file.js';
 import { STORE_VERSION, StoreData, emptyStore } from './schema.js';
 
 export class StoreLoadError extends Error {}
@@ -30,14 +29,10 @@ const SLICED = ['nodes', 'agents'] as const;
 export type Touched = Partial<Record<(typeof SLICED)[number], ReadonlyArray<string | null | undefined>>>;
 
 /**
- * The controller's mappings in one JSON file, through lowdb. Changes are made in memory with
- * `change()` and written coalesced: one write in flight at a time, the next one collecting all
- * changes made meanwhile (a burst of 1,000 hellos is a handful of writes, not 1,000). `flush()`
- * resolves when everything changed before the call is on disk.
- *
- * A write is the data as it was when the write began, though it is serialized in slices with the
- * event loop running between them (one JSON.stringify of a 10,000-node store, 20 MB, held the loop
- * ~140 ms): `change()` keeps the records it touches out of a write in progress (see there).
+ * The controller's mappings in one JSON file. Changes are made in memory with `change()` and
+ * written coalesced and in slices by a `JsonFile` (see there): one write in flight at a time,
+ * each the data as it was when it began; `change()` keeps the records it touches out of a write
+ * in progress. `flush()` resolves when everything changed before the call is on disk.
  *
  * One exception: a node's `runtime` is the state machine's live object (StateManager.persist), which
  * the machine changes in place without `change()`. A write takes it as it is when its slice reaches
@@ -47,20 +42,24 @@ export type Touched = Partial<Record<(typeof SLICED)[number], ReadonlyArray<stri
 export class Store {
   readonly path: string;
   readonly backupPath: string;
-  private readonly file: SlicedJsonFile<StoreData>;
-  private readonly db: Low<StoreData>;
-  private dirty = false;
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
-  private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  private lastError: Error | null = null;
-  writes = 0;
+  private readonly file: JsonFile<StoreData>;
+  private current: StoreData = emptyStore();
 
-  private constructor(readonly dir: string, private readonly opts: StoreOptions) {
+  private constructor(readonly dir: string, opts: StoreOptions) {
     this.path = join(dir, 'store.json');
     this.backupPath = join(dir, 'store.json.bak');
-    this.file = new SlicedJsonFile(this.path, SLICED, { ms: opts.sliceMs ?? 4, records: opts.sliceRecords ?? 1000 });
-    this.db = new Low(this.file, emptyStore());
+    this.file = new JsonFile(this.path, () => this.current, {
+      name: 'store',
+      debounceMs: opts.debounceMs ?? 200,
+      sliced: SLICED,
+      slice: { ms: opts.sliceMs ?? 4, records: opts.sliceRecords ?? 1000 },
+      afterWrite: async (ms, writes) => {
+        // A new data directory has no last good copy until its first write: make one.
+        if (writes === 1 && !(await exists(this.backupPath))) await copyFile(this.path, this.backupPath).catch(() => {});
+        opts.onWrite?.(ms, 0);
+      },
+      onWriteError: opts.onWriteError,
+    });
   }
 
   static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
@@ -71,7 +70,12 @@ export class Store {
   }
 
   get data(): StoreData {
-    return this.db.data;
+    return this.current;
+  }
+
+  /** Successful writes so far. */
+  get writes(): number {
+    return this.file.writes;
   }
 
   private async load(): Promise<void> {
@@ -89,7 +93,7 @@ export class Store {
     }
     const parsed = StoreData.safeParse(raw);
     if (!parsed.success) throw new StoreLoadError(`store ${this.path} is invalid: ${describeZodError(parsed.error)}.${hint}`);
-    this.db.data = parsed.data;
+    this.current = parsed.data;
     // This file loaded and validated: it is the last good copy from now on.
     await copyFile(this.path, this.backupPath);
   }
@@ -105,81 +109,24 @@ export class Store {
    * into that write, silently: read the closure and its helpers before declaring.
    */
   change<R>(fn: (data: StoreData) => R, touched?: Touched): R {
-    const writing = this.file.serializing;
-    if (writing) {
-      if (!touched) writing.finish();
-      else for (const name of SLICED) writing.preserve(name, touched[name] ?? []);
-    }
-    const r = fn(this.db.data);
-    this.markDirty();
+    this.file.beforeChange(touched);
+    const r = fn(this.current);
+    this.file.changed();
     return r;
-  }
-
-  private markDirty(): void {
-    this.dirty = true;
-    if (!this.timer && !this.inFlight) this.schedule();
   }
 
   /** Resolves when every change made before the call is on disk; rejects if that write failed. */
   flush(): Promise<void> {
-    if (!this.dirty && !this.inFlight) return Promise.resolve();
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (!this.inFlight) void this.writeNow();
-    return p;
+    return this.file.flush();
   }
 
   /** The last write error, if the latest write failed (e.g. disk full); null once one succeeds. */
   get error(): Error | null {
-    return this.lastError;
+    return this.file.error;
   }
 
   async close(): Promise<void> {
     await this.flush();
-  }
-
-  private schedule(): void {
-    // A write serializes the store on the main thread (~140 ms at 10,000 nodes, 20 MB, now in slices
-    // of a few ms): under churn, wait at least nine times as long as the slices took together, so
-    // serializing never takes more than a tenth of the loop (a 10,000-agent storm in the full bench,
-    // measured with one whole stringify per write: 19 writes; 24-25 when the wait was three times the
-    // whole write, fsync included).
-    const wait = Math.max(this.opts.debounceMs ?? 200, 9 * this.file.lastSerializeMs);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.writeNow();
-    }, wait);
-    this.timer.unref();
-  }
-
-  private async writeNow(): Promise<void> {
-    const waiters = this.waiters;
-    this.waiters = [];
-    this.dirty = false;
-    const started = performance.now();
-    this.inFlight = this.db.write();
-    try {
-      await this.inFlight;
-      this.writes++;
-      this.lastError = null;
-      // A new data directory has no last good copy until its first write: make one.
-      if (this.writes === 1 && !(await exists(this.backupPath))) await copyFile(this.path, this.backupPath).catch(() => {});
-      this.opts.onWrite?.(performance.now() - started, 0);
-      for (const w of waiters) w.resolve();
-    } catch (err) {
-      // Keep the data dirty so the next change (or flush) tries again; tell whoever waited.
-      this.dirty = true;
-      this.lastError = new Error(`store ${this.path}: write failed: ${(err as Error).message}`);
-      this.opts.onWriteError?.(this.lastError);
-      for (const w of waiters) w.reject(this.lastError);
-    } finally {
-      this.inFlight = null;
-    }
-    if (this.waiters.length > 0) void this.writeNow();
-    else if (this.dirty && !this.lastError) this.schedule();
   }
 }
 

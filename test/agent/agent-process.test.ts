@@ -12,7 +12,7 @@ import { freePort } from '../helpers/ports.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { AgentState, AgentStatus, Heartbeat, Hello, parseMessage } from '../../shared/protocol.js';
-import { ensureAgentBundle, repoRoot } from './bundle.js';
+import { ensureBuilt, repoRoot } from '../helpers/bundle.js';
 
 const AGENT_ID = 'uuid-4c4c4544-0058-4b10-8032-b7c04f514a33';
 const topic = (kind: string) => `muster/agents/${AGENT_ID}/${kind}`;
@@ -98,7 +98,7 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
   };
 
   beforeAll(async () => {
-    bundle = await ensureAgentBundle();
+    bundle = ensureBuilt('agent');
     // The agent writes its boot id, phase and socket under ROOT/run/muster: use a copy.
     root = tempDir('muster-agent-root-');
     cpSync(join(repoRoot, 'test', 'fixtures', 'two-nics-ib'), root.dir, { recursive: true, verbatimSymlinks: true });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { reconnectDelayMs } from '../../agent/backoff.js';
+import { RECONNECT_BACKOFF } from '../../agent/link.js';
+import { backoffDelayMs } from '../../shared/backoff.js';
 import { AgentMessages, uptimeClock } from '../../agent/messages.js';
 import { AGENT_PHASES, PROTOCOL_VERSION, isBootId, normalizeIbGuid, normalizeMac } from '../../shared/wire.js';
 import * as protocol from '../../shared/protocol.js';
@@ -50,6 +51,7 @@ describe('agent messages', () => {
 });
 
 describe('reconnect backoff', () => {
+  const reconnectDelayMs = (attempt: number, random: () => number) => backoffDelayMs(attempt, RECONNECT_BACKOFF, random);
   it('grows from 0.5 s to a 30 s cap, with jitter between half and all of the step', () => {
     expect([0, 1, 2, 3].map((n) => reconnectDelayMs(n, () => 1))).toEqual([500, 1000, 2000, 4000]);
     expect(reconnectDelayMs(0, () => 0)).toBe(250);

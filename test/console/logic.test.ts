@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../controller/console/backoff.js';
+import { CONSOLE_BACKOFF } from '../../controller/console/session.js';
+import { Backoff } from '../../shared/backoff.js';
 import { ESCAPE_START, scanEscape, type EscapeState } from '../../controller/console/escape.js';
 import { LineSplitter } from '../../controller/console/lines.js';
 import { incompleteUtf8Tail, logText } from '../../controller/console/log-text.js';
@@ -130,8 +131,8 @@ describe('Backoff', () => {
     expect([bo.next(), bo.next(), bo.next(), bo.next(), bo.next()]).toEqual([100, 200, 400, 800, 1000]);
     bo.reset();
     expect(bo.next()).toBe(100);
-    expect(new Backoff({ initialMs: 100, jitter: 0.2 }, () => 0).next()).toBe(80);
-    expect(() => new Backoff({ initialMs: 0 })).toThrow(/console backoff .* is invalid/);
+    expect(new Backoff({ ...CONSOLE_BACKOFF, initialMs: 100 }, () => 0).next()).toBe(80);
+    expect(() => new Backoff({ ...CONSOLE_BACKOFF, initialMs: 0 })).toThrow(/backoff .* is invalid/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../controller/auth/principal.js';
-import { filterCovers, forwardAllowed, publishRefusal, requestRefusal, subscribeRefusal } from '../../controller/broker/acl.js';
+import { forwardAllowed, publishRefusal, requestRefusal, subscribeRefusal } from '../../controller/broker/acl.js';
 import { Topics } from '../../shared/topics.js';
 
 const t = new Topics('muster');
@@ -69,15 +69,5 @@ describe('broker ACL', () => {
     expect(forwardAllowed(t, 'a', 'muster/response/a')).toBe(true);
     expect(forwardAllowed(t, 'a', 'muster/response/b')).toBe(false);
     expect(forwardAllowed(t, 'a', 'muster/events/transition')).toBe(true);
-  });
-
-  it('knows when one filter covers another', () => {
-    expect(filterCovers('a/#', 'a/b/c')).toBe(true);
-    expect(filterCovers('a/+/out', 'a/x/out')).toBe(true);
-    expect(filterCovers('a/+/out', 'a/+/out')).toBe(true);
-    expect(filterCovers('a/+/out', 'a/#')).toBe(false);
-    expect(filterCovers('a/+/out', 'a/x/in')).toBe(false);
-    expect(filterCovers('a/+/out', 'a/x/out/y')).toBe(false);
-    expect(filterCovers('a/b', 'a/+')).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync, readd
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { simFingerprint as fingerprint } from '../../controller/demo/sim-cluster.js';
+import { JsonFile } from '../../controller/store/json-file.js';
 import { Journal } from '../../controller/store/journal.js';
 import { NodeDefinition } from '../../controller/store/schema.js';
 import { Store, StoreLoadError, type StoreOptions } from '../../controller/store/store.js';
@@ -228,5 +229,31 @@ describe('Journal', () => {
     expect((await j2.history({ node: 'n1', since: 150 })).transitions.map((t) => t.at)).toEqual([200, 300]);
     expect((await j2.history({ node: 'n1', limit: 1 })).transitions.map((t) => t.at)).toEqual([300]);
     await j2.close();
+  });
+});
+
+describe('JsonFile without slices (netboot\'s files)', () => {
+  it('saves made while a write is in flight share the next write, which holds all of them', async () => {
+    const dir = fresh();
+    const data: { version: number; items: string[] } = { version: 1, items: [] };
+    const file = new JsonFile(join(dir, 'items.json'), () => ({ ...data, items: [...data.items] }), { name: 'items' });
+    data.items.push('a');
+    const first = file.save();
+    const later = ['b', 'c', 'd'].map((item) => {
+      data.items.push(item);
+      return file.save();
+    });
+    await Promise.all([first, ...later]);
+    expect(file.writes).toBe(2);
+    expect(await file.read()).toEqual({ version: 1, items: ['a', 'b', 'c', 'd'] });
+  });
+
+  it('a failed save names the file; the next save writes', async () => {
+    const dir = fresh();
+    const file = new JsonFile(join(dir, 'gone', 'items.json'), () => ({ version: 1 }), { name: 'items' });
+    await expect(file.save()).rejects.toThrow(`items ${join(dir, 'gone', 'items.json')}: write failed: ENOENT`);
+    mkdirSync(join(dir, 'gone'));
+    await file.save();
+    expect(await file.read()).toEqual({ version: 1 });
   });
 });

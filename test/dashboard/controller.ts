@@ -4,6 +4,7 @@ import { startController, type RunningController } from '../../controller/contro
 import { defaultExtensions } from '../../controller/extensions.js';
 import { DashboardRoute } from '../../controller/http/dashboard/route.js';
 import { createLogger } from '../../controller/log.js';
+import { ensureBuilt } from '../helpers/bundle.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -17,11 +18,13 @@ export interface DashboardController {
 }
 
 /**
- * A controller in this process with the default extensions plus the dashboard route, its HTTP
- * port and a WebSocket port the page can be told about (a chosen free port: with port 0 the
- * controller's context does not know which one the broker got).
+ * A controller in this process with the default extensions plus the dashboard route (the page
+ * built first when dist/dashboard is older than its sources), its HTTP port and a WebSocket port
+ * the page can be told about (a chosen free port: with port 0 the controller's context does not
+ * know which one the broker got).
  */
 export async function startDashboardController(config: Partial<ControllerConfig> = {}): Promise<DashboardController> {
+  ensureBuilt('dashboard');
   const tmp = tempDir('muster-dashboard-');
   const wsPort = await freePort();
   const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort, httpPort: 0, storeDebounceMs: 20, heartbeatIntervalS: 1, auth: { anonymousAgents: true, anonymousRole: 'admin' }, ...config });

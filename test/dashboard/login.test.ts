@@ -17,6 +17,7 @@ import { createLogger } from '../../controller/log.js';
 import { simAgent } from '../helpers/inproc.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
+import { ensureBuilt } from '../helpers/bundle.js';
 import { launchChromium, type Browser } from './browser.js';
 
 const VIEWER_PASSWORD = 'wall-display-pw';
@@ -32,6 +33,7 @@ let agent: ReturnType<typeof simAgent>;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
+  ensureBuilt('dashboard');
   const passwordFile = join(tmp.dir, 'wall.password');
   writeFileSync(passwordFile, `${VIEWER_PASSWORD}\n`, { mode: 0o600 });
   const dataDir = join(tmp.dir, 'data');

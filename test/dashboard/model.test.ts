@@ -7,7 +7,6 @@ import { NO_FILTER, NodeModel, readNodeState } from '../../controller/http/dashb
 import { classify } from '../../controller/http/dashboard/state-classes.js';
 import { seededRandom } from '../../shared/random.js';
 import { syntheticChanges, syntheticState, syntheticStates } from '../../controller/http/dashboard/synthetic.js';
-import { topicMatches } from '../../controller/http/dashboard/topic-match.js';
 import { NodeState } from '../../shared/protocol.js';
 
 const state = (node: string, over: Partial<NodeState> = {}): NodeState => ({ ...syntheticState(1, 1_795_600_000_000, () => 0.5), node, phase: 'run', liveness: 'alive', admin: 'online', reason: null, adminBy: null, faults: 0, ...over });
@@ -87,14 +86,6 @@ describe('ConsoleText', () => {
     expect(c.lines()).toEqual(['[  OK  ] Started', 'Debian GNU/Linux 12', 'n1 login: ']);
     expect(() => new ConsoleText(0)).toThrow('maxLines must be a positive integer');
   });
-});
-
-test('topicMatches', () => {
-  expect(topicMatches('muster/nodes/+/state', 'muster/nodes/n1/state')).toBe(true);
-  expect(topicMatches('muster/nodes/+/state', 'muster/nodes/n1/other')).toBe(false);
-  expect(topicMatches('muster/events/#', 'muster/events/transition')).toBe(true);
-  expect(topicMatches('muster/events/+', 'muster/events')).toBe(false);
-  expect(topicMatches('muster/consoles/n1/out', 'muster/consoles/n1/out')).toBe(true);
 });
 
 describe('grid layout', () => {

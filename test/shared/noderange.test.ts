@@ -125,7 +125,7 @@ describe('expandNodeRange: groups, exclusion, intersection, regex', () => {
     expect(expand('/^n0{2}[0-9]$/')).toEqual(seq('n', 1, 9, 3)); // braces and commas-free
     expect(expand('/^gpu[12]$/@gpu')).toEqual(['gpu1']);
     expect(expand('/^n01[0-2]$,gpu4')).toEqual(['n010', 'n011', 'n012', 'gpu4']); // xCAT form
-    expect(expand('/^rack\\d/n0[12]$/')).toEqual([]); // escaped-looking slash inside is not an end
+    expect(errorOf(() => expand('/^rack\\d/n0[12]$/')).detail).toBe('selects no nodes'); // escaped-looking slash inside is not an end
     expect(expand('/^n00{1,2}1$/')).toEqual(['n001']); // a comma inside /…/ belongs to the regex
     expect(expand('gpu,-/^rack/')).toEqual(['gpu1']);
     expect(expand('/^n0[0-9]+$/')).toEqual(seq('n', 1, 20, 3));
@@ -169,6 +169,16 @@ describe('expandNodeRange: errors say what and where', () => {
 
   it('refuses invalid node names even when unknowns are allowed', () => {
     expect(errorOf(() => open('[1-2]n')).message).toMatch(/^noderange "\[1-2\]n": "1n" is not a valid node name: node name must start with a letter.* at column 1$/);
+  });
+});
+
+describe('expandNodeRange: a range that selects nothing', () => {
+  it('is refused, naming the range', () => {
+    expect(errorOf(() => expandNodeRange('all', { nodes: [], groups: {} })).message).toBe('noderange "all": selects no nodes');
+    expect(errorOf(() => expandNodeRange('empty', { nodes: ['n1'], groups: { empty: [] } })).message).toBe('noderange "empty": selects no nodes');
+    expect(errorOf(() => expand('rack1,-rack1')).detail).toBe('selects no nodes');
+    expect(errorOf(() => expand('rack1@compute')).detail).toBe('selects no nodes');
+    expect(errorOf(() => open('new1,-new1')).detail).toBe('selects no nodes');
   });
 });
 

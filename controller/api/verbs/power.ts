@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { POWER_ACTIONS, type PowerAction } from '../../power/driver.js';
 import type { PowerService } from '../../power/service.js';
-import { ApiError, verb } from '../verb.js';
+import { verb } from '../verb.js';
 
 export function powerVerbs(power: PowerService) {
   return [
@@ -19,7 +19,6 @@ export function powerVerbs(power: PowerService) {
       }),
       async ({ action, range, concurrency, staggerMs, timeoutMs, requestId, by }, ctx) => {
         const nodes = ctx.nodes.resolve(range);
-        if (nodes.length === 0) throw new ApiError(`noderange "${range}" names no nodes`);
         const results = await power.run(action, nodes, { concurrency, staggerMs, timeoutMs, requestId, by: `admin ${by ?? 'cli'}` });
         return { action, results };
       },

@@ -80,7 +80,6 @@ export function recordVerbs(): Verb[] {
       const parsed = parseBiosSettings(settings);
       const isGroup = Object.hasOwn(ctx.nodes.groups(), target) && !ctx.nodes.get(target);
       const bios: BiosTarget = isGroup ? { kind: 'group', name: target } : { kind: 'nodes', names: ctx.nodes.resolve(target) };
-      if (bios.kind === 'nodes' && bios.names.length === 0) throw new RecordError(`bios: noderange "${target}" names no nodes`);
       ctx.store.change((d) => setDesired(d, bios, parsed));
       await ctx.store.flush();
       return bios.kind === 'group'

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { lastLine, runProgram } from '../../process/run.js';
 import type { ConsoleDriver, ConsoleKind, ConsoleSink } from '../driver.js';
 import { parseUrl, redactUrl, unbracket } from '../target.js';
 
@@ -149,19 +150,17 @@ export class SolConsole implements ConsoleDriver {
   private spawn(args: string[]): ChildProcess {
     // ipmitool prints its "operational" banner through stdio, which a pipe fully buffers: on a
     // quiet console it would never arrive. stdbuf (coreutils) makes stdout line-buffered.
-    return spawn('stdbuf', ['-oL', this.ipmitool, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, IPMI_PASSWORD: this.opts.password },
-    });
+    return spawn('stdbuf', ['-oL', this.ipmitool, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: this.env });
   }
 
-  private run(args: string[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = this.spawn(args);
-      child.stdin!.end();
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ipmitool exit ${code}`))));
-    });
+  /** A short ipmitool call, run to its end within the activation timeout. */
+  private async run(args: string[]): Promise<void> {
+    const r = await runProgram(this.ipmitool, args, { env: this.env, signal: AbortSignal.timeout(this.activateTimeoutMs) });
+    if (r.code !== 0) throw new Error(`ipmitool exit ${r.code}: ${lastLine(r.stderr) || 'no output'}`);
+  }
+
+  private get env(): NodeJS.ProcessEnv {
+    return { ...process.env, IPMI_PASSWORD: this.opts.password };
   }
 }
 
@@ -178,8 +177,4 @@ export function escapeSolInput(data: Buffer, atLineStart: boolean): { data: Buff
     lineStart = byte === 0x0d || byte === 0x0a;
   }
   return { data: Buffer.from(out), atLineStart: lineStart };
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1)?.trim() ?? '';
 }

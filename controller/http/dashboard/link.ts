@@ -6,7 +6,7 @@
  * with other credentials; subscriptions carry over.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { topicMatches } from './topic-match.js';
+import { filterCovers } from '../../../shared/topic-filter.js';
 
 export interface Credentials {
   username: string;
@@ -164,7 +164,7 @@ export class Link {
   }
 
   private dispatch(topic: string, payload: Uint8Array): void {
-    for (const l of this.listeners) if (topicMatches(l.filter, topic)) l.fn(topic, payload);
+    for (const l of this.listeners) if (filterCovers(l.filter, topic)) l.fn(topic, payload);
   }
 
   private answer(payload: Uint8Array): void {

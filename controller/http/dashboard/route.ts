@@ -1,9 +1,9 @@
 import type http from 'node:http';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Context, Extension } from '../../context.js';
-import { bundleDashboard, dashboardSourceDir } from './bundle.js';
 import type { Credentials, DashboardConfig } from './link.js';
 
 export interface DashboardOptions {
@@ -35,8 +35,8 @@ const SECURITY_HEADERS = {
 
 /**
  * The web dashboard on the controller's HTTP port: `/` redirects to `/dashboard/`, which serves
- * the page, its script (bundled with esbuild on first request, then kept in memory) and
- * `/dashboard/config.json`, telling the page where the broker's WebSocket is.
+ * the page and its script as `npm run build` made them (read on first request, then kept in
+ * memory) and `/dashboard/config.json`, telling the page where the broker's WebSocket is.
  */
 export class DashboardRoute implements Extension {
   readonly name = 'dashboard';
@@ -52,11 +52,13 @@ export class DashboardRoute implements Extension {
       const problem = viewerProblem(ctx, viewer.user);
       if (problem) ctx.log.warn(problem);
     }
-    const dir = dashboardSourceDir();
-    const sources: Record<string, { type: string; load: () => Promise<string | Buffer> }> = {
-      '/dashboard/': { type: 'text/html; charset=utf-8', load: () => readFile(join(dir, 'index.html')) },
-      '/dashboard/style.css': { type: 'text/css; charset=utf-8', load: () => readFile(join(dir, 'style.css')) },
-      '/dashboard/app.js': { type: 'text/javascript; charset=utf-8', load: () => bundleDashboard(dir) },
+    const dir = builtDashboardDir();
+    if (typeof dir !== 'string') ctx.log.error(dir.problem);
+    const load = (file: string) => () => (typeof dir === 'string' ? readFile(join(dir, file)) : Promise.reject(new Error(dir.problem)));
+    const sources: Record<string, { type: string; load: () => Promise<Buffer> }> = {
+      '/dashboard/': { type: 'text/html; charset=utf-8', load: load('index.html') },
+      '/dashboard/style.css': { type: 'text/css; charset=utf-8', load: load('style.css') },
+      '/dashboard/app.js': { type: 'text/javascript; charset=utf-8', load: load('app.js') },
     };
     ctx.http.mount(async (req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -76,7 +78,7 @@ export class DashboardRoute implements Extension {
         return null;
       });
       if (!asset) {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(`dashboard: ${path} could not be built; see the controller log\n`);
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`dashboard: ${path} could not be read; see the controller log\n`);
         return true;
       }
       send(req, res, asset.type, asset.body, asset.gzipped);
@@ -84,14 +86,11 @@ export class DashboardRoute implements Extension {
     });
   }
 
-  /** Built once and kept; a failed build is forgotten so the next request tries again. */
-  private asset(path: string, type: string, load: () => Promise<string | Buffer>): Promise<Asset> {
+  /** Read once and kept; a failed read is forgotten so the next request tries again. */
+  private asset(path: string, type: string, load: () => Promise<Buffer>): Promise<Asset> {
     let p = this.assets.get(path);
     if (!p) {
-      p = load().then((content) => {
-        const body = Buffer.isBuffer(content) ? content : Buffer.from(content);
-        return { type, body, gzipped: gzipSync(body) };
-      });
+      p = load().then((body) => ({ type, body, gzipped: gzipSync(body) }));
       p.catch(() => this.assets.delete(path));
       this.assets.set(path, p);
     }
@@ -121,6 +120,15 @@ export class DashboardRoute implements Extension {
     const problem = viewerProblem(ctx, this.viewer.user);
     return problem ? { problem } : { credentials: { username: this.viewer.user, password: this.viewer.password } };
   }
+}
+
+/**
+ * Where `npm run build` put the page (scripts/build.mjs): beside the bundled controller
+ * (`dist/muster.mjs`), or in the repository's dist/ when the controller runs from source.
+ */
+function builtDashboardDir(here = import.meta.dirname): string | { problem: string } {
+  const candidates = [join(here, 'dashboard'), resolve(here, '..', '..', '..', 'dist', 'dashboard')];
+  return candidates.find((dir) => existsSync(join(dir, 'app.js'))) ?? { problem: `dashboard: the page is not built (no app.js in ${candidates.join(' or ')}): run npm run build` };
 }
 
 function send(req: http.IncomingMessage, res: http.ServerResponse, type: string, body: Buffer, gzipped: Buffer | null): void {

@@ -5,7 +5,7 @@
  * shown when it fails.
  */
 import type { PowerAction, PowerDriverFactory } from '../driver.js';
-import { execProgram, lastLine } from '../exec.js';
+import { lastLine, runProgram } from '../../process/run.js';
 
 export const commandDriver: PowerDriverFactory = {
   scheme: 'command',
@@ -16,7 +16,7 @@ export const commandDriver: PowerDriverFactory = {
     if (!script.startsWith('/')) throw new Error('the script path must be absolute (command:/path/to/script)');
 
     const run = async (action: PowerAction, signal: AbortSignal): Promise<string> => {
-      const r = await execProgram(script, [action, node], { signal });
+      const r = await runProgram(script, [action, node], { signal });
       if (r.code !== 0) throw new Error(`${script} exited ${r.code}: ${lastLine(r.stderr) || lastLine(r.stdout) || 'no output'}`);
       return r.stdout;
     };

@@ -5,7 +5,7 @@
  * tries suites the BMC refuses and every call takes ~10 s.
  */
 import type { PowerBackend, PowerDriverFactory } from '../driver.js';
-import { execProgram, lastLine } from '../exec.js';
+import { lastLine, runProgram } from '../../process/run.js';
 
 type IpmiPowerCommand = 'status' | 'on' | 'off' | 'cycle' | 'reset';
 
@@ -25,7 +25,7 @@ export const ipmiDriver: PowerDriverFactory = {
     const env = { ...process.env, IPMI_PASSWORD: password };
 
     const power = async (cmd: IpmiPowerCommand, signal: AbortSignal): Promise<string> => {
-      const r = await execProgram('ipmitool', [...base, 'power', cmd], { env, signal });
+      const r = await runProgram('ipmitool', [...base, 'power', cmd], { env, signal });
       if (r.code !== 0) throw new Error(`ipmitool exited ${r.code}: ${lastLine(r.stderr) || lastLine(r.stdout) || 'no output'}`);
       return r.stdout;
     };

@@ -4,12 +4,12 @@
  * reads JSON from stdout; docs/build-systems.md ("The command protocol") is the tool's contract,
  * boot/build-command-example.sh a working example.
  */
-import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { BuildConfig } from '../../../shared/node-network.js';
 import { describeZodError } from '../../../shared/protocol.js';
+import { RunError, lastLine, runProgram, type RunResult } from '../../process/run.js';
 import { NodeLocks } from '../node-lock.js';
 import { checkBuildConfig, checkNodeName } from '../validate.js';
 import { BUILD_ERROR_CODES, BUILD_STATES, BuildError, type BuildCapability, type BuildErrorCode, type BuildImage, type BuildState, type BuildStatus, type BuildSystem } from '../types.js';
@@ -97,57 +97,24 @@ function parseOutput<T>(schema: z.ZodType<T>, stdout: string, exe: string, sub: 
 }
 
 /** Runs the tool once; resolves with its stdout on exit 0, rejects with a BuildError otherwise. */
-function runTool(opts: CommandOptions, timeoutMs: number, sub: Subcommand, node: string | null, input: unknown): Promise<string> {
-  const exe = opts.executable;
-  const what = `${basename(exe)} ${sub}`;
-  return new Promise((resolve, reject) => {
-    // Own process group, so a timeout also ends whatever the tool started (its stdout would
-    // otherwise stay open and the call would hang past its deadline).
-    const child = spawn(exe, [...(opts.args ?? []), sub, ...(node === null ? [] : [node])], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
+async function runTool(opts: CommandOptions, timeoutMs: number, sub: Subcommand, node: string | null, input: unknown): Promise<string> {
+  const what = `${basename(opts.executable)} ${sub}`;
+  const signal = AbortSignal.timeout(timeoutMs);
+  let r: RunResult;
+  try {
+    r = await runProgram(opts.executable, [...(opts.args ?? []), sub, ...(node === null ? [] : [node])], {
       env: { ...process.env, ...opts.env },
+      input: JSON.stringify(input) + '\n',
+      signal,
+      maxOutputBytes: MAX_OUTPUT,
     });
-    let stdout = '';
-    let stderr = '';
-    let settled = false;
-    const settle = (err: BuildError | null, value = '') => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const killGroup = () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setTimeout(() => {
-      killGroup();
-      settle(new BuildError('timeout', node, `${what} did not finish within ${timeoutMs / 1000} s (killed)`));
-    }, timeoutMs);
-    const collect = (which: 'out' | 'err') => (chunk: Buffer) => {
-      if (which === 'out') stdout += chunk.toString('utf8');
-      else stderr += chunk.toString('utf8');
-      if (stdout.length + stderr.length > MAX_OUTPUT) {
-        killGroup();
-        settle(new BuildError('tool-failed', node, `${what} wrote more than ${MAX_OUTPUT} bytes (killed)`));
-      }
-    };
-    child.stdout.on('data', collect('out'));
-    child.stderr.on('data', collect('err'));
-    child.on('error', (err) => settle(new BuildError('tool-failed', node, `${what} could not be started: ${err.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) return settle(null, stdout.trim() === '' ? '{}' : stdout);
-      settle(toolFailure(node, what, code, signal, stdout, stderr));
-    });
-    // A tool that exits without reading stdin makes this write fail with EPIPE: its exit status tells.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(JSON.stringify(input) + '\n');
-  });
+  } catch (err) {
+    if (signal.aborted) throw new BuildError('timeout', node, `${what} did not finish within ${timeoutMs / 1000} s (killed)`);
+    if (err instanceof RunError && err.reason === 'output-limit') throw new BuildError('tool-failed', node, `${what} wrote more than ${MAX_OUTPUT} bytes (killed)`);
+    throw new BuildError('tool-failed', node, `${what} could not be started: ${(err as Error).message}`);
+  }
+  if (r.code === 0) return r.stdout.trim() === '' ? '{}' : r.stdout;
+  throw toolFailure(node, what, r.code, r.signal, r.stdout, r.stderr);
 }
 
 /** A typed error the tool reported on stdout, else tool-failed with stderr's last line. */
@@ -161,6 +128,5 @@ function toolFailure(node: string | null, what: string, code: number | null, sig
   } catch {
     // not JSON: fall through to stderr
   }
-  const lastLine = stderr.trim().split('\n').pop()?.trim() || '(no stderr)';
-  return new BuildError('tool-failed', node, `${what} failed (${how}): ${lastLine}`);
+  return new BuildError('tool-failed', node, `${what} failed (${how}): ${lastLine(stderr) || '(no stderr)'}`);
 }

@@ -15,7 +15,7 @@ import { describeZodError } from '../../../shared/protocol.js';
 import { NodeLocks } from '../node-lock.js';
 import { checkBuildConfig, checkNodeName } from '../validate.js';
 import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
-import { JsonFile } from './json-file.js';
+import { JsonFile } from '../../store/json-file.js';
 import { decideBoot, loadTemplates, renderBoot, type Templates } from './scripts.js';
 
 export interface NetbootOptions {
@@ -59,8 +59,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     private readonly templates: Templates,
     private readonly catalog: Map<string, ImageRecord>,
     private readonly nodes: Map<string, PreparedNode>,
-    private readonly imagesFile: JsonFile<unknown>,
-    private readonly nodesFile: JsonFile<unknown>,
+    private readonly imagesFile: JsonFile<object>,
+    private readonly nodesFile: JsonFile<object>,
   ) {
     this.now = opts.now ?? Date.now;
   }
@@ -72,8 +72,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     const templates = loadTemplates(opts.templatesDir);
     const catalog = new Map<string, ImageRecord>();
     const nodes = new Map<string, PreparedNode>();
-    const imagesFile = new JsonFile(join(opts.dataDir, 'netboot-images.json'), () => ({ version: 1, images: Object.fromEntries(catalog) }));
-    const nodesFile = new JsonFile(join(opts.dataDir, 'netboot-nodes.json'), () => ({ version: 1, nodes: Object.fromEntries(nodes) }));
+    const imagesFile = new JsonFile(join(opts.dataDir, 'netboot-images.json'), () => ({ version: 1, images: Object.fromEntries(catalog) }), { name: 'netboot' });
+    const nodesFile = new JsonFile(join(opts.dataDir, 'netboot-nodes.json'), () => ({ version: 1, nodes: Object.fromEntries(nodes) }), { name: 'netboot' });
     const loadedImages = await loadFile(imagesFile, ImagesFile);
     for (const [k, v] of Object.entries(loadedImages?.images ?? {})) catalog.set(k, v);
     const loadedNodes = await loadFile(nodesFile, NodesFile);
@@ -187,7 +187,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return rec as PreparedNode & { config: BuildConfig };
   }
 
-  private async persist(file: JsonFile<unknown>, node: string | null): Promise<void> {
+  private async persist(file: JsonFile<object>, node: string | null): Promise<void> {
     try {
       await file.save();
     } catch (err) {
@@ -196,7 +196,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
   }
 }
 
-async function loadFile<T>(file: JsonFile<unknown>, schema: z.ZodType<T>): Promise<T | null> {
+async function loadFile<T>(file: JsonFile<object>, schema: z.ZodType<T>): Promise<T | null> {
   const raw = await file.read();
   if (raw === null) return null;
   const r = schema.safeParse(raw);

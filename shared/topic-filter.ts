@@ -1,0 +1,17 @@
+/** MQTT topic filters: `+` matches one level, `#` (last) the rest, including the parent level. */
+
+/**
+ * True when every topic `other` matches is also matched by `filter`. `other` is usually a plain
+ * topic (then: does `filter` match it); a filter for the broker's ACL (is a subscription within
+ * what a client may read).
+ */
+export function filterCovers(filter: string, other: string): boolean {
+  const f = filter.split('/');
+  const o = other.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= o.length || o[i] === '#') return false;
+    if (f[i] !== '+' && (o[i] === '+' || o[i] !== f[i])) return false;
+  }
+  return f.length === o.length;
+}
