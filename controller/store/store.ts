@@ -1,9 +1,10 @@
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { describeZodError } from '../../shared/protocol.js';
-import { SlicedJsonFile } from './atomic-file.js';
+import { SlicedJsonFile, writeFileAtomic } from './atomic-file.js';
 import { STORE_VERSION, StoreData, emptyStore } from './schema.js';
+import { droppedFields, unknownFieldsProblem } from './unknown-fields.js';
 
 export class StoreLoadError extends Error {}
 
@@ -18,6 +19,12 @@ export interface StoreOptions {
   sliceMs?: number;
   /** …or this many records (default 1,000), whichever comes first; the event loop runs between slices. */
   sliceRecords?: number;
+  /** The admin asked for a new, empty store (`muster controller --new-store`); see `startAfresh`. */
+  newStore?: boolean;
+  /** The journal beside the store: transitions in it show the directory held a cluster. */
+  journalPath?: string;
+  /** Called when the last good copy cannot be written (disk full…): start-up goes on, the old copy stays. */
+  onBackupError?: (err: Error) => void;
 }
 
 /** The big maps, written in slices; every other field is small and serialized when a write begins. */
@@ -55,6 +62,8 @@ export class Store {
   private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private lastError: Error | null = null;
   writes = 0;
+  /** Files `--new-store` renamed aside at open. */
+  readonly setAside: string[] = [];
 
   private constructor(readonly dir: string, private readonly opts: StoreOptions) {
     this.path = join(dir, 'store.json');
@@ -75,23 +84,84 @@ export class Store {
   }
 
   private async load(): Promise<void> {
-    const hint = (await exists(this.backupPath)) ? ` The last good copy is ${this.backupPath}: check it, then copy it over ${this.path} to recover.` : '';
+    const found = await this.read();
+    if (this.opts.newStore) return this.startAfresh(found);
+    if (found === null) {
+      const earlier = await this.earlierStore();
+      if (earlier === null) return; // a new data directory: start empty
+      throw new StoreLoadError(`store ${this.path} is missing, but ${earlier}: muster does not start a new, empty cluster over it.${await this.recovery(false)}`);
+    }
+    if ('problem' in found) throw new StoreLoadError(`store ${this.path} ${found.problem}.${await this.recovery(true)}`);
+    this.db.data = found.data;
+    // This file loaded and validated: it is the last good copy from now on.
+    await this.backup(found.text);
+  }
+
+  /** The store file: its data, or why it cannot be loaded, or null when there is no file. */
+  private async read(): Promise<{ data: StoreData; text: string } | { problem: string } | null> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      return { problem: `cannot be read: ${(err as Error).message}` };
+    }
+    if (text.trim() === '') return { problem: 'is empty' };
     let raw: unknown;
     try {
-      raw = await this.file.read();
+      raw = JSON.parse(text);
     } catch (err) {
-      throw new StoreLoadError(`store ${this.path} cannot be read: ${(err as Error).message}.${hint}`);
+      return { problem: `is not valid JSON (${(err as Error).message})` };
     }
-    if (raw === null) return; // a new data directory: start empty
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { problem: `holds ${raw === null ? 'null' : Array.isArray(raw) ? 'a list' : `a ${typeof raw}`}, not a store (an object with version, nodes, agents…)` };
     const version = (raw as { version?: unknown }).version;
     if (typeof version === 'number' && version > STORE_VERSION) {
-      throw new StoreLoadError(`store ${this.path} is version ${version}, written by a newer muster; this one reads version ${STORE_VERSION} at most. Upgrade muster, or start from a backup.${hint}`);
+      return { problem: `is version ${version}, written by a newer muster; this one reads version ${STORE_VERSION} at most. Upgrade muster, or start from a backup` };
     }
     const parsed = StoreData.safeParse(raw);
-    if (!parsed.success) throw new StoreLoadError(`store ${this.path} is invalid: ${describeZodError(parsed.error)}.${hint}`);
-    this.db.data = parsed.data;
-    // This file loaded and validated: it is the last good copy from now on.
-    await copyFile(this.path, this.backupPath);
+    if (!parsed.success) return { problem: `is invalid: ${describeZodError(parsed.error)}` };
+    const unknown = droppedFields(raw, parsed.data, '');
+    if (unknown.length > 0) return { problem: unknownFieldsProblem(unknown) };
+    return { data: parsed.data, text };
+  }
+
+  /** What shows that this directory held a store before (its last good copy, a journal with transitions), or null. */
+  private async earlierStore(): Promise<string | null> {
+    if (await exists(this.backupPath)) return `${this.backupPath}, the last good copy, is there`;
+    const journal = this.opts.journalPath;
+    if (journal && (await holdsText(journal))) return `${journal} holds transitions: this directory held a cluster`;
+    return null;
+  }
+
+  /** The way out, for a refusal: the command that restores the last good copy, or starts afresh. */
+  private async recovery(present: boolean): Promise<string> {
+    const fresh = 'To start a new, empty cluster instead: muster controller --new-store (it keeps the old files aside).';
+    if (!(await exists(this.backupPath))) return ` There is no backup (${this.backupPath}): restore ${this.path} from your own backups. ${fresh}`;
+    const aside = present ? `mv ${this.path} ${this.path}.broken && ` : '';
+    return ` The last good copy is ${this.backupPath}: to go back to it, stop muster and run \`${aside}cp -p ${this.backupPath} ${this.path}\` (changes made since that copy are lost). ${fresh}`;
+  }
+
+  /**
+   * `--new-store`: the admin said to start a new, empty cluster. A store that loads is never
+   * discarded (a flag left in a service file would otherwise wipe the cluster at every restart);
+   * a missing or unloadable one, and the last good copy, are renamed aside, not deleted.
+   */
+  private async startAfresh(found: Awaited<ReturnType<Store['read']>>): Promise<void> {
+    if (found && 'data' in found) {
+      const { nodes, users } = found.data;
+      throw new StoreLoadError(`--new-store: ${this.path} is a valid store (${Object.keys(nodes).length} nodes, ${Object.keys(users).length} users) and muster does not discard one. Start without --new-store to keep it; to start afresh anyway, move it away first.`);
+    }
+    const suffix = `.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    for (const path of [this.path, this.backupPath]) {
+      if (!(await exists(path))) continue;
+      await rename(path, path + suffix);
+      this.setAside.push(path + suffix);
+    }
+  }
+
+  /** Keep `text` as the last good copy: a new file renamed over the old one, so a failed write (disk full) leaves the old copy whole and start-up goes on. */
+  private async backup(text: string | Buffer): Promise<void> {
+    await writeFileAtomic(this.backupPath, text).catch((err: Error) => this.opts.onBackupError?.(new Error(`store backup ${this.backupPath}: write failed: ${err.message}; the previous copy is kept`)));
   }
 
   /**
@@ -166,7 +236,7 @@ export class Store {
       this.writes++;
       this.lastError = null;
       // A new data directory has no last good copy until its first write: make one.
-      if (this.writes === 1 && !(await exists(this.backupPath))) await copyFile(this.path, this.backupPath).catch(() => {});
+      if (this.writes === 1 && !(await exists(this.backupPath))) await this.backup(await readFile(this.path));
       this.opts.onWrite?.(performance.now() - started, 0);
       for (const w of waiters) w.resolve();
     } catch (err) {
@@ -180,6 +250,18 @@ export class Store {
     }
     if (this.waiters.length > 0) void this.writeNow();
     else if (this.dirty && !this.lastError) this.schedule();
+  }
+}
+
+/** Whether the file has anything but blank lines in its first 64 KiB (the journal starts each open with one). */
+async function holdsText(path: string): Promise<boolean> {
+  const fh = await open(path, 'r').catch(() => null);
+  if (!fh) return false;
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(65536), 0, 65536, 0);
+    return /\S/.test(buffer.toString('utf8', 0, bytesRead));
+  } finally {
+    await fh.close();
   }
 }
 
