@@ -160,8 +160,12 @@ export class Store {
   }
 
   /** Keep `text` as the last good copy: a new file renamed over the old one, so a failed write (disk full) leaves the old copy whole and start-up goes on. */
-  private async backup(text: string | Buffer): Promise<void> {
-    await writeFileAtomic(this.backupPath, text).catch((err: Error) => this.opts.onBackupError?.(new Error(`store backup ${this.backupPath}: write failed: ${err.message}; the previous copy is kept`)));
+  private async backup(text: string | Promise<Buffer>): Promise<void> {
+    try {
+      await writeFileAtomic(this.backupPath, await text);
+    } catch (err) {
+      this.opts.onBackupError?.(new Error(`store backup ${this.backupPath}: write failed: ${(err as Error).message}; the previous copy is kept`));
+    }
   }
 
   /**
@@ -236,7 +240,7 @@ export class Store {
       this.writes++;
       this.lastError = null;
       // A new data directory has no last good copy until its first write: make one.
-      if (this.writes === 1 && !(await exists(this.backupPath))) await this.backup(await readFile(this.path));
+      if (this.writes === 1 && !(await exists(this.backupPath))) await this.backup(readFile(this.path));
       this.opts.onWrite?.(performance.now() - started, 0);
       for (const w of waiters) w.resolve();
     } catch (err) {
