@@ -5,20 +5,32 @@
  */
 
 /** Paths (`nodes.n001.rack`) of the object keys in `raw` that `parsed`, its parse, left out. */
-export function droppedFields(raw: unknown, parsed: unknown, path: string, out: string[] = []): string[] {
+export function droppedFields(raw: unknown, parsed: unknown, path: string): string[] {
+  const out: string[] = [];
+  walk(raw, parsed, [path], out);
+  return out;
+}
+
+/** `at` is the path so far, as segments (`.key`, `[i]`): joined only for a key that was dropped (a 10,000-node store is ~1M keys). */
+function walk(raw: unknown, parsed: unknown, at: string[], out: string[]): void {
   // A value the schema passes through untouched (z.unknown) is the same object: nothing dropped.
-  if (raw === parsed || typeof raw !== 'object' || raw === null || typeof parsed !== 'object' || parsed === null) return out;
+  if (raw === parsed || typeof raw !== 'object' || raw === null || typeof parsed !== 'object' || parsed === null) return;
   if (Array.isArray(raw)) {
-    if (Array.isArray(parsed)) raw.forEach((v, i) => droppedFields(v, parsed[i], `${path}[${i}]`, out));
-    return out;
+    if (!Array.isArray(parsed)) return;
+    for (let i = 0; i < raw.length; i++) {
+      at.push(`[${i}]`);
+      walk(raw[i], parsed[i], at, out);
+      at.pop();
+    }
+    return;
   }
   const kept = parsed as Record<string, unknown>;
-  for (const [key, value] of Object.entries(raw)) {
-    const at = path ? `${path}.${key}` : key;
-    if (Object.hasOwn(kept, key)) droppedFields(value, kept[key], at, out);
-    else out.push(at);
+  for (const key in raw) {
+    at.push(`.${key}`);
+    if (Object.hasOwn(kept, key)) walk((raw as Record<string, unknown>)[key], kept[key], at, out);
+    else out.push(at.join('').replace(/^\./, ''));
+    at.pop();
   }
-  return out;
 }
 
 /** The refusal's reason for `fields` (from `droppedFields`, not empty). */
