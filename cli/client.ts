@@ -10,15 +10,19 @@ export interface ClientOptions {
   password?: string;
   /** PEM CA certificate(s) to trust for mqtts:// and wss:// (else the system's CAs). */
   ca?: Buffer;
-  /** How long to wait for the controller's answer. */
+  /** How long to wait for the controller's answer, to the connection as to each request. */
   timeoutMs?: number;
 }
+
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Why a connection failed, in words that say what to do (CONNACK 4/5 are refused logins). */
 function connectFailure(opts: ClientOptions, err: Error & { code?: unknown }): string {
   const who = opts.username ? `user ${opts.username}` : 'an anonymous client (give --user / MUSTER_USER and MUSTER_PASSWORD or MUSTER_PASSWORD_FILE)';
   if (err.code === 4) return `the controller at ${opts.url} refused ${who}: bad user name or password (MUSTER_PASSWORD or MUSTER_PASSWORD_FILE)`;
   if (err.code === 5) return `the controller at ${opts.url} refused ${who}: not authorised`;
+  // mqtt.js's words when `connectTimeout` runs out before the broker's CONNACK.
+  if (err.message === 'connack timeout') return `no answer from the controller at ${opts.url} within ${(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000} s (--timeout)`;
   return `cannot reach the controller at ${opts.url}: ${err.message}`;
 }
 
@@ -50,7 +54,7 @@ export class ControllerClient {
       password: opts.password,
       protocolVersion: 4,
       reconnectPeriod: 0,
-      connectTimeout: 5000,
+      connectTimeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       ...(opts.ca ? { ca: opts.ca } : {}),
       rejectUnauthorized: true,
     });
@@ -65,7 +69,7 @@ export class ControllerClient {
   }
 
   /** Send a request and wait for its reply; a refusal becomes an Error with the controller's reason. */
-  async request<T = unknown>(verb: string, args: Record<string, unknown> = {}, timeoutMs = this.opts.timeoutMs ?? 30_000): Promise<T> {
+  async request<T = unknown>(verb: string, args: Record<string, unknown> = {}, timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS): Promise<T> {
     const id = randomBytes(8).toString('hex');
     const response = await new Promise<Response>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -31,6 +31,8 @@ export interface StartOptions {
   now?: () => number;
   /** The controller's features, in start order (see controller/extensions.ts). */
   extensions: (ctx: Context) => Extension[];
+  /** `--new-store`: start a new, empty cluster where the store is missing or unreadable (Store's `newStore`). */
+  newStore?: boolean;
 }
 
 const NO_STATE: StateView = {
@@ -51,7 +53,14 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   const now = opts.now ?? Date.now;
   const topics = new Topics(config.prefix);
   const metrics = createMetrics();
+  const journalPath = join(config.dataDir, 'journal.jsonl');
   const store = await Store.open(config.dataDir, {
+    newStore: opts.newStore,
+    journalPath,
+    onBackupError: (err) => {
+      metrics.writeErrors.inc({ file: 'store' });
+      log.error({ err: err.message }, 'store backup failed');
+    },
     debounceMs: config.storeDebounceMs,
     onWrite: (ms) => metrics.storeWrite.observe(ms / 1000),
     onWriteError: (err) => {
@@ -59,7 +68,8 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       log.error({ err: err.message }, 'store write failed; changes are kept in memory and written again');
     },
   });
-  const journal = await Journal.open(join(config.dataDir, 'journal.jsonl'), {
+  if (store.setAside.length > 0) log.warn({ files: store.setAside }, '--new-store: a new, empty store; the old files are kept under these names');
+  const journal = await Journal.open(journalPath, {
     onError: (err) => {
       metrics.writeErrors.inc({ file: 'journal' });
       log.error({ err: err.message }, 'journal append failed');

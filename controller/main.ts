@@ -5,11 +5,11 @@ import { createLogger } from './log.js';
 import { StoreLoadError } from './store/store.js';
 
 /** `muster controller`: start, print where it listens, stop cleanly on SIGINT/SIGTERM. */
-export async function runController(config: ControllerConfig): Promise<void> {
+export async function runController(config: ControllerConfig, opts: { newStore?: boolean } = {}): Promise<void> {
   const log = createLogger();
   let running;
   try {
-    running = await startController(config, { log, extensions: defaultExtensions });
+    running = await startController(config, { log, extensions: defaultExtensions, newStore: opts.newStore });
   } catch (err) {
     if (err instanceof StoreLoadError) throw new Error(`refusing to start: ${err.message}`);
     throw err;

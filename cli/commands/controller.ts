@@ -28,6 +28,7 @@ export function registerControllerCommand(program: Command): void {
       if (!r.success) throw new Error(`--anonymous-role "${v}" must be viewer, operator or admin`);
       return r.data;
     })
+    .option('--new-store', 'start a new, empty cluster where DATA/store.json is missing or unreadable (the old files are renamed aside; a valid store is never discarded)')
     .addHelpText('after', '\nExample:\n  muster controller --data /var/lib/muster --demo 16\n')
     .action(async (o: Record<string, unknown>) => {
       const config = await loadConfig((o.config as string | undefined) ?? null, {
@@ -42,6 +43,6 @@ export function registerControllerCommand(program: Command): void {
       });
       if (o.anonymousAgents) config.auth.anonymousAgents = true;
       if (o.anonymousRole) config.auth.anonymousRole = o.anonymousRole as Role;
-      await runController(config);
+      await runController(config, { newStore: o.newStore === true });
     });
 }

@@ -759,7 +759,7 @@ function parseInput(raw: StateInput): StateInput {
 }
 
 /** A node muster has not heard from yet: nothing known, admin-online. */
-function newRuntime(node: string, now: number): NodeRuntime {
+export function newRuntime(node: string, now: number): NodeRuntime {
   return {
     node,
     phase: 'unknown',

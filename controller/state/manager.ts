@@ -5,7 +5,9 @@ import { openHwlogIssue } from '../records/hwlog-service.js';
 import { openIssueCount } from '../records/hwlog.js';
 import type { ActionsPort } from './actions.js';
 import { parsePolicyConfig } from './config.js';
+import { StoreLoadError } from '../store/store.js';
 import { StateMachine } from './machine.js';
+import { restoreRuntime, type Restored } from './restore.js';
 import { DRIVER_ACTIONS, type Decision, type DriverAction, type StateInput, type StepResult } from './types.js';
 
 const TICK_MAX_MS = 1000;
@@ -47,12 +49,7 @@ export class StateManager implements Extension, StateView {
     });
     this.machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? []);
     for (const node of Object.values(ctx.store.data.nodes)) {
-      if (node.runtime === undefined) continue;
-      try {
-        this.machine.load([node.runtime]);
-      } catch (err) {
-        ctx.log.error({ node: node.name, err: (err as Error).message }, 'state record unreadable: node starts as unknown');
-      }
+      if (node.runtime !== undefined) this.restore(node.name, node.runtime);
     }
     for (const name of ctx.nodes.names()) {
       this.ensure(name);
@@ -148,6 +145,22 @@ export class StateManager implements Extension, StateView {
   private heartbeat(agentId: string, msg: Heartbeat): void {
     const node = this.identification.nodeOf(agentId);
     if (node) this.apply({ type: 'heartbeat', node, agentId, bootId: msg.bootId, phase: msg.phase });
+  }
+
+  /** Load a node's stored runtime record; one the machine cannot read is reported whole and keeps its admin state (restore.ts). */
+  private restore(node: string, raw: unknown): void {
+    const { ctx } = this;
+    let restored: Restored;
+    try {
+      restored = restoreRuntime(node, raw, ctx.now(), `nodes.${node}.runtime`);
+    } catch (err) {
+      throw new StoreLoadError(`store ${ctx.store.path} ${(err as Error).message}.`);
+    }
+    this.machine.load([restored.record]);
+    if (restored.unreadable === null) return;
+    const admin = restored.adminKept ? restored.record.admin : 'unreadable: taken offline';
+    ctx.log.error({ node, err: restored.unreadable, admin, record: raw }, 'state record unreadable: the node starts as unknown and keeps its admin state');
+    if (!restored.adminKept) this.apply({ type: 'admin-offline', node, reason: `state record unreadable at start (${restored.unreadable})`.slice(0, 1024), who: 'muster' });
   }
 
   /** Make sure the machine tracks a defined node; true when it was new. */

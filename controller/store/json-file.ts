@@ -1,3 +1,4 @@
+import type { Adapter } from 'lowdb';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { SlicedJson } from './serialize.js';
 
@@ -26,8 +27,10 @@ export interface JsonFileOptions {
  * serialized a slice at a time with the event loop running between slices (one JSON.stringify of a
  * 10,000-node store, 20 MB, held the loop ~140 ms), so whoever changes such a record calls
  * `beforeChange()` first, naming it.
+ *
+ * It is also a lowdb adapter: `Low.write()` on it is a coalesced write that resolves once on disk.
  */
-export class JsonFile<T extends object> {
+export class JsonFile<T extends object> implements Adapter<T> {
   /** Successful writes so far. */
   writes = 0;
   private serializing: SlicedJson | null = null;
@@ -45,9 +48,15 @@ export class JsonFile<T extends object> {
     private readonly opts: JsonFileOptions,
   ) {}
 
-  /** The parsed content, or null when the file does not exist. */
-  read(): Promise<unknown> {
-    return readJsonFile(this.path);
+  /** The parsed content, unvalidated (its owner checks it), or null when the file does not exist. */
+  read(): Promise<T | null> {
+    return readJsonFile(this.path) as Promise<T | null>;
+  }
+
+  /** lowdb's write: `data` is what `snapshot()` returns (the owner's `Low.data`); resolves once on disk. */
+  write(data: T): Promise<void> {
+    if (data !== this.snapshot()) throw new Error(`${this.opts.name} ${this.path}: write() takes the data its snapshot returns`);
+    return this.save();
   }
 
   /**
@@ -111,7 +120,7 @@ export class JsonFile<T extends object> {
     this.waiters = [];
     this.dirty = false;
     const started = performance.now();
-    this.inFlight = this.write();
+    this.inFlight = this.writeFile();
     try {
       await this.inFlight;
       this.writes++;
@@ -131,7 +140,7 @@ export class JsonFile<T extends object> {
     else if (this.dirty && !this.lastError) this.schedule();
   }
 
-  private async write(): Promise<void> {
+  private async writeFile(): Promise<void> {
     const json = new SlicedJson(this.snapshot(), this.opts.sliced ?? [], this.opts.slice ?? { ms: Infinity, records: Infinity });
     this.serializing = json;
     try {

@@ -1,6 +1,7 @@
 /**
- * The store file's shape (DATA/store.json). Validated on load: a file that does not fit is refused
- * with the path of the last good backup, never half-loaded.
+ * The store file's shape (DATA/store.json). Validated on load: a file that does not fit, or has
+ * fields these schemas do not name, is refused with the path of the last good backup, never
+ * half-loaded.
  */
 import { z } from 'zod';
 import { ImageId, InterfaceList, Tag } from '../../shared/node-network.js';

@@ -1,8 +1,11 @@
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Low } from 'lowdb';
 import { describeZodError } from '../../shared/protocol.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { JsonFile } from './json-file.js';
 import { STORE_VERSION, StoreData, emptyStore } from './schema.js';
+import { droppedFields, unknownFieldsProblem } from './unknown-fields.js';
 
 export class StoreLoadError extends Error {}
 
@@ -17,6 +20,12 @@ export interface StoreOptions {
   sliceMs?: number;
   /** …or this many records (default 1,000), whichever comes first; the event loop runs between slices. */
   sliceRecords?: number;
+  /** The admin asked for a new, empty store (`muster controller --new-store`); see `startAfresh`. */
+  newStore?: boolean;
+  /** The journal beside the store: transitions in it show the directory held a cluster. */
+  journalPath?: string;
+  /** Called when the last good copy cannot be written (disk full…): start-up goes on, the old copy stays. */
+  onBackupError?: (err: Error) => void;
 }
 
 /** The big maps, written in slices; every other field is small and serialized when a write begins. */
@@ -29,10 +38,14 @@ const SLICED = ['nodes', 'agents'] as const;
 export type Touched = Partial<Record<(typeof SLICED)[number], ReadonlyArray<string | null | undefined>>>;
 
 /**
- * The controller's mappings in one JSON file. Changes are made in memory with `change()` and
- * written coalesced and in slices by a `JsonFile` (see there): one write in flight at a time,
- * each the data as it was when it began; `change()` keeps the records it touches out of a write
- * in progress. `flush()` resolves when everything changed before the call is on disk.
+ * The controller's mappings in one JSON file, through lowdb. Changes are made in memory with
+ * `change()` and written coalesced: one write in flight at a time, the next one collecting all
+ * changes made meanwhile (a burst of 1,000 hellos is a handful of writes, not 1,000). `flush()`
+ * resolves when everything changed before the call is on disk.
+ *
+ * A write is the data as it was when the write began, though it is serialized in slices with the
+ * event loop running between them (one JSON.stringify of a 10,000-node store, 20 MB, held the loop
+ * ~140 ms): `change()` keeps the records it touches out of a write in progress (see there).
  *
  * One exception: a node's `runtime` is the state machine's live object (StateManager.persist), which
  * the machine changes in place without `change()`. A write takes it as it is when its slice reaches
@@ -43,23 +56,27 @@ export class Store {
   readonly path: string;
   readonly backupPath: string;
   private readonly file: JsonFile<StoreData>;
-  private current: StoreData = emptyStore();
+  /** lowdb holds the data; its writes go through the coalescing, sliced `JsonFile` adapter. */
+  private readonly db: Low<StoreData>;
+  /** Files `--new-store` renamed aside at open. */
+  readonly setAside: string[] = [];
 
-  private constructor(readonly dir: string, opts: StoreOptions) {
+  private constructor(readonly dir: string, private readonly opts: StoreOptions) {
     this.path = join(dir, 'store.json');
     this.backupPath = join(dir, 'store.json.bak');
-    this.file = new JsonFile(this.path, () => this.current, {
+    this.file = new JsonFile(this.path, () => this.db.data, {
       name: 'store',
       debounceMs: opts.debounceMs ?? 200,
       sliced: SLICED,
       slice: { ms: opts.sliceMs ?? 4, records: opts.sliceRecords ?? 1000 },
       afterWrite: async (ms, writes) => {
         // A new data directory has no last good copy until its first write: make one.
-        if (writes === 1 && !(await exists(this.backupPath))) await copyFile(this.path, this.backupPath).catch(() => {});
+        if (writes === 1 && !(await exists(this.backupPath))) await this.backup(readFile(this.path));
         opts.onWrite?.(ms, 0);
       },
       onWriteError: opts.onWriteError,
     });
+    this.db = new Low(this.file, emptyStore());
   }
 
   static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
@@ -70,32 +87,92 @@ export class Store {
   }
 
   get data(): StoreData {
-    return this.current;
-  }
-
-  /** Successful writes so far. */
-  get writes(): number {
-    return this.file.writes;
+    return this.db.data;
   }
 
   private async load(): Promise<void> {
-    const hint = (await exists(this.backupPath)) ? ` The last good copy is ${this.backupPath}: check it, then copy it over ${this.path} to recover.` : '';
+    const found = await this.read();
+    if (this.opts.newStore) return this.startAfresh(found);
+    if (found === null) {
+      const earlier = await this.earlierStore();
+      if (earlier === null) return; // a new data directory: start empty
+      throw new StoreLoadError(`store ${this.path} is missing, but ${earlier}: muster does not start a new, empty cluster over it.${await this.recovery(false)}`);
+    }
+    if ('problem' in found) throw new StoreLoadError(`store ${this.path} ${found.problem}.${await this.recovery(true)}`);
+    this.db.data = found.data;
+    // This file loaded and validated: it is the last good copy from now on.
+    await this.backup(found.text);
+  }
+
+  /** The store file: its data, or why it cannot be loaded, or null when there is no file. */
+  private async read(): Promise<{ data: StoreData; text: string } | { problem: string } | null> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      return { problem: `cannot be read: ${(err as Error).message}` };
+    }
+    if (text.trim() === '') return { problem: 'is empty' };
     let raw: unknown;
     try {
-      raw = await this.file.read();
+      raw = JSON.parse(text);
     } catch (err) {
-      throw new StoreLoadError(`store ${this.path} cannot be read: ${(err as Error).message}.${hint}`);
+      return { problem: `is not valid JSON (${(err as Error).message})` };
     }
-    if (raw === null) return; // a new data directory: start empty
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { problem: `holds ${raw === null ? 'null' : Array.isArray(raw) ? 'a list' : `a ${typeof raw}`}, not a store (an object with version, nodes, agents…)` };
     const version = (raw as { version?: unknown }).version;
     if (typeof version === 'number' && version > STORE_VERSION) {
-      throw new StoreLoadError(`store ${this.path} is version ${version}, written by a newer muster; this one reads version ${STORE_VERSION} at most. Upgrade muster, or start from a backup.${hint}`);
+      return { problem: `is version ${version}, written by a newer muster; this one reads version ${STORE_VERSION} at most. Upgrade muster, or start from a backup` };
     }
     const parsed = StoreData.safeParse(raw);
-    if (!parsed.success) throw new StoreLoadError(`store ${this.path} is invalid: ${describeZodError(parsed.error)}.${hint}`);
-    this.current = parsed.data;
-    // This file loaded and validated: it is the last good copy from now on.
-    await copyFile(this.path, this.backupPath);
+    if (!parsed.success) return { problem: `is invalid: ${describeZodError(parsed.error)}` };
+    const unknown = droppedFields(raw, parsed.data, '');
+    if (unknown.length > 0) return { problem: unknownFieldsProblem(unknown) };
+    return { data: parsed.data, text };
+  }
+
+  /** What shows that this directory held a store before (its last good copy, a journal with transitions), or null. */
+  private async earlierStore(): Promise<string | null> {
+    if (await exists(this.backupPath)) return `${this.backupPath}, the last good copy, is there`;
+    const journal = this.opts.journalPath;
+    if (journal && (await holdsText(journal))) return `${journal} holds transitions: this directory held a cluster`;
+    return null;
+  }
+
+  /** The way out, for a refusal: the command that restores the last good copy, or starts afresh. */
+  private async recovery(present: boolean): Promise<string> {
+    const fresh = 'To start a new, empty cluster instead: muster controller --new-store (it keeps the old files aside).';
+    if (!(await exists(this.backupPath))) return ` There is no backup (${this.backupPath}): restore ${this.path} from your own backups. ${fresh}`;
+    const aside = present ? `mv ${this.path} ${this.path}.broken && ` : '';
+    return ` The last good copy is ${this.backupPath}: to go back to it, stop muster and run \`${aside}cp -p ${this.backupPath} ${this.path}\` (changes made since that copy are lost). ${fresh}`;
+  }
+
+  /**
+   * `--new-store`: the admin said to start a new, empty cluster. A store that loads is never
+   * discarded (a flag left in a service file would otherwise wipe the cluster at every restart);
+   * a missing or unloadable one, and the last good copy, are renamed aside, not deleted.
+   */
+  private async startAfresh(found: Awaited<ReturnType<Store['read']>>): Promise<void> {
+    if (found && 'data' in found) {
+      const { nodes, users } = found.data;
+      throw new StoreLoadError(`--new-store: ${this.path} is a valid store (${Object.keys(nodes).length} nodes, ${Object.keys(users).length} users) and muster does not discard one. Start without --new-store to keep it; to start afresh anyway, move it away first.`);
+    }
+    const suffix = `.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    for (const path of [this.path, this.backupPath]) {
+      if (!(await exists(path))) continue;
+      await rename(path, path + suffix);
+      this.setAside.push(path + suffix);
+    }
+  }
+
+  /** Keep `text` as the last good copy: a new file renamed over the old one, so a failed write (disk full) leaves the old copy whole and start-up goes on. */
+  private async backup(text: string | Promise<Buffer>): Promise<void> {
+    try {
+      await writeFileAtomic(this.backupPath, await text);
+    } catch (err) {
+      this.opts.onBackupError?.(new Error(`store backup ${this.backupPath}: write failed: ${(err as Error).message}; the previous copy is kept`));
+    }
   }
 
   /**
@@ -110,9 +187,14 @@ export class Store {
    */
   change<R>(fn: (data: StoreData) => R, touched?: Touched): R {
     this.file.beforeChange(touched);
-    const r = fn(this.current);
+    const r = fn(this.db.data);
     this.file.changed();
     return r;
+  }
+
+  /** Successful writes so far. */
+  get writes(): number {
+    return this.file.writes;
   }
 
   /** Resolves when every change made before the call is on disk; rejects if that write failed. */
@@ -126,7 +208,19 @@ export class Store {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    await this.db.write();
+  }
+}
+
+/** Whether the file has anything but blank lines in its first 64 KiB (the journal starts each open with one). */
+async function holdsText(path: string): Promise<boolean> {
+  const fh = await open(path, 'r').catch(() => null);
+  if (!fh) return false;
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(65536), 0, 65536, 0);
+    return /\S/.test(buffer.toString('utf8', 0, bytesRead));
+  } finally {
+    await fh.close();
   }
 }
 

@@ -72,7 +72,8 @@ describe('kill -9 during a discovery storm', () => {
         if (!move && seen.acked.has(agent)) continue;
         const node = `c${String(nextName++).padStart(4, '0')}`;
         seen.tried(agent, node);
-        const r = await runCli(url, ['--timeout', '3', 'assign', agent, node, ...(move ? ['--force'] : []), '--json'], { allowFail: true });
+        // --timeout covers the connection too, and a CONNACK can take seconds under the storm.
+        const r = await runCli(url, ['--timeout', '5', 'assign', agent, node, ...(move ? ['--force'] : []), '--json'], { allowFail: true });
         if (r.code === 0) seen.ok(agent, node);
       }
     })();
