@@ -1,20 +1,8 @@
-import { fastAcceptor } from '../shared/fast-accept.js';
 import { AgentState, AgentStatus, Heartbeat, Hello, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, parseMessage } from '../shared/protocol.js';
 import type { Context, Extension } from './context.js';
 import { TurnBudget } from './turn-budget.js';
 
 const SCHEMAS = { hello: Hello, state: AgentState, heartbeat: Heartbeat, status: AgentStatus } as const;
-/**
- * Derived from the schemas: a message that is exactly what zod would return is used as it is,
- * without zod's copy (~0.5 KB of garbage a heartbeat, 2,000/s at 10k nodes). Hello has none (null):
- * its fingerprint holds arrays, which the acceptor does not handle.
- */
-export const AGENT_ACCEPTORS = {
-  hello: fastAcceptor(Hello),
-  state: fastAcceptor(AgentState),
-  heartbeat: fastAcceptor(Heartbeat),
-  status: fastAcceptor(AgentStatus),
-} as const;
 /**
  * A loop turn spends at most ~10 ms on agent messages; the rest of a burst waits for the next turns.
  * In a discovery storm the first hellos arrive by the hundred in one turn, before the code is
@@ -77,7 +65,7 @@ export class Ingest implements Extension {
     }
     const version = (json as { v?: unknown } | null)?.v;
     if (version !== PROTOCOL_VERSION) return this.reject(topic, 'version', `protocol version ${JSON.stringify(version)} is not ${PROTOCOL_VERSION}`);
-    const r = parseMessage(SCHEMAS[t.kind] as typeof Hello, json, AGENT_ACCEPTORS[t.kind] as ((v: unknown) => v is Hello) | null);
+    const r = parseMessage(SCHEMAS[t.kind] as typeof Hello, json);
     if (!r.ok) return this.reject(topic, 'schema', r.error);
     const { agentId } = t;
     if (t.kind === 'hello' && (r.value as Hello).agentId !== agentId) return this.reject(topic, 'identity', `hello claims agent ${(r.value as Hello).agentId} on ${agentId}'s topic`);

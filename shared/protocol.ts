@@ -209,13 +209,7 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 // ---- helpers -----------------------------------------------------------------------------------
 
 /** Parse and describe the first problem in a form people can act on: `fingerprint.nics.0.mac: MAC must …`. */
-export function parseMessage<T>(
-  schema: z.ZodType<T>,
-  value: unknown,
-  /** The schema's fast acceptor (shared/fast-accept.ts): when it says yes, zod is not run. */
-  accept?: ((value: unknown) => value is T) | null,
-): { ok: true; value: T } | { ok: false; error: string } {
-  if (accept?.(value)) return { ok: true, value };
+export function parseMessage<T>(schema: z.ZodType<T>, value: unknown): { ok: true; value: T } | { ok: false; error: string } {
   const r = schema.safeParse(value);
   if (r.success) return { ok: true, value: r.data };
   return { ok: false, error: describeZodError(r.error) };
