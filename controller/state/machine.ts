@@ -4,7 +4,7 @@
  * ticks, and carries out the decisions.
  */
 import { PROTOCOL_VERSION, describeZodError, type Admin, type Axis, type Event, type EventKind, type Liveness, type NodeState, type Phase, type Power, type Transition } from '../../shared/protocol.js';
-import { evaluateBreaker, initialBreaker, isFrozen, resumedBreaker, type BreakerState, type Census, type Member } from './breaker.js';
+import { evaluateBreaker, initialBreaker, isFrozen, notFrozen, resumedBreaker, type BreakerState, type Census, type Member } from './breaker.js';
 import { UNGROUPED, resolvePolicy, type NodePolicy, type PolicyConfig } from './config.js';
 import { phaseDeadlineAt, recentBoots } from './deadlines.js';
 import { formatDuration } from './duration.js';
@@ -416,10 +416,7 @@ export class StateMachine {
   }
 
   private resume(step: Step, group: string, who: string): void {
-    if (!this.breakers.get(group)?.tripped) {
-      const frozen = this.frozenGroups().map((f) => f.group);
-      throw new Error(`policy resume: group "${group}" is not frozen (frozen: ${frozen.length ? frozen.join(', ') : 'none'})`);
-    }
+    if (!this.breakers.get(group)?.tripped) throw new Error(notFrozen(group, this.frozenGroups().map((f) => f.group)));
     this.breakers.set(group, resumedBreaker(step.now));
     step.event('incident', null, `group ${group} resumed by ${who}: automatic actions allowed again`, { group, state: 'resumed', by: who });
     this.evaluateGroup(step, group);
