@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { closest } from '../../../shared/noderange.js';
+import { closest } from '../../../shared/closest.js';
 import { Axis } from '../../../shared/protocol.js';
 import type { Context } from '../../context.js';
 import { parseSettings } from '../../nodes/settings.js';
