@@ -46,7 +46,6 @@ export function correct(step: Step, rt: NodeRuntime, policy: NodePolicy, env: Co
   return wakeFor(rt, policy, step.now, retryAt, env.silenceEpoch);
 }
 
-
 /** Attempts count up until the node has been up in `run` for `stableAfter`. */
 function noteStability(step: Step, rt: NodeRuntime, policy: NodePolicy): void {
   const upSince = stableFrom(rt);

@@ -126,7 +126,6 @@ export class StateMachine {
     return nodeStateOf(this.get(node));
   }
 
-
   has(node: string): boolean {
     return this.nodes.has(node);
   }
@@ -152,7 +151,6 @@ export class StateMachine {
   policyFor(node: string): NodePolicy {
     return this.groups.policyFor(node);
   }
-
 
   /**
    * The earliest wake time set by the last `apply` (null: none), so a caller can keep its timer
