@@ -31,8 +31,8 @@ export interface Context {
   nodes: NodeDirectory;
   /** Extensions mount their HTTP routes here before the port opens. */
   http: HttpServer;
-  /** Filled in by the state manager when it starts. */
-  state: StateView;
+  /** Node states as the state manager keeps them, read-only: it is told things by `events`. */
+  readonly nodeStates: StateReader;
   /** Publish `muster/events/<kind>` (not retained). */
   publishEvent(e: Omit<Event, 'v' | 'at'> & { at?: number }): void;
   /** Who a connected client is (the API server's role check) and the demo agents' token. */
@@ -53,19 +53,18 @@ export function makeEventPublisher(bus: Bus, topics: Topics, now: () => number, 
   };
 }
 
-/** What the rest of the controller may ask of and tell the state manager. */
-export interface StateView {
+/** What the rest of the controller may read of node state. */
+export interface StateReader {
   /** The node's current state (the retained-topic payload), or null for an unknown node. */
   get(node: string): NodeState | null;
-  /** Set admin offline/online for nodes; returns the transitions' nodes. */
-  setAdmin(nodes: readonly string[], admin: 'online' | 'offline', reason: string | null, by: string): void;
-  /** A console pattern (panic, …) was seen: evidence for the policies. */
-  consolePattern(node: string, pattern: string, line: string): void;
-  /** What a power driver just read (or what a successful action implies). */
-  powerReading(node: string, power: 'on' | 'off' | 'unknown'): void;
   /** Groups whose automatic actions the mass-silence breaker holds. */
   frozenGroups(): Array<{ group: string; since: number }>;
-  /** A node definition was created or removed. */
-  nodeDefined(node: string): void;
-  nodeRemoved(node: string): void;
 }
+
+/** An extension that serves the node states (the state manager): the controller hands them to the others. */
+export interface ServesNodeStates {
+  readonly nodeStates: StateReader;
+}
+
+/** The node states of a controller without a state manager: no node has one. */
+export const NO_NODE_STATES: StateReader = { get: () => null, frozenGroups: () => [] };

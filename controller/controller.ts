@@ -7,8 +7,8 @@ import { ensureFirstAdmin } from './auth/first-admin.js';
 import { authView, createAuthenticator, loadTls } from './auth/setup.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ControllerConfig } from './config.js';
-import { makeEventPublisher, type Context, type Extension, type StateView } from './context.js';
-import { EventBus } from './events.js';
+import { NO_NODE_STATES, makeEventPublisher, type Context, type Extension, type ServesNodeStates } from './context.js';
+import { EventBus, type ListenerFailure } from './events.js';
 import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -29,23 +29,14 @@ export interface RunningController {
 export interface StartOptions {
   log?: Logger;
   now?: () => number;
-  /** The controller's features, in start order (see controller/extensions.ts). */
-  extensions: (ctx: Context) => Extension[];
+  /**
+   * The controller's features, in start order (see controller/extensions.ts), built before the
+   * context: the one that serves node states (the state manager) gives the context its reader.
+   */
+  extensions: (ctx: Pick<Context, 'config'>) => Extension[];
   /** `--new-store`: start a new, empty cluster where the store is missing or unreadable (Store's `newStore`). */
   newStore?: boolean;
 }
-
-const NO_STATE: StateView = {
-  get: () => null,
-  setAdmin: () => {
-    throw new Error('the state manager is not running');
-  },
-  powerReading: () => {},
-  frozenGroups: () => [],
-  consolePattern: () => {},
-  nodeDefined: () => {},
-  nodeRemoved: () => {},
-};
 
 /** Opens the store, brings up the broker (embedded or external) and starts the extensions. */
 export async function startController(config: ControllerConfig, opts: StartOptions): Promise<RunningController> {
@@ -81,6 +72,11 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   if (adminPasswordFile) log.warn({ file: adminPasswordFile }, 'first start: created user admin; its password is in the file (mode 0600)');
   const { authenticator, internalAgentToken } = createAuthenticator(config, store);
   const tls = await loadTls(config.tls);
+  const listenerFailed: ListenerFailure = (event, owner, err) => {
+    metrics.listenerErrors.inc({ event });
+    log.error({ event, owner, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined }, 'listener failed; the others still ran');
+  };
+  const subscriberFailed = (filter: string, err: unknown) => listenerFailed(filter, 'mqtt subscriber', err);
 
   let broker: EmbeddedBroker | null = null;
   let bus: Bus;
@@ -88,7 +84,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   let wsUrl: string | null = null;
   const loopback = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   if (config.broker) {
-    bus = await MqttBus.connect(config.broker, { clientId: `muster-controller-${process.pid}` });
+    bus = await MqttBus.connect(config.broker, { clientId: `muster-controller-${process.pid}`, onFailure: subscriberFailed });
     mqttUrl = config.broker;
   } else {
     broker = await startEmbeddedBroker({
@@ -101,13 +97,15 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       tls,
       onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : 'acl' }),
     });
-    bus = new AedesBus(broker.aedes);
+    bus = new AedesBus(broker.aedes, subscriberFailed);
     mqttUrl = `${broker.mqttScheme}://${loopback(config.host)}:${broker.mqttPort}`;
     if (broker.wsPort !== null) wsUrl = `${broker.wsScheme}://${loopback(config.host)}:${broker.wsPort}`;
   }
 
   const httpServer = new HttpServer(log);
-  const events = new EventBus();
+  const events = new EventBus(listenerFailed);
+  const extensions = opts.extensions({ config });
+  const stateServer = extensions.find((e): e is Extension & ServesNodeStates => 'nodeStates' in e);
   const ctx: Context = {
     config,
     log,
@@ -120,10 +118,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     events,
     metrics,
     now,
-    nodes: new NodeDirectory(store, (names) => {
-      for (const node of names) events.emit('node:defined', { node, at: now() });
+    nodes: new NodeDirectory(store, (names, change) => {
+      for (const node of names) events.emit('node:changed', { node, change, at: now() });
     }),
-    state: NO_STATE,
+    nodeStates: stateServer?.nodeStates ?? NO_NODE_STATES,
     http: httpServer,
     publishEvent: makeEventPublisher(bus, topics, now, log),
     auth: authView(config, broker, internalAgentToken),
@@ -141,7 +139,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     await broker?.close();
   };
   try {
-    for (const ext of opts.extensions(ctx)) {
+    for (const ext of extensions) {
       await ext.start(ctx);
       started.push(ext);
     }

@@ -1,6 +1,13 @@
-import type { AgentState, AgentStatus, Heartbeat, Hello, Transition } from '../shared/protocol.js';
+import type { AgentState, AgentStatus, Heartbeat, Hello, Power, Transition } from '../shared/protocol.js';
 
-/** What the controller's parts tell each other, in-process (zigbee2mqtt's event bus). */
+/** How a node's definition changed. */
+export type NodeChange = 'defined' | 'set' | 'removed' | 'assigned' | 'imported';
+
+/**
+ * What the controller's parts tell each other, in-process (zigbee2mqtt's event bus). The state
+ * manager is told things only through these: definitions, power readings, console patterns,
+ * hwlog changes and admin requests.
+ */
 export interface ControllerEvents {
   /** A validated hello; `at` is the controller's receive time. */
   'agent:hello': { agentId: string; msg: Hello; at: number };
@@ -11,44 +18,85 @@ export interface ControllerEvents {
   'node:bound': { node: string; agentId: string; hello: Hello | null; at: number };
   /** A node changed on one axis (after it was journalled). */
   'node:transition': Transition;
-  /** A node definition was created, changed or removed. */
-  'node:defined': { node: string; at: number };
+  /** A node definition was created, changed, bound to an agent, imported or removed (after the store change). */
+  'node:changed': { node: string; change: NodeChange; at: number };
+  /** What a power driver just read (or what a successful action implies). */
+  'power:reading': { node: string; power: Power; at: number };
+  /** A console pattern (panic, …) was seen: evidence for the policies. */
+  'console:pattern': { node: string; pattern: string; line: string; at: number };
   /** A hardware-log issue of the node was opened or closed. */
   'hwlog:changed': { node: string };
+  /** An admin took nodes out of service (with a reason) or returned them. */
+  'admin:requested': { nodes: readonly string[]; by: string; at: number } & ({ admin: 'offline'; reason: string } | { admin: 'online' });
+  /** An admin resumed a group the mass-silence breaker froze. */
+  'policy:resume': { group: string; by: string; at: number };
   /** A message was refused; `source` is the topic or client. */
   rejected: { source: string; reason: string; at: number };
 }
 
-type Listener<K extends keyof ControllerEvents> = (e: ControllerEvents[K]) => void;
+export type EventKind = keyof ControllerEvents;
+type Listener<K extends EventKind> = (e: ControllerEvents[K]) => void;
+/** Built once per registration, so an emit allocates nothing. */
+interface Entry<K extends EventKind> {
+  readonly fn: Listener<K>;
+  readonly owner: EventOwner;
+}
+
+/** Told of every listener that threw (`event`: its kind, or an MQTT filter); the others still run. */
+export type ListenerFailure = (event: string, owner: string, err: unknown) => void;
 
 /**
- * Listeners per kind, called in order. Not node:events' EventEmitter: its emit() allocates per
- * call, and `agent:heartbeat` is emitted 2,000 times a second at 10k nodes. A listener list is
- * replaced, never changed in place, so (un)subscribing during an emit does not disturb it.
+ * Listeners per kind, called in order and synchronously: when `emit` returns, every listener has
+ * run, so an emitter may read the outcome at once (the API's admin verbs do). A listener that
+ * throws is reported to `onFailure` and the others still run; the emitter never sees the error.
+ * Not node:events' EventEmitter: its emit() allocates per call, and `agent:heartbeat` is emitted
+ * 2,000 times a second at 10k nodes. A listener list is replaced, never changed in place, so
+ * (un)subscribing during an emit does not disturb it.
  */
 export class EventBus {
-  private readonly listeners: { [K in keyof ControllerEvents]?: ReadonlyArray<Listener<K>> } = {};
+  private readonly listeners: { [K in EventKind]?: ReadonlyArray<Entry<K>> } = {};
 
-  on<K extends keyof ControllerEvents>(kind: K, fn: Listener<K>): () => void {
-    this.set(kind, [...this.list(kind), fn]);
-    return () => {
-      const list = [...this.list(kind)];
-      const at = list.lastIndexOf(fn);
-      if (at >= 0) list.splice(at, 1);
-      this.set(kind, list);
+  constructor(private readonly onFailure: ListenerFailure) {}
+
+  /** A handle to register listeners under one owner's name (an extension's) and drop them all at once. */
+  owner(name: string): EventOwner {
+    const owner: EventOwner = {
+      name,
+      on: (kind, fn) => this.set(kind, [...this.list(kind), { fn, owner }]),
+      off: () => {
+        for (const kind of Object.keys(this.listeners) as EventKind[]) {
+          const list = this.list(kind);
+          if (list.some((entry) => entry.owner === owner)) this.set(kind, list.filter((entry) => entry.owner !== owner));
+        }
+      },
     };
+    return owner;
   }
 
-  emit<K extends keyof ControllerEvents>(kind: K, e: ControllerEvents[K]): void {
+  emit<K extends EventKind>(kind: K, e: ControllerEvents[K]): void {
     const list = this.list(kind);
-    for (let i = 0; i < list.length; i++) list[i]!(e);
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!;
+      try {
+        entry.fn(e);
+      } catch (err) {
+        this.onFailure(kind, entry.owner.name, err);
+      }
+    }
   }
 
-  private list<K extends keyof ControllerEvents>(kind: K): ReadonlyArray<Listener<K>> {
-    return (this.listeners[kind] as ReadonlyArray<Listener<K>> | undefined) ?? [];
+  private list<K extends EventKind>(kind: K): ReadonlyArray<Entry<K>> {
+    return (this.listeners[kind] as ReadonlyArray<Entry<K>> | undefined) ?? [];
   }
 
-  private set<K extends keyof ControllerEvents>(kind: K, list: ReadonlyArray<Listener<K>>): void {
-    (this.listeners as Record<K, ReadonlyArray<Listener<K>>>)[kind] = list;
+  private set<K extends EventKind>(kind: K, list: ReadonlyArray<Entry<K>>): void {
+    (this.listeners as Record<K, ReadonlyArray<Entry<K>>>)[kind] = list;
   }
+}
+
+/** One owner's listeners: `off()` in the owner's stop() drops all of them. */
+export interface EventOwner {
+  readonly name: string;
+  on<K extends EventKind>(kind: K, fn: Listener<K>): void;
+  off(): void;
 }

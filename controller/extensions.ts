@@ -22,7 +22,7 @@ import { DriverActions } from './state/actions.js';
 import { StateManager } from './state/manager.js';
 
 /** The controller's features in start order: each sees what the ones before it set up. */
-export function defaultExtensions(ctx: Context): Extension[] {
+export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
   const identification = new Identification();
   const power = new PowerService();
   const consoles = new ConsoleService();
@@ -37,7 +37,7 @@ export function defaultExtensions(ctx: Context): Extension[] {
     ...consoleVerbs(consoles),
     ...buildVerbs(build),
     ...recordVerbs(),
-    ...policyVerbs(state),
+    ...policyVerbs(),
     ...userVerbs,
   ]);
   const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute(), new DashboardRoute()];

@@ -18,6 +18,7 @@
  * node. `all` is reserved: it always means every known node. `^file` (xCAT's node list file) is
  * not supported: the controller reads no user files.
  */
+import { closest } from './closest.js';
 import { NodeName } from './protocol.js';
 
 export interface NodeRangeContext {
@@ -73,7 +74,7 @@ interface Item {
 const NAME_CHAR = /[A-Za-z0-9_.-]/;
 const SPACE = /\s/;
 /** Bounds stay exact integers and ranges stay countable. */
-const MAX_BOUND_DIGITS = 15;
+export const MAX_BOUND_DIGITS = 15;
 
 function parse(range: string, fail: Fail): Item[] {
   if (range.trim() === '') fail('empty noderange', null);
@@ -201,7 +202,7 @@ function* numbers(ranges: readonly NumberRange[]): Generator<string> {
 }
 
 /** Split a name into prefix, last run of digits and the non-digit suffix after it. */
-const NUMBERED = /^(.*?)(\d+)(\D*)$/;
+export const NUMBERED = /^(.*?)(\d+)(\D*)$/;
 
 // ---- evaluation --------------------------------------------------------------------------------
 
@@ -342,99 +343,7 @@ class Expander {
   }
 }
 
-// ---- compression -------------------------------------------------------------------------------
-
-/**
- * The inverse of expandNodeRange, for display: `n[001-004],n010,gpu[1-2]`. Consecutive numbers
- * with the same prefix, suffix and padding fold into one range; a lone number stays a plain name.
- * Groups appear in the order of their first name in the input; ranges ascend within a group.
- * expandNodeRange(compressNodeRange(names)) gives back the same set of names.
- */
-export function compressNodeRange(names: readonly string[]): string {
-  interface Family {
-    prefix: string;
-    suffix: string;
-    /** 0: unpadded numbers; otherwise the zero-padded width. */
-    width: number;
-    first: number;
-    nums: Set<number>;
-  }
-  const families = new Map<string, Family>();
-  const plain = new Map<string, number>();
-  const unpadded: { prefix: string; suffix: string; digits: string; at: number }[] = [];
-  const family = (prefix: string, suffix: string, width: number, at: number): Family => {
-    const key = `${prefix}\0${suffix}\0${width}`;
-    let f = families.get(key);
-    if (!f) families.set(key, (f = { prefix, suffix, width, first: at, nums: new Set() }));
-    f.first = Math.min(f.first, at);
-    return f;
-  };
-  for (const [at, name] of names.entries()) {
-    const m = NUMBERED.exec(name);
-    if (!m || m[1] === '' || m[2]!.length > MAX_BOUND_DIGITS) {
-      if (!plain.has(name)) plain.set(name, at);
-      continue;
-    }
-    const [, prefix, digits, suffix] = m as unknown as [string, string, string, string];
-    if (digits.length > 1 && digits.startsWith('0')) family(prefix, suffix, digits.length, at).nums.add(Number(digits));
-    else unpadded.push({ prefix, suffix, digits, at });
-  }
-  // An unpadded number as wide as a padded family (n100 next to n098) prints the same in it.
-  for (const u of unpadded) {
-    const padded = families.get(`${u.prefix}\0${u.suffix}\0${u.digits.length}`);
-    (padded ?? family(u.prefix, u.suffix, 0, u.at)).nums.add(Number(u.digits));
-    if (padded) padded.first = Math.min(padded.first, u.at);
-  }
-  const pieces: { at: number; text: string }[] = [...plain].map(([text, at]) => ({ at, text }));
-  for (const f of families.values()) {
-    const fmt = (n: number) => String(n).padStart(f.width, '0');
-    const sorted = [...f.nums].sort((a, b) => a - b);
-    const runs: string[] = [];
-    for (let k = 0; k < sorted.length; ) {
-      let end = k;
-      while (end + 1 < sorted.length && sorted[end + 1] === sorted[end]! + 1) end++;
-      const lo = sorted[k]!;
-      const hi = sorted[end]!;
-      runs.push(lo === hi ? `${f.prefix}${fmt(lo)}${f.suffix}` : `${f.prefix}[${fmt(lo)}-${fmt(hi)}]${f.suffix}`);
-      k = end + 1;
-    }
-    pieces.push({ at: f.first, text: runs.join(',') });
-  }
-  return pieces
-    .sort((a, b) => a.at - b.at)
-    .map((p) => p.text)
-    .join(',');
-}
-
 // ---- helpers -----------------------------------------------------------------------------------
-
-/** Up to `max` candidates closest to `name` by edit distance, when close enough to be a typo. */
-export function closest(name: string, candidates: readonly string[], max: number): string[] {
-  const threshold = Math.max(1, Math.floor(name.length / 3));
-  return [...new Set(candidates)]
-    .map((c) => ({ c, d: Math.abs(c.length - name.length) > threshold ? Infinity : editDistance(name, c) }))
-    .filter((x) => x.d <= threshold)
-    .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
-    .slice(0, max)
-    .map((x) => x.c);
-}
-
-/** Levenshtein distance, counting a swap of two neighbours as one edit (a common typo: rakc1). */
-function editDistance(a: string, b: string): number {
-  let before: number[] = [];
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      let d = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
-      row.push(d);
-    }
-    before = prev;
-    prev = row;
-  }
-  return prev[b.length]!;
-}
 
 function clip(s: string): string {
   return s.length > 120 ? `${s.slice(0, 117)}…` : s;

@@ -1,11 +1,15 @@
 import type { Aedes, AedesPublishPacket } from 'aedes';
-import type { Bus, MessageHandler, PublishOptions } from './bus.js';
+import { guarded, type Bus, type HandlerFailure, type MessageHandler, type PublishOptions } from './bus.js';
 
 /** Bus on the embedded broker: the controller subscribes and publishes inside the broker process. */
 export class AedesBus implements Bus {
-  constructor(private readonly broker: Aedes) {}
+  constructor(
+    private readonly broker: Aedes,
+    private readonly onFailure: HandlerFailure,
+  ) {}
 
-  subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
+  subscribe(filter: string, subscriber: MessageHandler): Promise<() => Promise<void>> {
+    const handler = guarded(filter, subscriber, this.onFailure);
     let inCallback = false;
     const deliver = (packet: AedesPublishPacket, cb: () => void) => {
       // aedes delivers its own $SYS heartbeats to `#`-style filters; ours never start with $.

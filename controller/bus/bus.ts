@@ -4,6 +4,8 @@
  * for an external broker (`--broker mqtt://…`, e.g. Mosquitto or an EMQX cluster).
  */
 export type MessageHandler = (topic: string, payload: Buffer) => void;
+/** Told of a handler that threw; the message still reaches the other subscribers. */
+export type HandlerFailure = (filter: string, err: unknown) => void;
 
 export interface PublishOptions {
   retain?: boolean;
@@ -18,3 +20,18 @@ export interface Bus {
   onConnectionChange(listener: (state: 'up' | 'down') => void): void;
   close(): Promise<void>;
 }
+
+/**
+ * The handler as a bus delivers it: an exception is reported, never thrown into the broker's (or
+ * mqtt.js') delivery, which would stop the message reaching the others.
+ */
+export function guarded(filter: string, handler: MessageHandler, onFailure: HandlerFailure): MessageHandler {
+  return (topic, payload) => {
+    try {
+      handler(topic, payload);
+    } catch (err) {
+      onFailure(filter, err);
+    }
+  };
+}
+

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { filterCovers } from '../../shared/topic-filter.js';
-import type { Bus, MessageHandler, PublishOptions } from './bus.js';
+import { guarded, type Bus, type HandlerFailure, type MessageHandler, type PublishOptions } from './bus.js';
 
 /** Bus on an external broker through one mqtt.js client. */
 export class MqttBus implements Bus {
@@ -8,7 +8,10 @@ export class MqttBus implements Bus {
   private readonly listeners: Array<(s: 'up' | 'down') => void> = [];
   private connectedOnce = false;
 
-  private constructor(private readonly client: MqttClient) {
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly onFailure: HandlerFailure,
+  ) {
     client.on('message', (topic, payload) => {
       for (const [filter, set] of this.handlers) if (filterCovers(filter, topic)) for (const h of set) h(topic, payload);
     });
@@ -21,7 +24,7 @@ export class MqttBus implements Bus {
     });
   }
 
-  static async connect(url: string, opts: { clientId: string; username?: string; password?: string }): Promise<MqttBus> {
+  static async connect(url: string, opts: { clientId: string; username?: string; password?: string; onFailure: HandlerFailure }): Promise<MqttBus> {
     // Loaded only for --broker: the embedded broker's controller never needs mqtt.js.
     const { default: mqtt } = await import('mqtt');
     const client = mqtt.connect(url, {
@@ -35,7 +38,7 @@ export class MqttBus implements Bus {
       clean: true,
       resubscribe: true,
     });
-    const bus = new MqttBus(client);
+    const bus = new MqttBus(client, opts.onFailure);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
         clearTimeout(timer);
@@ -53,7 +56,8 @@ export class MqttBus implements Bus {
     return bus;
   }
 
-  async subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
+  async subscribe(filter: string, subscriber: MessageHandler): Promise<() => Promise<void>> {
+    const handler = guarded(filter, subscriber, this.onFailure);
     let set = this.handlers.get(filter);
     if (!set) {
       set = new Set();

@@ -1,4 +1,5 @@
 import type { Context, Extension } from '../context.js';
+import type { EventOwner } from '../events.js';
 import type { NodeDefinition } from '../store/schema.js';
 import { SimConsole, simConsole } from './drivers/sim.js';
 import { ConsoleManager } from './manager.js';
@@ -15,7 +16,7 @@ export class ConsoleService implements Extension {
   /** The console target each node was opened with, to notice changes. */
   private readonly opened = new Map<string, string>();
   private readonly sims = new Map<string, SimConsole>();
-  private off: (() => void) | null = null;
+  private events!: EventOwner;
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
@@ -25,17 +26,18 @@ export class ConsoleService implements Extension {
       onOutput: (node, chunk) => void ctx.bus.publish(ctx.topics.consoleOut(node), chunk).catch(() => {}),
       onMatch: (m) => {
         ctx.publishEvent({ kind: 'console', node: m.node, agentId: null, at: m.at, message: `${m.node} console: ${m.pattern}: ${m.line.slice(0, 200)}`, details: { pattern: m.pattern, line: m.line } });
-        ctx.state.consolePattern(m.node, m.pattern, m.line);
+        ctx.events.emit('console:pattern', { node: m.node, pattern: m.pattern, line: m.line, at: m.at });
       },
       onStatus: (s) => ctx.log.info({ node: s.node, connected: s.connected, reason: s.reason }, 'console status'),
       onError: (node, err) => ctx.log.error({ node, err: err.message }, 'console error'),
     });
     for (const name of ctx.nodes.names()) await this.sync(name);
-    this.off = ctx.events.on('node:defined', ({ node }) => void this.sync(node));
+    this.events = ctx.events.owner(this.name);
+    this.events.on('node:changed', ({ node }) => void this.sync(node));
   }
 
   async stop(): Promise<void> {
-    this.off?.();
+    this.events.off();
     await this.manager.close();
   }
 

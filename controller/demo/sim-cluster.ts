@@ -119,10 +119,7 @@ export class SimCluster implements Extension {
       const name = `demo${String(i).padStart(width, '0')}`;
       const fp = simFingerprint(i);
       // Define the simulated rack once, like a site that loaded its spreadsheet of MACs.
-      if (!ctx.nodes.get(name)) {
-        ctx.nodes.define(name, { groups: ['demo'], ids: { macs: [fp.bootMac!] }, power: 'sim://?state=on', console: 'sim://' }, now);
-        ctx.state.nodeDefined(name);
-      }
+      if (!ctx.nodes.get(name)) ctx.nodes.define(name, { groups: ['demo'], ids: { macs: [fp.bootMac!] }, power: 'sim://?state=on', console: 'sim://' }, now);
       await this.opts.consoles?.sync(name);
       this.nodes.set(name, new SimNode(name, fp, controller, { ...this.opts, token: ctx.auth.internalAgentToken }, (line) => ctx.log.debug(line), AgentLink));
     }

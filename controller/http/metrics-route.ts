@@ -21,7 +21,7 @@ function refreshNodeGauges(ctx: Context): void {
   const counts = new Map<string, number>();
   const add = (axis: string, value: string) => counts.set(`${axis}\u0000${value}`, (counts.get(`${axis}\u0000${value}`) ?? 0) + 1);
   for (const name of ctx.nodes.names()) {
-    const s = ctx.state.get(name);
+    const s = ctx.nodeStates.get(name);
     if (!s) continue;
     add('phase', s.phase);
     add('liveness', s.liveness);
@@ -34,5 +34,5 @@ function refreshNodeGauges(ctx: Context): void {
     ctx.metrics.nodes.set({ axis, value }, n);
   }
   ctx.metrics.breaker.reset();
-  for (const { group } of ctx.state.frozenGroups()) ctx.metrics.breaker.set({ group }, 1);
+  for (const { group } of ctx.nodeStates.frozenGroups()) ctx.metrics.breaker.set({ group }, 1);
 }

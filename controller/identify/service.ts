@@ -2,6 +2,7 @@ import type { Hello } from '../../shared/protocol.js';
 import { normalizeMac } from '../../shared/protocol.js';
 import { ApiError } from '../api/verb.js';
 import type { Context, Extension } from '../context.js';
+import type { EventOwner } from '../events.js';
 import type { Drift } from './drift.js';
 import { identifiersOf } from './identifiers.js';
 import { SiteIndex, identify, type Decision } from './rules.js';
@@ -24,16 +25,15 @@ export class Identification implements Extension {
   private readonly lastHello = new Map<string, Hello>();
   /** What was last reported per agent, so a repeated hello does not repeat the event. */
   private readonly reported = new Map<string, string>();
-  private offs: Array<() => void> = [];
+  private events!: EventOwner;
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
-    this.offs.push(
-      ctx.events.on('agent:hello', ({ agentId, msg, at }) => this.onHello(agentId, msg, at)),
-      ctx.events.on('agent:status', ({ agentId, msg }) => {
-        if (!msg.online) this.live.delete(agentId);
-      }),
-    );
+    this.events = ctx.events.owner(this.name);
+    this.events.on('agent:hello', ({ agentId, msg, at }) => this.onHello(agentId, msg, at));
+    this.events.on('agent:status', ({ agentId, msg }) => {
+      if (!msg.online) this.live.delete(agentId);
+    });
     // Built now, not by the first hello: with a naming rule over 10k names the build is ~30 ms,
     // which a discovery storm would otherwise add to its busiest loop turn.
     try {
@@ -45,7 +45,7 @@ export class Identification implements Extension {
   }
 
   async stop(): Promise<void> {
-    for (const off of this.offs) off();
+    this.events.off();
   }
 
   /** The node an agent is bound to, or null. */
@@ -155,7 +155,6 @@ export class Identification implements Extension {
       this.index!.nodeChanged(node);
       this.indexVersion = ctx.nodes.version;
     }
-    if (created) ctx.state.nodeDefined(node);
     this.reported.delete(agentId);
     ctx.publishEvent({ kind: 'assigned', node, agentId, message: `${agentId} is ${node} (by ${by})`, details: { by, created } });
     ctx.events.emit('node:bound', { node, agentId, hello, at });

@@ -1,4 +1,5 @@
 import { expandNodeRange } from '../../shared/noderange.js';
+import type { NodeChange } from '../events.js';
 import type { Store } from '../store/store.js';
 import type { Fingerprint } from '../../shared/protocol.js';
 import { NodeDefinition, type NodeIdentifiers, type StoreData } from '../store/schema.js';
@@ -9,20 +10,20 @@ export class NodeDirectory {
   /** Bumped on every change to any definition, so derived indexes know when to rebuild. */
   version = 0;
 
-  /** `onChange` hears every created, changed or removed node (after the change). */
+  /** `onChange` hears every created, changed, bound or removed node (after the change). */
   constructor(
     private readonly store: Store,
-    private readonly onChange: (nodes: readonly string[]) => void = () => {},
+    private readonly onChange: (nodes: readonly string[], change: NodeChange) => void = () => {},
   ) {}
 
   private get data(): StoreData {
     return this.store.data;
   }
 
-  /** Nodes were changed directly in the store (an import, the switch-port map): re-index, tell the others. */
+  /** Nodes were imported straight into the store: re-index, tell the others ([]: re-index only, for the naming rule or the switch-port map). */
   changed(names: readonly string[]): void {
     this.version++;
-    this.onChange(names);
+    this.onChange(names, 'imported');
   }
 
   get(name: string): NodeDefinition | undefined {
@@ -69,7 +70,7 @@ export class NodeDirectory {
       },
       { nodes: [name] },
     );
-    this.onChange([name]);
+    this.onChange([name], 'defined');
     return created;
   }
 
@@ -81,7 +82,7 @@ export class NodeDirectory {
       },
       { nodes: names },
     );
-    this.onChange(names);
+    this.onChange(names, 'set');
   }
 
   remove(name: string): void {
@@ -94,7 +95,7 @@ export class NodeDirectory {
       },
       { nodes: [name], agents: [agentId] },
     );
-    this.onChange([name]);
+    this.onChange([name], 'removed');
   }
 
   /**
@@ -121,7 +122,7 @@ export class NodeDirectory {
       },
       { nodes: [name, before], agents: [agentId, previous] },
     );
-    this.onChange([name]);
+    this.onChange([name], 'assigned');
   }
 }
 

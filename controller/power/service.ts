@@ -86,7 +86,7 @@ export class PowerService implements Extension {
     const { ctx } = this;
     const reading = r.ok ? (action === 'status' ? r.state : action === 'off' ? 'off' : 'on') : undefined;
     if (opts.quiet) {
-      ctx.state.powerReading(r.node, reading ?? 'unknown');
+      ctx.events.emit('power:reading', { node: r.node, power: reading ?? 'unknown', at: ctx.now() });
       return;
     }
     ctx.metrics.actions.inc({ action: `power-${action}`, outcome: r.ok ? 'ok' : 'failed' });
@@ -97,6 +97,6 @@ export class PowerService implements Extension {
       message: r.ok ? `${r.node} power ${action}${r.state ? `: ${r.state}` : ''} (${opts.by}, ${r.ms} ms)` : `${r.node} power ${action} failed: ${r.error}`,
       details: { action: `power-${action}`, state: r.ok ? 'done' : 'failed', by: opts.by, requestId: opts.requestId ?? null, result: r },
     });
-    if (reading) ctx.state.powerReading(r.node, reading);
+    if (reading) ctx.events.emit('power:reading', { node: r.node, power: reading, at: ctx.now() });
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeZodError } from '../../shared/protocol.js';
 import type { Context, Extension } from '../context.js';
+import type { EventOwner } from '../events.js';
 import { createCommandBuildSystem } from './command/command.js';
 import { createNetbootHttpHandler } from './netboot/http.js';
 import { NetbootBuildSystem } from './netboot/netboot.js';
@@ -28,7 +29,7 @@ export class BuildService implements Extension {
   private selection!: BuildSelection;
   private netboot!: NetbootBuildSystem;
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
-  private offs: Array<() => void> = [];
+  private events!: EventOwner;
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
@@ -40,19 +41,18 @@ export class BuildService implements Extension {
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.registry.check(this.selection);
     ctx.http.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
-    this.offs.push(
-      ctx.events.on('node:bound', ({ node, hello }) => {
-        // A machine just identified by a rule, with an image to run: hand it to its build system.
-        if (hello && ctx.nodes.get(node)?.image && hello.phase === 'kernel' && this.isNewBinding(node)) void this.build([node], 'identified').catch(() => {});
-      }),
-      ctx.events.on('node:transition', (t) => {
-        if (t.axis === 'phase' && t.to === 'run') void this.releaseIfBuilding(t.node);
-      }),
-    );
+    this.events = ctx.events.owner(this.name);
+    this.events.on('node:bound', ({ node, hello }) => {
+      // A machine just identified by a rule, with an image to run: hand it to its build system.
+      if (hello && ctx.nodes.get(node)?.image && hello.phase === 'kernel' && this.isNewBinding(node)) void this.build([node], 'identified').catch(() => {});
+    });
+    this.events.on('node:transition', (t) => {
+      if (t.axis === 'phase' && t.to === 'run') void this.releaseIfBuilding(t.node);
+    });
   }
 
   async stop(): Promise<void> {
-    for (const off of this.offs) off();
+    this.events.off();
     await Promise.all(this.registry.all().map((s) => s.close()));
   }
 

@@ -76,6 +76,11 @@ export function evaluateBreaker(
   return { state: { ...state, tripped: true, since: now }, change: { change: 'trip', silent: recent.map((m) => m.node), size } };
 }
 
+/** Why `policy resume GROUP` is refused: the group is not frozen. */
+export function notFrozen(group: string, frozen: readonly string[]): string {
+  return `policy resume: group "${group}" is not frozen (frozen: ${frozen.length ? frozen.join(', ') : 'none'})`;
+}
+
 /** An admin's `policy resume GROUP`. */
 export function resumedBreaker(now: number): BreakerState {
   return { tripped: false, since: now, forgiveBefore: now, settleUntil: 0 };

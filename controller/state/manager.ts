@@ -1,5 +1,6 @@
-import { NodeState, type Heartbeat } from '../../shared/protocol.js';
-import type { Context, Extension, StateView } from '../context.js';
+import type { Heartbeat } from '../../shared/protocol.js';
+import type { Context, Extension, ServesNodeStates, StateReader } from '../context.js';
+import type { ControllerEvents, EventOwner } from '../events.js';
 import type { Identification } from '../identify/service.js';
 import { openHwlogIssue } from '../records/hwlog-service.js';
 import { openIssueCount } from '../records/hwlog.js';
@@ -19,18 +20,25 @@ const TICK_MAX_MS = 1000;
 const TICK_MIN_MS = 250;
 
 /**
- * The I/O around the pure state machine: feeds it agent messages, admin changes, driver results
+ * The I/O around the pure state machine: feeds it what the event bus tells (agent messages,
+ * definitions, power readings, console patterns, hwlog changes, admin requests), driver results
  * and ticks; journals and publishes what it reports; keeps the retained node states and the store
- * in step; carries out its decisions through the actions port.
+ * in step; carries out its decisions through the actions port. The rest of the controller reads
+ * node states through `nodeStates` and tells the manager things only by events.
  */
-export class StateManager implements Extension, StateView {
+export class StateManager implements Extension, ServesNodeStates {
   readonly name = 'state';
+  /** Read-only to everyone else; before start, no node has a state. */
+  readonly nodeStates: StateReader = {
+    get: (node) => (this.machine !== undefined && this.machine.has(node) ? this.machine.nodeState(node) : null),
+    frozenGroups: () => (this.machine !== undefined ? this.machine.frozenGroups() : []),
+  };
   private ctx!: Context;
   private machine!: StateMachine;
+  private events!: EventOwner;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private lastTickAt = -Infinity;
-  private offs: Array<() => void> = [];
   private stopped = false;
 
   constructor(
@@ -47,35 +55,41 @@ export class StateManager implements Extension, StateView {
       // Durations in the policy config are seconds (or text like "5s").
       heartbeat: { interval: ctx.config.heartbeatIntervalS, ...(raw.heartbeat as object | undefined) },
     });
-    this.machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? []);
+    const machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? []);
+    this.machine = machine;
     for (const node of Object.values(ctx.store.data.nodes)) {
       if (node.runtime !== undefined) this.restore(node.name, node.runtime);
     }
     for (const name of ctx.nodes.names()) {
       this.ensure(name);
       const faults = openIssueCount(ctx.store.data, name);
-      if (faults !== this.machine.nodeState(name).faults) this.machine.apply({ type: 'faults', node: name, count: faults }, ctx.now());
+      if (faults !== machine.nodeState(name).faults) machine.apply({ type: 'faults', node: name, count: faults }, ctx.now());
     }
-    ctx.state = this;
     this.apply({ type: 'controller-start' });
     // aedes keeps retained messages in memory only: publish every node's state again.
     this.publishAll();
 
-    const { events } = ctx;
-    this.offs.push(
-      events.on('node:bound', ({ node, agentId, hello }) => {
-        if (hello) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase });
-      }),
-      events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase }))),
-      events.on('agent:heartbeat', ({ agentId, msg }) => this.heartbeat(agentId, msg)),
-      events.on('node:defined', ({ node }) => this.machine.nodeChanged(node)),
-      events.on('hwlog:changed', ({ node }) => {
-        if (this.machine.has(node)) this.apply({ type: 'faults', node, count: openIssueCount(ctx.store.data, node) });
-      }),
-      events.on('agent:status', ({ agentId, msg }) => {
-        if (!msg.online) this.fromAgent(agentId, (node) => ({ type: 'will', node, agentId, bootId: msg.bootId }));
-      }),
-    );
+    const events = (this.events = ctx.events.owner(this.name));
+    events.on('node:bound', ({ node, agentId, hello }) => {
+      if (hello) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase });
+    });
+    events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase })));
+    events.on('agent:heartbeat', ({ agentId, msg }) => this.heartbeat(agentId, msg));
+    events.on('agent:status', ({ agentId, msg }) => {
+      if (!msg.online) this.fromAgent(agentId, (node) => ({ type: 'will', node, agentId, bootId: msg.bootId }));
+    });
+    events.on('node:changed', ({ node, change }) => (change === 'removed' ? this.forget(node) : this.track(node)));
+    events.on('power:reading', ({ node, power }) => {
+      if (machine.has(node)) this.apply({ type: 'power', node, power });
+    });
+    events.on('console:pattern', ({ node, pattern, line }) => {
+      if (machine.has(node)) this.apply({ type: 'console-pattern', node, pattern, line: line.slice(0, 2048) });
+    });
+    events.on('hwlog:changed', ({ node }) => {
+      if (machine.has(node)) this.apply({ type: 'faults', node, count: openIssueCount(ctx.store.data, node) });
+    });
+    events.on('admin:requested', (request) => this.setAdmin(request));
+    events.on('policy:resume', ({ group, by }) => this.apply({ type: 'policy-resume', group, who: by }));
     ctx.bus.onConnectionChange((s) => {
       if (s !== 'up') return;
       this.apply({ type: 'broker-reconnect' });
@@ -87,51 +101,30 @@ export class StateManager implements Extension, StateView {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const off of this.offs) off();
+    this.events.off();
     if (this.timer) clearTimeout(this.timer);
     this.persistAll();
   }
 
-  // ---- StateView -------------------------------------------------------------------------------
+  // ---- told by events --------------------------------------------------------------------------
 
-  get(node: string): NodeState | null {
-    return this.machine.has(node) ? this.machine.nodeState(node) : null;
-  }
-
-  setAdmin(nodes: readonly string[], admin: 'online' | 'offline', reason: string | null, by: string): void {
-    if (admin === 'offline' && !reason) throw new Error('offline needs a reason');
-    for (const node of nodes) {
+  private setAdmin(request: ControllerEvents['admin:requested']): void {
+    for (const node of request.nodes) {
       this.ensure(node);
-      this.apply(admin === 'offline' ? { type: 'admin-offline', node, reason: reason!, who: by } : { type: 'admin-online', node, who: by });
+      this.apply(request.admin === 'offline' ? { type: 'admin-offline', node, reason: request.reason, who: request.by } : { type: 'admin-online', node, who: request.by });
     }
   }
 
-  consolePattern(node: string, pattern: string, line: string): void {
-    if (this.machine.has(node)) this.apply({ type: 'console-pattern', node, pattern, line: line.slice(0, 2048) });
-  }
-
-  powerReading(node: string, power: 'on' | 'off' | 'unknown'): void {
-    if (this.machine.has(node)) this.apply({ type: 'power', node, power });
-  }
-
-  nodeDefined(node: string): void {
+  /** A definition was created or changed: the machine tracks the node and rechecks its groups. */
+  private track(node: string): void {
+    this.machine.nodeChanged(node);
     if (this.ensure(node)) this.publishState(node);
   }
 
-  nodeRemoved(node: string): void {
+  private forget(node: string): void {
     this.machine.remove(node);
     // An empty retained message deletes the retained state.
     void this.ctx.bus.publish(this.ctx.topics.nodeState(node), '', { retain: true, qos: 1 });
-  }
-
-  /** `muster policy resume GROUP`. */
-  /** `muster policy resume GROUP`; throws when the group is not frozen. */
-  resume(group: string, who: string): void {
-    this.step({ type: 'policy-resume', group, who });
-  }
-
-  frozenGroups() {
-    return this.machine.frozenGroups();
   }
 
   // ---- inputs ----------------------------------------------------------------------------------

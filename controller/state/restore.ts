@@ -7,8 +7,7 @@
  */
 import { describeZodError } from '../../shared/protocol.js';
 import { droppedFields, unknownFieldsProblem } from '../store/unknown-fields.js';
-import { newRuntime } from './machine.js';
-import { NodeRuntimeRecord, type NodeRuntime } from './types.js';
+import { NodeRuntimeRecord, newRuntime, type NodeRuntime } from './types.js';
 
 const AdminFields = NodeRuntimeRecord.pick({ admin: true, reason: true, adminBy: true, adminSince: true });
 

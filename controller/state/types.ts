@@ -3,7 +3,7 @@
  * inputs the machine accepts, and what one step returns.
  */
 import { z } from 'zod';
-import { AgentId, AgentPhase, BootId, NodeName, NodeState, Phase, Power, type Event, type Transition } from '../../shared/protocol.js';
+import { AgentId, AgentPhase, BootId, NodeName, NodeState, PROTOCOL_VERSION, Phase, Power, type Event, type Transition } from '../../shared/protocol.js';
 
 const time = z.number().int().nonnegative();
 
@@ -109,4 +109,57 @@ export interface StepResult {
   wouldDo: Decision[];
   /** Nodes whose retained state (`nodeState()`) changed and should be republished. */
   changed: string[];
+}
+
+/** A node muster has not heard from yet: nothing known, admin-online. */
+export function newRuntime(node: string, now: number): NodeRuntime {
+  return {
+    node,
+    phase: 'unknown',
+    phaseSince: now,
+    liveness: 'dead',
+    livenessSince: now,
+    silentSince: now,
+    admin: 'online',
+    reason: null,
+    adminBy: null,
+    adminSince: now,
+    power: 'unknown',
+    powerSince: now,
+    faults: 0,
+    since: now,
+    agentId: null,
+    bootId: null,
+    bootSeenAt: null,
+    pastBootIds: [],
+    lastHeard: null,
+    previousBootLastPhase: null,
+    bootTimes: [],
+    actions: [],
+    attempts: 0,
+    problem: null,
+    consoleAlarm: null,
+  };
+}
+
+/** The retained `muster/nodes/<node>/state` payload of a runtime record. */
+export function nodeStateOf(rt: NodeRuntime): NodeState {
+  return {
+    v: PROTOCOL_VERSION,
+    node: rt.node,
+    phase: rt.phase,
+    phaseSince: rt.phaseSince,
+    liveness: rt.liveness,
+    livenessSince: rt.livenessSince,
+    admin: rt.admin,
+    reason: rt.reason,
+    adminBy: rt.adminBy,
+    adminSince: rt.adminSince,
+    power: rt.power,
+    powerSince: rt.powerSince,
+    faults: rt.faults,
+    since: rt.since,
+    agentId: rt.agentId,
+    bootId: rt.bootId,
+  };
 }

@@ -22,16 +22,16 @@ async function harness() {
   cleanups.push(remove);
   const store = await Store.open(dir, { debounceMs: 0 });
   const events: Array<Omit<Event, 'v' | 'at'> & { at?: number }> = [];
-  const defined: string[] = [];
   const clock = { now: 1_000 };
-  const bus = new EventBus();
+  const bus = new EventBus((event, owner, err) => {
+    throw new Error(`${owner}'s ${event} listener threw: ${String(err)}`);
+  });
   const ctx = {
     store,
     // As the controller wires it: changes to definitions are told on the event bus.
-    nodes: new NodeDirectory(store, (names) => names.forEach((node) => bus.emit('node:defined', { node, at: clock.now }))),
+    nodes: new NodeDirectory(store, (names, change) => names.forEach((node) => bus.emit('node:changed', { node, change, at: clock.now }))),
     now: () => clock.now,
     publishEvent: (e: Omit<Event, 'v' | 'at'> & { at?: number }) => void events.push(e),
-    state: { nodeDefined: (n: string) => void defined.push(n) },
     events: bus,
   } as unknown as Context;
   const verbs = new Map(recordVerbs().map((v) => [v.name, v]));
@@ -40,7 +40,7 @@ async function harness() {
     return v.handle(v.args.parse(args), ctx, { replyTo: 'muster-cli-test' }) as Promise<T>;
   };
   const onDisk = () => JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8'));
-  return { dir, store, ctx, events, defined, clock, call, onDisk };
+  return { dir, store, ctx, events, clock, call, onDisk };
 }
 
 describe('records verbs on a real store', () => {
@@ -48,7 +48,7 @@ describe('records verbs on a real store', () => {
     const h = await harness();
     const version = h.ctx.nodes.version;
     const told: string[] = [];
-    h.ctx.events.on('node:defined', ({ node }) => void told.push(node));
+    h.ctx.events.owner('test').on('node:changed', ({ node, change }) => void told.push(`${node} ${change}`));
     const third = Math.ceil(RACK_YAML.length / 3);
     const parts = [0, 1, 2].map((i) => RACK_YAML.slice(i * third, (i + 1) * third));
     const upload = (part: number) => h.call('import', { text: parts[part]!, format: 'yaml', upload: { id: 'abcdef0123456789', part, parts: 3 } });
@@ -56,8 +56,7 @@ describe('records verbs on a real store', () => {
     expect(await upload(0)).toEqual({ received: 0 });
     const r = await upload(1);
     expect(r).toMatchObject({ imported: true, nodes: { created: ['n001', 'n002'], updated: [] }, ports: 2, bios: 2 });
-    expect(h.defined).toEqual(['n001', 'n002']);
-    expect(told).toEqual(['n001', 'n002']); // consoles and others hear of the new definitions
+    expect(told).toEqual(['n001 imported', 'n002 imported']); // the state manager, consoles and others hear of the new definitions
     expect(h.ctx.nodes.version).toBeGreaterThan(version);
     const disk = h.onDisk();
     expect(Object.keys(disk.nodes)).toEqual(['n001', 'n002']);

@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newRuntime } from '../../controller/state/machine.js';
+import { newRuntime } from '../../controller/state/types.js';
 import { startInProc } from '../helpers/inproc.js';
 import { logSink } from '../helpers/log-sink.js';
 

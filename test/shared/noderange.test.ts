@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compressNodeRange, expandNodeRange, NodeRangeError, type NodeRangeContext } from '../../shared/noderange.js';
+import { expandNodeRange, NodeRangeError, type NodeRangeContext } from '../../shared/noderange.js';
+import { compressNodeRange } from '../../shared/noderange-compress.js';
 
 const seq = (prefix: string, from: number, to: number, width = 0) => Array.from({ length: to - from + 1 }, (_, k) => prefix + String(from + k).padStart(width, '0'));
 

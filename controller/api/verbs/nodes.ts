@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { closest } from '../../../shared/noderange.js';
+import { closest } from '../../../shared/closest.js';
 import { Axis } from '../../../shared/protocol.js';
 import type { Context } from '../../context.js';
 import { parseSettings } from '../../nodes/settings.js';
@@ -20,7 +20,7 @@ function mustGet(ctx: Context, name: string) {
 /** One row per node: its definition summary plus its live state. */
 function row(ctx: Context, name: string) {
   const n = ctx.nodes.get(name)!;
-  const s = ctx.state.get(name);
+  const s = ctx.nodeStates.get(name);
   return {
     node: name,
     groups: n.groups,
@@ -40,7 +40,7 @@ export const nodeVerbs = [
 
   verb('show', "one node's definition, identifiers and state", z.object({ node: z.string() }), async ({ node }, ctx) => {
     const n = mustGet(ctx, node);
-    return { ...n, runtime: undefined, power: redactOptional(n.power), console: redactOptional(n.console), state: ctx.state.get(node) };
+    return { ...n, runtime: undefined, power: redactOptional(n.power), console: redactOptional(n.console), state: ctx.nodeStates.get(node) };
   }),
 
   verb(
@@ -60,7 +60,6 @@ export const nodeVerbs = [
     const created: string[] = [];
     for (const name of names) {
       if (ctx.nodes.define(name, patch, ctx.now())) created.push(name);
-      ctx.state.nodeDefined(name);
     }
     await ctx.store.flush();
     return { created, changed: names.filter((n) => !created.includes(n)) };
@@ -75,10 +74,7 @@ export const nodeVerbs = [
 
   verb('undefine', 'remove node definitions', z.object({ range: z.string() }), async ({ range }, ctx) => {
     const names = ctx.nodes.resolve(range);
-    for (const n of names) {
-      ctx.nodes.remove(n);
-      ctx.state.nodeRemoved(n);
-    }
+    for (const n of names) ctx.nodes.remove(n);
     await ctx.store.flush();
     return { removed: names };
   }),

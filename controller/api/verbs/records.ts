@@ -108,7 +108,6 @@ export function recordVerbs(): Verb[] {
         if (dryRun) return { imported: false, dryRun: true, ...applyImport(structuredClone(ctx.store.data), plan, ctx.now()) };
         const summary = ctx.store.change((d) => applyImport(d, plan, ctx.now()));
         const changed = [...summary.nodes.created, ...summary.nodes.updated];
-        for (const node of changed) ctx.state.nodeDefined(node);
         ctx.nodes.changed(changed);
         await ctx.store.flush();
         return { imported: true, ...summary };
