@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages muster's tests and lab use, when any is missing.
 set -euo pipefail
-PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static chromium binutils e2fsprogs)
+PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static chromium binutils e2fsprogs dnsmasq ipxe)
 # Command each package provides (to check without dpkg locks).
 declare -A PROBE=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=mosquitto_sub [socat]=socat [openipmi]=ipmi_sim [ipmitool]=ipmitool
-  [qemu-system-x86]=qemu-system-x86_64 [ipxe-qemu]=/usr/lib/ipxe/qemu/efi-virtio.rom [busybox-static]=/bin/busybox [chromium]=/usr/bin/chromium [binutils]=strip [e2fsprogs]=/sbin/mke2fs)
+  [qemu-system-x86]=qemu-system-x86_64 [ipxe-qemu]=/usr/lib/ipxe/qemu/efi-virtio.rom [busybox-static]=/bin/busybox [chromium]=/usr/bin/chromium [binutils]=strip [e2fsprogs]=/sbin/mke2fs
+  [dnsmasq]=/usr/sbin/dnsmasq [ipxe]=/usr/lib/ipxe/snponly.efi)
 missing=()
 for p in "${PKGS[@]}"; do
   probe=${PROBE[$p]}
@@ -21,3 +22,15 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's dnsmasq package starts a system-wide service; muster runs its own dnsmasq, on the
+# provisioning interface only, so the packaged one must never serve this machine's interfaces.
+if [[ " ${missing[*]} " == *" dnsmasq "* ]]; then
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now dnsmasq.service >/dev/null 2>&1 || true
+  else
+    [ -x /etc/init.d/dnsmasq ] && /etc/init.d/dnsmasq stop >/dev/null 2>&1 || true
+    command -v update-rc.d >/dev/null 2>&1 && update-rc.d dnsmasq disable >/dev/null 2>&1 || true
+    # systemd installed but not running (a container): drop the unit's boot-time link all the same.
+    command -v systemctl >/dev/null 2>&1 && systemctl disable dnsmasq.service >/dev/null 2>&1 || true
+  fi
+fi
