@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+/** `ip` with arguments; throws with its stderr. */
+export function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs a command inside a namespace. */
+export function inNs(ns: string, cmd: string, args: string[], timeoutMs = 20_000): string {
+  return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+}
+
+/**
+ * A provisioning network made for one test, kept inside network namespaces: `server` holds the
+ * bridge br0 (`10.99.0.1/24`) where muster's dnsmasq listens; each `peer` is a namespace of its own
+ * (a node, a site DHCP server) with `eth0` plugged into the bridge. Nothing reaches the host's
+ * interfaces. `remove()` deletes the namespaces and everything in them.
+ */
+export class TestNetwork {
+  readonly server: string;
+  private readonly namespaces: string[] = [];
+  private peers = 0;
+
+  constructor() {
+    const id = randomBytes(3).toString('hex');
+    this.server = `muster-t-${id}-s`;
+    this.add(this.server);
+    ip('-n', this.server, 'link', 'set', 'lo', 'up');
+    ip('-n', this.server, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', this.server, 'addr', 'add', '10.99.0.1/24', 'dev', 'br0');
+    ip('-n', this.server, 'link', 'set', 'br0', 'up');
+  }
+
+  /** A namespace with eth0 on the bridge: the given MAC, and the address when given (else none yet). */
+  peer(role: string, mac: string, address?: string): string {
+    const ns = `${this.server.slice(0, -2)}-${role}`;
+    const port = `p${this.peers++}`;
+    this.add(ns);
+    ip('-n', this.server, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ip('-n', this.server, 'link', 'set', port, 'master', 'br0', 'up');
+    ip('-n', ns, 'link', 'set', 'eth0', 'address', mac, 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    if (address) ip('-n', ns, 'addr', 'add', address, 'dev', 'eth0');
+    // A DHCP client without an address yet still broadcasts through eth0.
+    else ip('-n', ns, 'route', 'add', '255.255.255.255', 'dev', 'eth0');
+    return ns;
+  }
+
+  remove(): void {
+    for (const ns of this.namespaces.reverse()) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  private add(ns: string): void {
+    ip('netns', 'add', ns);
+    this.namespaces.push(ns);
+  }
+}
