@@ -17,7 +17,8 @@ const IP = '(\\d{1,3}(?:\\.\\d{1,3}){3})';
 const MAC = '((?:[0-9a-f]{2}:){5}[0-9a-f]{2})';
 const DHCP = new RegExp(`^(\\d+) (DHCP[A-Z]+)\\([^)]*\\)(?: ${IP})? ${MAC}(?: (.*))?$`);
 const PXE = new RegExp(`^(\\d+) PXE\\([^)]*\\)(?: ${IP})? ${MAC} (.*)$`);
-const BOOTFILE = /^(\d+) bootfile name: (.*)$/;
+// The file goes in the BOOTP file field, or in option 67 when the client asks for it (iPXE does).
+const BOOTFILE = /^(\d+) (?:bootfile name: |sent size:\s*\d+ option:\s*67 bootfile-name\s+)(.*)$/;
 const TFTP_SENT = new RegExp(`^sent (.+) to ${IP}$`);
 const TFTP_FAILED = new RegExp(`(?:not found|failed|error|cannot|refused).*?(?:${IP})?\\s*$`, 'i');
 const PROBLEM = /\b(cannot|failed|error|illegal|bad|refused|unknown|permission denied|no address)\b/i;
@@ -70,7 +71,7 @@ const REMEMBERED = 1024;
  * recent `REMEMBERED` transactions and addresses are kept).
  */
 export class BootStepReader {
-  private readonly macByXid = new Map<string, { mac: string; ip: string | null; message: string }>();
+  private readonly macByXid = new Map<string, { mac: string; ip: string | null; message: string; fileSeen?: boolean }>();
   private readonly macByIp = new Map<string, string>();
 
   read(line: DnsmasqLine): BootStep | null {
@@ -92,7 +93,8 @@ export class BootStepReader {
       case 'bootfile': {
         // Offers and acks both name the file; the ack's is the one the machine goes on with.
         const t = this.macByXid.get(line.xid);
-        if (!t || t.message !== 'DHCPACK') return null;
+        if (!t || t.message !== 'DHCPACK' || t.fileSeen) return null;
+        t.fileSeen = true;
         return { mac: t.mac, ip: t.ip, step: 'boot-file', message: `boot file ${line.file}`, details: { file: line.file } };
       }
       case 'tftp-sent': {

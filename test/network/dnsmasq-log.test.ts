@@ -22,7 +22,11 @@ dnsmasq-tftp[20807]: file /usr/lib/ipxe/nothere.efi not found for 10.99.0.12
 dnsmasq-tftp[20807]: sent /usr/lib/ipxe/undionly.kpxe to 10.99.0.77
 dnsmasq-dhcp[21385]: 1164757565 PXE(br0) 52:54:00:00:00:09 proxy
 dnsmasq-dhcp[22257]: 2867507320 PXE(br0) 10.99.0.56 52:54:00:00:00:09 undionly.kpxe
-dnsmasq-tftp[22257]: sent /usr/lib/ipxe/undionly.kpxe to 10.99.0.56`;
+dnsmasq-tftp[22257]: sent /usr/lib/ipxe/undionly.kpxe to 10.99.0.56
+dnsmasq-dhcp[4295]: 3575353926 DHCPACK(br0) 10.99.0.141 52:54:00:00:00:07 
+dnsmasq-dhcp[4295]: 3575353926 requested options: 66:tftp-server, 67:bootfile-name, 119:domain-search, 
+dnsmasq-dhcp[4295]: 3575353926 sent size: 44 option: 67 bootfile-name  http://10.99.0.1:8080/boot/\${netX/mac}.ipxe
+dnsmasq-dhcp[4295]: 3575353926 bootfile name: http://10.99.0.1:8080/boot/\${netX/mac}.ipxe`;
 
 describe('dnsmasq log', () => {
   it('keeps the boot steps and problems, drops option dumps and tags', () => {
@@ -55,6 +59,9 @@ describe('dnsmasq log', () => {
       '52:54:00:00:00:09 pxe-proxy: PXE proxy offer',
       '52:54:00:00:00:09 boot-file: PXE boot server: boot file undionly.kpxe',
       '52:54:00:00:00:09 tftp-sent: TFTP undionly.kpxe sent',
+      // iPXE asks for option 67: the file is logged as an option sent; one step however it is logged.
+      '52:54:00:00:00:07 dhcp-ack: DHCP ack 10.99.0.141',
+      '52:54:00:00:00:07 boot-file: boot file http://10.99.0.1:8080/boot/${netX/mac}.ipxe',
     ]);
   });
 });

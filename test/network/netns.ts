@@ -47,6 +47,13 @@ export class TestNetwork {
     return ns;
   }
 
+  /** A tap device on the bridge, for a VM started inside the server namespace. */
+  tap(name: string): string {
+    ip('-n', this.server, 'tuntap', 'add', name, 'mode', 'tap');
+    ip('-n', this.server, 'link', 'set', name, 'master', 'br0', 'up');
+    return name;
+  }
+
   remove(): void {
     for (const ns of this.namespaces.reverse()) {
       try {
