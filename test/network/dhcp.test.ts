@@ -117,6 +117,15 @@ describe.skipIf(!root)('provisioning network on a real bridge', () => {
       expect(readFileSync(got).equals(readFileSync('/usr/lib/ipxe/snponly.efi'))).toBe(true);
     });
 
+    it('serves the UEFI HTTP boot loader on the controller HTTP port, and only the loaders', async () => {
+      const got = await fetch(`${c.running.httpUrl}/loaders/snponly.efi`);
+      expect(got.status).toBe(200);
+      expect(Buffer.from(await got.arrayBuffer()).equals(readFileSync('/usr/lib/ipxe/snponly.efi'))).toBe(true);
+      const other = await fetch(`${c.running.httpUrl}/loaders/ipxe.lkrn`);
+      expect(other.status).toBe(404);
+      expect(await other.text()).toBe('no loader "ipxe.lkrn": known are undionly.kpxe, snponly.efi\n');
+    });
+
     it('publishes each step as a boot event of the node (or of the unknown MAC)', async () => {
       const steps = await until('the TFTP step as an event', () => {
         const mine = events.filter((e) => e.node === 'n002').map((e) => e.details.step);
