@@ -32,6 +32,7 @@ export class ProvisioningNetwork implements Extension {
   /** A hosts rewrite is running; `hostsStale`: the nodes changed again meanwhile. */
   private hostsWriting: Promise<void> | null = null;
   private hostsStale = false;
+  private problems = new Set<string>();
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
   private off: (() => void) | null = null;
 
@@ -97,7 +98,9 @@ export class ProvisioningNetwork implements Extension {
     const { nodes } = this.ctx;
     const defs = nodes.names().map((n) => nodes.get(n)!);
     const { text, problems } = renderDhcpHosts(this.net, defs.map((d) => ({ name: d.name, macs: d.ids.macs, interfaces: d.interfaces })));
-    for (const p of problems) this.ctx.log.warn(`network: ${p}`);
+    // Each conflict once while it lasts, not again on every node change.
+    for (const p of problems) if (!this.problems.has(p)) this.ctx.log.warn(`network: ${p}`);
+    this.problems = new Set(problems);
     if (text === this.hostsText) return;
     await writeFileAtomic(this.files.hostsFile, text, READABLE);
     this.hostsText = text;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Extension } from '../../controller/context.js';
 import { defaultExtensions } from '../../controller/extensions.js';
+import { NetworkConfig } from '../../controller/network/config.js';
 import type { Event } from '../../shared/protocol.js';
 import { startInProc, type InProc } from '../helpers/inproc.js';
 import { start, type Proc } from '../helpers/proc.js';
@@ -38,7 +39,7 @@ describe.skipIf(process.getuid?.() !== 0)('a BIOS VM PXE-boots through muster dn
       start: async (ctx) => ctx.http.mount((req) => (req.url?.startsWith('/boot/') && scriptsFetched.push(decodeURIComponent(req.url)), false)),
     };
     c = await startInProc(
-      { network: { mode: 'dhcp', interface: 'br0', subnet: '10.99.0.0/24', pool: { start: '10.99.0.100', end: '10.99.0.199' }, httpUrl: 'http://10.99.0.1:8080', netns: lab.server } as never },
+      { network: NetworkConfig.parse({ mode: 'dhcp', interface: 'br0', subnet: '10.99.0.0/24', pool: { start: '10.99.0.100', end: '10.99.0.199' }, httpUrl: 'http://10.99.0.1:8080', netns: lab.server }) },
       { prepare: (dir) => chmodSync(dir, 0o755), extensions: (ctx) => [observer, ...defaultExtensions(ctx)] },
     );
     await c.running.ctx.bus.subscribe('muster/events/boot', (_t, payload) => events.push(JSON.parse(payload.toString('utf8')) as Event));

@@ -8,6 +8,8 @@ import { readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultExtensions } from '../../controller/extensions.js';
+import type { z } from 'zod';
+import { NetworkConfig } from '../../controller/network/config.js';
 import { ProvisioningNetwork } from '../../controller/network/service.js';
 import type { Event } from '../../shared/protocol.js';
 import { startInProc, type InProc } from '../helpers/inproc.js';
@@ -23,9 +25,9 @@ const PROBE = join(import.meta.dirname, 'pxe-probe.mjs');
 const HTTP = 'http://10.99.0.1:8080';
 
 /** A controller with a `network:` section, and a handle on its provisioning network. */
-async function controllerWith(network: Record<string, unknown>): Promise<{ c: InProc; net: ProvisioningNetwork; events: Event[] }> {
+async function controllerWith(network: z.input<typeof NetworkConfig>): Promise<{ c: InProc; net: ProvisioningNetwork; events: Event[] }> {
   let net: ProvisioningNetwork | undefined;
-  const c = await startInProc({ network: network as never }, {
+  const c = await startInProc({ network: NetworkConfig.parse(network) }, {
     // dnsmasq drops root and must still reach its hosts file in the data dir.
     prepare: (dir) => chmodSync(dir, 0o755),
     extensions: (ctx) => {
