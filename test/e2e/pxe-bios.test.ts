@@ -5,7 +5,7 @@
  * Every address lives inside the namespaces; the controller's HTTP port (127.0.0.1) is reached
  * from the namespace through a socat pair over a unix socket.
  */
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -81,12 +81,8 @@ describe.skipIf(process.getuid?.() !== 0)('a BIOS VM PXE-boots through muster dn
   });
 
   it('proxy mode: the address from the site server, the script URL from muster', async () => {
-    const site = lab.peer('site', '52:54:00:00:99:99', '10.99.0.2/24');
-    const conf = join(tmp.dir, 'site.conf');
-    writeFileSync(conf, ['port=0', 'pid-file=', 'bind-interfaces', 'interface=eth0', 'dhcp-range=10.99.0.50,10.99.0.59,255.255.255.0,1h', `dhcp-leasefile=${tmp.dir}/site.leases`, 'log-facility=-', 'log-dhcp', ''].join('\n'));
-    const siteServer = start('ip', ['netns', 'exec', site, 'dnsmasq', '--keep-in-foreground', `--conf-file=${conf}`]);
+    const siteServer = await lab.siteServer(tmp.dir);
     procs.push(siteServer);
-    await siteServer.waitFor('sockets bound exclusively');
     const { scriptsFetched, events } = await boot({ mode: 'proxy', interface: 'br0', subnet: '10.99.0.0/24', httpUrl: 'http://10.99.0.1:8080', netns: lab.server });
     expect(scriptsFetched[0]).toBe(`/boot/${MAC}.ipxe`);
     expect(siteServer.output()).toMatch(/DHCPACK\(eth0\) 10\.99\.0\.5\d 52:54:00:00:00:07/);

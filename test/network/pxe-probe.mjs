@@ -1,8 +1,11 @@
-// Plays a PXE ROM's DHCP step on a network namespace's interface: broadcasts one DHCPDISCOVER with
-// the given MAC, vendor class (60), client architecture (93) and user class (77), and prints every
-// offer heard within the window as one JSON line: what a ROM chooses from (the site's address
-// offer and a proxy's PXE offer). Run inside the namespace: ip netns exec NS node pxe-probe.mjs ...
-// Needs a broadcast route on the interface (ip route add 255.255.255.255 dev IF).
+// Plays a PXE ROM's DHCP steps on a network namespace's interface and prints every reply heard in
+// 2.5 s as one JSON line. Without BOOT_SERVER: broadcasts a DHCPDISCOVER with the given MAC, vendor
+// class (60), client architecture (93) and user class (77): the replies are what a ROM chooses
+// from (the site's address offer, a proxy's PXE offer with its boot menu). With BOOT_SERVER,
+// CLIENT_IP and ITEM (a menu item's type): the DHCPREQUEST a ROM then sends to the boot server's
+// port 4011, whose reply names the boot file. Run inside the namespace:
+// ip netns exec NS node pxe-probe.mjs ...; the discover needs a broadcast route on the interface
+// (ip route add 255.255.255.255 dev IF).
 import dgram from 'node:dgram';
 
 const [mac, vendorClass, arch, userClass, bootServer, clientIp, item] = process.argv.slice(2);
@@ -65,5 +68,5 @@ sock.on('message', (b) => {
 sock.bind(68, () => {
   sock.setBroadcast(true);
   sock.send(packet, bootServer ? 4011 : 67, bootServer ?? '255.255.255.255');
-  setTimeout(() => sock.close(), 1500);
+  setTimeout(() => sock.close(), 2500);
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
-import { inNs, TestNetwork } from './netns.js';
+import { TestNetwork, udhcpc } from './netns.js';
 
 const DOC = readFileSync(join(import.meta.dirname, '../../docs/network.md'), 'utf8');
 /** The fenced block after `<!-- tested: NAME -->` in docs/network.md. */
@@ -31,26 +31,18 @@ describe.skipIf(process.getuid?.() !== 0)('existing DHCP servers configured as d
   let lab: TestNetwork;
   let tmp: { dir: string; remove: () => void };
   let node: string;
-  let script: string;
 
   beforeAll(() => {
     tmp = tempDir('muster-site-dhcp-');
     lab = new TestNetwork();
     node = lab.peer('node', '52:54:00:00:00:01');
-    script = join(tmp.dir, 'udhcpc.sh');
-    writeFileSync(script, `#!/bin/sh\nenv > "${tmp.dir}/lease.$1"\n`, { mode: 0o755 });
   });
   afterAll(() => {
     lab?.remove();
     tmp?.remove();
   });
 
-  function bootFile(args: string[]): string | undefined {
-    const leaseFile = join(tmp.dir, 'lease.bound');
-    writeFileSync(leaseFile, '');
-    inNs(node, 'busybox', ['udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-B', '-t', '4', '-T', '1', '-s', script, ...args]);
-    return /^boot_file=(.*)$/m.exec(readFileSync(leaseFile, 'utf8'))?.[1];
-  }
+  const bootFile = (args: string[]) => udhcpc(node, tmp.dir, args).boot_file;
 
   async function serving(server: Proc, ready: string, check: () => void): Promise<void> {
     try {
