@@ -3,6 +3,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { describeZodError } from '../shared/protocol.js';
 import { Role } from './auth/roles.js';
+import { NetworkConfig } from './network/config.js';
 import { TOKEN_HASH } from './auth/tokens.js';
 
 /** The controller config file (YAML or JSON); command-line flags override it. */
@@ -40,6 +41,8 @@ export const ControllerConfig = z
       })
       .default({ concurrency: 20, staggerMs: 0, pollIntervalS: 300 }),
     build: z.unknown().optional(),
+    /** The provisioning network muster's dnsmasq serves (docs/network.md); none: muster runs no DHCP. */
+    network: NetworkConfig.optional(),
     /** Who may connect (docs/security.md). */
     auth: z
       .object({

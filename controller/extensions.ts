@@ -17,6 +17,7 @@ import { DashboardRoute } from './http/dashboard/route.js';
 import { MetricsRoute } from './http/metrics-route.js';
 import { Identification } from './identify/service.js';
 import { Ingest } from './ingest.js';
+import { ProvisioningNetwork } from './network/service.js';
 import { PowerService } from './power/service.js';
 import { DriverActions } from './state/actions.js';
 import { StateManager } from './state/manager.js';
@@ -41,6 +42,7 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
     ...userVerbs,
   ]);
   const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute(), new DashboardRoute()];
+  if (ctx.config.network) exts.push(new ProvisioningNetwork());
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;
 }

@@ -21,7 +21,7 @@ export type Tag = z.infer<typeof Tag>;
 // ---- one network interface -----------------------------------------------------------------------
 
 /** Linux interface names: at most 15 bytes; no characters our grammars use as separators. */
-const IF_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+export const IF_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 export const BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'] as const;
 
 const said = (v: unknown) => `"${typeof v === 'string' ? v : JSON.stringify(v)}"`;
@@ -156,10 +156,11 @@ export const BuildConfig = z.object({
 });
 export type BuildConfig = z.output<typeof BuildConfig>;
 
-function ipv4ToInt(ip: string): number {
+export function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 }
-function inSubnet(ip: string, cidrText: string): boolean {
+/** Whether an IPv4 address lies in a CIDR's network (the CIDR may name a host in it: 10.1.0.11/16). */
+export function inSubnet(ip: string, cidrText: string): boolean {
   const [base, bits] = cidrText.split('/');
   const prefix = Number(bits);
   const size = 2 ** (32 - prefix);

@@ -154,6 +154,7 @@ export const EventKind = z.enum([
   'rejected', // a message was refused (schema, authorisation)
   'console', // a console pattern matched (panic, login prompt…)
   'build', // the build system prepared, finished or failed a node
+  'boot', // a step of a machine's network boot (DHCP, PXE, TFTP) as muster's dnsmasq saw it
 ]);
 export type EventKind = z.infer<typeof EventKind>;
 

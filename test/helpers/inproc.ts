@@ -4,6 +4,7 @@ import { parseControllerUrl } from '../../agent/controller-url.js';
 import { AgentMessages } from '../../agent/messages.js';
 import { ControllerClient } from '../../cli/client.js';
 import { ControllerConfig } from '../../controller/config.js';
+import type { Context, Extension } from '../../controller/context.js';
 import { startController, type RunningController } from '../../controller/controller.js';
 import { defaultExtensions } from '../../controller/extensions.js';
 import { createLogger, type Logger } from '../../controller/log.js';
@@ -22,14 +23,18 @@ const TRUSTED = { anonymousAgents: true, anonymousRole: 'admin' as const };
 
 /**
  * A controller in this process (embedded broker on free ports, temp data dir) and a CLI client.
- * `prepare` writes into the data dir before the controller starts (a store file, say).
+ * `prepare` writes into the data dir before the controller starts (a store file, say);
+ * `extensions` replaces the default set (to keep a handle on one of them).
  */
-export async function startInProc(config: Partial<ControllerConfig> = {}, opts: { log?: Logger; prepare?: (dataDir: string) => void } = {}): Promise<InProc> {
+export async function startInProc(
+  config: Partial<ControllerConfig> = {},
+  opts: { log?: Logger; prepare?: (dataDir: string) => void; extensions?: (ctx: Context) => Extension[] } = {},
+): Promise<InProc> {
   const tmp = tempDir('muster-inproc-');
   opts.prepare?.(tmp.dir);
   const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, storeDebounceMs: 20, auth: TRUSTED, ...config });
   const log = opts.log ?? createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false });
-  const running = await startController(cfg, { log, extensions: defaultExtensions });
+  const running = await startController(cfg, { log, extensions: opts.extensions ?? defaultExtensions });
   const client = await ControllerClient.connect({ url: running.mqttUrl, timeoutMs: 10_000 });
   return {
     running,

@@ -1,0 +1,180 @@
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_ROTATION, RotatingLog } from '../console/log-file.js';
+import type { Context, Extension } from '../context.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
+import type { NetworkConfig } from './config.js';
+import { LOADERS, renderDhcpHosts, renderDnsmasqConfig, type DnsmasqFiles } from './dnsmasq-config.js';
+import { BootStepReader, parseDnsmasqLine, type BootStep } from './dnsmasq-log.js';
+import { DnsmasqProcess } from './dnsmasq-process.js';
+import { readLeases, type Lease } from './leases.js';
+
+/** Files dnsmasq reads are readable by the unprivileged user it drops to. */
+const READABLE = 0o644;
+
+/**
+ * The provisioning network (docs/network.md): muster's own dnsmasq for DHCP or proxy-DHCP and TFTP,
+ * configured from the `network:` section and the node table. Node changes rewrite the hosts file
+ * and SIGHUP dnsmasq; its log becomes `boot` events per node, so an admin sees where a boot stopped.
+ */
+export class ProvisioningNetwork implements Extension {
+  readonly name = 'network';
+  private ctx!: Context;
+  private net!: NetworkConfig;
+  private files!: DnsmasqFiles & { dir: string; config: string; log: string };
+  private process: DnsmasqProcess | null = null;
+  private rawLog: RotatingLog | null = null;
+  private readonly steps = new BootStepReader();
+  private configText = '';
+  private hostsText = '';
+  /** A hosts rewrite is running; `hostsStale`: the nodes changed again meanwhile. */
+  private hostsWriting: Promise<void> | null = null;
+  private hostsStale = false;
+  private problems = new Set<string>();
+  private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
+  private off: (() => void) | null = null;
+
+  async start(ctx: Context): Promise<void> {
+    this.ctx = ctx;
+    this.net = ctx.config.network!;
+    const dir = resolve(ctx.config.dataDir, 'network');
+    this.files = { dir, config: join(dir, 'dnsmasq.conf'), hostsFile: join(dir, 'dhcp-hosts'), leaseFile: join(dir, 'leases'), log: join(dir, 'dnsmasq.log') };
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o755);
+    if (process.getuid?.() === 0) await assertSearchable(dir);
+    this.configText = renderDnsmasqConfig(this.net, this.files);
+    await writeFileAtomic(this.files.config, this.configText, READABLE);
+    await this.writeHosts();
+    ctx.http.mount((req, res) => this.serveLoader(req, res));
+    this.rawLog = new RotatingLog(this.files.log, DEFAULT_ROTATION, (err) => ctx.log.error({ err: err.message }, 'network: dnsmasq log write failed'));
+    const dnsmasq = [this.net.dnsmasq, '--keep-in-foreground', `--conf-file=${this.files.config}`];
+    this.process = new DnsmasqProcess({
+      argv: this.net.netns ? ['ip', 'netns', 'exec', this.net.netns, ...dnsmasq] : dnsmasq,
+      onLine: (line) => this.onLine(line),
+      onExit: (reason, retryInMs) => ctx.log.error({ reason, retryInMs }, `network: dnsmasq stopped (${reason}); starting it again in ${retryInMs} ms`),
+    });
+    this.process.start();
+    this.off = ctx.events.on('node:defined', () => this.nodesChanged());
+    ctx.log.info({ mode: this.net.mode, interface: this.net.interface, config: this.files.config }, 'network: dnsmasq started');
+  }
+
+  async stop(): Promise<void> {
+    this.off?.();
+    await this.process?.stop();
+    await this.hostsWriting;
+    await this.rawLog?.close();
+  }
+
+  /** What dnsmasq runs with: its main config and its hosts file, as written. */
+  renderedConfig(): { config: string; hosts: string; files: { config: string; hosts: string; leases: string } } {
+    return { config: this.configText, hosts: this.hostsText, files: { config: this.files.config, hosts: this.files.hostsFile, leases: this.files.leaseFile } };
+  }
+
+  /** dnsmasq's current leases, each with the node its MAC belongs to. */
+  leases(): Promise<Lease[]> {
+    return readLeases(this.files.leaseFile, (mac) => this.nodeByMac(mac));
+  }
+
+  /** Coalesces bursts (a `define` of many nodes): one rewrite runs, and one more after it if needed. */
+  private nodesChanged(): void {
+    if (this.hostsWriting) {
+      this.hostsStale = true;
+      return;
+    }
+    this.hostsWriting = (async () => {
+      do {
+        this.hostsStale = false;
+        const before = this.hostsText;
+        await this.writeHosts().catch((err: Error) => this.ctx.log.error({ err: err.message }, 'network: hosts file write failed; dnsmasq keeps the previous one'));
+        if (this.hostsText !== before && !this.process?.reload()) this.ctx.log.warn('network: dnsmasq is not running; it reads the new hosts file when it starts');
+      } while (this.hostsStale);
+      this.hostsWriting = null;
+    })();
+  }
+
+  private async writeHosts(): Promise<void> {
+    const { nodes } = this.ctx;
+    const defs = nodes.names().map((n) => nodes.get(n)!);
+    const { text, problems } = renderDhcpHosts(this.net, defs.map((d) => ({ name: d.name, macs: d.ids.macs, interfaces: d.interfaces })));
+    // Each conflict once while it lasts, not again on every node change.
+    for (const p of problems) if (!this.problems.has(p)) this.ctx.log.warn(`network: ${p}`);
+    this.problems = new Set(problems);
+    if (text === this.hostsText) return;
+    await writeFileAtomic(this.files.hostsFile, text, READABLE);
+    this.hostsText = text;
+  }
+
+  private onLine(line: string): void {
+    this.rawLog?.append(`${new Date(this.ctx.now()).toISOString()} ${line}`);
+    const parsed = parseDnsmasqLine(line);
+    if (!parsed) return;
+    if (parsed.kind === 'notice') {
+      if (parsed.problem) this.ctx.log.warn(`network: dnsmasq: ${parsed.text}`);
+      else this.ctx.log.debug(`network: dnsmasq: ${parsed.text}`);
+      return;
+    }
+    const step = this.steps.read(parsed);
+    if (step) this.publish(step);
+  }
+
+  private publish(step: BootStep): void {
+    const node = this.nodeByMac(step.mac);
+    const who = node ?? `unknown machine ${step.mac}`;
+    this.ctx.publishEvent({
+      kind: 'boot',
+      node,
+      agentId: node ? (this.ctx.nodes.get(node)?.agentId ?? null) : null,
+      message: `${who}: ${step.message}`,
+      details: { mac: step.mac, ip: step.ip, step: step.step, ...step.details },
+    });
+  }
+
+  /** Every MAC a definition names (hardware ids and interfaces), rebuilt when the definitions change. */
+  private nodeByMac(mac: string): string | null {
+    const { nodes } = this.ctx;
+    if (this.macIndex.version !== nodes.version) {
+      const map = new Map<string, string>();
+      for (const name of nodes.names()) {
+        const def = nodes.get(name)!;
+        for (const m of [...def.ids.macs, ...def.interfaces.flatMap((i) => (i.mac ? [i.mac] : []))]) if (!map.has(m)) map.set(m, name);
+      }
+      this.macIndex = { version: nodes.version, map };
+    }
+    return this.macIndex.map.get(mac) ?? null;
+  }
+
+  /** GET /loaders/<file>: the loaders UEFI HTTP boot fetches (the same files TFTP serves). */
+  private serveLoader(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = (req.url ?? '').split('?')[0]!;
+    if (!path.startsWith('/loaders/')) return false;
+    const name = path.slice('/loaders/'.length);
+    if (!(Object.values(LOADERS) as string[]).includes(name)) {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`no loader ${JSON.stringify(name.slice(0, 100))}: known are ${Object.values(LOADERS).join(', ')}\n`);
+      return true;
+    }
+    const file = join(this.net.tftpRoot, name);
+    void stat(file).then(
+      (st) => {
+        res.writeHead(200, { 'Content-Type': 'application/efi', 'Content-Length': st.size });
+        if (req.method === 'HEAD') res.end();
+        else createReadStream(file).on('error', () => res.destroy()).pipe(res);
+      },
+      (err: Error) => {
+        this.ctx.log.warn(`network: loader ${file} cannot be served: ${err.message}`);
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`loader ${name} is missing on the controller (install Debian's ipxe package)\n`);
+      },
+    );
+    return true;
+  }
+}
+
+/** dnsmasq drops root for an unprivileged user, which must still reach the hosts file when it re-reads it. */
+async function assertSearchable(dir: string): Promise<void> {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const st = await stat(d);
+    if ((st.mode & 0o001) === 0) throw new Error(`network: dnsmasq drops root privileges and could not read ${dir}: ${d} is not searchable by other users (chmod o+x ${d}, or choose a dataDir it can reach)`);
+    if (d === dirname(d)) return;
+  }
+}
