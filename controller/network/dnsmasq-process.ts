@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Backoff, type BackoffOptions } from '../console/backoff.js';
+import { Backoff, type BackoffOptions } from '../../shared/backoff.js';
+
+/** Restarts spaced like a console's reconnects: quick after a one-off crash, at most every 30 s. */
+const RESTART_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 export interface DnsmasqProcessOptions {
   /** The command line: the executable (or a wrapper such as `ip netns exec NS`) and its arguments. */
@@ -26,7 +29,7 @@ export class DnsmasqProcess {
   private readonly backoff: Backoff;
 
   constructor(private readonly opts: DnsmasqProcessOptions) {
-    this.backoff = new Backoff(opts.backoff);
+    this.backoff = new Backoff({ ...RESTART_BACKOFF, ...opts.backoff });
   }
 
   get pid(): number | null {

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_ROTATION, RotatingLog } from '../console/log-file.js';
 import type { Context, Extension } from '../context.js';
+import type { EventOwner } from '../events.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import type { NetworkConfig } from './config.js';
 import { LOADERS, renderDhcpHosts, renderDnsmasqConfig, type DnsmasqFiles } from './dnsmasq-config.js';
@@ -34,7 +35,7 @@ export class ProvisioningNetwork implements Extension {
   private hostsStale = false;
   private problems = new Set<string>();
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
-  private off: (() => void) | null = null;
+  private events: EventOwner | null = null;
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
@@ -56,12 +57,13 @@ export class ProvisioningNetwork implements Extension {
       onExit: (reason, retryInMs) => ctx.log.error({ reason, retryInMs }, `network: dnsmasq stopped (${reason}); starting it again in ${retryInMs} ms`),
     });
     this.process.start();
-    this.off = ctx.events.on('node:defined', () => this.nodesChanged());
+    this.events = ctx.events.owner(this.name);
+    this.events.on('node:changed', () => this.nodesChanged());
     ctx.log.info({ mode: this.net.mode, interface: this.net.interface, config: this.files.config }, 'network: dnsmasq started');
   }
 
   async stop(): Promise<void> {
-    this.off?.();
+    this.events?.off();
     await this.process?.stop();
     await this.hostsWriting;
     await this.rawLog?.close();

@@ -28,7 +28,7 @@ const TRUSTED = { anonymousAgents: true, anonymousRole: 'admin' as const };
  */
 export async function startInProc(
   config: Partial<ControllerConfig> = {},
-  opts: { log?: Logger; prepare?: (dataDir: string) => void; extensions?: (ctx: Context) => Extension[] } = {},
+  opts: { log?: Logger; prepare?: (dataDir: string) => void; extensions?: (ctx: Pick<Context, 'config'>) => Extension[] } = {},
 ): Promise<InProc> {
   const tmp = tempDir('muster-inproc-');
   opts.prepare?.(tmp.dir);
