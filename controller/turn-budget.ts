@@ -3,7 +3,7 @@
  *
  * Work runs at once while less than `sliceMs` has passed since the slice's first piece; after
  * that, pieces wait in order and run in the following turns, a slice per turn. So a burst (800
- * agents saying hello in the same instant) no longer holds the loop for its whole length: timers,
+ * agents saying hello in the same instant) does not hold the loop for its whole length: timers,
  * requests and the broker's own reading get a turn between slices.
  *
  * A turn's end is only seen when an immediate runs, and one per turn would cost a loop iteration

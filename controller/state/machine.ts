@@ -44,7 +44,7 @@ export class StateMachine {
   private stepWake = Infinity;
 
   /**
-   * `quietHeartbeats: false` evaluates every heartbeat in full, as before the shortcut (see
+   * `quietHeartbeats: false` evaluates every heartbeat in full, without the shortcut (see
    * `quietHeartbeat`): the tests run both ways and compare.
    */
   constructor(
