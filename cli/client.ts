@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { PROTOCOL_VERSION, Response, decodeMessage } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
+import type { VerbArgs, VerbName, VerbResult } from '../shared/verbs/catalog.js';
 
 export interface ClientOptions {
   url: string;
@@ -13,6 +14,9 @@ export interface ClientOptions {
   /** How long to wait for the controller's answer. */
   timeoutMs?: number;
 }
+
+/** A verb's arguments (left out where all are optional) and how long to wait for its answer. */
+export type RequestArgs<V extends VerbName> = {} extends VerbArgs<V> ? [args?: VerbArgs<V>, timeoutMs?: number] : [args: VerbArgs<V>, timeoutMs?: number];
 
 /** Why a connection failed, in words that say what to do (CONNACK 4/5 are refused logins). */
 function connectFailure(opts: ClientOptions, err: Error & { code?: unknown }): string {
@@ -64,8 +68,8 @@ export class ControllerClient {
     return c;
   }
 
-  /** Send a request and wait for its reply; a refusal becomes an Error with the controller's reason. */
-  async request<T = unknown>(verb: string, args: Record<string, unknown> = {}, timeoutMs = this.opts.timeoutMs ?? 30_000): Promise<T> {
+  /** Send a request and wait for its reply (typed by the verb catalog); a refusal becomes an Error with the controller's reason. */
+  async request<V extends VerbName>(verb: V, ...[args = {} as VerbArgs<V>, timeoutMs = this.opts.timeoutMs ?? 30_000]: RequestArgs<V>): Promise<VerbResult<V>> {
     const id = randomBytes(8).toString('hex');
     const response = await new Promise<Response>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -76,7 +80,7 @@ export class ControllerClient {
       this.client.publish(this.topics.request(verb), JSON.stringify({ v: PROTOCOL_VERSION, id, replyTo: this.clientId, args }), { qos: 1 });
     });
     if (!response.ok) throw new Error(response.error ?? `${verb} failed`);
-    return response.data as T;
+    return response.data as VerbResult<V>;
   }
 
   /** Stream messages matching the filters (for `watch`, `console`). */

@@ -4,7 +4,8 @@
  * per node as it finishes and all at the end. A failing node never stops the others.
  */
 import pLimit from 'p-limit';
-import { PowerError, PowerTargetError, type CallOptions, type PowerAction, type PowerDriver, type PowerErrorCode, type PowerState } from './driver.js';
+import { PowerError, PowerTargetError, type CallOptions, type PowerDriver, type PowerErrorCode, type PowerState } from './driver.js';
+import type { PowerAction } from '../../shared/verbs/args.js';
 import { sleep } from './guarded.js';
 
 export interface PowerResult {

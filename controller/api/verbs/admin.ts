@@ -1,19 +1,18 @@
-import { z } from 'zod';
 import { ApiError, verb } from '../verb.js';
 
 /** Slurm-style drain and return to service: offline always carries a reason. */
 export const adminVerbs = [
-  verb('offline', 'take nodes out of automatic correction, with a reason', z.object({ range: z.string(), reason: z.string().trim().min(1, 'a reason is required').max(1024), by: z.string().max(128).optional() }), async ({ range, reason, by }, ctx) => {
+  verb('offline', async ({ range, reason }, ctx, { user }) => {
     const nodes = ctx.nodes.resolve(range);
     if (nodes.length === 0) throw new ApiError(`noderange "${range}" names no nodes`);
-    ctx.state.setAdmin(nodes, 'offline', reason, by ?? 'admin');
+    ctx.state.setAdmin(nodes, 'offline', reason, user);
     await ctx.store.flush();
     return { nodes };
   }),
-  verb('online', 'return nodes to service', z.object({ range: z.string(), by: z.string().max(128).optional() }), async ({ range, by }, ctx) => {
+  verb('online', async ({ range }, ctx, { user }) => {
     const nodes = ctx.nodes.resolve(range);
     if (nodes.length === 0) throw new ApiError(`noderange "${range}" names no nodes`);
-    ctx.state.setAdmin(nodes, 'online', null, by ?? 'admin');
+    ctx.state.setAdmin(nodes, 'online', null, user);
     await ctx.store.flush();
     return { nodes };
   }),
