@@ -18,6 +18,7 @@
  * node. `all` is reserved: it always means every known node. `^file` (xCAT's node list file) is
  * not supported: the controller reads no user files.
  */
+import { MusterError } from './errors.js';
 import { NodeName } from './protocol.js';
 
 export interface NodeRangeContext {
@@ -36,7 +37,8 @@ export interface NodeRangeOptions {
 
 export const DEFAULT_NODERANGE_LIMIT = 100_000;
 
-export class NodeRangeError extends Error {
+export class NodeRangeError extends MusterError {
+  override readonly name = 'NodeRangeError';
   constructor(
     readonly range: string,
     readonly detail: string,
@@ -44,8 +46,7 @@ export class NodeRangeError extends Error {
     readonly column: number | null,
     readonly hint: string | null = null,
   ) {
-    super(`noderange "${clip(range)}": ${detail}${column === null ? '' : ` at column ${column}`}${hint ? ` (${hint})` : ''}`);
-    this.name = 'NodeRangeError';
+    super(`noderange "${clip(range)}": ${detail}${column === null ? '' : ` at column ${column}`}${hint ? ` (${hint})` : ''}`, 'bad-noderange');
   }
 }
 

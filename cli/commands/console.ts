@@ -47,6 +47,7 @@ export function registerConsoleCommand(program: Command): void {
         if (process.stdin.isTTY) process.stdin.setRawMode(false);
         process.stdin.pause();
         if (interactive) {
+          // On the way out: the controller also drops the writer of a client that disconnects.
           await c.request('console-detach', { node }).catch(() => {});
           process.stderr.write(`\r\n[detached from ${node}]\n`);
         }

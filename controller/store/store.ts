@@ -1,6 +1,7 @@
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
+import { MusterError } from '../../shared/errors.js';
 import { describeZodError } from '../../shared/protocol.js';
 import { SlicedJsonFile } from './atomic-file.js';
 import { STORE_VERSION, StoreData, emptyStore } from './schema.js';
@@ -166,13 +167,15 @@ export class Store {
       this.writes++;
       this.lastError = null;
       // A new data directory has no last good copy until its first write: make one.
+      // The store itself is on disk; without this backup, the next start's first write makes one.
       if (this.writes === 1 && !(await exists(this.backupPath))) await copyFile(this.path, this.backupPath).catch(() => {});
       this.opts.onWrite?.(performance.now() - started, 0);
       for (const w of waiters) w.resolve();
     } catch (err) {
       // Keep the data dirty so the next change (or flush) tries again; tell whoever waited.
       this.dirty = true;
-      this.lastError = new Error(`store ${this.path}: write failed: ${(err as Error).message}`);
+      // The operator's to fix (disk full, permissions): the caller sees why, as it is.
+      this.lastError = new MusterError(`store ${this.path}: write failed: ${(err as Error).message}`, 'store-write-failed');
       this.opts.onWriteError?.(this.lastError);
       for (const w of waiters) w.reject(this.lastError);
     } finally {

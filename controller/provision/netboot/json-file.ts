@@ -23,6 +23,7 @@ export class JsonFile<T> {
   save(): Promise<void> {
     if (this.next) return this.next;
     if (!this.writing) return this.startWrite();
+    // The running write's failure goes to its own callers; the next write starts regardless.
     this.next = this.writing
       .catch(() => undefined)
       .then(() => {
