@@ -18,6 +18,16 @@ export interface ClientOptions {
 /** A verb's arguments (left out where all are optional) and how long to wait for its answer. */
 export type RequestArgs<V extends VerbName> = {} extends VerbArgs<V> ? [args?: VerbArgs<V>, timeoutMs?: number] : [args: VerbArgs<V>, timeoutMs?: number];
 
+/** The controller's refusal: its message, and its code (`role`, `bad-arguments`, `internal`, an error's own). */
+export class RequestFailed extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
 /** Why a connection failed, in words that say what to do (CONNACK 4/5 are refused logins). */
 function connectFailure(opts: ClientOptions, err: Error & { code?: unknown }): string {
   const who = opts.username ? `user ${opts.username}` : 'an anonymous client (give --user / MUSTER_USER and MUSTER_PASSWORD or MUSTER_PASSWORD_FILE)';
@@ -79,7 +89,7 @@ export class ControllerClient {
       this.pending.set(id, { resolve, reject, timer });
       this.client.publish(this.topics.request(verb), JSON.stringify({ v: PROTOCOL_VERSION, id, replyTo: this.clientId, args }), { qos: 1 });
     });
-    if (!response.ok) throw new Error(response.error ?? `${verb} failed`);
+    if (!response.ok) throw new RequestFailed(response.error ?? `${verb} failed`, response.code);
     return response.data as VerbResult<V>;
   }
 

@@ -26,6 +26,11 @@ export class ApiServer implements Extension {
     for (const v of verbs) this.verbs.set(v.name, v);
   }
 
+  /** The verbs this server answers, sorted. */
+  names(): string[] {
+    return [...this.verbs.keys()].sort();
+  }
+
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
     this.unsubscribe = await ctx.bus.subscribe(ctx.topics.allRequests, (topic, payload) => void this.handle(topic, payload));
@@ -57,7 +62,7 @@ export class ApiServer implements Extension {
     const v = this.verbs.get(t.verb);
     if (!v) {
       ctx.metrics.requests.inc({ verb: 'unknown', outcome: 'error' });
-      return void reply({ ok: false, error: `unknown request "${t.verb}"; known: ${[...this.verbs.keys()].sort().join(', ')}`, code: 'unknown-verb' });
+      return void reply({ ok: false, error: `unknown request "${t.verb}"; known: ${this.names().join(', ')}`, code: 'unknown-verb' });
     }
     // Who asked, as the broker authenticated the client that published (its replyTo, checked by the broker).
     const who = ctx.auth.who(replyTo);
