@@ -5,7 +5,8 @@ import type { ConsoleDriver } from './driver.js';
 import { createConsoleDriver } from './drivers/index.js';
 import { DEFAULT_ROTATION, type RotationOptions } from './log-file.js';
 import { DEFAULT_PATTERNS, type ConsoleMatch, type ConsolePattern } from './patterns.js';
-import { ConsoleSession, type ConsoleStatus } from './session.js';
+import type { ConsoleStatus } from '../../shared/verbs/results.js';
+import { ConsoleSession } from './session.js';
 
 export interface ConsoleManagerOptions {
   /** Logs go to `<dataDir>/consoles/<node>.log`. */

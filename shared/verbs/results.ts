@@ -165,6 +165,7 @@ export interface BiosDiffRow {
   node: string;
   /** When the node last reported, or null if never. */
   reportedAt: number | null;
+  /** `reported` null: the node never reported this key (no report yet, or settings not known). */
   drift: Array<{ key: string; desired: string; reported: string | null; from: string }>;
 }
 

@@ -71,18 +71,18 @@ export function recordVerbs(): Verb[] {
     verb('bios-diff', async ({ range }, ctx) => biosDiff(ctx.store.data, ctx.nodes.resolve(range))),
 
     verb('import', async ({ text, format, upload, dryRun }, ctx) => {
-        const whole = upload ? uploads.add(upload.id, upload.part, upload.parts, text, ctx.now()) : text;
-        if (whole === null) return { received: upload!.part };
-        const { plan, problems } = planImportText(ctx.store.data, whole, format);
-        // Problems are data, not an error message: a file may have more than an error line holds.
-        if (problems.length) return { imported: false as const, problems };
-        if (dryRun) return { imported: false, dryRun: true as const, ...applyImport(structuredClone(ctx.store.data), plan, ctx.now()) };
-        const summary = ctx.store.change((d) => applyImport(d, plan, ctx.now()));
-        const changed = [...summary.nodes.created, ...summary.nodes.updated];
-        for (const node of changed) ctx.state.nodeDefined(node);
-        ctx.nodes.changed(changed);
-        await ctx.store.flush();
-        return { imported: true, ...summary };
+      const whole = upload ? uploads.add(upload.id, upload.part, upload.parts, text, ctx.now()) : text;
+      if (whole === null) return { received: upload!.part };
+      const { plan, problems } = planImportText(ctx.store.data, whole, format);
+      // Problems are data, not an error message: a file may have more than an error line holds.
+      if (problems.length) return { imported: false as const, problems };
+      if (dryRun) return { imported: false, dryRun: true as const, ...applyImport(structuredClone(ctx.store.data), plan, ctx.now()) };
+      const summary = ctx.store.change((d) => applyImport(d, plan, ctx.now()));
+      const changed = [...summary.nodes.created, ...summary.nodes.updated];
+      for (const node of changed) ctx.state.nodeDefined(node);
+      ctx.nodes.changed(changed);
+      await ctx.store.flush();
+      return { imported: true, ...summary };
     }),
 
     verb('export', async ({ format, showSecrets, hwlog }, ctx) => ({
