@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { PROTOCOL_VERSION, Response, decodeMessage } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
+import type { VerbArgs, VerbName, VerbResult } from '../shared/verbs/catalog.js';
 
 export interface ClientOptions {
   url: string;
@@ -15,6 +16,18 @@ export interface ClientOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** A verb's arguments (left out where all are optional) and how long to wait for its answer. */
+export type RequestArgs<V extends VerbName> = {} extends VerbArgs<V> ? [args?: VerbArgs<V>, timeoutMs?: number] : [args: VerbArgs<V>, timeoutMs?: number];
+
+/** The controller's refusal: its message, and its code (`role`, `bad-arguments`, `internal`, an error's own). */
+export class RequestFailed extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** Why a connection failed, in words that say what to do (CONNACK 4/5 are refused logins). */
 function connectFailure(opts: ClientOptions, err: Error & { code?: unknown }): string {
@@ -68,8 +81,8 @@ export class ControllerClient {
     return c;
   }
 
-  /** Send a request and wait for its reply; a refusal becomes an Error with the controller's reason. */
-  async request<T = unknown>(verb: string, args: Record<string, unknown> = {}, timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS): Promise<T> {
+  /** Send a request and wait for its reply (typed by the verb catalog); a refusal becomes an Error with the controller's reason. */
+  async request<V extends VerbName>(verb: V, ...[args = {} as VerbArgs<V>, timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS]: RequestArgs<V>): Promise<VerbResult<V>> {
     const id = randomBytes(8).toString('hex');
     const response = await new Promise<Response>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -79,8 +92,8 @@ export class ControllerClient {
       this.pending.set(id, { resolve, reject, timer });
       this.client.publish(this.topics.request(verb), JSON.stringify({ v: PROTOCOL_VERSION, id, replyTo: this.clientId, args }), { qos: 1 });
     });
-    if (!response.ok) throw new Error(response.error ?? `${verb} failed`);
-    return response.data as T;
+    if (!response.ok) throw new RequestFailed(response.error ?? `${verb} failed`, response.code);
+    return response.data as VerbResult<V>;
   }
 
   /** Stream messages matching the filters (for `watch`, `console`). */

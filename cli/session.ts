@@ -18,8 +18,8 @@ export async function withController<T>(cmd: Command, fn: (client: ControllerCli
   const timeoutS = Number(g.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new Error(`--timeout "${g.timeout}" must be a positive number of seconds`);
   const caFile = g.ca ?? process.env.MUSTER_CA;
-  // Without a password the connection is anonymous (where the controller allows it); --user then
-  // only names who did it, as before authentication existed.
+  // Without a password the connection is anonymous (where the controller allows it), and the
+  // controller records what it does as done by `anonymous`.
   const password = g.user ? await loginPassword(g.user) : undefined;
   const client = await ControllerClient.connect({
     url: g.controller,

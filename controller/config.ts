@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { describeZodError } from '../shared/protocol.js';
-import { Role } from './auth/roles.js';
+import { Role } from '../shared/auth.js';
 import { NetworkConfig } from './network/config.js';
 import { TOKEN_HASH } from './auth/tokens.js';
 

@@ -19,6 +19,7 @@
  * not supported: the controller reads no user files.
  */
 import { closest } from './closest.js';
+import { MusterError } from './errors.js';
 import { NodeName } from './protocol.js';
 
 export interface NodeRangeContext {
@@ -37,7 +38,8 @@ export interface NodeRangeOptions {
 
 export const DEFAULT_NODERANGE_LIMIT = 100_000;
 
-export class NodeRangeError extends Error {
+export class NodeRangeError extends MusterError {
+  override readonly name = 'NodeRangeError';
   constructor(
     readonly range: string,
     readonly detail: string,
@@ -45,8 +47,7 @@ export class NodeRangeError extends Error {
     readonly column: number | null,
     readonly hint: string | null = null,
   ) {
-    super(`noderange "${clip(range)}": ${detail}${column === null ? '' : ` at column ${column}`}${hint ? ` (${hint})` : ''}`);
-    this.name = 'NodeRangeError';
+    super(`noderange "${clip(range)}": ${detail}${column === null ? '' : ` at column ${column}`}${hint ? ` (${hint})` : ''}`, 'bad-noderange');
   }
 }
 

@@ -200,6 +200,8 @@ export const Response = z.object({
   ok: z.boolean(),
   data: z.unknown().optional(),
   error: text(4096).optional(),
+  /** With an error: what kind (`role`, `bad-arguments`, `internal`, or the error's own code). */
+  code: text(64).optional(),
 });
 export type Request = z.infer<typeof Request>;
 export type Response = z.infer<typeof Response>;

@@ -27,7 +27,7 @@ export function registerBuildCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster image list --json\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<Array<{ name: string; system: string; addedAt?: number; detail?: string }>>('images'));
+      const r = await withController(cmd, (c) => c.request('images'));
       if (o.json) return printJson(r);
       process.stdout.write(table(['IMAGE', 'SYSTEM', 'ADDED', 'DETAIL'], r.map((i) => [i.name, i.system, i.addedAt ? isoTime(i.addedAt) : '-', i.detail ?? ''])) + '\n');
     });
@@ -42,13 +42,13 @@ export function registerBuildCommands(program: Command): void {
     .action(async (range: string, o: { status?: boolean; reboot?: boolean; json?: boolean }, cmd: Command) => {
       await withController(cmd, async (c) => {
         if (o.status) {
-          const r = await c.request<Array<{ node: string; state: string; system: string | null; detail?: string }>>('build-status', { range });
+          const r = await c.request('build-status', { range });
           if (o.json) return printJson(r);
           return void process.stdout.write(table(['NODE', 'SYSTEM', 'STATE', 'DETAIL'], r.map((x) => [x.node, x.system ?? '-', x.state, x.detail ?? ''])) + '\n');
         }
-        const r = await c.request<{ results: Array<{ node: string; ok: boolean; error?: string }> }>('build', { range });
+        const r = await c.request('build', { range });
         const ready = r.results.filter((x) => x.ok).map((x) => x.node);
-        const power = o.reboot && ready.length ? await c.request<{ results: Array<{ node: string; ok: boolean; error?: string }> }>('power', { action: 'cycle', range: ready.join(',') }, Math.max(60_000, ready.length * 30_000)) : null;
+        const power = o.reboot && ready.length ? await c.request('power', { action: 'cycle', range: ready.join(',') }, Math.max(60_000, ready.length * 30_000)) : null;
         if (o.json) return printJson({ build: r.results, power: power?.results ?? null });
         process.stdout.write(`build: ${summary(r.results)}\n`);
         if (power) process.stdout.write(`power cycle: ${summary(power.results)}\n`);

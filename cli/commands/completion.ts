@@ -22,7 +22,7 @@ export function registerCompletionCommands(program: Command): void {
     .description('node and group names, one per line (for completion)')
     .action(async (_o: unknown, cmd: Command) => {
       const names = await withController(cmd, async (c) => {
-        const [nodes, groups] = await Promise.all([c.request<Array<{ node: string }>>('nodes', {}), c.request<Record<string, string[]>>('groups')]);
+        const [nodes, groups] = await Promise.all([c.request('nodes', {}), c.request('groups')]);
         return [...nodes.map((n) => n.node), ...Object.keys(groups)];
       });
       process.stdout.write(names.join('\n') + '\n');

@@ -15,13 +15,13 @@ export function registerConsoleCommand(program: Command): void {
         if (o.tail !== undefined) {
           const n = Number(o.tail);
           if (!Number.isInteger(n) || n < 1) throw new Error(`--tail "${o.tail}" must be a whole number ≥ 1`);
-          const r = await c.request<{ lines: string[] }>('console-tail', { node, lines: n });
+          const r = await c.request('console-tail', { node, lines: n });
           for (const l of r.lines) process.stdout.write(l + '\n');
           return;
         }
         const interactive = !o.follow;
         if (interactive) {
-          const r = await c.request<{ displaced: string | null }>('console-attach', { node, force: !!o.force });
+          const r = await c.request('console-attach', { node, force: !!o.force });
           process.stderr.write(`[attached to ${node} read-write${r.displaced ? `, displacing ${r.displaced}` : ''}; &. detaches]\r\n`);
         } else {
           process.stderr.write(`[following ${node} read-only; Ctrl-C stops]\n`);
@@ -47,6 +47,7 @@ export function registerConsoleCommand(program: Command): void {
         if (process.stdin.isTTY) process.stdin.setRawMode(false);
         process.stdin.pause();
         if (interactive) {
+          // On the way out: the controller also drops the writer of a client that disconnects.
           await c.request('console-detach', { node }).catch(() => {});
           process.stderr.write(`\r\n[detached from ${node}]\n`);
         }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../controller/config.js';
-import { Role } from '../../controller/auth/roles.js';
+import { Role } from '../../shared/auth.js';
 import { runController } from '../../controller/main.js';
 
 const int = (name: string) => (v: string) => {

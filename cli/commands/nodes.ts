@@ -1,21 +1,10 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../shared/duration.js';
-import { formatInterfaces, type InterfaceConfig } from '../../shared/node-network.js';
-import type { NodeState, Transition } from '../../shared/protocol.js';
+import { formatInterfaces } from '../../shared/node-network.js';
+import type { Axis } from '../../shared/protocol.js';
+import type { ShownNode } from '../../shared/verbs/results.js';
 import { ago, isoTime, table } from '../format.js';
 import { printJson, useColor, withController } from '../session.js';
-
-interface NodeRow {
-  node: string;
-  groups: string[];
-  phase: string;
-  liveness: string;
-  admin: string;
-  reason: string | null;
-  power: string;
-  since: number;
-  agentId: string | null;
-}
 
 export function registerNodeCommands(program: Command): void {
   program
@@ -24,7 +13,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster nodes\n  muster nodes n[001-016],-n005\n  muster nodes rack1 --json\n')
     .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
-      const rows = await withController(cmd, (c) => c.request<NodeRow[]>('nodes', { range }));
+      const rows = await withController(cmd, (c) => c.request('nodes', { range }));
       if (o.json) return printJson(rows);
       const now = Date.now();
       process.stdout.write(
@@ -42,7 +31,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster show n001\n')
     .action(async (node: string, o: { json?: boolean }, cmd: Command) => {
-      const n = await withController(cmd, (c) => c.request<Record<string, unknown> & { state: NodeState | null }>('show', { node }));
+      const n = await withController(cmd, (c) => c.request('show', { node }));
       if (o.json) return printJson(n);
       process.stdout.write(formatShow(n) + '\n');
     });
@@ -56,7 +45,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster history n001\n  muster history n001 --since 1h --axis phase\n')
     .action(async (node: string, o: { since?: string; axis?: string; json?: boolean }, cmd: Command) => {
       const since = o.since === undefined ? undefined : parseSince(o.since);
-      const r = await withController(cmd, (c) => c.request<{ transitions: Transition[]; skipped: number }>('history', { node, since, axis: o.axis }));
+      const r = await withController(cmd, (c) => c.request('history', { node, since, axis: o.axis as Axis | undefined /* the controller names a wrong one */ }));
       if (o.json) return printJson(r.transitions);
       process.stdout.write(table(['TIME', 'AXIS', 'FROM', 'TO', 'CAUSE'], r.transitions.map((t) => [isoTime(t.at), t.axis, t.from ?? '-', t.to ?? '-', t.cause])) + '\n');
       if (r.skipped) process.stderr.write(`muster: ${r.skipped} unreadable journal line(s) skipped\n`);
@@ -68,7 +57,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster discovered\n  muster assign mac-525400000001 n001\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const rows = await withController(cmd, (c) => c.request<Array<{ agentId: string; macs: string[]; serial: string | null; product: string | null; lastSeen: number; phase: string | null }>>('discovered'));
+      const rows = await withController(cmd, (c) => c.request('discovered'));
       if (o.json) return printJson(rows);
       const now = Date.now();
       process.stdout.write(table(['AGENT', 'MACS', 'SERIAL', 'PRODUCT', 'SEEN'], rows.map((r) => [r.agentId, r.macs.join(','), r.serial ?? '-', r.product ?? '-', ago(r.lastSeen, now)])) + '\n');
@@ -81,7 +70,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster assign uuid-4c4c4544-0031-3210-8052-b4c04f4e4b31 n001\n  muster assign 52:54:00:00:00:01 n002\n')
     .action(async (agent: string, node: string, o: { force?: boolean; json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ node: string; agentId: string }>('assign', { agent, node, force: !!o.force }));
+      const r = await withController(cmd, (c) => c.request('assign', { agent, node, force: !!o.force }));
       if (o.json) return printJson(r);
       process.stdout.write(`${r.agentId} is now ${r.node}\n`);
     });
@@ -95,7 +84,7 @@ export function registerNodeCommands(program: Command): void {
       '\nKeys: groups=a,b mac=… serial=… uuid=… ib=… switch=SW:PORT power=URL console=TARGET image=ID tags=a,b if.NAME=… attr.NAME=…\nExamples:\n  muster define n[001-004] groups=rack1,compute power=ipmi://admin:pw@10.0.0.1\n  muster define n005 mac=52:54:00:00:00:05 console=serial:/dev/ttyUSB0@115200\n',
     )
     .action(async (range: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ created: string[]; changed: string[] }>('define', { range, settings }));
+      const r = await withController(cmd, (c) => c.request('define', { range, settings }));
       if (o.json) return printJson(r);
       process.stdout.write(`${r.created.length} created, ${r.changed.length} changed\n`);
     });
@@ -106,7 +95,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster set rack1 image=rocky9 tags=gpu,ib\n  muster set n001 if.eth0=10.1.0.11/16,gw=10.1.0.1,mtu=9000\n')
     .action(async (range: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ changed: string[] }>('set', { range, settings }));
+      const r = await withController(cmd, (c) => c.request('set', { range, settings }));
       if (o.json) return printJson(r);
       process.stdout.write(`${r.changed.length} node(s) changed\n`);
     });
@@ -117,7 +106,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster undefine n[001-004]\n')
     .action(async (range: string, o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ removed: string[] }>('undefine', { range }));
+      const r = await withController(cmd, (c) => c.request('undefine', { range }));
       if (o.json) return printJson(r);
       process.stdout.write(`${r.removed.length} node(s) removed\n`);
     });
@@ -129,7 +118,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster naming\n  muster naming on n[001-100]\n  muster naming off\n')
     .action(async (state: string | undefined, pattern: string | undefined, o: { json?: boolean }, cmd: Command) => {
       if (state !== undefined && state !== 'on' && state !== 'off') throw new Error(`naming: "${state}" must be on or off`);
-      const r = await withController(cmd, (c) => c.request<{ enabled: boolean; pattern: string }>('naming', { enabled: state === undefined ? undefined : state === 'on', pattern }));
+      const r = await withController(cmd, (c) => c.request('naming', { enabled: state === undefined ? undefined : state === 'on', pattern }));
       if (o.json) return printJson(r);
       process.stdout.write(`sequential naming ${r.enabled ? 'on' : 'off'}: ${r.pattern}\n`);
     });
@@ -141,7 +130,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster offline n007 --reason "DIMM errors, ticket 4711"\n')
     .action(async (range: string, o: { reason: string }, cmd: Command) => {
       if (o.reason.trim() === '') throw new Error('offline: --reason must not be empty');
-      const r = await withController(cmd, (c) => c.request<{ nodes: string[] }>('offline', { range, reason: o.reason }));
+      const r = await withController(cmd, (c) => c.request('offline', { range, reason: o.reason }));
       process.stdout.write(`${r.nodes.length} node(s) offline\n`);
     });
 
@@ -150,7 +139,7 @@ export function registerNodeCommands(program: Command): void {
     .description('return nodes to service (Slurm ReturnToService)')
     .addHelpText('after', '\nExample:\n  muster online n007\n')
     .action(async (range: string, _o: unknown, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ nodes: string[] }>('online', { range }));
+      const r = await withController(cmd, (c) => c.request('online', { range }));
       process.stdout.write(`${r.nodes.length} node(s) online\n`);
     });
 }
@@ -168,12 +157,12 @@ export function parseSince(text: string, now = Date.now()): number {
   return now - ago;
 }
 
-function formatShow(n: Record<string, unknown> & { state: NodeState | null }): string {
+function formatShow(n: ShownNode): string {
   const s = n.state;
   const lines: string[] = [];
   const add = (k: string, v: unknown) => lines.push(`${k.padEnd(12)} ${v === null || v === undefined || v === '' ? '-' : String(v)}`);
   add('node', n.name);
-  add('groups', (n.groups as string[]).join(','));
+  add('groups', n.groups.join(','));
   if (s) {
     add('phase', `${s.phase} (since ${isoTime(s.phaseSince)})`);
     add('liveness', `${s.liveness} (since ${isoTime(s.livenessSince)})`);
@@ -182,7 +171,7 @@ function formatShow(n: Record<string, unknown> & { state: NodeState | null }): s
     add('faults', s.faults);
   }
   add('agent', n.agentId);
-  const ids = n.ids as { macs: string[]; serial: string | null; uuid: string | null; ibGuids: string[]; switchPort: { switch: string; port: string } | null };
+  const { ids } = n;
   add('macs', ids.macs.join(','));
   add('serial', ids.serial);
   add('uuid', ids.uuid);
@@ -191,10 +180,10 @@ function formatShow(n: Record<string, unknown> & { state: NodeState | null }): s
   add('power url', n.power);
   add('console', n.console);
   add('image', n.image);
-  add('tags', (n.tags as string[]).join(','));
-  const ifs = formatInterfaces(n.interfaces as InterfaceConfig[]);
+  add('tags', n.tags.join(','));
+  const ifs = formatInterfaces(n.interfaces);
   add('interfaces', ifs.length ? '' : null);
   for (const i of ifs) lines.push(`  ${i}`);
-  for (const [k, v] of Object.entries(n.attrs as Record<string, string>)) add(`attr.${k}`, v);
+  for (const [k, v] of Object.entries(n.attrs)) add(`attr.${k}`, v);
   return lines.join('\n');
 }

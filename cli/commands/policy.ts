@@ -10,7 +10,7 @@ export function registerPolicyCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster policy status\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ frozen: Array<{ group: string; since: number }> }>('policy-status'));
+      const r = await withController(cmd, (c) => c.request('policy-status'));
       if (o.json) return printJson(r.frozen);
       if (r.frozen.length === 0) return void process.stdout.write('no group is frozen\n');
       process.stdout.write(table(['GROUP', 'FROZEN SINCE'], r.frozen.map((f) => [f.group, isoTime(f.since)])) + '\n');
@@ -20,7 +20,7 @@ export function registerPolicyCommands(program: Command): void {
     .description('resume automatic actions of a group the breaker froze (after you checked the network)')
     .addHelpText('after', '\nExample:\n  muster policy status\n  muster policy resume rack1\n')
     .action(async (group: string, _o: unknown, cmd: Command) => {
-      await withController(cmd, (c) => c.request('policy-resume', { group, by: cmd.optsWithGlobals<{ user?: string }>().user ?? process.env.USER }));
+      await withController(cmd, (c) => c.request('policy-resume', { group }));
       process.stdout.write(`group ${group} resumed\n`);
     });
 }

@@ -1,19 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { Event, decodeMessage } from '../../shared/protocol.js';
+import { POWER_ACTIONS, PowerAction } from '../../shared/verbs/args.js';
+import type { PowerResult } from '../../shared/verbs/results.js';
 import { table } from '../format.js';
 import { Progress, summary } from '../progress.js';
 import { printJson, useColor, withController } from '../session.js';
 
-interface Result {
-  node: string;
-  ok: boolean;
-  state?: string;
-  error?: string;
-  ms: number;
-}
-
-const ACTIONS = ['on', 'off', 'cycle', 'reset', 'status'];
 
 export function registerPowerCommand(program: Command): void {
   program
@@ -23,21 +16,23 @@ export function registerPowerCommand(program: Command): void {
     .option('--stagger <ms>', 'least time between two starts, to spare the circuit')
     .option('--json', 'per-node results as JSON')
     .addHelpText('after', '\nExamples:\n  muster power status rack1\n  muster power cycle n[001-040] --concurrency 20 --stagger 200\n')
-    .action(async (action: string, range: string, o: { concurrency?: string; stagger?: string; json?: boolean }, cmd: Command) => {
-      if (!ACTIONS.includes(action)) throw new Error(`power: "${action}" is not one of ${ACTIONS.join(', ')}`);
+    .action(async (word: string, range: string, o: { concurrency?: string; stagger?: string; json?: boolean }, cmd: Command) => {
+      const known = PowerAction.safeParse(word);
+      if (!known.success) throw new Error(`power: "${word}" is not one of ${POWER_ACTIONS.join(', ')}`);
+      const action = known.data;
       const concurrency = o.concurrency === undefined ? undefined : wholeNumber('--concurrency', o.concurrency, 1);
       const staggerMs = o.stagger === undefined ? undefined : wholeNumber('--stagger', o.stagger, 0);
       const requestId = randomBytes(8).toString('hex');
       const r = await withController(cmd, async (c) => {
-        const nodes = await c.request<Array<{ node: string }>>('nodes', { range });
+        const nodes = await c.request('nodes', { range });
         const progress = new Progress(nodes.length, `power ${action}`, !o.json && !!process.stderr.isTTY);
         await c.stream([c.topics.event('action')], (_t, payload) => {
           const e = decodeMessage(Event, payload);
-          if (e.ok && e.value.details.requestId === requestId) progress.tick((e.value.details.result as Result).ok);
+          if (e.ok && e.value.details.requestId === requestId) progress.tick((e.value.details.result as PowerResult).ok);
         });
         // A large range takes a while: wait long enough for all of it.
         const timeoutMs = Math.max(60_000, nodes.length * 30_000);
-        const res = await c.request<{ results: Result[] }>('power', { action, range, concurrency, staggerMs, requestId }, timeoutMs);
+        const res = await c.request('power', { action, range, concurrency, staggerMs, requestId }, timeoutMs);
         progress.end();
         return res;
       });

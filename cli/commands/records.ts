@@ -5,52 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { MAX_IMPORT_BYTES, UPLOAD_PART_CHARS } from '../../controller/records/uploads.js';
+import { MAX_IMPORT_BYTES, UPLOAD_PART_CHARS, type SiteFormat } from '../../shared/verbs/args.js';
+import type { ImportOutcome, ImportResult } from '../../shared/verbs/results.js';
 import type { ControllerClient } from '../client.js';
 import { isoTime, table } from '../format.js';
-import { printJson, withController, type GlobalOptions } from '../session.js';
-
-interface Issue {
-  id: number;
-  node: string;
-  text: string;
-  source: string;
-  openedAt: number;
-  openedBy: string;
-  closedAt: number | null;
-  closedBy: string | null;
-  note: string | null;
-}
-
-interface SwitchRow {
-  name: string;
-  mgmt: string | null;
-  kind: string | null;
-  ports: Array<{ port: string; node: string; nic: string | null }>;
-}
-
-interface DiffRow {
-  node: string;
-  reportedAt: number | null;
-  drift: Array<{ key: string; desired: string; reported: string | null; from: string }>;
-}
-
-type ImportResult =
-  | { imported: false; problems: Array<{ line: number | null; message: string }> }
-  | {
-      imported: boolean;
-      dryRun?: true;
-      nodes: { created: string[]; updated: string[] };
-      switches: { created: string[]; updated: string[] };
-      ports: number;
-      bios: number;
-      hwlogIgnored: number;
-    };
-
-/** The name recorded as who did it: --user, else the login name. */
-function by(cmd: Command): string | undefined {
-  return cmd.optsWithGlobals<GlobalOptions>().user || process.env.USER || undefined;
-}
+import { printJson, withController } from '../session.js';
 
 export function registerRecordCommands(program: Command): void {
   registerHwlog(program);
@@ -68,7 +27,7 @@ function registerHwlog(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster hwlog open n007 "DIMM B2 correctable errors, ticket 4711"\n')
     .action(async (node: string, words: string[], o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ issue: Issue; created: boolean }>('hwlog-open', { node, text: words.join(' '), by: by(cmd) }));
+      const r = await withController(cmd, (c) => c.request('hwlog-open', { node, text: words.join(' ') }));
       if (o.json) return printJson(r);
       process.stdout.write(r.created ? `${node}: issue #${r.issue.id} opened\n` : `${node}: the same issue is already open as #${r.issue.id}\n`);
     });
@@ -82,7 +41,7 @@ function registerHwlog(program: Command): void {
       const n = Number(id.replace(/^#/, ''));
       if (!Number.isInteger(n) || n <= 0) throw new Error(`hwlog close: "${id}" is not an issue number`);
       if (o.note.trim() === '') throw new Error('hwlog close: --note must not be empty');
-      await withController(cmd, (c) => c.request<Issue>('hwlog-close', { node, id: n, note: o.note, by: by(cmd) }));
+      await withController(cmd, (c) => c.request('hwlog-close', { node, id: n, note: o.note }));
       process.stdout.write(`${node}: issue #${n} closed\n`);
     });
 
@@ -93,7 +52,7 @@ function registerHwlog(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster hwlog list\n  muster hwlog list rack1 --all\n')
     .action(async (range: string | undefined, o: { all?: boolean; json?: boolean }, cmd: Command) => {
-      const rows = await withController(cmd, (c) => c.request<Issue[]>('hwlog-list', { range, all: !!o.all }));
+      const rows = await withController(cmd, (c) => c.request('hwlog-list', { range, all: !!o.all }));
       if (o.json) return printJson(rows);
       const head = ['ID', 'NODE', 'OPENED', 'BY', 'SOURCE', ...(o.all ? ['CLOSED'] : []), 'TEXT'];
       const body = rows.map((i) => [`#${i.id}`, i.node, isoTime(i.openedAt), i.openedBy, i.source, ...(o.all ? [i.closedAt === null ? 'open' : `${isoTime(i.closedAt)} ${i.closedBy}: ${i.note ?? ''}`] : []), i.text]);
@@ -109,7 +68,7 @@ function registerSwitch(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster switch add leaf1 mgmt=10.0.0.250 kind=arista-7050\n')
     .action(async (name: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ created: boolean }>('switch-add', { name, settings }));
+      const r = await withController(cmd, (c) => c.request('switch-add', { name, settings }));
       if (o.json) return printJson(r);
       process.stdout.write(`switch ${name} ${r.created ? 'added' : 'changed'}\n`);
     });
@@ -128,7 +87,7 @@ function registerSwitch(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster switch list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const rows = await withController(cmd, (c) => c.request<SwitchRow[]>('switch-list'));
+      const rows = await withController(cmd, (c) => c.request('switch-list'));
       if (o.json) return printJson(rows);
       const body = rows.flatMap((s) => (s.ports.length ? s.ports : [null]).map((p) => [s.name, s.mgmt ?? '-', s.kind ?? '-', p?.port ?? '-', p?.node ?? '-', p?.nic ?? '']));
       process.stdout.write(table(['SWITCH', 'MGMT', 'KIND', 'PORT', 'NODE', 'NIC'], body) + '\n');
@@ -144,9 +103,9 @@ function registerBios(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster bios set compute version=2.1.3 SMT=disabled\n  muster bios set n007 SMT=enabled      (a node overrides its groups)\n  muster bios set n007 SMT=\n')
     .action(async (target: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ group?: string; nodes?: string[] }>('bios-set', { target, settings }));
+      const r = await withController(cmd, (c) => c.request('bios-set', { target, settings }));
       if (o.json) return printJson(r);
-      process.stdout.write(r.group ? `group ${r.group}: desired BIOS settings changed\n` : `${r.nodes!.length} node(s): desired BIOS settings changed\n`);
+      process.stdout.write('group' in r ? `group ${r.group}: desired BIOS settings changed\n` : `${r.nodes.length} node(s): desired BIOS settings changed\n`);
     });
 
   bios
@@ -155,7 +114,7 @@ function registerBios(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster bios diff rack1\n')
     .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
-      const rows = await withController(cmd, (c) => c.request<DiffRow[]>('bios-diff', { range }));
+      const rows = await withController(cmd, (c) => c.request('bios-diff', { range }));
       if (o.json) return printJson(rows);
       const body = rows.flatMap((r) => r.drift.map((d) => [r.node, d.key, d.desired, d.reported ?? '?', d.from]));
       process.stdout.write(table(['NODE', 'KEY', 'DESIRED', 'REPORTED', 'FROM'], body) + '\n');
@@ -200,13 +159,13 @@ function registerImportExport(program: Command): void {
     .action(async (o: { format: string; showSecrets?: boolean; hwlog?: boolean; output?: string }, cmd: Command) => {
       const format = siteFormat(o.format, '');
       if (o.hwlog && format === 'csv') throw new Error('export: --hwlog needs --format yaml (the CSV form is the node table)');
-      const r = await withController(cmd, (c) => c.request<{ text: string }>('export', { format, showSecrets: !!o.showSecrets, hwlog: !!o.hwlog }));
+      const r = await withController(cmd, (c) => c.request('export', { format, showSecrets: !!o.showSecrets, hwlog: !!o.hwlog }));
       if (o.output) await writeFile(o.output, r.text, { mode: 0o600 });
       else process.stdout.write(r.text);
     });
 }
 
-function siteFormat(option: string | undefined, file: string): 'yaml' | 'csv' {
+function siteFormat(option: string | undefined, file: string): SiteFormat {
   if (option !== undefined && option !== 'yaml' && option !== 'csv') throw new Error(`--format "${option}" must be yaml or csv`);
   return (option as 'yaml' | 'csv' | undefined) ?? (/\.csv$/i.test(file) ? 'csv' : 'yaml');
 }
@@ -234,13 +193,17 @@ async function readSiteFile(file: string): Promise<string> {
 }
 
 /** One request for a small file; numbered parts for a larger one (one MQTT message is at most 256 KiB). */
-async function sendImport(c: ControllerClient, text: string, format: string, dryRun: boolean): Promise<ImportResult> {
-  if (text.length <= UPLOAD_PART_CHARS) return c.request<ImportResult>('import', { text, format, dryRun });
+async function sendImport(c: ControllerClient, text: string, format: SiteFormat, dryRun: boolean): Promise<ImportOutcome> {
+  if (text.length <= UPLOAD_PART_CHARS) return outcome(await c.request('import', { text, format, dryRun }));
   const id = randomBytes(8).toString('hex');
   const parts = Math.ceil(text.length / UPLOAD_PART_CHARS);
-  let result: unknown;
-  for (let part = 0; part < parts; part++) {
-    result = await c.request('import', { text: text.slice(part * UPLOAD_PART_CHARS, (part + 1) * UPLOAD_PART_CHARS), format, dryRun, upload: { id, part, parts } });
-  }
-  return result as ImportResult;
+  const send = (part: number) => c.request('import', { text: text.slice(part * UPLOAD_PART_CHARS, (part + 1) * UPLOAD_PART_CHARS), format, dryRun, upload: { id, part, parts } });
+  for (let part = 0; part < parts - 1; part++) await send(part);
+  return outcome(await send(parts - 1));
+}
+
+/** The answer to a whole file: the import's outcome, never a part's `received`. */
+function outcome(r: ImportResult): ImportOutcome {
+  if ('received' in r) throw new Error(`import: the controller still waits for parts after part ${r.received} (run the import again)`);
+  return r;
 }

@@ -2,14 +2,6 @@ import type { Command } from 'commander';
 import { table } from '../format.js';
 import { printJson, withController } from '../session.js';
 
-interface GroupSummary {
-  group: string;
-  nodes: number;
-  phase: Record<string, number>;
-  liveness: Record<string, number>;
-  admin: Record<string, number>;
-}
-
 const PHASES = ['run', 'init', 'kernel', 'build', 'off', 'unknown'];
 const LIVENESS = ['alive', 'suspect', 'dead'];
 
@@ -20,7 +12,7 @@ export function registerSummaryCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster summary\n  muster summary rack[1-4]\n')
     .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
-      const rows = await withController(cmd, (c) => c.request<GroupSummary[]>('summary', { range }));
+      const rows = await withController(cmd, (c) => c.request('summary', { range }));
       if (o.json) return printJson(rows);
       const n = (v: number | undefined) => String(v ?? 0);
       process.stdout.write(

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { hashPassword } from '../../controller/auth/passwords.js';
-import { ROLES, Role } from '../../controller/auth/roles.js';
+import { ROLES, Role } from '../../shared/auth.js';
 import { tokenHash } from '../../controller/auth/tokens.js';
 import { isoTime, table } from '../format.js';
 import { printJson, readSecret, withController } from '../session.js';
@@ -28,7 +28,7 @@ export function registerUserCommands(program: Command): void {
     .description('the user and role the controller sees for this connection')
     .addHelpText('after', '\nExample:\n  MUSTER_USER=alice muster whoami\n')
     .action(async (_o: unknown, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ user: string; role: Role }>('whoami'));
+      const r = await withController(cmd, (c) => c.request('whoami'));
       process.stdout.write(`${r.user} (${r.role})\n`);
     });
 
@@ -50,7 +50,7 @@ export function registerUserCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster user passwd alice\n  muster user passwd bob --role operator\n')
     .action(async (name: string, o: { role?: Role }, cmd: Command) => {
       const passwordHash = await newPasswordHash(name);
-      const r = await withController(cmd, (c) => c.request<{ role: Role }>('user-password', { name, passwordHash, role: o.role }));
+      const r = await withController(cmd, (c) => c.request('user-password', { name, passwordHash, role: o.role }));
       process.stdout.write(`user ${name}: password changed (${r.role})\n`);
     });
   user
@@ -67,7 +67,7 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster user list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const users = await withController(cmd, (c) => c.request<Array<{ name: string; role: Role; createdAt: number; createdBy: string }>>('user-list'));
+      const users = await withController(cmd, (c) => c.request('user-list'));
       if (o.json) return printJson(users);
       process.stdout.write(table(['USER', 'ROLE', 'CREATED', 'BY'], users.map((u) => [u.name, u.role, isoTime(u.createdAt), u.createdBy])) + '\n');
     });
@@ -79,7 +79,7 @@ export function registerUserCommands(program: Command): void {
     .option('--note <text>', 'what the token is for (rack, image)')
     .addHelpText('after', '\nExample:\n  muster token create --note "rack 12 image" > token && chmod 600 token\n')
     .action(async (o: { note?: string }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request<{ id: string; token: string }>('token-create', { note: o.note }));
+      const r = await withController(cmd, (c) => c.request('token-create', { note: o.note }));
       process.stderr.write(`token ${r.id} created; it is shown only now:\n`);
       process.stdout.write(`${r.token}\n`);
     });
@@ -89,7 +89,7 @@ export function registerUserCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster token list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const list = await withController(cmd, (c) => c.request<Array<{ id: string; source: string; note: string | null; createdAt: number | null; createdBy: string | null }>>('token-list'));
+      const list = await withController(cmd, (c) => c.request('token-list'));
       if (o.json) return printJson(list);
       process.stdout.write(table(['ID', 'SOURCE', 'CREATED', 'BY', 'NOTE'], list.map((t) => [t.id, t.source, t.createdAt ? isoTime(t.createdAt) : '-', t.createdBy ?? '-', t.note ?? ''])) + '\n');
     });

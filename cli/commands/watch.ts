@@ -13,7 +13,7 @@ export function registerWatchCommand(program: Command): void {
     .action(async (range: string | undefined, o: { kind?: string; json?: boolean }, cmd: Command) => {
       const kinds = o.kind ? new Set(o.kind.split(',').map((k) => k.trim())) : null;
       await withController(cmd, async (c) => {
-        const only = range ? new Set((await c.request<Array<{ node: string }>>('nodes', { range })).map((r) => r.node)) : null;
+        const only = range ? new Set((await c.request('nodes', { range })).map((r) => r.node)) : null;
         const color = useColor();
         await c.stream([c.topics.allEvents], (_topic, payload) => {
           const e = decodeMessage(Event, payload);

@@ -1,12 +1,16 @@
+import { randomBytes } from 'node:crypto';
+import { roleAtLeast, type Role } from '../../shared/auth.js';
+import { MusterError } from '../../shared/errors.js';
 import { PROTOCOL_VERSION, Request, parseMessage, type Response } from '../../shared/protocol.js';
-import { requiredRole, roleAtLeast } from '../auth/roles.js';
+import { requiredRole } from '../auth/roles.js';
 import type { Context, Extension } from '../context.js';
-import { SettingError } from '../nodes/settings.js';
-import { ApiError, type Verb } from './verb.js';
+import type { Verb } from './verb.js';
 
 /**
  * Request/response over plain MQTT 3.1.1 topics: `muster/request/<verb>` with `{id, replyTo,
- * args}`, answered on `muster/response/<replyTo>` with `{id, ok, data | error}`.
+ * args}`, answered on `muster/response/<replyTo>` with `{id, ok, data | error, code}`. A verb's
+ * arguments, result and role are its catalog entry's (shared/verbs/catalog.ts); the caller is
+ * the user the broker authenticated, never a name in the arguments.
  */
 export class ApiServer implements Extension {
   readonly name = 'api';
@@ -20,6 +24,11 @@ export class ApiServer implements Extension {
 
   add(...verbs: Verb[]): void {
     for (const v of verbs) this.verbs.set(v.name, v);
+  }
+
+  /** The verbs this server answers, sorted. */
+  names(): string[] {
+    return [...this.verbs.keys()].sort();
   }
 
   async start(ctx: Context): Promise<void> {
@@ -53,7 +62,7 @@ export class ApiServer implements Extension {
     const v = this.verbs.get(t.verb);
     if (!v) {
       ctx.metrics.requests.inc({ verb: 'unknown', outcome: 'error' });
-      return void reply({ ok: false, error: `unknown request "${t.verb}"; known: ${[...this.verbs.keys()].sort().join(', ')}` });
+      return void reply({ ok: false, error: `unknown request "${t.verb}"; known: ${this.names().join(', ')}`, code: 'unknown-verb' });
     }
     // Who asked, as the broker authenticated the client that published (its replyTo, checked by the broker).
     const who = ctx.auth.who(replyTo);
@@ -61,31 +70,32 @@ export class ApiServer implements Extension {
       ctx.metrics.rejected.inc({ reason: 'role' });
       return void ctx.log.warn({ verb: v.name, replyTo }, 'request refused: the requester is not a connected user');
     }
-    const needed = requiredRole(v.name, args);
-    if (!roleAtLeast(who.role, needed)) {
+    const refuse = (needed: Role) => {
       ctx.metrics.rejected.inc({ reason: 'role' });
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
       ctx.log.warn({ verb: v.name, user: who.name, role: who.role, needed }, 'request refused: role');
-      return void reply({ ok: false, error: `${v.name}: needs the ${needed} role; ${who.name} is ${who.role}` });
-    }
-    // The journal's "by" is the authenticated user, whatever name the client sent (anonymous: its own word).
-    if (who.name !== 'anonymous' && args !== null && typeof args === 'object' && 'shape' in v.args && 'by' in (v.args.shape as object)) {
-      (args as Record<string, unknown>).by = who.name;
-    }
+      return reply({ ok: false, error: `${v.name}: needs the ${needed} role; ${who.name} is ${who.role}`, code: 'role' });
+    };
+    // The verb's least role first: its arguments are nobody's business below that.
+    const least = requiredRole(v.name, null);
+    if (!roleAtLeast(who.role, least)) return void refuse(least);
     const parsed = parseMessage(v.args, args);
     if (!parsed.ok) {
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
-      return void reply({ ok: false, error: `${v.name}: ${parsed.error}` });
+      return void reply({ ok: false, error: `${v.name}: ${parsed.error}`, code: 'bad-arguments' });
     }
+    const needed = requiredRole(v.name, parsed.value as Record<string, unknown>);
+    if (!roleAtLeast(who.role, needed)) return void refuse(needed);
     try {
       const data = await v.handle(parsed.value, ctx, { replyTo, user: who.name, role: who.role });
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'ok' });
       await reply({ ok: true, data });
     } catch (err) {
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
-      const userFacing = err instanceof ApiError || err instanceof SettingError || (err as Error).name === 'NodeRangeError';
-      if (!userFacing) ctx.log.error({ verb: v.name, err: (err as Error).stack }, 'request failed');
-      await reply({ ok: false, error: (err as Error).message });
+      if (err instanceof MusterError) return void (await reply({ ok: false, error: err.message, code: err.code }));
+      const requestId = randomBytes(4).toString('hex');
+      ctx.log.error({ verb: v.name, requestId, user: who.name, err: (err as Error).stack ?? String(err) }, 'request failed');
+      await reply({ ok: false, error: `internal error (request ${requestId}); see the controller log`, code: 'internal' });
     }
   }
 }

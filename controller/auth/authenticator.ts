@@ -10,7 +10,7 @@ import { isAgentClient } from '../broker/acl.js';
 import type { StoreData } from '../store/schema.js';
 import { UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
-import type { Role } from './roles.js';
+import type { Role } from '../../shared/auth.js';
 import { tokenHash } from './tokens.js';
 
 export interface AuthSettings {

@@ -4,6 +4,7 @@
  * never travels over MQTT or reaches a log; the controller only checks the form and compares.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { passwordHashParams } from '../../shared/auth.js';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
@@ -11,7 +12,6 @@ const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOpti
 /** OWASP's scrypt minimum (N=2^17 would cost ~0.3 s per CLI call on a small controller). */
 const DEFAULT = { N: 16_384, r: 8, p: 1 };
 const KEY_BYTES = 32;
-const FORM = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9_-]{22,})\$([A-Za-z0-9_-]{43})$/;
 
 export interface ParsedHash {
   N: number;
@@ -21,14 +21,10 @@ export interface ParsedHash {
   key: Buffer;
 }
 
-/** The hash's parts, or an error naming what is wrong (bounded cost: a hash is never a denial of service). */
+/** The hash's parts, or an error naming what is wrong. */
 export function parsePasswordHash(hash: string): ParsedHash {
-  const m = FORM.exec(hash);
-  if (!m) throw new Error('password hash must look like scrypt$N$r$p$SALT$KEY');
-  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (N < 16_384 || N > 1_048_576 || (N & (N - 1)) !== 0) throw new Error(`password hash: N=${N} must be a power of two from 16384 to 1048576`);
-  if (r < 8 || r > 32 || p < 1 || p > 4) throw new Error(`password hash: r=${r}, p=${p} out of range (r 8–32, p 1–4)`);
-  return { N, r, p, salt: Buffer.from(m[4]!, 'base64url'), key: Buffer.from(m[5]!, 'base64url') };
+  const { N, r, p, salt, key } = passwordHashParams(hash);
+  return { N, r, p, salt: Buffer.from(salt, 'base64url'), key: Buffer.from(key, 'base64url') };
 }
 
 export async function hashPassword(password: string, params = DEFAULT): Promise<string> {

@@ -1,4 +1,4 @@
-import type { Role } from './roles.js';
+import type { Role } from '../../shared/auth.js';
 
 /** Who is on the other end of an MQTT connection, as the broker authenticated it. */
 export type Principal = { kind: 'agent'; agentId: string } | { kind: 'user'; name: string; role: Role };

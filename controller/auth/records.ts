@@ -1,14 +1,7 @@
 /** The store's auth records: users (scrypt hashes) and agent bootstrap tokens (SHA-256). */
 import { z } from 'zod';
-import { AgentId } from '../../shared/protocol.js';
-import { Role } from './roles.js';
+import { Role, UserName } from '../../shared/auth.js';
 import { TOKEN_HASH } from './tokens.js';
-
-/** Letters, digits, `_ . -`; never shaped like an agent id, which the broker reserves for agents. */
-export const UserName = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a user name is 1–64 letters, digits, "_", "." or "-", starting with a letter')
-  .refine((n) => !AgentId.safeParse(n).success && n !== 'anonymous', 'that name is reserved (agent ids and "anonymous")');
 
 export const UserRecord = z.object({
   name: UserName,

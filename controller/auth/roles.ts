@@ -1,78 +1,16 @@
 /**
- * Roles and the one table of which role each request verb needs. Pure: the API server checks it
- * before any handler runs, so a verb cannot forget its own check.
+ * Which role a request needs, read from the verb catalog (shared/verbs/catalog.ts). Pure: the API
+ * server checks it before any handler runs, so a verb cannot forget its own check.
  */
-import { z } from 'zod';
-
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export const Role = z.enum(ROLES);
-export type Role = z.infer<typeof Role>;
-
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
-
-export function roleAtLeast(role: Role, needed: Role): boolean {
-  return RANK[role] >= RANK[needed];
-}
-
-/** A verb's minimum role, or a function of its arguments where reading and changing share a verb. */
-type Requirement = Role | ((args: Record<string, unknown>) => Role);
+import type { Role } from '../../shared/auth.js';
+import { isVerbName, VERBS, type VerbSpec } from '../../shared/verbs/catalog.js';
 
 /**
- * viewer: read and watch. operator: + power, consoles, offline/online, hwlog, policy resume, build.
- * admin: + naming, definitions, assignment, settings, import, images, switches, BIOS, users, tokens.
+ * The role `verb` needs with these arguments (parsed ones where the role depends on them). A verb
+ * missing from the catalog needs admin (fail closed).
  */
-const VERB_ROLES: Record<string, Requirement> = {
-  // viewer
-  nodes: 'viewer',
-  show: 'viewer',
-  history: 'viewer',
-  discovered: 'viewer',
-  groups: 'viewer',
-  'console-tail': 'viewer',
-  consoles: 'viewer',
-  images: 'viewer',
-  'build-status': 'viewer',
-  'hwlog-list': 'viewer',
-  'switch-list': 'viewer',
-  'bios-diff': 'viewer',
-  'policy-status': 'viewer',
-  whoami: 'viewer',
-  summary: 'viewer',
-  export: (a) => (a.showSecrets ? 'admin' : 'viewer'),
-  naming: (a) => (a.enabled === undefined && a.pattern === undefined ? 'viewer' : 'admin'),
-  // operator
-  power: (a) => (a.action === 'status' ? 'viewer' : 'operator'),
-  'console-attach': 'operator',
-  'console-write': 'operator',
-  'console-detach': 'operator',
-  offline: 'operator',
-  online: 'operator',
-  'hwlog-open': 'operator',
-  'hwlog-close': 'operator',
-  'policy-resume': 'operator',
-  build: 'operator',
-  // admin
-  assign: 'admin',
-  define: 'admin',
-  set: 'admin',
-  undefine: 'admin',
-  import: 'admin',
-  'image-add': 'admin',
-  'switch-add': 'admin',
-  'switch-port': 'admin',
-  'bios-set': 'admin',
-  'user-add': 'admin',
-  'user-list': 'admin',
-  'user-remove': 'admin',
-  'user-password': 'admin',
-  'token-create': 'admin',
-  'token-list': 'admin',
-  'token-revoke': 'admin',
-};
-
-/** The role `verb` needs with these arguments. A verb missing from the table needs admin (fail closed). */
-export function requiredRole(verb: string, args: unknown): Role {
-  const req = Object.hasOwn(VERB_ROLES, verb) ? VERB_ROLES[verb]! : 'admin';
-  if (typeof req === 'string') return req;
-  return req(args !== null && typeof args === 'object' ? (args as Record<string, unknown>) : {});
+export function requiredRole(verb: string, args: Record<string, unknown> | null): Role {
+  if (!isVerbName(verb)) return 'admin';
+  const spec: VerbSpec = VERBS[verb];
+  return (args && spec.roleFor?.(args)) || spec.role;
 }

@@ -8,7 +8,7 @@ import { AgentId, MAX_PAYLOAD_BYTES } from '../../shared/protocol.js';
 import { filterCovers } from '../../shared/topic-filter.js';
 import type { Topics } from '../../shared/topics.js';
 import type { Principal } from '../auth/principal.js';
-import { roleAtLeast } from '../auth/roles.js';
+import { roleAtLeast } from '../../shared/auth.js';
 
 export function isAgentClient(clientId: string): boolean {
   return AgentId.safeParse(clientId).success;

@@ -73,6 +73,7 @@ export class RotatingLog {
       await this.write(batch);
     } catch (err) {
       this.onError(new Error(`console log ${this.path}: ${(err as Error).message}`));
+      // The write error is reported above; closing a broken handle may fail the same way.
       await this.handle?.close().catch(() => undefined);
       this.handle = null; // reopened on the next append
     }

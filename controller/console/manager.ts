@@ -4,8 +4,9 @@ import type { BackoffOptions } from '../../shared/backoff.js';
 import type { ConsoleDriver } from './driver.js';
 import { DEFAULT_ROTATION, type RotationOptions } from './log-file.js';
 import { DEFAULT_PATTERNS, type ConsoleMatch, type ConsolePattern } from './patterns.js';
+import type { ConsoleStatus } from '../../shared/verbs/results.js';
 import { createConsoleDriver } from './registry.js';
-import { ConsoleSession, type ConsoleStatus } from './session.js';
+import { ConsoleSession } from './session.js';
 
 export interface ConsoleManagerOptions {
   /** Logs go to `<dataDir>/consoles/<node>.log`. */

@@ -23,6 +23,7 @@ export class ConsoleService implements Extension {
     this.manager = new ConsoleManager({
       dataDir: ctx.config.dataDir,
       now: ctx.now,
+      // The bus refuses only while the broker closes; the output is in the console log regardless.
       onOutput: (node, chunk) => void ctx.bus.publish(ctx.topics.consoleOut(node), chunk).catch(() => {}),
       onMatch: (m) => {
         ctx.publishEvent({ kind: 'console', node: m.node, agentId: null, at: m.at, message: `${m.node} console: ${m.pattern}: ${m.line.slice(0, 200)}`, details: { pattern: m.pattern, line: m.line } });

@@ -2,20 +2,10 @@ import { Backoff, type BackoffOptions } from '../../shared/backoff.js';
 import { reasonOf, type ConsoleDriver, type ConsoleSink } from './driver.js';
 import { LineSplitter, type LogLine } from './lines.js';
 import { RotatingLog, rotatedPaths, type RotationOptions } from './log-file.js';
+import type { ConsoleStatus } from '../../shared/verbs/results.js';
 import { LineMatcher, type ConsoleMatch, type ConsolePattern } from './patterns.js';
 import { readLastLines } from './tail.js';
 import { WriterLock } from './writer-lock.js';
-
-export interface ConsoleStatus {
-  node: string;
-  target: string;
-  connected: boolean;
-  /** Since when the console has been connected, or disconnected (ms since the epoch). */
-  since: number;
-  /** Why it is not connected, if it is not. */
-  reason: string | null;
-  writer: string | null;
-}
 
 export interface SessionHooks {
   now(): number;

@@ -1,6 +1,8 @@
 /**
  * ConMan's rule for one console: many readers, one writer. Pure; the manager owns one per node.
  */
+import { MusterError } from '../../shared/errors.js';
+
 export class WriterLock {
   private holder: string | null = null;
 
@@ -20,7 +22,7 @@ export class WriterLock {
       this.holder = clientId;
       return { displaced: null };
     }
-    if (!opts.force) throw new Error(`${label(this.label)}console is attached read-write by ${this.holder}; attach read-only or force`);
+    if (!opts.force) throw new MusterError(`${label(this.label)}console is attached read-write by ${this.holder}; attach read-only or force`, 'console-busy');
     const displaced = this.holder;
     this.holder = clientId;
     return { displaced };
@@ -36,7 +38,7 @@ export class WriterLock {
   /** Throws unless `clientId` may write now. */
   check(clientId: string): void {
     if (this.holder !== clientId) {
-      throw new Error(`${label(this.label)}${clientId} is not the console writer (${this.holder ? `${this.holder} is` : 'nobody is attached read-write'})`);
+      throw new MusterError(`${label(this.label)}${clientId} is not the console writer (${this.holder ? `${this.holder} is` : 'nobody is attached read-write'})`, 'console-not-writer');
     }
   }
 }

@@ -3,10 +3,17 @@
  * patch of the node record. Pure: every error names the key and what is wrong with it.
  */
 import { parseNodeSetting, type InterfaceConfig } from '../../shared/node-network.js';
+import { MusterError } from '../../shared/errors.js';
 import { normalizeIbGuid, normalizeMac } from '../../shared/protocol.js';
 import type { NodeDefinition } from '../store/schema.js';
 
-export class SettingError extends Error {}
+/** A `key=value` setting that cannot be applied; the message names the key. */
+export class SettingError extends MusterError {
+  override readonly name = 'SettingError';
+  constructor(message: string) {
+    super(message, 'bad-setting');
+  }
+}
 
 export type NodePatch = Partial<Pick<NodeDefinition, 'groups' | 'power' | 'console' | 'image' | 'tags' | 'interfaces'>> & {
   ids?: Partial<NodeDefinition['ids']>;

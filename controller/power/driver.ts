@@ -6,11 +6,11 @@
  * wraps it into a `PowerDriver`, which adds what every kind needs the same way: timeouts, typed
  * errors with context, secret scrubbing, and the fence-agent style cycle (off → verify off → on).
  */
+import { MusterError } from '../../shared/errors.js';
 import type { Power } from '../../shared/protocol.js';
+import type { PowerAction } from '../../shared/verbs/args.js';
 
 export type PowerState = Power;
-export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status';
-export const POWER_ACTIONS: readonly PowerAction[] = ['on', 'off', 'cycle', 'reset', 'status'];
 
 /** Per-call options: a caller's signal (e.g. a shutdown) and/or a timeout in ms overriding the default. */
 export interface CallOptions {
@@ -85,17 +85,17 @@ export interface PowerDriverFactory {
 export type PowerErrorCode = 'failed' | 'timeout' | 'aborted';
 
 /** A failed power action: `node n012: ipmi power off failed: <reason>`. Never holds secrets. */
-export class PowerError extends Error {
+export class PowerError extends MusterError {
   override readonly name = 'PowerError';
   constructor(
     readonly node: string,
     readonly driver: string,
     readonly action: PowerAction,
-    readonly code: PowerErrorCode,
+    override readonly code: PowerErrorCode,
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`node ${node}: ${driver} power ${action} failed: ${reason}`, options);
+    super(`node ${node}: ${driver} power ${action} failed: ${reason}`, code, options);
   }
   get timedOut(): boolean {
     return this.code === 'timeout';
@@ -103,14 +103,14 @@ export class PowerError extends Error {
 }
 
 /** A power target that cannot be used: `node n012: bad power target "ipmi://admin:***@": missing host`. */
-export class PowerTargetError extends Error {
+export class PowerTargetError extends MusterError {
   override readonly name = 'PowerTargetError';
   constructor(
     readonly node: string,
     readonly target: string,
     readonly reason: string,
   ) {
-    super(`node ${node}: bad power target "${target}": ${reason}`);
+    super(`node ${node}: bad power target "${target}": ${reason}`, 'bad-power-target');
   }
 }
 

@@ -4,20 +4,15 @@
  * per node as it finishes and all at the end. A failing node never stops the others.
  */
 import pLimit from 'p-limit';
-import { PowerError, PowerTargetError, type CallOptions, type PowerAction, type PowerDriver, type PowerErrorCode, type PowerState } from './driver.js';
+import { PowerError, PowerTargetError, type CallOptions, type PowerDriver, type PowerErrorCode, type PowerState } from './driver.js';
+import type { PowerAction } from '../../shared/verbs/args.js';
+import type { PowerResult as PowerResultRow } from '../../shared/verbs/results.js';
 import { sleep } from './guarded.js';
 
-export interface PowerResult {
-  node: string;
-  ok: boolean;
-  /** The state read, for `status`. */
+/** The `power` verb's result row, with the codes this layer gives. */
+export interface PowerResult extends PowerResultRow {
   state?: PowerState;
-  /** One line with context (`node n012: ipmi power off failed: …`), no secrets. */
-  error?: string;
-  /** Why it failed: a driver error code, or `target` for a node whose power target is unusable. */
   code?: PowerErrorCode | 'target';
-  /** Time from this node's start to its result. */
-  ms: number;
 }
 
 export interface FanoutOptions {

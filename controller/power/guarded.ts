@@ -3,14 +3,8 @@
  * a deadline (a hanging BMC never blocks the caller), failures become `PowerError`s with context
  * and without secrets, and `cycle` is off → verify off → on unless the hardware cycles safely itself.
  */
-import {
-  PowerError,
-  scrubSecrets,
-  type CallOptions,
-  type PowerAction,
-  type PowerBackend,
-  type PowerDriver,
-} from './driver.js';
+import type { PowerAction } from '../../shared/verbs/args.js';
+import { PowerError, scrubSecrets, type CallOptions, type PowerBackend, type PowerDriver } from './driver.js';
 
 export interface GuardSettings {
   kind: string;

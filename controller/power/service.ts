@@ -1,5 +1,6 @@
 import type { Context, Extension } from '../context.js';
-import type { DriverOptions, PowerAction, PowerDriver } from './driver.js';
+import type { PowerAction } from '../../shared/verbs/args.js';
+import type { DriverOptions, PowerDriver } from './driver.js';
 import { powerFanout, type PowerResult } from './fanout.js';
 import { createPowerDriver } from './registry.js';
 

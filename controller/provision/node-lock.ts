@@ -8,6 +8,7 @@ export class NodeLocks {
   run<T>(node: string, op: () => Promise<T>): Promise<T> {
     const before = this.tails.get(node) ?? Promise.resolve();
     const result = before.then(op, op);
+    // Only the order: the caller gets `result` with its failure; the next operation runs anyway.
     const tail = result.catch(() => undefined);
     this.tails.set(node, tail);
     // Forget idle nodes so the map does not grow with every node ever touched.

@@ -6,7 +6,7 @@ import { createCommandBuildSystem } from './command/command.js';
 import { createNetbootHttpHandler } from './netboot/http.js';
 import { NetbootBuildSystem } from './netboot/netboot.js';
 import { BuildRegistry, BuildSelection, buildSystemFor } from './registry.js';
-import { canAddImages, type BuildImage, type BuildStatus, type BuildSystem } from './types.js';
+import { BuildError, canAddImages, isBuildError, type BuildImage, type BuildStatus, type BuildSystem } from './types.js';
 
 /** The `build:` section of the controller config. */
 export const BuildConfigSection = BuildSelection.extend({
@@ -44,7 +44,7 @@ export class BuildService implements Extension {
     this.events = ctx.events.owner(this.name);
     this.events.on('node:bound', ({ node, hello }) => {
       // A machine just identified by a rule, with an image to run: hand it to its build system.
-      if (hello && ctx.nodes.get(node)?.image && hello.phase === 'kernel' && this.isNewBinding(node)) void this.build([node], 'identified').catch(() => {});
+      if (hello && ctx.nodes.get(node)?.image && hello.phase === 'kernel' && this.isNewBinding(node)) void this.build([node], 'identified').catch((err: Error) => ctx.log.error({ node, err: err.stack }, 'build on identification failed'));
     });
     this.events.on('node:transition', (t) => {
       if (t.axis === 'phase' && t.to === 'run') void this.releaseIfBuilding(t.node);
@@ -67,7 +67,7 @@ export class BuildService implements Extension {
 
   async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean }, replace: boolean, system = 'netboot'): Promise<BuildImage> {
     const s = this.registry.get(system);
-    if (!canAddImages(s)) throw new Error(`build system ${system} keeps its own images: add them with its own tool`);
+    if (!canAddImages(s)) throw new BuildError('bad-config', null, `build system ${system} keeps its own images: add them with its own tool`);
     return s.addImage(name, files, { replace });
   }
 
@@ -107,8 +107,10 @@ export class BuildService implements Extension {
       if (s.state === 'prepared') return; // it came up without fetching its build: still to be built
       await system.release(node);
       this.ctx.publishEvent({ kind: 'build', node, agentId: null, message: `${node} built and running: released to boot normally`, details: { system: system.name, state: 'done' } });
-    } catch {
+    } catch (err) {
       // Not configured in its build system: nothing to release.
+      if (isBuildError(err, 'unknown-node')) return;
+      this.ctx.log.warn({ node, err: (err as Error).message }, 'build: releasing a node that runs failed; it may build again on its next network boot');
     }
   }
 

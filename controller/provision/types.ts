@@ -6,6 +6,7 @@
  * tool such as xCAT, Warewulf or Cobbler behind a script). test/provision/conformance.ts is the
  * checklist every implementation passes.
  */
+import { MusterError } from '../../shared/errors.js';
 import type { BuildConfig } from '../../shared/node-network.js';
 
 export type BuildState = 'idle' | 'prepared' | 'building' | 'done' | 'failed';
@@ -76,15 +77,15 @@ export type BuildErrorCode =
 export const BUILD_ERROR_CODES: readonly BuildErrorCode[] = ['unknown-node', 'bad-config', 'unknown-image', 'image-exists', 'busy', 'tool-failed', 'timeout'];
 
 /** Every build-layer failure: a code callers can branch on and a message naming the node. */
-export class BuildError extends Error {
+export class BuildError extends MusterError {
   override readonly name = 'BuildError';
   constructor(
-    readonly code: BuildErrorCode,
+    override readonly code: BuildErrorCode,
     /** The node concerned, or null for system-wide operations (images, addImage). */
     readonly node: string | null,
     message: string,
   ) {
-    super(node ? `node ${node}: ${message}` : message);
+    super(node ? `node ${node}: ${message}` : message, code);
   }
 }
 

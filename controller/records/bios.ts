@@ -3,6 +3,7 @@
  * the drift between the two. `version` is the BIOS version; the agent reports it from DMI, a
  * driver may later report settings too. Pure functions over StoreData.
  */
+import type { BiosDiffRow } from '../../shared/verbs/results.js';
 import type { BiosSettings, StoreData } from '../store/schema.js';
 import { RecordError } from './errors.js';
 
@@ -85,26 +86,11 @@ export function recordReportedBios(data: StoreData, node: string, report: { vers
   return changed;
 }
 
-export interface BiosDrift {
-  key: string;
-  desired: string;
-  /** Null: the node never reported this (no report yet, or settings not known). */
-  reported: string | null;
-  from: string;
-}
-
-export interface BiosDiffRow {
-  node: string;
-  /** When the node last reported, or null if never. */
-  reportedAt: number | null;
-  drift: BiosDrift[];
-}
-
 /** Desired vs reported for each node; nodes without desired settings have no drift. */
 export function biosDiff(data: StoreData, nodes: readonly string[]): BiosDiffRow[] {
   return nodes.map((node) => {
     const report = data.bios.reported[node];
-    const drift: BiosDrift[] = [];
+    const drift: BiosDiffRow['drift'] = [];
     for (const [key, want] of Object.entries(desiredFor(data, node)).sort(([a], [b]) => a.localeCompare(b))) {
       const have = key === 'version' ? (report?.version ?? null) : (report?.settings?.[key] ?? null);
       if (have !== want.value) drift.push({ key, desired: want.value, reported: have, from: want.from });

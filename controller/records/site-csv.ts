@@ -6,7 +6,8 @@
  * leaves the field as it is. Rows starting with `#` are comments.
  */
 import { parseCsv } from './csv.js';
-import { NODE_FIELDS, emptySiteFile, type SiteFile, type SiteProblem } from './site-file.js';
+import type { SiteProblem } from '../../shared/verbs/results.js';
+import { NODE_FIELDS, emptySiteFile, type SiteFile } from './site-file.js';
 
 const ATTR_COLUMN = /^attr\.[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const FIELD_COLUMNS: ReadonlySet<string> = new Set([...NODE_FIELDS, 'mac']);

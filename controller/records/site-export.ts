@@ -11,7 +11,7 @@ import { formatCsv } from './csv.js';
 import { NODE_FIELDS, SITE_FILE_VERSION } from './site-file.js';
 import { listSwitches } from './switches.js';
 
-import type { SiteFormat } from './site-import.js';
+import type { SiteFormat } from '../../shared/verbs/args.js';
 
 export interface ExportOptions {
   format: SiteFormat;

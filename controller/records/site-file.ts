@@ -58,12 +58,6 @@ export interface SiteFile {
   hwlogIssues: number;
 }
 
-export interface SiteProblem {
-  /** 1-based line in the file, or null for the file as a whole. */
-  line: number | null;
-  message: string;
-}
-
 export function emptySiteFile(): SiteFile {
   return { nodes: [], switches: [], bios: [], hwlogIssues: 0 };
 }

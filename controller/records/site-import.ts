@@ -11,7 +11,9 @@ import { parseSettings, type NodePatch } from '../nodes/settings.js';
 import { NodeDefinition, type NodeIdentifiers, type StoreData } from '../store/schema.js';
 import { biosSettingsProblems } from './bios.js';
 import { parseCsvSite } from './site-csv.js';
-import type { SiteBios, SiteFile, SiteProblem } from './site-file.js';
+import type { SiteFormat } from '../../shared/verbs/args.js';
+import type { ImportSummary, SiteProblem } from '../../shared/verbs/results.js';
+import type { SiteBios, SiteFile } from './site-file.js';
 import { parseYamlSite } from './site-yaml.js';
 import { checkSwitchSpec, portEntry, putSwitch, type PortEntry, type SwitchSpec } from './switches.js';
 
@@ -25,17 +27,6 @@ export interface ImportPlan {
   bios: SiteBios[];
   hwlogIgnored: number;
 }
-
-export interface ImportSummary {
-  nodes: { created: string[]; updated: string[] };
-  switches: { created: string[]; updated: string[] };
-  ports: number;
-  bios: number;
-  /** Hardware-log entries in the file: a record of the past, not imported. */
-  hwlogIgnored: number;
-}
-
-export type SiteFormat = 'yaml' | 'csv';
 
 /** Read a site file's text and check it against the store: a file's problems of form and of content, all of them. */
 export function planImportText(data: StoreData, text: string, format: SiteFormat): { plan: ImportPlan; problems: SiteProblem[] } {

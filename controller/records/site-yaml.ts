@@ -10,7 +10,8 @@
  * Reads with the `yaml` package's line counter so every problem names its line.
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
-import { LIST_FIELDS, NODE_FIELDS, SITE_FILE_VERSION, emptySiteFile, type SiteFile, type SitePort, type SiteProblem, type SiteSwitch } from './site-file.js';
+import { LIST_FIELDS, NODE_FIELDS, SITE_FILE_VERSION, emptySiteFile, type SiteFile, type SitePort, type SiteSwitch } from './site-file.js';
+import type { SiteProblem } from '../../shared/verbs/results.js';
 
 const NODE_KEYS = ['name', ...NODE_FIELDS, 'mac', 'attrs'];
 

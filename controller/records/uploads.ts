@@ -3,16 +3,9 @@
  * arrives in numbered parts; this puts them back together. Parts of an upload that stops coming
  * are dropped after a while, so a CLI killed half-way leaves nothing behind for long.
  */
+import { MAX_IMPORT_BYTES } from '../../shared/verbs/args.js';
 import { RecordError } from './errors.js';
 
-/** The largest site file `muster import` takes. */
-export const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
-/**
- * Characters per part the CLI sends. JSON may escape a character into up to 6 bytes, so a part
- * stays under the 256 KiB message limit whatever the file holds.
- */
-export const UPLOAD_PART_CHARS = 32 * 1024;
-export const MAX_UPLOAD_PARTS = Math.ceil(MAX_IMPORT_BYTES / 1024);
 const ABANDONED_AFTER_MS = 5 * 60_000;
 
 interface Pending {

@@ -201,11 +201,13 @@ export class StateManager implements Extension, ServesNodeStates {
   private async carryOut(d: Decision): Promise<void> {
     const { ctx } = this;
     if (d.action === 'offline') {
-      // Already applied by the machine; make it durable now.
+      // Already applied by the machine; make it durable now. A failed write is logged and counted
+      // by the store's onWriteError and written again with the next change.
       await ctx.store.flush().catch(() => {});
       return;
     }
     if (d.action === 'hwlog') {
+      // No console (or no log yet): the issue is opened without a tail as evidence.
       const tail = await this.actions.consoleTail(d.node, 50).catch(() => null);
       openHwlogIssue(ctx, { node: d.node, text: d.reason, source: 'policy', evidence: { policy: d.policy, attempts: d.attempt, consoleTail: tail } });
       return;

@@ -35,6 +35,7 @@ export async function writeFileAtomic(path: string, content: string | Buffer | A
     }
     await rename(tmp, path);
   } catch (err) {
+    // The temp file may never have been made; the write's own error is the one to report.
     await unlink(tmp).catch(() => {});
     throw err;
   }

@@ -1,4 +1,5 @@
 import type { Adapter } from 'lowdb';
+import { MusterError } from '../../shared/errors.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { SlicedJson } from './serialize.js';
 
@@ -130,7 +131,8 @@ export class JsonFile<T extends object> implements Adapter<T> {
     } catch (err) {
       // Keep the data dirty so the next change (or flush) tries again; tell whoever waited.
       this.dirty = true;
-      this.lastError = new Error(`${this.opts.name} ${this.path}: write failed: ${(err as Error).message}`);
+      // The operator's to fix (disk full, permissions): the caller sees why, as it is.
+      this.lastError = new MusterError(`${this.opts.name} ${this.path}: write failed: ${(err as Error).message}`, `${this.opts.name}-write-failed`);
       this.opts.onWriteError?.(this.lastError);
       for (const w of waiters) w.reject(this.lastError);
     } finally {

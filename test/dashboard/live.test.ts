@@ -121,8 +121,8 @@ describe('dashboard, live', () => {
     await expect.poll(() => page.locator('#node-history').textContent()).toContain('kernel → init');
     await expect.poll(() => page.locator('#node-hwlog').textContent()).toBe('none');
     // An issue opened elsewhere shows up on the open page, and as the cell's fault corner.
-    await ctl.client.request('hwlog-open', { node: 'demo02', text: 'DIMM B2 correctable errors', by: 'alice' });
-    await expect.poll(() => page.locator('#node-hwlog').textContent()).toMatch(/^#1 DIMM B2 correctable errors — alice/);
+    await ctl.client.request('hwlog-open', { node: 'demo02', text: 'DIMM B2 correctable errors' });
+    await expect.poll(() => page.locator('#node-hwlog').textContent()).toMatch(/^#1 DIMM B2 correctable errors — anonymous/);
     await expect.poll(() => page.evaluate(() => document.querySelector('.legend-item[data-state="faults"] .count')!.textContent)).toBe('1');
     const consoleText = () => page.locator('#node-console').textContent().then((t) => t ?? '');
     await expect.poll(consoleText, { timeout: 10_000 }).toContain('demo02 login:');

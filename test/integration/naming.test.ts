@@ -25,18 +25,18 @@ describe('sequential naming', () => {
     for (let i = 1; i <= 3; i++) {
       links.push(simAgent(c.running.mqttUrl, simFingerprint(i), `mac-02000000000${i}`));
       await until(`agent ${i} bound or discovered`, async () => {
-        const seen = await c.client.request<Array<{ agentId: string | null }>>('nodes', {});
-        const d = await c.client.request<unknown[]>('discovered', {});
+        const seen = await c.client.request('nodes', {});
+        const d = await c.client.request('discovered', {});
         return seen.filter((n) => n.agentId).length + d.length === i ? true : undefined;
       });
     }
-    const nodes = await c.client.request<Array<{ node: string; agentId: string | null }>>('nodes', {});
+    const nodes = await c.client.request('nodes', {});
     expect(nodes.map((n) => [n.node, n.agentId])).toEqual([
       ['n001', 'mac-020000000001'],
       ['n002', null],
       ['n003', 'mac-020000000002'],
     ]);
     // The range is used up: the third machine waits for an admin.
-    expect((await c.client.request<Array<{ agentId: string }>>('discovered', {})).map((d) => d.agentId)).toEqual(['mac-020000000003']);
+    expect((await c.client.request('discovered', {})).map((d) => d.agentId)).toEqual(['mac-020000000003']);
   });
 });

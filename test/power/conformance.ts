@@ -5,7 +5,8 @@
  * counterpart, not only what the driver answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PowerError, type DriverOptions, type PowerAction, type PowerDriver } from '../../controller/power/driver.js';
+import { PowerError, type DriverOptions, type PowerDriver } from '../../controller/power/driver.js';
+import type { PowerAction } from '../../shared/verbs/args.js';
 import { createPowerDriver } from '../../controller/power/registry.js';
 
 /** A power command as the counterpart saw it. */

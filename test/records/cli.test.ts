@@ -34,7 +34,6 @@ async function muster(...args: string[]): Promise<{ stdout: string; stderr: stri
   const program = new Command()
     .option('--controller <url>')
     .option('--prefix <prefix>', 'topic prefix', 'muster')
-    .option('--user <name>')
     .option('--timeout <seconds>', 'timeout', '20')
     .exitOverride();
   registerRecordCommands(program);
@@ -43,7 +42,7 @@ async function muster(...args: string[]): Promise<{ stdout: string; stderr: stri
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
   try {
-    await program.parseAsync(['--controller', controller.mqttUrl, '--user', 'alice', ...args], { from: 'user' });
+    await program.parseAsync(['--controller', controller.mqttUrl, ...args], { from: 'user' });
     return { stdout, stderr, error: null };
   } catch (e) {
     return { stdout, stderr, error: (e as Error).message };
@@ -115,7 +114,7 @@ describe('muster import / export / hwlog / switch / bios', () => {
 
     expect((await muster('hwlog', 'open', 'n001', 'DIMM', 'B2', 'errors')).stdout).toMatch(/^n001: issue #\d+ opened\n$/);
     const list = await muster('hwlog', 'list', 'n001');
-    expect(list.stdout).toMatch(/^ID +NODE +OPENED +BY +SOURCE +TEXT\n#\d+ +n001 .* alice +admin +DIMM B2 errors\n$/);
+    expect(list.stdout).toMatch(/^ID +NODE +OPENED +BY +SOURCE +TEXT\n#\d+ +n001 .* anonymous +admin +DIMM B2 errors\n$/);
     const id = /#(\d+)/.exec(list.stdout)![1]!;
     expect((await muster('hwlog', 'close', 'n001', id, '--note', 'replaced')).stdout).toBe(`n001: issue #${id} closed\n`);
     expect((await muster('hwlog', 'list', '--json')).stdout).toBe('[]\n');

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../controller/records/csv.js';
 import { exportSite } from '../../controller/records/site-export.js';
-import { applyImport, planImportText, type SiteFormat } from '../../controller/records/site-import.js';
+import { applyImport, planImportText } from '../../controller/records/site-import.js';
 import type { StoreData } from '../../controller/store/schema.js';
+import type { SiteFormat } from '../../shared/verbs/args.js';
 import { RACK_CSV, RACK_YAML, storeWith } from './fixtures.js';
 
 /** Import into `data` as the verb does: everything checked first, applied only without problems. */

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Verb } from '../../controller/api/verb.js';
 import { recordVerbs } from '../../controller/api/verbs/records.js';
 import type { Context } from '../../controller/context.js';
 import { EventBus } from '../../controller/events.js';
@@ -34,10 +35,11 @@ async function harness() {
     publishEvent: (e: Omit<Event, 'v' | 'at'> & { at?: number }) => void events.push(e),
     events: bus,
   } as unknown as Context;
-  const verbs = new Map(recordVerbs().map((v) => [v.name, v]));
-  const call = <T = any>(name: string, args: Record<string, unknown>): Promise<T> => {
+  const verbs = new Map<string, Verb>(recordVerbs().map((v) => [v.name, v]));
+  /** As the API server calls a handler: for an authenticated user (the journal's "who"). */
+  const call = <T = any>(name: string, args: Record<string, unknown>, user = 'admin'): Promise<T> => {
     const v = verbs.get(name)!;
-    return v.handle(v.args.parse(args), ctx, { replyTo: 'muster-cli-test' }) as Promise<T>;
+    return v.handle(v.args.parse(args), ctx, { replyTo: 'muster-cli-test', user, role: 'admin' }) as Promise<T>;
   };
   const onDisk = () => JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8'));
   return { dir, store, ctx, events, clock, call, onDisk };
@@ -98,7 +100,7 @@ describe('records verbs on a real store', () => {
   it('hwlog open/close publish events and persist; the same fault is not opened twice', async () => {
     const h = await harness();
     await h.call('import', { text: RACK_YAML, format: 'yaml' });
-    const opened = await h.call('hwlog-open', { node: 'n001', text: 'DIMM B2 errors', by: 'alice' });
+    const opened = await h.call('hwlog-open', { node: 'n001', text: 'DIMM B2 errors' }, 'alice');
     expect(opened).toMatchObject({ created: true, issue: { id: 1, node: 'n001', source: 'admin', openedBy: 'alice', openedAt: 1000 } });
     expect(h.onDisk().hwlog.issues).toHaveLength(1);
 
@@ -111,7 +113,7 @@ describe('records verbs on a real store', () => {
     expect(() => openHwlogIssue(h.ctx, { ...policy, node: 'n404' })).toThrow('hwlog: node n404 is not defined');
 
     h.clock.now = 3000;
-    await h.call('hwlog-close', { node: 'n001', id: 1, note: 'DIMM replaced', by: 'bob' });
+    await h.call('hwlog-close', { node: 'n001', id: 1, note: 'DIMM replaced' }, 'bob');
     expect(h.events.map((e) => [e.kind, e.node, e.message])).toEqual([
       ['hwlog', 'n001', 'n001 hwlog #1 opened by alice (admin): DIMM B2 errors'],
       ['hwlog', 'n002', 'n002 hwlog #2 opened by policy (policy): hung in kernel, 3 power cycles failed'],

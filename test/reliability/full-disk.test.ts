@@ -45,7 +45,7 @@ describe('a full disk', () => {
     await journal.sync();
     expect(journal.error?.message).toMatch(/journal .*journal\.jsonl: .*ENOSPC/);
     // The controller still answers reads (from memory).
-    const nodes = await c.client.request<Array<{ node: string }>>('nodes', {});
+    const nodes = await c.client.request('nodes', {});
     expect(nodes.length).toBeGreaterThanOrEqual(1);
     // Space back: the next change writes everything.
     rmSync(filler);

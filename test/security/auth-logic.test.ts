@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { hashPassword, parsePasswordHash, verifyPassword } from '../../controller/auth/passwords.js';
 import { redactSecrets } from '../../controller/auth/redact.js';
-import { requiredRole, roleAtLeast } from '../../controller/auth/roles.js';
+import { requiredRole } from '../../controller/auth/roles.js';
+import { roleAtLeast } from '../../shared/auth.js';
 import { newAgentToken, tokenHash, tokenId } from '../../controller/auth/tokens.js';
 
 describe('role table', () => {

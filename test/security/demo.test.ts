@@ -11,7 +11,7 @@ it('lets the demo agents in with the internal token, while anonymous agents stay
   const end = Date.now() + 10_000;
   let rows: Array<{ node: string; liveness: string; agentId: string | null }> = [];
   while (Date.now() < end) {
-    rows = await c.admin.request<typeof rows>('nodes', { range: 'demo[01-02]' });
+    rows = await c.admin.request('nodes', { range: 'demo[01-02]' });
     if (rows.every((r) => r.agentId !== null && r.liveness === 'alive')) break;
     await new Promise((r) => setTimeout(r, 100));
   }

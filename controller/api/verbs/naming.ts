@@ -1,10 +1,9 @@
-import { z } from 'zod';
 import { expandNodeRange } from '../../../shared/noderange.js';
 import { ApiError, verb } from '../verb.js';
 
 /** xCAT-style sequential naming of discovered machines (`n[001-100]` in discovery order). */
 export const namingVerbs = [
-  verb('naming', 'show or set the sequential naming rule for new machines', z.object({ enabled: z.boolean().optional(), pattern: z.string().min(1).max(256).optional() }), async ({ enabled, pattern }, ctx) => {
+  verb('naming', async ({ enabled, pattern }, ctx) => {
     if (enabled === undefined && pattern === undefined) return ctx.store.data.naming;
     if (pattern !== undefined) {
       try {

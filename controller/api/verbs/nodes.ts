@@ -1,12 +1,9 @@
-import { z } from 'zod';
 import { closest } from '../../../shared/closest.js';
-import { Axis } from '../../../shared/protocol.js';
+import type { NodeRow } from '../../../shared/verbs/results.js';
 import type { Context } from '../../context.js';
 import { parseSettings } from '../../nodes/settings.js';
 import { redactOptional } from '../../auth/redact.js';
 import { ApiError, verb } from '../verb.js';
-
-const Range = z.string().max(4096).optional();
 
 function mustGet(ctx: Context, name: string) {
   const node = ctx.nodes.get(name);
@@ -18,7 +15,7 @@ function mustGet(ctx: Context, name: string) {
 }
 
 /** One row per node: its definition summary plus its live state. */
-function row(ctx: Context, name: string) {
+function row(ctx: Context, name: string): NodeRow {
   const n = ctx.nodes.get(name)!;
   const s = ctx.nodeStates.get(name);
   return {
@@ -36,25 +33,19 @@ function row(ctx: Context, name: string) {
 }
 
 export const nodeVerbs = [
-  verb('nodes', 'list nodes with their state', z.object({ range: Range }), async ({ range }, ctx) => ctx.nodes.resolve(range).map((n) => row(ctx, n))),
+  verb('nodes', async ({ range }, ctx) => ctx.nodes.resolve(range).map((n) => row(ctx, n))),
 
-  verb('show', "one node's definition, identifiers and state", z.object({ node: z.string() }), async ({ node }, ctx) => {
+  verb('show', async ({ node }, ctx) => {
     const n = mustGet(ctx, node);
     return { ...n, runtime: undefined, power: redactOptional(n.power), console: redactOptional(n.console), state: ctx.nodeStates.get(node) };
   }),
 
-  verb(
-    'history',
-    "a node's transitions from the journal",
-    z.object({ node: z.string(), since: z.number().optional(), axis: Axis.optional(), limit: z.number().int().positive().max(100_000).optional() }),
-    async ({ node, since, axis, limit }, ctx) => {
-      mustGet(ctx, node);
-      const { transitions, skipped } = await ctx.journal.history({ node, since, axis, limit: limit ?? 1000 });
-      return { transitions, skipped };
-    },
-  ),
+  verb('history', async ({ node, since, axis, limit }, ctx) => {
+    mustGet(ctx, node);
+    return ctx.journal.history({ node, since, axis, limit: limit ?? 1000 });
+  }),
 
-  verb('define', 'create or change one or more nodes', z.object({ range: z.string(), settings: z.array(z.string()).max(1000) }), async ({ range, settings }, ctx) => {
+  verb('define', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolveNew(range);
     const patch = parseSettings(settings);
     const created: string[] = [];
@@ -65,23 +56,23 @@ export const nodeVerbs = [
     return { created, changed: names.filter((n) => !created.includes(n)) };
   }),
 
-  verb('set', 'change settings of defined nodes', z.object({ range: z.string(), settings: z.array(z.string()).min(1).max(1000) }), async ({ range, settings }, ctx) => {
+  verb('set', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolve(range);
     ctx.nodes.set(names, parseSettings(settings), ctx.now());
     await ctx.store.flush();
     return { changed: names };
   }),
 
-  verb('undefine', 'remove node definitions', z.object({ range: z.string() }), async ({ range }, ctx) => {
+  verb('undefine', async ({ range }, ctx) => {
     const names = ctx.nodes.resolve(range);
     for (const n of names) ctx.nodes.remove(n);
     await ctx.store.flush();
     return { removed: names };
   }),
 
-  verb('groups', 'groups and their members', z.object({}), async (_a, ctx) => ctx.nodes.groups()),
+  verb('groups', async (_a, ctx) => ctx.nodes.groups()),
 
-  verb('summary', 'node counts per group by phase, liveness and admin state (Slurm sinfo)', z.object({ range: Range }), async ({ range }, ctx) => {
+  verb('summary', async ({ range }, ctx) => {
     const rows = new Map<string, { group: string; nodes: number; phase: Record<string, number>; liveness: Record<string, number>; admin: Record<string, number> }>();
     const count = (group: string, r: ReturnType<typeof row>) => {
       let s = rows.get(group);

@@ -76,6 +76,7 @@ export class SolConsole implements ConsoleDriver {
   async open(sink: ConsoleSink): Promise<void> {
     await this.close();
     // A session left by a killed ipmitool blocks activation ("SOL payload already active").
+    // Deactivating fails when there is none, the usual case; activation reports real failures.
     await this.run(this.args('deactivate')).catch(() => undefined);
     const child = this.spawn(this.args('activate'));
     this.child = child;

@@ -181,7 +181,7 @@ function groupsSoon(): void {
 
 async function loadGroups(): Promise<void> {
   try {
-    showGroups(await link!.request<Record<string, string[]>>('groups'));
+    showGroups(await link!.request('groups', {}));
   } catch (err) {
     console.warn(`groups: ${(err as Error).message}`);
   }

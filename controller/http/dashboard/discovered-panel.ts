@@ -4,20 +4,10 @@
  * (`assign`). Assigning needs the admin role: the buttons are disabled for other roles (a known
  * role that is not admin), and a refusal from the controller is shown as it says it.
  */
+import type { DiscoveredAgent } from '../../../shared/verbs/results.js';
 import { h } from './dom.js';
 import { ago } from './format.js';
 import type { Link } from './link.js';
-
-interface DiscoveredAgent {
-  agentId: string;
-  macs: string[];
-  serial: string | null;
-  uuid: string | null;
-  product: string | null;
-  lastSeen: number;
-  live: boolean;
-  phase: string | null;
-}
 
 export class DiscoveredPanel {
   private loading: Promise<void> | null = null;
@@ -63,7 +53,7 @@ export class DiscoveredPanel {
   private async load(): Promise<void> {
     let agents: DiscoveredAgent[];
     try {
-      agents = await this.link.request<DiscoveredAgent[]>('discovered');
+      agents = await this.link.request('discovered', {});
     } catch (err) {
       this.root.replaceChildren(h('h2', {}, 'Discovered agents'), this.result, h('p', { class: 'error' }, (err as Error).message));
       return;
@@ -111,7 +101,7 @@ export class DiscoveredPanel {
     button.disabled = true;
     this.show('', `assigning ${agent} as ${node}…`);
     try {
-      const r = await this.link.request<{ node: string; agentId: string }>('assign', { agent, node });
+      const r = await this.link.request('assign', { agent, node });
       this.show('ok', `${r.agentId} is ${r.node}`);
       this.onAssigned(r.node);
       this.refresh();

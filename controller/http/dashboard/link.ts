@@ -7,6 +7,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { filterCovers } from '../../../shared/topic-filter.js';
+import type { VerbArgs, VerbName, VerbResult } from '../../../shared/verbs/catalog.js';
 
 export interface Credentials {
   username: string;
@@ -117,11 +118,12 @@ export class Link {
     };
   }
 
-  async request<T>(verb: string, args: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<T> {
+  /** A request typed by the verb catalog (types only: the page bundle holds none of it). */
+  async request<V extends VerbName>(verb: V, args: VerbArgs<V>, timeoutMs = 15_000): Promise<VerbResult<V>> {
     const { client, clientId, responses } = this.conn;
     await responses;
     const id = randomHex(8);
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<VerbResult<V>>((resolve, reject) => {
       const timer = window.setTimeout(() => {
         this.pending.delete(id);
         reject(new RequestError(verb, `${verb}: no answer from the controller within ${timeoutMs / 1000} s`));

@@ -40,7 +40,7 @@ export class LoginBox {
   async refresh(): Promise<void> {
     let id: Identity;
     try {
-      id = await this.link.request<Identity>('whoami');
+      id = await this.link.request('whoami', {});
     } catch (err) {
       // An older controller without whoami: the role is unknown and refusals speak for themselves.
       console.warn(`whoami: ${(err as Error).message}`);

@@ -10,33 +10,6 @@ import { ago, bytes, clock } from './format.js';
 import { RequestError, type Link } from './link.js';
 import { classify } from './state-classes.js';
 
-/** What `show` answers (the store's node record, redacted), as far as the page uses it. */
-interface ShownNode {
-  name: string;
-  groups: string[];
-  ids: { macs: string[]; serial: string | null; uuid: string | null; ibGuids: string[] };
-  agentId: string | null;
-  fingerprint: { dmi?: { vendor?: string | null; product?: string | null; biosVersion?: string | null }; cpu?: { model: string; count: number }; memoryBytes?: number } | null;
-  power: string | null;
-  console: string | null;
-  image: string | null;
-  tags: string[];
-  attrs: Record<string, string>;
-}
-interface Transition {
-  at: number;
-  axis: string;
-  from: string;
-  to: string;
-  cause: string;
-}
-interface HwlogIssue {
-  id: number;
-  text: string;
-  openedAt: number;
-  openedBy: string;
-}
-
 const CONSOLE_TAIL_LINES = 200;
 
 export class NodePanel {
@@ -133,7 +106,7 @@ export class NodePanel {
 
   private async loadShow(node: string, box: HTMLElement): Promise<void> {
     try {
-      const n = await this.link.request<ShownNode>('show', { node });
+      const n = await this.link.request('show', { node });
       if (node !== this.node) return;
       const fp = n.fingerprint;
       box.replaceChildren(
@@ -160,7 +133,7 @@ export class NodePanel {
   private async loadHwlog(node: string): Promise<void> {
     const box = this.hwlogBox!;
     try {
-      const issues = await this.link.request<HwlogIssue[]>('hwlog-list', { range: node });
+      const issues = await this.link.request('hwlog-list', { range: node });
       if (node !== this.node) return;
       box.replaceChildren(
         issues.length === 0
@@ -177,7 +150,7 @@ export class NodePanel {
   private async loadHistory(node: string): Promise<void> {
     const box = this.historyBox!;
     try {
-      const { transitions } = await this.link.request<{ transitions: Transition[] }>('history', { node, limit: 50 });
+      const { transitions } = await this.link.request('history', { node, limit: 50 });
       if (node !== this.node) return;
       box.replaceChildren(
         transitions.length === 0
@@ -203,7 +176,7 @@ export class NodePanel {
       else this.appendConsole(text);
     });
     this.link
-      .request<{ lines: string[] }>('console-tail', { node, lines: CONSOLE_TAIL_LINES })
+      .request('console-tail', { node, lines: CONSOLE_TAIL_LINES })
       .then(({ lines }) => {
         if (node !== this.node) return;
         this.consoleText.pushLines(lines);

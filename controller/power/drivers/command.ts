@@ -4,7 +4,8 @@
  * Exit 0 means done; for `status` it prints `on` or `off`. Its last stderr line is the reason
  * shown when it fails.
  */
-import type { PowerAction, PowerDriverFactory } from '../driver.js';
+import type { PowerAction } from '../../../shared/verbs/args.js';
+import type { PowerDriverFactory } from '../driver.js';
 import { lastLine, runProgram } from '../../process/run.js';
 
 export const commandDriver: PowerDriverFactory = {

@@ -6,7 +6,8 @@
  * emits `change` so a demo can stop a simulated agent when its node is switched off.
  */
 import { EventEmitter } from 'node:events';
-import { POWER_ACTIONS, type PowerAction, type PowerBackend, type PowerDriverFactory, type PowerState } from '../driver.js';
+import { POWER_ACTIONS, type PowerAction } from '../../../shared/verbs/args.js';
+import type { PowerBackend, PowerDriverFactory, PowerState } from '../driver.js';
 import { sleep } from '../guarded.js';
 
 export interface SimPowerPlantEvents {

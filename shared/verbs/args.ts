@@ -1,0 +1,18 @@
+/** Argument pieces the verb catalog, the controller and the CLI share. */
+import { z } from 'zod';
+
+export const POWER_ACTIONS = ['on', 'off', 'cycle', 'reset', 'status'] as const;
+export const PowerAction = z.enum(POWER_ACTIONS);
+export type PowerAction = z.infer<typeof PowerAction>;
+
+export const SiteFormat = z.enum(['yaml', 'csv']);
+export type SiteFormat = z.infer<typeof SiteFormat>;
+
+/** The largest site file `muster import` takes. */
+export const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
+/**
+ * Characters per part the CLI sends. JSON may escape a character into up to 6 bytes, so a part
+ * stays under the 256 KiB message limit whatever the file holds.
+ */
+export const UPLOAD_PART_CHARS = 32 * 1024;
+export const MAX_UPLOAD_PARTS = Math.ceil(MAX_IMPORT_BYTES / 1024);

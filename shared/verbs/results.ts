@@ -1,0 +1,213 @@
+/**
+ * What each request verb answers, declared once: the controller's handlers must return these
+ * shapes (a handler returning another fails typecheck) and the CLI and the dashboard read them.
+ */
+import type { Role } from '../auth.js';
+import type { InterfaceConfig } from '../node-network.js';
+import type { Admin, Fingerprint, Liveness, NodeState, Phase, Power, Transition } from '../protocol.js';
+
+// ---- nodes -------------------------------------------------------------------------------------
+
+/** One row of `nodes`: a node's definition summary and its live state. */
+export interface NodeRow {
+  node: string;
+  groups: string[];
+  phase: Phase;
+  liveness: Liveness;
+  admin: Admin;
+  /** Why the node is admin-offline, or null. */
+  reason: string | null;
+  power: Power;
+  since: number;
+  agentId: string | null;
+  image: string | null;
+}
+
+/** `show`: a node's definition (power and console targets redacted) and its state. */
+export interface ShownNode {
+  name: string;
+  groups: string[];
+  ids: { macs: string[]; serial: string | null; uuid: string | null; ibGuids: string[]; switchPort: { switch: string; port: string } | null };
+  agentId: string | null;
+  /** The fingerprint as it was when the agent was bound. */
+  fingerprint: Fingerprint | null;
+  power: string | null;
+  console: string | null;
+  image: string | null;
+  tags: string[];
+  interfaces: InterfaceConfig[];
+  attrs: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+  state: NodeState | null;
+}
+
+export interface NodeHistory {
+  transitions: Transition[];
+  /** Journal lines that could not be read. */
+  skipped: number;
+}
+
+/** `summary`: node counts of one group (or `all`, last) per phase, liveness and admin state. */
+export interface GroupSummary {
+  group: string;
+  nodes: number;
+  phase: Record<string, number>;
+  liveness: Record<string, number>;
+  admin: Record<string, number>;
+}
+
+/** An agent that said hello but is not bound to a node. */
+export interface DiscoveredAgent {
+  agentId: string;
+  macs: string[];
+  serial: string | null;
+  uuid: string | null;
+  product: string | null;
+  lastSeen: number;
+  /** Connected now. */
+  live: boolean;
+  phase: string | null;
+}
+
+export interface NamingRule {
+  enabled: boolean;
+  pattern: string;
+}
+
+// ---- power, consoles, build ----------------------------------------------------------------------
+
+export interface PowerResult {
+  node: string;
+  ok: boolean;
+  /** The state read, for `status`. */
+  state?: Power;
+  /** One line with context (`node n012: ipmi power off failed: …`), no secrets. */
+  error?: string;
+  /** Why it failed: a driver error code, or `target` for a node whose power target is unusable. */
+  code?: string;
+  /** Time from this node's start to its result. */
+  ms: number;
+}
+
+export interface ConsoleStatus {
+  node: string;
+  target: string;
+  connected: boolean;
+  /** Since when the console has been connected, or disconnected. */
+  since: number;
+  /** Why it is not connected, if it is not. */
+  reason: string | null;
+  /** The client id of the one writer, or null. */
+  writer: string | null;
+}
+
+export interface ImageInfo {
+  name: string;
+  detail?: string;
+  addedAt?: number;
+}
+
+export interface BuildResult {
+  node: string;
+  ok: boolean;
+  system?: string;
+  error?: string;
+}
+
+export interface BuildStatusRow {
+  node: string;
+  /** idle, prepared, building, done, failed; `unknown` when the build system could not say. */
+  state: string;
+  detail?: string;
+  since?: number;
+  system: string | null;
+}
+
+// ---- records -----------------------------------------------------------------------------------
+
+export interface HwlogIssue {
+  id: number;
+  node: string;
+  text: string;
+  source: 'admin' | 'policy' | 'drift';
+  evidence: Record<string, unknown>;
+  openedAt: number;
+  openedBy: string;
+  closedAt: number | null;
+  closedBy: string | null;
+  note: string | null;
+}
+
+export interface SwitchInfo {
+  name: string;
+  mgmt: string | null;
+  kind: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SwitchRow extends SwitchInfo {
+  ports: Array<{ port: string; node: string; nic: string | null }>;
+}
+
+export interface SwitchPortEntry {
+  switch: string;
+  port: string;
+  node: string;
+  nic?: string;
+}
+
+/** A group's own desired settings, or each node's effective ones with where each comes from (`group rack1`, `node n001`). */
+export type BiosSetResult = { group: string; desired: Record<string, string> } | { nodes: readonly string[]; desired: Record<string, Record<string, { value: string; from: string }>> };
+
+export interface BiosDiffRow {
+  node: string;
+  /** When the node last reported, or null if never. */
+  reportedAt: number | null;
+  /** `reported` null: the node never reported this key (no report yet, or settings not known). */
+  drift: Array<{ key: string; desired: string; reported: string | null; from: string }>;
+}
+
+export interface SiteProblem {
+  /** 1-based line in the file, or null for the file as a whole. */
+  line: number | null;
+  message: string;
+}
+
+export interface ImportSummary {
+  nodes: { created: string[]; updated: string[] };
+  switches: { created: string[]; updated: string[] };
+  ports: number;
+  bios: number;
+  /** Hardware-log entries in the file: a record of the past, not imported. */
+  hwlogIgnored: number;
+}
+
+/** What an import of a whole file did, or would do (dry run), or why nothing was imported. */
+export type ImportOutcome = { imported: false; problems: SiteProblem[] } | ({ imported: boolean; dryRun?: true } & ImportSummary);
+/** A part of a larger file answers `received` until the last part is in. */
+export type ImportResult = ImportOutcome | { received: number };
+
+// ---- policy, users -----------------------------------------------------------------------------
+
+export interface FrozenGroup {
+  group: string;
+  since: number;
+}
+
+export interface UserInfo {
+  name: string;
+  role: Role;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface TokenInfo {
+  id: string;
+  /** `store` (made with token-create) or `config` (auth.agentTokens). */
+  source: 'store' | 'config';
+  note: string | null;
+  createdAt: number | null;
+  createdBy: string | null;
+}
