@@ -54,6 +54,16 @@ export const ControllerConfig = z
       })
       .strict()
       .default({ anonymousAgents: false, anonymousRole: null, agentTokens: [], trustExternalBroker: false }),
+    /** What connections may cost the embedded broker (docs/security.md). */
+    limits: z
+      .object({
+        maxConnections: z.number().int().min(1).default(100_000),
+        maxConnectionsPerSource: z.number().int().min(1).default(128),
+        /** Addresses without a per-source cap: the controller host's own demo agents and benchmarks. */
+        unlimitedSources: z.array(z.string().min(1)).default(['127.0.0.1', '::1']),
+      })
+      .strict()
+      .default({ maxConnections: 100_000, maxConnectionsPerSource: 128, unlimitedSources: ['127.0.0.1', '::1'] }),
     /** The web dashboard (docs/dashboard.md). */
     dashboard: z
       .object({

@@ -90,6 +90,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       authenticate: (clientId, username, password) => authenticator.authenticate(clientId, username, password),
       tls,
       onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : 'acl' }),
+      limits: config.limits,
     });
     bus = new AedesBus(broker.aedes);
     mqttUrl = `${broker.mqttScheme}://${loopback(config.host)}:${broker.mqttPort}`;

@@ -2,6 +2,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Su
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { WebSocketByteStream } from './ws-stream.js';
@@ -10,6 +11,7 @@ import type { AuthOutcome } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import { forwardAllowed, publishRefusal, requestRefusal, subscribeRefusal } from './acl.js';
+import { ConnectionCounter, limitPacketSizes, MAX_PACKET_BYTES, sourceAddress, type ConnectionLimits } from './limits.js';
 
 /** PEM certificate chain and key for `mqtts://`, `wss://` (and HTTPS, elsewhere). */
 export interface TlsMaterial {
@@ -31,6 +33,8 @@ export interface EmbeddedBrokerOptions {
   tls?: TlsMaterial | null;
   /** Called for every refused connect, publish or subscribe, with the reason. */
   onRefused?: (reason: string, what: 'connect' | 'acl') => void;
+  /** Open connections, in total and per source address (TCP and WebSocket together). */
+  limits: ConnectionLimits;
 }
 
 export interface EmbeddedBroker {
@@ -125,8 +129,30 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
   aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'mqtt connection error'));
 
+  const connections = new ConnectionCounter(opts.limits);
+  /** Counts a new socket, or destroys it (over a limit) and says so. */
+  const admitted = (socket: net.Socket): boolean => {
+    const source = sourceAddress(socket.remoteAddress);
+    const refusal = connections.admit(source);
+    if (refusal) {
+      refuse(refusal, 'connect');
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => connections.release(source));
+    return true;
+  };
+  const handle = (stream: Duplex, req?: http.IncomingMessage) => {
+    const client = aedes.handle(stream, req);
+    limitPacketSizes(client, (what) => refuse(`${describeSource(stream, req)}: ${what}`, 'connect'));
+  };
+
   const secure = opts.tls ?? null;
-  const mqttServer = secure ? tls.createServer(secure, aedes.handle) : net.createServer(aedes.handle);
+  // Counted on the raw TCP connection, before a TLS handshake or WebSocket upgrade costs anything.
+  const mqttServer = secure ? tls.createServer(secure, handle) : net.createServer();
+  mqttServer.on('connection', (socket: net.Socket) => {
+    if (admitted(socket) && !secure) handle(socket);
+  });
   // A discovery storm of thousands of nodes overflows the default backlog of 511 (stack-notes).
   await listen(mqttServer, opts.host, opts.mqttPort);
   const mqttPort = (mqttServer.address() as net.AddressInfo).port;
@@ -138,8 +164,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
     };
     wsServer = secure ? https.createServer(secure, upgradeOnly) : http.createServer(upgradeOnly);
-    wss = new WebSocketServer({ server: wsServer });
-    wss.on('connection', (ws, req) => aedes.handle(new WebSocketByteStream(ws), req));
+    wsServer.on('connection', admitted);
+    // A frame may hold at most one largest MQTT packet; ws refuses bigger ones from their header.
+    wss = new WebSocketServer({ server: wsServer, maxPayload: MAX_PACKET_BYTES });
+    wss.on('connection', (ws, req) => handle(new WebSocketByteStream(ws), req));
     await listen(wsServer, opts.host, opts.wsPort);
   }
   const wsPort = wsServer ? (wsServer.address() as net.AddressInfo).port : null;
@@ -172,6 +200,11 @@ function connectedClient(aedes: Aedes, clientId: string): Client | undefined {
 
 function samePrincipal(a: Principal, b: Principal): boolean {
   return a.kind === 'agent' ? b.kind === 'agent' && a.agentId === b.agentId : b.kind === 'user' && a.name === b.name;
+}
+
+function describeSource(stream: Duplex, req: http.IncomingMessage | undefined): string {
+  const socket = req?.socket ?? (stream as net.Socket);
+  return `connection from ${sourceAddress(socket.remoteAddress)}`;
 }
 
 const toBuffer = (payload: string | Buffer) => (typeof payload === 'string' ? Buffer.from(payload) : payload);
