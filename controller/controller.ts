@@ -69,7 +69,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   if (config.naming) store.change((d) => void (d.naming = config.naming!));
   const adminPasswordFile = await ensureFirstAdmin(store, now());
   if (adminPasswordFile) log.warn({ file: adminPasswordFile }, 'first start: created user admin; its password is in the file (mode 0600)');
-  const { authenticator, internalAgentToken } = createAuthenticator(config, store);
+  const { authenticator, internalAgentToken } = createAuthenticator(config, store, now);
   const tls = await loadTls(config.tls);
 
   let broker: EmbeddedBroker | null = null;
@@ -87,7 +87,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       host: config.host,
       mqttPort: config.mqttPort,
       wsPort: config.wsPort ?? undefined,
-      authenticate: (clientId, username, password) => authenticator.authenticate(clientId, username, password),
+      authenticate: (clientId, username, password, source) => authenticator.authenticate(clientId, username, password, source),
       tls,
       onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : 'acl' }),
       limits: config.limits,

@@ -10,8 +10,8 @@ import { Authenticator } from './authenticator.js';
 import type { AuthView, Principal } from './principal.js';
 import { newAgentToken } from './tokens.js';
 
-export function createAuthenticator(config: ControllerConfig, store: Store): { authenticator: Authenticator; internalAgentToken: string } {
-  const authenticator = new Authenticator(config.auth, () => store.data);
+export function createAuthenticator(config: ControllerConfig, store: Store, now: () => number): { authenticator: Authenticator; internalAgentToken: string } {
+  const authenticator = new Authenticator(config.auth, () => store.data, now);
   const internalAgentToken = newAgentToken();
   authenticator.allowInternalToken(internalAgentToken);
   return { authenticator, internalAgentToken };

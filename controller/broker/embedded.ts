@@ -28,7 +28,8 @@ export interface EmbeddedBrokerOptions {
   /** 0 or undefined: no WebSocket listener. */
   wsPort?: number;
   /** Decides who may connect (controller/auth/authenticator.ts). */
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthOutcome>;
+  /** `source`: the peer's IP address. */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, source: string): Promise<AuthOutcome>;
   /** With TLS material the MQTT port speaks `mqtts://` and the WebSocket port `wss://`. */
   tls?: TlsMaterial | null;
   /** Called for every refused connect, publish or subscribe, with the reason. */
@@ -49,7 +50,7 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-const AUTH_CODES = { 'bad-credentials': 4, 'not-authorized': 5 } as const;
+const AUTH_CODES = { unavailable: 3, 'bad-credentials': 4, 'not-authorized': 5 } as const;
 
 /** aedes on TCP or TLS (and WebSocket), with authentication and muster's topic rules in its hooks. */
 const PUBLISH_REFUSALS = /not allowed in PUBLISH|topic has too many levels|Invalid protocol/;
@@ -68,7 +69,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     maxClientsIdLength: 128,
     heartbeatInterval: 60_000,
     authenticate(client, username, password, done) {
-      opts.authenticate(client.id, username ?? undefined, password ?? undefined).then(
+      opts.authenticate(client.id, username ?? undefined, password ?? undefined, sourceOf(client)).then(
         (outcome) => {
           // A client id already connected as someone else would be taken over (MQTT semantics):
           // only the same principal may replace a session.
@@ -202,9 +203,15 @@ function samePrincipal(a: Principal, b: Principal): boolean {
   return a.kind === 'agent' ? b.kind === 'agent' && a.agentId === b.agentId : b.kind === 'user' && a.name === b.name;
 }
 
+/** The peer's address: a WebSocket client's from its upgrade request, a TCP client's from its socket. */
+function peerAddress(stream: Duplex, req: http.IncomingMessage | undefined | null): string {
+  return sourceAddress((req?.socket ?? (stream as net.Socket)).remoteAddress);
+}
+
+const sourceOf = (client: Client) => peerAddress(client.conn as Duplex, client.req as http.IncomingMessage | undefined);
+
 function describeSource(stream: Duplex, req: http.IncomingMessage | undefined): string {
-  const socket = req?.socket ?? (stream as net.Socket);
-  return `connection from ${sourceAddress(socket.remoteAddress)}`;
+  return `connection from ${peerAddress(stream, req)}`;
 }
 
 const toBuffer = (payload: string | Buffer) => (typeof payload === 'string' ? Buffer.from(payload) : payload);

@@ -3,13 +3,11 @@
  * its length header, a WebSocket frame from its header, and connections are capped per source
  * address and in total. Driven against a real controller over real sockets.
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConnectionCounter, MAX_PACKET_BYTES } from '../../controller/broker/limits.js';
-import { generate } from 'mqtt-packet';
 import { until } from '../helpers/wait.js';
-import { startSecureController, type SecureController } from './secure-controller.js';
+import { closed, connackCode, rawSocket, startSecureController, type SecureController } from './secure-controller.js';
 
 const PER_SOURCE = 4;
 let c: SecureController;
@@ -38,20 +36,7 @@ function remainingLength(n: number): Buffer {
   return Buffer.from(out);
 }
 
-function openSocket(): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-/** Sends a CONNECT on `s` and resolves the CONNACK's return code. */
-function connackCode(s: net.Socket, username: string, password: string): Promise<number> {
-  s.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `muster-cli-${Math.random().toString(16).slice(2)}`, clean: true, keepalive: 0, username, password: Buffer.from(password) }));
-  return new Promise((resolve) => s.once('data', (d: Buffer) => resolve(d[3]!)));
-}
-
-const closed = (s: net.Socket) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+const openSocket = () => rawSocket(port);
 
 describe('packet sizes', () => {
   it('closes a CONNECT announcing 256 MiB after its header, and the controller does not grow', async () => {
