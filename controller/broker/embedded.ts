@@ -10,7 +10,7 @@ import type { Topics } from '../../shared/topics.js';
 import type { AuthOutcome } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../log.js';
-import { forwardAllowed, publishRefusal, requestRefusal, subscribeRefusal } from './acl.js';
+import { forwardAllowed, publishRefusal, requestRefusal, sessionRefusal, subscribeRefusal } from './acl.js';
 import { ConnectionCounter, limitPacketSizes, MAX_PACKET_BYTES, sourceAddress, type ConnectionLimits } from './limits.js';
 
 /** PEM certificate chain and key for `mqtts://`, `wss://` (and HTTPS, elsewhere). */
@@ -78,6 +78,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
           if (outcome.ok && held && !samePrincipal(held, outcome.principal)) {
             outcome = { ok: false, code: 'not-authorized', reason: `client ${client.id}: id in use by another principal` };
           }
+          const persistent = outcome.ok ? sessionRefusal(outcome.principal, client.id, client.clean) : null;
+          if (persistent) outcome = { ok: false, code: 'not-authorized', reason: persistent };
           if (!outcome.ok) {
             refuse(outcome.reason, 'connect');
             const err = new Error(outcome.reason) as AuthenticateError;
