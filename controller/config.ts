@@ -72,9 +72,14 @@ export const ControllerConfig = z
          * a file whose first line is its password. null: the page connects anonymously.
          */
         viewer: z.object({ user: z.string().min(1), passwordFile: z.string().min(1) }).strict().nullable().default(null),
+        /**
+         * Web origins (`https://ctl.example:8080`) whose pages may open the WebSocket, besides the
+         * controller's own HTTP listener by its addresses and host name.
+         */
+        origins: z.array(z.string().url()).default([]),
       })
       .strict()
-      .default({ viewer: null }),
+      .default({ viewer: null, origins: [] }),
     /** PEM files: with them the MQTT port is mqtts://, the WebSocket port wss:// and the HTTP port HTTPS. */
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict().nullable().default(null),
   })

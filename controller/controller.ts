@@ -4,8 +4,9 @@ import { AedesBus } from './bus/aedes-bus.js';
 import type { Bus } from './bus/bus.js';
 import { MqttBus } from './bus/mqtt-bus.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
-import { authView, createAuthenticator, loadTls } from './auth/setup.js';
+import { anonymousAccessProblem, authView, createAuthenticator, loadTls } from './auth/setup.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import { listenerHosts, originAllowed } from './broker/origins.js';
 import type { ControllerConfig } from './config.js';
 import { makeEventPublisher, type Context, type Extension, type StateView } from './context.js';
 import { EventBus } from './events.js';
@@ -49,6 +50,9 @@ const NO_STATE: StateView = {
 export async function startController(config: ControllerConfig, opts: StartOptions): Promise<RunningController> {
   const log = opts.log ?? createLogger();
   const now = opts.now ?? Date.now;
+  const anonymous = anonymousAccessProblem(config);
+  if (anonymous?.refuse) throw new Error(anonymous.problem);
+  if (anonymous) log.warn({ host: config.host }, anonymous.problem);
   const topics = new Topics(config.prefix);
   const metrics = createMetrics();
   const store = await Store.open(config.dataDir, {
@@ -76,6 +80,12 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   let bus: Bus;
   let mqttUrl: string;
   let wsUrl: string | null = null;
+  const ownHosts = listenerHosts(config.host);
+  const httpListener = () => {
+    if (!httpServer.url) return null;
+    const url = new URL(httpServer.url);
+    return { scheme: url.protocol.slice(0, -1), port: Number(url.port), hosts: ownHosts };
+  };
   const loopback = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   if (config.broker) {
     bus = await MqttBus.connect(config.broker, { clientId: `muster-controller-${process.pid}` });
@@ -91,6 +101,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       tls,
       onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : 'acl' }),
       limits: config.limits,
+      originAllowed: (origin) => originAllowed(origin, httpListener(), config.dashboard.origins),
     });
     bus = new AedesBus(broker.aedes);
     mqttUrl = `${broker.mqttScheme}://${loopback(config.host)}:${broker.mqttPort}`;

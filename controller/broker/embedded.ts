@@ -36,6 +36,8 @@ export interface EmbeddedBrokerOptions {
   onRefused?: (reason: string, what: 'connect' | 'acl') => void;
   /** Open connections, in total and per source address (TCP and WebSocket together). */
   limits: ConnectionLimits;
+  /** Whether a WebSocket upgrade with this Origin header (undefined: none) may proceed (origins.ts). */
+  originAllowed(origin: string | undefined): boolean;
 }
 
 export interface EmbeddedBroker {
@@ -169,7 +171,16 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     wsServer = secure ? https.createServer(secure, upgradeOnly) : http.createServer(upgradeOnly);
     wsServer.on('connection', admitted);
     // A frame may hold at most one largest MQTT packet; ws refuses bigger ones from their header.
-    wss = new WebSocketServer({ server: wsServer, maxPayload: MAX_PACKET_BYTES });
+    wss = new WebSocketServer({
+      server: wsServer,
+      maxPayload: MAX_PACKET_BYTES,
+      verifyClient: ({ origin, req }, done) => {
+        const from = origin === undefined ? undefined : String(origin);
+        if (opts.originAllowed(from)) return done(true);
+        refuse(`WebSocket from ${sourceAddress(req.socket.remoteAddress)}: origin ${from!.slice(0, 200)} is not the controller's (dashboard.origins)`, 'connect');
+        done(false, 403, 'origin not allowed');
+      },
+    });
     wss.on('connection', (ws, req) => handle(new WebSocketByteStream(ws), req));
     await listen(wsServer, opts.host, opts.wsPort);
   }
