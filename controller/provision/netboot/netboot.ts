@@ -15,6 +15,7 @@ import { describeZodError } from '../../../shared/protocol.js';
 import { NodeLocks } from '../node-lock.js';
 import { checkBuildConfig, checkNodeName } from '../validate.js';
 import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
+import { redactSecrets } from '../../auth/redact.js';
 import { JsonFile } from './json-file.js';
 import { decideBoot, loadTemplates, renderBoot, type Templates } from './scripts.js';
 
@@ -85,7 +86,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return [...this.catalog.values()].map((i) => ({
       name: i.name,
       addedAt: i.addedAt,
-      detail: `${i.diskless ? 'diskless, ' : ''}kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${i.cmdline}"` : ''}`,
+      // Viewers list images: a command line's `muster.token=` (the agents' bootstrap token) is redacted.
+      detail: `${i.diskless ? 'diskless, ' : ''}kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${redactSecrets(i.cmdline)}"` : ''}`,
     }));
   }
 
