@@ -14,6 +14,7 @@ import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { NodeDirectory } from './nodes/directory.js';
+import { secureDataDir } from './paths.js';
 import { Journal } from './store/journal.js';
 import { Store } from './store/store.js';
 
@@ -55,6 +56,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   if (anonymous) log.warn({ host: config.host }, anonymous.problem);
   const topics = new Topics(config.prefix);
   const metrics = createMetrics();
+  await secureDataDir(config.dataDir);
   const store = await Store.open(config.dataDir, {
     debounceMs: config.storeDebounceMs,
     onWrite: (ms) => metrics.storeWrite.observe(ms / 1000),

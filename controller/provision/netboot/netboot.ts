@@ -17,7 +17,7 @@ import { checkBuildConfig, checkNodeName } from '../validate.js';
 import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
 import { redactSecrets } from '../../auth/redact.js';
 import { JsonFile } from './json-file.js';
-import { decideBoot, loadTemplates, renderBoot, type Templates } from './scripts.js';
+import { decideBoot, ipxeSyntaxIn, loadTemplates, renderBoot, type Templates } from './scripts.js';
 
 export interface NetbootOptions {
   /** The controller's data dir; the catalog and node state files go here. */
@@ -68,6 +68,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
 
   static async open(opts: NetbootOptions): Promise<NetbootBuildSystem> {
     if (!URL_TEXT.test(opts.controllerUrl)) throw new Error(`netboot: controllerUrl "${opts.controllerUrl}" must be one word of printable characters`);
+    const syntax = ipxeSyntaxIn(opts.controllerUrl);
+    if (syntax) throw new Error(`netboot: controllerUrl "${opts.controllerUrl}": ${syntax}`);
     if (opts.discoveryImage !== undefined && !ImageId.safeParse(opts.discoveryImage).success) throw new Error(`netboot: discoveryImage "${opts.discoveryImage}" is not a valid image id`);
     await mkdir(opts.dataDir, { recursive: true });
     const templates = loadTemplates(opts.templatesDir);
@@ -102,6 +104,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     if (!id.success) throw new BuildError('bad-config', null, `image "${name}": ${id.error.issues[0]!.message}`);
     const cmdline = files.cmdline ?? '';
     if (!CMDLINE.test(cmdline)) throw new BuildError('bad-config', null, `image ${name}: cmdline must be one line of printable ASCII, at most 2048 characters`);
+    const syntax = ipxeSyntaxIn(cmdline);
+    if (syntax) throw new BuildError('bad-config', null, `image ${name}: cmdline: ${syntax}`);
     // Serialised per image name (node names cannot contain ":"), so two adds cannot both pass the check.
     return this.locks.run(`image:${name}`, async () => {
       if (this.catalog.has(name) && !opts.replace) throw new BuildError('image-exists', null, `image ${name} already exists (add it with replace to overwrite)`);
