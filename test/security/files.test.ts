@@ -1,9 +1,10 @@
 /**
  * What the controller leaves on disk and puts in iPXE scripts: the data directory is made 0700 at
  * every start (not only when created), console logs are 0600 (also one left with a wider mode),
- * and an image command line with iPXE syntax is refused.
+ * an image file outside the image directory (the first admin's password, via a symlink or `..`)
+ * and an image command line with iPXE syntax are refused.
  */
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControllerConfig } from '../../controller/config.js';
@@ -42,6 +43,20 @@ describe('a real controller', () => {
     } finally {
       tmp.remove();
     }
+  });
+
+  it('takes image files only from inside the image directory, symlinks resolved', async () => {
+    const dir = join(c.dataDir, 'images');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'initrd.img'), Buffer.alloc(4096, 1));
+    const add = (kernel: string) => c.admin.request('image-add', { name: 'leak', kernel, initrd: join(dir, 'initrd.img'), replace: true });
+    const secret = join(c.dataDir, 'admin-password');
+    await expect(add(secret)).rejects.toThrow(`image leak: kernel ${secret} is not inside an image directory (${dir}; config build.imageDirs)`);
+    symlinkSync(secret, join(dir, 'vmlinuz-link'));
+    await expect(add(join(dir, 'vmlinuz-link'))).rejects.toThrow(`kernel ${secret} is not inside an image directory`);
+    await expect(add(join(dir, '..', 'admin-password'))).rejects.toThrow('is not inside an image directory');
+    writeFileSync(join(dir, 'vmlinuz'), Buffer.alloc(4096, 2));
+    await expect(add(join(dir, 'vmlinuz'))).resolves.toMatchObject({ name: 'leak' });
   });
 
   it('refuses image command lines with iPXE syntax', async () => {

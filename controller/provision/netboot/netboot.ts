@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { BuildConfig, ImageId } from '../../../shared/node-network.js';
 import { describeZodError } from '../../../shared/protocol.js';
@@ -26,6 +26,12 @@ export interface NetbootOptions {
   controllerUrl: string;
   /** Image booted by machines the controller does not know (it runs the agent), if any. */
   discoveryImage?: string;
+  /**
+   * Directories image files must be in, checked after resolving symlinks: `image add` names a path
+   * the controller reads and serves to anyone, so it must not reach the store or a password file.
+   * Without it (tests of netboot alone) any file is accepted; the controller always gives one.
+   */
+  imageDirs?: readonly string[];
   /** Directory holding node.ipxe, discovery.ipxe and local.ipxe (default: the project's boot/ipxe/). */
   templatesDir?: string;
   now?: () => number;
@@ -109,7 +115,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     // Serialised per image name (node names cannot contain ":"), so two adds cannot both pass the check.
     return this.locks.run(`image:${name}`, async () => {
       if (this.catalog.has(name) && !opts.replace) throw new BuildError('image-exists', null, `image ${name} already exists (add it with replace to overwrite)`);
-      const [kernel, initrd] = await Promise.all([describeFile(name, 'kernel', files.kernel), describeFile(name, 'initrd', files.initrd)]);
+      const [kernel, initrd] = await Promise.all([describeFile(name, 'kernel', files.kernel, this.opts.imageDirs), describeFile(name, 'initrd', files.initrd, this.opts.imageDirs)]);
       this.catalog.set(name, { name, kernel, initrd, cmdline, diskless: files.diskless ?? false, addedAt: this.now() });
       await this.persist(this.imagesFile, null);
       return (await this.images()).find((i) => i.name === name)!;
@@ -210,12 +216,23 @@ async function loadFile<T>(file: JsonFile<unknown>, schema: z.ZodType<T>): Promi
   return r.data;
 }
 
-async function describeFile(image: string, part: 'kernel' | 'initrd', path: string): Promise<z.infer<typeof FileRecord>> {
-  const abs = resolve(path);
+async function insideImageDirs(image: string, part: string, real: string, imageDirs: readonly string[]): Promise<string> {
+  for (const dir of imageDirs) {
+    const root = await realpath(dir).catch(() => null);
+    if (root && real.startsWith(root.endsWith(sep) ? root : root + sep)) return real;
+  }
+  throw new BuildError('bad-config', null, `image ${image}: ${part} ${real} is not inside an image directory (${imageDirs.join(', ')}; config build.imageDirs)`);
+}
+
+async function describeFile(image: string, part: 'kernel' | 'initrd', path: string, imageDirs: readonly string[] | undefined): Promise<z.infer<typeof FileRecord>> {
+  let abs = resolve(path);
   let st;
   try {
+    // The file as it really is (symlinks resolved): what is checked is what is recorded and served.
+    if (imageDirs) abs = await insideImageDirs(image, part, await realpath(abs), imageDirs);
     st = await stat(abs);
   } catch (err) {
+    if (err instanceof BuildError) throw err;
     throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
   if (!st.isFile()) throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs} is not a regular file`);
