@@ -13,6 +13,7 @@ import { ControllerConfig } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/controller.js';
 import { defaultExtensions } from '../../controller/extensions.js';
 import { createLogger } from '../../controller/log.js';
+import { afterAll, beforeAll } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
 
 export interface SecureController {
@@ -56,6 +57,19 @@ export async function startSecureController(config: Partial<ControllerConfig> = 
       tmp.remove();
     },
   };
+}
+
+/** A controller for one test file: started with `users` before its tests, stopped after; read it through the getter. */
+export function secureControllerForFile(users: Array<[string, 'viewer' | 'operator' | 'admin']>, config: Partial<ControllerConfig> = {}): () => SecureController {
+  let c: SecureController | undefined;
+  beforeAll(async () => {
+    c = await startSecureController(config);
+    for (const [name, role] of users) await c.addUser(name, role);
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+  return () => c!;
 }
 
 /** A raw MQTT connection (the forbidden things are tried with these). Rejects when CONNACK refuses. */

@@ -5,25 +5,18 @@
  * to collect; agents keep theirs.
  */
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { rawConnect, startSecureController, passwordOf, type SecureController } from './secure-controller.js';
+import { expect, it } from 'vitest';
+import { rawConnect, passwordOf, secureControllerForFile } from './secure-controller.js';
 
 const SECRET = 'PLANTED-bmc-pw-1234';
-let c: SecureController;
-
-beforeAll(async () => {
-  c = await startSecureController();
-  await c.addUser('vera', 'viewer');
-});
-afterAll(async () => {
-  await c?.stop();
-});
+const controller = secureControllerForFile([['vera', 'viewer']]);
 
 /** Connects, or resolves the CONNACK refusal code. */
 const connectOrCode = (opts: Parameters<typeof rawConnect>[1]): Promise<MqttClient | number> =>
-  rawConnect(c.running.mqttUrl, opts).catch((err: { code?: number }) => err.code ?? -1);
+  rawConnect(controller().running.mqttUrl, opts).catch((err: { code?: number }) => err.code ?? -1);
 
 it("refuses users a persistent session, so a viewer cannot resume an admin's and read its queued requests", async () => {
+  const c = controller();
   const clientId = 'muster-cli-admin-1';
   const admin = await connectOrCode({ clientId, username: 'admin', password: c.adminPassword, clean: false });
   if (typeof admin !== 'number') {
@@ -47,6 +40,7 @@ it("refuses users a persistent session, so a viewer cannot resume an admin's and
 });
 
 it('lets agents keep persistent sessions', async () => {
+  const c = controller();
   const token = (await c.admin.request<{ token: string }>('token-create', {})).token;
   const agent = await rawConnect(c.running.mqttUrl, { clientId: 'mac-0200000000b1', username: 'mac-0200000000b1', password: token, clean: false });
   expect(agent.connected).toBe(true);

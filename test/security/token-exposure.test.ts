@@ -4,21 +4,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { redactSecrets } from '../../controller/auth/redact.js';
-import { startSecureController, type SecureController } from './secure-controller.js';
+import { secureControllerForFile } from './secure-controller.js';
 
-let c: SecureController;
-
-beforeAll(async () => {
-  c = await startSecureController();
-  await c.addUser('vera', 'viewer');
-});
-afterAll(async () => {
-  await c?.stop();
-});
+const controller = secureControllerForFile([['vera', 'viewer']]);
 
 it('redacts muster.token= in the image list a viewer reads', async () => {
+  const c = controller();
   const token = (await c.admin.request<{ token: string }>('token-create', { note: 'discovery image' })).token;
   const dir = join(c.dataDir, 'images');
   mkdirSync(dir, { recursive: true });
