@@ -57,6 +57,16 @@ export const ControllerConfig = z
       })
       .strict()
       .default({ anonymousAgents: false, anonymousRole: null, agentTokens: [], trustExternalBroker: false }),
+    /** What connections may cost the embedded broker (docs/security.md). */
+    limits: z
+      .object({
+        maxConnections: z.number().int().min(1).default(100_000),
+        maxConnectionsPerSource: z.number().int().min(1).default(128),
+        /** Addresses without a per-source cap: the controller host's own demo agents and benchmarks. */
+        unlimitedSources: z.array(z.string().min(1)).default(['127.0.0.1', '::1']),
+      })
+      .strict()
+      .default({ maxConnections: 100_000, maxConnectionsPerSource: 128, unlimitedSources: ['127.0.0.1', '::1'] }),
     /** The web dashboard (docs/dashboard.md). */
     dashboard: z
       .object({
@@ -65,9 +75,14 @@ export const ControllerConfig = z
          * a file whose first line is its password. null: the page connects anonymously.
          */
         viewer: z.object({ user: z.string().min(1), passwordFile: z.string().min(1) }).strict().nullable().default(null),
+        /**
+         * Web origins (`https://ctl.example:8080`) whose pages may open the WebSocket, besides the
+         * controller's own HTTP listener by its addresses and host name.
+         */
+        origins: z.array(z.string().url()).default([]),
       })
       .strict()
-      .default({ viewer: null }),
+      .default({ viewer: null, origins: [] }),
     /** PEM files: with them the MQTT port is mqtts://, the WebSocket port wss:// and the HTTP port HTTPS. */
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict().nullable().default(null),
   })

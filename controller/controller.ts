@@ -4,8 +4,9 @@ import { AedesBus } from './bus/aedes-bus.js';
 import type { Bus } from './bus/bus.js';
 import { MqttBus } from './bus/mqtt-bus.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
-import { authView, createAuthenticator, loadTls } from './auth/setup.js';
+import { anonymousAccessProblem, authView, createAuthenticator, loadTls } from './auth/setup.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import { listenerHosts, originAllowed } from './broker/origins.js';
 import type { ControllerConfig } from './config.js';
 import { NO_NODE_STATES, makeEventPublisher, type Context, type Extension, type ServesNodeStates } from './context.js';
 import { EventBus, type ListenerFailure } from './events.js';
@@ -13,6 +14,7 @@ import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { NodeDirectory } from './nodes/directory.js';
+import { secureDataDir } from './paths.js';
 import { Journal } from './store/journal.js';
 import { Store } from './store/store.js';
 
@@ -42,8 +44,12 @@ export interface StartOptions {
 export async function startController(config: ControllerConfig, opts: StartOptions): Promise<RunningController> {
   const log = opts.log ?? createLogger();
   const now = opts.now ?? Date.now;
+  const anonymous = anonymousAccessProblem(config);
+  if (anonymous?.refuse) throw new Error(anonymous.problem);
+  if (anonymous) log.warn({ host: config.host }, anonymous.problem);
   const topics = new Topics(config.prefix);
   const metrics = createMetrics();
+  await secureDataDir(config.dataDir);
   const journalPath = join(config.dataDir, 'journal.jsonl');
   const store = await Store.open(config.dataDir, {
     newStore: opts.newStore,
@@ -70,7 +76,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   if (config.naming) store.change((d) => void (d.naming = config.naming!));
   const adminPasswordFile = await ensureFirstAdmin(store, now());
   if (adminPasswordFile) log.warn({ file: adminPasswordFile }, 'first start: created user admin; its password is in the file (mode 0600)');
-  const { authenticator, internalAgentToken } = createAuthenticator(config, store);
+  const { authenticator, internalAgentToken } = createAuthenticator(config, store, now);
   const tls = await loadTls(config.tls);
   const listenerFailed: ListenerFailure = (event, owner, err) => {
     metrics.listenerErrors.inc({ event });
@@ -82,6 +88,12 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   let bus: Bus;
   let mqttUrl: string;
   let wsUrl: string | null = null;
+  const ownHosts = listenerHosts(config.host);
+  const httpListener = () => {
+    if (!httpServer.url) return null;
+    const url = new URL(httpServer.url);
+    return { scheme: url.protocol.slice(0, -1), port: Number(url.port), hosts: ownHosts };
+  };
   const loopback = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   if (config.broker) {
     bus = await MqttBus.connect(config.broker, { clientId: `muster-controller-${process.pid}`, onFailure: subscriberFailed });
@@ -93,9 +105,11 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       host: config.host,
       mqttPort: config.mqttPort,
       wsPort: config.wsPort ?? undefined,
-      authenticate: (clientId, username, password) => authenticator.authenticate(clientId, username, password),
+      authenticate: (clientId, username, password, source) => authenticator.authenticate(clientId, username, password, source),
       tls,
       onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : 'acl' }),
+      limits: config.limits,
+      originAllowed: (origin) => originAllowed(origin, httpListener(), config.dashboard.origins),
     });
     bus = new AedesBus(broker.aedes, subscriberFailed);
     mqttUrl = `${broker.mqttScheme}://${loopback(config.host)}:${broker.mqttPort}`;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,5 +14,18 @@ export function projectRoot(): string {
     const up = dirname(dir);
     if (up === dir) throw new Error(`cannot find muster's project directory above ${fileURLToPath(import.meta.url)}`);
     dir = up;
+  }
+}
+
+/**
+ * Creates the data directory if needed and makes it 0700 on every start, not only when created:
+ * it holds the store (BMC passwords), the first admin's password and console logs.
+ */
+export async function secureDataDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+  } catch (err) {
+    throw new Error(`data directory ${dir}: ${(err as Error).message}`);
   }
 }

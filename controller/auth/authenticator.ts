@@ -4,10 +4,13 @@
  *   token (or nothing, where `auth.anonymousAgents` is on);
  * - any other client is a user: name and password checked against the store's scrypt hashes
  *   (or nothing, where `auth.anonymousRole` gives anonymous clients a role).
+ * Password checks are throttled per source address and per user name, and only a few scrypt
+ * runs at once (login-limits.ts).
  * Refusal reasons name the client but never the password or token.
  */
 import { isAgentClient } from '../broker/acl.js';
 import type { StoreData } from '../store/schema.js';
+import { ConcurrencyGate, LoginThrottle } from './login-limits.js';
 import { UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import type { Role } from '../../shared/auth.js';
@@ -20,23 +23,37 @@ export interface AuthSettings {
   agentTokens: readonly string[];
 }
 
-export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; reason: string; code: 'bad-credentials' | 'not-authorized' };
+export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; reason: string; code: 'bad-credentials' | 'not-authorized' | 'unavailable' };
+
+/**
+ * scrypt runs at once (libuv has 4 threads; the rest stay free for files), of them kept for
+ * sources without failures, and attempts waiting for one.
+ */
+const SCRYPT_RUNNING = 2;
+const SCRYPT_RESERVED = 1;
+const SCRYPT_WAITING = 64;
 
 export class Authenticator {
   /** Hashes of tokens minted in this process (the demo's simulated agents); never stored. */
   private readonly internalHashes = new Set<string>();
+  private readonly throttle: LoginThrottle;
+  private readonly scryptGate = new ConcurrencyGate(SCRYPT_RUNNING, SCRYPT_WAITING, SCRYPT_RESERVED);
 
   constructor(
     private readonly settings: AuthSettings,
     private readonly data: () => StoreData,
-  ) {}
+    now: () => number,
+  ) {
+    this.throttle = new LoginThrottle(now);
+  }
 
   allowInternalToken(token: string): void {
     this.internalHashes.add(tokenHash(token));
   }
 
-  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthOutcome> {
-    return isAgentClient(clientId) ? this.agent(clientId, username, password) : this.user(clientId, username, password);
+  /** `source`: the peer's address, for throttling password guesses. */
+  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, source: string): Promise<AuthOutcome> {
+    return isAgentClient(clientId) ? this.agent(clientId, username, password) : this.user(clientId, username, password, source);
   }
 
   private agent(agentId: string, username: string | undefined, password: Buffer | undefined): AuthOutcome {
@@ -51,16 +68,21 @@ export class Authenticator {
     return { ok: true, principal: { kind: 'agent', agentId } };
   }
 
-  private async user(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthOutcome> {
+  private async user(clientId: string, username: string | undefined, password: Buffer | undefined, source: string): Promise<AuthOutcome> {
     if (username === undefined) {
       const role = this.settings.anonymousRole;
       if (role) return { ok: true, principal: { kind: 'user', name: 'anonymous', role } };
       return { ok: false, code: 'not-authorized', reason: `client ${clientId}: no user name (anonymous access is off)` };
     }
+    const rank = this.throttle.sourceFailures(source);
+    const throttled = this.throttle.begin(source, username);
+    if (throttled) return { ok: false, code: 'not-authorized', reason: `client ${clientId}: ${throttled}` };
     const user = Object.hasOwn(this.data().users, username) ? this.data().users[username]! : null;
     // An unknown user costs one scrypt too, so timing does not tell which names exist.
-    const ok = await verifyPassword(password?.toString('utf8') ?? '', user?.passwordHash ?? UNKNOWN_USER_HASH);
+    const ok = await this.scryptGate.run(() => verifyPassword(password?.toString('utf8') ?? '', user?.passwordHash ?? UNKNOWN_USER_HASH), rank);
+    if (ok === null) return { ok: false, code: 'unavailable', reason: `client ${clientId}: too many logins being checked; try again` };
     if (!user || !ok) return { ok: false, code: 'bad-credentials', reason: `client ${clientId}: bad user name or password for "${username.slice(0, 64)}"` };
+    this.throttle.succeeded(source, username);
     return { ok: true, principal: { kind: 'user', name: user.name, role: user.role } };
   }
 

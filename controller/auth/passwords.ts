@@ -4,13 +4,13 @@
  * never travels over MQTT or reaches a log; the controller only checks the form and compares.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { passwordHashParams } from '../../shared/auth.js';
+import { SCRYPT_PARAMS, passwordHashParams } from '../../shared/auth.js';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
 
-/** OWASP's scrypt minimum (N=2^17 would cost ~0.3 s per CLI call on a small controller). */
-const DEFAULT = { N: 16_384, r: 8, p: 1 };
+const PARAMS = SCRYPT_PARAMS;
+const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 
 export interface ParsedHash {
@@ -27,11 +27,11 @@ export function parsePasswordHash(hash: string): ParsedHash {
   return { N, r, p, salt: Buffer.from(salt, 'base64url'), key: Buffer.from(key, 'base64url') };
 }
 
-export async function hashPassword(password: string, params = DEFAULT): Promise<string> {
+export async function hashPassword(password: string): Promise<string> {
   if (password.length < 8) throw new Error('a password needs at least 8 characters');
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_BYTES, { ...params, maxmem: maxmem(params) });
-  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+  const salt = randomBytes(SALT_BYTES);
+  const key = await scrypt(password, salt, KEY_BYTES, { ...PARAMS, maxmem: maxmem(PARAMS) });
+  return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
 /** Constant-time check of `password` against a stored hash; false for a malformed hash. */
@@ -47,6 +47,6 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
 }
 
 /** A hash no password matches, checked for unknown users so they take as long as known ones. */
-export const UNKNOWN_USER_HASH = `scrypt$16384$8$1$${Buffer.alloc(16).toString('base64url')}$${Buffer.alloc(32).toString('base64url')}`;
+export const UNKNOWN_USER_HASH = `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${Buffer.alloc(SALT_BYTES).toString('base64url')}$${Buffer.alloc(KEY_BYTES).toString('base64url')}`;
 
 const maxmem = ({ N, r, p }: { N: number; r: number; p: number }) => 128 * N * r * p + 32 * 1024 * 1024;

@@ -4,14 +4,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { EmbeddedBroker, TlsMaterial } from '../broker/embedded.js';
+import { isLoopbackHost } from '../broker/origins.js';
 import type { ControllerConfig } from '../config.js';
 import type { Store } from '../store/store.js';
 import { Authenticator } from './authenticator.js';
 import type { AuthView, Principal } from './principal.js';
 import { newAgentToken } from './tokens.js';
 
-export function createAuthenticator(config: ControllerConfig, store: Store): { authenticator: Authenticator; internalAgentToken: string } {
-  const authenticator = new Authenticator(config.auth, () => store.data);
+export function createAuthenticator(config: ControllerConfig, store: Store, now: () => number): { authenticator: Authenticator; internalAgentToken: string } {
+  const authenticator = new Authenticator(config.auth, () => store.data, now);
   const internalAgentToken = newAgentToken();
   authenticator.allowInternalToken(internalAgentToken);
   return { authenticator, internalAgentToken };
@@ -39,4 +40,18 @@ export async function loadTls(tls: ControllerConfig['tls']): Promise<TlsMaterial
     }
   };
   return { cert: await read('cert', tls.cert), key: await read('key', tls.key), ...(tls.ca ? { ca: await read('ca', tls.ca) } : {}) };
+}
+
+/**
+ * Anonymous operators or admins may exist only where nobody else can connect: every listener (and
+ * an external broker) on loopback. Anonymous viewers anywhere else are allowed with a warning.
+ */
+export function anonymousAccessProblem(config: ControllerConfig): { refuse: boolean; problem: string } | null {
+  const role = config.auth.anonymousRole;
+  if (!role) return null;
+  const exposed = [config.host, ...(config.broker ? [new URL(config.broker).hostname.replace(/^\[(.*)\]$/, '$1')] : [])].filter((h) => !isLoopbackHost(h.toLowerCase()));
+  if (exposed.length === 0) return null;
+  const where = exposed.join(', ');
+  if (role === 'viewer') return { refuse: false, problem: `anonymous clients are viewers: anyone who can reach ${where} may read node states, events and consoles` };
+  return { refuse: true, problem: `auth.anonymousRole ${role} needs every listener on loopback (host 127.0.0.1 or ::1), not ${where}: anyone who can reach it would be ${role}` };
 }

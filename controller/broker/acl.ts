@@ -40,6 +40,17 @@ function publishProblem(topics: Topics, principal: Principal, clientId: string, 
 }
 
 /**
+ * Users get clean sessions only: a persistent session is kept by client id, and a client id is
+ * not a secret, so another user could resume it and receive what was queued for its owner (a
+ * request carrying a BMC password, say). An agent's client id is its principal, so its session
+ * can only be resumed by itself. Null when allowed.
+ */
+export function sessionRefusal(principal: Principal, clientId: string, clean: boolean): string | null {
+  if (clean || principal.kind === 'agent') return null;
+  return `${describe(principal, clientId)}: persistent sessions (clean: false) are for agents only; connect with clean: true`;
+}
+
+/**
  * A request must name its publisher as `replyTo`: the API server takes the requester's identity
  * from it, and nobody may direct answers at another client. Null when it does.
  */

@@ -2,6 +2,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Su
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { WebSocketByteStream } from './ws-stream.js';
@@ -9,7 +10,8 @@ import type { Topics } from '../../shared/topics.js';
 import type { AuthOutcome } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../log.js';
-import { forwardAllowed, publishRefusal, requestRefusal, subscribeRefusal } from './acl.js';
+import { forwardAllowed, publishRefusal, requestRefusal, sessionRefusal, subscribeRefusal } from './acl.js';
+import { ConnectionCounter, limitPacketSizes, MAX_PACKET_BYTES, sourceAddress, type ConnectionLimits } from './limits.js';
 
 /** PEM certificate chain and key for `mqtts://`, `wss://` (and HTTPS, elsewhere). */
 export interface TlsMaterial {
@@ -26,11 +28,16 @@ export interface EmbeddedBrokerOptions {
   /** 0 or undefined: no WebSocket listener. */
   wsPort?: number;
   /** Decides who may connect (controller/auth/authenticator.ts). */
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthOutcome>;
+  /** `source`: the peer's IP address. */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, source: string): Promise<AuthOutcome>;
   /** With TLS material the MQTT port speaks `mqtts://` and the WebSocket port `wss://`. */
   tls?: TlsMaterial | null;
   /** Called for every refused connect, publish or subscribe, with the reason. */
   onRefused?: (reason: string, what: 'connect' | 'acl') => void;
+  /** Open connections, in total and per source address (TCP and WebSocket together). */
+  limits: ConnectionLimits;
+  /** Whether a WebSocket upgrade with this Origin header (undefined: none) may proceed (origins.ts). */
+  originAllowed(origin: string | undefined): boolean;
 }
 
 export interface EmbeddedBroker {
@@ -45,7 +52,7 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-const AUTH_CODES = { 'bad-credentials': 4, 'not-authorized': 5 } as const;
+const AUTH_CODES = { unavailable: 3, 'bad-credentials': 4, 'not-authorized': 5 } as const;
 
 /** aedes on TCP or TLS (and WebSocket), with authentication and muster's topic rules in its hooks. */
 const PUBLISH_REFUSALS = /not allowed in PUBLISH|topic has too many levels|Invalid protocol/;
@@ -64,7 +71,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     maxClientsIdLength: 128,
     heartbeatInterval: 60_000,
     authenticate(client, username, password, done) {
-      opts.authenticate(client.id, username ?? undefined, password ?? undefined).then(
+      opts.authenticate(client.id, username ?? undefined, password ?? undefined, sourceOf(client)).then(
         (outcome) => {
           // A client id already connected as someone else would be taken over (MQTT semantics):
           // only the same principal may replace a session.
@@ -73,6 +80,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
           if (outcome.ok && held && !samePrincipal(held, outcome.principal)) {
             outcome = { ok: false, code: 'not-authorized', reason: `client ${client.id}: id in use by another principal` };
           }
+          const persistent = outcome.ok ? sessionRefusal(outcome.principal, client.id, client.clean) : null;
+          if (persistent) outcome = { ok: false, code: 'not-authorized', reason: persistent };
           if (!outcome.ok) {
             refuse(outcome.reason, 'connect');
             const err = new Error(outcome.reason) as AuthenticateError;
@@ -125,8 +134,30 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   });
   aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'mqtt connection error'));
 
+  const connections = new ConnectionCounter(opts.limits);
+  /** Counts a new socket, or destroys it (over a limit) and says so. */
+  const admitted = (socket: net.Socket): boolean => {
+    const source = sourceAddress(socket.remoteAddress);
+    const refusal = connections.admit(source);
+    if (refusal) {
+      refuse(refusal, 'connect');
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => connections.release(source));
+    return true;
+  };
+  const handle = (stream: Duplex, req?: http.IncomingMessage) => {
+    const client = aedes.handle(stream, req);
+    limitPacketSizes(client, (what) => refuse(`${describeSource(stream, req)}: ${what}`, 'connect'));
+  };
+
   const secure = opts.tls ?? null;
-  const mqttServer = secure ? tls.createServer(secure, aedes.handle) : net.createServer(aedes.handle);
+  // Counted on the raw TCP connection, before a TLS handshake or WebSocket upgrade costs anything.
+  const mqttServer = secure ? tls.createServer(secure, handle) : net.createServer();
+  mqttServer.on('connection', (socket: net.Socket) => {
+    if (admitted(socket) && !secure) handle(socket);
+  });
   // A discovery storm of thousands of nodes overflows the default backlog of 511 (stack-notes).
   await listen(mqttServer, opts.host, opts.mqttPort);
   const mqttPort = (mqttServer.address() as net.AddressInfo).port;
@@ -138,8 +169,19 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
     };
     wsServer = secure ? https.createServer(secure, upgradeOnly) : http.createServer(upgradeOnly);
-    wss = new WebSocketServer({ server: wsServer });
-    wss.on('connection', (ws, req) => aedes.handle(new WebSocketByteStream(ws), req));
+    wsServer.on('connection', admitted);
+    // A frame may hold at most one largest MQTT packet; ws refuses bigger ones from their header.
+    wss = new WebSocketServer({
+      server: wsServer,
+      maxPayload: MAX_PACKET_BYTES,
+      verifyClient: ({ origin, req }, done) => {
+        const from = origin === undefined ? undefined : String(origin);
+        if (opts.originAllowed(from)) return done(true);
+        refuse(`WebSocket from ${sourceAddress(req.socket.remoteAddress)}: origin ${from!.slice(0, 200)} is not the controller's (dashboard.origins)`, 'connect');
+        done(false, 403, 'origin not allowed');
+      },
+    });
+    wss.on('connection', (ws, req) => handle(new WebSocketByteStream(ws), req));
     await listen(wsServer, opts.host, opts.wsPort);
   }
   const wsPort = wsServer ? (wsServer.address() as net.AddressInfo).port : null;
@@ -172,6 +214,17 @@ function connectedClient(aedes: Aedes, clientId: string): Client | undefined {
 
 function samePrincipal(a: Principal, b: Principal): boolean {
   return a.kind === 'agent' ? b.kind === 'agent' && a.agentId === b.agentId : b.kind === 'user' && a.name === b.name;
+}
+
+/** The peer's address: a WebSocket client's from its upgrade request, a TCP client's from its socket. */
+function peerAddress(stream: Duplex, req: http.IncomingMessage | undefined | null): string {
+  return sourceAddress((req?.socket ?? (stream as net.Socket)).remoteAddress);
+}
+
+const sourceOf = (client: Client) => peerAddress(client.conn as Duplex, client.req as http.IncomingMessage | undefined);
+
+function describeSource(stream: Duplex, req: http.IncomingMessage | undefined): string {
+  return `connection from ${peerAddress(stream, req)}`;
 }
 
 const toBuffer = (payload: string | Buffer) => (typeof payload === 'string' ? Buffer.from(payload) : payload);

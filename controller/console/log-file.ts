@@ -80,8 +80,11 @@ export class RotatingLog {
   }
 
   private async openLive(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    this.handle = await open(this.path, 'a');
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    this.handle = await open(this.path, 'a', 0o600);
+    // Consoles show what is typed at login prompts: readable by the controller's user only, also a
+    // file left from before with a wider mode.
+    await this.handle.chmod(0o600);
     this.size = (await stat(this.path)).size;
   }
 

@@ -10,6 +10,8 @@ import { subnetParts, type NetworkConfig } from './config.js';
 export interface DnsmasqFiles {
   hostsFile: string;
   leaseFile: string;
+  /** The user dnsmasq runs as after binding its ports: the controller's own, so it reads the 0700 data directory. */
+  user: string;
 }
 
 /** What the hosts file needs of a node definition. */
@@ -45,6 +47,7 @@ export function renderDnsmasqConfig(net: NetworkConfig, files: DnsmasqFiles): st
     'port=0',
     // No pid file: muster supervises the process it started.
     'pid-file=',
+    `user=${files.user}`,
     'bind-interfaces',
     `interface=${net.interface}`,
     `dhcp-leasefile=${files.leaseFile}`,

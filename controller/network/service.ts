@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { mkdir, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_ROTATION, RotatingLog } from '../console/log-file.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
@@ -11,9 +12,6 @@ import { LOADERS, renderDhcpHosts, renderDnsmasqConfig, type DnsmasqFiles } from
 import { BootStepReader, parseDnsmasqLine, type BootStep } from './dnsmasq-log.js';
 import { DnsmasqProcess } from './dnsmasq-process.js';
 import { readLeases, type Lease } from './leases.js';
-
-/** Files dnsmasq reads are readable by the unprivileged user it drops to. */
-const READABLE = 0o644;
 
 /**
  * The provisioning network (docs/network.md): muster's own dnsmasq for DHCP or proxy-DHCP and TFTP,
@@ -41,12 +39,10 @@ export class ProvisioningNetwork implements Extension {
     this.ctx = ctx;
     this.net = ctx.config.network!;
     const dir = resolve(ctx.config.dataDir, 'network');
-    this.files = { dir, config: join(dir, 'dnsmasq.conf'), hostsFile: join(dir, 'dhcp-hosts'), leaseFile: join(dir, 'leases'), log: join(dir, 'dnsmasq.log') };
-    await mkdir(dir, { recursive: true });
-    await chmod(dir, 0o755);
-    if (process.getuid?.() === 0) await assertSearchable(dir);
+    this.files = { dir, config: join(dir, 'dnsmasq.conf'), hostsFile: join(dir, 'dhcp-hosts'), leaseFile: join(dir, 'leases'), log: join(dir, 'dnsmasq.log'), user: userInfo().username };
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     this.configText = renderDnsmasqConfig(this.net, this.files);
-    await writeFileAtomic(this.files.config, this.configText, READABLE);
+    await writeFileAtomic(this.files.config, this.configText);
     await this.writeHosts();
     ctx.http.mount((req, res) => this.serveLoader(req, res));
     this.rawLog = new RotatingLog(this.files.log, DEFAULT_ROTATION, (err) => ctx.log.error({ err: err.message }, 'network: dnsmasq log write failed'));
@@ -104,7 +100,7 @@ export class ProvisioningNetwork implements Extension {
     for (const p of problems) if (!this.problems.has(p)) this.ctx.log.warn(`network: ${p}`);
     this.problems = new Set(problems);
     if (text === this.hostsText) return;
-    await writeFileAtomic(this.files.hostsFile, text, READABLE);
+    await writeFileAtomic(this.files.hostsFile, text);
     this.hostsText = text;
   }
 
@@ -173,10 +169,3 @@ export class ProvisioningNetwork implements Extension {
 }
 
 /** dnsmasq drops root for an unprivileged user, which must still reach the hosts file when it re-reads it. */
-async function assertSearchable(dir: string): Promise<void> {
-  for (let d = dirname(dir); ; d = dirname(d)) {
-    const st = await stat(d);
-    if ((st.mode & 0o001) === 0) throw new Error(`network: dnsmasq drops root privileges and could not read ${dir}: ${d} is not searchable by other users (chmod o+x ${d}, or choose a dataDir it can reach)`);
-    if (d === dirname(d)) return;
-  }
-}

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { describeZodError } from '../../shared/protocol.js';
 import type { Context, Extension } from '../context.js';
@@ -12,6 +13,8 @@ import { BuildError, canAddImages, isBuildError, type BuildImage, type BuildStat
 export const BuildConfigSection = BuildSelection.extend({
   /** Image booted by machines nobody knows yet (it runs the agent). */
   discoveryImage: z.string().optional(),
+  /** Directories netboot image files (kernels, initrds) must be in; default: DATA/images. */
+  imageDirs: z.array(z.string().min(1)).min(1).optional(),
   /** External provisioning tools, each registered under its name (see docs/build-systems.md). */
   commands: z.array(z.object({ name: z.string().min(1), executable: z.string().min(1), args: z.array(z.string()).optional(), timeoutMs: z.number().int().positive().optional() })).default([]),
 }).strict();
@@ -36,7 +39,13 @@ export class BuildService implements Extension {
     const parsed = BuildConfigSection.safeParse(ctx.config.build ?? {});
     if (!parsed.success) throw new Error(`config build: ${describeZodError(parsed.error)}`);
     const cfg = parsed.data;
-    this.netboot = await NetbootBuildSystem.open({ dataDir: ctx.config.dataDir, controllerUrl: ctx.config.advertiseUrl ?? ctx.brokerUrl, discoveryImage: cfg.discoveryImage, now: ctx.now });
+    this.netboot = await NetbootBuildSystem.open({
+      dataDir: ctx.config.dataDir,
+      controllerUrl: ctx.config.advertiseUrl ?? ctx.brokerUrl,
+      discoveryImage: cfg.discoveryImage,
+      imageDirs: cfg.imageDirs ?? [join(ctx.config.dataDir, 'images')],
+      now: ctx.now,
+    });
     this.registry = new BuildRegistry([this.netboot, ...cfg.commands.map((c) => createCommandBuildSystem(c))]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.registry.check(this.selection);

@@ -3,7 +3,7 @@
  * image and interfaces, `build` prepares it, the per-MAC iPXE script boots the image with the
  * controller URL and interface config, and the node is released once its agent reaches `run`.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
@@ -23,8 +23,9 @@ afterAll(async () => {
 
 describe('build hand-off', () => {
   it('prepares a node, serves its iPXE script and image, and releases it once it runs', async () => {
-    const kernel = join(c.dataDir, 'vmlinuz');
-    const initrd = join(c.dataDir, 'initrd.img');
+    mkdirSync(join(c.dataDir, 'images'));
+    const kernel = join(c.dataDir, 'images', 'vmlinuz');
+    const initrd = join(c.dataDir, 'images', 'initrd.img');
     writeFileSync(kernel, Buffer.alloc(4096, 1));
     writeFileSync(initrd, Buffer.alloc(8192, 2));
     await c.client.request('image-add', { name: 'compute', kernel, initrd, cmdline: 'console=ttyS0' });

@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { musterBin, requireBuild, startControllerProc, type ControllerProc } from '../helpers/controller.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -63,7 +63,7 @@ const BOOT_TIMEOUT_MS = 180_000;
  * n2 offline at most 2 admin-online nodes go silent, under its minimum of 3); it waits 3 s instead
  * of 10 s for a silence to settle before an action.
  */
-function controllerConfig(mqttPort: number, discoveryImage: string): string {
+function controllerConfig(mqttPort: number, discoveryImage: string, imageDirs: string[]): string {
   return JSON.stringify(
     {
       advertiseUrl: `mqtt://10.0.2.2:${mqttPort}`,
@@ -75,7 +75,7 @@ function controllerConfig(mqttPort: number, discoveryImage: string): string {
         ladder: { steps: ['power-cycle'], backoff: '10s', awaitBoot: '3m' },
         breaker: { settle: '3s' },
       },
-      build: { discoveryImage },
+      build: { discoveryImage, imageDirs },
     },
     null,
     2,
@@ -101,7 +101,7 @@ export class Lab {
     const image = labImage();
     log(`image: ${image.summary}`);
 
-    const { controller, watch } = await this.startController();
+    const { controller, watch } = await this.startController([dirname(image.kernel), dirname(image.initrd)]);
     const cli = controller.cli;
     await cli(['image', 'add', 'lab', '--kernel', image.kernel, '--initrd', image.initrd, '--cmdline', CMDLINE]);
 
@@ -216,11 +216,11 @@ export class Lab {
     this.o.log(`boot time: ${node} ${cause}: ${seconds} s to run`);
   }
 
-  private async startController(): Promise<{ controller: ControllerProc; watch: LabWatch }> {
+  private async startController(imageDirs: string[]): Promise<{ controller: ControllerProc; watch: LabWatch }> {
     const mqttPort = await freePort();
     this.httpPort = await freePort();
     const config = join(this.tmp.dir, 'controller.json');
-    writeFileSync(config, controllerConfig(mqttPort, 'lab'));
+    writeFileSync(config, controllerConfig(mqttPort, 'lab', imageDirs));
     this.controller = await startControllerProc(['--config', config, '--mqtt-port', String(mqttPort), '--http-port', String(this.httpPort)], { dataDir: join(this.tmp.dir, 'data') });
     this.o.log(`controller: ${this.controller.mqttUrl}, http ${this.controller.httpUrl}; guests reach it at 10.0.2.2`);
     this.watch = await LabWatch.connect(this.controller.mqttUrl, (e) => {

@@ -13,7 +13,7 @@ function golden(name: string, text: string): void {
   expect(text).toBe(readFileSync(file, 'utf8'));
 }
 
-const files = { hostsFile: '/var/lib/muster/network/dhcp-hosts', leaseFile: '/var/lib/muster/network/leases' };
+const files = { hostsFile: '/var/lib/muster/network/dhcp-hosts', leaseFile: '/var/lib/muster/network/leases', user: 'muster' };
 const dhcp = NetworkConfig.parse({ mode: 'dhcp', interface: 'br0', subnet: '10.99.0.0/24', pool: { start: '10.99.0.100', end: '10.99.0.199' }, router: '10.99.0.1', httpUrl: 'http://10.99.0.1:8080/' });
 const proxy = NetworkConfig.parse({ mode: 'proxy', interface: 'eno1', subnet: '192.168.10.7/23', httpUrl: 'http://192.168.10.7:8080' });
 

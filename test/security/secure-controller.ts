@@ -3,14 +3,17 @@
  * password, and users of every role made through the real `user-add` verb.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { generate } from 'mqtt-packet';
 import { ControllerClient } from '../../cli/client.js';
 import { hashPassword } from '../../controller/auth/passwords.js';
 import { ControllerConfig } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/controller.js';
 import { defaultExtensions } from '../../controller/extensions.js';
 import { createLogger } from '../../controller/log.js';
+import { afterAll, beforeAll } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
 
 export interface SecureController {
@@ -56,6 +59,19 @@ export async function startSecureController(config: Partial<ControllerConfig> = 
   };
 }
 
+/** A controller for one test file: started with `users` before its tests, stopped after; read it through the getter. */
+export function secureControllerForFile(users: Array<[string, 'viewer' | 'operator' | 'admin']>, config: Partial<ControllerConfig> = {}): () => SecureController {
+  let c: SecureController | undefined;
+  beforeAll(async () => {
+    c = await startSecureController(config);
+    for (const [name, role] of users) await c.addUser(name, role);
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+  return () => c!;
+}
+
 /** A raw MQTT connection (the forbidden things are tried with these). Rejects when CONNACK refuses. */
 export async function rawConnect(url: string, opts: IClientOptions): Promise<MqttClient> {
   return mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
@@ -81,4 +97,20 @@ export function grantedQos(client: MqttClient, filter: string): Promise<number> 
       reject(err ?? new Error(`no SUBACK for ${filter}`));
     });
   });
+}
+
+/** A bare TCP connection to the broker on 127.0.0.1, optionally from another loopback address (another "source"). */
+export function rawSocket(port: number, localAddress?: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+export const closed = (s: net.Socket) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+
+/** Sends an MQTT 3.1.1 CONNECT on `s` and resolves the CONNACK's return code (0: accepted). */
+export function connackCode(s: net.Socket, username: string, password: string, clientId = `muster-cli-${Math.random().toString(16).slice(2)}`): Promise<number> {
+  s.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 0, username, password: Buffer.from(password) }));
+  return new Promise((resolve) => s.once('data', (d: Buffer) => resolve(d[3]!)));
 }

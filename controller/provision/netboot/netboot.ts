@@ -7,16 +7,17 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { BuildConfig, ImageId } from '../../../shared/node-network.js';
 import { describeZodError } from '../../../shared/protocol.js';
 import { NodeLocks } from '../node-lock.js';
 import { checkBuildConfig, checkNodeName } from '../validate.js';
 import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
+import { redactSecrets } from '../../auth/redact.js';
 import { JsonFile } from '../../store/json-file.js';
-import { decideBoot, loadTemplates, renderBoot, type Templates } from './scripts.js';
+import { decideBoot, ipxeSyntaxIn, loadTemplates, renderBoot, type Templates } from './scripts.js';
 
 export interface NetbootOptions {
   /** The controller's data dir; the catalog and node state files go here. */
@@ -25,6 +26,12 @@ export interface NetbootOptions {
   controllerUrl: string;
   /** Image booted by machines the controller does not know (it runs the agent), if any. */
   discoveryImage?: string;
+  /**
+   * Directories image files must be in, checked after resolving symlinks: `image add` names a path
+   * the controller reads and serves to anyone, so it must not reach the store or a password file.
+   * Without it (tests of netboot alone) any file is accepted; the controller always gives one.
+   */
+  imageDirs?: readonly string[];
   /** Directory holding node.ipxe, discovery.ipxe and local.ipxe (default: the project's boot/ipxe/). */
   templatesDir?: string;
   now?: () => number;
@@ -67,6 +74,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
 
   static async open(opts: NetbootOptions): Promise<NetbootBuildSystem> {
     if (!URL_TEXT.test(opts.controllerUrl)) throw new Error(`netboot: controllerUrl "${opts.controllerUrl}" must be one word of printable characters`);
+    const syntax = ipxeSyntaxIn(opts.controllerUrl);
+    if (syntax) throw new Error(`netboot: controllerUrl "${opts.controllerUrl}": ${syntax}`);
     if (opts.discoveryImage !== undefined && !ImageId.safeParse(opts.discoveryImage).success) throw new Error(`netboot: discoveryImage "${opts.discoveryImage}" is not a valid image id`);
     await mkdir(opts.dataDir, { recursive: true });
     const templates = loadTemplates(opts.templatesDir);
@@ -85,7 +94,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return [...this.catalog.values()].map((i) => ({
       name: i.name,
       addedAt: i.addedAt,
-      detail: `${i.diskless ? 'diskless, ' : ''}kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${i.cmdline}"` : ''}`,
+      // Viewers list images: a command line's `muster.token=` (the agents' bootstrap token) is redacted.
+      detail: `${i.diskless ? 'diskless, ' : ''}kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${redactSecrets(i.cmdline)}"` : ''}`,
     }));
   }
 
@@ -100,10 +110,12 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     if (!id.success) throw new BuildError('bad-config', null, `image "${name}": ${id.error.issues[0]!.message}`);
     const cmdline = files.cmdline ?? '';
     if (!CMDLINE.test(cmdline)) throw new BuildError('bad-config', null, `image ${name}: cmdline must be one line of printable ASCII, at most 2048 characters`);
+    const syntax = ipxeSyntaxIn(cmdline);
+    if (syntax) throw new BuildError('bad-config', null, `image ${name}: cmdline: ${syntax}`);
     // Serialised per image name (node names cannot contain ":"), so two adds cannot both pass the check.
     return this.locks.run(`image:${name}`, async () => {
       if (this.catalog.has(name) && !opts.replace) throw new BuildError('image-exists', null, `image ${name} already exists (add it with replace to overwrite)`);
-      const [kernel, initrd] = await Promise.all([describeFile(name, 'kernel', files.kernel), describeFile(name, 'initrd', files.initrd)]);
+      const [kernel, initrd] = await Promise.all([describeFile(name, 'kernel', files.kernel, this.opts.imageDirs), describeFile(name, 'initrd', files.initrd, this.opts.imageDirs)]);
       this.catalog.set(name, { name, kernel, initrd, cmdline, diskless: files.diskless ?? false, addedAt: this.now() });
       await this.persist(this.imagesFile, null);
       return (await this.images()).find((i) => i.name === name)!;
@@ -204,12 +216,23 @@ async function loadFile<T>(file: JsonFile<object>, schema: z.ZodType<T>): Promis
   return r.data;
 }
 
-async function describeFile(image: string, part: 'kernel' | 'initrd', path: string): Promise<z.infer<typeof FileRecord>> {
-  const abs = resolve(path);
+async function insideImageDirs(image: string, part: string, real: string, imageDirs: readonly string[]): Promise<string> {
+  for (const dir of imageDirs) {
+    const root = await realpath(dir).catch(() => null);
+    if (root && real.startsWith(root.endsWith(sep) ? root : root + sep)) return real;
+  }
+  throw new BuildError('bad-config', null, `image ${image}: ${part} ${real} is not inside an image directory (${imageDirs.join(', ')}; config build.imageDirs)`);
+}
+
+async function describeFile(image: string, part: 'kernel' | 'initrd', path: string, imageDirs: readonly string[] | undefined): Promise<z.infer<typeof FileRecord>> {
+  let abs = resolve(path);
   let st;
   try {
+    // The file as it really is (symlinks resolved): what is checked is what is recorded and served.
+    if (imageDirs) abs = await insideImageDirs(image, part, await realpath(abs), imageDirs);
     st = await stat(abs);
   } catch (err) {
+    if (err instanceof BuildError) throw err;
     throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
   if (!st.isFile()) throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs} is not a regular file`);

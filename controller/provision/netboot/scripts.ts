@@ -37,10 +37,24 @@ export function renderTemplate(template: string, vars: Record<string, string>): 
 }
 
 /**
+ * What iPXE would read as its own syntax in text muster puts on a `kernel` line: `$` expands
+ * settings (`${net0/mac}`), `||` and `&&` chain commands, quotes and `\` regroup arguments. A
+ * command line is passed to the kernel word for word only without them. Null when there is none.
+ */
+export function ipxeSyntaxIn(text: string): string | null {
+  const m = /\|\||&&|[$|&"'\\]/.exec(text);
+  return m ? `"${m[0]}" is iPXE syntax (muster puts no $ | & quotes or \\ on an iPXE kernel line)` : null;
+}
+
+/**
  * The build kernel's command line: the image's own, then what the agent needs: the controller,
  * the boot NIC (iPXE fills in the MAC) and one `muster.if=` per configured interface.
  */
 export function buildCmdline(imageCmdline: string, controllerUrl: string, interfaces: readonly InterfaceConfig[]): string {
+  for (const [what, text] of [['image command line', imageCmdline], ['controller URL', controllerUrl]] as const) {
+    const problem = ipxeSyntaxIn(text);
+    if (problem) throw new Error(`iPXE ${what}: ${problem}`);
+  }
   return [imageCmdline, `muster.controller=${controllerUrl}`, 'BOOTIF=01-${net0/mac:hexhyp}', ...interfaces.map(formatKernelInterface)].filter((p) => p !== '').join(' ');
 }
 
