@@ -91,11 +91,13 @@ export class BootStepReader {
           : { mac: line.mac, ip: line.ip, step: 'pxe-proxy', message: 'PXE proxy offer', details: {} };
       }
       case 'bootfile': {
-        // Offers and acks both name the file; the ack's is the one the machine goes on with.
+        // Offers and acks both name the file; the ack's is the one the machine goes on with. A proxy
+        // reply names it too when UEFI firmware or iPXE asks the proxy directly instead of port 4011.
         const t = this.macByXid.get(line.xid);
-        if (!t || t.message !== 'DHCPACK' || t.fileSeen) return null;
+        if (!t || (t.message !== 'DHCPACK' && t.message !== 'PXE') || t.fileSeen) return null;
         t.fileSeen = true;
-        return { mac: t.mac, ip: t.ip, step: 'boot-file', message: `boot file ${line.file}`, details: { file: line.file } };
+        const message = `${t.message === 'PXE' ? 'PXE proxy: ' : ''}boot file ${line.file}`;
+        return { mac: t.mac, ip: t.ip, step: 'boot-file', message, details: { file: line.file } };
       }
       case 'tftp-sent': {
         const mac = this.macByIp.get(line.ip);

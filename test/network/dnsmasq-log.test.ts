@@ -26,7 +26,11 @@ dnsmasq-tftp[22257]: sent /usr/lib/ipxe/undionly.kpxe to 10.99.0.56
 dnsmasq-dhcp[4295]: 3575353926 DHCPACK(br0) 10.99.0.141 52:54:00:00:00:07 
 dnsmasq-dhcp[4295]: 3575353926 requested options: 66:tftp-server, 67:bootfile-name, 119:domain-search, 
 dnsmasq-dhcp[4295]: 3575353926 sent size: 44 option: 67 bootfile-name  http://10.99.0.1:8080/boot/\${netX/mac}.ipxe
-dnsmasq-dhcp[4295]: 3575353926 bootfile name: http://10.99.0.1:8080/boot/\${netX/mac}.ipxe`;
+dnsmasq-dhcp[4295]: 3575353926 bootfile name: http://10.99.0.1:8080/boot/\${netX/mac}.ipxe
+dnsmasq-dhcp[21911]: 3674137024 PXE(br0) 52:54:00:00:00:08 proxy
+dnsmasq-dhcp[21911]: 3674137024 bootfile name: snponly.efi
+dnsmasq-dhcp[21911]: 3674137024 server name: 10.99.0.1
+dnsmasq-tftp[21911]: sent /usr/lib/ipxe/snponly.efi to 10.99.0.51`;
 
 describe('dnsmasq log', () => {
   it('keeps the boot steps and problems, drops option dumps and tags', () => {
@@ -62,6 +66,10 @@ describe('dnsmasq log', () => {
       // iPXE asks for option 67: the file is logged as an option sent; one step however it is logged.
       '52:54:00:00:00:07 dhcp-ack: DHCP ack 10.99.0.141',
       '52:54:00:00:00:07 boot-file: boot file http://10.99.0.1:8080/boot/${netX/mac}.ipxe',
+      // UEFI firmware in proxy mode: the proxy reply names the file; its address came from the site
+      // server and no line here names it, so its TFTP transfer has no MAC.
+      '52:54:00:00:00:08 pxe-proxy: PXE proxy offer',
+      '52:54:00:00:00:08 boot-file: PXE proxy: boot file snponly.efi',
     ]);
   });
 });

@@ -40,6 +40,7 @@ export class TestNetwork {
   readonly server: string;
   private readonly namespaces: string[] = [];
   private peers = 0;
+  private site: string | null = null;
 
   constructor() {
     const id = randomBytes(3).toString('hex');
@@ -72,7 +73,9 @@ export class TestNetwork {
    * pinging the address for up to 3 s. Resolves once it serves.
    */
   async siteServer(dir: string): Promise<Proc> {
-    const ns = this.peer('site', '52:54:00:00:99:99', '10.99.0.2/24');
+    // One namespace for the site server, however many times a test starts it.
+    this.site ??= this.peer('site', '52:54:00:00:99:99', '10.99.0.2/24');
+    const ns = this.site;
     const conf = join(dir, 'site.conf');
     const lines = ['port=0', 'pid-file=', 'bind-interfaces', 'interface=eth0', 'dhcp-range=10.99.0.50,10.99.0.59,255.255.255.0,1h', `dhcp-leasefile=${dir}/site.leases`, 'log-facility=-', 'log-dhcp', 'no-ping'];
     writeFileSync(conf, `${lines.join('\n')}\n`);

@@ -84,10 +84,10 @@ describe('boot scripts per MAC', () => {
     expect(again.body.toString()).toContain('/images/rocky9/kernel');
   });
 
-  it('a released node boots its local disk', async () => {
+  it('a released node boots its local disk, as its firmware does it', async () => {
     const r = await request(`/boot/${MAC_RELEASED}.ipxe`);
     expect(r.status).toBe(200);
-    expect(r.body.toString()).toContain('sanboot --no-describe --drive 0x80 || exit');
+    expect(r.body.toString()).toContain('iseq ${platform} efi && exit 1 ||\nsanboot --no-describe --drive 0x80 || exit 1\n');
     expect(r.body.toString()).toContain('n002 is not prepared to build');
   });
 

@@ -1,0 +1,214 @@
+/**
+ * VMs on taps in a bridge inside network namespaces PXE-boot through muster's dnsmasq and fetch
+ * their iPXE script from muster's HTTP server, in dhcp mode (muster's fixed address) and in proxy
+ * mode (the address from a second dnsmasq playing the site's server):
+ * - BIOS: SeaBIOS with qemu's iPXE NIC ROM, which asks for the script at once;
+ * - UEFI: OVMF with no NIC ROM (`romfile=`), so the firmware's own PXE fetches snponly.efi over
+ *   TFTP and that iPXE fetches the script.
+ * A defined node with no image is told to boot its disk, and each firmware does: BIOS through
+ * `sanboot --drive 0x80` (a boot sector printing a marker), UEFI through `exit 1` to the next boot
+ * entry (an ESP whose grub prints a marker).
+ * Every address lives inside the namespaces; the controller's HTTP port (127.0.0.1) is reached
+ * from the namespace through a socat pair over a unix socket.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import type { Extension } from '../../controller/context.js';
+import { defaultExtensions } from '../../controller/extensions.js';
+import { NetworkConfig } from '../../controller/network/config.js';
+import type { Event } from '../../shared/protocol.js';
+import { startInProc, type InProc } from '../helpers/inproc.js';
+import { start, type Proc } from '../helpers/proc.js';
+import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
+import { TestNetwork } from '../network/netns.js';
+
+const MAC = '52:54:00:00:00:07';
+const SCRIPT_URL = 'http://10.99.0.1:8080/boot/${netX/mac}.ipxe';
+const OVMF = '/usr/share/OVMF';
+const SIGNED_GRUB = '/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed';
+const DHCP_MODE = { mode: 'dhcp', interface: 'br0', subnet: '10.99.0.0/24', pool: { start: '10.99.0.100', end: '10.99.0.199' }, httpUrl: 'http://10.99.0.1:8080' } as const;
+const PROXY_MODE = { mode: 'proxy', interface: 'br0', subnet: '10.99.0.0/24', httpUrl: 'http://10.99.0.1:8080' } as const;
+const DISK_MARKER = 'muster-test: booted from the disk';
+
+type Firmware = 'bios' | 'uefi';
+
+/** What one boot saw: the scripts asked for, the boot events of n007, and when each came (ms after qemu started). */
+interface BootRun {
+  vm: Proc;
+  scriptsFetched: string[];
+  steps: string[];
+  timeline: string[];
+  /** Notes a moment on the timeline. */
+  mark(what: string): void;
+}
+
+// Namespaces, taps and port 67 need root, as CI has; a developer's non-root run skips.
+describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq', () => {
+  let lab: TestNetwork;
+  let tmp: { dir: string; remove: () => void };
+  /** What one case started, stopped after it (last first). */
+  let procs: Proc[] = [];
+  let c: InProc | null = null;
+  let vms = 0;
+
+  beforeAll(() => {
+    tmp = tempDir('muster-pxe-');
+    lab = new TestNetwork();
+    lab.tap('tap0');
+  });
+  afterEach(async () => {
+    for (const p of procs.reverse()) await p.stop();
+    procs = [];
+    await c?.stop();
+    c = null;
+  });
+  afterAll(() => {
+    lab?.remove();
+    tmp?.remove();
+  });
+
+  /** qemu's arguments for the firmware (UEFI: the code read-only, a copy of the variables per VM), the console on stdout. */
+  function machine(firmware: Firmware): string[] {
+    const base = ['-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none', '-monitor', 'none', '-serial', 'stdio'];
+    if (firmware === 'bios') return base;
+    const vars = join(tmp.dir, `vars-${vms}.fd`);
+    copyFileSync(join(OVMF, 'OVMF_VARS_4M.fd'), vars);
+    return [
+      ...base,
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${join(OVMF, 'OVMF_CODE_4M.fd')}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+      // Only IPv4 PXE: an IPv6 attempt costs its timeouts before the next entry.
+      '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n',
+    ];
+  }
+
+  /**
+   * A controller with this network, node n007 defined with no image, its HTTP port on
+   * 10.99.0.1:8080, and the VM booting from the network first, then from `disk` when given.
+   */
+  async function boot(firmware: Firmware, network: z.input<typeof NetworkConfig>, disk?: string): Promise<BootRun> {
+    const scriptsFetched: string[] = [];
+    const timeline: string[] = [];
+    const steps: string[] = [];
+    let t0 = Date.now();
+    const mark = (what: string) => timeline.push(`${what} +${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // Sees which boot scripts are asked for, and leaves the answer to the netboot route.
+    const observer: Extension = {
+      name: 'test-observer',
+      start: async (ctx) =>
+        ctx.http.mount((req) => {
+          if (req.url?.startsWith('/boot/')) {
+            scriptsFetched.push(decodeURIComponent(req.url));
+            mark('iPXE script');
+          }
+          return false;
+        }),
+    };
+    c = await startInProc({ network: NetworkConfig.parse({ ...network, netns: lab.server }) }, { prepare: (dir) => chmodSync(dir, 0o755), extensions: (ctx) => [observer, ...defaultExtensions(ctx)] });
+    await c.running.ctx.bus.subscribe('muster/events/boot', (_t, payload) => {
+      const e = JSON.parse(payload.toString('utf8')) as Event;
+      if (e.node !== 'n007') return;
+      steps.push(e.message);
+      mark(e.message.replace('n007: ', ''));
+    });
+    await c.client.request('define', { range: 'n007', settings: [`mac=${MAC}`, `if.eth0=10.99.0.17/24,mac=${MAC}`] });
+    const sock = join(tmp.dir, `http-${vms}.sock`);
+    procs.push(start('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${new URL(c.running.httpUrl!).port}`]));
+    await until('the unix socket', () => existsSync(sock));
+    procs.push(start('ip', ['netns', 'exec', lab.server, 'socat', 'TCP-LISTEN:8080,bind=10.99.0.1,fork,reuseaddr', `UNIX-CONNECT:${sock}`]));
+    // romfile= (none): the firmware's own PXE boots, not an iPXE ROM on the NIC.
+    const nic = `virtio-net-pci,netdev=n0,mac=${MAC},bootindex=1${firmware === 'uefi' ? ',romfile=' : ''}`;
+    const drives = disk ? ['-drive', `if=none,id=d0,format=raw,readonly=on,file=${disk}`, '-device', 'virtio-blk-pci,drive=d0,bootindex=2'] : [];
+    t0 = Date.now();
+    const vm = start('ip', ['netns', 'exec', lab.server, 'qemu-system-x86_64', ...machine(firmware), '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', nic, ...drives]);
+    vms++;
+    procs.push(vm);
+    await until('the VM to fetch its boot script', () => scriptsFetched.length > 0, 180_000, 200);
+    return { vm, scriptsFetched, steps, timeline, mark };
+  }
+
+  /** Shows where a boot's time went, for docs/network.md. */
+  const report = (name: string, run: BootRun) => console.log(`${name}: ${run.timeline.join(', ')}`);
+
+  it('BIOS, dhcp mode: gets its fixed address and the script URL, and fetches /boot/<mac>.ipxe', async () => {
+    const run = await boot('bios', DHCP_MODE);
+    report('BIOS dhcp', run);
+    expect(run.scriptsFetched[0]).toBe(`/boot/${MAC}.ipxe`);
+    expect(run.steps).toContain('n007: DHCP ack 10.99.0.17');
+    expect(run.steps).toContain(`n007: boot file ${SCRIPT_URL}`);
+  });
+
+  it('BIOS, proxy mode: the address from the site server, the script URL from muster', async () => {
+    const siteServer = await lab.siteServer(tmp.dir);
+    procs.push(siteServer);
+    const run = await boot('bios', PROXY_MODE);
+    report('BIOS proxy', run);
+    expect(run.scriptsFetched[0]).toBe(`/boot/${MAC}.ipxe`);
+    expect(siteServer.output()).toMatch(/DHCPACK\(eth0\) 10\.99\.0\.5\d 52:54:00:00:00:07/);
+    expect(run.steps).toContain('n007: PXE proxy offer');
+    expect(run.steps).toContain(`n007: PXE boot server: boot file ${SCRIPT_URL}`);
+  });
+
+  it('UEFI, dhcp mode: the firmware fetches snponly.efi over TFTP, iPXE then the script', async () => {
+    const run = await boot('uefi', DHCP_MODE);
+    report('UEFI dhcp', run);
+    expect(run.scriptsFetched[0]).toBe(`/boot/${MAC}.ipxe`);
+    expect(run.steps).toContain('n007: boot file snponly.efi');
+    expect(run.steps).toContain('n007: TFTP snponly.efi sent');
+    expect(run.steps).toContain(`n007: boot file ${SCRIPT_URL}`);
+  });
+
+  it('UEFI, proxy mode: the address from the site server, snponly.efi and then the script URL from the proxy reply', async () => {
+    const siteServer = await lab.siteServer(tmp.dir);
+    procs.push(siteServer);
+    const run = await boot('uefi', PROXY_MODE);
+    report('UEFI proxy', run);
+    expect(run.scriptsFetched[0]).toBe(`/boot/${MAC}.ipxe`);
+    expect(siteServer.output()).toMatch(/DHCPACK\(eth0\) 10\.99\.0\.5\d 52:54:00:00:00:07/);
+    // UEFI firmware and iPXE take the file from the proxy reply; no step names the TFTP transfer,
+    // as no line of muster's dnsmasq ties the site's address to the MAC.
+    expect(run.steps).toContain('n007: PXE proxy: boot file snponly.efi');
+    expect(run.steps).toContain(`n007: PXE proxy: boot file ${SCRIPT_URL}`);
+  });
+
+  it('BIOS, a node with no image: the script sanboots the first disk', async () => {
+    // A boot sector that writes the marker to COM1 and halts.
+    const code = [0xfa, 0xfc, 0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x17, 0x7c, 0xba, 0xf8, 0x03, 0xac, 0x84, 0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xf4, 0xeb, 0xfd];
+    const sector = Buffer.alloc(512);
+    Buffer.from(code).copy(sector);
+    sector.write(`\r\n${DISK_MARKER}\r\n\0`, code.length, 'latin1');
+    sector.writeUInt16LE(0xaa55, 510);
+    const disk = join(tmp.dir, 'bios-disk.img');
+    writeFileSync(disk, Buffer.concat([sector, Buffer.alloc(1024 * 1024 - 512)]));
+    const run = await boot('bios', DHCP_MODE, disk);
+    await run.vm.waitFor(DISK_MARKER, 60_000);
+    run.mark('disk booted');
+    report('BIOS local boot', run);
+    expect(run.scriptsFetched).toEqual([`/boot/${MAC}.ipxe`]);
+    expect(run.vm.output()).toContain(DISK_MARKER);
+  });
+
+  it('UEFI, a node with no image: the script exits 1 and the firmware boots the disk entry', async () => {
+    // An ESP (qemu's vvfat of a directory) holding Debian's signed grub, which prints the marker.
+    const esp = join(tmp.dir, 'esp');
+    const cfg = `echo "${DISK_MARKER}"\nsleep 600\n`;
+    for (const dir of ['EFI/BOOT', 'EFI/debian']) {
+      mkdirSync(join(esp, dir), { recursive: true });
+      writeFileSync(join(esp, dir, 'grub.cfg'), cfg);
+    }
+    copyFileSync(SIGNED_GRUB, join(esp, 'EFI/BOOT/BOOTX64.EFI'));
+    const run = await boot('uefi', DHCP_MODE, `fat:${esp}`);
+    await run.vm.waitFor(DISK_MARKER, 150_000);
+    run.mark('disk booted');
+    report('UEFI local boot', run);
+    // OVMF's next entries after the PXE one are the NIC's HTTP boot ones (muster answers HTTPv4 with
+    // snponly.efi, whose script exits 1 again); the disk comes after them.
+    const screen = run.vm.output();
+    expect(screen.indexOf('booting the local disk')).toBeGreaterThan(-1);
+    expect(screen.indexOf('booting the local disk')).toBeLessThan(screen.indexOf('Welcome to GRUB'));
+    expect(screen).toContain(DISK_MARKER);
+  }, 240_000);
+});
