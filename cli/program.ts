@@ -4,6 +4,7 @@ import { registerBuildCommands } from './commands/build.js';
 import { registerCompletionCommands } from './commands/completion.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { registerControllerCommand } from './commands/controller.js';
+import { registerNetworkCommands } from './commands/network.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerPowerCommand } from './commands/power.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerConsoleCommand(program);
   registerBuildCommands(program);
   registerRecordCommands(program);
+  registerNetworkCommands(program);
   registerPolicyCommands(program);
   registerSummaryCommand(program);
   registerCompletionCommands(program);

@@ -9,6 +9,7 @@ import { policyVerbs } from './api/verbs/policy.js';
 import { powerVerbs } from './api/verbs/power.js';
 import { recordVerbs } from './api/verbs/records.js';
 import { userVerbs } from './api/verbs/users.js';
+import { networkVerbs } from './api/verbs/network.js';
 import { BuildService } from './provision/service.js';
 import { ConsoleService } from './console/service.js';
 import type { Context, Extension } from './context.js';
@@ -28,6 +29,7 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
   const power = new PowerService();
   const consoles = new ConsoleService();
   const build = new BuildService();
+  const network = ctx.config.network ? new ProvisioningNetwork() : null;
   const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
   const api = new ApiServer([
     ...nodeVerbs,
@@ -40,9 +42,10 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
     ...recordVerbs(),
     ...policyVerbs(),
     ...userVerbs,
+    ...networkVerbs(network),
   ]);
   const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute(), new DashboardRoute()];
-  if (ctx.config.network) exts.push(new ProvisioningNetwork());
+  if (network) exts.push(network);
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;
 }

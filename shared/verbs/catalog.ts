@@ -164,6 +164,10 @@ export const VERBS = {
     result: returns<R.SwitchPortEntry>(),
     cli: 'switch port',
   }),
+  // ---- the provisioning network (controller config `network:`) ----
+  'dhcp-show': verb({ summary: "muster's dnsmasq configuration and hosts file, as rendered from the node table", role: 'viewer', args: NoArgs, result: returns<R.DhcpConfig>(), cli: 'dhcp show' }),
+  'dhcp-leases': verb({ summary: "muster's DHCP leases, each with its node", role: 'viewer', args: NoArgs, result: returns<R.DhcpLease[]>(), cli: 'dhcp leases' }),
+
   'switch-list': verb({ summary: 'switches and their port map', role: 'viewer', args: NoArgs, result: returns<R.SwitchRow[]>(), cli: 'switch list' }),
   'bios-set': verb({
     summary: 'set desired BIOS settings of a group or of nodes (key= removes)',

@@ -211,3 +211,20 @@ export interface TokenInfo {
   createdAt: number | null;
   createdBy: string | null;
 }
+
+/** `dhcp-show`: what muster's dnsmasq runs with (docs/network.md). */
+export interface DhcpConfig {
+  config: string;
+  hosts: string;
+  files: { config: string; hosts: string; leases: string };
+}
+
+/** `dhcp-leases`: one lease of muster's dnsmasq, with the node its MAC belongs to. */
+export interface DhcpLease {
+  mac: string;
+  ip: string;
+  hostname: string | null;
+  /** ms since the epoch; null for an infinite lease. */
+  expiresAt: number | null;
+  node: string | null;
+}

@@ -50,6 +50,16 @@ function hostsReads(c: InProc): number {
 }
 
 // Namespaces, bridges and binding port 67 need root, as CI has; a developer's non-root run skips.
+it('a controller without network: runs no DHCP and its dhcp verbs say so', async () => {
+  const c = await startInProc();
+  try {
+    await expect(c.client.request('dhcp-leases')).rejects.toThrow('muster runs no DHCP here: the controller config has no network: section (docs/network.md)');
+    await expect(c.client.request('dhcp-show')).rejects.toThrow('no network: section');
+  } finally {
+    await c.stop();
+  }
+});
+
 describe.skipIf(!root)('provisioning network on a real bridge', () => {
   let lab: TestNetwork;
   let tmp: { dir: string; remove: () => void };
@@ -132,10 +142,13 @@ describe.skipIf(!root)('provisioning network on a real bridge', () => {
       expect(unknown.message).toMatch(/^unknown machine 52:54:00:00:00:01: DHCP ack 10\.99\.0\.1\d\d$/);
     });
 
-    it('lists leases with node names', async () => {
-      const leases = await net.leases();
+    it('lists leases with node names, and shows what dnsmasq runs with (muster dhcp leases / show)', async () => {
+      const leases = await c.client.request('dhcp-leases');
       expect(leases.find((l) => l.mac === N002)).toMatchObject({ ip: '10.99.0.12', node: 'n002' });
       expect(leases.find((l) => l.mac === UNKNOWN)).toMatchObject({ node: null });
+      const shown = await c.client.request('dhcp-show');
+      expect(shown).toEqual(net.renderedConfig());
+      expect(shown.config).toContain('dhcp-range=10.99.0.100,10.99.0.199');
     });
 
     it('starts dnsmasq again when it dies', async () => {
