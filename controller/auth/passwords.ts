@@ -9,7 +9,6 @@ import { SCRYPT_PARAMS, passwordHashParams } from '../../shared/auth.js';
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
 
-const PARAMS = SCRYPT_PARAMS;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 
@@ -30,8 +29,8 @@ export function parsePasswordHash(hash: string): ParsedHash {
 export async function hashPassword(password: string): Promise<string> {
   if (password.length < 8) throw new Error('a password needs at least 8 characters');
   const salt = randomBytes(SALT_BYTES);
-  const key = await scrypt(password, salt, KEY_BYTES, { ...PARAMS, maxmem: maxmem(PARAMS) });
-  return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+  const key = await scrypt(password, salt, KEY_BYTES, { ...SCRYPT_PARAMS, maxmem: maxmem(SCRYPT_PARAMS) });
+  return `scrypt$${SCRYPT_PARAMS.N}$${SCRYPT_PARAMS.r}$${SCRYPT_PARAMS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
 /** Constant-time check of `password` against a stored hash; false for a malformed hash. */
@@ -47,6 +46,6 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
 }
 
 /** A hash no password matches, checked for unknown users so they take as long as known ones. */
-export const UNKNOWN_USER_HASH = `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${Buffer.alloc(SALT_BYTES).toString('base64url')}$${Buffer.alloc(KEY_BYTES).toString('base64url')}`;
+export const UNKNOWN_USER_HASH = `scrypt$${SCRYPT_PARAMS.N}$${SCRYPT_PARAMS.r}$${SCRYPT_PARAMS.p}$${Buffer.alloc(SALT_BYTES).toString('base64url')}$${Buffer.alloc(KEY_BYTES).toString('base64url')}`;
 
 const maxmem = ({ N, r, p }: { N: number; r: number; p: number }) => 128 * N * r * p + 32 * 1024 * 1024;
