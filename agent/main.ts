@@ -3,14 +3,15 @@
  * Runs from the initramfs and the installed OS alike, as one bundled file (dist/agent.js).
  */
 import { readFileSync } from 'node:fs';
-import type { AgentPhase } from '../shared/protocol.js';
+import type { AgentPhase, Fingerprint } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 import { parseAgentArgs, USAGE, UsageError, type AgentArgs } from './args.js';
 import { bootParams } from './cmdline.js';
 import { parseControllerUrl, type ControllerAddress } from './controller-url.js';
-import { readFingerprint, readUptime } from './fingerprint/index.js';
+import { readFingerprint, readUptime, withNeighbours } from './fingerprint/index.js';
 import { deriveIdentity } from './identity.js';
 import { AgentLink, publishOnce } from './link.js';
+import { listenLldp } from './lldp-listen.js';
 import { AgentMessages, uptimeClock } from './messages.js';
 import { requestPhase, servePhaseRequests } from './phase-ipc.js';
 import { RunDir } from './run-dir.js';
@@ -31,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   const runDir = new RunDir(args.root);
   if (args.command === 'phase') return reportPhase(args, runDir, args.phase!);
 
-  const fingerprint = readFingerprint(args.root);
+  const fingerprint = await fingerprintWithSwitchPorts(args, runDir);
   const identity = deriveIdentity(fingerprint);
   if (args.command === 'id-only') {
     process.stdout.write(`${JSON.stringify({ ...identity, fingerprint }, null, 2)}\n`);
@@ -72,6 +73,14 @@ async function main(argv: string[]): Promise<number> {
   await link.stop();
   log('stopped');
   return 0;
+}
+
+/** The fingerprint with LLDP neighbours; a --root other than / is a captured tree, with no wire to listen on. */
+async function fingerprintWithSwitchPorts(args: AgentArgs, runDir: RunDir): Promise<Fingerprint> {
+  const fingerprint = readFingerprint(args.root);
+  if (args.root !== '/') return fingerprint;
+  const expect = fingerprint.nics.filter((nic) => !nic.virtual && nic.link === 'up').map((nic) => nic.name);
+  return withNeighbours(fingerprint, await listenLldp({ waitMs: args.lldpWaitMs, expect, runDir: runDir.dir, log }));
 }
 
 /** `phase PHASE`: tell the running agent; with none running, publish the state message ourselves. */
