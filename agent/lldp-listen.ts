@@ -6,7 +6,8 @@
  * default), stopping early once every physical NIC that is up has heard its neighbour.
  */
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LldpNeighbour } from '../shared/protocol.js';
 import { parseLldpcliJson } from './fingerprint/lldp.js';
@@ -19,8 +20,6 @@ export interface LldpListen {
   waitMs: number;
   /** Physical NICs that are up: listening stops once each has a neighbour. */
   expect: readonly string[];
-  /** Directory for the private daemon's control socket. */
-  runDir: string;
   log: (line: string) => void;
 }
 
@@ -33,8 +32,8 @@ export async function listenLldp(opts: LldpListen): Promise<Map<string, LldpNeig
     opts.log('no lldpd/lldpcli here: switch ports are not reported');
     return new Map();
   }
-  mkdirSync(opts.runDir, { recursive: true });
-  const socket = join(opts.runDir, 'lldpd.socket');
+  // lldpcli is setuid _lldpd on Debian: the socket must sit where that user can reach it.
+  const socket = join(tmpdir(), `muster-lldpd-${process.pid}.socket`);
   // -r: receive only (the node never advertises itself); -O /dev/null: no site lldpd.conf.
   const daemon = spawn(lldpd, ['-d', '-r', '-u', socket, '-O', '/dev/null'], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));

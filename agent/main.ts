@@ -20,6 +20,8 @@ import { RunDir } from './run-dir.js';
 declare const AGENT_VERSION: string;
 
 const PHASE_SOCKET_DELAY_MS = 250;
+/** Just over a switch's default 30 s LLDP transmit interval. */
+const DEFAULT_LLDP_WAIT_MS = 35_000;
 
 const log = (line: string) => process.stderr.write(`muster-agent: ${line}\n`);
 
@@ -32,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
   const runDir = new RunDir(args.root);
   if (args.command === 'phase') return reportPhase(args, runDir, args.phase!);
 
-  const fingerprint = await fingerprintWithSwitchPorts(args, runDir);
+  const fingerprint = await fingerprintWithSwitchPorts(args);
   const identity = deriveIdentity(fingerprint);
   if (args.command === 'id-only') {
     process.stdout.write(`${JSON.stringify({ ...identity, fingerprint }, null, 2)}\n`);
@@ -75,12 +77,16 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The fingerprint with LLDP neighbours; a --root other than / is a captured tree, with no wire to listen on. */
-async function fingerprintWithSwitchPorts(args: AgentArgs, runDir: RunDir): Promise<Fingerprint> {
+/**
+ * The fingerprint with the LLDP neighbours heard on this machine's wire. A --root other than / is
+ * a captured tree: its NICs get neighbours only when --lldp-wait asks for listening.
+ */
+async function fingerprintWithSwitchPorts(args: AgentArgs): Promise<Fingerprint> {
   const fingerprint = readFingerprint(args.root);
-  if (args.root !== '/') return fingerprint;
+  const waitMs = args.lldpWaitMs ?? (args.root === '/' ? DEFAULT_LLDP_WAIT_MS : null);
+  if (waitMs === null) return fingerprint;
   const expect = fingerprint.nics.filter((nic) => !nic.virtual && nic.link === 'up').map((nic) => nic.name);
-  return withNeighbours(fingerprint, await listenLldp({ waitMs: args.lldpWaitMs, expect, runDir: runDir.dir, log }));
+  return withNeighbours(fingerprint, await listenLldp({ waitMs, expect, log }));
 }
 
 /** `phase PHASE`: tell the running agent; with none running, publish the state message ourselves. */
