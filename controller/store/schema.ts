@@ -58,7 +58,7 @@ export type AgentRecord = z.infer<typeof AgentRecord>;
 export const NamingRule = z.object({ enabled: z.boolean(), pattern: z.string().min(1) });
 
 /** A hardware-log issue (`muster hwlog`): something wrong with a machine, open until an admin closes it. */
-export const HwlogSource = z.enum(['admin', 'policy', 'drift']);
+export const HwlogSource = z.enum(['admin', 'policy', 'drift', 'console']);
 export type HwlogSource = z.infer<typeof HwlogSource>;
 export const HwlogIssue = z.object({
   id: z.number().int().positive(),
