@@ -5,6 +5,7 @@ import { describeZodError } from '../shared/protocol.js';
 import { Role } from './auth/roles.js';
 import { ConsolesConfig } from './console/config.js';
 import { NetworkConfig } from './network/config.js';
+import { PowerGroupConfig } from './power/group-config.js';
 import { TOKEN_HASH } from './auth/tokens.js';
 
 /** The controller config file (YAML or JSON); command-line flags override it. */
@@ -40,9 +41,11 @@ export const ControllerConfig = z
         staggerMs: z.number().int().min(0).default(0),
         /** Read every node's power this often (0: never); the power axis shows the last reading. */
         pollIntervalS: z.number().min(0).default(300),
+        /** BMC credentials and Redfish CA per group (a node takes its first group's); secrets in files. */
+        groups: z.record(z.string(), PowerGroupConfig).default({}),
       })
       .strict()
-      .default({ concurrency: 20, staggerMs: 0, pollIntervalS: 300 }),
+      .default({ concurrency: 20, staggerMs: 0, pollIntervalS: 300, groups: {} }),
     build: z.unknown().optional(),
     /** The provisioning network muster's dnsmasq serves (docs/network.md); none: muster runs no DHCP. */
     network: NetworkConfig.optional(),
