@@ -78,7 +78,7 @@ describe('LLDP neighbours from the wire (lldpd on a veth pair between namespaces
     tmp.remove();
   });
 
-  it('the agent reports leaf7 Ethernet1/7 on eth0 and the controller identifies n007 by that switch port', async () => {
+  it('the agent reports leaf7 Ethernet1/7 on eth0; the controller identifies n007 by that switch port, and raises the miswiring alarm when the cable moves', async () => {
     await controller.cli(['define', 'n007']);
     await controller.cli(['switch', 'add', 'leaf7']);
     await controller.cli(['switch', 'port', 'leaf7', 'Ethernet1/7', 'n007', 'nic=eth0']);
@@ -95,10 +95,9 @@ describe('LLDP neighbours from the wire (lldpd on a veth pair between namespaces
     });
 
     const events = await mqtt.connectAsync(controller.mqttUrl);
-    const assigned = new Promise<{ message: string; details: { by: string } }>((resolve) =>
-      events.on('message', (_topic, payload) => resolve(JSON.parse(payload.toString()) as { message: string; details: { by: string } })),
-    );
-    await events.subscribeAsync('muster/events/assigned');
+    const received: Array<{ kind: string; message: string; details: Record<string, unknown> }> = [];
+    events.on('message', (_topic, payload) => received.push(JSON.parse(payload.toString()) as (typeof received)[number]));
+    await events.subscribeAsync(['muster/events/assigned', 'muster/events/drift']);
     const agent = start('ip', ['netns', 'exec', NODE_NS, process.execPath, agentBin, ...agentArgs, '--controller', `mqtt://127.0.0.1:${RELAY_PORT}`, '--interval', '1']);
     procs.push(agent);
     const shown = await until('n007 identified', async () => {
@@ -106,7 +105,15 @@ describe('LLDP neighbours from the wire (lldpd on a veth pair between namespaces
       return n.agentId ? n : null;
     }, 40_000, 250);
     expect(shown.agentId).toBe('mac-02fc00000001');
-    expect(await assigned).toMatchObject({ message: 'mac-02fc00000001 is n007 (by switch-port)', details: { by: 'switch-port' } });
+    await until('the assigned event', () => received.find((e) => e.kind === 'assigned'), 10_000, 50);
+    expect(received.find((e) => e.kind === 'assigned')).toMatchObject({ message: 'mac-02fc00000001 is n007 (by switch-port)', details: { by: 'switch-port' } });
+
+    // The cable moves to Ethernet1/9 (the switch now advertises that port): the next hello raises the alarm.
+    lldpcli('configure', 'ports', 'swp7', 'lldp', 'portidsubtype', 'local', 'Ethernet1/9', 'description', 'n007 eth0');
+    await agent.stop();
+    procs.push(start('ip', ['netns', 'exec', NODE_NS, process.execPath, agentBin, ...agentArgs, '--controller', `mqtt://127.0.0.1:${RELAY_PORT}`, '--interval', '1']));
+    const alarm = await until('the miswiring alarm', () => received.find((e) => e.kind === 'drift' && e.message.includes('cabled to')), 40_000, 100);
+    expect(alarm.message).toBe('n007: cabled to leaf7 Ethernet1/9, the port map says leaf7 Ethernet1/7');
     await events.endAsync();
   }, 90_000);
 });
