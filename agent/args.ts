@@ -4,9 +4,11 @@ import type { AgentPhase } from '../shared/protocol.js';
 import { AGENT_PHASES, isAgentPhase } from '../shared/wire.js';
 
 export const USAGE = `usage: agent.js [--controller mqtt://HOST:PORT] [--root DIR] [--phase PHASE] [--interval S]
-                [--token-file FILE] [--ca FILE] [--id-only]
+                [--token-file FILE] [--ca FILE] [--lldp-wait S] [--id-only]
        agent.js phase init|run|build|kernel [--root DIR] [--controller URL] [--token-file FILE]
-The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.`;
+The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.
+--lldp-wait: seconds a private lldpd listens for switch ports when none runs (0: ask only a running
+lldpd); default 35 with --root /, and no LLDP at all for another root unless given.`;
 
 export interface AgentArgs {
   command: 'run' | 'phase' | 'id-only' | 'help';
@@ -18,6 +20,8 @@ export interface AgentArgs {
   tokenFile: string | null;
   /** PEM CA file for mqtts:// controllers. */
   caFile: string | null;
+  /** How long a private lldpd listens for LLDP neighbours before the hello (0: only a running lldpd is asked; null: the default for the root). */
+  lldpWaitMs: number | null;
 }
 
 export class UsageError extends Error {}
@@ -35,6 +39,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
         interval: { type: 'string', default: '5' },
         'token-file': { type: 'string' },
         ca: { type: 'string' },
+        'lldp-wait': { type: 'string' },
         'id-only': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -47,7 +52,18 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
   if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
     throw new UsageError(`--interval "${values.interval}" must be a number of seconds between 0.1 and 3600`);
   }
-  const base = { controller: values.controller ?? null, root: values.root, intervalMs: Math.round(interval * 1000), tokenFile: values['token-file'] ?? null, caFile: values.ca ?? null };
+  const lldpWait = values['lldp-wait'] === undefined ? null : Number(values['lldp-wait']);
+  if (lldpWait !== null && (!Number.isFinite(lldpWait) || lldpWait < 0 || lldpWait > 600)) {
+    throw new UsageError(`--lldp-wait "${values['lldp-wait']}" must be a number of seconds between 0 and 600`);
+  }
+  const base = {
+    controller: values.controller ?? null,
+    root: values.root,
+    intervalMs: Math.round(interval * 1000),
+    tokenFile: values['token-file'] ?? null,
+    caFile: values.ca ?? null,
+    lldpWaitMs: lldpWait === null ? null : Math.round(lldpWait * 1000),
+  };
   if (values.help) return { ...base, command: 'help', phase: null };
   if (positionals[0] === 'phase') {
     if (positionals.length !== 2) throw new UsageError(`"phase" takes one phase (${AGENT_PHASES.join('|')})`);

@@ -3,14 +3,15 @@
  * Runs from the initramfs and the installed OS alike, as one bundled file (dist/agent.js).
  */
 import { readFileSync } from 'node:fs';
-import type { AgentPhase } from '../shared/protocol.js';
+import type { AgentPhase, Fingerprint } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 import { parseAgentArgs, USAGE, UsageError, type AgentArgs } from './args.js';
 import { bootParams } from './cmdline.js';
 import { parseControllerUrl, type ControllerAddress } from './controller-url.js';
-import { readFingerprint, readUptime } from './fingerprint/index.js';
+import { readFingerprint, readUptime, withNeighbours } from './fingerprint/index.js';
 import { deriveIdentity } from './identity.js';
 import { AgentLink, publishOnce } from './link.js';
+import { listenLldp } from './lldp-listen.js';
 import { AgentMessages, uptimeClock } from './messages.js';
 import { requestPhase, servePhaseRequests } from './phase-ipc.js';
 import { RunDir } from './run-dir.js';
@@ -19,6 +20,8 @@ import { RunDir } from './run-dir.js';
 declare const AGENT_VERSION: string;
 
 const PHASE_SOCKET_DELAY_MS = 250;
+/** Just over a switch's default 30 s LLDP transmit interval. */
+const DEFAULT_LLDP_WAIT_MS = 35_000;
 
 const log = (line: string) => process.stderr.write(`muster-agent: ${line}\n`);
 
@@ -31,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
   const runDir = new RunDir(args.root);
   if (args.command === 'phase') return reportPhase(args, runDir, args.phase!);
 
-  const fingerprint = readFingerprint(args.root);
+  const fingerprint = await fingerprintWithSwitchPorts(args);
   const identity = deriveIdentity(fingerprint);
   if (args.command === 'id-only') {
     process.stdout.write(`${JSON.stringify({ ...identity, fingerprint }, null, 2)}\n`);
@@ -72,6 +75,18 @@ async function main(argv: string[]): Promise<number> {
   await link.stop();
   log('stopped');
   return 0;
+}
+
+/**
+ * The fingerprint with the LLDP neighbours heard on this machine's wire. A --root other than / is
+ * a captured tree: its NICs get neighbours only when --lldp-wait asks for listening.
+ */
+async function fingerprintWithSwitchPorts(args: AgentArgs): Promise<Fingerprint> {
+  const fingerprint = readFingerprint(args.root);
+  const waitMs = args.lldpWaitMs ?? (args.root === '/' ? DEFAULT_LLDP_WAIT_MS : null);
+  if (waitMs === null) return fingerprint;
+  const expect = fingerprint.nics.filter((nic) => !nic.virtual && nic.link === 'up').map((nic) => nic.name);
+  return withNeighbours(fingerprint, await listenLldp({ waitMs, expect, log }));
 }
 
 /** `phase PHASE`: tell the running agent; with none running, publish the state message ourselves. */

@@ -3,7 +3,9 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { describeZodError } from '../shared/protocol.js';
 import { Role } from '../shared/auth.js';
+import { ConsolesConfig } from './console/config.js';
 import { NetworkConfig } from './network/config.js';
+import { PowerGroupConfig } from './power/group-config.js';
 import { TOKEN_HASH } from './auth/tokens.js';
 
 /** The controller config file (YAML or JSON); command-line flags override it. */
@@ -26,20 +28,24 @@ export const ControllerConfig = z
     dryRun: z.boolean().default(false),
     /** Store write debounce: a burst of changes becomes one write. */
     storeDebounceMs: z.number().int().min(0).default(200),
-    naming: z.object({ enabled: z.boolean(), pattern: z.string() }).optional(),
+    naming: z.strictObject({ enabled: z.boolean(), pattern: z.string() }).optional(),
     /** Simulated nodes for the demo (`--demo N`). */
     demo: z.number().int().min(0).max(100_000).default(0),
     /** Policy settings, validated by the state manager's own schema. */
     policies: z.unknown().optional(),
-    consoles: z.unknown().optional(),
+    /** Console patterns, rotation, backoff and hwlog patterns (docs/console.md). */
+    consoles: ConsolesConfig,
     power: z
       .object({
         concurrency: z.number().int().min(1).default(20),
         staggerMs: z.number().int().min(0).default(0),
         /** Read every node's power this often (0: never); the power axis shows the last reading. */
         pollIntervalS: z.number().min(0).default(300),
+        /** BMC credentials and Redfish CA per group (a node takes its first group's); secrets in files. */
+        groups: z.record(z.string(), PowerGroupConfig).default({}),
       })
-      .default({ concurrency: 20, staggerMs: 0, pollIntervalS: 300 }),
+      .strict()
+      .default({ concurrency: 20, staggerMs: 0, pollIntervalS: 300, groups: {} }),
     build: z.unknown().optional(),
     /** The provisioning network muster's dnsmasq serves (docs/network.md); none: muster runs no DHCP. */
     network: NetworkConfig.optional(),

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages muster's tests and lab use, when any is missing.
 set -euo pipefail
-PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static chromium binutils e2fsprogs dnsmasq ipxe isc-dhcp-server kea-dhcp4-server ovmf grub-efi-amd64-signed)
+PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static chromium binutils e2fsprogs dnsmasq ipxe isc-dhcp-server kea-dhcp4-server ovmf grub-efi-amd64-signed lldpd fence-agents)
 # Command each package provides (to check without dpkg locks).
 declare -A PROBE=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=mosquitto_sub [socat]=socat [openipmi]=ipmi_sim [ipmitool]=ipmitool
   [qemu-system-x86]=qemu-system-x86_64 [ipxe-qemu]=/usr/lib/ipxe/qemu/efi-virtio.rom [busybox-static]=/bin/busybox [chromium]=/usr/bin/chromium [binutils]=strip [e2fsprogs]=/sbin/mke2fs
   [dnsmasq]=/usr/sbin/dnsmasq [ipxe]=/usr/lib/ipxe/snponly.efi [isc-dhcp-server]=/usr/sbin/dhcpd [kea-dhcp4-server]=/usr/sbin/kea-dhcp4 [ovmf]=/usr/share/OVMF/OVMF_CODE_4M.fd
-  [grub-efi-amd64-signed]=/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed)
+  [grub-efi-amd64-signed]=/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed [lldpd]=/usr/sbin/lldpd [fence-agents]=/usr/sbin/fence_ipmilan)
 missing=()
 for p in "${PKGS[@]}"; do
   probe=${PROBE[$p]}
@@ -23,9 +23,9 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The DHCP servers' packages start system-wide services; the tests run their own, inside network
-# namespaces, so the packaged ones must never serve this machine's interfaces.
-for svc in dnsmasq isc-dhcp-server kea-dhcp4-server; do
+# The DHCP servers' and lldpd's packages start system-wide services; the tests run their own, inside
+# network namespaces, so the packaged ones must never serve (or listen on) this machine's interfaces.
+for svc in dnsmasq isc-dhcp-server kea-dhcp4-server lldpd; do
   [[ " ${missing[*]} " == *" $svc "* ]] || continue
   if [ -d /run/systemd/system ]; then
     systemctl disable --now "$svc.service" >/dev/null 2>&1 || true

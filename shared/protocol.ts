@@ -43,6 +43,15 @@ export type Power = z.infer<typeof Power>;
 
 // ---- fingerprint -------------------------------------------------------------------------------
 
+/** A NIC's LLDP neighbour: the switch port at the other end of its cable, as the switch advertises it. */
+export const LldpNeighbour = z.object({
+  chassisId: text(),
+  /** How the switch spells the port id: `ifname`, `local`, `mac`, … (LLDP port id subtype). */
+  portIdType: text(32),
+  portId: text(),
+  portDescription: text().nullable(),
+  systemName: text().nullable(),
+});
 export const Nic = z.object({
   name: text(64),
   /** Permanent (burned-in) MAC when the kernel exposes it, else the current one; null if none. */
@@ -52,6 +61,8 @@ export const Nic = z.object({
   speedMbps: z.number().int().nullable(),
   /** Virtual NICs (bridges, veth, tun, bonds) are reported but never used as identity. */
   virtual: z.boolean(),
+  /** Present when an LLDP neighbour was heard on this NIC. */
+  lldp: LldpNeighbour.optional(),
 });
 export const Dmi = z.object({
   vendor: text().nullable(),
@@ -68,7 +79,6 @@ export const Disk = z.object({
   sizeBytes: z.number().int().nonnegative(),
 });
 export const IbPort = z.object({ device: text(64), port: z.number().int().nonnegative(), guid: IbGuid });
-export const Lldp = z.object({ switch: text(), port: text() });
 export const Fingerprint = z.object({
   nics: z.array(Nic).max(256),
   dmi: Dmi,
@@ -76,11 +86,11 @@ export const Fingerprint = z.object({
   memoryBytes: z.number().int().nonnegative(),
   disks: z.array(Disk).max(256),
   ib: z.array(IbPort).max(64),
-  lldp: Lldp.nullable(),
   /** From `BOOTIF=01-aa-bb-…` on the kernel command line (PXELINUX/iPXE convention). */
   bootMac: Mac.nullable(),
 });
 export type Nic = z.infer<typeof Nic>;
+export type LldpNeighbour = z.infer<typeof LldpNeighbour>;
 export type Dmi = z.infer<typeof Dmi>;
 export type Fingerprint = z.infer<typeof Fingerprint>;
 

@@ -1,11 +1,10 @@
 /** The whole hardware fingerprint of the machine under `root`. */
-import type { Fingerprint } from '../../shared/protocol.js';
+import type { Fingerprint, LldpNeighbour } from '../../shared/protocol.js';
 import { bootParams } from '../cmdline.js';
 import { readCpu, readMemoryBytes } from './cpu-memory.js';
 import { readDisks } from './disks.js';
 import { readDmi } from './dmi.js';
 import { readIbPorts } from './infiniband.js';
-import { readLldp } from './lldp.js';
 import { readNics } from './nics.js';
 import { SysRoot } from './sysfs.js';
 
@@ -18,8 +17,18 @@ export function readFingerprint(root: string): Fingerprint {
     memoryBytes: readMemoryBytes(sys),
     disks: readDisks(sys),
     ib: readIbPorts(sys),
-    lldp: readLldp(sys),
     bootMac: bootParams(sys.text('proc/cmdline') ?? '').bootMac,
+  };
+}
+
+/** The fingerprint with each NIC's LLDP neighbour (by interface name) where one was heard. */
+export function withNeighbours(fp: Fingerprint, lldp: ReadonlyMap<string, LldpNeighbour>): Fingerprint {
+  return {
+    ...fp,
+    nics: fp.nics.map((nic) => {
+      const neighbour = lldp.get(nic.name);
+      return neighbour ? { ...nic, lldp: neighbour } : nic;
+    }),
   };
 }
 

@@ -1,6 +1,8 @@
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
+import { openHwlogIssue } from '../records/hwlog-service.js';
 import type { NodeDefinition } from '../store/schema.js';
+import { nodePatterns } from './config.js';
 import { SimConsole, simConsole } from './drivers/sim.js';
 import { ConsoleManager } from './manager.js';
 
@@ -13,21 +15,25 @@ export class ConsoleService implements Extension {
   readonly name = 'console';
   private ctx!: Context;
   private manager!: ConsoleManager;
-  /** The console target each node was opened with, to notice changes. */
+  /** The console target and patterns each node was opened with, to notice changes. */
   private readonly opened = new Map<string, string>();
   private readonly sims = new Map<string, SimConsole>();
   private events!: EventOwner;
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
+    const { rotation, backoff, hwlog } = ctx.config.consoles;
     this.manager = new ConsoleManager({
       dataDir: ctx.config.dataDir,
+      rotation,
+      backoff,
       now: ctx.now,
       // The bus refuses only while the broker closes; the output is in the console log regardless.
       onOutput: (node, chunk) => void ctx.bus.publish(ctx.topics.consoleOut(node), chunk).catch(() => {}),
       onMatch: (m) => {
         ctx.publishEvent({ kind: 'console', node: m.node, agentId: null, at: m.at, message: `${m.node} console: ${m.pattern}: ${m.line.slice(0, 200)}`, details: { pattern: m.pattern, line: m.line } });
         ctx.events.emit('console:pattern', { node: m.node, pattern: m.pattern, line: m.line, at: m.at });
+        if (hwlog.includes(m.pattern)) this.openIssue(m.node, m.pattern, m.line, m.at);
       },
       onStatus: (s) => ctx.log.info({ node: s.node, connected: s.connected, reason: s.reason }, 'console status'),
       onError: (node, err) => ctx.log.error({ node, err: err.message }, 'console error'),
@@ -57,22 +63,33 @@ export class ConsoleService implements Extension {
     return this.manager.tail(node, lines);
   }
 
-  /** Open, reopen or close a node's console to match its definition. */
+  /** A configured hwlog pattern matched: one open issue per node and pattern (hwlog dedups by text). */
+  private openIssue(node: string, pattern: string, line: string, at: number): void {
+    try {
+      openHwlogIssue(this.ctx, { node, text: `console: ${pattern}`, source: 'console', evidence: { line, at } });
+    } catch (err) {
+      this.ctx.log.error({ node, pattern, err: (err as Error).message }, 'console hwlog issue not opened');
+    }
+  }
+
+  /** Open, reopen or close a node's console to match its definition (target, and patterns by its groups). */
   async sync(name: string): Promise<void> {
     const node: NodeDefinition | undefined = this.ctx.nodes.get(name);
     const target = node?.console ?? null;
-    if (target === (this.opened.get(name) ?? null)) return;
+    const patterns = nodePatterns(this.ctx.config.consoles, name, node?.groups ?? []);
+    const key = target ? `${target}\n${JSON.stringify(patterns)}` : null;
+    if (key === (this.opened.get(name) ?? null)) return;
     this.sims.delete(name);
-    if (!target) {
+    if (!target || key === null) {
       this.opened.delete(name);
       return void (await this.manager.remove(name));
     }
     // Recorded before the await: a second sync of the same node meanwhile sees it done.
-    this.opened.set(name, target);
+    this.opened.set(name, key);
     try {
       const sim = simConsole.claims(target) ? new SimConsole(name) : undefined;
       if (sim) this.sims.set(name, sim);
-      await this.manager.add(name, sim ? { driver: sim } : { target, ipmiUrl: node?.power ?? undefined });
+      await this.manager.add(name, { ...(sim ? { driver: sim } : { target, ipmiUrl: node?.power ?? undefined }), patterns });
     } catch (err) {
       this.opened.delete(name);
       this.sims.delete(name);

@@ -35,7 +35,6 @@ export function simFingerprint(i: number): Fingerprint {
     memoryBytes: 32 * 2 ** 30,
     disks: [{ name: 'vda', model: 'SIMDISK', serial: `D${i}`, sizeBytes: 100e9 }],
     ib: [],
-    lldp: null,
     bootMac: mac,
   };
 }

@@ -3,7 +3,7 @@
  * (`AA-BB-CC-DD-EE-FF`, `0x0002c90300012345`, upper-case UUID) compares equal to what an agent
  * reports. Pure: no I/O.
  */
-import { normalizeIbGuid, normalizeMac, type Fingerprint } from '../../shared/protocol.js';
+import { normalizeIbGuid, normalizeMac, type Fingerprint, type LldpNeighbour } from '../../shared/protocol.js';
 
 export interface SwitchPort {
   switch: string;
@@ -56,8 +56,28 @@ export function identifiersOf(fp: Fingerprint): Identifiers {
     serial: normalizeSerial(fp.dmi.serial) ?? normalizeSerial(fp.dmi.boardSerial),
     uuid: normalizeUuid(fp.dmi.uuid),
     ibGuids: [...new Set(guids)],
-    switchPort: fp.lldp ? normalizeSwitchPort(fp.lldp) : null,
+    switchPort: switchPortOf(fp),
   };
+}
+
+/**
+ * The switch port a machine is identified by: the LLDP neighbour of the boot NIC, else of the
+ * first physical NIC that heard one, else of any NIC.
+ */
+export function switchPortOf(fp: Fingerprint): SwitchPort | null {
+  const heard = fp.nics.filter((nic) => nic.lldp !== undefined);
+  const boot = fp.bootMac ? heard.find((nic) => nic.mac === normalizeMac(fp.bootMac!)) : undefined;
+  const nic = boot ?? heard.find((n) => !n.virtual) ?? heard[0];
+  return nic?.lldp ? normalizeSwitchPort(neighbourPort(nic.lldp)) : null;
+}
+
+/**
+ * Switch = the advertised system name (else the chassis id); port = the port id, unless the
+ * switch sends a MAC there (then its port description, which names the port).
+ */
+export function neighbourPort(n: LldpNeighbour): SwitchPort {
+  const port = n.portIdType === 'mac' && n.portDescription ? n.portDescription : n.portId;
+  return { switch: n.systemName ?? n.chassisId, port };
 }
 
 /** Normalise a site definition's identifiers; `owner` names it in errors (`node n012`). */

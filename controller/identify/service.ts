@@ -4,7 +4,7 @@ import { ApiError } from '../api/verb.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
 import type { Drift } from './drift.js';
-import { identifiersOf } from './identifiers.js';
+import { identifiersOf, switchPortOf } from './identifiers.js';
 import { SiteIndex, identify, type Decision } from './rules.js';
 import { recordReportedBios } from '../records/bios.js';
 import { openHwlogIssue } from '../records/hwlog-service.js';
@@ -177,7 +177,7 @@ export class Identification implements Extension {
     const { biosVersion } = hello.fingerprint.dmi;
     // Touches data.bios only: no record of nodes or agents.
     if (biosVersion) ctx.store.change((d) => recordReportedBios(d, node, { version: biosVersion, at }), {});
-    const mismatch = lldpMismatch(ctx.store.data, node, hello.fingerprint.lldp);
+    const mismatch = lldpMismatch(ctx.store.data, node, switchPortOf(hello.fingerprint));
     if (!mismatch) return;
     const key = `lldp:${JSON.stringify(mismatch)}`;
     if (this.reported.get(`${agentId} lldp`) === key) return;

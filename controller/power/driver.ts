@@ -76,8 +76,11 @@ export interface PowerDriverFactory {
   scheme: string;
   /** Default for `cycle`: true if this hardware's own cycle is safe (e.g. a VM's reset). */
   nativeCycleByDefault: boolean;
-  /** Query parameters this kind accepts besides the common `cycle=`; others are refused as typos. */
-  params: readonly string[];
+  /**
+   * Query parameters this kind accepts besides the common `cycle=`; others are refused as typos.
+   * `any`: the kind passes options through to a program that knows them, and checks them itself.
+   */
+  params: readonly string[] | 'any';
   /** Parses and checks the URL; throws a plain Error naming what is wrong. */
   create(ctx: DriverContext): PowerBackend;
 }

@@ -5,18 +5,19 @@
 import { NodeName } from '../../shared/protocol.js';
 import { PowerTargetError, isSecretParam, redactTarget, scrubSecrets, type DriverOptions, type PowerDriver, type PowerDriverFactory } from './driver.js';
 import { commandDriver } from './drivers/command.js';
+import { fenceDriver } from './drivers/fence.js';
 import { ipmiDriver } from './drivers/ipmi.js';
 import { qemuDriver } from './drivers/qemu.js';
 import { redfishDriver } from './drivers/redfish.js';
 import { simDriver } from './drivers/sim.js';
 import { DEFAULT_POLL_MS, DEFAULT_TIMEOUT_MS, DEFAULT_VERIFY_OFF_TIMEOUT_MS, guardBackend } from './guarded.js';
 
-const DRIVERS: readonly PowerDriverFactory[] = [ipmiDriver, redfishDriver, qemuDriver, commandDriver, simDriver];
+const DRIVERS: readonly PowerDriverFactory[] = [ipmiDriver, redfishDriver, qemuDriver, commandDriver, fenceDriver, simDriver];
 
 /** URL schemes with a driver, e.g. for help texts. */
 export const POWER_SCHEMES: readonly string[] = DRIVERS.map((d) => d.scheme);
 
-const EXAMPLES = 'ipmi://user:pass@host:623, redfish://user:pass@host/redfish/v1/Systems/1, qemu:///path/qmp.sock, command:/path/script, sim://';
+const EXAMPLES = 'ipmi://user:pass@host:623, redfish://user:pass@host/redfish/v1/Systems/1, qemu:///path/qmp.sock, command:/path/script, fence://user:pass@host/ipmilan?lanplus=1, sim://';
 
 /**
  * The driver for `target` acting on `node`. Throws PowerTargetError (secrets redacted) naming what
@@ -38,8 +39,8 @@ export function createPowerDriver(target: string, node: string, opts: DriverOpti
   const factory = DRIVERS.find((d) => d.scheme === scheme);
   if (!factory) throw bad(`unknown power driver "${scheme}" (known: ${POWER_SCHEMES.join(', ')})`);
 
-  const allowed = new Set(['cycle', ...factory.params]);
-  const unknown = [...url.searchParams.keys()].filter((k) => !allowed.has(k));
+  const allowed = new Set(['cycle', ...(factory.params === 'any' ? [] : factory.params)]);
+  const unknown = factory.params === 'any' ? [] : [...url.searchParams.keys()].filter((k) => !allowed.has(k));
   if (unknown.length) throw bad(`unknown option ${unknown.map((k) => `"${k}="`).join(', ')} (${scheme} accepts: ${[...allowed].join(', ')})`);
 
   const cycleParam = url.searchParams.get('cycle');

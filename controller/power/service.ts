@@ -2,6 +2,7 @@ import type { Context, Extension } from '../context.js';
 import type { PowerAction } from '../../shared/verbs/args.js';
 import type { DriverOptions, PowerDriver } from './driver.js';
 import { powerFanout, type PowerResult } from './fanout.js';
+import { groupDriverOptions, loadGroupDriverOptions } from './group-config.js';
 import { createPowerDriver } from './registry.js';
 
 export interface PowerRunOptions {
@@ -27,11 +28,13 @@ export class PowerService implements Extension {
   private ctx!: Context;
   private readonly busy = new Set<string>();
   private poller: NodeJS.Timeout | null = null;
+  private byGroup = new Map<string, DriverOptions>();
 
   constructor(private readonly driverOptions: DriverOptions = {}) {}
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
+    this.byGroup = loadGroupDriverOptions(ctx.config.power.groups);
     // Power sync (Ironic style): read every node's power now and then, so the power axis is a
     // recent reading, not the last action's guess. The first poll follows start-up closely.
     const every = ctx.config.power.pollIntervalS * 1000;
@@ -53,9 +56,10 @@ export class PowerService implements Extension {
   }
 
   driverFor(node: string): PowerDriver {
-    const target = this.ctx.nodes.get(node)?.power;
+    const definition = this.ctx.nodes.get(node);
+    const target = definition?.power;
     if (!target) throw new Error(`node ${node}: no power target (muster set ${node} power=URL)`);
-    return createPowerDriver(target, node, this.driverOptions);
+    return createPowerDriver(target, node, { ...groupDriverOptions(this.byGroup, definition.groups), ...this.driverOptions });
   }
 
   async run(action: PowerAction, nodes: readonly string[], opts: PowerRunOptions): Promise<PowerResult[]> {

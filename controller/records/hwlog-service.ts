@@ -4,7 +4,8 @@
  * call `openHwlogIssue`; the CLI verbs call both.
  */
 import type { Context } from '../context.js';
-import type { HwlogIssue, HwlogSource } from '../store/schema.js';
+import type { HwlogSource } from '../../shared/verbs/args.js';
+import type { HwlogIssue } from '../store/schema.js';
 import { RecordError } from './errors.js';
 import { closeIssue, openIssue } from './hwlog.js';
 

@@ -3,7 +3,8 @@
  * policy (after failed corrections) or by identification (fingerprint drift), closed by an admin
  * with a note. Pure functions over StoreData: callers run them inside `store.change()`.
  */
-import type { HwlogIssue, HwlogSource, StoreData } from '../store/schema.js';
+import type { HwlogSource } from '../../shared/verbs/args.js';
+import type { HwlogIssue, StoreData } from '../store/schema.js';
 import { RecordError } from './errors.js';
 
 /** The store schema's limits (HwlogIssue). */

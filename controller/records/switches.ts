@@ -109,7 +109,7 @@ export function listSwitches(data: StoreData): SwitchListing[] {
 export function expectedPorts(data: StoreData, node: string): SwitchPort[] {
   const fromMap: SwitchPort[] = data.switchPorts.filter((e) => e.node === node).map((e) => ({ switch: e.switch, port: e.port }));
   const own = Object.hasOwn(data.nodes, node) ? data.nodes[node]!.ids.switchPort : null;
-  return own ? [...fromMap, own] : fromMap;
+  return own && !fromMap.some((e) => switchPortKey(e) === switchPortKey(own)) ? [...fromMap, own] : fromMap;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ImageId, InterfaceList, Tag } from '../../shared/node-network.js';
 import { AgentId, Fingerprint, Mac, IbGuid, NodeName } from '../../shared/protocol.js';
+import { HwlogSource } from '../../shared/verbs/args.js';
 import { AgentTokenRecord, UserRecord } from '../auth/records.js';
 
 export const STORE_VERSION = 1;
@@ -58,8 +59,6 @@ export type AgentRecord = z.infer<typeof AgentRecord>;
 export const NamingRule = z.object({ enabled: z.boolean(), pattern: z.string().min(1) });
 
 /** A hardware-log issue (`muster hwlog`): something wrong with a machine, open until an admin closes it. */
-export const HwlogSource = z.enum(['admin', 'policy', 'drift']);
-export type HwlogSource = z.infer<typeof HwlogSource>;
 export const HwlogIssue = z.object({
   id: z.number().int().positive(),
   node: NodeName,

@@ -5,6 +5,10 @@ export const POWER_ACTIONS = ['on', 'off', 'cycle', 'reset', 'status'] as const;
 export const PowerAction = z.enum(POWER_ACTIONS);
 export type PowerAction = z.infer<typeof PowerAction>;
 
+/** Who opened a hardware-log issue: an admin, a policy, identifier drift, or a console pattern. */
+export const HwlogSource = z.enum(['admin', 'policy', 'drift', 'console']);
+export type HwlogSource = z.infer<typeof HwlogSource>;
+
 export const SiteFormat = z.enum(['yaml', 'csv']);
 export type SiteFormat = z.infer<typeof SiteFormat>;
 

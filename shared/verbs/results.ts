@@ -3,6 +3,7 @@
  * shapes (a handler returning another fails typecheck) and the CLI and the dashboard read them.
  */
 import type { Role } from '../auth.js';
+import type { HwlogSource } from './args.js';
 import type { InterfaceConfig } from '../node-network.js';
 import type { Admin, Fingerprint, Liveness, NodeState, Phase, Power, Transition } from '../protocol.js';
 
@@ -130,7 +131,7 @@ export interface HwlogIssue {
   id: number;
   node: string;
   text: string;
-  source: 'admin' | 'policy' | 'drift';
+  source: HwlogSource;
   evidence: Record<string, unknown>;
   openedAt: number;
   openedBy: string;

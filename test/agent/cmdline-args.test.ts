@@ -56,7 +56,7 @@ describe('controller URL', () => {
 
 describe('agent arguments', () => {
   it('has defaults for the long-running agent', () => {
-    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, tokenFile: null, caFile: null });
+    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, tokenFile: null, caFile: null, lldpWaitMs: null });
   });
 
   it('reads options and the phase subcommand', () => {

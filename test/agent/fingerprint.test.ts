@@ -35,9 +35,8 @@ describe('fingerprint of real-virtio-vm (captured from a real VM with test/fixtu
     expect(fp.disks).toEqual([{ name: 'vda', model: null, serial: 'overlayblk', sizeBytes: 536870912 * 512 }]);
   });
 
-  it('has no InfiniBand, LLDP or BOOTIF', () => {
+  it('has no InfiniBand or BOOTIF', () => {
     expect(fp.ib).toEqual([]);
-    expect(fp.lldp).toBeNull();
     expect(fp.bootMac).toBeNull();
   });
 });
@@ -84,8 +83,7 @@ describe('fingerprint of two-nics-ib (Dell server, two tg3 NICs, two mlx5 HCAs, 
     ]);
   });
 
-  it('reads the LLDP neighbour and the boot NIC from BOOTIF=', () => {
-    expect(fp.lldp).toEqual({ switch: 'leaf-r12-a', port: 'Ethernet1/17' });
+  it('reads the boot NIC from BOOTIF=', () => {
     expect(fp.bootMac).toBe('b0:7b:25:d1:3a:10');
   });
 
@@ -126,8 +124,7 @@ describe('fingerprint of odd (placeholder DMI, bad bytes, only virtual NICs, ARM
     expect(fp.disks).toEqual([{ name: 'mmcblk0', model: null, serial: '0x1234abcd', sizeBytes: 124735488 * 512 }]);
   });
 
-  it('ignores a malformed lldp.json and has no IB or BOOTIF', () => {
-    expect(fp.lldp).toBeNull();
+  it('has no IB or BOOTIF', () => {
     expect(fp.ib).toEqual([]);
     expect(fp.bootMac).toBeNull();
   });
@@ -143,7 +140,6 @@ describe('fingerprint of an empty root', () => {
       memoryBytes: 0,
       disks: [],
       ib: [],
-      lldp: null,
       bootMac: null,
     });
   });

@@ -12,7 +12,6 @@ const blank: Fingerprint = {
   memoryBytes: 0,
   disks: [],
   ib: [],
-  lldp: null,
   bootMac: null,
 };
 const withDmi = (dmi: Partial<Fingerprint['dmi']>, rest: Partial<Fingerprint> = {}): Fingerprint => ({ ...blank, ...rest, dmi: { ...blank.dmi, ...dmi } });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Fingerprint, Nic } from '../../shared/protocol.js';
 import { identify, SiteIndex, type NodeDefinition, type SiteKnowledge } from '../../controller/identify/rules.js';
-import { identifiersOf } from '../../controller/identify/identifiers.js';
+import { identifiersOf, switchPortOf } from '../../controller/identify/identifiers.js';
 
 // ---- plain-data builders ----------------------------------------------------------------------
 
+const neighbour = (systemName: string, portId: string) => ({ chassisId: '00:1c:73:00:00:01', portIdType: 'ifname', portId, portDescription: null, systemName });
 const nic = (name: string, mac: string | null, virtual = false): Nic => ({ name, mac, driver: virtual ? 'bridge' : 'e1000e', link: 'up', speedMbps: 1000, virtual });
 
 function fingerprint(over: {
@@ -17,14 +18,19 @@ function fingerprint(over: {
   lldp?: { switch: string; port: string } | null;
   bootMac?: string | null;
 }): Fingerprint {
+  const nics = [...(over.macs ?? []).map((m, k) => nic(`eno${k + 1}`, m)), ...(over.virtualMacs ?? []).map((m, k) => nic(`br${k}`, m, true))];
+  // The neighbour is heard on the first NIC (a NIC without a MAC when the machine lists none).
+  if (over.lldp) {
+    const [first = nic('eno1', null), ...rest] = nics;
+    nics.splice(0, nics.length, { ...first, lldp: neighbour(over.lldp.switch, over.lldp.port) }, ...rest);
+  }
   return {
-    nics: [...(over.macs ?? []).map((m, k) => nic(`eno${k + 1}`, m)), ...(over.virtualMacs ?? []).map((m, k) => nic(`br${k}`, m, true))],
+    nics,
     dmi: { vendor: 'Acme', product: 'X1', serial: over.serial ?? null, uuid: over.uuid ?? null, biosVersion: '1.0', boardSerial: over.boardSerial ?? null },
     cpu: { model: 'Xeon', count: 32 },
     memoryBytes: 64 * 2 ** 30,
     disks: [],
     ib: (over.guids ?? []).map((guid, port) => ({ device: 'mlx5_0', port: port + 1, guid })),
-    lldp: over.lldp ?? null,
     bootMac: over.bootMac ?? null,
   };
 }
@@ -59,6 +65,17 @@ describe('identifiersOf', () => {
       }),
     );
     expect(ids).toEqual({ macs: [MAC1, MAC2], serial: 'ABC 123', uuid: UUID1, ibGuids: [GUID1], switchPort: { switch: 'sw1', port: 'Eth1/12' } });
+  });
+
+  it('takes the switch port from the boot NIC first, the port description when the port id is a MAC', () => {
+    const fp = fingerprint({ macs: [MAC1, MAC2], bootMac: MAC2 });
+    const [eno1, eno2] = fp.nics as [Nic, Nic];
+    const heard = (eno2Port: Partial<Nic['lldp']>) => ({ ...fp, nics: [{ ...eno1, lldp: neighbour('leaf1', 'Ethernet1/1') }, { ...eno2, lldp: { ...neighbour('leaf2', 'x'), ...eno2Port } }] });
+    expect(switchPortOf(heard({ portId: 'Ethernet1/2' }))).toEqual({ switch: 'leaf2', port: 'Ethernet1/2' });
+    expect(switchPortOf(heard({ portIdType: 'mac', portId: '00:1c:73:00:00:02', portDescription: 'Ethernet1/2' }))).toEqual({ switch: 'leaf2', port: 'Ethernet1/2' });
+    expect(switchPortOf(heard({ systemName: null, chassisId: '00:1c:73:aa:bb:cc', portId: '7' }))).toEqual({ switch: '00:1c:73:aa:bb:cc', port: '7' });
+    expect(switchPortOf({ ...fp, bootMac: null, nics: [eno1, { ...eno2, lldp: neighbour('leaf2', 'Ethernet1/2') }] })).toEqual({ switch: 'leaf2', port: 'Ethernet1/2' });
+    expect(switchPortOf(fp)).toBeNull();
   });
 
   it('drops firmware placeholders for serial and UUID, falling back to the board serial', () => {
@@ -213,7 +230,8 @@ describe('identify: conflicts are never merged', () => {
 // ---- drift ----------------------------------------------------------------------------------------
 
 describe('identify: drift against the fingerprint recorded at assignment', () => {
-  const recorded = fingerprint({ macs: [MAC1, MAC2], serial: 'S1', uuid: UUID1, guids: [GUID1], lldp: { switch: 'sw1', port: '12' } });
+  const recordedAs = { macs: [MAC1, MAC2], serial: 'S1', uuid: UUID1, guids: [GUID1], lldp: { switch: 'sw1', port: '12' } };
+  const recorded = fingerprint(recordedAs);
   const bound = (fp: Fingerprint) => identify(hello('mac-525400000001', fp), site({ nodes: { n001: def({}, { agentId: 'mac-525400000001', fingerprint: recorded }) }, agents: { 'mac-525400000001': { node: 'n001' } } }));
 
   it('reports a swapped NIC, a new board and a changed HCA without blocking known', () => {
@@ -231,7 +249,7 @@ describe('identify: drift against the fingerprint recorded at assignment', () =>
   });
 
   it('reports a move to another switch port', () => {
-    expect(bound({ ...recorded, lldp: { switch: 'SW1', port: '13' } })).toMatchObject({ drift: [{ field: 'switch-port', was: 'sw1 port 12', now: 'sw1 port 13' }] });
+    expect(bound(fingerprint({ ...recordedAs, lldp: { switch: 'SW1', port: '13' } }))).toMatchObject({ drift: [{ field: 'switch-port', was: 'sw1 port 12', now: 'sw1 port 13' }] });
   });
 
   it('is quiet for format-only differences, NICs that only appear or vanish, and absent LLDP', () => {

@@ -49,7 +49,7 @@ const validHello = {
   phase: 'kernel',
   at: 1,
   uptime: 1,
-  fingerprint: { nics: [], dmi: { vendor: null, product: null, serial: null, uuid: null, biosVersion: null, boardSerial: null }, cpu: { model: null, count: 1 }, memoryBytes: 1, disks: [], ib: [], lldp: null, bootMac: null },
+  fingerprint: { nics: [], dmi: { vendor: null, product: null, serial: null, uuid: null, biosVersion: null, boardSerial: null }, cpu: { model: null, count: 1 }, memoryBytes: 1, disks: [], ib: [], bootMac: null },
 };
 
 describe('garbage on the wire', () => {

@@ -31,7 +31,7 @@ describe('redactTarget', () => {
 
 describe('createPowerDriver', () => {
   it('picks the driver by scheme and exposes a redacted target', () => {
-    expect(POWER_SCHEMES).toEqual(['ipmi', 'redfish', 'qemu', 'command', 'sim']);
+    expect(POWER_SCHEMES).toEqual(['ipmi', 'redfish', 'qemu', 'command', 'fence', 'sim']);
     const d = createPowerDriver('ipmi://admin:topsecret@10.1.2.3:6230', 'n001');
     expect(d.kind).toBe('ipmi');
     expect(d.node).toBe('n001');
@@ -45,7 +45,7 @@ describe('createPowerDriver', () => {
 
   it('names what is wrong in a bad target, without its secrets', () => {
     expect(badTarget('not a url')).toMatch(/^node n012: bad power target "not a url": not a URL \(expected one of ipmi:\/\//);
-    expect(badTarget('ftp://x')).toContain('unknown power driver "ftp" (known: ipmi, redfish, qemu, command, sim)');
+    expect(badTarget('ftp://x')).toContain('unknown power driver "ftp" (known: ipmi, redfish, qemu, command, fence, sim)');
     const noHost = badTarget('ipmi://admin:hunter22@');
     expect(noHost).not.toContain('hunter22');
     expect(noHost).toMatch(/missing host|not a URL/);

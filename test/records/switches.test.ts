@@ -4,14 +4,23 @@ import { listSwitches, lldpMismatch, mapPort, putSwitch } from '../../controller
 import type { Fingerprint } from '../../shared/protocol.js';
 import { storeWith } from './fixtures.js';
 
-const fingerprint = (lldp: Fingerprint['lldp']): Fingerprint => ({
-  nics: [{ name: 'eth0', mac: '52:54:00:aa:bb:cc', driver: 'virtio_net', link: 'up', speedMbps: 1000, virtual: false }],
+const fingerprint = (lldp: { switch: string; port: string }): Fingerprint => ({
+  nics: [
+    {
+      name: 'eth0',
+      mac: '52:54:00:aa:bb:cc',
+      driver: 'virtio_net',
+      link: 'up',
+      speedMbps: 1000,
+      virtual: false,
+      lldp: { chassisId: '00:1c:73:00:00:01', portIdType: 'ifname', portId: lldp.port, portDescription: null, systemName: lldp.switch },
+    },
+  ],
   dmi: { vendor: null, product: null, serial: null, uuid: null, biosVersion: null, boardSerial: null },
   cpu: { model: null, count: 1 },
   memoryBytes: 0,
   disks: [],
   ib: [],
-  lldp,
   bootMac: null,
 });
 

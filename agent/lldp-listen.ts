@@ -1,0 +1,72 @@
+/**
+ * Each NIC's switch port, learnt from LLDP frames (EtherType 0x88cc) through Debian's lldpd: Node
+ * cannot open a raw packet socket, lldpd can. When an lldpd already runs (the installed OS), its
+ * neighbour table is read at once. When lldpd is installed but not running, the agent runs a
+ * private receive-only lldpd on every NIC for a bounded time (switches send every 30 s by
+ * default), stopping early once every physical NIC that is up has heard its neighbour.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LldpNeighbour } from '../shared/protocol.js';
+import { parseLldpcliJson } from './fingerprint/lldp.js';
+
+const POLL_MS = 1000;
+const LLDPCLI_TIMEOUT_MS = 5000;
+
+export interface LldpListen {
+  /** How long a private lldpd listens; 0 reads only a running daemon. */
+  waitMs: number;
+  /** Physical NICs that are up: listening stops once each has a neighbour. */
+  expect: readonly string[];
+  log: (line: string) => void;
+}
+
+export async function listenLldp(opts: LldpListen): Promise<Map<string, LldpNeighbour>> {
+  const running = await lldpcli([]);
+  if (running !== null) return parseLldpcliJson(running);
+  if (opts.waitMs <= 0) return new Map();
+  const lldpd = onPath('lldpd');
+  if (lldpd === null || onPath('lldpcli') === null) {
+    opts.log('no lldpd/lldpcli here: switch ports are not reported');
+    return new Map();
+  }
+  // lldpcli is setuid _lldpd on Debian: the socket must sit where that user can reach it.
+  const socket = join(tmpdir(), `muster-lldpd-${process.pid}.socket`);
+  // -r: receive only (the node never advertises itself); -O /dev/null: no site lldpd.conf.
+  const daemon = spawn(lldpd, ['-d', '-r', '-u', socket, '-O', '/dev/null'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
+  daemon.once('error', (err) => opts.log(`lldpd: ${err.message}`));
+  const deadline = Date.now() + opts.waitMs;
+  let heard = new Map<string, LldpNeighbour>();
+  try {
+    while (Date.now() < deadline && daemon.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+      const out = await lldpcli(['-u', socket]);
+      if (out !== null) heard = parseLldpcliJson(out);
+      if (opts.expect.length > 0 && opts.expect.every((nic) => heard.has(nic))) break;
+    }
+  } finally {
+    daemon.kill('SIGTERM');
+    await exited;
+  }
+  opts.log(`LLDP: ${heard.size === 0 ? 'no neighbour heard' : [...heard].map(([nic, n]) => `${nic} → ${n.systemName ?? n.chassisId} ${n.portId}`).join(', ')}`);
+  return heard;
+}
+
+/** lldpcli's neighbour table as JSON text; null when no daemon answers on that socket. */
+function lldpcli(socketArgs: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('lldpcli', [...socketArgs, '-f', 'json0', 'show', 'neighbors', 'details'], { timeout: LLDPCLI_TIMEOUT_MS }, (err, stdout) =>
+      resolve(err ? null : stdout),
+    );
+  });
+}
+
+function onPath(command: string): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (dir && existsSync(join(dir, command))) return join(dir, command);
+  }
+  return null;
+}
