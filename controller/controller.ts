@@ -15,6 +15,7 @@ import { createMetrics } from './metrics.js';
 import { NodeDirectory } from './nodes/directory.js';
 import { Journal } from './store/journal.js';
 import { Store } from './store/store.js';
+import { systemClock } from './clock.js';
 
 export interface RunningController {
   ctx: Context;
@@ -29,6 +30,7 @@ export interface RunningController {
 export interface StartOptions {
   log?: Logger;
   now?: () => number;
+  steady?: () => number;
   /**
    * The controller's features, in start order (see controller/extensions.ts), built before the
    * context: the one that serves node states (the state manager) gives the context its reader.
@@ -41,7 +43,8 @@ export interface StartOptions {
 /** Opens the store, brings up the broker (embedded or external) and starts the extensions. */
 export async function startController(config: ControllerConfig, opts: StartOptions): Promise<RunningController> {
   const log = opts.log ?? createLogger();
-  const now = opts.now ?? Date.now;
+  const now = opts.now ?? systemClock.wall;
+  const steady = opts.steady ?? systemClock.steady;
   const topics = new Topics(config.prefix);
   const metrics = createMetrics();
   const journalPath = join(config.dataDir, 'journal.jsonl');
@@ -118,6 +121,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     events,
     metrics,
     now,
+    steady,
     nodes: new NodeDirectory(store, (names, change) => {
       for (const node of names) events.emit('node:changed', { node, change, at: now() });
     }),

@@ -21,7 +21,7 @@ const PAST_BOOTS_KEPT = 8;
 const CONSOLE_LINE_MAX = 512;
 
 type AgentInput = Extract<StateInput, { type: 'hello' | 'agent-state' | 'heartbeat' }>;
-type NodeInput = Exclude<StateInput, { type: 'tick' | 'controller-start' | 'broker-reconnect' | 'policy-resume' }>;
+type NodeInput = Exclude<StateInput, { type: 'tick' | 'controller-start' | 'controller-stall' | 'broker-reconnect' | 'policy-resume' }>;
 const AGENT_CAUSE: Record<AgentInput['type'], string> = { hello: 'agent hello', 'agent-state': 'agent state', heartbeat: 'heartbeat' };
 
 export class StateMachine {
@@ -91,6 +91,9 @@ export class StateMachine {
         break;
       case 'controller-start':
         this.beginGrace(step, 'controller start');
+        break;
+      case 'controller-stall':
+        this.beginGrace(step, `controller not running for ${formatDuration(input.lateMs)}`);
         break;
       case 'broker-reconnect':
         this.beginGrace(step, 'broker reconnect');
