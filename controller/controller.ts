@@ -48,6 +48,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   const topics = new Topics(config.prefix);
   const metrics = createMetrics();
   const journalPath = join(config.dataDir, 'journal.jsonl');
+  // A store that cannot be written (disk full) puts the controller in a degraded state until a
+  // write succeeds: the gauge, and a `degraded` event each way once the context exists.
+  let degraded = false;
+  let tellDegraded: (message: string, state: 'degraded' | 'recovered') => void = () => {};
   const store = await Store.open(config.dataDir, {
     newStore: opts.newStore,
     journalPath,
@@ -56,10 +60,21 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       log.error({ err: err.message }, 'store backup failed');
     },
     debounceMs: config.storeDebounceMs,
-    onWrite: (ms) => metrics.storeWrite.observe(ms / 1000),
+    onWrite: (ms) => {
+      metrics.storeWrite.observe(ms / 1000);
+      if (!degraded) return;
+      degraded = false;
+      metrics.degraded.set(0);
+      log.warn('store written again: changes are accepted');
+      tellDegraded('store written again: changes are accepted', 'recovered');
+    },
     onWriteError: (err) => {
       metrics.writeErrors.inc({ file: 'store' });
-      log.error({ err: err.message }, 'store write failed; changes are kept in memory and written again');
+      log.error({ err: err.message }, 'store write failed; changes are refused until the write, retried, succeeds');
+      if (degraded) return;
+      degraded = true;
+      metrics.degraded.set(1);
+      tellDegraded(`store not writable: ${err.message}; changes are refused until a write succeeds`, 'degraded');
     },
   });
   if (store.setAside.length > 0) log.warn({ files: store.setAside }, '--new-store: a new, empty store; the old files are kept under these names');
@@ -130,6 +145,8 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     publishEvent: makeEventPublisher(bus, topics, now, log),
     auth: authView(config, broker, internalAgentToken),
   };
+
+  tellDegraded = (message, state) => ctx.publishEvent({ kind: 'degraded', node: null, agentId: null, message, details: { state } });
 
   const started: Extension[] = [];
   const stop = async () => {

@@ -1,5 +1,5 @@
 import { PROTOCOL_VERSION, Request, parseMessage, type Response } from '../../shared/protocol.js';
-import { requiredRole, roleAtLeast } from '../auth/roles.js';
+import { changesStore, requiredRole, roleAtLeast } from '../auth/roles.js';
 import type { Context, Extension } from '../context.js';
 import { SettingError } from '../nodes/settings.js';
 import { ApiError, type Verb } from './verb.js';
@@ -67,6 +67,11 @@ export class ApiServer implements Extension {
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
       ctx.log.warn({ verb: v.name, user: who.name, role: who.role, needed }, 'request refused: role');
       return void reply({ ok: false, error: `${v.name}: needs the ${needed} role; ${who.name} is ${who.role}` });
+    }
+    const unwritable = ctx.store.error;
+    if (unwritable && changesStore(v.name, needed)) {
+      ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
+      return void reply({ ok: false, error: `${v.name}: store not writable: ${unwritable.message}; changes are refused until a write succeeds (it is retried)` });
     }
     // The journal's "by" is the authenticated user, whatever name the client sent (anonymous: its own word).
     if (who.name !== 'anonymous' && args !== null && typeof args === 'object' && 'shape' in v.args && 'by' in (v.args.shape as object)) {

@@ -10,6 +10,15 @@ export type Role = z.infer<typeof Role>;
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
+/**
+ * Whether a verb changes the store: every admin verb, and the operator's offline, online and
+ * hwlog. Refused while the store cannot be written (power and consoles go on: nothing to store).
+ */
+export function changesStore(verb: string, needed: Role): boolean {
+  return needed === 'admin' || STORE_CHANGING.has(verb);
+}
+const STORE_CHANGING = new Set(['offline', 'online', 'hwlog-open', 'hwlog-close']);
+
 export function roleAtLeast(role: Role, needed: Role): boolean {
   return RANK[role] >= RANK[needed];
 }
