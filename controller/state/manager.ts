@@ -21,10 +21,11 @@ const TICK_MAX_MS = 1000;
 const TICK_MIN_MS = 250;
 /**
  * A tick this much later than scheduled (ticks come at least every TICK_MAX_MS) means the
- * controller was not running: stopped, starved or suspended. Never under a second, so a busy
- * moment is not one; at the heartbeat interval, before a false `suspect` could show.
+ * controller was not running: stopped, starved or suspended. At least the heartbeat interval,
+ * and never under 2 s, so a busy moment on a loaded host is not one (a stall that short cannot
+ * make a node dead at 1 s heartbeats: by default that takes 4 missed intervals).
  */
-const STALL_MIN_MS = 1000;
+const STALL_MIN_MS = 2000;
 
 /**
  * The I/O around the pure state machine: feeds it what the event bus tells (agent messages,
