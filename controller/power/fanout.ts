@@ -61,9 +61,9 @@ export async function powerFanout(opts: FanoutOptions): Promise<PowerResult[]> {
     let result: PowerResult;
     try {
       const state = await opts.driverFor(node).run(opts.action, call);
-      result = { node, ok: true, ...(state && { state }), ms: Math.round(performance.now() - t0) };
+      result = { node, ok: true, ...(state && { state }), ms: Math.ceil(performance.now() - t0) };
     } catch (err) {
-      result = { node, ok: false, error: err instanceof Error ? err.message : String(err), code: codeOf(err), ms: Math.round(performance.now() - t0) };
+      result = { node, ok: false, error: err instanceof Error ? err.message : String(err), code: codeOf(err), ms: Math.ceil(performance.now() - t0) };
     }
     opts.onResult?.(result);
     return result;
