@@ -3,7 +3,9 @@
  * heartbeats every 5 s) for a while (default 10 min). Checks and prints:
  *  - no loss of state changes at QoS 1: phase changes the agents saw acknowledged vs. journalled;
  *  - flat memory: controller RSS sampled every 30 s, with the least-squares slope;
- *  - detection: a few agents killed at random (no clean goodbye) each go `dead`.
+ *  - detection: a few agents killed at random (no clean goodbye) each go `dead`;
+ *  - a controller stall in the middle (SIGSTOP, longer than the dead threshold, then SIGCONT):
+ *    no node judged dead from silence, no action on a node nobody killed.
  * Exits non-zero when a check fails. Run it with `node bench/soak.mjs --help`.
  */
 import { spawn } from 'node:child_process';
@@ -12,18 +14,21 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
+import { Topics } from '../shared/topics.js';
 import { Swarm, repoRoot as root } from './soak-swarm-client.js';
 
-const USAGE = `usage: node bench/soak.mjs [--agents N] [--minutes M] [--heartbeat S] [--kill K] [--sample S]
+const USAGE = `usage: node bench/soak.mjs [--agents N] [--minutes M] [--heartbeat S] [--kill K] [--sample S] [--stall S]
   --agents     simulated agents (default 2000)
   --minutes    duration (default 10)
   --heartbeat  agent heartbeat interval in seconds (default 5)
   --kill       agents killed at random along the way, each must go dead (default 5)
-  --sample     RSS sampling interval in seconds (default 30)`;
+  --sample     RSS sampling interval in seconds (default 30)
+  --stall      seconds the controller is stopped (SIGSTOP) half way (default: 5 heartbeats, past the dead threshold; 0: none)`;
 
 function options() {
   const { values } = parseArgs({
-    options: { agents: { type: 'string', default: '2000' }, minutes: { type: 'string', default: '10' }, heartbeat: { type: 'string', default: '5' }, kill: { type: 'string', default: '5' }, sample: { type: 'string', default: '30' }, help: { type: 'boolean' } },
+    options: { agents: { type: 'string', default: '2000' }, minutes: { type: 'string', default: '10' }, heartbeat: { type: 'string', default: '5' }, kill: { type: 'string', default: '5' }, sample: { type: 'string', default: '30' }, stall: { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help) {
     console.log(USAGE);
@@ -34,7 +39,9 @@ function options() {
     if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got "${String(values[name])}"`);
     return v;
   };
-  return { agents: num('agents', 1, 10_000), minutes: num('minutes', 0.5, 24 * 60), heartbeatS: num('heartbeat', 1, 60), kill: num('kill', 0, 100), sampleS: num('sample', 1, 600) };
+  const heartbeatS = num('heartbeat', 1, 60);
+  const stallS = values.stall === undefined ? 5 * heartbeatS : num('stall', 0, 3600);
+  return { agents: num('agents', 1, 10_000), minutes: num('minutes', 0.5, 24 * 60), heartbeatS, kill: num('kill', 0, 100), sampleS: num('sample', 1, 600), stallS };
 }
 
 function freePort(): Promise<number> {
@@ -91,6 +98,14 @@ async function main(): Promise<number> {
     controller.once('exit', (code) => reject(new Error(`the controller exited (${code}) before it was ready`)));
   });
   const pid = controller.pid!;
+  // Every automatic action started, by node: the ones on nodes nobody killed are false.
+  const acted: string[] = [];
+  const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 4 });
+  watcher.on('message', (_t, payload) => {
+    const e = JSON.parse(payload.toString('utf8')) as { node: string | null; details: { state?: string } };
+    if (e.details.state === 'started' && e.node) acted.push(e.node);
+  });
+  await watcher.subscribeAsync(new Topics().event('action'), { qos: 1 });
   const swarm = await Swarm.launch('soak');
   const failures: string[] = [];
   try {
@@ -105,7 +120,15 @@ async function main(): Promise<number> {
     const samples: Array<[number, number]> = [];
     const endAt = t0 + o.minutes * 60_000;
     let nextSample = Date.now();
+    let stallAt = o.stallS > 0 ? o.minutes / 2 : Infinity;
     while (Date.now() < endAt) {
+      if (minutes() >= stallAt) {
+        stallAt = Infinity;
+        controller.kill('SIGSTOP');
+        await sleep(o.stallS * 1000);
+        controller.kill('SIGCONT');
+        console.log(`${minutes().toFixed(1).padStart(5)} min  controller stopped for ${o.stallS} s (SIGSTOP … SIGCONT)`);
+      }
       if (Date.now() >= nextSample) {
         const s = await swarm.stats();
         samples.push([minutes(), rss(pid)]);
@@ -144,6 +167,13 @@ async function main(): Promise<number> {
       console.log(`killed ${k.agentId} (${n?.node ?? 'no node'}): now ${n?.liveness ?? '?'}`);
       if (n?.liveness !== 'dead' || !dead) failures.push(`killed agent ${k.agentId} (${n?.node}) is ${n?.liveness}, not dead`);
     }
+    const neverKilled = new Set(nodes.filter((n) => !killed.some((k) => k.agentId === n.agentId)).map((n) => n.node));
+    const deadUnkilled = lines.filter((t) => t.axis === 'liveness' && t.to === 'dead' && neverKilled.has(t.node));
+    const fromSilence = deadUnkilled.filter((t) => !t.cause.startsWith('will'));
+    const falseActions = acted.filter((n) => neverKilled.has(n));
+    console.log(`never-killed nodes judged dead: ${fromSilence.length} from silence, ${deadUnkilled.length - fromSilence.length} by a will (a connection the stalled broker closed); actions on them ${falseActions.length} (on killed ones ${acted.length - falseActions.length})`);
+    if (fromSilence.length) failures.push(`${fromSilence.length} nodes never killed were judged dead from silence: ${fromSilence.slice(0, 5).map((t) => `${t.node} (${t.cause})`).join(', ')}`);
+    if (falseActions.length) failures.push(`${falseActions.length} actions on nodes nobody killed: ${falseActions.slice(0, 5).join(', ')}`);
     const falseDead = nodes.filter((n) => n.liveness !== 'alive' && !killed.some((k) => k.agentId === n.agentId));
     if (falseDead.length) failures.push(`${falseDead.length} nodes not alive that were never killed: ${falseDead.slice(0, 5).map((n) => `${n.node} ${n.liveness}`).join(', ')}`);
 
@@ -153,6 +183,7 @@ async function main(): Promise<number> {
     console.log(failures.length ? `FAILED:\n  ${failures.join('\n  ')}` : 'soak passed: no state change lost, every killed agent dead, no false dead');
     return failures.length ? 1 : 0;
   } finally {
+    await watcher.endAsync();
     await swarm.stop();
     controller.kill('SIGTERM');
     await new Promise((r) => controller.once('exit', r));

@@ -11,8 +11,13 @@ import type { SwarmCommand, SwarmStartOptions, SwarmStats } from './soak-swarm.j
 
 export type { SwarmStartOptions, SwarmStats };
 
-/** The repository, found upwards from here: this file also runs bundled from node_modules/.cache. */
+/**
+ * The repository: as bench/soak.mjs names it (a worktree whose node_modules is a link to another
+ * checkout's would otherwise find that checkout), else found upwards from here: this file also
+ * runs bundled from node_modules/.cache.
+ */
 export const repoRoot = (() => {
+  if (process.env.MUSTER_SOAK_ROOT) return process.env.MUSTER_SOAK_ROOT;
   for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'bench', 'soak-swarm.ts'))) return dir;
   throw new Error(`cannot find the muster repository above ${import.meta.dirname}`);
 })();

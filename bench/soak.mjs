@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const root = join(import.meta.dirname, '..');
+process.env.MUSTER_SOAK_ROOT = root;
 const outfile = join(root, 'node_modules', '.cache', 'muster-soak', `soak-run-${process.pid}.mjs`);
 await build({ entryPoints: [join(root, 'bench', 'soak-run.ts')], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
 await import(pathToFileURL(outfile).href);

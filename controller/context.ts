@@ -26,8 +26,10 @@ export interface Context {
   journal: Journal;
   events: EventBus;
   metrics: Metrics;
-  /** The controller's clock (ms since epoch); tests may replace it. */
+  /** Wall time (ms since epoch): for people, the journal and the store; tests may replace it. */
   now: () => number;
+  /** Steady time (clock.ts): every duration is judged on it, never on `now`. */
+  steady: () => number;
   nodes: NodeDirectory;
   /** Extensions mount their HTTP routes here before the port opens. */
   http: HttpServer;

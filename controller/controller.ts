@@ -17,6 +17,7 @@ import { NodeDirectory } from './nodes/directory.js';
 import { secureDataDir } from './paths.js';
 import { Journal } from './store/journal.js';
 import { Store } from './store/store.js';
+import { systemClock } from './clock.js';
 
 export interface RunningController {
   ctx: Context;
@@ -31,6 +32,7 @@ export interface RunningController {
 export interface StartOptions {
   log?: Logger;
   now?: () => number;
+  steady?: () => number;
   /**
    * The controller's features, in start order (see controller/extensions.ts), built before the
    * context: the one that serves node states (the state manager) gives the context its reader.
@@ -43,7 +45,8 @@ export interface StartOptions {
 /** Opens the store, brings up the broker (embedded or external) and starts the extensions. */
 export async function startController(config: ControllerConfig, opts: StartOptions): Promise<RunningController> {
   const log = opts.log ?? createLogger();
-  const now = opts.now ?? Date.now;
+  const now = opts.now ?? systemClock.wall;
+  const steady = opts.steady ?? systemClock.steady;
   const anonymous = anonymousAccessProblem(config);
   if (anonymous?.refuse) throw new Error(anonymous.problem);
   if (anonymous) log.warn({ host: config.host }, anonymous.problem);
@@ -51,6 +54,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   const metrics = createMetrics();
   await secureDataDir(config.dataDir);
   const journalPath = join(config.dataDir, 'journal.jsonl');
+  // A store that cannot be written (disk full) puts the controller in a degraded state until a
+  // write succeeds: the gauge, and a `degraded` event each way once the context exists.
+  let degraded = false;
+  let tellDegraded: (message: string, state: 'degraded' | 'recovered') => void = () => {};
   const store = await Store.open(config.dataDir, {
     newStore: opts.newStore,
     journalPath,
@@ -59,10 +66,21 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       log.error({ err: err.message }, 'store backup failed');
     },
     debounceMs: config.storeDebounceMs,
-    onWrite: (ms) => metrics.storeWrite.observe(ms / 1000),
+    onWrite: (ms) => {
+      metrics.storeWrite.observe(ms / 1000);
+      if (!degraded) return;
+      degraded = false;
+      metrics.degraded.set(0);
+      log.warn('store written again: changes are accepted');
+      tellDegraded('store written again: changes are accepted', 'recovered');
+    },
     onWriteError: (err) => {
       metrics.writeErrors.inc({ file: 'store' });
-      log.error({ err: err.message }, 'store write failed; changes are kept in memory and written again');
+      log.error({ err: err.message }, 'store write failed; changes are refused until the write, retried, succeeds');
+      if (degraded) return;
+      degraded = true;
+      metrics.degraded.set(1);
+      tellDegraded(`store not writable: ${err.message}; changes are refused until a write succeeds`, 'degraded');
     },
   });
   if (store.setAside.length > 0) log.warn({ files: store.setAside }, '--new-store: a new, empty store; the old files are kept under these names');
@@ -132,6 +150,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     events,
     metrics,
     now,
+    steady,
     nodes: new NodeDirectory(store, (names, change) => {
       for (const node of names) events.emit('node:changed', { node, change, at: now() });
     }),
@@ -140,6 +159,8 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     publishEvent: makeEventPublisher(bus, topics, now, log),
     auth: authView(config, broker, internalAgentToken),
   };
+
+  tellDegraded = (message, state) => ctx.publishEvent({ kind: 'degraded', node: null, agentId: null, message, details: { state } });
 
   const started: Extension[] = [];
   const stop = async () => {

@@ -19,6 +19,7 @@ export function createMetrics() {
     storeWrite: new Histogram({ name: 'muster_store_write_seconds', help: 'Store file write latency', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
     nodes: new Gauge({ name: 'muster_nodes', help: 'Nodes by axis and value', labelNames: ['axis', 'value'], registers: [registry] }),
     listenerErrors: new Counter({ name: 'muster_listener_errors_total', help: 'Listeners that threw (in-process events by kind, MQTT subscriptions by topic filter); the other listeners still ran', labelNames: ['event'], registers: [registry] }),
+    degraded: new Gauge({ name: 'muster_degraded', help: '1 while the store cannot be written (disk full…): changes are refused until a write succeeds', registers: [registry] }),
     breaker: new Gauge({ name: 'muster_breaker_frozen', help: '1 when automatic actions of a group are frozen by the mass-silence breaker', labelNames: ['group'], registers: [registry] }),
   };
   return metrics;

@@ -165,6 +165,7 @@ export const EventKind = z.enum([
   'console', // a console pattern matched (panic, login prompt…)
   'build', // the build system prepared, finished or failed a node
   'boot', // a step of a machine's network boot (DHCP, PXE, TFTP) as muster's dnsmasq saw it
+  'degraded', // the store cannot be written (disk full): changes are refused; or it can again
 ]);
 export type EventKind = z.infer<typeof EventKind>;
 

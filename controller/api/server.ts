@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { roleAtLeast, type Role } from '../../shared/auth.js';
 import { MusterError } from '../../shared/errors.js';
 import { PROTOCOL_VERSION, Request, parseMessage, type Response } from '../../shared/protocol.js';
-import { requiredRole } from '../auth/roles.js';
+import { changesStore, requiredRole } from '../auth/roles.js';
 import type { Context, Extension } from '../context.js';
 import type { Verb } from './verb.js';
 
@@ -86,6 +86,11 @@ export class ApiServer implements Extension {
     }
     const needed = requiredRole(v.name, parsed.value as Record<string, unknown>);
     if (!roleAtLeast(who.role, needed)) return void refuse(needed);
+    const unwritable = ctx.store.error;
+    if (unwritable && changesStore(v.name, needed)) {
+      ctx.metrics.requests.inc({ verb: v.name, outcome: 'error' });
+      return void reply({ ok: false, error: `${v.name}: store not writable: ${unwritable.message}; changes are refused until a write succeeds (it is retried)`, code: 'store-not-writable' });
+    }
     try {
       const data = await v.handle(parsed.value, ctx, { replyTo, user: who.name, role: who.role });
       ctx.metrics.requests.inc({ verb: v.name, outcome: 'ok' });

@@ -26,6 +26,8 @@ export class Identification implements Extension {
   /** What was last reported per agent, so a repeated hello does not repeat the event. */
   private readonly reported = new Map<string, string>();
   private events!: EventOwner;
+  /** Unbound live agents are identified again once the definitions settle (one pass per burst). */
+  private reidentify: NodeJS.Immediate | null = null;
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
@@ -33,6 +35,11 @@ export class Identification implements Extension {
     this.events.on('agent:hello', ({ agentId, msg, at }) => this.onHello(agentId, msg, at));
     this.events.on('agent:status', ({ agentId, msg }) => {
       if (!msg.online) this.live.delete(agentId);
+    });
+    // A node defined or changed (define, import, set) may be the one an agent already here is:
+    // without this, it would stay unbound until it reconnects.
+    this.events.on('node:changed', ({ change }) => {
+      if ((change === 'defined' || change === 'set' || change === 'imported') && this.reidentify === null) this.reidentify = setImmediate(() => this.identifyUnbound());
     });
     // Built now, not by the first hello: with a naming rule over 10k names the build is ~30 ms,
     // which a discovery storm would otherwise add to its busiest loop turn.
@@ -46,6 +53,7 @@ export class Identification implements Extension {
 
   async stop(): Promise<void> {
     this.events.off();
+    if (this.reidentify) clearImmediate(this.reidentify);
   }
 
   /** The node an agent is bound to, or null. */
@@ -75,7 +83,21 @@ export class Identification implements Extension {
       { agents: [agentId] },
     );
     this.lastHello.set(agentId, hello);
+    this.identifyAgent(agentId, hello, at, isNewBoot);
+  }
 
+  private identifyUnbound(): void {
+    this.reidentify = null;
+    const at = this.ctx.now();
+    for (const agentId of this.live) {
+      const hello = this.lastHello.get(agentId);
+      if (hello && this.nodeOf(agentId) === null) this.identifyAgent(agentId, hello, at, false);
+    }
+  }
+
+  /** Applies the rules to an agent's (last) hello and acts on the decision. */
+  private identifyAgent(agentId: string, hello: Hello, at: number, isNewBoot: boolean): void {
+    const { ctx } = this;
     let decision: Decision;
     try {
       decision = identify(hello, this.siteIndex());

@@ -49,16 +49,16 @@ export async function powerFanout(opts: FanoutOptions): Promise<PowerResult[]> {
   let nextStart = 0;
 
   const runOne = async (node: string): Promise<PowerResult> => {
-    const startAt = Math.max(Date.now(), nextStart);
+    const startAt = Math.max(performance.now(), nextStart);
     nextStart = startAt + staggerMs;
-    if (startAt > Date.now()) await sleep(startAt - Date.now());
-    const t0 = Date.now();
+    if (startAt > performance.now()) await sleep(startAt - performance.now());
+    const t0 = performance.now();
     let result: PowerResult;
     try {
       const state = await opts.driverFor(node).run(opts.action, call);
-      result = { node, ok: true, ...(state && { state }), ms: Date.now() - t0 };
+      result = { node, ok: true, ...(state && { state }), ms: Math.ceil(performance.now() - t0) };
     } catch (err) {
-      result = { node, ok: false, error: err instanceof Error ? err.message : String(err), code: codeOf(err), ms: Date.now() - t0 };
+      result = { node, ok: false, error: err instanceof Error ? err.message : String(err), code: codeOf(err), ms: Math.ceil(performance.now() - t0) };
     }
     opts.onResult?.(result);
     return result;

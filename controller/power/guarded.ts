@@ -81,7 +81,7 @@ export function guardBackend(backend: PowerBackend, s: GuardSettings): PowerDriv
 
   /** Polls status until it reads `off`; gives up after verifyOffTimeoutMs. */
   async function verifyOff(signal: AbortSignal): Promise<void> {
-    const deadline = Date.now() + s.verifyOffTimeoutMs;
+    const deadline = performance.now() + s.verifyOffTimeoutMs;
     let last = 'no reading';
     for (;;) {
       try {
@@ -92,7 +92,7 @@ export function guardBackend(backend: PowerBackend, s: GuardSettings): PowerDriv
         if (signal.aborted) throw err;
         last = `status failed: ${messageOf(err)}`; // a BMC may be busy right after off: keep polling
       }
-      if (Date.now() + s.pollMs > deadline) throw new StepFailure('timeout', `verify off: node did not read off within ${s.verifyOffTimeoutMs} ms (last: ${last})`);
+      if (performance.now() + s.pollMs > deadline) throw new StepFailure('timeout', `verify off: node did not read off within ${s.verifyOffTimeoutMs} ms (last: ${last})`);
       await sleep(s.pollMs, signal);
     }
   }

@@ -21,7 +21,7 @@ const PAST_BOOTS_KEPT = 8;
 const CONSOLE_LINE_MAX = 512;
 
 type AgentInput = Extract<StateInput, { type: 'hello' | 'agent-state' | 'heartbeat' }>;
-type NodeInput = Exclude<StateInput, { type: 'tick' | 'controller-start' | 'broker-reconnect' | 'policy-resume' }>;
+type NodeInput = Exclude<StateInput, { type: 'tick' | 'controller-start' | 'controller-stall' | 'broker-reconnect' | 'policy-resume' }>;
 const AGENT_CAUSE: Record<AgentInput['type'], string> = { hello: 'agent hello', 'agent-state': 'agent state', heartbeat: 'heartbeat' };
 
 export class StateMachine {
@@ -91,6 +91,9 @@ export class StateMachine {
         break;
       case 'controller-start':
         this.beginGrace(step, 'controller start');
+        break;
+      case 'controller-stall':
+        this.beginGrace(step, `controller not running for ${formatDuration(input.lateMs)}`, 'deferred');
         break;
       case 'broker-reconnect':
         this.beginGrace(step, 'broker reconnect');
@@ -347,9 +350,15 @@ export class StateMachine {
     setLiveness(step, rt, target, `no heartbeat for ${formatDuration(step.now - rt.lastHeard)} (${missed} intervals missed)`);
   }
 
-  private beginGrace(step: Step, cause: string): void {
+  /**
+   * Hold automatic actions for the grace period and restart every silence clock: now, or, after
+   * the controller itself did not run (`deferred`), at the grace period's end. Agents cut off by
+   * the stall (their keepalive gave up on a broker that did not answer) need that long to
+   * reconnect, and their silence was the controller's.
+   */
+  private beginGrace(step: Step, cause: string, silence: 'now' | 'deferred' = 'now'): void {
     this.env.graceUntil = step.now + this.config.graceMs;
-    this.env.silenceEpoch = step.now;
+    this.env.silenceEpoch = silence === 'now' ? step.now : this.env.graceUntil;
     // Every node's silence clock restarts: all wake times move.
     this.sweepPending = true;
     step.event('policy', null, `${cause}: automatic actions held for ${formatDuration(this.config.graceMs)} so nodes can say hello`, {

@@ -1,7 +1,8 @@
-import type { Heartbeat } from '../../shared/protocol.js';
+import type { Heartbeat, NodeState } from '../../shared/protocol.js';
 import type { Context, Extension, ServesNodeStates, StateReader } from '../context.js';
 import type { ControllerEvents, EventOwner } from '../events.js';
 import type { Identification } from '../identify/service.js';
+import { wallOffset } from '../clock.js';
 import { openHwlogIssue } from '../records/hwlog-service.js';
 import { openIssueCount } from '../records/hwlog.js';
 import type { ActionsPort } from './actions.js';
@@ -9,7 +10,7 @@ import { parsePolicyConfig } from './config.js';
 import { StoreLoadError } from '../store/store.js';
 import { StateMachine } from './machine.js';
 import { restoreRuntime, type Restored } from './restore.js';
-import { DRIVER_ACTIONS, type Decision, type DriverAction, type StateInput, type StepResult } from './types.js';
+import { DRIVER_ACTIONS, stateAtWall, type Decision, type DriverAction, type StateInput, type StepResult } from './types.js';
 
 const TICK_MAX_MS = 1000;
 /**
@@ -18,6 +19,13 @@ const TICK_MAX_MS = 1000;
  * that was hundreds of 10k-node scans a second. Time rules are seconds to minutes; 250 ms late is nothing.
  */
 const TICK_MIN_MS = 250;
+/**
+ * A tick this much later than scheduled (ticks come at least every TICK_MAX_MS) means the
+ * controller was not running: stopped, starved or suspended. At least the heartbeat interval,
+ * and never under 2 s, so a busy moment on a loaded host is not one (a stall that short cannot
+ * make a node dead at 1 s heartbeats: by default that takes 4 missed intervals).
+ */
+const STALL_MIN_MS = 2000;
 
 /**
  * The I/O around the pure state machine: feeds it what the event bus tells (agent messages,
@@ -30,8 +38,8 @@ export class StateManager implements Extension, ServesNodeStates {
   readonly name = 'state';
   /** Read-only to everyone else; before start, no node has a state. */
   readonly nodeStates: StateReader = {
-    get: (node) => (this.machine !== undefined && this.machine.has(node) ? this.machine.nodeState(node) : null),
-    frozenGroups: () => (this.machine !== undefined ? this.machine.frozenGroups() : []),
+    get: (node) => (this.machine !== undefined && this.machine.has(node) ? this.shownState(node) : null),
+    frozenGroups: () => (this.machine !== undefined ? this.machine.frozenGroups().map((f) => ({ ...f, since: this.toWall(f.since) })) : []),
   };
   private ctx!: Context;
   private machine!: StateMachine;
@@ -39,6 +47,7 @@ export class StateManager implements Extension, ServesNodeStates {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private lastTickAt = -Infinity;
+  private stallMs = STALL_MIN_MS;
   private stopped = false;
 
   constructor(
@@ -57,13 +66,14 @@ export class StateManager implements Extension, ServesNodeStates {
     });
     const machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? []);
     this.machine = machine;
+    this.stallMs = Math.max(STALL_MIN_MS, policies.base.heartbeat.interval);
     for (const node of Object.values(ctx.store.data.nodes)) {
       if (node.runtime !== undefined) this.restore(node.name, node.runtime);
     }
     for (const name of ctx.nodes.names()) {
       this.ensure(name);
       const faults = openIssueCount(ctx.store.data, name);
-      if (faults !== machine.nodeState(name).faults) machine.apply({ type: 'faults', node: name, count: faults }, ctx.now());
+      if (faults !== machine.nodeState(name).faults) machine.apply({ type: 'faults', node: name, count: faults }, ctx.steady());
     }
     this.apply({ type: 'controller-start' });
     // aedes keeps retained messages in memory only: publish every node's state again.
@@ -145,7 +155,7 @@ export class StateManager implements Extension, ServesNodeStates {
     const { ctx } = this;
     let restored: Restored;
     try {
-      restored = restoreRuntime(node, raw, ctx.now(), `nodes.${node}.runtime`);
+      restored = restoreRuntime(node, raw, ctx.steady(), `nodes.${node}.runtime`);
     } catch (err) {
       throw new StoreLoadError(`store ${ctx.store.path} ${(err as Error).message}.`);
     }
@@ -159,7 +169,7 @@ export class StateManager implements Extension, ServesNodeStates {
   /** Make sure the machine tracks a defined node; true when it was new. */
   private ensure(node: string): boolean {
     if (this.machine.has(node)) return false;
-    this.machine.apply({ type: 'faults', node, count: 0 }, this.ctx.now());
+    this.machine.apply({ type: 'faults', node, count: 0 }, this.ctx.steady());
     return true;
   }
 
@@ -174,7 +184,9 @@ export class StateManager implements Extension, ServesNodeStates {
 
   private step(input: StateInput): void {
     if (this.stopped) return;
-    const result: StepResult = this.machine.apply(input, this.ctx.now());
+    const now = this.ctx.steady();
+    this.noticeStall(now);
+    const result: StepResult = this.machine.apply(input, now);
     if (result === StateMachine.QUIET) return; // changed nothing but a time last heard
     this.handle(result);
     // A node's message can only bring its own wake time forward: no scan of every node (a
@@ -183,14 +195,42 @@ export class StateManager implements Extension, ServesNodeStates {
     this.schedule(nodeInput ? this.machine.lastStepWake() : this.machine.nextDeadline());
   }
 
+  /**
+   * The controller was not running (its pending tick is long overdue, whether this input or the
+   * tick is the first thing it does after): nobody is blamed for that silence. The machine starts
+   * the grace period and restarts the silence clocks, as at a start, so the heartbeats buffered
+   * meanwhile are read before anyone is judged.
+   */
+  private noticeStall(now: number): void {
+    const late = now - this.timerAt;
+    if (late < this.stallMs) return;
+    this.timerAt = now; // noticed once; the overdue timer fires next
+    this.handle(this.machine.apply({ type: 'controller-stall', lateMs: late }, now));
+  }
+
+  /** What turns the machine's steady times into wall times, for people and the journal (clock.ts). */
+  private wallOffset(): number {
+    return wallOffset(this.ctx.now(), this.ctx.steady());
+  }
+
+  private toWall(steady: number): number {
+    return steady + this.wallOffset();
+  }
+
+  private shownState(node: string): NodeState {
+    return stateAtWall(this.machine.nodeState(node), this.wallOffset());
+  }
+
   private handle(r: StepResult): void {
     const { ctx } = this;
-    for (const t of r.transitions) {
+    const offset = this.wallOffset();
+    for (const steady of r.transitions) {
+      const t = offset === 0 ? steady : { ...steady, at: steady.at + offset };
       ctx.journal.append(t);
       ctx.publishEvent({ kind: 'transition', node: t.node, agentId: null, at: t.at, message: `${t.node} ${t.axis} ${t.from ?? '-'} → ${t.to ?? '-'} (${t.cause})`, details: { ...t } });
       ctx.events.emit('node:transition', t);
     }
-    for (const e of r.events) ctx.publishEvent(e);
+    for (const e of r.events) ctx.publishEvent(offset === 0 ? e : { ...e, at: e.at + offset });
     for (const node of r.changed) {
       this.persist(node);
       this.publishState(node);
@@ -222,7 +262,7 @@ export class StateManager implements Extension, ServesNodeStates {
   // ---- output ----------------------------------------------------------------------------------
 
   private publishState(node: string): void {
-    const state = this.machine.nodeState(node);
+    const state = this.shownState(node);
     this.ctx.bus.publish(this.ctx.topics.nodeState(node), JSON.stringify(state), { retain: true, qos: 1 }).catch((err: Error) => this.ctx.log.error({ node, err: err.message }, 'node state publish failed'));
   }
 
@@ -250,7 +290,7 @@ export class StateManager implements Extension, ServesNodeStates {
   /** Tick when the machine's next deadline (`next`) falls due, at least every second and at most every TICK_MIN_MS. */
   private schedule(next: number | null = this.machine.nextDeadline()): void {
     if (this.stopped) return;
-    const now = this.ctx.now();
+    const now = this.ctx.steady();
     const at = Math.max(this.lastTickAt + TICK_MIN_MS, Math.min(now + TICK_MAX_MS, next ?? Infinity));
     // A steady stream of messages must not keep pushing the tick back.
     if (this.timer && this.timerAt <= at) return;
@@ -258,9 +298,13 @@ export class StateManager implements Extension, ServesNodeStates {
     this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.timerAt = Infinity;
-      this.lastTickAt = this.ctx.now();
+      this.lastTickAt = this.ctx.steady();
+      // timerAt stays until the tick's step has checked it for a stall (noticeStall).
       this.apply({ type: 'tick' });
+      if (this.timer === null) {
+        this.timerAt = Infinity;
+        this.schedule();
+      }
     }, Math.max(0, at - now));
     this.timer.unref();
   }

@@ -92,6 +92,8 @@ export const StateInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('action-result'), node: NodeName, action: DriverAction, ok: z.boolean(), detail: z.string().max(1024).optional() }),
   z.object({ type: z.literal('faults'), node: NodeName, count: z.number().int().nonnegative() }),
   z.object({ type: z.literal('controller-start') }),
+  /** The controller was not running for `lateMs` (stopped, starved): like a start, nobody is blamed. */
+  z.object({ type: z.literal('controller-stall'), lateMs: z.number().int().nonnegative() }),
   z.object({ type: z.literal('broker-reconnect') }),
   z.object({ type: z.literal('console-pattern'), node: NodeName, pattern: z.string().min(1).max(64), line: z.string() }),
   z.object({ type: z.literal('policy-resume'), group: z.string().min(1).max(63), who: z.string().min(1).max(128) }),
@@ -162,4 +164,10 @@ export function nodeStateOf(rt: NodeRuntime): NodeState {
     agentId: rt.agentId,
     bootId: rt.bootId,
   };
+}
+
+/** A node state with its times moved by `offset` (steady to wall time, see controller/clock.ts). */
+export function stateAtWall(s: NodeState, offset: number): NodeState {
+  if (offset === 0) return s;
+  return { ...s, phaseSince: s.phaseSince + offset, livenessSince: s.livenessSince + offset, adminSince: s.adminSince + offset, powerSince: s.powerSince + offset, since: s.since + offset };
 }

@@ -1,3 +1,4 @@
+import { Backoff } from '../../shared/backoff.js';
 import type { Adapter } from 'lowdb';
 import { MusterError } from '../../shared/errors.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
@@ -42,6 +43,8 @@ export class JsonFile<T extends object> implements Adapter<T> {
   private inFlight: Promise<void> | null = null;
   private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private lastError: Error | null = null;
+  /** After a failed write (disk full), the data is written again after these delays, no change needed. */
+  private readonly retry = new Backoff({ initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.1 });
 
   constructor(
     readonly path: string,
@@ -102,13 +105,13 @@ export class JsonFile<T extends object> implements Adapter<T> {
     return this.lastError;
   }
 
-  private schedule(): void {
+  private schedule(retryMs?: number): void {
     // Serializing runs on the main thread (~140 ms at 10,000 nodes, 20 MB, in slices of a few ms):
     // under churn, wait at least nine times as long as the slices took together, so serializing
     // never takes more than a tenth of the loop (a 10,000-agent storm in the full bench, measured
     // with one whole stringify per write: 19 writes; 24-25 when the wait was three times the whole
     // write, fsync included).
-    const wait = Math.max(this.opts.debounceMs ?? 0, 9 * this.lastSerializeMs);
+    const wait = retryMs ?? Math.max(this.opts.debounceMs ?? 0, 9 * this.lastSerializeMs);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.writeNow();
@@ -126,6 +129,7 @@ export class JsonFile<T extends object> implements Adapter<T> {
       await this.inFlight;
       this.writes++;
       this.lastError = null;
+      this.retry.reset();
       await this.opts.afterWrite?.(performance.now() - started, this.writes);
       for (const w of waiters) w.resolve();
     } catch (err) {
@@ -139,7 +143,7 @@ export class JsonFile<T extends object> implements Adapter<T> {
       this.inFlight = null;
     }
     if (this.waiters.length > 0) void this.writeNow();
-    else if (this.dirty && !this.lastError) this.schedule();
+    else if (this.dirty) this.schedule(this.lastError ? this.retry.next() : undefined);
   }
 
   private async writeFile(): Promise<void> {

@@ -42,6 +42,20 @@ describe('identification in the controller', () => {
     expect((await c.client.request('discovered')).map((d) => d.agentId)).toEqual(['mac-0200000000aa']);
   });
 
+  it('binds an agent already connected when a define creates its node, without a reconnect', async () => {
+    const fp = simFingerprint(70);
+    links.push(simAgent(c.running.mqttUrl, fp, 'mac-020000000070', 'run'));
+    await until('discovered', () => seen.find((e) => e.kind === 'discovered' && e.agentId === 'mac-020000000070'));
+    const hellos = async () => Number(/muster_messages_total\{kind="hello"\} (\d+)/.exec(await c.running.ctx.metrics.registry.getSingleMetricAsString('muster_messages_total'))?.[1] ?? 0);
+    const before = await hellos();
+    await c.client.request('define', { range: 'n070', settings: [`mac=${fp.bootMac}`] });
+    const assigned = await until('n070 bound', () => seen.find((e) => e.kind === 'assigned' && e.node === 'n070'));
+    expect(assigned.agentId).toBe('mac-020000000070');
+    await until('n070 alive in run', () => (c.running.ctx.nodeStates.get('n070')?.liveness === 'alive' ? true : undefined));
+    expect(c.running.ctx.nodeStates.get('n070')).toMatchObject({ phase: 'run', agentId: 'mac-020000000070' });
+    expect(await hellos(), 'hellos since the define (none: no reconnect)').toBe(before);
+  });
+
   it('reports a replaced board on a known node as drift and opens a hardware-log issue', async () => {
     const fp = simFingerprint(60);
     await c.client.request('define', { range: 'n060', settings: [`mac=${fp.bootMac}`] });

@@ -128,7 +128,7 @@ class Sender {
 }
 
 describe('fuzzing the controller', () => {
-  it(`refuses and counts ${TOTAL} random and mutated messages over TCP and WebSocket (seed ${seed})`, { timeout: 180_000 }, async () => {
+  it(`refuses and counts ${TOTAL} random and mutated messages over TCP and WebSocket (seed ${seed})`, { timeout: 360_000 }, async () => {
     const rnd = seeded(seed);
     const senders = [
       ...Array.from({ length: TCP_SENDERS }, (_, i) => new Sender(controller.mqttUrl, `mac-0200000f00${String(i).padStart(2, '0')}`, `mac-0200000f10${String(i).padStart(2, '0')}`)),
