@@ -27,10 +27,10 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
   const identification = new Identification();
   const power = new PowerService();
   const consoles = new ConsoleService();
-  const build = new BuildService();
+  const build = new BuildService(power);
   const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
   const api = new ApiServer([
-    ...nodeVerbs,
+    ...nodeVerbs(build),
     ...identityVerbs(identification),
     ...adminVerbs,
     ...namingVerbs,

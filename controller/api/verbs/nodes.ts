@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { closest } from '../../../shared/closest.js';
 import { Axis } from '../../../shared/protocol.js';
 import type { Context } from '../../context.js';
-import { parseSettings } from '../../nodes/settings.js';
+import { parseSettings, type NodePatch } from '../../nodes/settings.js';
+import type { BuildService } from '../../provision/service.js';
 import { redactOptional } from '../../auth/redact.js';
 import { ApiError, verb } from '../verb.js';
 
@@ -35,7 +36,12 @@ function row(ctx: Context, name: string) {
   };
 }
 
-export const nodeVerbs = [
+/** `image=` must name an image the nodes' build system has: refused now, not at `muster build`. */
+async function checkImage(build: BuildService, names: readonly string[], patch: NodePatch): Promise<void> {
+  if (patch.image) await build.checkImage(names, patch.image, patch.groups);
+}
+
+export const nodeVerbs = (build: BuildService) => [
   verb('nodes', 'list nodes with their state', z.object({ range: Range }), async ({ range }, ctx) => ctx.nodes.resolve(range).map((n) => row(ctx, n))),
 
   verb('show', "one node's definition, identifiers and state", z.object({ node: z.string() }), async ({ node }, ctx) => {
@@ -57,6 +63,7 @@ export const nodeVerbs = [
   verb('define', 'create or change one or more nodes', z.object({ range: z.string(), settings: z.array(z.string()).max(1000) }), async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolveNew(range);
     const patch = parseSettings(settings);
+    await checkImage(build, names, patch);
     const created: string[] = [];
     for (const name of names) {
       if (ctx.nodes.define(name, patch, ctx.now())) created.push(name);
@@ -67,7 +74,9 @@ export const nodeVerbs = [
 
   verb('set', 'change settings of defined nodes', z.object({ range: z.string(), settings: z.array(z.string()).min(1).max(1000) }), async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolve(range);
-    ctx.nodes.set(names, parseSettings(settings), ctx.now());
+    const patch = parseSettings(settings);
+    await checkImage(build, names, patch);
+    ctx.nodes.set(names, patch, ctx.now());
     await ctx.store.flush();
     return { changed: names };
   }),
