@@ -1,6 +1,7 @@
 import { ApiServer } from './api/server.js';
 import { adminVerbs } from './api/verbs/admin.js';
 import { buildVerbs } from './api/verbs/build.js';
+import { imageBuildVerbs } from './api/verbs/image-build.js';
 import { consoleVerbs } from './api/verbs/console.js';
 import { identityVerbs } from './api/verbs/identity.js';
 import { namingVerbs } from './api/verbs/naming.js';
@@ -37,6 +38,7 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
     ...powerVerbs(power),
     ...consoleVerbs(consoles),
     ...buildVerbs(build),
+    ...imageBuildVerbs(build),
     ...recordVerbs(),
     ...policyVerbs(),
     ...userVerbs,

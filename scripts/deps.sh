@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages muster's tests and lab use, when any is missing.
 set -euo pipefail
-PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static chromium binutils e2fsprogs dnsmasq ipxe isc-dhcp-server kea-dhcp4-server)
+PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static chromium binutils e2fsprogs dnsmasq ipxe isc-dhcp-server kea-dhcp4-server mmdebstrap)
 # Command each package provides (to check without dpkg locks).
 declare -A PROBE=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=mosquitto_sub [socat]=socat [openipmi]=ipmi_sim [ipmitool]=ipmitool
   [qemu-system-x86]=qemu-system-x86_64 [ipxe-qemu]=/usr/lib/ipxe/qemu/efi-virtio.rom [busybox-static]=/bin/busybox [chromium]=/usr/bin/chromium [binutils]=strip [e2fsprogs]=/sbin/mke2fs
-  [dnsmasq]=/usr/sbin/dnsmasq [ipxe]=/usr/lib/ipxe/snponly.efi [isc-dhcp-server]=/usr/sbin/dhcpd [kea-dhcp4-server]=/usr/sbin/kea-dhcp4)
+  [dnsmasq]=/usr/sbin/dnsmasq [ipxe]=/usr/lib/ipxe/snponly.efi [isc-dhcp-server]=/usr/sbin/dhcpd [kea-dhcp4-server]=/usr/sbin/kea-dhcp4 [mmdebstrap]=/usr/bin/mmdebstrap)
 missing=()
 for p in "${PKGS[@]}"; do
   probe=${PROBE[$p]}

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { describeZodError } from '../../shared/protocol.js';
 import type { Context, Extension } from '../context.js';
@@ -8,7 +9,12 @@ import { NetbootBuildSystem } from './netboot/netboot.js';
 import { BuildRegistry, BuildSelection, buildSystemFor } from './registry.js';
 import { canAddImages, type BuildImage, type BuildStatus, type BuildSystem } from './types.js';
 import { SettingError } from '../nodes/settings.js';
+import { projectRoot } from '../paths.js';
+import { buildOsImage, type OsImageInputs, type OsImageManifest } from './os-image.js';
 import type { PowerService } from '../power/service.js';
+
+/** mmdebstrap with a slow mirror on a loaded machine: minutes, not hours. */
+const IMAGE_BUILD_TIMEOUT_MS = 60 * 60_000;
 
 /** The `build:` section of the controller config. */
 export const BuildConfigSection = BuildSelection.extend({
@@ -18,6 +24,8 @@ export const BuildConfigSection = BuildSelection.extend({
   commands: z.array(z.object({ name: z.string().min(1), executable: z.string().min(1), args: z.array(z.string()).optional(), timeoutMs: z.number().int().positive().optional() })).default([]),
   /** Hand newly identified nodes with an image to their build: every node (true) or those in these groups. */
   auto: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+  /** Where `muster image build` caches its images (default: <dataDir>/images). */
+  imageDir: z.string().min(1).optional(),
 }).strict();
 
 /**
@@ -36,6 +44,7 @@ export class BuildService implements Extension {
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
   private events!: EventOwner;
   private auto: boolean | readonly string[] = false;
+  private imageDir = '';
 
   constructor(private readonly power: PowerService) {}
 
@@ -48,6 +57,7 @@ export class BuildService implements Extension {
     this.registry = new BuildRegistry([this.netboot, ...cfg.commands.map((c) => createCommandBuildSystem(c))]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
+    this.imageDir = cfg.imageDir ?? join(ctx.config.dataDir, 'images');
     this.registry.check(this.selection);
     ctx.http.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
     this.events = ctx.events.owner(this.name);
@@ -78,6 +88,23 @@ export class BuildService implements Extension {
     const s = this.registry.get(system);
     if (!canAddImages(s)) throw new Error(`build system ${system} keeps its own images: add them with its own tool`);
     return s.addImage(name, files, { replace });
+  }
+
+  /**
+   * `muster image build`: a Debian image for RAM boot, from the cache when built before with the
+   * same inputs, added to the netboot catalog as a diskless image under `name` (replacing it).
+   */
+  async buildImage(name: string, inputs: OsImageInputs, by: string): Promise<{ image: BuildImage; manifest: OsImageManifest; cached: boolean }> {
+    const { ctx } = this;
+    const root = projectRoot();
+    const progress = (line: string) => {
+      ctx.log.info({ image: name, line }, 'image build');
+      ctx.publishEvent({ kind: 'build', node: null, agentId: null, message: `image ${name}: ${line}`, details: { image: name, progress: line, by } });
+    };
+    const { cached, ...manifest } = await buildOsImage({ script: join(root, 'boot', 'build-os-image.sh'), agent: join(root, 'dist', 'agent.js'), imageDir: this.imageDir, now: ctx.now }, inputs, { signal: AbortSignal.timeout(IMAGE_BUILD_TIMEOUT_MS), onProgress: progress });
+    progress(cached ? `cached ${manifest.key}` : `built ${manifest.key} in ${(manifest.buildMs / 1000).toFixed(1)} s`);
+    const image = await this.addImage(name, { kernel: manifest.kernel.path, initrd: manifest.root.path, cmdline: 'console=ttyS0', diskless: true }, true);
+    return { image, manifest, cached };
   }
 
   /** configure + prepare each node; results per node, one failure never stops the others. */
