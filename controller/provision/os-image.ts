@@ -59,7 +59,8 @@ export async function buildOsImage(b: OsImageBuilder, inputs: OsImageInputs, opt
   const key = osImageKey(inputs, agentSha256, scriptVersion);
   const dir = join(b.imageDir, key);
   const manifestFile = join(dir, 'manifest.json');
-  if (existsSync(manifestFile)) return { ...OsImageManifest.parse(JSON.parse(readFileSync(manifestFile, 'utf8'))), cached: true };
+  const cached = () => ({ ...OsImageManifest.parse(JSON.parse(readFileSync(manifestFile, 'utf8'))), cached: true });
+  if (existsSync(manifestFile)) return cached();
 
   mkdirSync(b.imageDir, { recursive: true });
   const stage = `${dir}.building-${process.pid}-${b.now()}`;
@@ -76,7 +77,13 @@ export async function buildOsImage(b: OsImageBuilder, inputs: OsImageInputs, opt
     const manifest: OsImageManifest = { key, inputs: { ...inputs, agentSha256, scriptVersion }, kernel: await file('vmlinuz'), root: await file('root.cpio.gz'), buildMs: b.now() - started, builtAt: b.now() };
     writeFileSync(join(stage, 'manifest.json'), JSON.stringify(manifest, null, 1));
     // A rename: a half-built image is never found in the cache.
-    renameSync(stage, dir);
+    try {
+      renameSync(stage, dir);
+    } catch (err) {
+      // A concurrent build of the same inputs finished first: its image is as good.
+      if (existsSync(manifestFile)) return cached();
+      throw new Error(`image build: cannot move ${stage} to ${dir}: ${(err as Error).message}`);
+    }
     return { ...manifest, cached: false };
   } finally {
     rmSync(stage, { recursive: true, force: true });
