@@ -32,6 +32,8 @@ export interface OsImageBuilder {
   script: string;
   /** dist/agent.js, which goes into the image. */
   agent: string;
+  /** Other files the script copies into the image (its systemd units): part of the cache key. */
+  extraFiles: readonly string[];
   /** Cache: one directory per input hash. */
   imageDir: string;
   now: () => number;
@@ -55,7 +57,10 @@ export async function buildOsImage(b: OsImageBuilder, inputs: OsImageInputs, opt
   const version = await runProgram(b.script, ['--version'], { signal: opts.signal });
   if (version.code !== 0) throw new Error(`image build: ${b.script} --version failed: ${lastLine(version.stderr)}`);
   const scriptVersion = version.stdout.trim();
-  const agentSha256 = await sha256File(b.agent);
+  // The agent and the units beside it: one hash of what muster puts into the image.
+  const agentSha256 = createHash('sha256')
+    .update((await Promise.all([b.agent, ...b.extraFiles].map(sha256File))).join(' '))
+    .digest('hex');
   const key = osImageKey(inputs, agentSha256, scriptVersion);
   const dir = join(b.imageDir, key);
   const manifestFile = join(dir, 'manifest.json');

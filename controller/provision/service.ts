@@ -16,6 +16,9 @@ import type { PowerService } from '../power/service.js';
 /** mmdebstrap with a slow mirror on a loaded machine: minutes, not hours. */
 const IMAGE_BUILD_TIMEOUT_MS = 60 * 60_000;
 
+/** What boot/build-os-image.sh copies from boot/systemd/ into an image. */
+const SYSTEMD_FILES = ['muster-agent.service', 'muster-agent-run.service', 'muster-agent-start.sh'];
+
 /** The `build:` section of the controller config. */
 export const BuildConfigSection = BuildSelection.extend({
   /** Image booted by machines nobody knows yet (it runs the agent). */
@@ -101,7 +104,7 @@ export class BuildService implements Extension {
       ctx.log.info({ image: name, line }, 'image build');
       ctx.publishEvent({ kind: 'build', node: null, agentId: null, message: `image ${name}: ${line}`, details: { image: name, progress: line, by } });
     };
-    const { cached, ...manifest } = await buildOsImage({ script: join(root, 'boot', 'build-os-image.sh'), agent: join(root, 'dist', 'agent.js'), imageDir: this.imageDir, now: ctx.now }, inputs, { signal: AbortSignal.timeout(IMAGE_BUILD_TIMEOUT_MS), onProgress: progress });
+    const { cached, ...manifest } = await buildOsImage({ script: join(root, 'boot', 'build-os-image.sh'), agent: join(root, 'dist', 'agent.js'), extraFiles: SYSTEMD_FILES.map((f) => join(root, 'boot', 'systemd', f)), imageDir: this.imageDir, now: ctx.now }, inputs, { signal: AbortSignal.timeout(IMAGE_BUILD_TIMEOUT_MS), onProgress: progress });
     progress(cached ? `cached ${manifest.key}` : `built ${manifest.key} in ${(manifest.buildMs / 1000).toFixed(1)} s`);
     const image = await this.addImage(name, { kernel: manifest.kernel.path, initrd: manifest.root.path, cmdline: 'console=ttyS0', diskless: true }, true);
     return { image, manifest, cached };
