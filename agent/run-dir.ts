@@ -2,7 +2,7 @@
  * ROOT/run/muster: per-boot state on tmpfs. The boot id lives here so that an agent restarted in
  * the same boot, and the `phase` subcommand, use the same one; the phase so a restart resumes it.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { AgentPhase } from '../shared/protocol.js';
@@ -26,8 +26,15 @@ export class RunDir {
     const fresh = randomHex(16);
     try {
       mkdirSync(this.dir, { recursive: true });
-      // Exclusive create: when two processes race, the first id wins and both use it.
-      writeFileSync(join(this.dir, 'boot-id'), `${fresh}\n`, { flag: 'wx' });
+      // Written whole, then linked into place (fails if it exists): when two processes race, the
+      // first id wins and the loser reads it complete, never an empty file just created.
+      const tmp = join(this.dir, `.boot-id.${process.pid}`);
+      writeFileSync(tmp, `${fresh}\n`);
+      try {
+        linkSync(tmp, join(this.dir, 'boot-id'));
+      } finally {
+        rmSync(tmp, { force: true });
+      }
       return fresh;
     } catch (err) {
       const winner = this.read('boot-id');

@@ -2,6 +2,7 @@
 # Fetches the Debian cloud kernel for lab VMs without installing it (no initramfs hooks, ~3 s):
 # `apt-get download` + `dpkg-deb -x` into a cache directory, once per kernel ABI.
 #   boot/fetch-kernel.sh [CACHE_DIR]      (default: .lab/kernel beside this repo's boot/)
+# KERNEL_FLAVOUR=cloud-amd64 (default) picks linux-image-<flavour>.
 # Prints the kernel directory: DIR/vmlinuz and DIR/lib/modules/<version>/.
 # The cloud kernel is LZ4-compressed (quick to unpack under TCG) and has virtio_net as a module.
 set -euo pipefail
@@ -11,14 +12,15 @@ mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
 # Which ABI the meta package points at; with empty apt lists (fresh CI image) update them once.
-resolve() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -n1; }
+flavour=${KERNEL_FLAVOUR:-cloud-amd64}
+resolve() { apt-cache depends "linux-image-$flavour" 2>/dev/null | sed -n "s/^ *Depends: \(linux-image-[^ ]*-$flavour\)\$/\1/p" | head -n1; }
 pkg=$(resolve)
 if [ -z "$pkg" ]; then
-  echo "fetch-kernel: apt lists do not know linux-image-cloud-amd64; running apt-get update" >&2
+  echo "fetch-kernel: apt lists do not know linux-image-$flavour; running apt-get update" >&2
   apt-get update -qq >&2 || { echo "fetch-kernel: apt-get update failed (run it as root)" >&2; exit 1; }
   pkg=$(resolve)
 fi
-[ -n "$pkg" ] || { echo "fetch-kernel: cannot resolve the cloud kernel package (apt-cache depends linux-image-cloud-amd64)" >&2; exit 1; }
+[ -n "$pkg" ] || { echo "fetch-kernel: cannot resolve the kernel package (apt-cache depends linux-image-$flavour)" >&2; exit 1; }
 
 dir=$cache/$pkg
 # Concurrent callers wait for one download instead of racing.

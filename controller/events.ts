@@ -14,8 +14,11 @@ export interface ControllerEvents {
   'agent:state': { agentId: string; msg: AgentState; at: number };
   'agent:heartbeat': { agentId: string; msg: Heartbeat; at: number };
   'agent:status': { agentId: string; msg: AgentStatus; at: number };
-  /** An agent is now known as a node (bound by rule, by definition or by an admin). */
-  'node:bound': { node: string; agentId: string; hello: Hello | null; at: number };
+  /**
+   * An agent is known as a node: `newBinding` when it was bound just now (by a rule or an admin),
+   * false for a hello of the agent already bound (a reconnect or a reboot).
+   */
+  'node:bound': { node: string; agentId: string; hello: Hello | null; at: number; newBinding: boolean };
   /** A node changed on one axis (after it was journalled). */
   'node:transition': Transition;
   /** A node definition was created, changed, bound to an agent, imported or removed (after the store change). */

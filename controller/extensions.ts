@@ -28,11 +28,11 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
   const identification = new Identification();
   const power = new PowerService();
   const consoles = new ConsoleService();
-  const build = new BuildService();
+  const build = new BuildService(power);
   const network = ctx.config.network ? new ProvisioningNetwork() : null;
   const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
   const api = new ApiServer([
-    ...nodeVerbs,
+    ...nodeVerbs(build),
     ...identityVerbs(identification),
     ...adminVerbs,
     ...namingVerbs,

@@ -4,6 +4,9 @@ import { isoTime, table } from '../format.js';
 import { summary } from '../progress.js';
 import { printJson, withController } from '../session.js';
 
+/** An image build runs mmdebstrap on the controller: minutes the first time. */
+const IMAGE_BUILD_REQUEST_MS = 60 * 60_000;
+
 export function registerBuildCommands(program: Command): void {
   const image = program.command('image').description('the build systems\' image catalog');
   image
@@ -29,7 +32,41 @@ export function registerBuildCommands(program: Command): void {
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('images'));
       if (o.json) return printJson(r);
-      process.stdout.write(table(['IMAGE', 'SYSTEM', 'ADDED', 'DETAIL'], r.map((i) => [i.name, i.system, i.addedAt ? isoTime(i.addedAt) : '-', i.detail ?? ''])) + '\n');
+      const mb = (b?: number) => (b === undefined ? '-' : `${(b / 1048576).toFixed(1)} MB`);
+      process.stdout.write(
+        table(
+          ['IMAGE', 'SYSTEM', 'KIND', 'SIZE', 'SHA256', 'ADDED', 'DETAIL'],
+          r.map((i) => [i.name, i.system, i.kind ?? '-', mb(i.sizeBytes), i.sha256?.slice(0, 16) ?? '-', i.addedAt ? isoTime(i.addedAt) : '-', i.detail ?? '']),
+        ) + '\n',
+      );
+    });
+  image
+    .command('build <name>')
+    .description("build a Debian image for RAM boot with mmdebstrap (on the controller; cached by its inputs) and add it to the netboot catalog")
+    .option('--suite <suite>', 'Debian suite', 'bookworm')
+    .option('--packages <list>', 'extra packages, comma-separated')
+    .option('--kernel-flavour <flavour>', 'linux-image-<flavour>', 'cloud-amd64')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster image build compute --packages openssh-server,less\n')
+    .action(async (name: string, o: { suite: string; packages?: string; kernelFlavour: string; json?: boolean }, cmd: Command) => {
+      const packages = o.packages ? o.packages.split(',').map((p) => p.trim()).filter(Boolean) : [];
+      await withController(cmd, async (c) => {
+        // The controller reports each step as a build event of this image.
+        if (!o.json) {
+          await c.stream([c.topics.event('build')], (_t, payload) => {
+            const e = JSON.parse(payload.toString()) as { details?: { image?: string; progress?: string } };
+            if (e.details?.image === name && e.details.progress) process.stderr.write(`${e.details.progress}\n`);
+          });
+        }
+        const r = await c.request(
+          'image-build',
+          { name, suite: o.suite, packages, kernelFlavour: o.kernelFlavour },
+          IMAGE_BUILD_REQUEST_MS,
+        );
+        if (o.json) return printJson(r);
+        const m = r.manifest;
+        process.stdout.write(`image ${name}: ${r.cached ? 'cached' : `built in ${(m.buildMs / 1000).toFixed(1)} s`} (${m.key}); root ${(m.root.sizeBytes / 1048576).toFixed(1)} MB sha256 ${m.root.sha256}\n`);
+      });
     });
 
   program

@@ -111,7 +111,7 @@ export class Identification implements Extension {
       case 'known':
         this.reportDrift(decision.node, agentId, decision.drift);
         this.checkRecords(decision.node, agentId, hello, at);
-        ctx.events.emit('node:bound', { node: decision.node, agentId, hello, at });
+        ctx.events.emit('node:bound', { node: decision.node, agentId, hello, at, newBinding: false });
         return;
       case 'match':
       case 'name': {
@@ -179,7 +179,7 @@ export class Identification implements Extension {
     }
     this.reported.delete(agentId);
     ctx.publishEvent({ kind: 'assigned', node, agentId, message: `${agentId} is ${node} (by ${by})`, details: { by, created } });
-    ctx.events.emit('node:bound', { node, agentId, hello, at });
+    ctx.events.emit('node:bound', { node, agentId, hello, at, newBinding: true });
   }
 
   /** A changed board or NIC on an assigned node is an event and a hardware-log issue, once. */

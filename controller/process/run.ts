@@ -13,6 +13,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** stdout and stderr together beyond this many bytes are a broken program: it is killed. Default 1 MiB. */
   maxOutputBytes?: number;
+  /** Each complete stderr line as it comes: progress of a long program. */
+  onStderrLine?: (line: string) => void;
 }
 
 export interface RunResult {
@@ -75,6 +77,15 @@ export function runProgram(cmd: string, args: readonly string[], opts: RunOption
     };
     child.stdout!.on('data', collect(stdout));
     child.stderr!.on('data', collect(stderr));
+    if (opts.onStderrLine) {
+      const onLine = opts.onStderrLine;
+      let partial = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop()!;
+        for (const l of lines) if (l.trim()) onLine(l);
+      });
+    }
     child.on('error', (err: NodeJS.ErrnoException) => {
       settle(() => reject(new RunError('not-started', err.code === 'ENOENT' ? `cannot run ${cmd}: not found` : `cannot run ${cmd}: ${err.message}`)));
     });

@@ -8,6 +8,17 @@ import { createNetbootHttpHandler } from './netboot/http.js';
 import { NetbootBuildSystem } from './netboot/netboot.js';
 import { BuildRegistry, BuildSelection, buildSystemFor } from './registry.js';
 import { BuildError, canAddImages, isBuildError, type BuildImage, type BuildStatus, type BuildSystem } from './types.js';
+import { SettingError } from '../nodes/settings.js';
+import { projectRoot } from '../paths.js';
+import type { OsImageInputs } from '../../shared/verbs/args.js';
+import { buildOsImage, type OsImageManifest } from './os-image.js';
+import type { PowerService } from '../power/service.js';
+
+/** mmdebstrap with a slow mirror on a loaded machine: minutes, not hours. */
+const IMAGE_BUILD_TIMEOUT_MS = 60 * 60_000;
+
+/** What boot/build-os-image.sh copies from boot/systemd/ into an image. */
+const SYSTEMD_FILES = ['muster-agent.service', 'muster-agent-run.service', 'muster-agent-start.sh'];
 
 /** The `build:` section of the controller config. */
 export const BuildConfigSection = BuildSelection.extend({
@@ -17,13 +28,18 @@ export const BuildConfigSection = BuildSelection.extend({
   imageDirs: z.array(z.string().min(1)).min(1).optional(),
   /** External provisioning tools, each registered under its name (see docs/build-systems.md). */
   commands: z.array(z.object({ name: z.string().min(1), executable: z.string().min(1), args: z.array(z.string()).optional(), timeoutMs: z.number().int().positive().optional() })).default([]),
+  /** Hand newly identified nodes with an image to their build: every node (true) or those in these groups. */
+  auto: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+  /** Where `muster image build` caches its images (default: <dataDir>/images). */
+  imageDir: z.string().min(1).optional(),
 }).strict();
 
 /**
  * The build layer in the controller: the registry of build systems (netboot always, command tools
- * from the config), the netboot HTTP routes, and the hand-off: a node bound to an agent with an
- * image set is prepared; `muster build` prepares on demand; a building node that reaches `run`
- * is released.
+ * from the config), the netboot HTTP routes, and the hand-off: a node newly bound to an agent, in a
+ * `build.auto` group, with an image set and nothing arranged in its build system, is prepared and
+ * power-cycled into its build; `muster build` prepares on demand; a building node that reaches
+ * `run` is released.
  */
 export class BuildService implements Extension {
   readonly name = 'build';
@@ -33,6 +49,10 @@ export class BuildService implements Extension {
   private netboot!: NetbootBuildSystem;
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
   private events!: EventOwner;
+  private auto: boolean | readonly string[] = false;
+  private imageDir = '';
+
+  constructor(private readonly power: PowerService) {}
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
@@ -48,12 +68,14 @@ export class BuildService implements Extension {
     });
     this.registry = new BuildRegistry([this.netboot, ...cfg.commands.map((c) => createCommandBuildSystem(c))]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
+    this.auto = cfg.auto;
+    this.imageDir = cfg.imageDir ?? join(ctx.config.dataDir, 'images');
     this.registry.check(this.selection);
     ctx.http.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
     this.events = ctx.events.owner(this.name);
-    this.events.on('node:bound', ({ node, hello }) => {
-      // A machine just identified by a rule, with an image to run: hand it to its build system.
-      if (hello && ctx.nodes.get(node)?.image && hello.phase === 'kernel' && this.isNewBinding(node)) void this.build([node], 'identified').catch((err: Error) => ctx.log.error({ node, err: err.stack }, 'build on identification failed'));
+    this.events.on('node:bound', ({ node, hello, newBinding }) => {
+      // A machine just identified, running muster's boot image (phase kernel), not its installed OS.
+      if (newBinding && hello?.phase === 'kernel' && ctx.nodes.get(node)?.image && this.autoBuilds(node)) void this.handOff(node);
     });
     this.events.on('node:transition', (t) => {
       if (t.axis === 'phase' && t.to === 'run') void this.releaseIfBuilding(t.node);
@@ -78,6 +100,23 @@ export class BuildService implements Extension {
     const s = this.registry.get(system);
     if (!canAddImages(s)) throw new BuildError('bad-config', null, `build system ${system} keeps its own images: add them with its own tool`);
     return s.addImage(name, files, { replace });
+  }
+
+  /**
+   * `muster image build`: a Debian image for RAM boot, from the cache when built before with the
+   * same inputs, added to the netboot catalog as a diskless image under `name` (replacing it).
+   */
+  async buildImage(name: string, inputs: OsImageInputs, by: string): Promise<{ image: BuildImage; manifest: OsImageManifest; cached: boolean }> {
+    const { ctx } = this;
+    const root = projectRoot();
+    const progress = (line: string) => {
+      ctx.log.info({ image: name, line }, 'image build');
+      ctx.publishEvent({ kind: 'build', node: null, agentId: null, message: `image ${name}: ${line}`, details: { image: name, progress: line, by } });
+    };
+    const { cached, ...manifest } = await buildOsImage({ script: join(root, 'boot', 'build-os-image.sh'), agent: join(root, 'dist', 'agent.js'), extraFiles: SYSTEMD_FILES.map((f) => join(root, 'boot', 'systemd', f)), imageDir: this.imageDir, now: ctx.now }, inputs, { signal: AbortSignal.timeout(IMAGE_BUILD_TIMEOUT_MS), onProgress: progress });
+    progress(cached ? `cached ${manifest.key}` : `built ${manifest.key} in ${(manifest.buildMs / 1000).toFixed(1)} s`);
+    const image = await this.addImage(name, { kernel: manifest.kernel.path, initrd: manifest.root.path, cmdline: 'console=ttyS0', diskless: true }, true);
+    return { image, manifest, cached };
   }
 
   /** configure + prepare each node; results per node, one failure never stops the others. */
@@ -123,9 +162,43 @@ export class BuildService implements Extension {
     }
   }
 
-  /** True the first time a node is bound since it was last built (not on every reconnect). */
-  private isNewBinding(node: string): boolean {
-    return this.ctx.nodes.get(node)?.runtime === undefined;
+  private autoBuilds(node: string): boolean {
+    if (typeof this.auto === 'boolean') return this.auto;
+    const groups = this.ctx.nodes.get(node)?.groups ?? [];
+    return this.auto.some((g) => groups.includes(g));
+  }
+
+  /** Prepare a newly identified node and power-cycle it into its build, unless its build system already has it arranged or built. */
+  private async handOff(node: string): Promise<void> {
+    const { ctx } = this;
+    const state = await this.systemFor(node)
+      .status(node)
+      .then((s) => s.state)
+      .catch(() => 'idle');
+    if (state !== 'idle') {
+      ctx.publishEvent({ kind: 'build', node, agentId: null, message: `${node} identified: not handed to its build, which is ${state}`, details: { state, by: 'identified' } });
+      return;
+    }
+    if (ctx.config.dryRun) {
+      ctx.publishEvent({ kind: 'build', node, agentId: null, message: `${node} identified: would prepare its build and power-cycle it (dry run)`, details: { state, by: 'identified', dryRun: true } });
+      return;
+    }
+    const [result] = await this.build([node], 'identified');
+    if (result?.ok) await this.power.run('cycle', [node], { by: 'build hand-off' });
+  }
+
+  /** Refuse `image=` naming an image that the build system of one of `nodes` (in `groups`, when given) does not have, naming the ones it has. */
+  async checkImage(nodes: readonly string[], image: string, groups?: readonly string[]): Promise<void> {
+    let systems: Set<BuildSystem>;
+    try {
+      systems = new Set(nodes.map((n) => buildSystemFor(n, groups ?? this.ctx.nodes.get(n)?.groups ?? [], this.selection, this.registry)));
+    } catch (err) {
+      throw new SettingError(`image: ${(err as Error).message}`);
+    }
+    for (const system of systems) {
+      const names = (await system.images()).map((i) => i.name);
+      if (!names.includes(image)) throw new SettingError(`image: build system ${system.name} has no image "${image}" (images: ${names.join(', ') || 'none'})`);
+    }
   }
 
   private nodeByMac(mac: string): { name: string } | null {

@@ -31,6 +31,12 @@ export interface BuildImage {
   /** One line for people (kernel/initrd sizes, the tool's description). */
   detail?: string;
   addedAt?: number;
+  /** `netboot` (boots a build) or `diskless` (the image is the node's system, from RAM). */
+  kind?: string;
+  /** Bytes the node fetches (kernel + initrd). */
+  sizeBytes?: number;
+  /** sha256 of the initrd (of a built OS image: its root). */
+  sha256?: string;
 }
 
 /**

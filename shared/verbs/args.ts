@@ -20,3 +20,11 @@ export const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
  */
 export const UPLOAD_PART_CHARS = 32 * 1024;
 export const MAX_UPLOAD_PARTS = Math.ceil(MAX_IMPORT_BYTES / 1024);
+
+/** `muster image build`: what a Debian image for RAM boot is made of (its cache key, with the agent bundle). */
+export const OsImageInputs = z.object({
+  suite: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'suite must be a Debian suite name like bookworm'),
+  packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]{0,99}$/, 'package names are Debian package names')).max(200).default([]),
+  kernelFlavour: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'kernel flavour like cloud-amd64').default('cloud-amd64'),
+});
+export type OsImageInputs = z.output<typeof OsImageInputs>;

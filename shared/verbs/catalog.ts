@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PasswordHash, Role, UserName, type Role as RoleName } from '../auth.js';
 import { Axis, NodeName } from '../protocol.js';
-import { MAX_UPLOAD_PARTS, PowerAction, SiteFormat, UPLOAD_PART_CHARS } from './args.js';
+import { MAX_UPLOAD_PARTS, OsImageInputs, PowerAction, SiteFormat, UPLOAD_PART_CHARS } from './args.js';
 import type * as R from './results.js';
 
 declare const resultType: unique symbol;
@@ -116,6 +116,13 @@ export const VERBS = {
 
   // ---- build ----
   images: verb({ summary: 'images known to the build systems', role: 'viewer', args: NoArgs, result: returns<Array<R.ImageInfo & { system: string }>>(), cli: 'image list' }),
+  'image-build': verb({
+    summary: 'build a Debian image for RAM boot with mmdebstrap (cached by its inputs) into the netboot catalog',
+    role: 'admin',
+    args: OsImageInputs.extend({ name: z.string().min(1).max(64) }),
+    result: returns<R.ImageBuildResult>(),
+    cli: 'image build',
+  }),
   'image-add': verb({
     summary: 'add an image (kernel, initrd, command line) to a build system catalog',
     role: 'admin',

@@ -107,6 +107,23 @@ export interface ImageInfo {
   name: string;
   detail?: string;
   addedAt?: number;
+  /** `diskless` (runs from RAM) or `netboot`. */
+  kind?: string;
+  sizeBytes?: number;
+  sha256?: string;
+}
+
+export interface OsImageFile {
+  path: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+/** `image-build`: the catalog entry, the image's files and whether they came from the cache. */
+export interface ImageBuildResult {
+  image: ImageInfo;
+  cached: boolean;
+  manifest: { key: string; buildMs: number; kernel: OsImageFile; root: OsImageFile };
 }
 
 export interface BuildResult {

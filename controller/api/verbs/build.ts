@@ -4,6 +4,8 @@ import { verb } from '../verb.js';
 export function buildVerbs(build: BuildService) {
   return [
     verb('images', async () => build.images()),
+    // A long request (minutes the first time); progress goes out as `build` events.
+    verb('image-build', async ({ name, ...inputs }, _ctx, { user }) => build.buildImage(name, inputs, `admin ${user}`)),
     verb('image-add', async ({ name, kernel, initrd, cmdline, diskless, replace, system }) => build.addImage(name, { kernel, initrd, cmdline, diskless }, replace, system)),
     verb('build', async ({ range }, ctx, { user }) => {
       const nodes = ctx.nodes.resolve(range);

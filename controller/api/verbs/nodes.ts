@@ -1,7 +1,8 @@
 import { closest } from '../../../shared/closest.js';
 import type { NodeRow } from '../../../shared/verbs/results.js';
 import type { Context } from '../../context.js';
-import { parseSettings } from '../../nodes/settings.js';
+import { parseSettings, type NodePatch } from '../../nodes/settings.js';
+import type { BuildService } from '../../provision/service.js';
 import { redactOptional } from '../../auth/redact.js';
 import { ApiError, verb } from '../verb.js';
 
@@ -32,7 +33,12 @@ function row(ctx: Context, name: string): NodeRow {
   };
 }
 
-export const nodeVerbs = [
+/** `image=` must name an image the nodes' build system has: refused now, not at `muster build`. */
+async function checkImage(build: BuildService, names: readonly string[], patch: NodePatch): Promise<void> {
+  if (patch.image) await build.checkImage(names, patch.image, patch.groups);
+}
+
+export const nodeVerbs = (build: BuildService) => [
   verb('nodes', async ({ range }, ctx) => ctx.nodes.resolve(range).map((n) => row(ctx, n))),
 
   verb('show', async ({ node }, ctx) => {
@@ -48,6 +54,7 @@ export const nodeVerbs = [
   verb('define', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolveNew(range);
     const patch = parseSettings(settings);
+    await checkImage(build, names, patch);
     const created: string[] = [];
     for (const name of names) {
       if (ctx.nodes.define(name, patch, ctx.now())) created.push(name);
@@ -58,7 +65,9 @@ export const nodeVerbs = [
 
   verb('set', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolve(range);
-    ctx.nodes.set(names, parseSettings(settings), ctx.now());
+    const patch = parseSettings(settings);
+    await checkImage(build, names, patch);
+    ctx.nodes.set(names, patch, ctx.now());
     await ctx.store.flush();
     return { changed: names };
   }),

@@ -94,6 +94,9 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return [...this.catalog.values()].map((i) => ({
       name: i.name,
       addedAt: i.addedAt,
+      kind: i.diskless ? 'diskless' : 'netboot',
+      sizeBytes: i.kernel.size + i.initrd.size,
+      sha256: i.initrd.sha256,
       // Viewers list images: a command line's `muster.token=` (the agents' bootstrap token) is redacted.
       detail: `${i.diskless ? 'diskless, ' : ''}kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${redactSecrets(i.cmdline)}"` : ''}`,
     }));
