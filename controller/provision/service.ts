@@ -59,17 +59,18 @@ export class BuildService implements Extension {
     const parsed = BuildConfigSection.safeParse(ctx.config.build ?? {});
     if (!parsed.success) throw new Error(`config build: ${describeZodError(parsed.error)}`);
     const cfg = parsed.data;
+    this.imageDir = cfg.imageDir ?? join(ctx.config.dataDir, 'images');
     this.netboot = await NetbootBuildSystem.open({
       dataDir: ctx.config.dataDir,
       controllerUrl: ctx.config.advertiseUrl ?? ctx.brokerUrl,
       discoveryImage: cfg.discoveryImage,
-      imageDirs: cfg.imageDirs ?? [join(ctx.config.dataDir, 'images')],
+      // What `muster image build` writes is always allowed: the controller made it.
+      imageDirs: [...new Set([...(cfg.imageDirs ?? [join(ctx.config.dataDir, 'images')]), this.imageDir])],
       now: ctx.now,
     });
     this.registry = new BuildRegistry([this.netboot, ...cfg.commands.map((c) => createCommandBuildSystem(c))]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
-    this.imageDir = cfg.imageDir ?? join(ctx.config.dataDir, 'images');
     this.registry.check(this.selection);
     ctx.http.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
     this.events = ctx.events.owner(this.name);

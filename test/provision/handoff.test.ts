@@ -4,7 +4,7 @@
  * that journals its calls); a reconnect or reboot of the bound agent, and a node whose build is
  * done, are not handed off again. `image=` of an image no build system has is refused by the CLI.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
@@ -26,8 +26,9 @@ beforeAll(async () => {
   const script = join(c.dataDir, 'power.sh');
   writeFileSync(script, `#!/bin/sh\necho "$1 $2" >> ${powerLog}\n[ "$1" = status ] && echo on\nexit 0\n`);
   chmodSync(script, 0o755);
-  const kernel = join(c.dataDir, 'vmlinuz');
-  const initrd = join(c.dataDir, 'initrd.img');
+  mkdirSync(join(c.dataDir, 'images'));
+  const kernel = join(c.dataDir, 'images', 'vmlinuz');
+  const initrd = join(c.dataDir, 'images', 'initrd.img');
   writeFileSync(kernel, Buffer.alloc(4096, 1));
   writeFileSync(initrd, Buffer.alloc(8192, 2));
   await c.client.request('image-add', { name: 'compute', kernel, initrd });
