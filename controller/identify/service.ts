@@ -1,6 +1,6 @@
 import type { Hello } from '../../shared/protocol.js';
 import { normalizeMac } from '../../shared/protocol.js';
-import { ApiError } from '../api/verb.js';
+import { MusterError } from '../../shared/errors.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
 import type { Drift } from './drift.js';
@@ -157,10 +157,10 @@ export class Identification implements Extension {
     const d = ctx.store.data;
     const mac = normalizeMac(agentRef);
     const agent = d.agents[agentRef] ?? (mac ? Object.values(d.agents).find((a) => identifiersOf(a.fingerprint).macs.includes(mac)) : undefined);
-    if (!agent) throw new ApiError(`no agent ${agentRef} has said hello (see \`muster discovered\`)`);
+    if (!agent) throw new MusterError(`no agent ${agentRef} has said hello (see \`muster discovered\`)`, 'unknown-agent');
     const holder = ctx.nodes.get(node)?.agentId;
-    if (holder && holder !== agent.agentId && !force) throw new ApiError(`node ${node} is already bound to ${holder} (use --force to move it)`);
-    if (agent.node && agent.node !== node && !force) throw new ApiError(`agent ${agent.agentId} is already ${agent.node} (use --force to rename it)`);
+    if (holder && holder !== agent.agentId && !force) throw new MusterError(`node ${node} is already bound to ${holder} (use --force to move it)`, 'already-bound');
+    if (agent.node && agent.node !== node && !force) throw new MusterError(`agent ${agent.agentId} is already ${agent.node} (use --force to rename it)`, 'already-bound');
     const hello = this.lastHello.get(agent.agentId) ?? null;
     this.bind(node, agent.agentId, hello, 'admin', ctx.now(), true, agent.fingerprint);
     await ctx.store.flush();

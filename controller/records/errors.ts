@@ -1,7 +1,7 @@
-import { ApiError } from '../api/verb.js';
+import { MusterError } from '../../shared/errors.js';
 
 /** Bad input to a record (hwlog, switch, BIOS, site file): the message is for the admin, as is. */
-export class RecordError extends ApiError {
+export class RecordError extends MusterError {
   override readonly name = 'RecordError';
   constructor(message: string) {
     super(message, 'bad-record');
