@@ -125,7 +125,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       wsPort: config.wsPort ?? undefined,
       authenticate: (clientId, username, password, source) => authenticator.authenticate(clientId, username, password, source),
       tls,
-      onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : 'acl' }),
+      onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : what }),
       limits: config.limits,
       originAllowed: (origin) => originAllowed(origin, httpListener(), config.dashboard.origins),
     });

@@ -33,7 +33,8 @@ export interface EmbeddedBrokerOptions {
   /** With TLS material the MQTT port speaks `mqtts://` and the WebSocket port `wss://`. */
   tls?: TlsMaterial | null;
   /** Called for every refused connect, publish or subscribe, with the reason. */
-  onRefused?: (reason: string, what: 'connect' | 'acl') => void;
+  /** A refused connection (`connect`), publish or subscribe (`acl`), or packet over the size limit (`size`). */
+  onRefused?: (reason: string, what: 'connect' | 'acl' | 'size') => void;
   /** Open connections, in total and per source address (TCP and WebSocket together). */
   limits: ConnectionLimits;
   /** Whether a WebSocket upgrade with this Origin header (undefined: none) may proceed (origins.ts). */
@@ -60,7 +61,7 @@ const PUBLISH_REFUSALS = /not allowed in PUBLISH|topic has too many levels|Inval
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { topics, log } = opts;
   const requestTopicPrefix = `${topics.prefix}/request/`;
-  const refuse = (reason: string, what: 'connect' | 'acl' = 'acl') => {
+  const refuse = (reason: string, what: 'connect' | 'acl' | 'size' = 'acl') => {
     log.warn({ reason }, what === 'connect' ? 'mqtt connect refused' : 'mqtt refused');
     opts.onRefused?.(reason, what);
   };
@@ -149,7 +150,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   };
   const handle = (stream: Duplex, req?: http.IncomingMessage) => {
     const client = aedes.handle(stream, req);
-    limitPacketSizes(client, (what) => refuse(`${describeSource(stream, req)}: ${what}`, 'connect'));
+    limitPacketSizes(client, (what) => refuse(`${describeSource(stream, req)}: ${what}`, 'size'));
   };
 
   const secure = opts.tls ?? null;
