@@ -6,6 +6,7 @@
  * tool such as xCAT, Warewulf or Cobbler behind a script). test/provision/conformance.ts is the
  * checklist every implementation passes.
  */
+import type { ImageInfo } from '../../shared/verbs/results.js';
 import { MusterError } from '../../shared/errors.js';
 import type { BuildConfig } from '../../shared/node-network.js';
 
@@ -26,18 +27,8 @@ export interface BuildStatus {
   since?: number;
 }
 
-export interface BuildImage {
-  name: string;
-  /** One line for people (kernel/initrd sizes, the tool's description). */
-  detail?: string;
-  addedAt?: number;
-  /** `netboot` (boots a build) or `diskless` (the image is the node's system, from RAM). */
-  kind?: string;
-  /** Bytes the node fetches (kernel + initrd). */
-  sizeBytes?: number;
-  /** sha256 of the initrd (of a built OS image: its root). */
-  sha256?: string;
-}
+/** What a build system lists of an image: the catalog's `images` row, declared once. */
+export type BuildImage = ImageInfo;
 
 /**
  * What a build system can do beyond the interface:

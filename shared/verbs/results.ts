@@ -105,11 +105,14 @@ export interface ConsoleStatus {
 
 export interface ImageInfo {
   name: string;
+  /** One line for people (kernel/initrd sizes, the tool's description). */
   detail?: string;
   addedAt?: number;
-  /** `diskless` (runs from RAM) or `netboot`. */
+  /** `netboot` (boots a build) or `diskless` (the image is the node's system, from RAM). */
   kind?: string;
+  /** Bytes the node fetches (kernel + initrd). */
   sizeBytes?: number;
+  /** sha256 of the initrd (of a built OS image: its root). */
   sha256?: string;
 }
 
