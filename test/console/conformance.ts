@@ -157,8 +157,7 @@ export function consoleConformance(kind: string, setup: () => Promise<ConsoleHar
         expect(rec.closes).toEqual([]);
       });
     } else {
-      // Skipped on purpose: the kind's capability entry says why the case does not apply (in the name).
-      it.skip(`unreachable target: does not apply to ${kind}: ${unreachable.notApplicable}`);
+      it.skip(`unreachable target: does not apply to ${kind}: ${unreachable.notApplicable}`); // reason: the case does not apply to this kind (its capability entry, in the name)
     }
   });
 }

@@ -195,8 +195,7 @@ export function powerConformance(kind: string, setup: () => Promise<PowerHarness
         expect(await h.counterpart.state()).toBe('on');
       });
     } else {
-      // Skipped on purpose: the kind's capability entry says why the case does not apply (in the name).
-      it.skip(`wrong credentials: does not apply to ${kind}: ${credentials.notApplicable}`);
+      it.skip(`wrong credentials: does not apply to ${kind}: ${credentials.notApplicable}`); // reason: the case does not apply to this kind (its capability entry, in the name)
     }
   });
 }
