@@ -126,7 +126,7 @@ describe('a stranger holding the bootstrap token', () => {
 });
 
 describe('retained messages', () => {
-  it("are the controller's alone: a viewer's and an agent's retain flags are dropped, so the retained set holds only node states", async () => {
+  it("are the controller's alone: a viewer's and an agent's retain flags (its will's too) are dropped, so the retained set holds only node states", async () => {
     await c.admin.request('define', { range: 'n1', settings: [] });
     const viewer = await rawConnect(c.running.mqttUrl, { clientId: 'muster-cli-vera-flood', username: 'vera', password: 'vera-password' });
     open.push(viewer);
@@ -136,6 +136,17 @@ describe('retained messages', () => {
     const m = await agent(id, await newToken());
     if (typeof m === 'number') throw new Error(`${id} refused with ${m}`);
     await m.publishAsync(`muster/agents/${id}/heartbeat`, JSON.stringify({ v: 1, bootId: 'b0000001', seq: 1, phase: 'run', uptime: 1 }), { qos: 1, retain: true });
+    // A will with the retain flag, sent by the broker when the agent's link breaks.
+    const willer = 'mac-0c0000000302';
+    const statusBefore = await metric('muster_messages_total', { kind: 'status' });
+    const withWill = await rawConnect(c.running.mqttUrl, {
+      clientId: willer,
+      username: willer,
+      password: await newToken(),
+      will: { topic: `muster/agents/${willer}/status`, payload: Buffer.from(JSON.stringify({ v: 1, bootId: 'b0000001', online: false })), qos: 1, retain: true },
+    });
+    withWill.stream.destroy();
+    await until('the will', async () => ((await metric('muster_messages_total', { kind: 'status' })) > statusBefore ? true : undefined), 10_000, 20);
 
     const retained = new Map<string, number>();
     const persistence = (c.running.broker!.aedes as Aedes & { persistence: { createRetainedStream(pattern: string): AsyncIterable<{ topic: string; payload: Buffer }> } }).persistence;
