@@ -70,9 +70,24 @@ export const ControllerConfig = z
         maxConnectionsPerSource: z.number().int().min(1).default(128),
         /** Addresses without a per-source cap: the controller host's own demo agents and benchmarks. */
         unlimitedSources: z.array(z.string().min(1)).default(['127.0.0.1', '::1']),
+        /** A hello whose fingerprint (as JSON) is larger is refused: what one agent record may hold. */
+        maxFingerprintBytes: z.number().int().min(1024).default(32 * 1024),
+        /** Unbound (discovered) agents kept; past it, the one whose last hello is oldest is forgotten. */
+        maxDiscoveredAgents: z.number().int().min(1).default(10_000),
+        /** New agent ids one bootstrap token may introduce per minute; more are refused until the minute fills up again. */
+        newAgentsPerTokenPerMinute: z.number().int().min(1).default(1000),
       })
       .strict()
-      .default({ maxConnections: 100_000, maxConnectionsPerSource: 128, unlimitedSources: ['127.0.0.1', '::1'] }),
+      .prefault({}),
+    /** The transition journal (DATA/journal.jsonl), rotated by size. */
+    journal: z
+      .object({
+        maxBytes: z.number().int().min(4096).default(64 * 1024 * 1024),
+        /** Rotated segments kept (`journal.jsonl.1` the newest) and read by `muster history`. */
+        keepSegments: z.number().int().min(1).max(100).default(4),
+      })
+      .strict()
+      .prefault({}),
     /** The web dashboard (docs/dashboard.md). */
     dashboard: z
       .object({

@@ -85,16 +85,18 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   });
   if (store.setAside.length > 0) log.warn({ files: store.setAside }, '--new-store: a new, empty store; the old files are kept under these names');
   const journal = await Journal.open(journalPath, {
+    ...config.journal,
     onError: (err) => {
       metrics.writeErrors.inc({ file: 'journal' });
-      log.error({ err: err.message }, 'journal append failed');
+      log.error({ err: err.message }, 'journal write failed');
     },
   });
   // The config file's naming rule, when given, is the one in force.
   if (config.naming) store.change((d) => void (d.naming = config.naming!));
   const adminPasswordFile = await ensureFirstAdmin(store, now());
   if (adminPasswordFile) log.warn({ file: adminPasswordFile }, 'first start: created user admin; its password is in the file (mode 0600)');
-  const { authenticator, internalAgentToken } = createAuthenticator(config, store, now);
+  // The refusal itself is logged and counted by the broker as a refused connect.
+  const { authenticator, internalAgentToken } = createAuthenticator(config, store, now, () => metrics.newAgentsRefused.inc());
   const tls = await loadTls(config.tls);
   const listenerFailed: ListenerFailure = (event, owner, err) => {
     metrics.listenerErrors.inc({ event });

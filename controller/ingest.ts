@@ -1,5 +1,6 @@
 import { AgentState, AgentStatus, Heartbeat, Hello, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, parseMessage } from '../shared/protocol.js';
 import type { Context, Extension } from './context.js';
+import { fingerprintRefusal } from './identify/discovered-limits.js';
 import { TurnBudget } from './turn-budget.js';
 
 const SCHEMAS = { hello: Hello, state: AgentState, heartbeat: Heartbeat, status: AgentStatus } as const;
@@ -69,6 +70,8 @@ export class Ingest implements Extension {
     if (!r.ok) return this.reject(topic, 'schema', r.error);
     const { agentId } = t;
     if (t.kind === 'hello' && (r.value as Hello).agentId !== agentId) return this.reject(topic, 'identity', `hello claims agent ${(r.value as Hello).agentId} on ${agentId}'s topic`);
+    const oversize = t.kind === 'hello' ? fingerprintRefusal(agentId, (r.value as Hello).fingerprint, this.ctx.config.limits.maxFingerprintBytes) : null;
+    if (oversize) return this.reject(topic, 'fingerprint', oversize);
     // Counted only once accepted: a refused message is in muster_rejected_messages_total alone.
     this.ctx.metrics.messages.count(t.kind);
     switch (t.kind) {

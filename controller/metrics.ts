@@ -20,6 +20,8 @@ export function createMetrics() {
     nodes: new Gauge({ name: 'muster_nodes', help: 'Nodes by axis and value', labelNames: ['axis', 'value'], registers: [registry] }),
     listenerErrors: new Counter({ name: 'muster_listener_errors_total', help: 'Listeners that threw (in-process events by kind, MQTT subscriptions by topic filter); the other listeners still ran', labelNames: ['event'], registers: [registry] }),
     degraded: new Gauge({ name: 'muster_degraded', help: '1 while the store cannot be written (disk full…): changes are refused until a write succeeds', registers: [registry] }),
+    newAgentsRefused: new Counter({ name: 'muster_new_agents_refused_total', help: 'Agent connections refused because their token introduced its limit of new agent ids this minute (limits.newAgentsPerTokenPerMinute)', registers: [registry] }),
+    discoveredEvicted: new Counter({ name: 'muster_discovered_agents_evicted_total', help: 'Unbound agent records forgotten to keep at most limits.maxDiscoveredAgents (the one whose last hello is oldest first)', registers: [registry] }),
     breaker: new Gauge({ name: 'muster_breaker_frozen', help: '1 when automatic actions of a group are frozen by the mass-silence breaker', labelNames: ['group'], registers: [registry] }),
   };
   return metrics;

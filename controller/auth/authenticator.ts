@@ -14,6 +14,7 @@ import { ConcurrencyGate, LoginThrottle } from './login-limits.js';
 import { UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import type { Role } from '../../shared/auth.js';
+import type { NewAgentRate } from './new-agents.js';
 import { tokenHash } from './tokens.js';
 
 export interface AuthSettings {
@@ -43,6 +44,8 @@ export class Authenticator {
     private readonly settings: AuthSettings,
     private readonly data: () => StoreData,
     now: () => number,
+    /** New agent ids per token; `onRefused` hears of each refusal (for the metric). */
+    private readonly newAgents: { rate: NewAgentRate; onRefused(reason: string): void },
   ) {
     this.throttle = new LoginThrottle(now);
   }
@@ -62,10 +65,21 @@ export class Authenticator {
       return { ok: false, code: 'not-authorized', reason: `agent ${agentId}: no token (anonymous agents are off: give the agent --token-file or muster.token=)` };
     }
     if (username !== agentId) return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: user name must be the agent id` };
-    if (!password || !this.knownToken(tokenHash(password.toString('utf8')))) {
+    const hash = password ? tokenHash(password.toString('utf8')) : null;
+    if (!hash || !this.knownToken(hash)) {
       return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: unknown or revoked token` };
     }
+    const limited = this.newAgentRefusal(agentId, hash);
+    if (limited) return { ok: false, code: 'unavailable', reason: limited };
     return { ok: true, principal: { kind: 'agent', agentId } };
+  }
+
+  /** An agent id the store has no record of counts against its token's rate (the controller's own demo token excepted). */
+  private newAgentRefusal(agentId: string, hash: string): string | null {
+    if (Object.hasOwn(this.data().agents, agentId) || this.internalHashes.has(hash)) return null;
+    const refusal = this.newAgents.rate.admit(hash, agentId);
+    if (refusal) this.newAgents.onRefused(refusal);
+    return refusal;
   }
 
   private async user(clientId: string, username: string | undefined, password: Buffer | undefined, source: string): Promise<AuthOutcome> {

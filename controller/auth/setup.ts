@@ -8,11 +8,14 @@ import { isLoopbackHost } from '../broker/origins.js';
 import type { ControllerConfig } from '../config.js';
 import type { Store } from '../store/store.js';
 import { Authenticator } from './authenticator.js';
+import { NewAgentRate } from './new-agents.js';
 import type { AuthView, Principal } from './principal.js';
 import { newAgentToken } from './tokens.js';
 
-export function createAuthenticator(config: ControllerConfig, store: Store, now: () => number): { authenticator: Authenticator; internalAgentToken: string } {
-  const authenticator = new Authenticator(config.auth, () => store.data, now);
+/** `onNewAgentRefused`: a token introduced more new agent ids than `limits.newAgentsPerTokenPerMinute` allows. */
+export function createAuthenticator(config: ControllerConfig, store: Store, now: () => number, onNewAgentRefused: (reason: string) => void): { authenticator: Authenticator; internalAgentToken: string } {
+  const rate = new NewAgentRate(config.limits.newAgentsPerTokenPerMinute, now);
+  const authenticator = new Authenticator(config.auth, () => store.data, now, { rate, onRefused: onNewAgentRefused });
   const internalAgentToken = newAgentToken();
   authenticator.allowInternalToken(internalAgentToken);
   return { authenticator, internalAgentToken };

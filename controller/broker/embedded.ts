@@ -114,6 +114,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         // that spoofs controller topics is not trusted with the rest of its session either.
         return cb(new Error(reason));
       }
+      // Only the controller retains (node states): the broker keeps a retained message for good,
+      // so a client's would let it park data on any topic it may publish (wills included).
+      packet.retain = false;
       cb(null);
     },
     authorizeForward: (client, packet) => (forwardAllowed(topics, client.id, packet.topic) ? packet : null),

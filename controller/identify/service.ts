@@ -3,6 +3,7 @@ import { normalizeMac } from '../../shared/protocol.js';
 import { MusterError } from '../../shared/errors.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
+import { DiscoveredAgents } from './discovered-limits.js';
 import type { Drift } from './drift.js';
 import { identifiersOf, switchPortOf } from './identifiers.js';
 import { SiteIndex, identify, type Decision } from './rules.js';
@@ -28,10 +29,14 @@ export class Identification implements Extension {
   private events!: EventOwner;
   /** Unbound live agents are identified again once the definitions settle (one pass per burst). */
   private reidentify: NodeJS.Immediate | null = null;
+  private discoveredAgents!: DiscoveredAgents;
+  /** Evictions not yet logged: one warning a minute at most, whatever a flood of new ids does. */
+  private evictions = { unlogged: 0, loggedAt: -Infinity };
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
     this.events = ctx.events.owner(this.name);
+    this.discoveredAgents = new DiscoveredAgents(ctx.config.limits.maxDiscoveredAgents, Object.values(ctx.store.data.agents));
     this.events.on('agent:hello', ({ agentId, msg, at }) => this.onHello(agentId, msg, at));
     this.events.on('agent:status', ({ agentId, msg }) => {
       if (!msg.online) this.live.delete(agentId);
@@ -84,6 +89,32 @@ export class Identification implements Extension {
     );
     this.lastHello.set(agentId, hello);
     this.identifyAgent(agentId, hello, at, isNewBoot);
+    this.keepDiscoveredBounded(agentId, at);
+  }
+
+  /** At most `limits.maxDiscoveredAgents` unbound agents are kept: past it, the one whose last hello is oldest is forgotten. */
+  private keepDiscoveredBounded(agentId: string, at: number): void {
+    const { ctx } = this;
+    if (this.nodeOf(agentId) !== null) return;
+    const evicted = this.discoveredAgents.saidHello(agentId, (id) => ctx.store.data.agents[id]?.node === null);
+    if (evicted.length === 0) return;
+    ctx.store.change(
+      (d) => {
+        for (const id of evicted) delete d.agents[id];
+      },
+      { agents: evicted },
+    );
+    for (const id of evicted) {
+      this.live.delete(id);
+      this.lastHello.delete(id);
+      this.reported.delete(id);
+      this.reported.delete(`${id} lldp`);
+    }
+    ctx.metrics.discoveredEvicted.inc(evicted.length);
+    this.evictions.unlogged += evicted.length;
+    if (at - this.evictions.loggedAt < 60_000) return;
+    ctx.log.warn({ evicted: this.evictions.unlogged, last: evicted.at(-1), max: ctx.config.limits.maxDiscoveredAgents }, 'discovered agents over limits.maxDiscoveredAgents: forgot the ones whose last hello is oldest');
+    this.evictions = { unlogged: 0, loggedAt: at };
   }
 
   private identifyUnbound(): void {

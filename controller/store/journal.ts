@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,30 +11,45 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+export interface JournalOptions {
+  /** Hears of each failed append or rotation (disk full…): the journal never throws at its callers. */
+  onError?: (err: Error) => void;
+  /** The file is rotated before an append would take it past this size (default 64 MiB)… */
+  maxBytes?: number;
+  /** …and this many older segments (at least 1) are kept, `PATH.1` the newest (default 4); older ones are deleted. */
+  keepSegments?: number;
+}
+
+export const JOURNAL_DEFAULTS = { maxBytes: 64 * 1024 * 1024, keepSegments: 4 } as const;
+
 /**
- * The transition journal: one JSON line per change, append-only (DATA/journal.jsonl). A crash
- * can tear at most the last line; reading skips a torn or invalid line and counts it.
+ * The transition journal: one JSON line per change, append-only (DATA/journal.jsonl), rotated by
+ * size into `journal.jsonl.1` … `.N`, so the disk it takes is bounded; `history` reads the kept
+ * segments, oldest first. A crash can tear at most the last line; reading skips a torn or invalid
+ * line and counts it.
  */
 export class Journal {
   private stream: WriteStream | null = null;
   private closed = false;
   private lastError: Error | null = null;
+  /** Bytes in the current file (as far as this process knows: what was there at open plus what it wrote). */
+  private bytes = 0;
+  /** Set while rotating fails, so a failure is reported once, not at every append. */
+  private rotationFailed = false;
+  /** The rotated-out stream still writing its last lines into `.1`: a read waits for it. */
+  private retiring: Promise<void> = Promise.resolve();
   appended = 0;
 
   private constructor(
     readonly path: string,
-    private readonly onError?: (err: Error) => void,
+    private readonly opts: Required<Pick<JournalOptions, 'maxBytes' | 'keepSegments'>> & JournalOptions,
   ) {}
 
-  /** `onError` hears of each failed append (disk full…): the journal never throws at its callers. */
-  static async open(path: string, opts: { onError?: (err: Error) => void } = {}): Promise<Journal> {
+  static async open(path: string, opts: JournalOptions = {}): Promise<Journal> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const j = new Journal(path, opts.onError);
-    const stream = j.openStream();
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
+    const j = new Journal(path, { ...opts, maxBytes: opts.maxBytes ?? JOURNAL_DEFAULTS.maxBytes, keepSegments: opts.keepSegments ?? JOURNAL_DEFAULTS.keepSegments });
+    j.bytes = fileSize(path);
+    j.openStream();
     return j;
   }
 
@@ -43,41 +58,83 @@ export class Journal {
     return this.lastError;
   }
 
+  /** Opens the file at once (a rotation right after must find it there); throws when it cannot. */
   private openStream(): WriteStream {
-    const stream = createWriteStream(this.path, { flags: 'a', mode: 0o600 });
+    const stream = createWriteStream(this.path, { fd: openSync(this.path, 'a', 0o600) });
     // Without a listener a write error (ENOSPC) would be an uncaught exception: the controller
     // would die of a full disk. Drop the stream instead; the next append opens a new one.
     stream.on('error', (err) => this.failed(stream, err));
     this.stream = stream;
     // A torn last line (crash, full disk) must not glue itself to the next record.
     stream.write('\n');
+    this.bytes += 1;
     return stream;
   }
 
   append(t: Transition): void {
     if (this.closed) return;
-    const stream = this.stream ?? this.openStream();
-    stream.write(JSON.stringify(t) + '\n', (err) => {
+    const line = JSON.stringify(t) + '\n';
+    const size = Buffer.byteLength(line);
+    if (this.bytes > 1 && this.bytes + size > this.opts.maxBytes) this.rotate();
+    let stream = this.stream;
+    try {
+      stream ??= this.openStream();
+    } catch (err) {
+      return this.failed(null, err as Error);
+    }
+    stream.write(line, (err) => {
       if (err) this.failed(stream, err);
       else this.lastError = null;
     });
+    this.bytes += size;
     this.appended++;
   }
 
-  private failed(stream: WriteStream, err: Error): void {
-    if (this.stream === stream) this.stream = null;
-    const first = this.lastError === null;
-    this.lastError = new Error(`journal ${this.path}: append failed: ${err.message}`);
-    if (first) this.onError?.(this.lastError);
+  /** The kept segments and the current file, oldest first. */
+  segments(): string[] {
+    return [...Array.from({ length: this.opts.keepSegments }, (_, i) => `${this.path}.${this.opts.keepSegments - i}`), this.path];
   }
 
-  /** Matching transitions, oldest first (the newest `limit` of them when a limit is given). */
+  /**
+   * Shifts `PATH.k` to `PATH.k+1` (the oldest falls off) and the current file to `PATH.1`, then
+   * starts a new file. Synchronous, so no append lands between; the old stream's fd follows the
+   * renamed file, so lines it still buffers end up in `.1`, in order.
+   */
+  private rotate(): void {
+    const old = this.stream;
+    try {
+      const keep = this.opts.keepSegments;
+      rmSync(`${this.path}.${keep}`, { force: true });
+      for (let k = keep - 1; k >= 1; k--) renameIfThere(`${this.path}.${k}`, `${this.path}.${k + 1}`);
+      renameSync(this.path, `${this.path}.1`);
+    } catch (err) {
+      // The file keeps growing rather than losing transitions; the next append tries again.
+      if (!this.rotationFailed) this.opts.onError?.(new Error(`journal ${this.path}: rotation failed: ${(err as Error).message}`));
+      this.rotationFailed = true;
+      return;
+    }
+    this.rotationFailed = false;
+    this.stream = null;
+    this.bytes = 0;
+    if (old) {
+      const previous = this.retiring;
+      this.retiring = Promise.all([previous, new Promise<void>((resolve) => old.end(() => resolve()))]).then(() => {});
+    }
+  }
+
+  private failed(stream: WriteStream | null, err: Error): void {
+    if (stream && this.stream === stream) this.stream = null;
+    const first = this.lastError === null;
+    this.lastError = new Error(`journal ${this.path}: append failed: ${err.message}`);
+    if (first) this.opts.onError?.(this.lastError);
+  }
+
+  /** Matching transitions of every kept segment, oldest first (the newest `limit` of them when a limit is given). */
   async history(q: HistoryQuery): Promise<{ transitions: Transition[]; skipped: number }> {
     await this.sync();
     const out: Transition[] = [];
     let skipped = 0;
-    const rl = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of rl) {
+    for await (const line of this.lines()) {
       if (line === '') continue;
       let t: Transition;
       try {
@@ -97,12 +154,27 @@ export class Journal {
     return { transitions: out, skipped };
   }
 
-  /** Resolves once everything appended so far has reached the file. */
-  sync(): Promise<void> {
+  /** Every line of the kept segments and the current file, oldest first; a segment missing is skipped. */
+  private async *lines(): AsyncGenerator<string> {
+    for (const path of this.segments()) {
+      const input = createReadStream(path, { encoding: 'utf8' });
+      const opened = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+        input.once('open', () => resolve(null));
+        input.once('error', resolve);
+      });
+      if (opened?.code === 'ENOENT') continue;
+      if (opened) throw new Error(`journal ${path}: ${opened.message}`);
+      yield* createInterface({ input, crlfDelay: Infinity });
+    }
+  }
+
+  /** Resolves once everything appended so far has reached the file (or its rotated segment). */
+  async sync(): Promise<void> {
+    await this.retiring;
     const s = this.stream;
-    if (!s || s.destroyed || s.writableLength === 0) return Promise.resolve();
+    if (!s || s.destroyed || s.writableLength === 0) return;
     // The callback also runs when the write failed (the error is in `error`).
-    return new Promise((resolve) => s.write('', () => resolve()));
+    await new Promise<void>((resolve) => s.write('', () => resolve()));
   }
 
   async close(): Promise<void> {
@@ -110,5 +182,22 @@ export class Journal {
     const s = this.stream;
     this.stream = null;
     if (s) await new Promise<void>((resolve) => s.end(() => resolve()));
+    await this.retiring;
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function renameIfThere(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }

@@ -136,7 +136,8 @@ export class Store {
   private async earlierStore(): Promise<string | null> {
     if (await exists(this.backupPath)) return `${this.backupPath}, the last good copy, is there`;
     const journal = this.opts.journalPath;
-    if (journal && (await holdsText(journal))) return `${journal} holds transitions: this directory held a cluster`;
+    // A rotated segment counts too: the current file may be new and empty after a rotation.
+    for (const file of journal ? [journal, `${journal}.1`] : []) if (await holdsText(file)) return `${file} holds transitions: this directory held a cluster`;
     return null;
   }
 

@@ -230,6 +230,32 @@ describe('Journal', () => {
     expect((await j2.history({ node: 'n1', limit: 1 })).transitions.map((t) => t.at)).toEqual([300]);
     await j2.close();
   });
+
+  it('rotates by size, keeps N segments, and history reads them oldest first, also after a reopen', async () => {
+    const dir = fresh();
+    const path = join(dir, 'journal.jsonl');
+    const transition = (at: number) => ({ node: 'n1', axis: 'admin' as const, from: 'online', to: 'offline', cause: `admin ada: ${'x'.repeat(60)}`, at });
+    const lineBytes = JSON.stringify(transition(1000)).length + 1;
+    const opts = { maxBytes: 10 * lineBytes, keepSegments: 2 };
+    const j = await Journal.open(path, opts);
+    for (let at = 1000; at < 1100; at++) j.append(transition(at));
+    await j.sync();
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual(['journal.jsonl', 'journal.jsonl.1', 'journal.jsonl.2']);
+    for (const f of files) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(opts.maxBytes);
+    // Each file holds 9 lines (with its leading newline, a 10th would pass maxBytes): two full
+    // segments and the current file's 1 (100 = 11 × 9 + 1); the newest are kept, in order.
+    const kept = (await j.history({})).transitions.map((t) => t.at);
+    expect(kept.length).toBe(19);
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => 1100 - kept.length + i));
+    expect((await j.history({ limit: 12 })).transitions.map((t) => t.at)).toEqual(kept.slice(-12));
+    await j.close();
+    const reopened = await Journal.open(path, opts);
+    reopened.append(transition(2000));
+    expect((await reopened.history({})).transitions.map((t) => t.at).slice(-2)).toEqual([1099, 2000]);
+    await reopened.close();
+    expect(readdirSync(dir).sort()).toEqual(['journal.jsonl', 'journal.jsonl.1', 'journal.jsonl.2']);
+  });
 });
 
 describe('JsonFile without slices (netboot\'s files)', () => {

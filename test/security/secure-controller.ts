@@ -14,6 +14,7 @@ import { startController, type RunningController } from '../../controller/contro
 import { defaultExtensions } from '../../controller/extensions.js';
 import { createLogger } from '../../controller/log.js';
 import { afterAll, beforeAll } from 'vitest';
+import type { z } from 'zod';
 import { tempDir } from '../helpers/tmp.js';
 
 export interface SecureController {
@@ -30,10 +31,13 @@ export interface SecureController {
 
 export const passwordOf = (name: string) => `${name}-password`;
 
-export async function startSecureController(config: Partial<ControllerConfig> = {}, opts: { ca?: Buffer } = {}): Promise<SecureController> {
+/** The config as a file would give it (nested sections partial, defaults filled in). */
+export type SecureConfig = Partial<z.input<typeof ControllerConfig>>;
+
+export async function startSecureController(config: SecureConfig = {}, opts: { ca?: Buffer; now?: () => number } = {}): Promise<SecureController> {
   const tmp = tempDir('muster-security-');
   const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, storeDebounceMs: 20, ...config });
-  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions });
+  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions, now: opts.now });
   const adminPassword = readFileSync(join(tmp.dir, 'admin-password'), 'utf8').trim();
   const clients: ControllerClient[] = [];
   const connect = async (username: string, password: string) => {
@@ -60,7 +64,7 @@ export async function startSecureController(config: Partial<ControllerConfig> = 
 }
 
 /** A controller for one test file: started with `users` before its tests, stopped after; read it through the getter. */
-export function secureControllerForFile(users: Array<[string, 'viewer' | 'operator' | 'admin']>, config: Partial<ControllerConfig> = {}): () => SecureController {
+export function secureControllerForFile(users: Array<[string, 'viewer' | 'operator' | 'admin']>, config: SecureConfig = {}): () => SecureController {
   let c: SecureController | undefined;
   beforeAll(async () => {
     c = await startSecureController(config);
