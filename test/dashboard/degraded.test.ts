@@ -4,23 +4,21 @@
  * and since when, `muster doctor`'s store check fails with the same reason, and both clear when
  * space is back and the retried write lands. A page opened while degraded shows it at once.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { tempDir } from '../helpers/tmp.js';
+import { smallDisk, type SmallDisk } from '../helpers/small-disk.js';
 import { launchChromium, type Browser } from './browser.js';
 import { startDashboardController, type DashboardController } from './controller.js';
 
-const mnt = tempDir('muster-banner-');
+let disk: SmallDisk;
 let ctl: DashboardController;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error('the degraded-banner test mounts a tmpfs and needs root (npm test runs as root in CI)');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt.dir]);
-  const dataDir = join(mnt.dir, 'data');
+  disk = smallDisk('the degraded-banner test');
+  const dataDir = join(disk.dir, 'data');
   mkdirSync(dataDir);
   browser = await launchChromium();
   ctl = await startDashboardController({ dataDir, storeDebounceMs: 0 });
@@ -28,8 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await ctl?.stop().catch(() => {});
-  execFileSync('umount', ['-l', mnt.dir]);
-  mnt.remove();
+  disk?.remove();
 });
 
 async function openPage(): Promise<Page> {
@@ -47,12 +44,7 @@ describe('the degraded banner', () => {
     expect(await banner.isHidden()).toBe(true);
     await ctl.client.request('define', { range: 'n001', settings: [] });
 
-    const filler = join(mnt.dir, 'filler');
-    try {
-      writeFileSync(filler, Buffer.alloc(2 * 2 ** 20));
-    } catch (err) {
-      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    }
+    disk.fill();
     const before = Date.now();
     await expect(ctl.client.request('define', { range: 'n[002-200]', settings: [] })).rejects.toThrow(/ENOSPC/);
 
@@ -74,7 +66,7 @@ describe('the degraded banner', () => {
     expect(await late.locator('#degraded').textContent()).toBe(text);
 
     // Space back: the retried write lands, the banner goes on both pages.
-    rmSync(filler);
+    disk.free();
     await banner.waitFor({ state: 'hidden', timeout: 60_000 });
     await late.locator('#degraded').waitFor({ state: 'hidden' });
     expect((await ctl.client.request('doctor', { checks: ['store'] })).checks[0]).toMatchObject({ status: 'ok' });
