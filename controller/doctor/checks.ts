@@ -64,7 +64,7 @@ export function dataDirCheck(f: DataDirFacts): DoctorCheck {
 /** `validTo`: the certificate's end, null without TLS; `error`: it could not be read. */
 export function tlsCheck(cert: { path: string; validTo: number } | { path: string; error: string } | null, now: number): DoctorCheck {
   const title = 'TLS certificate';
-  if (!cert) return skip('tls', title, 'not configured (tls: in the controller config): clients connect in the clear on loopback only');
+  if (!cert) return skip('tls', title, 'not configured (tls: in the controller config): MQTT, WebSocket and HTTP are in the clear');
   if ('error' in cert) return fail('tls', title, `${cert.path}: ${cert.error}`, 'point tls.cert at a readable PEM certificate and restart the controller');
   const renew = `renew ${cert.path} and restart the controller`;
   if (cert.validTo <= now) return fail('tls', title, `${cert.path} expired at ${iso(cert.validTo)}: clients and agents refuse it`, renew);
