@@ -108,3 +108,21 @@ describe('muster doctor', () => {
     expect(r.stdout).toMatch(/fix: start the controller/);
   });
 });
+
+describe('muster doctor on the demo', () => {
+  it('gives no ✘ (what npm start runs, with fewer nodes)', async () => {
+    const demo = await startControllerProc(['--demo', '4']);
+    try {
+      // The simulated agents report their clocks once they have said hello.
+      const r = await until('the demo nodes bound', async () => {
+        const out = await demo.cli(['doctor'], { allowFail: true });
+        return /agent clocks +4 node\(s\) within/.test(out.stdout) ? out : undefined;
+      }, 30_000, 500);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('✘');
+      expect(r.stdout).toMatch(/^✔ power targets +4 node\(s\) answered a power status query$/m);
+    } finally {
+      await demo.stop();
+    }
+  });
+});
