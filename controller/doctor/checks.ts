@@ -151,10 +151,14 @@ export function failuresByCause(results: readonly PowerResult[]): Array<{ cause:
   return [...groups].map(([cause, nodes]) => ({ cause, nodes })).sort((a, b) => b.nodes.length - a.nodes.length);
 }
 
-export function powerCheck(results: readonly PowerResult[], withoutTarget: number): DoctorCheck {
+/** `withoutTarget`, `inFlight`: nodes not queried (no power target; another power action running). */
+export function powerCheck(results: readonly PowerResult[], skipped: { withoutTarget: number; inFlight: number }): DoctorCheck {
   const title = 'power targets';
-  const none = withoutTarget ? `; ${withoutTarget} node(s) have no power target (not checked)` : '';
-  if (results.length === 0) return ok('power', title, `no node has a power target${none}`);
+  const none = [
+    ...(skipped.withoutTarget ? [`; ${skipped.withoutTarget} node(s) have no power target (not checked)`] : []),
+    ...(skipped.inFlight ? [`; ${skipped.inFlight} node(s) busy with another power action (not checked)`] : []),
+  ].join('');
+  if (results.length === 0) return ok('power', title, skipped.inFlight ? `all ${skipped.inFlight} node(s) with a power target are busy with another power action (not checked)` : 'no node has a power target');
   const causes = failuresByCause(results);
   const failed = causes.reduce((n, c) => n + c.nodes.length, 0);
   if (failed === 0) return ok('power', title, `${results.length} node(s) answered a power status query${none}`);

@@ -107,9 +107,11 @@ export class Doctor implements Extension {
     const { nodes } = this.ctx;
     const all = nodes.names();
     const targets = all.filter((n) => nodes.get(n)?.power);
+    // A node in the middle of another power action (the power sync, a policy's cycle) is not judged by a refusal.
+    const free = targets.filter((n) => !this.power.inFlight(n));
     // Not quiet when the CLI follows progress: each node's result is an `action` event with its request id.
-    const results = await this.power.run('status', targets, { by: `doctor ${opts.by}`, concurrency: opts.concurrency, requestId: opts.requestId, quiet: opts.requestId === undefined });
-    return powerCheck(results, all.length - targets.length);
+    const results = await this.power.run('status', free, { by: `doctor ${opts.by}`, concurrency: opts.concurrency, requestId: opts.requestId, quiet: opts.requestId === undefined });
+    return powerCheck(results, { withoutTarget: all.length - targets.length, inFlight: targets.length - free.length });
   }
 
   private agentClocks(): DoctorCheck {

@@ -46,8 +46,9 @@ describe('doctor checks', () => {
       { cause: 'ipmi power status failed: timeout after 10 s', nodes: ['n2', 'n4'] },
       { cause: 'ipmi power status failed: wrong password', nodes: ['n3'] },
     ]);
-    expect(powerCheck(results, 0).detail).toBe('3 of 4 node(s) did not answer: 2× ipmi power status failed: timeout after 10 s (n2, n4); 1× ipmi power status failed: wrong password (n3)');
-    expect(powerCheck([], 2)).toMatchObject({ status: 'ok', detail: 'no node has a power target; 2 node(s) have no power target (not checked)' });
+    expect(powerCheck(results, { withoutTarget: 0, inFlight: 0 }).detail).toBe('3 of 4 node(s) did not answer: 2× ipmi power status failed: timeout after 10 s (n2, n4); 1× ipmi power status failed: wrong password (n3)');
+    expect(powerCheck([], { withoutTarget: 2, inFlight: 0 })).toMatchObject({ status: 'ok', detail: 'no node has a power target' });
+    expect(powerCheck(results.slice(0, 1), { withoutTarget: 0, inFlight: 3 })).toMatchObject({ status: 'ok', detail: '1 node(s) answered a power status query; 3 node(s) busy with another power action (not checked)' });
   });
 
   it('clocks: an offset over 2 s either way fails, the largest first', () => {
