@@ -35,7 +35,7 @@ export class AgentMessages {
   }
 
   heartbeat(phase: AgentPhase): Heartbeat {
-    return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, seq: this.seq++, phase, uptime: this.clock.uptime() };
+    return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, seq: this.seq++, phase, uptime: this.clock.uptime(), at: this.clock.now() };
   }
 
   status(online: boolean): AgentStatus {

@@ -4,6 +4,7 @@ import { registerBuildCommands } from './commands/build.js';
 import { registerCompletionCommands } from './commands/completion.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { registerControllerCommand } from './commands/controller.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerNetworkCommands } from './commands/network.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerPolicyCommands } from './commands/policy.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerCompletionCommands(program);
   registerWatchCommand(program);
   registerUserCommands(program);
+  registerDoctorCommand(program);
 
   return program;
 }

@@ -1,9 +1,14 @@
+import type { ControllerClient } from './client.js';
+import { Event, decodeMessage } from '../shared/protocol.js';
+import type { PowerResult } from '../shared/verbs/results.js';
+
 /** A one-line progress bar on a terminal (stderr), nothing otherwise; and the summary line. */
 export class Progress {
   private done = 0;
   private failed = 0;
+  /** `total` null: not known beforehand, a count without a bar. */
   constructor(
-    private readonly total: number,
+    private readonly total: number | null,
     private readonly label: string,
     private readonly enabled = !!process.stderr.isTTY,
   ) {}
@@ -12,9 +17,11 @@ export class Progress {
     this.done++;
     if (!ok) this.failed++;
     if (!this.enabled) return;
+    const failed = this.failed ? ` (${this.failed} failed)` : '';
+    if (this.total === null) return void process.stderr.write(`\r${this.label}: ${this.done} done${failed}`);
     const width = 30;
     const filled = Math.round((this.done / Math.max(1, this.total)) * width);
-    process.stderr.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total}${this.failed ? ` (${this.failed} failed)` : ''}`);
+    process.stderr.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total}${failed}`);
   }
 
   end(): void {
@@ -34,4 +41,12 @@ export function summary(results: ReadonlyArray<{ node: string; ok: boolean; erro
 /** Drop the `node n007: ` prefix the error already carries, as the summary names the node. */
 function shortError(node: string, error: string): string {
   return error.replace(new RegExp(`^node ${node}: `), '');
+}
+
+/** Ticks `progress` with each node's power result of one request (its `action` events carry the request id). */
+export async function followPowerResults(c: ControllerClient, requestId: string, progress: Progress): Promise<void> {
+  await c.stream([c.topics.event('action')], (_t, payload) => {
+    const e = decodeMessage(Event, payload);
+    if (e.ok && e.value.details.requestId === requestId) progress.tick((e.value.details.result as PowerResult).ok);
+  });
 }

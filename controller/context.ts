@@ -39,6 +39,13 @@ export interface Context {
   publishEvent(e: Omit<Event, 'v' | 'at'> & { at?: number }): void;
   /** Who a connected client is (the API server's role check) and the demo agents' token. */
   auth: AuthView;
+  /** Whether the controller is degraded (its store cannot be written), kept by controller.ts. */
+  readonly health: ControllerHealth;
+}
+
+/** The controller's own condition: `degraded` while the store cannot be written, since when and why. */
+export interface ControllerHealth {
+  degraded: { since: number; reason: string } | null;
 }
 
 /** One feature of the controller: started in order, stopped in reverse order. */

@@ -6,9 +6,10 @@ import { MqttBus } from './bus/mqtt-bus.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
 import { anonymousAccessProblem, authView, createAuthenticator, loadTls } from './auth/setup.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import { isAgentClient } from './broker/acl.js';
 import { listenerHosts, originAllowed } from './broker/origins.js';
 import type { ControllerConfig } from './config.js';
-import { NO_NODE_STATES, makeEventPublisher, type Context, type Extension, type ServesNodeStates } from './context.js';
+import { NO_NODE_STATES, makeEventPublisher, type Context, type ControllerHealth, type Extension, type ServesNodeStates } from './context.js';
 import { EventBus, type ListenerFailure } from './events.js';
 import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -55,9 +56,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   await secureDataDir(config.dataDir);
   const journalPath = join(config.dataDir, 'journal.jsonl');
   // A store that cannot be written (disk full) puts the controller in a degraded state until a
-  // write succeeds: the gauge, and a `degraded` event each way once the context exists.
-  let degraded = false;
-  let tellDegraded: (message: string, state: 'degraded' | 'recovered') => void = () => {};
+  // write succeeds: the gauge, `health` (doctor, the dashboard's banner), and a `degraded` event
+  // each way once the context exists.
+  const health: ControllerHealth = { degraded: null };
+  let tellDegraded: (message: string, state: 'degraded' | 'recovered', since: number) => void = () => {};
   const store = await Store.open(config.dataDir, {
     newStore: opts.newStore,
     journalPath,
@@ -68,19 +70,20 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     debounceMs: config.storeDebounceMs,
     onWrite: (ms) => {
       metrics.storeWrite.observe(ms / 1000);
-      if (!degraded) return;
-      degraded = false;
+      if (!health.degraded) return;
+      const { since } = health.degraded;
+      health.degraded = null;
       metrics.degraded.set(0);
       log.warn('store written again: changes are accepted');
-      tellDegraded('store written again: changes are accepted', 'recovered');
+      tellDegraded('store written again: changes are accepted', 'recovered', since);
     },
     onWriteError: (err) => {
       metrics.writeErrors.inc({ file: 'store' });
       log.error({ err: err.message }, 'store write failed; changes are refused until the write, retried, succeeds');
-      if (degraded) return;
-      degraded = true;
+      if (health.degraded) return;
+      health.degraded = { since: now(), reason: `store not writable: ${err.message}` };
       metrics.degraded.set(1);
-      tellDegraded(`store not writable: ${err.message}; changes are refused until a write succeeds`, 'degraded');
+      tellDegraded(`${health.degraded.reason}; changes are refused until a write succeeds`, 'degraded', health.degraded.since);
     },
   });
   if (store.setAside.length > 0) log.warn({ files: store.setAside }, '--new-store: a new, empty store; the old files are kept under these names');
@@ -103,6 +106,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     log.error({ event, owner, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined }, 'listener failed; the others still ran');
   };
   const subscriberFailed = (filter: string, err: unknown) => listenerFailed(filter, 'mqtt subscriber', err);
+  const events = new EventBus(listenerFailed);
 
   let broker: EmbeddedBroker | null = null;
   let bus: Bus;
@@ -125,7 +129,12 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       host: config.host,
       mqttPort: config.mqttPort,
       wsPort: config.wsPort ?? undefined,
-      authenticate: (clientId, username, password, source) => authenticator.authenticate(clientId, username, password, source),
+      authenticate: async (clientId, username, password, source) => {
+        const outcome = await authenticator.authenticate(clientId, username, password, source);
+        // An agent refused for its token is a site problem (`muster doctor` lists them).
+        if (!outcome.ok && isAgentClient(clientId)) events.emit('rejected', { source: clientId, reason: outcome.reason, at: now() });
+        return outcome;
+      },
       tls,
       onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : what }),
       limits: config.limits,
@@ -137,7 +146,6 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   }
 
   const httpServer = new HttpServer(log);
-  const events = new EventBus(listenerFailed);
   const extensions = opts.extensions({ config });
   const stateServer = extensions.find((e): e is Extension & ServesNodeStates => 'nodeStates' in e);
   const ctx: Context = {
@@ -160,9 +168,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     http: httpServer,
     publishEvent: makeEventPublisher(bus, topics, now, log),
     auth: authView(config, broker, internalAgentToken),
+    health,
   };
 
-  tellDegraded = (message, state) => ctx.publishEvent({ kind: 'degraded', node: null, agentId: null, message, details: { state } });
+  tellDegraded = (message, state, since) => ctx.publishEvent({ kind: 'degraded', node: null, agentId: null, message, details: { state, since } });
 
   const started: Extension[] = [];
   const stop = async () => {

@@ -2,6 +2,7 @@ import { ApiServer } from './api/server.js';
 import { adminVerbs } from './api/verbs/admin.js';
 import { buildVerbs } from './api/verbs/build.js';
 import { consoleVerbs } from './api/verbs/console.js';
+import { doctorVerbs } from './api/verbs/doctor.js';
 import { identityVerbs } from './api/verbs/identity.js';
 import { namingVerbs } from './api/verbs/naming.js';
 import { nodeVerbs } from './api/verbs/nodes.js';
@@ -14,6 +15,7 @@ import { BuildService } from './provision/service.js';
 import { ConsoleService } from './console/service.js';
 import type { Context, Extension } from './context.js';
 import { SimCluster } from './demo/sim-cluster.js';
+import { Doctor } from './doctor/service.js';
 import { DashboardRoute } from './http/dashboard/route.js';
 import { MetricsRoute } from './http/metrics-route.js';
 import { Identification } from './identify/service.js';
@@ -30,6 +32,7 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
   const consoles = new ConsoleService();
   const build = new BuildService(power);
   const network = ctx.config.network ? new ProvisioningNetwork() : null;
+  const doctor = new Doctor(power, build, network);
   const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
   const api = new ApiServer([
     ...nodeVerbs(build),
@@ -43,8 +46,9 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
     ...policyVerbs(),
     ...userVerbs,
     ...networkVerbs(network),
+    ...doctorVerbs(doctor),
   ]);
-  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, api, new MetricsRoute(), new DashboardRoute()];
+  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, doctor, api, new MetricsRoute(), new DashboardRoute()];
   if (network) exts.push(network);
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,4 +28,11 @@ export async function secureDataDir(dir: string): Promise<void> {
   } catch (err) {
     throw new Error(`data directory ${dir}: ${(err as Error).message}`);
   }
+}
+
+let version: string | null = null;
+/** muster's version, from its package.json (the controller reports it; the CLI compares). */
+export function musterVersion(): string {
+  version ??= (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
 }

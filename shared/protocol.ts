@@ -117,6 +117,8 @@ export const Heartbeat = z.object({
   seq: z.number().int().nonnegative(),
   phase: AgentPhase,
   uptime: z.number().nonnegative(),
+  /** The agent's wall clock when sent: the controller judges clock offsets by it. Optional: older agents leave it out. */
+  at: epochMs.optional(),
 });
 /** `muster/agents/<agentId>/status`: `online:false` is the will the broker sends for a dead link. */
 export const AgentStatus = z.object({ v, bootId: BootId, online: z.boolean() });

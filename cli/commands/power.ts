@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { Event, decodeMessage } from '../../shared/protocol.js';
 import { POWER_ACTIONS, PowerAction } from '../../shared/verbs/args.js';
-import type { PowerResult } from '../../shared/verbs/results.js';
 import { table } from '../format.js';
-import { Progress, summary } from '../progress.js';
+import { followPowerResults, Progress, summary } from '../progress.js';
 import { printJson, useColor, withController } from '../session.js';
-
 
 export function registerPowerCommand(program: Command): void {
   program
@@ -26,10 +23,7 @@ export function registerPowerCommand(program: Command): void {
       const r = await withController(cmd, async (c) => {
         const nodes = await c.request('nodes', { range });
         const progress = new Progress(nodes.length, `power ${action}`, !o.json && !!process.stderr.isTTY);
-        await c.stream([c.topics.event('action')], (_t, payload) => {
-          const e = decodeMessage(Event, payload);
-          if (e.ok && e.value.details.requestId === requestId) progress.tick((e.value.details.result as PowerResult).ok);
-        });
+        await followPowerResults(c, requestId, progress);
         // A large range takes a while: wait long enough for all of it.
         const timeoutMs = Math.max(60_000, nodes.length * 30_000);
         const res = await c.request('power', { action, range, concurrency, staggerMs, requestId }, timeoutMs);

@@ -12,6 +12,9 @@ import { LOADERS, renderDhcpHosts, renderDnsmasqConfig, type DnsmasqFiles } from
 import { BootStepReader, parseDnsmasqLine, type BootStep } from './dnsmasq-log.js';
 import { DnsmasqProcess } from './dnsmasq-process.js';
 import { readLeases, type Lease } from './leases.js';
+import { checkLoaders, type LoaderReport } from './loaders.js';
+import { interfaceAddress, tftpRead } from './tftp-probe.js';
+import type { TftpFacts } from '../doctor/checks.js';
 
 /**
  * The provisioning network (docs/network.md): muster's own dnsmasq for DHCP or proxy-DHCP and TFTP,
@@ -73,6 +76,24 @@ export class ProvisioningNetwork implements Extension {
   /** dnsmasq's current leases, each with the node its MAC belongs to. */
   leases(): Promise<Lease[]> {
     return readLeases(this.files.leaseFile, (mac) => this.nodeByMac(mac));
+  }
+
+  /** For `muster doctor`: the supervised dnsmasq's pid (null while it is not running). */
+  dnsmasq(): { interface: string; pid: number | null } {
+    return { interface: this.net.interface, pid: this.process?.pid ?? null };
+  }
+
+  /** For `muster doctor`: a TFTP read of the BIOS loader on the interface's address, where dnsmasq listens. */
+  async probeTftp(): Promise<TftpFacts> {
+    const file = LOADERS.bios;
+    const address = await interfaceAddress(this.net.interface, this.net.netns);
+    if (!address) return { file, address, outcome: { ok: false, error: `interface ${this.net.interface} has no IPv4 address${this.net.netns ? ` in namespace ${this.net.netns}` : ''}` } };
+    return { file, address, outcome: await tftpRead(address, file, { netns: this.net.netns }) };
+  }
+
+  /** For `muster doctor`: the loaders in the TFTP root, checked against Debian's ipxe package. */
+  checkLoaders(): Promise<LoaderReport> {
+    return checkLoaders(this.net.tftpRoot);
   }
 
   /** Coalesces bursts (a `define` of many nodes): one rewrite runs, and one more after it if needed. */

@@ -55,6 +55,11 @@ export class PowerService implements Extension {
     if (nodes.length) await this.run('status', nodes, { by: 'power sync', quiet: true });
   }
 
+  /** A power action on the node is running (its next one would be refused). */
+  inFlight(node: string): boolean {
+    return this.busy.has(node);
+  }
+
   driverFor(node: string): PowerDriver {
     const definition = this.ctx.nodes.get(node);
     const target = definition?.power;

@@ -97,6 +97,11 @@ export class BuildService implements Extension {
     return lists.flat();
   }
 
+  /** The netboot catalog's files against their recorded checksums (`muster doctor`). */
+  verifyImages(): ReturnType<NetbootBuildSystem['verifyImages']> {
+    return this.netboot.verifyImages();
+  }
+
   async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean }, replace: boolean, system = 'netboot'): Promise<BuildImage> {
     const s = this.registry.get(system);
     if (!canAddImages(s)) throw new BuildError('bad-config', null, `build system ${system} keeps its own images: add them with its own tool`);

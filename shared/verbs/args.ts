@@ -28,3 +28,8 @@ export const OsImageInputs = z.object({
   kernelFlavour: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'kernel flavour like cloud-amd64').default('cloud-amd64'),
 });
 export type OsImageInputs = z.output<typeof OsImageInputs>;
+
+/** The checks `muster doctor` asks the controller for (docs/operations.md, "muster doctor"). */
+export const DOCTOR_CHECKS = ['store', 'data-dir', 'tls', 'dhcp', 'tftp', 'loaders', 'images', 'tokens', 'power', 'clock'] as const;
+export const DoctorCheckId = z.enum(DOCTOR_CHECKS);
+export type DoctorCheckId = z.infer<typeof DoctorCheckId>;

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PasswordHash, Role, UserName, type Role as RoleName } from '../auth.js';
 import { Axis, NodeName } from '../protocol.js';
-import { MAX_UPLOAD_PARTS, OsImageInputs, PowerAction, SiteFormat, UPLOAD_PART_CHARS } from './args.js';
+import { DoctorCheckId, MAX_UPLOAD_PARTS, OsImageInputs, PowerAction, SiteFormat, UPLOAD_PART_CHARS } from './args.js';
 import type * as R from './results.js';
 
 declare const resultType: unique symbol;
@@ -214,6 +214,21 @@ export const VERBS = {
     args: z.object({ group: z.string().min(1).max(63) }),
     result: returns<{ group: string; frozen: R.FrozenGroup[] }>(),
     cli: 'policy resume',
+  }),
+
+  // ---- site health ----
+  doctor: verb({
+    summary: "check the site from the controller's side: store, data directory, TLS, DHCP/TFTP, loaders, images, tokens, power targets, clocks",
+    role: 'viewer',
+    args: z.object({
+      /** Only these checks (the dashboard asks for `store`); all when absent. */
+      checks: z.array(DoctorCheckId).min(1).max(20).optional(),
+      concurrency: z.number().int().min(1).max(1000).optional(),
+      /** Tags the power check's per-node `action` events, so the CLI can show progress. */
+      requestId: z.string().max(64).optional(),
+    }),
+    result: returns<R.DoctorReport>(),
+    cli: 'doctor',
   }),
 
   // ---- users and agent tokens ----

@@ -249,3 +249,25 @@ export interface DhcpLease {
   expiresAt: number | null;
   node: string | null;
 }
+
+/** One check of `doctor`: what was found, and for a failure what fixes it. */
+export interface DoctorCheck {
+  /** A controller check's id, or `controller` for the CLI's own (reachable, version). */
+  id: string;
+  /** What is checked, for people: `data directory`, `power targets`. */
+  title: string;
+  /** `skip`: it does not apply here (no TLS configured, no provisioning network). */
+  status: 'ok' | 'fail' | 'skip';
+  /** One line: what was found. */
+  detail: string;
+  /** What to do, for a failure; null otherwise. */
+  fix: string | null;
+  /** Since when it has failed, where the controller knows (ms since the epoch). */
+  since?: number;
+}
+
+/** `doctor`: the controller's version and its checks, in the order asked. */
+export interface DoctorReport {
+  version: string;
+  checks: DoctorCheck[];
+}

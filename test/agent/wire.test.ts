@@ -47,6 +47,8 @@ describe('agent messages', () => {
     expect(parseMessage(Heartbeat, first).ok && parseMessage(Heartbeat, second).ok).toBe(true);
     expect([first.seq, second.seq]).toEqual([0, 1]);
     expect([first.uptime, second.uptime]).toEqual([42, 44.5]);
+    // The wall clock, for the controller's judgement of clock offsets.
+    expect(first.at).toBe(1_700_000_000_000);
   });
 });
 

@@ -5,28 +5,25 @@
  * good copy: it is written to a temp file renamed over the old one, and a failure is reported.
  * The data directory is on a 1 MB tmpfs the test mounts (needs root).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProc } from '../helpers/inproc.js';
 import { logSink } from '../helpers/log-sink.js';
-import { tempDir } from '../helpers/tmp.js';
+import { smallDisk, type SmallDisk } from '../helpers/small-disk.js';
 
-const mnt = tempDir('muster-backup-full-');
+let disk: SmallDisk;
 
 beforeAll(() => {
-  if (process.getuid?.() !== 0) throw new Error('the full-disk backup test mounts a tmpfs and needs root (npm test runs as root in CI)');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt.dir]);
+  disk = smallDisk('the full-disk backup test');
 });
 afterAll(() => {
-  execFileSync('umount', ['-l', mnt.dir]);
-  mnt.remove();
+  disk?.remove();
 });
 
 describe('the backup at start on a full disk', () => {
   it('does not stop the controller from starting and leaves the previous backup whole', async () => {
-    const dataDir = join(mnt.dir, 'data');
+    const dataDir = join(disk.dir, 'data');
     mkdirSync(dataDir);
     // A first run: its first write made the backup; 300 nodes defined after it make the store bigger.
     const first = await startInProc({ dataDir, storeDebounceMs: 0 });
@@ -37,11 +34,7 @@ describe('the backup at start on a full disk', () => {
     expect(readFileSync(join(dataDir, 'store.json')).length).toBeGreaterThan(lastGood.length + 50_000);
 
     // Fill what is left of the filesystem: the new backup cannot be written.
-    try {
-      writeFileSync(join(mnt.dir, 'filler'), Buffer.alloc(2 * 2 ** 20));
-    } catch (err) {
-      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    }
+    disk.fill();
     const { log, lines } = logSink('error');
     const c = await startInProc({ dataDir, storeDebounceMs: 0 }, { log });
     try {

@@ -6,23 +6,21 @@
  * quietly-but-counted, while the controller keeps serving reads. Once space is back, the pending
  * write is retried and lands with no new change, and changes are accepted again.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProc, type InProc } from '../helpers/inproc.js';
-import { tempDir } from '../helpers/tmp.js';
+import { smallDisk, type SmallDisk } from '../helpers/small-disk.js';
 import { EventRecorder } from './faults-cluster.js';
 import { readStore, until } from './lib.js';
 
-const mnt = tempDir('muster-fulldisk-');
+let disk: SmallDisk;
 let c: InProc;
 let events: EventRecorder;
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error('the full-disk test mounts a tmpfs and needs root (npm test runs as root in CI)');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt.dir]);
-  const dataDir = join(mnt.dir, 'data');
+  disk = smallDisk('the full-disk test');
+  const dataDir = join(disk.dir, 'data');
   mkdirSync(dataDir);
   c = await startInProc({ dataDir, storeDebounceMs: 0 });
   events = await EventRecorder.connect(c.running.mqttUrl);
@@ -30,20 +28,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await events?.close();
   await c?.stop().catch(() => {});
-  execFileSync('umount', ['-l', mnt.dir]);
-  mnt.remove();
+  disk?.remove();
 });
 
 describe('a full disk', () => {
   it('makes store writes fail with the reason while reads are still served, and recovers', async () => {
     await c.client.request('define', { range: 'n001', settings: ['groups=rack1'] });
     // Fill what is left of the filesystem.
-    const filler = join(mnt.dir, 'filler');
-    try {
-      writeFileSync(filler, Buffer.alloc(2 * 2 ** 20));
-    } catch (err) {
-      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    }
+    disk.fill();
     await expect(c.client.request('define', { range: 'n[002-200]', settings: ['groups=rack1'] })).rejects.toThrow(/store .*store\.json: write failed: .*ENOSPC/);
     expect(c.running.ctx.store.error?.message).toMatch(/ENOSPC/);
     const degraded = () => c.running.ctx.metrics.registry.getSingleMetricAsString('muster_degraded');
@@ -63,7 +55,7 @@ describe('a full disk', () => {
     const nodes = await c.client.request('nodes', {});
     expect(nodes.length).toBeGreaterThanOrEqual(1);
     // Space back: the pending write is retried and lands with no new change.
-    rmSync(filler);
+    disk.free();
     await until('the pending write retried', () => (c.running.ctx.store.error === null ? true : undefined), 60_000, 200);
     const onDisk = Object.keys(readStore(c.running.ctx.store.dir).nodes);
     expect(onDisk).toContain('n200');

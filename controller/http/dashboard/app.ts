@@ -4,6 +4,7 @@
  * node page and the discovered list. State messages only mark things dirty; one
  * requestAnimationFrame applies them, so a burst of 10,000 retained states costs a few frames.
  */
+import { DegradedBanner } from './degraded-banner.js';
 import { DiscoveredPanel } from './discovered-panel.js';
 import { byId, h } from './dom.js';
 import { Link, type DashboardConfig, type LinkStatus } from './link.js';
@@ -170,6 +171,7 @@ function showGroups(next: Record<string, string[]>): void {
 let link: Link | null = null;
 let nodePanel: NodePanel | null = null;
 let discovered: DiscoveredPanel | null = null;
+let banner: DegradedBanner | null = null;
 let groupsTimer = 0;
 
 /** Group membership changes with definitions: reload it shortly after nodes come or go. */
@@ -196,8 +198,13 @@ function showStatus(s: LinkStatus | 'synthetic' | 'no-broker', detail = ''): voi
 async function startLive(config: DashboardConfig): Promise<void> {
   if (config.wsPort === null) return showStatus('no-broker', config.wsProblem ?? 'the controller has no MQTT WebSocket listener');
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  link = new Link(config, `${scheme}://${location.hostname}:${config.wsPort}`, showStatus);
+  link = new Link(config, `${scheme}://${location.hostname}:${config.wsPort}`, (s, detail) => {
+    showStatus(s, detail);
+    // Events missed while away: ask again on every (re)connect.
+    if (s === 'live') void banner?.refresh();
+  });
   const l = link;
+  banner = new DegradedBanner(byId('degraded'), l);
   nodePanel = new NodePanel(byId('node-panel'), l, (n) => model.get(n), () => route(''));
   discovered = new DiscoveredPanel(byId('discovered-panel'), l, (n) => (byId('discovered-count').textContent = n ? String(n) : ''), (node) => route(`node=${node}`));
   const login = new LoginBox(l, (id) => discovered!.setRole(id.user, id.role));
@@ -210,6 +217,7 @@ async function startLive(config: DashboardConfig): Promise<void> {
     } catch {
       return;
     }
+    if (kind === 'degraded') void banner!.refresh();
     if (kind === 'discovered' || kind === 'assigned') discovered!.refresh();
     if (kind === 'assigned') groupsSoon();
     nodePanel!.event(kind, node);

@@ -102,6 +102,27 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     }));
   }
 
+  /**
+   * Every image's kernel and initrd, read again and compared with the checksum taken when it was
+   * added (`muster doctor`): what is missing or changed, per file.
+   */
+  async verifyImages(): Promise<{ count: number; problems: Array<{ what: string; problem: string }> }> {
+    const problems: Array<{ what: string; problem: string }> = [];
+    for (const image of this.catalog.values()) {
+      for (const part of ['kernel', 'initrd'] as const) {
+        const file = image[part];
+        const what = `image ${image.name} ${part} ${file.path}`;
+        try {
+          const sha256 = await sha256Of(file.path);
+          if (sha256 !== file.sha256) problems.push({ what, problem: `has changed since it was added (sha256 ${sha256.slice(0, 12)}…, recorded ${file.sha256.slice(0, 12)}…)` });
+        } catch (err) {
+          problems.push({ what, problem: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : (err as Error).message });
+        }
+      }
+    }
+    return { count: this.catalog.size, problems };
+  }
+
   /** The catalog entry of an image (paths, checksums), or null. */
   image(name: string): ImageRecord | null {
     return this.catalog.get(name) ?? null;
@@ -240,8 +261,12 @@ async function describeFile(image: string, part: 'kernel' | 'initrd', path: stri
   }
   if (!st.isFile()) throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs} is not a regular file`);
   if (st.size === 0) throw new BuildError('bad-config', null, `image ${image}: ${part} ${abs} is empty`);
+  return { path: abs, sha256: await sha256Of(abs), size: st.size, mtimeMs: st.mtimeMs };
+}
+
+async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer);
-  return { path: abs, sha256: hash.digest('hex'), size: st.size, mtimeMs: st.mtimeMs };
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
