@@ -75,6 +75,17 @@ export function buildTable(r) {
     const p = r.power;
     row(`7 power cycle ${p.nodes} sim nodes`, `${f1(p.wallMs / 1000)} s wall, ${p.ok}/${p.nodes} ok, max in flight ${p.maxInFlight}`, '', `never > ${p.concurrency} at once`, p.maxInFlight <= p.concurrency && p.ok === p.nodes, `${p.command}; in flight from the action events' [at − ms, at]`);
   }
+  if (r.dashboard) {
+    const d = r.dashboard;
+    const p = d.page;
+    const n = f0(p.nodes);
+    row(`8 dashboard first render, ${n} nodes`, `${f0(p.firstRenderMs)} ms`, '', '< 3000 ms', p.firstRenderMs < 3000, d.command);
+    const slowest = Math.max(...p.updates.map((u) => u.totalMs));
+    row('8 dashboard update bursts, to their frame', p.updates.map((u) => `${f0(u.changes)} → ${f0(u.totalMs)} ms`).join(', '), '', '< 1000 ms each', slowest < 1000, d.command);
+    row('8 dashboard state filter', `${f0(p.filterMs)} ms (${f0(p.deadShown)} dead shown)`, '', '< 500 ms', p.filterMs < 500, d.command);
+    row('8 dashboard scroll to the end', `${f0(p.scrollMs)} ms`, '', '< 200 ms', p.scrollMs < 200, d.command);
+    row(`8 node model select + counts, ${n} nodes`, `${f1(d.modelMs)} ms`, '', '< 200 ms', d.modelMs < 200, d.modelCommand);
+  }
   return rows;
 }
 

@@ -1,5 +1,5 @@
 // muster's benchmark suite: muster against peers measured in the same run (issue 10).
-//   node bench/run.mjs [--quick|--full] [--only ceiling,steady,cluster,power,journal,agent]
+//   node bench/run.mjs [--quick|--full] [--only ceiling,steady,cluster,power,journal,agent,dashboard]
 // Quick (default): 1,500 agents, a few minutes. Full: the 10,000-node figures.
 // Prints a table and writes bench/results.json. Build first (node scripts/build.mjs).
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { load1 } from './lib/procstat.mjs';
 import { killChildren, repo } from './lib/targets.mjs';
 import { TARGETS, ceiling } from './scenarios/ceiling.mjs';
 import { bareSteady, musterCluster } from './scenarios/cluster.mjs';
+import { dashboardFigures } from './scenarios/dashboard.mjs';
 import { journalAppends } from './scenarios/journal.mjs';
 import { powerFanout } from './scenarios/power.mjs';
 import { buildTable, formatTable } from './report.mjs';
@@ -28,6 +29,7 @@ const MODES = {
     power: { nodes: 1000, concurrency: 50 },
     journal: { count: 100_000 },
     agentRuns: 20,
+    dashboard: { nodes: 10_000 },
   },
   full: {
     ceiling: { agents: 1000, workers: 2, rates: [5000, 10000, 20000, 30000, 35000, 40000, 45000, 50000, 60000, 70000, 80000], stepMs: 6000 },
@@ -39,6 +41,7 @@ const MODES = {
     power: { nodes: 1000, concurrency: 50 },
     journal: { count: 200_000 },
     agentRuns: 20,
+    dashboard: { nodes: 10_000 },
   },
 };
 const mode = full ? 'full' : 'quick';
@@ -95,6 +98,10 @@ await part('cluster', async () => {
 });
 await part('power', async () => (results.power = await powerFanout({ ...cfg.power, log })));
 await part('journal', async () => (results.journal = await journalAppends(cfg.journal)));
+await part('dashboard', async () => {
+  log(`dashboard: ${cfg.dashboard.nodes} synthetic nodes in Chromium`);
+  results.dashboard = await dashboardFigures({ ...cfg.dashboard, log });
+});
 results.loadAtEnd = load1();
 results.finishedAt = new Date().toISOString();
 

@@ -1,7 +1,10 @@
 // What the bench borrows from the real code base, bundled by bench/lib/protocol.mjs: the agent's
 // own message builders and the demo's fingerprints (so simulated agents speak today's protocol),
-// and the journal (for its append rate).
+// the journal (for its append rate), and the dashboard's Chromium driver.
 export { AgentMessages } from '../../agent/messages.js';
 export { simFingerprint } from '../../controller/demo/sim-cluster.js';
 export { Topics } from '../../shared/topics.js';
 export { Journal } from '../../controller/store/journal.js';
+// The dashboard's 10,000-node figures: the same Chromium and page driver as test/dashboard.
+export { launchChromium } from '../../test/dashboard/browser.js';
+export { describeSyntheticFigures, measureSyntheticPage, timeModelSelect } from '../../test/dashboard/synthetic-figures.js';

@@ -8,6 +8,7 @@ import { classify } from '../../controller/http/dashboard/state-classes.js';
 import { seededRandom } from '../../shared/random.js';
 import { syntheticChanges, syntheticState, syntheticStates } from '../../controller/http/dashboard/synthetic.js';
 import { NodeState } from '../../shared/protocol.js';
+import { timeModelSelect } from './synthetic-figures.js';
 
 const state = (node: string, over: Partial<NodeState> = {}): NodeState => ({ ...syntheticState(1, 1_795_600_000_000, () => 0.5), node, phase: 'run', liveness: 'alive', admin: 'online', reason: null, adminBy: null, faults: 0, ...over });
 
@@ -47,17 +48,13 @@ describe('NodeModel', () => {
     expect(Object.fromEntries(m.counts(m.names()))).toEqual({ run: 1, dead: 1, faults: 1, offline: 1, kernel: 1 });
   });
 
-  test('10,000 nodes: select and count stay in milliseconds', () => {
-    const m = new NodeModel();
-    for (const s of syntheticStates(10_000, 0, seededRandom(7))) m.apply(s.node, s);
-    const t = performance.now();
-    const dead = m.select({ ...NO_FILTER, state: 'dead' });
-    const counts = m.counts(m.names());
-    const ms = performance.now() - t;
-    expect(m.names()).toHaveLength(10_000);
+  test('10,000 nodes: the state filter and the counts agree and cover every node', () => {
+    // The time is printed here and held to its target by `node bench/run.mjs --only dashboard`.
+    const { names, dead, counts, ms } = timeModelSelect(10_000);
+    console.log(`node model, 10,000 nodes: select + counts ${ms.toFixed(1)} ms`);
+    expect(names).toHaveLength(10_000);
     expect(dead.length).toBe(counts.get('dead'));
     expect([...counts].filter(([k]) => k !== 'faults').reduce((a, [, n]) => a + n, 0)).toBe(10_000);
-    expect(ms).toBeLessThan(200);
   });
 });
 
