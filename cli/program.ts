@@ -1,5 +1,6 @@
 /** The `muster` command tree: every verb, its options, help and examples. */
 import { Command } from 'commander';
+import { musterVersion } from '../controller/paths.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerCompletionCommands } from './commands/completion.js';
 import { registerConsoleCommand } from './commands/console.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   program
     .name('muster')
     .description('Bring up and keep alive the nodes of a bare-metal cluster.')
+    .version(musterVersion(), '--version', "print muster's version")
     .option('--controller <url>', 'controller MQTT URL (env MUSTER_CONTROLLER)', process.env.MUSTER_CONTROLLER ?? 'mqtt://127.0.0.1:1883')
     .option('--prefix <prefix>', 'topic prefix', process.env.MUSTER_PREFIX ?? 'muster')
     .option('--user <name>', 'user name (env MUSTER_USER; password from MUSTER_PASSWORD, MUSTER_PASSWORD_FILE or a prompt)', process.env.MUSTER_USER)

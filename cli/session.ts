@@ -17,6 +17,7 @@ export async function withController<T>(cmd: Command, fn: (client: ControllerCli
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const timeoutS = Number(g.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new Error(`--timeout "${g.timeout}" must be a positive number of seconds`);
+  checkControllerUrl(g.controller);
   const caFile = g.ca ?? process.env.MUSTER_CA;
   // Without a password the connection is anonymous (where the controller allows it), and the
   // controller records what it does as done by `anonymous`.
@@ -33,6 +34,21 @@ export async function withController<T>(cmd: Command, fn: (client: ControllerCli
     return await fn(client);
   } finally {
     await client.close();
+  }
+}
+
+const CONTROLLER_SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
+
+/** Refuses a --controller that is not a URL the client can connect to, saying what one looks like. */
+export function checkControllerUrl(url: string): void {
+  let scheme: string | null = null;
+  try {
+    scheme = new URL(url).protocol;
+  } catch {
+    // not a URL at all: said below
+  }
+  if (scheme === null || !CONTROLLER_SCHEMES.includes(scheme)) {
+    throw new Error(`--controller "${url}" is not a controller URL: give mqtt://HOST[:PORT] (mqtts:// with TLS) or ws://HOST:PORT (wss://), e.g. mqtt://127.0.0.1:1883 (env MUSTER_CONTROLLER)`);
   }
 }
 

@@ -1,7 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseDuration } from '../../shared/duration.js';
 import { formatInterfaces } from '../../shared/node-network.js';
-import type { Axis } from '../../shared/protocol.js';
+import { Axis } from '../../shared/protocol.js';
 import type { ShownNode } from '../../shared/verbs/results.js';
 import { ago, isoTime, table } from '../format.js';
 import { printJson, useColor, withController } from '../session.js';
@@ -40,12 +40,12 @@ export function registerNodeCommands(program: Command): void {
     .command('history <node>')
     .description("a node's transitions (phase, liveness, admin, power), oldest first")
     .option('--since <time>', 'only since this time: ISO date/time, or a duration like 10m, 1.5h, 2m30s')
-    .option('--axis <axis>', 'only this axis: phase, liveness, admin, power, agent')
+    .addOption(new Option('--axis <axis>', 'only this axis').choices(Axis.options))
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster history n001\n  muster history n001 --since 1h --axis phase\n')
-    .action(async (node: string, o: { since?: string; axis?: string; json?: boolean }, cmd: Command) => {
+    .action(async (node: string, o: { since?: string; axis?: Axis; json?: boolean }, cmd: Command) => {
       const since = o.since === undefined ? undefined : parseSince(o.since);
-      const r = await withController(cmd, (c) => c.request('history', { node, since, axis: o.axis as Axis | undefined /* the controller names a wrong one */ }));
+      const r = await withController(cmd, (c) => c.request('history', { node, since, axis: o.axis }));
       if (o.json) return printJson(r.transitions);
       process.stdout.write(table(['TIME', 'AXIS', 'FROM', 'TO', 'CAUSE'], r.transitions.map((t) => [isoTime(t.at), t.axis, t.from ?? '-', t.to ?? '-', t.cause])) + '\n');
       if (r.skipped) process.stderr.write(`muster: ${r.skipped} unreadable journal line(s) skipped\n`);

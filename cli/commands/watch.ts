@@ -1,17 +1,18 @@
 import type { Command } from 'commander';
-import { Event, decodeMessage } from '../../shared/protocol.js';
+import { Event, EventKind, decodeMessage } from '../../shared/protocol.js';
 import { colorize } from '../format.js';
+import { listOf } from '../option-values.js';
 import { useColor, withController } from '../session.js';
 
 export function registerWatchCommand(program: Command): void {
   program
     .command('watch [range]')
     .description('stream transitions and events as they happen (Ctrl-C to stop)')
-    .option('--kind <kinds>', 'only these event kinds, comma-separated (transition, discovered, assigned, policy, action, incident, …)')
+    .option('--kind <kinds>', `only these event kinds, comma-separated: ${EventKind.options.join(', ')}`, listOf('an event kind', EventKind.options))
     .option('--json', 'one JSON object per line')
     .addHelpText('after', '\nExamples:\n  muster watch\n  muster watch rack1 --kind transition,action\n')
-    .action(async (range: string | undefined, o: { kind?: string; json?: boolean }, cmd: Command) => {
-      const kinds = o.kind ? new Set(o.kind.split(',').map((k) => k.trim())) : null;
+    .action(async (range: string | undefined, o: { kind?: Set<EventKind>; json?: boolean }, cmd: Command) => {
+      const kinds = o.kind ?? null;
       await withController(cmd, async (c) => {
         const only = range ? new Set((await c.request('nodes', { range })).map((r) => r.node)) : null;
         const color = useColor();

@@ -92,4 +92,28 @@ describe('muster CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/^muster: cannot reach the controller at mqtt:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
   });
+
+  it('prints its version', async () => {
+    const r = await muster(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('refuses wrong words before it connects, naming what is allowed', async () => {
+    // No controller listens on this port: each refusal must come from reading the command line.
+    const nowhere = `mqtt://127.0.0.1:${await freePort()}`;
+    const cases: Array<[string[], RegExp]> = [
+      [['--controller', 'foo', 'nodes'], /^muster: --controller "foo" is not a controller URL: give mqtt:\/\/HOST\[:PORT\]/],
+      [['--controller', 'http://127.0.0.1:8080', 'nodes'], /is not a controller URL/],
+      [['--controller', nowhere, 'watch', '--kind', 'transition,foo'], /"foo" is not an event kind; give one or more of discovered, assigned, transition/],
+      [['--controller', nowhere, 'history', 'n1', '--axis', 'foo'], /argument 'foo' is invalid\. Allowed choices are phase, liveness, admin, power/],
+      [['--controller', nowhere, 'bios', 'nosuch'], /unknown command 'nosuch'/],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await muster(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(expected);
+      expect(r.stderr, args.join(' ')).not.toContain('cannot reach');
+    }
+  });
 });
