@@ -28,8 +28,8 @@ describe('BIOS settings (pure)', () => {
     // The agent reports the version only: settings a driver reported before are kept.
     recordReportedBios(data, 'n002', { version: '1.9.0', at: 40 });
     expect(biosDiff(data, ['n001', 'n002', 'n003'])).toEqual([
-      { node: 'n001', reportedAt: 20, drift: [{ key: 'SMT', desired: 'disabled', reported: null, from: 'group compute' }] },
-      { node: 'n002', reportedAt: 40, drift: [{ key: 'version', desired: '2.1.3', reported: '1.9.0', from: 'group compute' }] },
+      { node: 'n001', reportedAt: 20, drift: [{ key: 'SMT', desired: 'disabled', actual: null, pending: null, from: 'group compute' }] },
+      { node: 'n002', reportedAt: 40, drift: [{ key: 'version', desired: '2.1.3', actual: '1.9.0', pending: null, from: 'group compute' }] },
       { node: 'n003', reportedAt: null, drift: [] },
     ]);
   });
