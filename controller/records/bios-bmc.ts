@@ -105,7 +105,7 @@ export class BmcBios {
   private record(ctx: Context, node: string, bios: RedfishBios): void {
     ctx.store.change((d) =>
       recordReportedBios(d, node, {
-        version: bios.version ?? d.bios.reported[node]?.version ?? null,
+        ...(bios.version !== null && { version: bios.version }),
         settings: attributesAsSettings(bios.attributes),
         pending: attributesAsSettings(bios.pending),
         at: ctx.now(),

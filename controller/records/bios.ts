@@ -3,8 +3,10 @@
  * (actual, and pending: written to the BMC, applied at the next reset), the drift between them,
  * and the attributes a BMC must be sent to reach the desired ones. `version` is the BIOS version
  * (the agent's DMI or the BMC's `BiosVersion`); it changes by a firmware update, never by a
- * setting. Pure functions over StoreData and plain BMC readings.
+ * setting. `os.*` keys are what the agent sees of the firmware. Pure functions over StoreData and
+ * plain BMC readings.
  */
+import type { Firmware } from '../../shared/protocol.js';
 import type { BiosDiffRow } from '../../shared/verbs/results.js';
 import type { BiosSettings, StoreData } from '../store/schema.js';
 import { RecordError } from './errors.js';
@@ -76,23 +78,35 @@ export function desiredFor(data: StoreData, node: string): Record<string, Desire
 }
 
 export interface BiosReport {
-  version: string | null;
-  /** Actual settings; left out (the agent knows only the version): the last reported ones stay. */
+  /** Left out: the last reported version stays. */
+  version?: string | null;
+  /** The BMC's actual settings; left out (the agent does not know them): the last reported ones stay. */
   settings?: BiosSettings;
-  /** Settings waiting for the next reset; left out: the last reported ones stay. */
+  /** The BMC's settings waiting for the next reset; left out: the last reported ones stay. */
   pending?: BiosSettings;
+  /** What the agent sees of the firmware (`os.*` keys); left out: the last reported ones stay. */
+  os?: BiosSettings;
   at: number;
 }
 
 /** Record what a node reports. Returns whether the version or a setting changed, for an event. */
 export function recordReportedBios(data: StoreData, node: string, report: BiosReport): boolean {
-  const version = report.version?.trim() || null;
   const before = data.bios.reported[node];
+  const version = report.version === undefined ? (before?.version ?? null) : report.version?.trim() || null;
   const settings = report.settings ?? before?.settings ?? null;
   const pending = report.pending ?? before?.pending ?? null;
-  const changed = !before || before.version !== version || JSON.stringify([before.settings, before.pending]) !== JSON.stringify([settings, pending]);
-  data.bios.reported[node] = { version, settings, pending, at: report.at };
+  const os = report.os ?? before?.os ?? null;
+  const changed = !before || before.version !== version || JSON.stringify([before.settings, before.pending, before.os]) !== JSON.stringify([settings, pending, os]);
+  data.bios.reported[node] = { version, settings, pending, os, at: report.at };
   return changed;
+}
+
+/** Keys the agent reports from what the OS sees: compared, never written to a BMC. */
+const isOsKey = (key: string) => key.startsWith('os.');
+
+/** The agent's view of the firmware as settings: `os.bootMode` (uefi, bios), `os.secureBoot` (enabled, disabled). */
+export function firmwareSettings(firmware: Firmware): BiosSettings {
+  return { 'os.bootMode': firmware.bootMode, ...(firmware.secureBoot && { 'os.secureBoot': firmware.secureBoot }) };
 }
 
 /**
@@ -104,8 +118,8 @@ export function biosDiff(data: StoreData, nodes: readonly string[]): BiosDiffRow
     const report = data.bios.reported[node];
     const drift: BiosDiffRow['drift'] = [];
     for (const [key, want] of Object.entries(desiredFor(data, node)).sort(([a], [b]) => a.localeCompare(b))) {
-      const actual = key === 'version' ? (report?.version ?? null) : (report?.settings?.[key] ?? null);
-      const pending = key === 'version' ? null : (report?.pending?.[key] ?? null);
+      const actual = key === 'version' ? (report?.version ?? null) : ((isOsKey(key) ? report?.os : report?.settings)?.[key] ?? null);
+      const pending = key === 'version' || isOsKey(key) ? null : (report?.pending?.[key] ?? null);
       if (actual !== want.value || pending !== null) drift.push({ key, desired: want.value, actual, pending, from: want.from });
     }
     return { node, reportedAt: report?.at ?? null, drift };
@@ -151,7 +165,7 @@ export interface BiosWritePlan {
  * The attributes a BMC must be sent so that, after its next reset, every desired setting holds:
  * those whose value after the reset (pending, else actual) differs from the desired one. Each value
  * is checked and typed by the attribute registry when the BMC has one, else by the actual value's
- * type. `version` is no attribute and is never written.
+ * type. `version` and the `os.*` keys are no attributes and are never written.
  */
 export function planBiosWrite(
   desired: Record<string, DesiredSetting>,
@@ -160,7 +174,7 @@ export function planBiosWrite(
 ): BiosWritePlan {
   const plan: BiosWritePlan = { write: {}, problems: [] };
   for (const [key, want] of Object.entries(desired).sort(([a], [b]) => a.localeCompare(b))) {
-    if (key === 'version') continue;
+    if (key === 'version' || isOsKey(key)) continue;
     const rule = rules?.get(key);
     const known = Object.hasOwn(bmc.attributes, key);
     if (!known && !rule) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attributesAsSettings, biosDiff, desiredFor, parseBiosSettings, planBiosWrite, recordReportedBios, setDesired, type AttributeRule } from '../../controller/records/bios.js';
+import { attributesAsSettings, biosDiff, desiredFor, firmwareSettings, parseBiosSettings, planBiosWrite, recordReportedBios, setDesired, type AttributeRule } from '../../controller/records/bios.js';
 import { storeWith } from './fixtures.js';
 
 describe('BIOS settings (pure)', () => {
@@ -62,6 +62,17 @@ describe('BIOS settings (pure)', () => {
     expect(data.bios.reported.n002).toMatchObject({ settings: { SecureBoot: 'Enabled' }, pending: { SecureBoot: 'Disabled' } });
   });
 
+  it('what the agent sees of the firmware is compared under os.*, apart from the BMC attributes, and keeps the BMC version', () => {
+    const data = storeWith({ n001: ['compute'] });
+    setDesired(data, { kind: 'group', name: 'compute' }, { 'os.bootMode': 'uefi', 'os.secureBoot': 'enabled', SecureBoot: 'Enabled' });
+    recordReportedBios(data, 'n001', { version: 'U30 v2.54', settings: { SecureBoot: 'Enabled' }, at: 10 });
+    recordReportedBios(data, 'n001', { os: firmwareSettings({ bootMode: 'uefi', secureBoot: 'disabled' }), at: 20 });
+    expect(data.bios.reported.n001).toEqual({ version: 'U30 v2.54', settings: { SecureBoot: 'Enabled' }, pending: null, os: { 'os.bootMode': 'uefi', 'os.secureBoot': 'disabled' }, at: 20 });
+    expect(biosDiff(data, ['n001'])[0]!.drift).toEqual([{ key: 'os.secureBoot', desired: 'enabled', actual: 'disabled', pending: null, from: 'group compute' }]);
+    // Unknown Secure Boot state (UEFI, variable unreadable) is not reported at all.
+    expect(firmwareSettings({ bootMode: 'uefi', secureBoot: null })).toEqual({ 'os.bootMode': 'uefi' });
+  });
+
   it('attributes are compared as text; an attribute without a value is not reported', () => {
     expect(attributesAsSettings({ PowerOnDelay: 0, SriovEnable: false, AssetTag: '', Unset: null })).toEqual({ PowerOnDelay: '0', SriovEnable: 'false', AssetTag: '' });
   });
@@ -79,9 +90,9 @@ describe('BIOS settings (pure)', () => {
       ['NumaMode', { type: 'Enumeration', values: ['Flat', 'Clustered'] }],
     ]);
 
-    it('writes what would differ after the reset, typed by the registry; never the version', () => {
+    it('writes what would differ after the reset, typed by the registry; never the version or an os.* key', () => {
       const plan = planBiosWrite(
-        want({ version: '9.9', ProcTurboMode: 'Disabled', SecureBoot: 'Enabled', PowerOnDelay: '30', SriovEnable: 'false', AssetTag: 'r1u12', NumaMode: 'Flat' }),
+        want({ version: '9.9', 'os.secureBoot': 'enabled', ProcTurboMode: 'Disabled', SecureBoot: 'Enabled', PowerOnDelay: '30', SriovEnable: 'false', AssetTag: 'r1u12', NumaMode: 'Flat' }),
         { attributes, pending: { SecureBoot: 'Enabled' } },
         rules,
       );
