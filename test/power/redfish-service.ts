@@ -117,12 +117,15 @@ export async function startRedfishService(): Promise<RedfishService> {
       const rec: RedfishRequest = { method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], odataVersion: req.headers['odata-version'] as string | undefined };
       if (raw) rec.body = JSON.parse(raw);
       requests.push(rec);
+      const json = (body: unknown) => (res.writeHead(200, { 'Content-Type': 'application/json' }), res.end(JSON.stringify(body)));
+      // The service root answers without credentials (Redfish spec), so a client can find its way in.
+      if (req.method === 'GET' && (req.url === '/redfish/v1' || req.url === '/redfish/v1/')) {
+        return json({ '@odata.id': '/redfish/v1', '@odata.type': '#ServiceRoot.v1_15_0.ServiceRoot', Id: 'RootService', Name: 'Root Service', RedfishVersion: '1.15.0', Systems: { '@odata.id': '/redfish/v1/Systems' }, Registries: { '@odata.id': '/redfish/v1/Registries' } });
+      }
       if (req.headers.authorization !== 'Basic ' + Buffer.from(`${REDFISH_USER}:${REDFISH_PASSWORD}`).toString('base64')) {
         res.setHeader('WWW-Authenticate', 'Basic realm="redfish"');
         return error(res, 401, 'The authentication credentials included with this message are missing or invalid.');
       }
-      const json = (body: unknown) => (res.writeHead(200, { 'Content-Type': 'application/json' }), res.end(JSON.stringify(body)));
-      if (req.method === 'GET' && req.url === '/redfish/v1') return json({ '@odata.id': '/redfish/v1', RedfishVersion: '1.15.0', Systems: { '@odata.id': '/redfish/v1/Systems' } });
       if (req.url === '/redfish/v1/Systems/hang') {
         // A BMC that never answers: the request stays open until the client gives up.
         hanging++;
@@ -147,6 +150,7 @@ export async function startRedfishService(): Promise<RedfishService> {
           Id: m[1],
           Name: 'Test system',
           PowerState: sys.PowerState,
+          Boot: { BootSourceOverrideEnabled: 'Disabled', BootSourceOverrideTarget: 'None' },
           BiosVersion: sys.bios.version,
           Bios: { '@odata.id': `${id}/Bios` },
           Actions: { '#ComputerSystem.Reset': { target: `${id}/Actions/ComputerSystem.Reset`, 'ResetType@Redfish.AllowableValues': sys.allowed } },

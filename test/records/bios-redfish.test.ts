@@ -1,8 +1,14 @@
 /**
  * BIOS settings on a Redfish BMC: the reads and the staged write against the Redfish test service
- * (DMTF Bios, its @Redfish.Settings resource and an attribute registry), over HTTPS.
+ * (DMTF Bios, its @Redfish.Settings resource and an attribute registry), over HTTPS; and the same
+ * resources as Ironic's Redfish library (Debian's python3-sushy) reads and writes them.
  */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.js';
 import { planBiosWrite } from '../../controller/records/bios.js';
 import { readAttributeRules, readRedfishBios, stageRedfishBios } from '../../controller/records/bios-redfish.js';
 import { redfishClient } from '../../controller/power/redfish-client.js';
@@ -72,4 +78,28 @@ describe('BIOS on a Redfish BMC', () => {
     await stageRedfishBios(c, bios.settingsPath, plan.write, signal());
     expect(svc.systems['2']!.bios.pending).toEqual({ PowerOnDelay: 10 });
   });
+});
+
+describe('the same Bios and Settings as Ironic reads them (sushy)', () => {
+  const tmp = tempDir('muster-sushy-');
+  afterAll(() => tmp.remove());
+  /** sushy's view of System 1's Bios, after staging `attributes` when given. */
+  const sushy = async (attributes?: Record<string, unknown>) => {
+    const ca = join(tmp.dir, 'ca.pem');
+    writeFileSync(ca, svc.cert);
+    // requests lets these override the CA file given to sushy.
+    const { REQUESTS_CA_BUNDLE: _r, CURL_CA_BUNDLE: _c, ...env } = process.env;
+    const args = [join(import.meta.dirname, 'sushy-bios.py'), svc.base, ca, REDFISH_USER, REDFISH_PASSWORD, '1', ...(attributes ? [JSON.stringify(attributes)] : [])];
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', args, { env, timeout: 30_000 });
+    return JSON.parse(stdout) as { biosVersion: string; attributes: Record<string, unknown>; pending: Record<string, unknown>; applyTimes: string[] };
+  };
+
+  it('sushy sees what muster staged, and muster what sushy staged', async () => {
+    const c = client('1');
+    const bios = await readRedfishBios(c, signal());
+    await stageRedfishBios(c, bios.settingsPath, { ProcTurboMode: 'Disabled', PowerOnDelay: 30 }, signal());
+    expect(await sushy()).toEqual({ biosVersion: 'U30 v2.54', attributes: bios.attributes, pending: { ProcTurboMode: 'Disabled', PowerOnDelay: 30 }, applyTimes: ['OnReset'] });
+    await sushy({ SecureBoot: 'Enabled' });
+    expect((await readRedfishBios(c, signal())).pending).toEqual({ ProcTurboMode: 'Disabled', PowerOnDelay: 30, SecureBoot: 'Enabled' });
+  }, 60_000);
 });
