@@ -103,13 +103,16 @@ export class BmcBios {
   }
 
   private record(ctx: Context, node: string, bios: RedfishBios): void {
-    ctx.store.change((d) =>
-      recordReportedBios(d, node, {
-        ...(bios.version !== null && { version: bios.version }),
-        settings: attributesAsSettings(bios.attributes),
-        pending: attributesAsSettings(bios.pending),
-        at: ctx.now(),
-      }),
+    // Touches data.bios only: no record of nodes or agents (one change per BMC of a range).
+    ctx.store.change(
+      (d) =>
+        recordReportedBios(d, node, {
+          ...(bios.version !== null && { version: bios.version }),
+          settings: attributesAsSettings(bios.attributes),
+          pending: attributesAsSettings(bios.pending),
+          at: ctx.now(),
+        }),
+      {},
     );
   }
 
