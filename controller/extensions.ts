@@ -22,6 +22,7 @@ import { Identification } from './identify/service.js';
 import { Ingest } from './ingest.js';
 import { ProvisioningNetwork } from './network/service.js';
 import { PowerService } from './power/service.js';
+import { BmcBios } from './records/bios-bmc.js';
 import { DriverActions } from './state/actions.js';
 import { StateManager } from './state/manager.js';
 
@@ -42,7 +43,7 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
     ...powerVerbs(power),
     ...consoleVerbs(consoles),
     ...buildVerbs(build),
-    ...recordVerbs(),
+    ...recordVerbs(new BmcBios((node) => power.driverOptionsOf(node))),
     ...policyVerbs(),
     ...userVerbs,
     ...networkVerbs(network),

@@ -72,6 +72,12 @@ export const Dmi = z.object({
   biosVersion: text().nullable(),
   boardSerial: text().nullable(),
 });
+/** What the OS sees of its firmware: how it booted and whether Secure Boot is on (efivars). */
+export const Firmware = z.object({
+  bootMode: z.enum(['uefi', 'bios']),
+  /** null: booted by UEFI, but the SecureBoot variable could not be read. */
+  secureBoot: z.enum(['enabled', 'disabled']).nullable(),
+});
 export const Disk = z.object({
   name: text(64),
   model: text().nullable(),
@@ -88,10 +94,13 @@ export const Fingerprint = z.object({
   ib: z.array(IbPort).max(64),
   /** From `BOOTIF=01-aa-bb-…` on the kernel command line (PXELINUX/iPXE convention). */
   bootMac: Mac.nullable(),
+  /** Optional: an agent of an older release does not send it. */
+  firmware: Firmware.optional(),
 });
 export type Nic = z.infer<typeof Nic>;
 export type LldpNeighbour = z.infer<typeof LldpNeighbour>;
 export type Dmi = z.infer<typeof Dmi>;
+export type Firmware = z.infer<typeof Firmware>;
 export type Fingerprint = z.infer<typeof Fingerprint>;
 
 // ---- agent → controller ------------------------------------------------------------------------

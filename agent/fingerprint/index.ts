@@ -4,6 +4,7 @@ import { bootParams } from '../cmdline.js';
 import { readCpu, readMemoryBytes } from './cpu-memory.js';
 import { readDisks } from './disks.js';
 import { readDmi } from './dmi.js';
+import { readFirmware } from './firmware.js';
 import { readIbPorts } from './infiniband.js';
 import { readNics } from './nics.js';
 import { SysRoot } from './sysfs.js';
@@ -18,6 +19,7 @@ export function readFingerprint(root: string): Fingerprint {
     disks: readDisks(sys),
     ib: readIbPorts(sys),
     bootMac: bootParams(sys.text('proc/cmdline') ?? '').bootMac,
+    firmware: readFirmware(sys),
   };
 }
 

@@ -9,6 +9,7 @@ import { MAX_IMPORT_BYTES, UPLOAD_PART_CHARS, type SiteFormat } from '../../shar
 import type { ImportOutcome, ImportResult } from '../../shared/verbs/results.js';
 import type { ControllerClient } from '../client.js';
 import { isoTime, table } from '../format.js';
+import { summary } from '../progress.js';
 import { printJson, withController } from '../session.js';
 
 export function registerRecordCommands(program: Command): void {
@@ -95,7 +96,7 @@ function registerSwitch(program: Command): void {
 }
 
 function registerBios(program: Command): void {
-  const bios = program.command('bios').description('BIOS settings: desired per group or node, and drift from what nodes report');
+  const bios = program.command('bios').description('BIOS settings: desired per group or node, drift from what nodes and BMCs report, written through Redfish BMCs');
 
   bios
     .command('set <target> <settings...>')
@@ -110,16 +111,36 @@ function registerBios(program: Command): void {
 
   bios
     .command('diff [range]')
-    .description('settings (and version) where a node differs from what is desired; "?" = not reported')
+    .description('desired settings (and version) a node does not have yet: actual, and pending until its next reset; Redfish BMCs are read now; "?" = no source reports it')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster bios diff rack1\n')
     .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('bios-diff', { range }));
+      if (rows.some((r) => r.error)) process.exitCode = 1;
       if (o.json) return printJson(rows);
-      const body = rows.flatMap((r) => r.drift.map((d) => [r.node, d.key, d.desired, d.reported ?? '?', d.from]));
-      process.stdout.write(table(['NODE', 'KEY', 'DESIRED', 'REPORTED', 'FROM'], body) + '\n');
-      const clean = rows.filter((r) => r.drift.length === 0).length;
-      process.stdout.write(`${rows.length - clean} node(s) differ, ${clean} match\n`);
+      for (const r of rows) if (r.error) process.stderr.write(`${r.error} (showing its last reading)\n`);
+      const body = rows.flatMap((r) => r.drift.map((d) => [r.node, d.key, d.desired, d.actual ?? '?', d.pending ?? '-', d.from]));
+      process.stdout.write(table(['NODE', 'KEY', 'DESIRED', 'ACTUAL', 'PENDING', 'FROM'], body) + '\n');
+      const differ = rows.filter((r) => r.drift.length > 0);
+      const waiting = differ.filter((r) => r.drift.every((d) => d.pending === d.desired)).length;
+      process.stdout.write(`${differ.length} node(s) differ${waiting ? ` (${waiting} only until the next reset)` : ''}, ${rows.length - differ.length} match\n`);
+    });
+
+  bios
+    .command('apply <range>')
+    .description("write the desired settings each node differs in to its Redfish BMC's Settings: pending until the node's next reset (muster power reset)")
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  muster bios apply rack1 && muster power reset rack1\n')
+    .action(async (range: string, o: { json?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.request('bios-apply', { range }));
+      if (rows.some((r) => !r.ok)) process.exitCode = 1;
+      if (o.json) return printJson(rows);
+      for (const r of rows) {
+        const written = Object.entries(r.written).map(([k, v]) => `${k}=${v}`);
+        if (!r.ok) process.stderr.write(`${r.error}\n`);
+        else process.stdout.write(`${r.node}: ${written.length ? `${written.join(' ')} pending until the next reset` : 'nothing to write'}\n`);
+      }
+      process.stdout.write(summary(rows) + '\n');
     });
 }
 

@@ -7,7 +7,7 @@ import { DiscoveredAgents } from './discovered-limits.js';
 import type { Drift } from './drift.js';
 import { identifiersOf, switchPortOf } from './identifiers.js';
 import { SiteIndex, identify, type Decision } from './rules.js';
-import { recordReportedBios } from '../records/bios.js';
+import { firmwareSettings, recordReportedBios } from '../records/bios.js';
 import { openHwlogIssue } from '../records/hwlog-service.js';
 import { lldpMismatch } from '../records/switches.js';
 
@@ -224,12 +224,12 @@ export class Identification implements Extension {
     openHwlogIssue(this.ctx, { node, text, source: 'drift', evidence: { agentId, changes: drift } });
   }
 
-  /** What the hello says against the site's records: BIOS version reported, LLDP against the port map. */
+  /** What the hello says against the site's records: BIOS version and firmware reported, LLDP against the port map. */
   private checkRecords(node: string, agentId: string, hello: Hello, at: number): void {
     const { ctx } = this;
-    const { biosVersion } = hello.fingerprint.dmi;
+    const { dmi, firmware } = hello.fingerprint;
     // Touches data.bios only: no record of nodes or agents.
-    if (biosVersion) ctx.store.change((d) => recordReportedBios(d, node, { version: biosVersion, at }), {});
+    if (dmi.biosVersion || firmware) ctx.store.change((d) => recordReportedBios(d, node, { ...(dmi.biosVersion && { version: dmi.biosVersion }), ...(firmware && { os: firmwareSettings(firmware) }), at }), {});
     const mismatch = lldpMismatch(ctx.store.data, node, switchPortOf(hello.fingerprint));
     if (!mismatch) return;
     const key = `lldp:${JSON.stringify(mismatch)}`;

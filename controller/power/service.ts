@@ -60,11 +60,15 @@ export class PowerService implements Extension {
     return this.busy.has(node);
   }
 
+  /** The driver options of the node's groups and of the controller (credentials, CA). */
+  driverOptionsOf(node: string): DriverOptions {
+    return { ...groupDriverOptions(this.byGroup, this.ctx.nodes.get(node)?.groups ?? []), ...this.driverOptions };
+  }
+
   driverFor(node: string): PowerDriver {
-    const definition = this.ctx.nodes.get(node);
-    const target = definition?.power;
+    const target = this.ctx.nodes.get(node)?.power;
     if (!target) throw new Error(`node ${node}: no power target (muster set ${node} power=URL)`);
-    return createPowerDriver(target, node, { ...groupDriverOptions(this.byGroup, definition.groups), ...this.driverOptions });
+    return createPowerDriver(target, node, this.driverOptionsOf(node));
   }
 
   async run(action: PowerAction, nodes: readonly string[], opts: PowerRunOptions): Promise<PowerResult[]> {

@@ -95,8 +95,22 @@ export type BiosSettings = z.infer<typeof BiosSettings>;
 export const BiosData = z.object({
   /** Desired settings per group and per node; a node's own settings override its groups'. */
   desired: z.object({ groups: z.record(z.string(), BiosSettings).default({}), nodes: z.record(z.string(), BiosSettings).default({}) }).default(() => ({ groups: {}, nodes: {} })),
-  /** What each node last reported (agent DMI, or a driver later). */
-  reported: z.record(z.string(), z.object({ version: z.string().nullable(), settings: BiosSettings.nullable().default(null), at: z.number() })).default({}),
+  /**
+   * What each node last reported: the version (agent DMI or BMC), the BMC's actual settings and
+   * those pending until its next reset, and what the agent sees of the firmware (`os.bootMode`, `os.secureBoot`).
+   */
+  reported: z
+    .record(
+      z.string(),
+      z.object({
+        version: z.string().nullable(),
+        settings: BiosSettings.nullable().default(null),
+        pending: BiosSettings.nullable().default(null),
+        os: BiosSettings.nullable().default(null),
+        at: z.number(),
+      }),
+    )
+    .default({}),
 });
 export type BiosData = z.infer<typeof BiosData>;
 

@@ -183,7 +183,20 @@ export const VERBS = {
     result: returns<R.BiosSetResult>(),
     cli: 'bios set',
   }),
-  'bios-diff': verb({ summary: 'desired vs reported BIOS settings per node', role: 'viewer', args: z.object({ range: Range }), result: returns<R.BiosDiffRow[]>(), cli: 'bios diff' }),
+  'bios-diff': verb({
+    summary: 'desired vs actual vs pending BIOS settings per node (Redfish BMCs read now)',
+    role: 'viewer',
+    args: z.object({ range: Range }),
+    result: returns<R.BiosDiffRow[]>(),
+    cli: 'bios diff',
+  }),
+  'bios-apply': verb({
+    summary: "write the differing desired BIOS settings to each Redfish BMC's Settings, applied at the next reset",
+    role: 'admin',
+    args: z.object({ range: RequiredRange }),
+    result: returns<R.BiosApplyRow[]>(),
+    cli: 'bios apply',
+  }),
   import: verb({
     summary: 'import a site file (YAML or CSV): all of it, or nothing when any entry is wrong',
     role: 'admin',

@@ -186,8 +186,21 @@ export interface BiosDiffRow {
   node: string;
   /** When the node last reported, or null if never. */
   reportedAt: number | null;
-  /** `reported` null: the node never reported this key (no report yet, or settings not known). */
-  drift: Array<{ key: string; desired: string; reported: string | null; from: string }>;
+  /** Why the BMC could not be read now (the row then shows the last reading). */
+  error?: string;
+  /**
+   * `actual` null: no source reported this key (no report yet, or a node without a Redfish BMC);
+   * `pending`: the value written to the BMC, applied at its next reset; null when none is.
+   */
+  drift: Array<{ key: string; desired: string; actual: string | null; pending: string | null; from: string }>;
+}
+
+export interface BiosApplyRow {
+  node: string;
+  ok: boolean;
+  /** Attributes written to the BMC's Settings resource: pending until the node's next reset. */
+  written: Record<string, string | number | boolean>;
+  error?: string;
 }
 
 export interface SiteProblem {

@@ -1,7 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SECURE_BOOT_VAR } from '../../agent/fingerprint/firmware.js';
 import { readFingerprint, readUptime } from '../../agent/fingerprint/index.js';
 import { Fingerprint, parseMessage } from '../../shared/protocol.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', name);
 
@@ -39,6 +42,10 @@ describe('fingerprint of real-virtio-vm (captured from a real VM with test/fixtu
     expect(fp.ib).toEqual([]);
     expect(fp.bootMac).toBeNull();
   });
+
+  it('booted by BIOS (no sys/firmware/efi): no Secure Boot', () => {
+    expect(fp.firmware).toEqual({ bootMode: 'bios', secureBoot: 'disabled' });
+  });
 });
 
 describe('fingerprint of two-nics-ib (Dell server, two tg3 NICs, two mlx5 HCAs, PXE booted)', () => {
@@ -51,6 +58,10 @@ describe('fingerprint of two-nics-ib (Dell server, two tg3 NICs, two mlx5 HCAs, 
       { name: 'eno2', mac: 'b0:7b:25:d1:3a:11', driver: 'tg3', link: 'down', speedMbps: null, virtual: false },
       { name: 'ib0', mac: null, driver: 'mlx5_core', link: 'up', speedMbps: 100000, virtual: false },
     ]);
+  });
+
+  it('booted by UEFI with Secure Boot on (the efivars SecureBoot variable)', () => {
+    expect(fp.firmware).toEqual({ bootMode: 'uefi', secureBoot: 'enabled' });
   });
 
   it('reads DMI with the UUID lowercased', () => {
@@ -141,6 +152,24 @@ describe('fingerprint of an empty root', () => {
       disks: [],
       ib: [],
       bootMac: null,
+      firmware: { bootMode: 'bios', secureBoot: 'disabled' },
     });
+  });
+});
+
+describe('firmware as the OS sees it', () => {
+  const machine = (efivar: number[] | null) => {
+    const { dir, remove } = tempDir('muster-efi-');
+    mkdirSync(join(dir, 'sys/firmware/efi/efivars'), { recursive: true });
+    if (efivar) writeFileSync(join(dir, SECURE_BOOT_VAR), Buffer.from(efivar));
+    const fp = readFingerprint(dir);
+    remove();
+    return fp.firmware;
+  };
+
+  it('UEFI with Secure Boot off, and an unreadable variable as unknown', () => {
+    expect(machine([0x06, 0, 0, 0, 0])).toEqual({ bootMode: 'uefi', secureBoot: 'disabled' });
+    expect(machine(null)).toEqual({ bootMode: 'uefi', secureBoot: null });
+    expect(machine([0x06, 0, 0])).toEqual({ bootMode: 'uefi', secureBoot: null });
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerRecordCommands } from '../../cli/commands/records.js';
 import { ApiServer } from '../../controller/api/server.js';
 import { recordVerbs } from '../../controller/api/verbs/records.js';
+import { BmcBios } from '../../controller/records/bios-bmc.js';
 import { ControllerConfig } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/controller.js';
 import { createLogger } from '../../controller/log.js';
@@ -22,7 +23,7 @@ let tmp: { dir: string; remove: () => void };
 beforeAll(async () => {
   tmp = tempDir('muster-records-cli-');
   const config = ControllerConfig.parse({ dataDir: join(tmp.dir, 'data'), host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, storeDebounceMs: 20, auth: { anonymousRole: 'admin' } });
-  controller = await startController(config, { log: createLogger({ level: 'silent', pretty: false }), extensions: () => [new ApiServer(recordVerbs())] });
+  controller = await startController(config, { log: createLogger({ level: 'silent', pretty: false }), extensions: () => [new ApiServer(recordVerbs(new BmcBios(() => ({}))))] });
 });
 afterAll(async () => {
   await controller?.stop();
@@ -125,6 +126,6 @@ describe('muster import / export / hwlog / switch / bios', () => {
 
     expect((await muster('bios', 'set', 'compute', 'version=2.1.3')).stdout).toBe('group compute: desired BIOS settings changed\n');
     const diff = await muster('bios', 'diff', 'n[001-002]');
-    expect(diff.stdout).toMatch(/n001 +version +2\.1\.3 +\? +group compute\nn002 +version +2\.1\.3 +\? +group compute\n2 node\(s\) differ, 0 match\n$/);
+    expect(diff.stdout).toMatch(/n001 +version +2\.1\.3 +\? +- +group compute\nn002 +version +2\.1\.3 +\? +- +group compute\n2 node\(s\) differ, 0 match\n$/);
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Verb } from '../../controller/api/verb.js';
 import { recordVerbs } from '../../controller/api/verbs/records.js';
+import { BmcBios } from '../../controller/records/bios-bmc.js';
 import type { Context } from '../../controller/context.js';
 import { EventBus } from '../../controller/events.js';
 import { NodeDirectory } from '../../controller/nodes/directory.js';
@@ -34,8 +35,9 @@ async function harness() {
     now: () => clock.now,
     publishEvent: (e: Omit<Event, 'v' | 'at'> & { at?: number }) => void events.push(e),
     events: bus,
+    config: { power: { concurrency: 20 } },
   } as unknown as Context;
-  const verbs = new Map<string, Verb>(recordVerbs().map((v) => [v.name, v]));
+  const verbs = new Map<string, Verb>(recordVerbs(new BmcBios(() => ({}))).map((v) => [v.name, v]));
   /** As the API server calls a handler: for an authenticated user (the journal's "who"). */
   const call = <T = any>(name: string, args: Record<string, unknown>, user = 'admin'): Promise<T> => {
     const v = verbs.get(name)!;

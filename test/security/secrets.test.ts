@@ -71,7 +71,7 @@ describe('secrets', () => {
       for (const secret of [SECRET, TOKEN_SECRET, agentToken]) expect(text.split('\n').filter((l) => l.includes(secret)), `${what} holds ${secret.slice(0, 10)}…`).toEqual([]);
     }
     expect(wireLog.some((l) => l.startsWith('muster/events/'))).toBe(true);
-  });
+  }, 180_000); // a dozen CLI processes, each a few seconds on a loaded 2-core machine
 
   it('muster user add takes the new password from stdin; the user then logs in with it', async () => {
     const add = await muster(['user', 'add', 'vera', '--role', 'viewer'], 'admin', 'vera-secret-pw\n');

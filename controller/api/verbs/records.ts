@@ -1,5 +1,6 @@
 import type { Context } from '../../context.js';
 import { biosDiff, desiredFor, parseBiosSettings, setDesired, type BiosTarget } from '../../records/bios.js';
+import type { BmcBios } from '../../records/bios-bmc.js';
 import { RecordError } from '../../records/errors.js';
 import { listIssues } from '../../records/hwlog.js';
 import { closeHwlogIssue, openHwlogIssue } from '../../records/hwlog-service.js';
@@ -16,9 +17,9 @@ function nodesOf(ctx: Context, range: string | undefined): string[] | null {
 
 /**
  * The records verbs (hwlog, switches, BIOS, import/export). A factory: import keeps the parts of
- * a file being uploaded, per API server.
+ * a file being uploaded, per API server; BIOS settings reach Redfish BMCs through `bios`.
  */
-export function recordVerbs(): Verb[] {
+export function recordVerbs(bios: BmcBios): Verb[] {
   const uploads = new Uploads();
   return [
     verb('hwlog-open', async ({ node, text, evidence }, ctx, { user }) => {
@@ -67,7 +68,18 @@ export function recordVerbs(): Verb[] {
         : { nodes: bios.names, desired: Object.fromEntries(bios.names.map((n) => [n, desiredFor(ctx.store.data, n)])) };
     }),
 
-    verb('bios-diff', async ({ range }, ctx) => biosDiff(ctx.store.data, ctx.nodes.resolve(range))),
+    verb('bios-diff', async ({ range }, ctx) => {
+      const nodes = ctx.nodes.resolve(range);
+      const unread = await bios.read(ctx, nodes);
+      await ctx.store.flush();
+      return biosDiff(ctx.store.data, nodes).map((row) => (unread.has(row.node) ? { ...row, error: unread.get(row.node)! } : row));
+    }),
+
+    verb('bios-apply', async ({ range }, ctx, { user }) => {
+      const rows = await bios.apply(ctx, ctx.nodes.resolve(range), `admin ${user}`);
+      await ctx.store.flush();
+      return rows;
+    }),
 
     verb('import', async ({ text, format, upload, dryRun }, ctx) => {
       const whole = upload ? uploads.add(upload.id, upload.part, upload.parts, text, ctx.now()) : text;
