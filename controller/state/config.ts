@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { describeZodError } from '../../shared/protocol.js';
-import { parseDuration } from '../../shared/duration.js';
+import { formatDuration, parseDuration } from '../../shared/duration.js';
+import { DEFAULT_VERIFY_OFF_TIMEOUT_MS } from '../power/guarded.js';
 
 /** Nodes without any group are treated as members of this one (for overrides and the breaker). */
 export const UNGROUPED = 'ungrouped';
@@ -167,6 +168,16 @@ function merge<T extends object>(base: T, over: Partial<T> | undefined): T {
 function inconsistency(p: NodePolicy): string | null {
   if (p.heartbeat.deadAfterMissed <= p.heartbeat.suspectAfterMissed) {
     return `heartbeat.deadAfterMissed (${p.heartbeat.deadAfterMissed}) must be greater than suspectAfterMissed (${p.heartbeat.suspectAfterMissed})`;
+  }
+  // A power cycle waits up to the verify-off time for the node to read off: a shorter action
+  // timeout gives up on every slow cycle and collides with its own still-running attempt.
+  if (p.ladder.actionTimeout <= DEFAULT_VERIFY_OFF_TIMEOUT_MS) {
+    return `ladder.actionTimeout (${formatDuration(p.ladder.actionTimeout)}) must be longer than a power cycle's verify-off wait (${formatDuration(DEFAULT_VERIFY_OFF_TIMEOUT_MS)})`;
+  }
+  for (const [phase, deadline] of Object.entries(p.phaseDeadlines)) {
+    if (deadline !== null && deadline <= p.heartbeat.interval) {
+      return `phaseDeadlines.${phase} (${formatDuration(deadline)}) must be longer than heartbeat.interval (${formatDuration(p.heartbeat.interval)}): a node could not report its phase in time`;
+    }
   }
   return null;
 }

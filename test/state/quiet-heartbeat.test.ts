@@ -18,7 +18,7 @@ const POLICIES = {
   phaseDeadlines: { build: '2m', kernel: '1m', init: '1m' },
   bootLoop: { reboots: 3, within: '10m' },
   consolePanic: { patterns: ['Kernel panic'] },
-  ladder: { backoff: '10s', awaitBoot: '1m', actionTimeout: '30s', stableAfter: '2m', maxAttempts: 2 },
+  ladder: { backoff: '10s', awaitBoot: '1m', actionTimeout: '90s', stableAfter: '2m', maxAttempts: 2 },
   breaker: { minNodes: 2, window: '1m', settle: '20s' },
   groups: { 'rack-b': { dryRun: true } },
 };

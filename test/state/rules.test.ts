@@ -46,6 +46,8 @@ describe('config', () => {
     expect(() => parsePolicyConfig({ breaker: { threshold: 20 } })).toThrow(/breaker.threshold/);
     expect(() => parsePolicyConfig({ grace: '30 parsecs' })).toThrow(/grace: duration "30 parsecs" must be/);
     expect(() => parsePolicyConfig({ groups: { r1: { heartbeat: { deadAfterMissed: 2 } } } })).toThrow(/groups.r1: heartbeat.deadAfterMissed \(2\) must be greater than suspectAfterMissed \(2\)/);
+    expect(() => parsePolicyConfig({ ladder: { actionTimeout: '30s' } })).toThrow(/ladder.actionTimeout \(30 s\) must be longer than a power cycle's verify-off wait \(1 min\)/);
+    expect(() => parsePolicyConfig({ heartbeat: { interval: '1m' }, groups: { r1: { phaseDeadlines: { kernel: '30s' } } } })).toThrow(/groups.r1: phaseDeadlines.kernel \(30 s\) must be longer than heartbeat.interval \(1 min\)/);
     expect(() => parsePolicyConfig({ groups: { 'a/b': {} } })).toThrow(/groups.a\/b: Invalid key in record/);
   });
 
