@@ -7,11 +7,13 @@ import { DEFAULT_ROTATION, RotatingLog } from '../console/log-file.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import type { DhcpConfig } from '../../shared/verbs/results.js';
 import type { NetworkConfig } from './config.js';
-import { LOADERS, renderDhcpHosts, renderDnsmasqConfig, type DnsmasqFiles } from './dnsmasq-config.js';
+import { LOADERS, SIGNED_CHAIN, renderDhcpHosts, renderDnsmasqConfig, renderGrubConfig, type DnsmasqFiles } from './dnsmasq-config.js';
 import { BootStepReader, parseDnsmasqLine, type BootStep } from './dnsmasq-log.js';
 import { DnsmasqProcess } from './dnsmasq-process.js';
 import { readLeases, type Lease } from './leases.js';
+import { fillTftpRoot } from './tftp-root.js';
 
 /**
  * The provisioning network (docs/network.md): muster's own dnsmasq for DHCP or proxy-DHCP and TFTP,
@@ -27,6 +29,8 @@ export class ProvisioningNetwork implements Extension {
   private rawLog: RotatingLog | null = null;
   private readonly steps = new BootStepReader();
   private configText = '';
+  /** grub/grub.cfg of the Secure Boot chain; null without secureBoot. */
+  private grubText: string | null = null;
   private hostsText = '';
   /** A hosts rewrite is running; `hostsStale`: the nodes changed again meanwhile. */
   private hostsWriting: Promise<void> | null = null;
@@ -39,8 +43,12 @@ export class ProvisioningNetwork implements Extension {
     this.ctx = ctx;
     this.net = ctx.config.network!;
     const dir = resolve(ctx.config.dataDir, 'network');
-    this.files = { dir, config: join(dir, 'dnsmasq.conf'), hostsFile: join(dir, 'dhcp-hosts'), leaseFile: join(dir, 'leases'), log: join(dir, 'dnsmasq.log'), user: userInfo().username };
+    this.files = { dir, config: join(dir, 'dnsmasq.conf'), hostsFile: join(dir, 'dhcp-hosts'), leaseFile: join(dir, 'leases'), log: join(dir, 'dnsmasq.log'), tftpDir: join(dir, 'tftp'), user: userInfo().username };
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (this.net.secureBoot) {
+      this.grubText = renderGrubConfig(this.net);
+      for (const m of await fillTftpRoot(this.net, this.files.tftpDir, this.grubText)) ctx.log.error(`network: Secure Boot: ${m}`);
+    }
     this.configText = renderDnsmasqConfig(this.net, this.files);
     await writeFileAtomic(this.files.config, this.configText);
     await this.writeHosts();
@@ -65,9 +73,10 @@ export class ProvisioningNetwork implements Extension {
     await this.rawLog?.close();
   }
 
-  /** What dnsmasq runs with: its main config and its hosts file, as written. */
-  renderedConfig(): { config: string; hosts: string; files: { config: string; hosts: string; leases: string } } {
-    return { config: this.configText, hosts: this.hostsText, files: { config: this.files.config, hosts: this.files.hostsFile, leases: this.files.leaseFile } };
+  /** What dnsmasq runs with: its main config and its hosts file, as written, and grub.cfg under Secure Boot. */
+  renderedConfig(): DhcpConfig {
+    const files = { config: this.files.config, hosts: this.files.hostsFile, leases: this.files.leaseFile, grub: this.grubText === null ? null : join(this.files.tftpDir, SIGNED_CHAIN.config) };
+    return { config: this.configText, hosts: this.hostsText, grub: this.grubText, files };
   }
 
   /** dnsmasq's current leases, each with the node its MAC belongs to. */
