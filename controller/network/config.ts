@@ -4,9 +4,6 @@ import { IF_NAME, inSubnet, ipv4ToInt } from '../../shared/node-network.js';
 /** dnsmasq's lease time syntax: seconds, or a number with m/h/d, or `infinite`. */
 const LEASE_TIME = /^(\d+[smhd]?|infinite)$/;
 
-/** What grub's `(http,HOST:PORT)` device can reach: plain HTTP to an address (grub has no TLS and, on a bare PXE boot, no resolver). */
-const GRUB_REACHABLE = /^http:\/\/\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?:\/[^\s;$]*)?$/;
-
 /**
  * The `network:` section of the controller config: the provisioning network muster's dnsmasq
  * serves (docs/network.md). Without it muster runs no DHCP or TFTP.
@@ -32,7 +29,7 @@ export const NetworkConfig = z
     dnsmasq: z.string().min(1).default('dnsmasq'),
     /**
      * UEFI x86-64 clients boot Debian's signed chain instead of snponly.efi: shim, then grub, which
-     * fetches its per-MAC config from httpUrl (docs/network.md, Secure Boot). BIOS clients are unchanged.
+     * reads its MAC's script and the image over TFTP (docs/network.md, Secure Boot). BIOS clients are unchanged.
      */
     secureBoot: z.boolean().default(false),
     /** shim signed by Microsoft (Debian's shim-signed), the first stage under Secure Boot. */
@@ -52,7 +49,6 @@ export const NetworkConfig = z
       if (ip && !inSubnet(ip, n.subnet)) problem(`${what} ${ip} is outside the subnet ${n.subnet}`);
     }
     if (n.pool && ipv4ToInt(n.pool.start) > ipv4ToInt(n.pool.end)) problem(`pool start ${n.pool.start} is after its end ${n.pool.end}`);
-    if (n.secureBoot && !GRUB_REACHABLE.test(n.httpUrl)) problem(`secureBoot: grub fetches its config over plain HTTP without DNS, so httpUrl must be http://<IPv4 address>[:port][/path], not ${n.httpUrl}`);
   });
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 

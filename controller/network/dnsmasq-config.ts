@@ -38,30 +38,26 @@ const efiLoader = (net: NetworkConfig) => (net.secureBoot ? SIGNED_CHAIN.shim : 
 /** The TFTP root: muster's own directory under Secure Boot (shim, grub and grub.cfg beside the loaders), else the loaders' directory. */
 export const tftpRoot = (net: NetworkConfig, files: Pick<DnsmasqFiles, 'tftpDir'>) => (net.secureBoot ? files.tftpDir : net.tftpRoot);
 
-/** The grub variable the per-node grub scripts (boot/grub/) fetch kernels and initrds through. */
-const GRUB_HTTP_VAR = 'muster_http';
-
 /**
  * grub/grub.cfg: grub's network image reads it over TFTP and goes on with the script of the MAC it
- * booted from, over HTTP (grub has no TLS; config.ts allows only http://ADDRESS). Retried every 10 s
- * while muster does not answer.
+ * booted from, which muster writes beside it (`grubScriptFile`) when it hands that machine shim;
+ * retried every 10 s while there is none.
  */
-export function renderGrubConfig(net: NetworkConfig): string {
-  const url = new URL(net.httpUrl);
-  const device = `(http,${url.host})${url.pathname.replace(/\/+$/, '')}`;
-  const script = `\${${GRUB_HTTP_VAR}}/boot/\${net_default_mac}.grub`;
-  return [
-    '# Written by muster from the controller config (network:); edits here are overwritten.',
-    `set ${GRUB_HTTP_VAR}=${device}`,
-    `export ${GRUB_HTTP_VAR}`,
-    `echo "muster: fetching ${script}"`,
-    `source ${script}`,
-    `echo "muster: cannot fetch ${script}, retrying in 10 s"`,
-    'sleep 10',
-    'configfile \${prefix}/grub.cfg',
-    '',
-  ].join('\n');
-}
+export const GRUB_CONFIG = [
+  '# Written by muster; edits here are overwritten.',
+  'echo "muster: reading ${prefix}/${net_default_mac}.grub"',
+  'source ${prefix}/${net_default_mac}.grub',
+  'echo "muster: no boot script for ${net_default_mac} here, retrying in 10 s"',
+  'sleep 10',
+  'configfile ${prefix}/grub.cfg',
+  '',
+].join('\n');
+
+/** Where grub/grub.cfg looks for a machine's script, in the TFTP root. */
+export const grubScriptFile = (mac: string) => `grub/${mac}.grub`;
+
+/** Where grub scripts find an image's files, in the TFTP root (boot/grub/node.grub). */
+export const tftpImageFile = (image: string, part: 'kernel' | 'initrd') => `images/${image}/${part}`;
 
 /**
  * The iPXE script URL. `netX` is the interface iPXE booted from, so a machine with several NICs

@@ -56,7 +56,10 @@ export function parseDnsmasqLine(line: string): DnsmasqLine | null {
 export interface BootStep {
   mac: string;
   ip: string | null;
-  /** `dhcp-discover`, `dhcp-offer`, `dhcp-request`, `dhcp-ack`, `dhcp-nak`, `pxe-proxy`, `boot-file`, `tftp-sent`, `tftp-failed`. */
+  /**
+   * `dhcp-discover`, `dhcp-offer`, `dhcp-request`, `dhcp-ack`, `dhcp-nak`, `pxe-proxy`, `boot-file`,
+   * `tftp-sent`, `tftp-failed`; from muster's HTTP server (http-steps.ts) `script`, `kernel`, `initrd`.
+   */
   step: string;
   /** For people: `DHCP offer 10.99.0.12`, `TFTP snponly.efi`. */
   message: string;
@@ -111,6 +114,11 @@ export class BootStepReader {
       case 'notice':
         return null;
     }
+  }
+
+  /** The MAC dnsmasq last acknowledged `ip` to, or null. */
+  macOf(ip: string): string | null {
+    return this.macByIp.get(ip) ?? null;
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V): void {

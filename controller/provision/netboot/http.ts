@@ -1,6 +1,6 @@
 /**
  * netboot over HTTP, mounted on the controller's HTTP server:
- *   GET /boot/<mac>.ipxe|.grub             that machine's boot script, for iPXE or grub (Secure Boot)
+ *   GET /boot/<mac>.ipxe                   the iPXE script for that machine
  *   GET|HEAD /images/<name>/kernel|initrd  image files, with single-range Range support
  * The handler returns false for any other URL so the server can try its other routes.
  */
@@ -10,7 +10,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { normalizeMac } from '../../../shared/protocol.js';
 import type { NetbootBuildSystem } from './netboot.js';
 import { decideRange } from './range.js';
-import { SCRIPT_LANGUAGES } from './scripts.js';
 
 export interface NetbootHttpDeps {
   netboot: NetbootBuildSystem;
@@ -68,14 +67,12 @@ function decodeSegments(rawPath: string): string[] | null {
 
 async function serveScript(deps: NetbootHttpDeps, req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
   const file = segments.length === 2 ? segments[1]! : '';
-  const dot = file.lastIndexOf('.');
-  const language = SCRIPT_LANGUAGES.find((l) => l === file.slice(dot + 1));
-  const mac = language && dot > 0 ? normalizeMac(file.slice(0, dot)) : null;
-  if (!language || !mac) return send(res, 404, `no boot script here: expected /boot/<mac>.ipxe or /boot/<mac>.grub\n`);
+  const mac = file.endsWith('.ipxe') ? normalizeMac(file.slice(0, -'.ipxe'.length)) : null;
+  if (!mac) return send(res, 404, `no boot script here: expected /boot/<mac>.ipxe\n`);
   const baseUrl = deps.baseUrl ?? baseUrlFromHost(req.headers.host);
   if (!baseUrl) return send(res, 400, 'netboot: no usable Host header and no baseUrl configured\n');
   const node = await deps.nodeByMac(mac);
-  const script = await deps.netboot.bootScript(mac, node?.name ?? null, baseUrl, req.method === 'GET', language);
+  const script = await deps.netboot.bootScript(mac, node?.name ?? null, baseUrl, req.method === 'GET');
   const body = Buffer.from(script, 'utf8');
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);
