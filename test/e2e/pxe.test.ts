@@ -84,15 +84,17 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
 
   /** qemu's arguments for the firmware (UEFI: the code read-only, a copy of the variables per VM), the console on stdout. */
   function machine(firmware: Firmware): string[] {
-    const base = ['-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none', '-monitor', 'none', '-serial', 'stdio'];
-    if (firmware === 'bios') return base;
     const secure = firmware === 'uefi-secureboot';
+    // The SMM build and the kernel it boots need more than 256 MiB (the kernel resets the VM in less).
+    const base = ['-accel', 'tcg', '-m', secure ? '512' : '256', '-display', 'none', '-vga', 'none', '-monitor', 'none', '-serial', 'stdio'];
+    if (firmware === 'bios') return base;
     const vars = join(tmp.dir, `vars-${vms}.fd`);
     copyFileSync(join(OVMF, secure ? 'OVMF_VARS_4M.ms.fd' : 'OVMF_VARS_4M.fd'), vars);
     return [
       ...base,
       // The Secure Boot build guards its variables in SMM: q35 with SMM and a secure flash.
-      ...(secure ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on'] : []),
+      // A reset ends qemu, so a failed boot shows at once.
+      ...(secure ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on', '-no-reboot'] : []),
       '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${join(OVMF, secure ? 'OVMF_CODE_4M.secboot.fd' : 'OVMF_CODE_4M.fd')}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
       // Only IPv4 PXE: an IPv6 attempt costs its timeouts before the next entry.
@@ -239,7 +241,7 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
   it('UEFI with Secure Boot enforced, dhcp mode: shim → grub → the signed kernel over TFTP, with the command line of grub\'s script', async () => {
     const initrdDir = join(tmp.dir, 'sb-initrd');
     mkdirSync(initrdDir);
-    const image = { kernel: join(labKernelDir(), 'vmlinuz'), initrd: cmdlineInitramfs(initrdDir), cmdline: 'console=ttyS0 panic=-1' };
+    const image = { kernel: join(labKernelDir(), 'vmlinuz'), initrd: cmdlineInitramfs(initrdDir), cmdline: 'console=ttyS0' };
     const run = await boot('uefi-secureboot', { ...DHCP_MODE, secureBoot: true }, { image, scriptStep: `n007: TFTP ${MAC}.grub sent` });
     const m = (await run.vm.waitFor(CMDLINE_LINE, 240_000)) as RegExpMatchArray;
     run.mark('initramfs /init');
@@ -249,13 +251,15 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     for (const step of ['boot file shimx64.efi', 'TFTP shimx64.efi sent', 'TFTP grubx64.efi sent', 'TFTP grub.cfg sent', 'TFTP kernel sent', 'TFTP initrd sent']) {
       expect(run.steps).toContain(`n007: ${step}`);
     }
+    // What shim and grub only probe for is no failure.
+    expect(run.steps.filter((s) => s.includes('TFTP failed'))).toEqual([]);
     expect(run.scriptsFetched).toEqual([]);
     // grub handed over only a kernel shim's keys verify: the kernel runs with Secure Boot on, locked down.
     const screen = run.vm.output();
     expect(screen).toContain('Secure boot enabled');
-    expect(screen).toMatch(/Kernel is locked down from EFI Secure Boot mode/);
+    expect(screen).toContain('Kernel is locked down from EFI Secure Boot');
     // grub's script put what the agent needs on the kernel line, and the (unverified) initramfs ran.
-    expect(m[1]).toContain('console=ttyS0 panic=-1 muster.controller=');
+    expect(m[1]).toContain('console=ttyS0 muster.controller=');
     expect(m[1]).toContain('BOOTIF=01-52-54-00-00-00-07');
     expect(m[1]).toContain(`muster.if=eth0:10.99.0.17/24,mac=${MAC}`);
     expect((await c!.client.request('build-status', { range: 'n007' }))[0]).toMatchObject({ state: 'building' });
