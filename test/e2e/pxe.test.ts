@@ -185,7 +185,7 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     expect(run.steps).toContain('n007: boot file snponly.efi');
     expect(run.steps).toContain('n007: TFTP snponly.efi sent');
     expect(run.steps).toContain(`n007: boot file ${SCRIPT_URL}`);
-  });
+  }, 180_000);
 
   it('UEFI, proxy mode: the address from the site server, snponly.efi and then the script URL from the proxy reply', async () => {
     const siteServer = await lab.siteServer(tmp.dir);
@@ -198,7 +198,7 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     // as no line of muster's dnsmasq ties the site's address to the MAC.
     expect(run.steps).toContain('n007: PXE proxy: boot file snponly.efi');
     expect(run.steps).toContain(`n007: PXE proxy: boot file ${SCRIPT_URL}`);
-  });
+  }, 180_000);
 
   it('BIOS, a node with no image: the script sanboots the first disk', async () => {
     // A boot sector that writes the marker to COM1 and halts.
