@@ -136,10 +136,13 @@ export class ProvisioningNetwork implements Extension {
       return;
     }
     const step = this.steps.read(parsed);
-    if (step) this.publish(step);
-    if (step?.step === 'boot-file' && step.details.file === SIGNED_CHAIN.shim) void this.prepareGrubBoot(step.mac);
-    // A failure no machine can be named for (a file dnsmasq cannot read) is still the admin's to see.
-    else if (parsed.kind === 'tftp-failed') this.ctx.log.warn(`network: dnsmasq: ${parsed.text}`);
+    if (step) {
+      this.publish(step);
+      if (step.step === 'boot-file' && step.details.file === SIGNED_CHAIN.shim) void this.prepareGrubBoot(step.mac);
+    } else if (parsed.kind === 'tftp-failed') {
+      // A failure no machine can be named for (a file dnsmasq cannot read) is still the admin's to see.
+      this.ctx.log.warn(`network: dnsmasq: ${parsed.text}`);
+    }
   }
 
   /**
