@@ -32,7 +32,7 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
   const power = new PowerService();
   const consoles = new ConsoleService();
   const build = new BuildService(power);
-  const network = ctx.config.network ? new ProvisioningNetwork() : null;
+  const network = ctx.config.network ? new ProvisioningNetwork(build) : null;
   const doctor = new Doctor(power, build, network);
   const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
   const api = new ApiServer([
@@ -49,8 +49,8 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
     ...networkVerbs(network),
     ...doctorVerbs(doctor),
   ]);
-  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, build, doctor, api, new MetricsRoute(), new DashboardRoute()];
-  if (network) exts.push(network);
+  // The network sees each HTTP request before netboot answers it (its boot steps: script, kernel).
+  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, ...(network ? [network] : []), build, doctor, api, new MetricsRoute(), new DashboardRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;
 }

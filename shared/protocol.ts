@@ -193,7 +193,8 @@ export const Event = z.object({
 });
 export type Event = z.infer<typeof Event>;
 
-export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent', 'faults']);
+/** `boot`: the steps of a network boot muster's dnsmasq saw (DHCP, TFTP) and the boot scripts fetched. */
+export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent', 'faults', 'boot']);
 export type Axis = z.infer<typeof Axis>;
 /** `details` of a `transition` event and one journal line. */
 export const Transition = z.object({

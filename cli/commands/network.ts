@@ -8,13 +8,14 @@ export function registerNetworkCommands(program: Command): void {
 
   dhcp
     .command('show')
-    .description('the dnsmasq configuration and hosts file muster rendered from the controller config and the node table')
+    .description('the dnsmasq configuration and hosts file muster rendered from the controller config and the node table (and grub.cfg under Secure Boot)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster dhcp show\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('dhcp-show'));
       if (o.json) return printJson(r);
       process.stdout.write(`# ${r.files.config}\n${r.config}\n# ${r.files.hosts}\n${r.hosts}`);
+      if (r.grub !== null) process.stdout.write(`\n# ${r.files.grub}\n${r.grub}`);
     });
 
   dhcp

@@ -38,11 +38,11 @@ export function registerNodeCommands(program: Command): void {
 
   program
     .command('history <node>')
-    .description("a node's transitions (phase, liveness, admin, power), oldest first")
+    .description("a node's transitions (phase, liveness, admin, power, boot steps), oldest first")
     .option('--since <time>', 'only since this time: ISO date/time, or a duration like 10m, 1.5h, 2m30s')
     .addOption(new Option('--axis <axis>', 'only this axis').choices(Axis.options))
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  muster history n001\n  muster history n001 --since 1h --axis phase\n')
+    .addHelpText('after', '\nExamples:\n  muster history n001\n  muster history n001 --since 1h --axis phase\n  muster history n001 --axis boot\n')
     .action(async (node: string, o: { since?: string; axis?: Axis; json?: boolean }, cmd: Command) => {
       const since = o.since === undefined ? undefined : parseSince(o.since);
       const r = await withController(cmd, (c) => c.request('history', { node, since, axis: o.axis }));

@@ -27,6 +27,15 @@ export const NetworkConfig = z
     tftpRoot: z.string().min(1).default('/usr/lib/ipxe'),
     /** The dnsmasq executable. */
     dnsmasq: z.string().min(1).default('dnsmasq'),
+    /**
+     * UEFI x86-64 clients boot Debian's signed chain instead of snponly.efi: shim, then grub, which
+     * reads its MAC's script and the image over TFTP (docs/network.md, Secure Boot). BIOS clients are unchanged.
+     */
+    secureBoot: z.boolean().default(false),
+    /** shim signed by Microsoft (Debian's shim-signed), the first stage under Secure Boot. */
+    shim: z.string().min(1).default('/usr/lib/shim/shimx64.efi.signed'),
+    /** grub's network image signed by Debian (grub-efi-amd64-signed), which shim loads as grubx64.efi. */
+    grub: z.string().min(1).default('/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed'),
     /** Run dnsmasq inside this network namespace (`ip netns exec`); null: muster's own. */
     netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'netns must be a namespace name').nullable().default(null),
   })

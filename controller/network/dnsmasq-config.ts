@@ -10,6 +10,8 @@ import { subnetParts, type NetworkConfig } from './config.js';
 export interface DnsmasqFiles {
   hostsFile: string;
   leaseFile: string;
+  /** The TFTP root muster fills under Secure Boot: the loaders linked in, and grub/grub.cfg. */
+  tftpDir: string;
   /** The user dnsmasq runs as after binding its ports: the controller's own, so it reads the 0700 data directory. */
   user: string;
 }
@@ -23,6 +25,39 @@ export interface NodeAddressing {
 
 /** The first-stage loaders from Debian's ipxe package, by firmware. */
 export const LOADERS = { bios: 'undionly.kpxe', efi64: 'snponly.efi' } as const;
+
+/**
+ * The Secure Boot chain's files in muster's TFTP root: shim, then grub under the name shim loads
+ * from its own directory, then the config grub's network image reads (its prefix is /grub).
+ */
+export const SIGNED_CHAIN = { shim: 'shimx64.efi', grub: 'grubx64.efi', config: 'grub/grub.cfg' } as const;
+
+/** What a UEFI x86-64 machine loads first: shim under Secure Boot, else iPXE. */
+const efiLoader = (net: NetworkConfig) => (net.secureBoot ? SIGNED_CHAIN.shim : LOADERS.efi64);
+
+/** The TFTP root: muster's own directory under Secure Boot (shim, grub and grub.cfg beside the loaders), else the loaders' directory. */
+export const tftpRoot = (net: NetworkConfig, files: Pick<DnsmasqFiles, 'tftpDir'>) => (net.secureBoot ? files.tftpDir : net.tftpRoot);
+
+/**
+ * grub/grub.cfg: grub's network image reads it over TFTP and goes on with the script of the MAC it
+ * booted from, which muster writes beside it (`grubScriptFile`) when it hands that machine shim;
+ * retried every 10 s while there is none.
+ */
+export const GRUB_CONFIG = [
+  '# Written by muster; edits here are overwritten.',
+  'echo "muster: reading ${prefix}/${net_default_mac}.grub"',
+  'source ${prefix}/${net_default_mac}.grub',
+  'echo "muster: no boot script for ${net_default_mac} here, retrying in 10 s"',
+  'sleep 10',
+  'configfile ${prefix}/grub.cfg',
+  '',
+].join('\n');
+
+/** Where grub/grub.cfg looks for a machine's script, in the TFTP root. */
+export const grubScriptFile = (mac: string) => `grub/${mac}.grub`;
+
+/** Where grub scripts find an image's files, in the TFTP root (boot/grub/node.grub). */
+export const tftpImageFile = (image: string, part: 'kernel' | 'initrd') => `images/${image}/${part}`;
 
 /**
  * The iPXE script URL. `netX` is the interface iPXE booted from, so a machine with several NICs
@@ -55,7 +90,7 @@ export function renderDnsmasqConfig(net: NetworkConfig, files: DnsmasqFiles): st
     'log-dhcp',
     'log-facility=-',
     'enable-tftp',
-    `tftp-root=${net.tftpRoot}`,
+    `tftp-root=${tftpRoot(net, files)}`,
     // A client that is already iPXE (user class 77) gets the script, so it never chain-loads itself again.
     'dhcp-userclass=set:ipxe,iPXE',
   ];
@@ -73,22 +108,22 @@ export function renderDnsmasqConfig(net: NetworkConfig, files: DnsmasqFiles): st
       `dhcp-boot=tag:!ipxe,tag:httpboot,${httpLoaderUrl(net)}`,
       // UEFI HTTP boot takes a reply only when it names itself HTTPClient in option 60.
       'dhcp-option-force=tag:!ipxe,tag:httpboot,60,HTTPClient',
-      `dhcp-boot=tag:!ipxe,tag:!httpboot,tag:efi64,${LOADERS.efi64}`,
+      `dhcp-boot=tag:!ipxe,tag:!httpboot,tag:efi64,${efiLoader(net)}`,
       `dhcp-boot=tag:!ipxe,tag:!httpboot,tag:!efi64,${LOADERS.bios}`,
     );
   } else {
     lines.push(
       `dhcp-range=${network},proxy,${netmask}`,
       // PXE client system types (option 93): x86PC is BIOS; BC_EFI (7) and X86-64_EFI (9) are x86-64 UEFI.
-      ...pxeServices('tag:!ipxe', 'muster: load iPXE', { x86PC: LOADERS.bios, BC_EFI: LOADERS.efi64, 'X86-64_EFI': LOADERS.efi64 }),
-      ...pxeServices('tag:ipxe', 'muster: boot script', { x86PC: scriptUrl(net), BC_EFI: scriptUrl(net), 'X86-64_EFI': scriptUrl(net) }),
+      ...pxeServices('tag:!ipxe', (file) => `muster: load ${file === SIGNED_CHAIN.shim ? 'shim' : 'iPXE'}`, { x86PC: LOADERS.bios, BC_EFI: efiLoader(net), 'X86-64_EFI': efiLoader(net) }),
+      ...pxeServices('tag:ipxe', () => 'muster: boot script', { x86PC: scriptUrl(net), BC_EFI: scriptUrl(net), 'X86-64_EFI': scriptUrl(net) }),
     );
   }
   return `${lines.join('\n')}\n`;
 }
 
-function pxeServices(tag: string, text: string, files: Record<string, string>): string[] {
-  return Object.entries(files).map(([csa, file]) => `pxe-service=${tag},${csa},"${text}",${file}`);
+function pxeServices(tag: string, text: (file: string) => string, files: Record<string, string>): string[] {
+  return Object.entries(files).map(([csa, file]) => `pxe-service=${tag},${csa},"${text(file)}",${file}`);
 }
 
 /**

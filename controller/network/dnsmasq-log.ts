@@ -21,6 +21,8 @@ const PXE = new RegExp(`^(\\d+) PXE\\([^)]*\\)(?: ${IP})? ${MAC} (.*)$`);
 const BOOTFILE = /^(\d+) (?:bootfile name: |sent size:\s*\d+ option:\s*67 bootfile-name\s+)(.*)$/;
 const TFTP_SENT = new RegExp(`^sent (.+) to ${IP}$`);
 const TFTP_FAILED = new RegExp(`(?:not found|failed|error|cannot|refused).*?(?:${IP})?\\s*$`, 'i');
+/** Files the Secure Boot chain looks for and goes on without: shim's optional revocation lists and certificates, grub's module lists. */
+const OPTIONAL_PROBE = /\/(?:revocations_\w+\.efi|shim_certificate_\d+\.efi|grub\/x86_64-efi\/\w+\.lst) not found for /;
 const PROBLEM = /\b(cannot|failed|error|illegal|bad|refused|unknown|permission denied|no address)\b/i;
 
 /** One log line, or null for what the boot chain does not need (option dumps, tags, timings). */
@@ -31,8 +33,9 @@ export function parseDnsmasqLine(line: string): DnsmasqLine | null {
   if (facility === 'tftp') {
     const sent = TFTP_SENT.exec(text);
     if (sent) return { kind: 'tftp-sent', file: sent[1]!, ip: sent[2]! };
-    // A client's own error (a ROM that aborts the first transfer once it knows the size) is no failure.
-    const failed = /received from/.test(text) ? null : TFTP_FAILED.exec(text);
+    // A client's own error (a ROM that aborts the first transfer once it knows the size), or a file
+    // it only probes for, is no failure.
+    const failed = /received from/.test(text) || OPTIONAL_PROBE.test(text) ? null : TFTP_FAILED.exec(text);
     if (failed) return { kind: 'tftp-failed', text, ip: failed[1] ?? null };
     return { kind: 'notice', text, problem: false };
   }
@@ -56,7 +59,10 @@ export function parseDnsmasqLine(line: string): DnsmasqLine | null {
 export interface BootStep {
   mac: string;
   ip: string | null;
-  /** `dhcp-discover`, `dhcp-offer`, `dhcp-request`, `dhcp-ack`, `dhcp-nak`, `pxe-proxy`, `boot-file`, `tftp-sent`, `tftp-failed`. */
+  /**
+   * `dhcp-discover`, `dhcp-offer`, `dhcp-request`, `dhcp-ack`, `dhcp-nak`, `pxe-proxy`, `boot-file`,
+   * `tftp-sent`, `tftp-failed`; from muster's HTTP server (http-steps.ts) `script`, `kernel`, `initrd`.
+   */
   step: string;
   /** For people: `DHCP offer 10.99.0.12`, `TFTP snponly.efi`. */
   message: string;
@@ -111,6 +117,11 @@ export class BootStepReader {
       case 'notice':
         return null;
     }
+  }
+
+  /** The MAC dnsmasq last acknowledged `ip` to, or null. */
+  macOf(ip: string): string | null {
+    return this.macByIp.get(ip) ?? null;
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V): void {

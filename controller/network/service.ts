@@ -7,14 +7,18 @@ import { DEFAULT_ROTATION, RotatingLog } from '../console/log-file.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import type { DhcpConfig } from '../../shared/verbs/results.js';
 import type { NetworkConfig } from './config.js';
-import { LOADERS, renderDhcpHosts, renderDnsmasqConfig, type DnsmasqFiles } from './dnsmasq-config.js';
+import { GRUB_CONFIG, LOADERS, SIGNED_CHAIN, renderDhcpHosts, renderDnsmasqConfig, type DnsmasqFiles } from './dnsmasq-config.js';
 import { BootStepReader, parseDnsmasqLine, type BootStep } from './dnsmasq-log.js';
 import { DnsmasqProcess } from './dnsmasq-process.js';
 import { readLeases, type Lease } from './leases.js';
 import { checkLoaders, type LoaderReport } from './loaders.js';
 import { interfaceAddress, tftpRead } from './tftp-probe.js';
 import type { TftpFacts } from '../doctor/checks.js';
+import { fillTftpRoot, writeGrubBoot, type GrubScripts } from './tftp-root.js';
+import { BootJournal } from './boot-journal.js';
+import { httpBootStep } from './http-steps.js';
 
 /**
  * The provisioning network (docs/network.md): muster's own dnsmasq for DHCP or proxy-DHCP and TFTP,
@@ -29,6 +33,7 @@ export class ProvisioningNetwork implements Extension {
   private process: DnsmasqProcess | null = null;
   private rawLog: RotatingLog | null = null;
   private readonly steps = new BootStepReader();
+  private readonly bootJournal = new BootJournal();
   private configText = '';
   private hostsText = '';
   /** A hosts rewrite is running; `hostsStale`: the nodes changed again meanwhile. */
@@ -38,16 +43,28 @@ export class ProvisioningNetwork implements Extension {
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
   private events: EventOwner | null = null;
 
+  /** `grubScripts`: the build layer, which renders the scripts of machines handed shim (Secure Boot). */
+  constructor(private readonly grubScripts: GrubScripts | null = null) {}
+
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
     this.net = ctx.config.network!;
     const dir = resolve(ctx.config.dataDir, 'network');
-    this.files = { dir, config: join(dir, 'dnsmasq.conf'), hostsFile: join(dir, 'dhcp-hosts'), leaseFile: join(dir, 'leases'), log: join(dir, 'dnsmasq.log'), user: userInfo().username };
+    this.files = { dir, config: join(dir, 'dnsmasq.conf'), hostsFile: join(dir, 'dhcp-hosts'), leaseFile: join(dir, 'leases'), log: join(dir, 'dnsmasq.log'), tftpDir: join(dir, 'tftp'), user: userInfo().username };
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (this.net.secureBoot) {
+      for (const m of await fillTftpRoot(this.net, this.files.tftpDir)) ctx.log.error(`network: Secure Boot: ${m}`);
+    }
     this.configText = renderDnsmasqConfig(this.net, this.files);
     await writeFileAtomic(this.files.config, this.configText);
     await this.writeHosts();
     ctx.http.mount((req, res) => this.serveLoader(req, res));
+    // Sees the boot scripts and image files asked for (netboot, mounted after it, answers).
+    ctx.http.mount((req) => {
+      const step = httpBootStep(req.method, req.url ?? '', req.socket.remoteAddress, (ip) => this.steps.macOf(ip));
+      if (step) this.publish(step);
+      return false;
+    });
     this.rawLog = new RotatingLog(this.files.log, DEFAULT_ROTATION, (err) => ctx.log.error({ err: err.message }, 'network: dnsmasq log write failed'));
     const dnsmasq = [this.net.dnsmasq, '--keep-in-foreground', `--conf-file=${this.files.config}`];
     this.process = new DnsmasqProcess({
@@ -57,7 +74,10 @@ export class ProvisioningNetwork implements Extension {
     });
     this.process.start();
     this.events = ctx.events.owner(this.name);
-    this.events.on('node:changed', () => this.nodesChanged());
+    this.events.on('node:changed', () => {
+      this.nodesChanged();
+      this.bootJournal.retain((n) => ctx.nodes.get(n) !== undefined);
+    });
     ctx.log.info({ mode: this.net.mode, interface: this.net.interface, config: this.files.config }, 'network: dnsmasq started');
   }
 
@@ -68,9 +88,11 @@ export class ProvisioningNetwork implements Extension {
     await this.rawLog?.close();
   }
 
-  /** What dnsmasq runs with: its main config and its hosts file, as written. */
-  renderedConfig(): { config: string; hosts: string; files: { config: string; hosts: string; leases: string } } {
-    return { config: this.configText, hosts: this.hostsText, files: { config: this.files.config, hosts: this.files.hostsFile, leases: this.files.leaseFile } };
+  /** What dnsmasq runs with: its main config and its hosts file, as written, and grub.cfg under Secure Boot. */
+  renderedConfig(): DhcpConfig {
+    const secure = this.net.secureBoot;
+    const files = { config: this.files.config, hosts: this.files.hostsFile, leases: this.files.leaseFile, grub: secure ? join(this.files.tftpDir, SIGNED_CHAIN.config) : null };
+    return { config: this.configText, hosts: this.hostsText, grub: secure ? GRUB_CONFIG : null, files };
   }
 
   /** dnsmasq's current leases, each with the node its MAC belongs to. */
@@ -135,12 +157,34 @@ export class ProvisioningNetwork implements Extension {
       return;
     }
     const step = this.steps.read(parsed);
-    if (step) this.publish(step);
+    if (step) {
+      this.publish(step);
+      if (step.step === 'boot-file' && step.details.file === SIGNED_CHAIN.shim) void this.prepareGrubBoot(step.mac);
+    } else if (parsed.kind === 'tftp-failed') {
+      // A failure no machine can be named for (a file dnsmasq cannot read) is still the admin's to see.
+      this.ctx.log.warn(`network: dnsmasq: ${parsed.text}`);
+    }
   }
 
+  /**
+   * A machine was handed shim: its grub script goes where grub looks for it (over TFTP) before grub
+   * gets there, a few seconds later. Rendering it counts as the machine fetching its build.
+   */
+  private async prepareGrubBoot(mac: string): Promise<void> {
+    try {
+      if (!this.grubScripts) throw new Error('no build layer renders grub scripts');
+      await writeGrubBoot(this.files.tftpDir, mac, await this.grubScripts.grubBoot(mac));
+    } catch (err) {
+      this.ctx.log.error({ mac, err: (err as Error).message }, `network: the grub script of ${mac} cannot be written: ${(err as Error).message}`);
+    }
+  }
+
+  /** A boot event for everyone watching; for a defined node also a journal line, within its budget. */
   private publish(step: BootStep): void {
     const node = this.nodeByMac(step.mac);
     const who = node ?? `unknown machine ${step.mac}`;
+    const line = node ? this.bootJournal.record(node, step, this.ctx.now()) : null;
+    if (line) this.ctx.journal.append(line);
     this.ctx.publishEvent({
       kind: 'boot',
       node,

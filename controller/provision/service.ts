@@ -109,6 +109,16 @@ export class BuildService implements Extension {
   }
 
   /**
+   * The Secure Boot chain's script for a machine (grub, from the netboot catalog and the node's
+   * build state, as iPXE's script is), and every netboot image's files, which grub reads over TFTP.
+   */
+  async grubBoot(mac: string): Promise<{ script: string; images: Array<{ name: string; kernel: string; initrd: string }> }> {
+    const script = await this.netboot.bootScript(mac, this.nodeByMac(mac)?.name ?? null, '', true, 'grub');
+    const images = (await this.netboot.images()).map((i) => this.netboot.image(i.name)!);
+    return { script, images: images.map((i) => ({ name: i.name, kernel: i.kernel.path, initrd: i.initrd.path })) };
+  }
+
+  /**
    * `muster image build`: a Debian image for RAM boot, from the cache when built before with the
    * same inputs, added to the netboot catalog as a diskless image under `name` (replacing it).
    */

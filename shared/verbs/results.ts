@@ -250,7 +250,9 @@ export interface TokenInfo {
 export interface DhcpConfig {
   config: string;
   hosts: string;
-  files: { config: string; hosts: string; leases: string };
+  /** grub/grub.cfg of the Secure Boot chain; null without `secureBoot`. */
+  grub: string | null;
+  files: { config: string; hosts: string; leases: string; grub: string | null };
 }
 
 /** `dhcp-leases`: one lease of muster's dnsmasq, with the node its MAC belongs to. */

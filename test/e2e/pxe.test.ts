@@ -8,21 +8,25 @@
  * A defined node with no image is told to boot its disk, and each firmware does: BIOS through
  * `sanboot --drive 0x80` (a boot sector printing a marker), UEFI through `exit 1` to the next boot
  * entry (an ESP whose grub prints a marker).
+ * Secure Boot: OVMF with Secure Boot enforced and Microsoft's keys boots shim → grub → the Debian
+ * signed kernel of the node's image, whose /init prints the command line grub's script gave it.
  * Every address lives inside the namespaces; the controller's HTTP port (127.0.0.1) is reached
  * from the namespace through a socat pair over a unix socket.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import type { Extension } from '../../controller/context.js';
 import { defaultExtensions } from '../../controller/extensions.js';
 import { NetworkConfig } from '../../controller/network/config.js';
 import type { Event } from '../../shared/protocol.js';
+import { CMDLINE_LINE, cmdlineInitramfs } from '../helpers/cmdline-initramfs.js';
 import { startInProc, type InProc } from '../helpers/inproc.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
+import { labKernelDir } from '../lab/image.js';
 import { TestNetwork } from '../network/netns.js';
 
 const MAC = '52:54:00:00:00:07';
@@ -33,7 +37,15 @@ const DHCP_MODE = { mode: 'dhcp', interface: 'br0', subnet: '10.99.0.0/24', pool
 const PROXY_MODE = { mode: 'proxy', interface: 'br0', subnet: '10.99.0.0/24', httpUrl: 'http://10.99.0.1:8080' } as const;
 const DISK_MARKER = 'muster-test: booted from the disk';
 
-type Firmware = 'bios' | 'uefi';
+/** uefi-secureboot: the SMM build of OVMF with Secure Boot on and Microsoft's keys enrolled. */
+type Firmware = 'bios' | 'uefi' | 'uefi-secureboot';
+
+/** A netboot image n007 is prepared to build. */
+interface Image {
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+}
 
 /** What one boot saw: the scripts asked for, the boot events of n007, and when each came (ms after qemu started). */
 interface BootRun {
@@ -72,13 +84,18 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
 
   /** qemu's arguments for the firmware (UEFI: the code read-only, a copy of the variables per VM), the console on stdout. */
   function machine(firmware: Firmware): string[] {
-    const base = ['-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none', '-monitor', 'none', '-serial', 'stdio'];
+    const secure = firmware === 'uefi-secureboot';
+    // The SMM build and the kernel it boots need more than 256 MiB (the kernel resets the VM in less).
+    const base = ['-accel', 'tcg', '-m', secure ? '512' : '256', '-display', 'none', '-vga', 'none', '-monitor', 'none', '-serial', 'stdio'];
     if (firmware === 'bios') return base;
     const vars = join(tmp.dir, `vars-${vms}.fd`);
-    copyFileSync(join(OVMF, 'OVMF_VARS_4M.fd'), vars);
+    copyFileSync(join(OVMF, secure ? 'OVMF_VARS_4M.ms.fd' : 'OVMF_VARS_4M.fd'), vars);
     return [
       ...base,
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${join(OVMF, 'OVMF_CODE_4M.fd')}`,
+      // The Secure Boot build guards its variables in SMM: q35 with SMM and a secure flash.
+      // A reset ends qemu, so a failed boot shows at once.
+      ...(secure ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on', '-no-reboot'] : []),
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${join(OVMF, secure ? 'OVMF_CODE_4M.secboot.fd' : 'OVMF_CODE_4M.fd')}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
       // Only IPv4 PXE: an IPv6 attempt costs its timeouts before the next entry.
       '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n',
@@ -86,10 +103,12 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
   }
 
   /**
-   * A controller with this network, node n007 defined with no image, its HTTP port on
-   * 10.99.0.1:8080, and the VM booting from the network first, then from `disk` when given.
+   * A controller with this network, node n007 defined (with no image, or prepared to build `image`),
+   * its HTTP port on 10.99.0.1:8080, and the VM booting from the network first, then from `disk`
+   * when given; resolves once the VM fetched its boot script (or `scriptStep` was seen).
    */
-  async function boot(firmware: Firmware, network: z.input<typeof NetworkConfig>, disk?: string): Promise<BootRun> {
+  async function boot(firmware: Firmware, network: z.input<typeof NetworkConfig>, opts: { disk?: string; image?: Image; scriptStep?: string } = {}): Promise<BootRun> {
+    const { disk, image, scriptStep } = opts;
     const scriptsFetched: string[] = [];
     const timeline: string[] = [];
     const steps: string[] = [];
@@ -107,26 +126,33 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
           return false;
         }),
     };
-    c = await startInProc({ network: NetworkConfig.parse({ ...network, netns: lab.server }) }, { prepare: (dir) => chmodSync(dir, 0o755), extensions: (ctx) => [observer, ...defaultExtensions(ctx)] });
+    const build = image ? { build: { imageDirs: [dirname(image.kernel), dirname(image.initrd)] } } : {};
+    c = await startInProc({ network: NetworkConfig.parse({ ...network, netns: lab.server }), ...build }, { prepare: (dir) => chmodSync(dir, 0o755), extensions: (ctx) => [observer, ...defaultExtensions(ctx)] });
     await c.running.ctx.bus.subscribe('muster/events/boot', (_t, payload) => {
       const e = JSON.parse(payload.toString('utf8')) as Event;
       if (e.node !== 'n007') return;
       steps.push(e.message);
       mark(e.message.replace('n007: ', ''));
     });
-    await c.client.request('define', { range: 'n007', settings: [`mac=${MAC}`, `if.eth0=10.99.0.17/24,mac=${MAC}`] });
+    if (image) await c.client.request('image-add', { name: 'sb', ...image });
+    await c.client.request('define', { range: 'n007', settings: [`mac=${MAC}`, `if.eth0=10.99.0.17/24,mac=${MAC}`, ...(image ? ['image=sb'] : [])] });
+    if (image) await c.client.request('build', { range: 'n007' });
     const sock = join(tmp.dir, `http-${vms}.sock`);
     procs.push(start('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${new URL(c.running.httpUrl!).port}`]));
     await until('the unix socket', () => existsSync(sock));
     procs.push(start('ip', ['netns', 'exec', lab.server, 'socat', 'TCP-LISTEN:8080,bind=10.99.0.1,fork,reuseaddr', `UNIX-CONNECT:${sock}`]));
     // romfile= (none): the firmware's own PXE boots, not an iPXE ROM on the NIC.
-    const nic = `virtio-net-pci,netdev=n0,mac=${MAC},bootindex=1${firmware === 'uefi' ? ',romfile=' : ''}`;
+    const nic = `virtio-net-pci,netdev=n0,mac=${MAC},bootindex=1${firmware === 'bios' ? '' : ',romfile='}`;
     const drives = disk ? ['-drive', `if=none,id=d0,format=raw,readonly=on,file=${disk}`, '-device', 'virtio-blk-pci,drive=d0,bootindex=2'] : [];
     t0 = Date.now();
     const vm = start('ip', ['netns', 'exec', lab.server, 'qemu-system-x86_64', ...machine(firmware), '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', nic, ...drives]);
     vms++;
     procs.push(vm);
-    await until('the VM to fetch its boot script', () => scriptsFetched.length > 0, 180_000, 200);
+    // iPXE fetches its script over HTTP; grub reads its script over TFTP (`scriptStep`).
+    await until('the VM to fetch its boot script', () => (scriptStep ? steps.includes(scriptStep) : scriptsFetched.length > 0), 180_000, 200).catch((err: Error) => {
+      // Where the boot stopped: the steps muster saw, and the end of the VM's console.
+      throw new Error(`${err.message}; boot steps: ${steps.join(' | ') || 'none'}; console: ${vm.output().slice(-1500)}`);
+    });
     return { vm, scriptsFetched, steps, timeline, mark };
   }
 
@@ -159,7 +185,7 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     expect(run.steps).toContain('n007: boot file snponly.efi');
     expect(run.steps).toContain('n007: TFTP snponly.efi sent');
     expect(run.steps).toContain(`n007: boot file ${SCRIPT_URL}`);
-  });
+  }, 180_000);
 
   it('UEFI, proxy mode: the address from the site server, snponly.efi and then the script URL from the proxy reply', async () => {
     const siteServer = await lab.siteServer(tmp.dir);
@@ -172,7 +198,7 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     // as no line of muster's dnsmasq ties the site's address to the MAC.
     expect(run.steps).toContain('n007: PXE proxy: boot file snponly.efi');
     expect(run.steps).toContain(`n007: PXE proxy: boot file ${SCRIPT_URL}`);
-  });
+  }, 180_000);
 
   it('BIOS, a node with no image: the script sanboots the first disk', async () => {
     // A boot sector that writes the marker to COM1 and halts.
@@ -183,7 +209,7 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     sector.writeUInt16LE(0xaa55, 510);
     const disk = join(tmp.dir, 'bios-disk.img');
     writeFileSync(disk, Buffer.concat([sector, Buffer.alloc(1024 * 1024 - 512)]));
-    const run = await boot('bios', DHCP_MODE, disk);
+    const run = await boot('bios', DHCP_MODE, { disk });
     await run.vm.waitFor(DISK_MARKER, 60_000);
     run.mark('disk booted');
     report('BIOS local boot', run);
@@ -200,7 +226,7 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
       writeFileSync(join(esp, dir, 'grub.cfg'), cfg);
     }
     copyFileSync(SIGNED_GRUB, join(esp, 'EFI/BOOT/BOOTX64.EFI'));
-    const run = await boot('uefi', DHCP_MODE, `fat:${esp}`);
+    const run = await boot('uefi', DHCP_MODE, { disk: `fat:${esp}` });
     await run.vm.waitFor(DISK_MARKER, 150_000);
     run.mark('disk booted');
     report('UEFI local boot', run);
@@ -211,4 +237,31 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     expect(screen.indexOf('booting the local disk')).toBeLessThan(screen.indexOf('Welcome to GRUB'));
     expect(screen).toContain(DISK_MARKER);
   }, 240_000);
+
+  it('UEFI with Secure Boot enforced, dhcp mode: shim → grub → the signed kernel over TFTP, with the command line of grub\'s script', async () => {
+    const initrdDir = join(tmp.dir, 'sb-initrd');
+    mkdirSync(initrdDir);
+    const image = { kernel: join(labKernelDir(), 'vmlinuz'), initrd: cmdlineInitramfs(initrdDir), cmdline: 'console=ttyS0' };
+    const run = await boot('uefi-secureboot', { ...DHCP_MODE, secureBoot: true }, { image, scriptStep: `n007: TFTP ${MAC}.grub sent` });
+    const m = (await run.vm.waitFor(CMDLINE_LINE, 240_000)) as RegExpMatchArray;
+    run.mark('initramfs /init');
+    report('UEFI Secure Boot', run);
+    // The firmware loaded shim (Microsoft-signed), shim grub (Debian-signed), grub the node's script
+    // and the image's kernel and initrd, all over TFTP (grub's network image has no HTTP).
+    for (const step of ['boot file shimx64.efi', 'TFTP shimx64.efi sent', 'TFTP grubx64.efi sent', 'TFTP grub.cfg sent', 'TFTP kernel sent', 'TFTP initrd sent']) {
+      expect(run.steps).toContain(`n007: ${step}`);
+    }
+    // What shim and grub only probe for is no failure.
+    expect(run.steps.filter((s) => s.includes('TFTP failed'))).toEqual([]);
+    expect(run.scriptsFetched).toEqual([]);
+    // grub handed over only a kernel shim's keys verify: the kernel runs with Secure Boot on, locked down.
+    const screen = run.vm.output();
+    expect(screen).toContain('Secure boot enabled');
+    expect(screen).toContain('Kernel is locked down from EFI Secure Boot');
+    // grub's script put what the agent needs on the kernel line, and the (unverified) initramfs ran.
+    expect(m[1]).toContain('console=ttyS0 muster.controller=');
+    expect(m[1]).toContain('BOOTIF=01-52-54-00-00-00-07');
+    expect(m[1]).toContain(`muster.if=eth0:10.99.0.17/24,mac=${MAC}`);
+    expect((await c!.client.request('build-status', { range: 'n007' }))[0]).toMatchObject({ state: 'building' });
+  }, 360_000);
 });

@@ -142,6 +142,14 @@ describe.skipIf(!root)('provisioning network on a real bridge', () => {
       expect(unknown.message).toMatch(/^unknown machine 52:54:00:00:00:01: DHCP ack 10\.99\.0\.1\d\d$/);
     });
 
+    it('journals the steps of a defined node: muster history --axis boot, and the script it asked for', async () => {
+      expect((await fetch(`${c.running.httpUrl}/boot/${N002}.ipxe`)).status).toBe(200);
+      const { transitions } = await c.client.request('history', { node: 'n002', axis: 'boot' });
+      const causes = transitions.map((t) => `${t.to}: ${t.cause}`);
+      expect(causes).toEqual(expect.arrayContaining(['dhcp-ack: DHCP ack 10.99.0.12', 'boot-file: boot file snponly.efi', 'tftp-sent: TFTP snponly.efi sent', 'script: iPXE script requested']));
+      expect(transitions.every((t) => t.axis === 'boot' && t.node === 'n002')).toBe(true);
+    });
+
     it('lists leases with node names, and shows what dnsmasq runs with (muster dhcp leases / show)', async () => {
       const leases = await c.client.request('dhcp-leases');
       expect(leases.find((l) => l.mac === N002)).toMatchObject({ ip: '10.99.0.12', node: 'n002' });

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetworkConfig } from '../../controller/network/config.js';
-import { renderDhcpHosts, renderDnsmasqConfig } from '../../controller/network/dnsmasq-config.js';
+import { GRUB_CONFIG, renderDhcpHosts, renderDnsmasqConfig } from '../../controller/network/dnsmasq-config.js';
 import { InterfaceList } from '../../shared/node-network.js';
 
 /** Golden files: compared as they are; `UPDATE_GOLDEN=1` rewrites them (on purpose only: review the diff). */
@@ -13,7 +13,7 @@ function golden(name: string, text: string): void {
   expect(text).toBe(readFileSync(file, 'utf8'));
 }
 
-const files = { hostsFile: '/var/lib/muster/network/dhcp-hosts', leaseFile: '/var/lib/muster/network/leases', user: 'muster' };
+const files = { hostsFile: '/var/lib/muster/network/dhcp-hosts', leaseFile: '/var/lib/muster/network/leases', tftpDir: '/var/lib/muster/network/tftp', user: 'muster' };
 const dhcp = NetworkConfig.parse({ mode: 'dhcp', interface: 'br0', subnet: '10.99.0.0/24', pool: { start: '10.99.0.100', end: '10.99.0.199' }, router: '10.99.0.1', httpUrl: 'http://10.99.0.1:8080/' });
 const proxy = NetworkConfig.parse({ mode: 'proxy', interface: 'eno1', subnet: '192.168.10.7/23', httpUrl: 'http://192.168.10.7:8080' });
 
@@ -37,6 +37,18 @@ describe('dnsmasq config rendering', () => {
 
   it('proxy mode: no addresses, PXE services per client system type', () => {
     golden('dnsmasq-proxy.conf', renderDnsmasqConfig(proxy, files));
+  });
+
+  it('Secure Boot, dhcp mode: the TFTP root muster fills, shim for UEFI, BIOS and iPXE clients unchanged', () => {
+    golden('dnsmasq-dhcp-secureboot.conf', renderDnsmasqConfig({ ...dhcp, secureBoot: true }, files));
+  });
+
+  it('Secure Boot, proxy mode: shim as the boot file of the UEFI PXE services', () => {
+    golden('dnsmasq-proxy-secureboot.conf', renderDnsmasqConfig({ ...proxy, secureBoot: true }, files));
+  });
+
+  it('Secure Boot grub.cfg: the script of the MAC grub booted from, retried', () => {
+    golden('grub.cfg', GRUB_CONFIG);
   });
 
   it('dhcp hosts: one line per MAC, fixed addresses in the subnet, conflicts left to the first node and reported', () => {

@@ -19,6 +19,9 @@ dnsmasq-dhcp[20807]: 865453619 next server: 10.99.0.1
 dnsmasq-tftp[20807]: sent /usr/lib/ipxe/snponly.efi to 10.99.0.12
 dnsmasq-tftp[20807]: error 0 TFTP Aborted received from 10.99.0.12
 dnsmasq-tftp[20807]: file /usr/lib/ipxe/nothere.efi not found for 10.99.0.12
+dnsmasq-tftp[20807]: file /var/lib/muster/network/tftp/revocations_sbat.efi not found for 10.99.0.12
+dnsmasq-tftp[20807]: file /var/lib/muster/network/tftp/shim_certificate_0.efi not found for 10.99.0.12
+dnsmasq-tftp[20807]: file /var/lib/muster/network/tftp/grub/x86_64-efi/fs.lst not found for 10.99.0.12
 dnsmasq-tftp[20807]: sent /usr/lib/ipxe/undionly.kpxe to 10.99.0.77
 dnsmasq-dhcp[21385]: 1164757565 PXE(br0) 52:54:00:00:00:09 proxy
 dnsmasq-dhcp[22257]: 2867507320 PXE(br0) 10.99.0.56 52:54:00:00:00:09 undionly.kpxe

@@ -97,6 +97,16 @@ describe('boot scripts per MAC', () => {
     expect(script).not.toContain('muster.if=');
   });
 
+  it('renders grub scripts (Secure Boot, read over TFTP) from the same decisions, BOOTIF with the MAC that asked', async () => {
+    const mac = '52:54:00:00:00:98';
+    const discovery = await netboot.bootScript(mac, null, '', false, 'grub');
+    expect(discovery).toContain('if linux /images/discover/kernel console=ttyS0 muster.controller=mqtt://10.0.2.2:1883 BOOTIF=01-52-54-00-00-00-98; then\n  if initrd /images/discover/initrd; then\n    boot\n');
+    expect(discovery).toContain('configfile ${prefix}/grub.cfg\n');
+    const local = await netboot.bootScript(MAC_RELEASED, 'n002', '', false, 'grub');
+    expect(local).toContain('echo "muster: n002 is not prepared to build, booting the local disk"\n');
+    expect(local.endsWith('\nexit 1\n')).toBe(true);
+  });
+
   it('refuses what is not a MAC', async () => {
     const r = await request('/boot/not-a-mac.ipxe');
     expect(r.status).toBe(404);

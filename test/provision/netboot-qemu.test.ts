@@ -3,14 +3,13 @@
  * node's script, kernel and initrd, and boots a real kernel whose /init prints its command line.
  * Proves the templates are valid iPXE and that BOOTIF and muster.if= reach the kernel.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNetbootHttpHandler } from '../../controller/provision/netboot/http.js';
 import { NetbootBuildSystem } from '../../controller/provision/netboot/netboot.js';
+import { CMDLINE_LINE, cmdlineInitramfs } from '../helpers/cmdline-initramfs.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { labKernelDir } from '../lab/image.js';
@@ -23,22 +22,9 @@ let netboot: NetbootBuildSystem;
 let server: http.Server;
 let qemu: Proc | undefined;
 
-/** busybox-static and an /init that prints the kernel command line and powers off. */
-function initramfs(): string {
-  const root = join(tmp.dir, 'root');
-  mkdirSync(join(root, 'bin'), { recursive: true });
-  mkdirSync(join(root, 'proc'));
-  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-  writeFileSync(join(root, 'init'), '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\necho "MUSTER-CMDLINE: $(/bin/busybox cat /proc/cmdline) :END"\n/bin/busybox poweroff -f\n');
-  chmodSync(join(root, 'init'), 0o755);
-  const out = join(tmp.dir, 'initrd.gz');
-  execFileSync('sh', ['-c', `cd "${root}" && busybox find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 > "${out}"`]);
-  return out;
-}
-
 beforeAll(async () => {
   netboot = await NetbootBuildSystem.open({ dataDir: join(tmp.dir, 'data'), controllerUrl: 'mqtt://10.0.2.2:1883' });
-  await netboot.addImage('probe', { kernel: join(labKernelDir(), 'vmlinuz'), initrd: initramfs(), cmdline: 'console=ttyS0 quiet panic=-1' });
+  await netboot.addImage('probe', { kernel: join(labKernelDir(), 'vmlinuz'), initrd: cmdlineInitramfs(tmp.dir), cmdline: 'console=ttyS0 quiet panic=-1' });
   await netboot.configure('n001', { image: 'probe', tags: [], interfaces: [{ name: 'eth0', dhcp: false, addresses: ['10.1.0.11/16'], gateway: '10.1.0.1', mtu: 9000 }] });
   await netboot.prepare('n001');
   const handler = createNetbootHttpHandler({ netboot, nodeByMac: (mac) => (mac === MAC ? { name: 'n001' } : null) });
@@ -67,7 +53,7 @@ it('a prepared node PXE-boots its image with BOOTIF and muster.if= on the comman
     '-netdev', `user,id=n0,tftp=${tftp},bootfile=boot.ipxe`,
     '-device', `virtio-net-pci,netdev=n0,mac=${MAC}`,
   ]);
-  const m = await qemu.waitFor(/MUSTER-CMDLINE: (.*) :END/, 100_000);
+  const m = await qemu.waitFor(CMDLINE_LINE, 100_000);
   const cmdline = (m as RegExpMatchArray)[1]!;
   expect(cmdline).toContain('console=ttyS0 quiet panic=-1 muster.controller=mqtt://10.0.2.2:1883');
   expect(cmdline).toContain('BOOTIF=01-52-54-00-12-34-56');

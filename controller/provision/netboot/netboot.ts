@@ -17,7 +17,7 @@ import { checkBuildConfig, checkNodeName } from '../validate.js';
 import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
 import { redactSecrets } from '../../auth/redact.js';
 import { JsonFile } from '../../store/json-file.js';
-import { decideBoot, ipxeSyntaxIn, loadTemplates, renderBoot, type Templates } from './scripts.js';
+import { decideBoot, loadTemplates, renderBoot, scriptSyntaxIn, type ScriptLanguage, type Templates } from './scripts.js';
 
 export interface NetbootOptions {
   /** The controller's data dir; the catalog and node state files go here. */
@@ -32,7 +32,7 @@ export interface NetbootOptions {
    * Without it (tests of netboot alone) any file is accepted; the controller always gives one.
    */
   imageDirs?: readonly string[];
-  /** Directory holding node.ipxe, discovery.ipxe and local.ipxe (default: the project's boot/ipxe/). */
+  /** Directory holding ipxe/node.ipxe, grub/node.grub and their discovery and local templates (default: the project's boot/). */
   templatesDir?: string;
   now?: () => number;
 }
@@ -74,7 +74,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
 
   static async open(opts: NetbootOptions): Promise<NetbootBuildSystem> {
     if (!URL_TEXT.test(opts.controllerUrl)) throw new Error(`netboot: controllerUrl "${opts.controllerUrl}" must be one word of printable characters`);
-    const syntax = ipxeSyntaxIn(opts.controllerUrl);
+    const syntax = scriptSyntaxIn(opts.controllerUrl);
     if (syntax) throw new Error(`netboot: controllerUrl "${opts.controllerUrl}": ${syntax}`);
     if (opts.discoveryImage !== undefined && !ImageId.safeParse(opts.discoveryImage).success) throw new Error(`netboot: discoveryImage "${opts.discoveryImage}" is not a valid image id`);
     await mkdir(opts.dataDir, { recursive: true });
@@ -134,7 +134,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     if (!id.success) throw new BuildError('bad-config', null, `image "${name}": ${id.error.issues[0]!.message}`);
     const cmdline = files.cmdline ?? '';
     if (!CMDLINE.test(cmdline)) throw new BuildError('bad-config', null, `image ${name}: cmdline must be one line of printable ASCII, at most 2048 characters`);
-    const syntax = ipxeSyntaxIn(cmdline);
+    const syntax = scriptSyntaxIn(cmdline);
     if (syntax) throw new BuildError('bad-config', null, `image ${name}: cmdline: ${syntax}`);
     // Serialised per image name (node names cannot contain ":"), so two adds cannot both pass the check.
     return this.locks.run(`image:${name}`, async () => {
@@ -189,12 +189,14 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
   }
 
   /**
-   * The iPXE script for a machine booting with `mac` (belonging to `node`, or null when unknown).
+   * The boot script, in `language`, for a machine booting with `mac` (belonging to `node`, or null when unknown).
    * Fetching a build script (`fetched`, false for a HEAD) moves the node from prepared to building.
    */
-  async bootScript(mac: string, node: string | null, baseUrl: string, fetched = true): Promise<string> {
+  async bootScript(mac: string, node: string | null, baseUrl: string, fetched = true, language: ScriptLanguage = 'ipxe'): Promise<string> {
     const rec = node === null ? undefined : this.nodes.get(node);
     const decision = decideBoot({
+      mac,
+      language,
       node,
       nodeBuild: rec?.config ? { state: rec.state, image: rec.config.image, interfaces: rec.config.interfaces } : null,
       images: this.catalog,
@@ -209,7 +211,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
         await this.persist(this.nodesFile, decision.node);
       });
     }
-    return renderBoot(decision, this.templates, mac, baseUrl);
+    return renderBoot(decision, this.templates, language, mac, baseUrl);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * iPXE boot scripts per MAC (pure): which template a booting machine gets, and the kernel
- * command line of a build. Templates live in boot/ipxe/ and use `{{var}}` placeholders, distinct
- * from iPXE's own `${net0/mac}` expansions, which pass through untouched.
+ * Boot scripts per MAC (pure): which template a booting machine gets, and the kernel command line
+ * of a build. Templates live in boot/<language>/ (iPXE's, and grub's for the Secure Boot chain)
+ * and use `{{var}}` placeholders, distinct from the languages' own `${...}` expansions, which pass
+ * through untouched.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,52 +11,66 @@ import { formatKernelInterface, type InterfaceConfig } from '../../../shared/nod
 
 export const TEMPLATE_NAMES = ['node', 'discovery', 'local'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
-export type Templates = Record<TemplateName, string>;
+/**
+ * The languages a machine fetches its script in, named by the URL's extension: iPXE
+ * (`/boot/<mac>.ipxe`) and grub (`/boot/<mac>.grub`, the Secure Boot chain shim → grub).
+ */
+export const SCRIPT_LANGUAGES = ['ipxe', 'grub'] as const;
+export type ScriptLanguage = (typeof SCRIPT_LANGUAGES)[number];
+export type Templates = Record<ScriptLanguage, Record<TemplateName, string>>;
 
-export const DEFAULT_TEMPLATES_DIR = join(projectRoot(), 'boot', 'ipxe');
+/** Holds ipxe/node.ipxe, grub/node.grub and the other templates of each language. */
+export const DEFAULT_TEMPLATES_DIR = join(projectRoot(), 'boot');
 
 export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR): Templates {
-  const read = (name: TemplateName) => {
-    const path = join(dir, `${name}.ipxe`);
+  const read = (language: ScriptLanguage, name: TemplateName) => {
+    const path = join(dir, language, `${name}.${language}`);
     try {
       return readFileSync(path, 'utf8');
     } catch (err) {
-      throw new Error(`iPXE template ${path} cannot be read: ${(err as Error).message}`);
+      throw new Error(`${language} template ${path} cannot be read: ${(err as Error).message}`);
     }
   };
-  return { node: read('node'), discovery: read('discovery'), local: read('local') };
+  const all = (language: ScriptLanguage) => Object.fromEntries(TEMPLATE_NAMES.map((n) => [n, read(language, n)])) as Record<TemplateName, string>;
+  return { ipxe: all('ipxe'), grub: all('grub') };
 }
 
 /** Fill `{{var}}`; a placeholder without a value is a template bug, a value with a line break an injection. */
 export function renderTemplate(template: string, vars: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const value = vars[key];
-    if (value === undefined) throw new Error(`iPXE template uses {{${key}}} but no value is given (have: ${Object.keys(vars).join(', ')})`);
-    if (/[\r\n]/.test(value)) throw new Error(`iPXE template value {{${key}}} contains a line break`);
+    if (value === undefined) throw new Error(`template uses {{${key}}} but no value is given (have: ${Object.keys(vars).join(', ')})`);
+    if (/[\r\n]/.test(value)) throw new Error(`template value {{${key}}} contains a line break`);
     return value;
   });
 }
 
 /**
- * What iPXE would read as its own syntax in text muster puts on a `kernel` line: `$` expands
- * settings (`${net0/mac}`), `||` and `&&` chain commands, quotes and `\` regroup arguments. A
- * command line is passed to the kernel word for word only without them. Null when there is none.
+ * What a boot script would read as its own syntax in text muster puts on a kernel line: `$`
+ * expands settings (`${net0/mac}`), `|`, `&` and (in grub) `;`, `<`, `>` chain or redirect commands,
+ * quotes, `\\` and (in grub) braces regroup arguments. A command line is passed to the kernel word
+ * for word, by iPXE and by grub alike, only without them. Null when there is none.
  */
-export function ipxeSyntaxIn(text: string): string | null {
-  const m = /\|\||&&|[$|&"'\\]/.exec(text);
-  return m ? `"${m[0]}" is iPXE syntax (muster puts no $ | & quotes or \\ on an iPXE kernel line)` : null;
+export function scriptSyntaxIn(text: string): string | null {
+  const m = /\|\||&&|[$|&"'\\;<>{}]/.exec(text);
+  return m ? `"${m[0]}" is boot script syntax (muster puts no $ | & ; < > { } quotes or \\ on a kernel line)` : null;
+}
+
+/** BOOTIF= as each language writes it: iPXE fills in the NIC it booted from, grub's script is rendered for the MAC that asked. */
+function bootIf(language: ScriptLanguage, mac: string): string {
+  return language === 'ipxe' ? '01-${net0/mac:hexhyp}' : `01-${mac.replace(/:/g, '-')}`;
 }
 
 /**
  * The build kernel's command line: the image's own, then what the agent needs: the controller,
- * the boot NIC (iPXE fills in the MAC) and one `muster.if=` per configured interface.
+ * the boot NIC and one `muster.if=` per configured interface.
  */
-export function buildCmdline(imageCmdline: string, controllerUrl: string, interfaces: readonly InterfaceConfig[]): string {
+export function buildCmdline(imageCmdline: string, controllerUrl: string, interfaces: readonly InterfaceConfig[], bootIfValue: string): string {
   for (const [what, text] of [['image command line', imageCmdline], ['controller URL', controllerUrl]] as const) {
-    const problem = ipxeSyntaxIn(text);
-    if (problem) throw new Error(`iPXE ${what}: ${problem}`);
+    const problem = scriptSyntaxIn(text);
+    if (problem) throw new Error(`${what}: ${problem}`);
   }
-  return [imageCmdline, `muster.controller=${controllerUrl}`, 'BOOTIF=01-${net0/mac:hexhyp}', ...interfaces.map(formatKernelInterface)].filter((p) => p !== '').join(' ');
+  return [imageCmdline, `muster.controller=${controllerUrl}`, `BOOTIF=${bootIfValue}`, ...interfaces.map(formatKernelInterface)].filter((p) => p !== '').join(' ');
 }
 
 export type BootDecision =
@@ -64,6 +79,9 @@ export type BootDecision =
   | { script: 'local'; node: string | null; reason: string };
 
 export interface BootFacts {
+  /** The MAC that asked, and the language of the script it asked for. */
+  mac: string;
+  language: ScriptLanguage;
   /** The node this MAC belongs to (from the controller's store), or null for an unknown machine. */
   node: string | null;
   /** The node's build state here, or null when netboot has never configured it. */
@@ -78,7 +96,7 @@ export function decideBoot(f: BootFacts): BootDecision {
   if (f.node === null) {
     const image = f.discoveryImage === null ? undefined : f.images.get(f.discoveryImage);
     if (!image) return { script: 'local', node: null, reason: f.discoveryImage === null ? 'unknown machine and no discovery image configured' : `unknown machine and discovery image ${f.discoveryImage} is not in the catalog` };
-    return { script: 'discovery', image: f.discoveryImage!, cmdline: buildCmdline(image.cmdline, f.controllerUrl, []) };
+    return { script: 'discovery', image: f.discoveryImage!, cmdline: buildCmdline(image.cmdline, f.controllerUrl, [], bootIf(f.language, f.mac)) };
   }
   const b = f.nodeBuild;
   const image = b ? f.images.get(b.image) : undefined;
@@ -86,16 +104,17 @@ export function decideBoot(f: BootFacts): BootDecision {
   const boots = b && (b.state === 'prepared' || b.state === 'building' || (b.state === 'done' && image?.diskless));
   if (!b || !boots) return { script: 'local', node: f.node, reason: `${f.node} is not prepared to build` };
   if (!image) return { script: 'local', node: f.node, reason: `${f.node} is prepared but image ${b.image} is no longer in the catalog` };
-  return { script: 'node', node: f.node, image: b.image, cmdline: buildCmdline(image.cmdline, f.controllerUrl, b.interfaces) };
+  return { script: 'node', node: f.node, image: b.image, cmdline: buildCmdline(image.cmdline, f.controllerUrl, b.interfaces, bootIf(f.language, f.mac)) };
 }
 
-export function renderBoot(d: BootDecision, templates: Templates, mac: string, baseUrl: string): string {
+export function renderBoot(d: BootDecision, templates: Templates, language: ScriptLanguage, mac: string, baseUrl: string): string {
+  const t = templates[language];
   switch (d.script) {
     case 'node':
-      return renderTemplate(templates.node, { node: d.node, mac, image: d.image, cmdline: d.cmdline, baseUrl });
+      return renderTemplate(t.node, { node: d.node, mac, image: d.image, cmdline: d.cmdline, baseUrl });
     case 'discovery':
-      return renderTemplate(templates.discovery, { mac, image: d.image, cmdline: d.cmdline, baseUrl });
+      return renderTemplate(t.discovery, { mac, image: d.image, cmdline: d.cmdline, baseUrl });
     case 'local':
-      return renderTemplate(templates.local, { mac, reason: d.reason, baseUrl });
+      return renderTemplate(t.local, { mac, reason: d.reason, baseUrl });
   }
 }
