@@ -25,7 +25,9 @@ export interface EmbeddedBrokerOptions {
   log: Logger;
   host: string;
   mqttPort: number;
-  /** 0 or undefined: no WebSocket listener. */
+  /** Where the WebSocket listener listens (the dashboard's admin address). */
+  wsHost: string;
+  /** undefined: no WebSocket listener. */
   wsPort?: number;
   /** Decides who may connect (controller/auth/authenticator.ts). */
   /** `source`: the peer's IP address. */
@@ -183,7 +185,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       },
     });
     wss.on('connection', (ws, req) => handle(new WebSocketByteStream(ws), req));
-    await listen(wsServer, opts.host, opts.wsPort);
+    await listen(wsServer, opts.wsHost, opts.wsPort);
   }
   const wsPort = wsServer ? (wsServer.address() as net.AddressInfo).port : null;
   const [mqttScheme, wsScheme] = secure ? ['mqtts', 'wss'] : ['mqtt', 'ws'];

@@ -44,7 +44,7 @@ export class ProvisioningNetwork implements Extension {
     this.configText = renderDnsmasqConfig(this.net, this.files);
     await writeFileAtomic(this.files.config, this.configText);
     await this.writeHosts();
-    ctx.http.mount((req, res) => this.serveLoader(req, res));
+    ctx.provisioningHttp.mount((req, res) => this.serveLoader(req, res));
     this.rawLog = new RotatingLog(this.files.log, DEFAULT_ROTATION, (err) => ctx.log.error({ err: err.message }, 'network: dnsmasq log write failed'));
     const dnsmasq = [this.net.dnsmasq, '--keep-in-foreground', `--conf-file=${this.files.config}`];
     this.process = new DnsmasqProcess({

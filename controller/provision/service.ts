@@ -72,7 +72,7 @@ export class BuildService implements Extension {
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
     this.registry.check(this.selection);
-    ctx.http.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
+    ctx.provisioningHttp.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
     this.events = ctx.events.owner(this.name);
     this.events.on('node:bound', ({ node, hello, newBinding }) => {
       // A machine just identified, running muster's boot image (phase kernel), not its installed OS.

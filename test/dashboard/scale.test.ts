@@ -25,7 +25,7 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 describe('dashboard at 10,000 nodes', () => {
   test('synthetic states: first render, bursts of updates, filtering and scrolling stay fast', async () => {
     const page = await browser.context.newPage();
-    await page.goto(`${ctl.httpUrl}/dashboard/?synthetic=${NODES}`);
+    await page.goto(`${ctl.adminUrl}/dashboard/?synthetic=${NODES}`);
     await page.waitForFunction(() => window.musterDashboard.perf.synthetic !== undefined, null, { timeout: 30_000 });
     const figures = await page.evaluate(async () => {
       const d = window.musterDashboard;
@@ -76,14 +76,14 @@ describe('dashboard at 10,000 nodes', () => {
     await ctl.client.request('define', { range: `n[00001-${NODES}]`, settings: ['groups=big'] });
     const page = await browser.context.newPage();
     const t0 = Date.now();
-    await page.goto(`${ctl.httpUrl}/dashboard/`);
+    await page.goto(`${ctl.adminUrl}/dashboard/`);
     await page.waitForFunction((n) => window.musterDashboard.shown() === n, NODES, { timeout: 30_000, polling: 50 });
     const loadMs = Date.now() - t0;
     const perf = await page.evaluate(() => window.musterDashboard.perf);
     console.log(`dashboard, ${NODES} nodes from a real controller over MQTT/WebSocket: page load to all shown ${loadMs} ms; ${perf.frames} frames, longest ${round(perf.maxFrameMs)} ms`);
     expect(await page.locator('.legend-item[data-state="unknown"] .count').textContent()).toBe('10,000');
     // The node page of one of them, while 10,000 cells are on the grid.
-    await page.goto(`${ctl.httpUrl}/dashboard/#node=n00042`);
+    await page.goto(`${ctl.adminUrl}/dashboard/#node=n00042`);
     await expect.poll(() => page.locator('#node-ids').textContent()).toContain('big');
     await expect.poll(() => page.locator('#node-hwlog').textContent()).toBe('none');
     await page.close();

@@ -32,7 +32,7 @@ export async function startInProc(
 ): Promise<InProc> {
   const tmp = tempDir('muster-inproc-');
   opts.prepare?.(tmp.dir);
-  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, storeDebounceMs: 20, auth: TRUSTED, ...config });
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, admin: { host: '127.0.0.1', port: 0, tls: null }, storeDebounceMs: 20, auth: TRUSTED, ...config });
   const log = opts.log ?? createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false });
   const running = await startController(cfg, { log, extensions: opts.extensions ?? defaultExtensions });
   const client = await ControllerClient.connect({ url: running.mqttUrl, timeoutMs: 10_000 });

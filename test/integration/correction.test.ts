@@ -90,7 +90,7 @@ describe('automatic correction with real agents', () => {
     expect(incidents).toHaveLength(1);
     expect(incidents[0]!.details).toMatchObject({ group: 'rack1' });
 
-    const metrics = await (await fetch(`${controller.httpUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${controller.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/^muster_breaker_frozen\{group="rack1"\} 1$/m);
     expect(metrics).toMatch(/^muster_nodes\{axis="liveness",value="dead"\} 5$/m);
 
