@@ -216,7 +216,7 @@ function connectedClient(aedes: Aedes, clientId: string): Client | undefined {
 }
 
 function samePrincipal(a: Principal, b: Principal): boolean {
-  return a.kind === 'agent' ? b.kind === 'agent' && a.agentId === b.agentId : b.kind === 'user' && a.name === b.name;
+  return a.kind === 'agent' ? b.kind === 'agent' && a.agentId === b.agentId : b.kind === 'user' && a.name === b.name && a.anonymousConnection === b.anonymousConnection;
 }
 
 /** The peer's address: a WebSocket client's from its upgrade request, a TCP client's from its socket. */
