@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { describeZodError } from '../../shared/protocol.js';
+import { describeZodError, type Hello } from '../../shared/protocol.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
 import { createCommandBuildSystem } from './command/command.js';
@@ -38,8 +38,9 @@ export const BuildConfigSection = BuildSelection.extend({
  * The build layer in the controller: the registry of build systems (netboot always, command tools
  * from the config), the netboot HTTP routes, and the hand-off: a node newly bound to an agent, in a
  * `build.auto` group, with an image set and nothing arranged in its build system, is prepared and
- * power-cycled into its build; `muster build` prepares on demand; a building node that reaches
- * `run` is released.
+ * power-cycled into its build; `muster build` prepares on demand; a prepared node whose own agent
+ * reports from a network boot begun after that is building; a building node that reaches `run` is
+ * released.
  */
 export class BuildService implements Extension {
   readonly name = 'build';
@@ -74,7 +75,8 @@ export class BuildService implements Extension {
     this.registry.check(this.selection);
     ctx.provisioningHttp.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
     this.events = ctx.events.owner(this.name);
-    this.events.on('node:bound', ({ node, hello, newBinding }) => {
+    this.events.on('node:bound', ({ node, agentId, hello, at, newBinding }) => {
+      if (hello) void this.buildStartedIfBooted(node, agentId, hello, at);
       // A machine just identified, running muster's boot image (phase kernel), not its installed OS.
       if (newBinding && hello?.phase === 'kernel' && ctx.nodes.get(node)?.image && this.autoBuilds(node)) void this.handOff(node);
     });
@@ -160,6 +162,23 @@ export class BuildService implements Extension {
       // Not configured in its build system: nothing to release.
       if (isBuildError(err, 'unknown-node')) return;
       this.ctx.log.warn({ node, err: (err as Error).message }, 'build: releasing a node that runs failed; it may build again on its next network boot');
+    }
+  }
+
+  /**
+   * A node's own agent says hello from a network boot (BOOTIF= on its command line, which muster's
+   * boot scripts put there) that began after the node was prepared: netboot's build started. The
+   * boot script's fetch says nothing: anyone may fetch any MAC's.
+   */
+  private async buildStartedIfBooted(node: string, agentId: string, hello: Hello, at: number): Promise<void> {
+    if (hello.fingerprint.bootMac === null) return;
+    try {
+      if (this.systemFor(node) !== this.netboot) return;
+      const detail = `its agent ${agentId} booted from the network (${hello.fingerprint.bootMac})`;
+      if (!(await this.netboot.buildStarted(node, at - hello.uptime * 1000, detail))) return;
+      this.ctx.publishEvent({ kind: 'build', node, agentId, message: `${node} building: ${detail}`, details: { system: this.netboot.name, state: 'building' } });
+    } catch (err) {
+      this.ctx.log.warn({ node, err: (err as Error).message }, 'build: recording that a node booted its build failed');
     }
   }
 

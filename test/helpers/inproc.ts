@@ -50,7 +50,9 @@ export async function startInProc(
 
 /** A simulated agent speaking the real protocol through the agent's own link code. */
 export function simAgent(brokerUrl: string, fingerprint: Fingerprint, agentId: string, phase: AgentPhase = 'kernel', heartbeatMs = 1000) {
-  const messages = new AgentMessages({ agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'test', fingerprint }, { now: Date.now, uptime: () => 1 });
+  // The machine boots when the agent starts: its uptime counts from here (the controller dates boots by it).
+  const bootedAt = Date.now();
+  const messages = new AgentMessages({ agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'test', fingerprint }, { now: Date.now, uptime: () => (Date.now() - bootedAt) / 1000 });
   const link = new AgentLink({ controller: parseControllerUrl(brokerUrl), messages, phase, heartbeatMs, log: () => {} });
   link.start();
   return { link, messages };

@@ -64,8 +64,7 @@ function request(path: string, opts: { method?: string; headers?: Record<string,
 }
 
 describe('boot scripts per MAC', () => {
-  it('a prepared node gets its build script, and is then building', async () => {
-    // A HEAD is not a boot: the node stays prepared.
+  it('a prepared node gets its build script, and is building only once its agent says so', async () => {
     expect((await request(`/boot/${MAC_PREPARED}.ipxe`, { method: 'HEAD' })).status).toBe(200);
     expect((await netboot.status('n001')).state).toBe('prepared');
     const r = await request(`/boot/${MAC_PREPARED}.ipxe`);
@@ -78,7 +77,12 @@ describe('boot scripts per MAC', () => {
     );
     expect(script).toContain(`initrd --name initrd ${base}/images/rocky9/initrd || goto failed\n`);
     expect(script).not.toMatch(/\{\{/);
-    expect(await netboot.status('n001')).toMatchObject({ state: 'building', detail: `booted image rocky9 (${MAC_PREPARED})` });
+    // Anyone may fetch any MAC's script: the fetch moves nothing.
+    expect((await netboot.status('n001')).state).toBe('prepared');
+    const since = (await netboot.status('n001')).since!;
+    expect(await netboot.buildStarted('n001', since - 1, 'a boot from before it was prepared')).toBe(false);
+    expect(await netboot.buildStarted('n001', since, 'its agent booted')).toBe(true);
+    expect(await netboot.status('n001')).toMatchObject({ state: 'building', detail: 'its agent booted' });
     // A reboot during the build builds again; the other MAC spelling (iPXE hexhyp) works too.
     const again = await request(`/boot/${MAC_PREPARED.replace(/:/g, '-')}.ipxe`);
     expect(again.body.toString()).toContain('/images/rocky9/kernel');

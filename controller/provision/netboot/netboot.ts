@@ -169,9 +169,10 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
 
   /**
    * The iPXE script for a machine booting with `mac` (belonging to `node`, or null when unknown).
-   * Fetching a build script (`fetched`, false for a HEAD) moves the node from prepared to building.
+   * Serving it changes nothing: anyone can ask for any MAC's script, so only the node's own agent
+   * moves it to building (buildStarted).
    */
-  async bootScript(mac: string, node: string | null, baseUrl: string, fetched = true): Promise<string> {
+  async bootScript(mac: string, node: string | null, baseUrl: string): Promise<string> {
     const rec = node === null ? undefined : this.nodes.get(node);
     const decision = decideBoot({
       node,
@@ -180,15 +181,22 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
       discoveryImage: this.opts.discoveryImage ?? null,
       controllerUrl: this.opts.controllerUrl,
     });
-    if (fetched && decision.script === 'node' && rec?.state === 'prepared') {
-      await this.locks.run(decision.node, async () => {
-        const current = this.nodes.get(decision.node);
-        if (current?.state !== 'prepared') return;
-        this.nodes.set(decision.node, { ...current, state: 'building', since: this.now(), detail: `booted image ${decision.image} (${mac})` });
-        await this.persist(this.nodesFile, decision.node);
-      });
-    }
     return renderBoot(decision, this.templates, mac, baseUrl);
+  }
+
+  /**
+   * A prepared node's own agent reports from a boot that began at `bootedAt` (ms since the epoch):
+   * one begun after the node was prepared booted its build, so it is building. True when it moved.
+   */
+  async buildStarted(node: string, bootedAt: number, detail: string): Promise<boolean> {
+    checkNodeName(node);
+    return this.locks.run(node, async () => {
+      const current = this.nodes.get(node);
+      if (current?.state !== 'prepared' || bootedAt < current.since) return false;
+      this.nodes.set(node, { ...current, state: 'building', since: this.now(), detail });
+      await this.persist(this.nodesFile, node);
+      return true;
+    });
   }
 
   async close(): Promise<void> {
