@@ -64,6 +64,14 @@ export const ControllerConfig = z
       .strict()
       .default({ concurrency: 20, staggerMs: 0, pollIntervalS: 300, groups: {} }),
     build: z.unknown().optional(),
+    /** Programs that settings name (`command:` power targets, build tools), read from this file only. */
+    commands: z
+      .object({
+        /** Directories they must be in, after resolving symlinks; none: no such program runs. */
+        allowedDirs: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ allowedDirs: [] }),
     /** The provisioning network muster's dnsmasq serves (docs/network.md); none: muster runs no DHCP. */
     network: NetworkConfig.optional(),
     /** Who may connect (docs/security.md). */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, realpath } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -28,4 +28,13 @@ export async function secureDataDir(dir: string): Promise<void> {
   } catch (err) {
     throw new Error(`data directory ${dir}: ${(err as Error).message}`);
   }
+}
+
+/** Whether `real` (a path with symlinks resolved) lies inside one of `dirs` (resolved too; a missing one holds nothing). */
+export async function isInsideDirs(real: string, dirs: readonly string[]): Promise<boolean> {
+  for (const dir of dirs) {
+    const root = await realpath(dir).catch(() => null);
+    if (root && real.startsWith(root.endsWith(sep) ? root : root + sep)) return true;
+  }
+  return false;
 }

@@ -10,6 +10,7 @@ import { BuildRegistry, BuildSelection, buildSystemFor } from './registry.js';
 import { BuildError, canAddImages, isBuildError, type BuildImage, type BuildStatus, type BuildSystem } from './types.js';
 import { SettingError } from '../nodes/settings.js';
 import { projectRoot } from '../paths.js';
+import { AllowedPrograms } from '../process/allowed-programs.js';
 import type { OsImageInputs } from '../../shared/verbs/args.js';
 import { buildOsImage, type OsImageManifest } from './os-image.js';
 import type { PowerService } from '../power/service.js';
@@ -26,7 +27,7 @@ export const BuildConfigSection = BuildSelection.extend({
   discoveryImage: z.string().optional(),
   /** Directories netboot image files (kernels, initrds) must be in; default: DATA/images. */
   imageDirs: z.array(z.string().min(1)).min(1).optional(),
-  /** External provisioning tools, each registered under its name (see docs/build-systems.md). */
+  /** External provisioning tools, each registered under its name (see docs/build-systems.md); each executable in commands.allowedDirs. */
   commands: z.array(z.object({ name: z.string().min(1), executable: z.string().min(1), args: z.array(z.string()).optional(), timeoutMs: z.number().int().positive().optional() })).default([]),
   /** Hand newly identified nodes with an image to their build: every node (true) or those in these groups. */
   auto: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
@@ -69,7 +70,16 @@ export class BuildService implements Extension {
       imageDirs: [...new Set([...(cfg.imageDirs ?? [join(ctx.config.dataDir, 'images')]), this.imageDir])],
       now: ctx.now,
     });
-    this.registry = new BuildRegistry([this.netboot, ...cfg.commands.map((c) => createCommandBuildSystem(c))]);
+    const programs = new AllowedPrograms(ctx.config.commands.allowedDirs);
+    const tools = await Promise.all(
+      cfg.commands.map(async (c) => {
+        const executable = await programs.resolve(c.executable).catch((err: Error) => {
+          throw new Error(`config build.commands ${c.name}: ${err.message}`);
+        });
+        return createCommandBuildSystem({ ...c, executable });
+      }),
+    );
+    this.registry = new BuildRegistry([this.netboot, ...tools]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
     this.registry.check(this.selection);

@@ -33,7 +33,7 @@ beforeAll(async () => {
   const config = join(tmp.dir, 'muster.yaml');
   writeFileSync(
     config,
-    ['heartbeatIntervalS: 1', 'policies:', '  grace: 3s', '  ladder:', '    backoff: 1s', '    awaitBoot: 10m', '  breaker:', '    window: 30s', ''].join('\n'),
+    ['heartbeatIntervalS: 1', `commands: { allowedDirs: [${JSON.stringify(tmp.dir)}] }`, 'policies:', '  grace: 3s', '  ladder:', '    backoff: 1s', '    awaitBoot: 10m', '  breaker:', '    window: 30s', ''].join('\n'),
   );
   controller = await startControllerProc(['--config', config]);
   for (let i = 1; i <= N; i++) await controller.cli(['define', `n00${i}`, 'groups=rack1', `uuid=${uuid(i)}`, `power=command:${script}`]);

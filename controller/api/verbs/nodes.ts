@@ -1,7 +1,9 @@
 import { closest } from '../../../shared/closest.js';
 import type { NodeRow } from '../../../shared/verbs/results.js';
 import type { Context } from '../../context.js';
-import { parseSettings, type NodePatch } from '../../nodes/settings.js';
+import { parseSettings, SettingError, type NodePatch } from '../../nodes/settings.js';
+import { powerProgramProblem } from '../../power/drivers/command.js';
+import { AllowedPrograms } from '../../process/allowed-programs.js';
 import type { BuildService } from '../../provision/service.js';
 import { redactOptional } from '../../auth/redact.js';
 import { ApiError, verb } from '../verb.js';
@@ -33,9 +35,14 @@ function row(ctx: Context, name: string): NodeRow {
   };
 }
 
-/** `image=` must name an image the nodes' build system has: refused now, not at `muster build`. */
-async function checkImage(build: BuildService, names: readonly string[], patch: NodePatch): Promise<void> {
+/**
+ * `image=` must name an image the nodes' build system has, and a `command:` power target a script
+ * in commands.allowedDirs: refused now, not at `muster build` or the first power action.
+ */
+async function checkPatch(ctx: Context, build: BuildService, names: readonly string[], patch: NodePatch): Promise<void> {
   if (patch.image) await build.checkImage(names, patch.image, patch.groups);
+  const problem = patch.power ? await powerProgramProblem(patch.power, new AllowedPrograms(ctx.config.commands.allowedDirs)) : null;
+  if (problem) throw new SettingError(`${names.length === 1 ? `node ${names[0]}` : `nodes ${names[0]}…${names.at(-1)}`}: ${problem}`);
 }
 
 export const nodeVerbs = (build: BuildService) => [
@@ -54,7 +61,7 @@ export const nodeVerbs = (build: BuildService) => [
   verb('define', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolveNew(range);
     const patch = parseSettings(settings);
-    await checkImage(build, names, patch);
+    await checkPatch(ctx, build, names, patch);
     const created: string[] = [];
     for (const name of names) {
       if (ctx.nodes.define(name, patch, ctx.now())) created.push(name);
@@ -66,7 +73,7 @@ export const nodeVerbs = (build: BuildService) => [
   verb('set', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolve(range);
     const patch = parseSettings(settings);
-    await checkImage(build, names, patch);
+    await checkPatch(ctx, build, names, patch);
     ctx.nodes.set(names, patch, ctx.now());
     await ctx.store.flush();
     return { changed: names };

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, realpath, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BuildConfig, ImageId } from '../../../shared/node-network.js';
 import { describeZodError } from '../../../shared/protocol.js';
@@ -17,6 +17,7 @@ import { checkBuildConfig, checkNodeName } from '../validate.js';
 import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
 import { redactSecrets } from '../../auth/redact.js';
 import { JsonFile } from '../../store/json-file.js';
+import { isInsideDirs } from '../../paths.js';
 import { decideBoot, ipxeSyntaxIn, loadTemplates, renderBoot, type Templates } from './scripts.js';
 
 export interface NetbootOptions {
@@ -228,10 +229,7 @@ async function loadFile<T>(file: JsonFile<object>, schema: z.ZodType<T>): Promis
 }
 
 async function insideImageDirs(image: string, part: string, real: string, imageDirs: readonly string[]): Promise<string> {
-  for (const dir of imageDirs) {
-    const root = await realpath(dir).catch(() => null);
-    if (root && real.startsWith(root.endsWith(sep) ? root : root + sep)) return real;
-  }
+  if (await isInsideDirs(real, imageDirs)) return real;
   throw new BuildError('bad-config', null, `image ${image}: ${part} ${real} is not inside an image directory (${imageDirs.join(', ')}; config build.imageDirs)`);
 }
 
