@@ -35,6 +35,19 @@ function row(ctx: Context, name: string): NodeRow {
   };
 }
 
+/** `node n1` or `nodes n1…n9`: whom a refused setting was for. */
+const nodesLabel = (names: readonly string[]) => (names.length === 1 ? `node ${names[0]}` : `nodes ${names[0]}…${names.at(-1)}`);
+
+/** The settings as a patch; a refusal names the nodes it was for. */
+function patchFor(names: readonly string[], settings: readonly string[]): NodePatch {
+  try {
+    return parseSettings(settings);
+  } catch (err) {
+    if (err instanceof SettingError) throw new SettingError(`${nodesLabel(names)}: ${err.message}`);
+    throw err;
+  }
+}
+
 /**
  * `image=` must name an image the nodes' build system has, and a `command:` power target a script
  * in commands.allowedDirs: refused now, not at `muster build` or the first power action.
@@ -42,7 +55,7 @@ function row(ctx: Context, name: string): NodeRow {
 async function checkPatch(ctx: Context, build: BuildService, names: readonly string[], patch: NodePatch): Promise<void> {
   if (patch.image) await build.checkImage(names, patch.image, patch.groups);
   const problem = patch.power ? await powerProgramProblem(patch.power, new AllowedPrograms(ctx.config.commands.allowedDirs)) : null;
-  if (problem) throw new SettingError(`${names.length === 1 ? `node ${names[0]}` : `nodes ${names[0]}…${names.at(-1)}`}: ${problem}`);
+  if (problem) throw new SettingError(`${nodesLabel(names)}: ${problem}`);
 }
 
 export const nodeVerbs = (build: BuildService) => [
@@ -60,7 +73,7 @@ export const nodeVerbs = (build: BuildService) => [
 
   verb('define', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolveNew(range);
-    const patch = parseSettings(settings);
+    const patch = patchFor(names, settings);
     await checkPatch(ctx, build, names, patch);
     const created: string[] = [];
     for (const name of names) {
@@ -72,7 +85,7 @@ export const nodeVerbs = (build: BuildService) => [
 
   verb('set', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolve(range);
-    const patch = parseSettings(settings);
+    const patch = patchFor(names, settings);
     await checkPatch(ctx, build, names, patch);
     ctx.nodes.set(names, patch, ctx.now());
     await ctx.store.flush();
