@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Verb } from '../../controller/api/verb.js';
 import { recordVerbs } from '../../controller/api/verbs/records.js';
+import { ControllerConfig } from '../../controller/config.js';
 import type { Context } from '../../controller/context.js';
 import { EventBus } from '../../controller/events.js';
 import { NodeDirectory } from '../../controller/nodes/directory.js';
@@ -28,6 +29,7 @@ async function harness() {
     throw new Error(`${owner}'s ${event} listener threw: ${String(err)}`);
   });
   const ctx = {
+    config: ControllerConfig.parse({ dataDir: dir }),
     store,
     // As the controller wires it: changes to definitions are told on the event bus.
     nodes: new NodeDirectory(store, (names, change) => names.forEach((node) => bus.emit('node:changed', { node, change, at: clock.now }))),
