@@ -4,13 +4,11 @@
  * node to `building` (a later `run` would then release a build that never ran). The node's own
  * agent, reporting from the network boot, does.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { simAgent } from '../helpers/inproc.js';
 import { until } from '../helpers/wait.js';
-import { secureControllerForFile } from './secure-controller.js';
+import { addImage, secureControllerForFile } from './secure-controller.js';
 
 const controller = secureControllerForFile([], { httpPort: 0, auth: { anonymousAgents: true, anonymousRole: null, agentTokens: [], trustExternalBroker: false } });
 let agent: ReturnType<typeof simAgent> | null = null;
@@ -18,11 +16,7 @@ afterAll(async () => agent?.link.stop());
 
 it("leaves a prepared node prepared when a stranger fetches its boot script; its own agent's hello from that boot makes it building", async () => {
   const c = controller();
-  const dir = join(c.dataDir, 'images');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'vmlinuz'), Buffer.alloc(4096, 1));
-  writeFileSync(join(dir, 'initrd.img'), Buffer.alloc(4096, 2));
-  await c.admin.request('image-add', { name: 'compute', kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cmdline: 'console=ttyS0' });
+  await addImage(c, 'compute');
   const fp = simFingerprint(7);
   await c.admin.request('define', { range: 'n7', settings: [`mac=${fp.bootMac}`, 'image=compute'] });
   expect((await c.admin.request('build', { range: 'n7' })).results).toEqual([{ node: 'n7', ok: true, system: 'netboot' }]);

@@ -5,10 +5,8 @@
  * the offending text; the script then served has none of it. (An image's own command line is
  * refused at `image add`: files.test.ts.)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { secureControllerForFile } from './secure-controller.js';
+import { addImage, secureControllerForFile } from './secure-controller.js';
 
 const controller = secureControllerForFile([], { httpPort: 0 });
 const MAC = '52:54:00:00:07:01';
@@ -25,11 +23,7 @@ const ATTEMPTS: Array<[setting: string, refusal: string]> = [
 
 it('refuses iPXE syntax in every setting that reaches the kernel line, at define and at set, naming the node and the text', async () => {
   const c = controller();
-  const dir = join(c.dataDir, 'images');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'vmlinuz'), Buffer.alloc(4096, 1));
-  writeFileSync(join(dir, 'initrd.img'), Buffer.alloc(4096, 2));
-  await c.admin.request('image-add', { name: 'compute', kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cmdline: 'console=ttyS0' });
+  await addImage(c, 'compute');
   await c.admin.request('define', { range: 'n1', settings: [`mac=${MAC}`, 'image=compute', 'if.eth0=10.1.0.17/16,gw=10.1.0.1'] });
 
   const refused = (p: Promise<unknown>) => p.then(() => 'accepted', (err: Error) => err.message);

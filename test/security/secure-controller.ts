@@ -2,7 +2,7 @@
  * A controller in this process with the default (secure) auth settings, its first admin's
  * password, and users of every role made through the real `user-add` verb.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -57,6 +57,15 @@ export async function startSecureController(config: Partial<ControllerConfig> = 
       tmp.remove();
     },
   };
+}
+
+/** Adds netboot image `name` (small kernel and initrd files in DATA/images) through the real `image-add` verb. */
+export async function addImage(c: SecureController, name: string, cmdline = 'console=ttyS0'): Promise<void> {
+  const dir = join(c.dataDir, 'images');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}-vmlinuz`), Buffer.alloc(4096, 1));
+  writeFileSync(join(dir, `${name}-initrd.img`), Buffer.alloc(4096, 2));
+  await c.admin.request('image-add', { name, kernel: join(dir, `${name}-vmlinuz`), initrd: join(dir, `${name}-initrd.img`), cmdline });
 }
 
 /** A controller for one test file: started with `users` before its tests, stopped after; read it through the getter. */
