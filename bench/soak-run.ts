@@ -89,7 +89,7 @@ async function main(): Promise<number> {
   // Every agent is named on first hello, so its phase changes become journalled transitions.
   writeFileSync(config, [`heartbeatIntervalS: ${o.heartbeatS}`, 'naming: { enabled: true, pattern: "s[00001-99999]" }', ''].join('\n'));
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
-  const controller = spawn(process.execPath, [join(root, 'bin', 'muster.js'), 'controller', '--data', dataDir, '--config', config, '--host', '127.0.0.1', '--mqtt-port', String(mqttPort), '--ws-port', '0', '--http-port', String(httpPort), '--anonymous-agents', '--anonymous-role', 'admin'], {
+  const controller = spawn(process.execPath, [join(root, 'bin', 'muster.js'), 'controller', '--data', dataDir, '--config', config, '--host', '127.0.0.1', '--mqtt-port', String(mqttPort), '--ws-port', '0', '--http-port', String(httpPort), '--admin-port', '0', '--anonymous-agents', '--anonymous-role', 'admin'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, MUSTER_LOG_LEVEL: 'warn' },
   });

@@ -8,17 +8,34 @@ import { NetworkConfig } from './network/config.js';
 import { PowerGroupConfig } from './power/group-config.js';
 import { TOKEN_HASH } from './auth/tokens.js';
 
+const TlsFiles = z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict();
+
 /** The controller config file (YAML or JSON); command-line flags override it. */
 export const ControllerConfig = z
   .object({
     dataDir: z.string().default('./data'),
     prefix: z.string().default('muster'),
-    /** Address the embedded broker and HTTP server listen on. */
+    /** Address the embedded broker's MQTT port and the provisioning HTTP listener listen on: nodes reach them. */
     host: z.string().default('0.0.0.0'),
     mqttPort: z.number().int().min(0).max(65535).default(1883),
-    /** MQTT over WebSocket for the web page; null: off. */
+    /** MQTT over WebSocket for the dashboard, on `admin.host`; null: off. */
     wsPort: z.number().int().min(0).max(65535).nullable().default(8083),
+    /** The provisioning HTTP listener: iPXE scripts, boot loaders, images; null: off. */
     httpPort: z.number().int().min(0).max(65535).nullable().default(8080),
+    /**
+     * The operators' HTTP listener: the dashboard with its config.json (which hands out the viewer
+     * login) and /metrics. Kept apart from the provisioning listener, which every node reaches.
+     */
+    admin: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        /** null: off. */
+        port: z.number().int().min(0).max(65535).nullable().default(8081),
+        /** PEM files for HTTPS here; null: those of `tls`, when given. */
+        tls: TlsFiles.nullable().default(null),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8081, tls: null }),
     /** Use an external broker (mqtt://host:port) instead of the embedded one. */
     broker: z.string().url().nullable().default(null),
     /** URL agents are told to use (iPXE command lines); defaults from host and mqttPort. */
@@ -47,6 +64,14 @@ export const ControllerConfig = z
       .strict()
       .default({ concurrency: 20, staggerMs: 0, pollIntervalS: 300, groups: {} }),
     build: z.unknown().optional(),
+    /** Programs that settings name (`command:` power targets, build tools), read from this file only. */
+    commands: z
+      .object({
+        /** Directories they must be in, after resolving symlinks; none: no such program runs. */
+        allowedDirs: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ allowedDirs: [] }),
     /** The provisioning network muster's dnsmasq serves (docs/network.md); none: muster runs no DHCP. */
     network: NetworkConfig.optional(),
     /** Who may connect (docs/security.md). */
@@ -97,15 +122,15 @@ export const ControllerConfig = z
          */
         viewer: z.object({ user: z.string().min(1), passwordFile: z.string().min(1) }).strict().nullable().default(null),
         /**
-         * Web origins (`https://ctl.example:8080`) whose pages may open the WebSocket, besides the
-         * controller's own HTTP listener by its addresses and host name.
+         * Web origins (`https://ctl.example:8081`) whose pages may open the WebSocket, besides the
+         * controller's own admin listener by its addresses and host name.
          */
         origins: z.array(z.string().url()).default([]),
       })
       .strict()
       .default({ viewer: null, origins: [] }),
-    /** PEM files: with them the MQTT port is mqtts://, the WebSocket port wss:// and the HTTP port HTTPS. */
-    tls: z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict().nullable().default(null),
+    /** PEM files: with them the MQTT port is mqtts://, the WebSocket port wss:// and both HTTP listeners HTTPS. */
+    tls: TlsFiles.nullable().default(null),
   })
   .strict();
 export type ControllerConfig = z.infer<typeof ControllerConfig>;

@@ -31,8 +31,13 @@ export interface Context {
   /** Steady time (clock.ts): every duration is judged on it, never on `now`. */
   steady: () => number;
   nodes: NodeDirectory;
-  /** Extensions mount their HTTP routes here before the port opens. */
-  http: HttpServer;
+  /**
+   * The provisioning listener, which every node reaches: only what nodes need (iPXE scripts, boot
+   * loaders, images). Extensions mount their routes before the ports open.
+   */
+  provisioningHttp: HttpServer;
+  /** The operators' listener: the dashboard and metrics. */
+  adminHttp: HttpServer;
   /** Node states as the state manager keeps them, read-only: it is told things by `events`. */
   readonly nodeStates: StateReader;
   /** Publish `muster/events/<kind>` (not retained). */

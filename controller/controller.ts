@@ -4,7 +4,7 @@ import { AedesBus } from './bus/aedes-bus.js';
 import type { Bus } from './bus/bus.js';
 import { MqttBus } from './bus/mqtt-bus.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
-import { anonymousAccessProblem, authView, createAuthenticator, loadTls } from './auth/setup.js';
+import { anonymousAccessProblem, authView, createAuthenticator, loadTls, viewerExposureProblem } from './auth/setup.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { isAgentClient } from './broker/acl.js';
 import { listenerHosts, originAllowed } from './broker/origins.js';
@@ -26,7 +26,10 @@ export interface RunningController {
   /** Where clients reach the broker (the embedded one's real port, or the external URL). */
   mqttUrl: string;
   wsUrl: string | null;
+  /** The provisioning listener (nodes). */
   httpUrl: string | null;
+  /** The admin listener (dashboard, metrics). */
+  adminUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -51,6 +54,8 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   const anonymous = anonymousAccessProblem(config);
   if (anonymous?.refuse) throw new Error(anonymous.problem);
   if (anonymous) log.warn({ host: config.host }, anonymous.problem);
+  const viewerExposed = viewerExposureProblem(config);
+  if (viewerExposed) throw new Error(viewerExposed);
   const topics = new Topics(config.prefix);
   const metrics = createMetrics();
   await secureDataDir(config.dataDir);
@@ -101,6 +106,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   // The refusal itself is logged and counted by the broker as a refused connect.
   const { authenticator, internalAgentToken } = createAuthenticator(config, store, now, () => metrics.newAgentsRefused.inc());
   const tls = await loadTls(config.tls);
+  const adminTls = config.admin.tls ? await loadTls(config.admin.tls, 'admin.tls') : tls;
   const listenerFailed: ListenerFailure = (event, owner, err) => {
     metrics.listenerErrors.inc({ event });
     log.error({ event, owner, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined }, 'listener failed; the others still ran');
@@ -112,11 +118,12 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   let bus: Bus;
   let mqttUrl: string;
   let wsUrl: string | null = null;
-  const ownHosts = listenerHosts(config.host);
-  const httpListener = () => {
-    if (!httpServer.url) return null;
-    const url = new URL(httpServer.url);
-    return { scheme: url.protocol.slice(0, -1), port: Number(url.port), hosts: ownHosts };
+  // The dashboard's page comes from the admin listener: only its origins may open the WebSocket.
+  const adminHosts = listenerHosts(config.admin.host);
+  const adminListener = () => {
+    if (!adminHttp.url) return null;
+    const url = new URL(adminHttp.url);
+    return { scheme: url.protocol.slice(0, -1), port: Number(url.port), hosts: adminHosts };
   };
   const loopback = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   if (config.broker) {
@@ -128,6 +135,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       log,
       host: config.host,
       mqttPort: config.mqttPort,
+      wsHost: config.admin.host,
       wsPort: config.wsPort ?? undefined,
       authenticate: async (clientId, username, password, source) => {
         const outcome = await authenticator.authenticate(clientId, username, password, source);
@@ -138,14 +146,15 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       tls,
       onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : what }),
       limits: config.limits,
-      originAllowed: (origin) => originAllowed(origin, httpListener(), config.dashboard.origins),
+      originAllowed: (origin) => originAllowed(origin, adminListener(), config.dashboard.origins),
     });
     bus = new AedesBus(broker.aedes, subscriberFailed);
     mqttUrl = `${broker.mqttScheme}://${loopback(config.host)}:${broker.mqttPort}`;
-    if (broker.wsPort !== null) wsUrl = `${broker.wsScheme}://${loopback(config.host)}:${broker.wsPort}`;
+    if (broker.wsPort !== null) wsUrl = `${broker.wsScheme}://${loopback(config.admin.host)}:${broker.wsPort}`;
   }
 
-  const httpServer = new HttpServer(log);
+  const provisioningHttp = new HttpServer(log);
+  const adminHttp = new HttpServer(log);
   const extensions = opts.extensions({ config });
   const stateServer = extensions.find((e): e is Extension & ServesNodeStates => 'nodeStates' in e);
   const ctx: Context = {
@@ -165,7 +174,8 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       for (const node of names) events.emit('node:changed', { node, change, at: now() });
     }),
     nodeStates: stateServer?.nodeStates ?? NO_NODE_STATES,
-    http: httpServer,
+    provisioningHttp,
+    adminHttp,
     publishEvent: makeEventPublisher(bus, topics, now, log),
     auth: authView(config, broker, internalAgentToken),
     health,
@@ -180,7 +190,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     }
     await store.close().catch((err: Error) => log.error({ err: err.message }, 'final store write failed'));
     await journal.close();
-    await httpServer.close();
+    await Promise.all([provisioningHttp.close(), adminHttp.close()]);
     await bus.close();
     await broker?.close();
   };
@@ -190,10 +200,11 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       started.push(ext);
     }
     // Listen last: every route is mounted by then.
-    if (config.httpPort !== null) await httpServer.listen(config.host, config.httpPort, tls);
+    if (config.httpPort !== null) await provisioningHttp.listen(config.host, config.httpPort, tls);
+    if (config.admin.port !== null) await adminHttp.listen(config.admin.host, config.admin.port, adminTls);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { ctx, broker, mqttUrl, wsUrl, httpUrl: httpServer.url, stop };
+  return { ctx, broker, mqttUrl, wsUrl, httpUrl: provisioningHttp.url, adminUrl: adminHttp.url, stop };
 }

@@ -14,9 +14,11 @@ export async function runController(config: ControllerConfig, opts: { newStore?:
     if (err instanceof StoreLoadError) throw new Error(`refusing to start: ${err.message}`);
     throw err;
   }
-  const http = running.ctx.config.httpPort === null ? '' : ` http=${running.httpUrl ?? ''}`;
-  // One plain line on stdout that people and tests can wait for.
-  process.stdout.write(`muster controller ready: mqtt=${running.mqttUrl}${running.wsUrl ? ` ws=${running.wsUrl}` : ''}${http} data=${config.dataDir}\n`);
+  const http = running.httpUrl ? ` http=${running.httpUrl}` : '';
+  const admin = running.adminUrl ? ` admin=${running.adminUrl}` : '';
+  // One plain line on stdout that people and tests can wait for: `http` is for nodes, `admin` for the dashboard and metrics.
+  process.stdout.write(`muster controller ready: mqtt=${running.mqttUrl}${running.wsUrl ? ` ws=${running.wsUrl}` : ''}${http}${admin} data=${config.dataDir}\n`);
+  if (running.adminUrl) process.stdout.write(`dashboard: ${running.adminUrl}/dashboard/\n`);
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       log.info({ signal: sig }, 'stopping');

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, realpath } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -35,4 +35,13 @@ let version: string | null = null;
 export function musterVersion(): string {
   version ??= (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   return version;
+}
+
+/** Whether `real` (a path with symlinks resolved) lies inside one of `dirs` (resolved too; a missing one holds nothing). */
+export async function isInsideDirs(real: string, dirs: readonly string[]): Promise<boolean> {
+  for (const dir of dirs) {
+    const root = await realpath(dir).catch(() => null);
+    if (root && real.startsWith(root.endsWith(sep) ? root : root + sep)) return true;
+  }
+  return false;
 }

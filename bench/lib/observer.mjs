@@ -103,8 +103,8 @@ export async function forkPinger(url, verb = 'naming', everyMs = 100) {
 }
 
 /** Prometheus text → value of one series (first match of name and label text). */
-export async function scrapeMetric(httpUrl, name, labels = '') {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+export async function scrapeMetric(adminUrl, name, labels = '') {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
     const [series, value] = line.split(' ');

@@ -100,13 +100,13 @@ function watch(child, what, ready, timeoutMs) {
 /** A real `muster controller` process; resolves when its ready line is out (with the time it took). */
 export async function startMuster({ dataDir, args = [], env = {}, nodeArgs = [] }) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--admin-port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MUSTER_LOG_LEVEL: process.env.MUSTER_LOG_LEVEL ?? 'warn', ...env },
   });
-  const w = watch(child, 'muster controller', /muster controller ready: mqtt=(\S+)(?: ws=\S+)?(?: http=(\S+))?/, 120_000);
+  const w = watch(child, 'muster controller', /muster controller ready: mqtt=(\S+)(?: ws=\S+)?(?: http=\S+)?(?: admin=(\S+))?/, 120_000);
   const m = await w.match;
-  return { ...w, mqttUrl: m[1], httpUrl: m[2] ?? null, readyMs: performance.now() - t0, command: `node bin/muster.js controller --data DIR --host 127.0.0.1 --mqtt-port 0 --ws-port 0 --http-port 0 ${args.join(' ')}`.trim() };
+  return { ...w, mqttUrl: m[1], adminUrl: m[2] ?? null, readyMs: performance.now() - t0, command: `node bin/muster.js controller --data DIR --host 127.0.0.1 --mqtt-port 0 --ws-port 0 --http-port 0 --admin-port 0 ${args.join(' ')}`.trim() };
 }
 
 function ipcStats(child) {

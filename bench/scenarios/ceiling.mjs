@@ -46,7 +46,7 @@ async function muster(args, agents) {
     controllerUrl: m.mqttUrl,
     cpuPids: [m.pid],
     token: config.token,
-    count: () => scrapeMetric(m.httpUrl, 'muster_messages_total', 'kind="heartbeat"').then((x) => (Number.isNaN(x) ? 0 : x)),
+    count: () => scrapeMetric(m.adminUrl, 'muster_messages_total', 'kind="heartbeat"').then((x) => (Number.isNaN(x) ? 0 : x)),
     echo: {
       filter: 'muster/events/transition',
       match: (topic, e, probe) => e.agentId === null && e.details?.axis === 'phase' && e.details.to === probe.phase && e.node === probe.node,

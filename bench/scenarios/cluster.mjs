@@ -94,7 +94,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
     // ---- 3. discovery storm
     log(`storm: ${n} agents on ${gens.length} generators → ${muster.mqttUrl}`);
     // Scraping resets prom-client's event-loop-delay histogram: the next scrape gives the storm's max.
-    const writes0 = await scrapeMetric(muster.httpUrl, 'muster_store_write_seconds_count');
+    const writes0 = await scrapeMetric(muster.adminUrl, 'muster_store_write_seconds_count');
     const overflow0 = listenOverflows();
     // From a process of its own: this one parses every event and reads the store file whole.
     const pinger = await forkPinger(muster.mqttUrl);
@@ -114,9 +114,9 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
       return bound >= n;
     }, 120_000, 250);
     const { rtts, loopDelayMaxMs: pingerLoopDelayMaxMs } = await pinger.stop();
-    const lagMax = await scrapeMetric(muster.httpUrl, 'muster_process_nodejs_eventloop_lag_max_seconds');
-    const writes = (await scrapeMetric(muster.httpUrl, 'muster_store_write_seconds_count')) - writes0;
-    const writeSum = await scrapeMetric(muster.httpUrl, 'muster_store_write_seconds_sum');
+    const lagMax = await scrapeMetric(muster.adminUrl, 'muster_process_nodejs_eventloop_lag_max_seconds');
+    const writes = (await scrapeMetric(muster.adminUrl, 'muster_store_write_seconds_count')) - writes0;
+    const writeSum = await scrapeMetric(muster.adminUrl, 'muster_store_write_seconds_sum');
     Object.assign(result, {
       storm: {
         connected: s.connected,
@@ -149,7 +149,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
     result.steady = { ...settled, cpuPct: sample.cpuPct, rssBytes: sample.rssBytes, rssMinBytes: sample.rssMinBytes, rssMaxBytes: sample.rssMaxBytes, sampleMs: sample.wallMs, generatorCpuPct: (((await genCpu(gens)) - g0) / sample.wallMs) * 100 };
     // After the sample: a scrape refreshes per-node gauges, which is itself a cost worth knowing.
     const s0 = performance.now();
-    result.steady.heapUsedBytes = await scrapeMetric(muster.httpUrl, 'muster_process_nodejs_heap_size_used_bytes');
+    result.steady.heapUsedBytes = await scrapeMetric(muster.adminUrl, 'muster_process_nodejs_heap_size_used_bytes');
     result.steady.metricsScrapeMs = performance.now() - s0;
     log(`steady: ${JSON.stringify(result.steady)}`);
 

@@ -18,7 +18,9 @@ export function registerControllerCommand(program: Command): void {
     .option('--host <addr>', 'address to listen on')
     .option('--mqtt-port <n>', 'MQTT TCP port (0: any free port)', int('--mqtt-port'))
     .option('--ws-port <n>', 'MQTT over WebSocket port (0: any free port)', int('--ws-port'))
-    .option('--http-port <n>', 'HTTP port: iPXE scripts, images, dashboard, metrics (0: any free port)', int('--http-port'))
+    .option('--http-port <n>', 'provisioning HTTP port, for nodes: iPXE scripts, boot loaders, images (0: any free port)', int('--http-port'))
+    .option('--admin-host <addr>', 'address of the admin listener (dashboard, metrics, MQTT over WebSocket); default 127.0.0.1')
+    .option('--admin-port <n>', 'admin HTTP port: dashboard, metrics (0: any free port)', int('--admin-port'))
     .option('--broker <url>', 'use an external MQTT broker instead of the embedded one')
     .option('--demo <n>', 'also run N simulated nodes that boot through kernel → init → run', int('--demo'))
     .option('--dry-run', 'log and publish what automatic actions would do, without doing them')
@@ -41,6 +43,8 @@ export function registerControllerCommand(program: Command): void {
         demo: o.demo,
         dryRun: o.dryRun,
       });
+      if (o.adminHost !== undefined) config.admin.host = o.adminHost as string;
+      if (o.adminPort !== undefined) config.admin.port = o.adminPort as number;
       if (o.anonymousAgents) config.auth.anonymousAgents = true;
       if (o.anonymousRole) config.auth.anonymousRole = o.anonymousRole as Role;
       await runController(config, { newStore: o.newStore === true });

@@ -39,6 +39,7 @@ export class Authenticator {
   private readonly internalHashes = new Set<string>();
   private readonly throttle: LoginThrottle;
   private readonly scryptGate = new ConcurrencyGate(SCRYPT_RUNNING, SCRYPT_WAITING, SCRYPT_RESERVED);
+  private anonymousConnections = 0;
 
   constructor(
     private readonly settings: AuthSettings,
@@ -85,7 +86,7 @@ export class Authenticator {
   private async user(clientId: string, username: string | undefined, password: Buffer | undefined, source: string): Promise<AuthOutcome> {
     if (username === undefined) {
       const role = this.settings.anonymousRole;
-      if (role) return { ok: true, principal: { kind: 'user', name: 'anonymous', role } };
+      if (role) return { ok: true, principal: { kind: 'user', name: 'anonymous', role, anonymousConnection: ++this.anonymousConnections } };
       return { ok: false, code: 'not-authorized', reason: `client ${clientId}: no user name (anonymous access is off)` };
     }
     const rank = this.throttle.sourceFailures(source);

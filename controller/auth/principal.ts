@@ -1,7 +1,11 @@
 import type { Role } from '../../shared/auth.js';
 
-/** Who is on the other end of an MQTT connection, as the broker authenticated it. */
-export type Principal = { kind: 'agent'; agentId: string } | { kind: 'user'; name: string; role: Role };
+/**
+ * Who is on the other end of an MQTT connection, as the broker authenticated it. Anonymous users
+ * carry their connection's number: nobody proved they are the same person, so no two anonymous
+ * connections are one principal (neither takes over the other's client id).
+ */
+export type Principal = { kind: 'agent'; agentId: string } | { kind: 'user'; name: string; role: Role; anonymousConnection?: number };
 
 /** What the rest of the controller may ask about authentication. */
 export interface AuthView {

@@ -33,13 +33,14 @@ export function authView(config: ControllerConfig, broker: EmbeddedBroker | null
   return { who: () => external, internalAgentToken };
 }
 
-export async function loadTls(tls: ControllerConfig['tls']): Promise<TlsMaterial | null> {
+/** `key`: where the files are named in the config, for errors (`tls`, `admin.tls`). */
+export async function loadTls(tls: ControllerConfig['tls'], key = 'tls'): Promise<TlsMaterial | null> {
   if (!tls) return null;
   const read = async (what: string, path: string) => {
     try {
       return await readFile(path);
     } catch (err) {
-      throw new Error(`tls.${what} ${path}: ${(err as Error).message}`);
+      throw new Error(`${key}.${what} ${path}: ${(err as Error).message}`);
     }
   };
   return { cert: await read('cert', tls.cert), key: await read('key', tls.key), ...(tls.ca ? { ca: await read('ca', tls.ca) } : {}) };
@@ -52,9 +53,29 @@ export async function loadTls(tls: ControllerConfig['tls']): Promise<TlsMaterial
 export function anonymousAccessProblem(config: ControllerConfig): { refuse: boolean; problem: string } | null {
   const role = config.auth.anonymousRole;
   if (!role) return null;
-  const exposed = [config.host, ...(config.broker ? [new URL(config.broker).hostname.replace(/^\[(.*)\]$/, '$1')] : [])].filter((h) => !isLoopbackHost(h.toLowerCase()));
+  const exposed = [...new Set([...listeningHosts(config), ...(config.broker ? [new URL(config.broker).hostname.replace(/^\[(.*)\]$/, '$1')] : [])])].filter((h) => !isLoopbackHost(h.toLowerCase()));
   if (exposed.length === 0) return null;
   const where = exposed.join(', ');
   if (role === 'viewer') return { refuse: false, problem: `anonymous clients are viewers: anyone who can reach ${where} may read node states, events and consoles` };
   return { refuse: true, problem: `auth.anonymousRole ${role} needs every listener on loopback (host 127.0.0.1 or ::1), not ${where}: anyone who can reach it would be ${role}` };
+}
+
+/** The addresses the controller listens on: `host` always, `admin.host` when the admin listener or the WebSocket is on. */
+function listeningHosts(config: ControllerConfig): string[] {
+  const adminListens = config.admin.port !== null || (!config.broker && config.wsPort !== null);
+  return adminListens ? [config.host, config.admin.host] : [config.host];
+}
+
+/**
+ * `dashboard.viewer` is handed to every visitor of the admin listener without a login: refused
+ * where that listener is on an address nodes reach (every address, or the provisioning one).
+ */
+export function viewerExposureProblem(config: ControllerConfig): string | null {
+  const { admin } = config;
+  if (!config.dashboard.viewer || admin.port === null) return null;
+  const host = admin.host.toLowerCase();
+  if (isLoopbackHost(host)) return null;
+  const everywhere = host === '0.0.0.0' || host === '::';
+  if (!everywhere && host !== config.host.toLowerCase()) return null;
+  return `dashboard.viewer: the admin listener hands this login to every visitor, and on ${admin.host} nodes reach it too: set admin.host to loopback or an address on a network nodes cannot reach`;
 }

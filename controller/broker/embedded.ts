@@ -25,7 +25,9 @@ export interface EmbeddedBrokerOptions {
   log: Logger;
   host: string;
   mqttPort: number;
-  /** 0 or undefined: no WebSocket listener. */
+  /** Where the WebSocket listener listens (the dashboard's admin address). */
+  wsHost: string;
+  /** undefined: no WebSocket listener. */
   wsPort?: number;
   /** Decides who may connect (controller/auth/authenticator.ts). */
   /** `source`: the peer's IP address. */
@@ -186,7 +188,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       },
     });
     wss.on('connection', (ws, req) => handle(new WebSocketByteStream(ws), req));
-    await listen(wsServer, opts.host, opts.wsPort);
+    await listen(wsServer, opts.wsHost, opts.wsPort);
   }
   const wsPort = wsServer ? (wsServer.address() as net.AddressInfo).port : null;
   const [mqttScheme, wsScheme] = secure ? ['mqtts', 'wss'] : ['mqtt', 'ws'];
@@ -217,7 +219,7 @@ function connectedClient(aedes: Aedes, clientId: string): Client | undefined {
 }
 
 function samePrincipal(a: Principal, b: Principal): boolean {
-  return a.kind === 'agent' ? b.kind === 'agent' && a.agentId === b.agentId : b.kind === 'user' && a.name === b.name;
+  return a.kind === 'agent' ? b.kind === 'agent' && a.agentId === b.agentId : b.kind === 'user' && a.name === b.name && a.anonymousConnection === b.anonymousConnection;
 }
 
 /** The peer's address: a WebSocket client's from its upgrade request, a TCP client's from its socket. */

@@ -1,8 +1,9 @@
 /**
  * Which web pages may open the broker's WebSocket. A browser lets any page open a WebSocket to any
  * host and sends the page's origin with it: a page on another site must not become a client with
- * the rights of whoever opened it (or of anonymous access). Allowed are the controller's own
- * HTTP listener, reached by a name it knows it has, and the origins listed in `dashboard.origins`.
+ * the rights of whoever opened it (or of anonymous access). Allowed are the controller's admin
+ * listener (the dashboard's), reached by a name it knows it has, and the origins listed in
+ * `dashboard.origins`; never the provisioning listener, which serves nodes.
  * Pure: the listener's addresses and names are passed in.
  */
 import os from 'node:os';

@@ -5,7 +5,7 @@ export class MetricsRoute implements Extension {
   readonly name = 'metrics';
 
   async start(ctx: Context): Promise<void> {
-    ctx.http.mount(async (req, res) => {
+    ctx.adminHttp.mount(async (req, res) => {
       if (req.url !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
       refreshNodeGauges(ctx);
       const body = await ctx.metrics.registry.metrics();

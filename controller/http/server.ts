@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 /** Returns true when it answered the request; false passes it to the next handler. */
 export type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
-/** The controller's HTTP port: iPXE scripts and images, the dashboard, metrics. Handlers are mounted by extensions. */
+/** One of the controller's HTTP listeners (provisioning or admin, see Context). Handlers are mounted by extensions. */
 export class HttpServer {
   private readonly handlers: HttpHandler[] = [];
   private server: http.Server | null = null;

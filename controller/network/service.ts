@@ -58,9 +58,9 @@ export class ProvisioningNetwork implements Extension {
     this.configText = renderDnsmasqConfig(this.net, this.files);
     await writeFileAtomic(this.files.config, this.configText);
     await this.writeHosts();
-    ctx.http.mount((req, res) => this.serveLoader(req, res));
+    ctx.provisioningHttp.mount((req, res) => this.serveLoader(req, res));
     // Sees the boot scripts and image files asked for (netboot, mounted after it, answers).
-    ctx.http.mount((req) => {
+    ctx.provisioningHttp.mount((req) => {
       const step = httpBootStep(req.method, req.url ?? '', req.socket.remoteAddress, (ip) => this.steps.macOf(ip));
       if (step) this.publish(step);
       return false;

@@ -6,6 +6,7 @@
  * wraps it into a `PowerDriver`, which adds what every kind needs the same way: timeouts, typed
  * errors with context, secret scrubbing, and the fence-agent style cycle (off → verify off → on).
  */
+import type { AllowedPrograms } from '../process/allowed-programs.js';
 import { MusterError } from '../../shared/errors.js';
 import type { Power } from '../../shared/protocol.js';
 import type { PowerAction } from '../../shared/verbs/args.js';
@@ -62,6 +63,8 @@ export interface DriverOptions {
   verifyOffTimeoutMs?: number;
   /** Cycle: interval between status polls while verifying off (default 1 s). */
   pollMs?: number;
+  /** Where `command:` scripts may be (the controller always gives it); without it (driver tests) any script runs. */
+  programs?: AllowedPrograms;
 }
 
 /** Everything a driver factory gets: the parsed URL, the node, and the options. */

@@ -4,6 +4,7 @@ import type { DriverOptions, PowerDriver } from './driver.js';
 import { powerFanout, type PowerResult } from './fanout.js';
 import { groupDriverOptions, loadGroupDriverOptions } from './group-config.js';
 import { createPowerDriver } from './registry.js';
+import { AllowedPrograms } from '../process/allowed-programs.js';
 
 export interface PowerRunOptions {
   concurrency?: number;
@@ -29,12 +30,14 @@ export class PowerService implements Extension {
   private readonly busy = new Set<string>();
   private poller: NodeJS.Timeout | null = null;
   private byGroup = new Map<string, DriverOptions>();
+  private programs!: AllowedPrograms;
 
   constructor(private readonly driverOptions: DriverOptions = {}) {}
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
     this.byGroup = loadGroupDriverOptions(ctx.config.power.groups);
+    this.programs = new AllowedPrograms(ctx.config.commands.allowedDirs);
     // Power sync (Ironic style): read every node's power now and then, so the power axis is a
     // recent reading, not the last action's guess. The first poll follows start-up closely.
     const every = ctx.config.power.pollIntervalS * 1000;
@@ -62,7 +65,7 @@ export class PowerService implements Extension {
 
   /** The driver options of the node's groups and of the controller (credentials, CA). */
   driverOptionsOf(node: string): DriverOptions {
-    return { ...groupDriverOptions(this.byGroup, this.ctx.nodes.get(node)?.groups ?? []), ...this.driverOptions };
+    return { ...groupDriverOptions(this.byGroup, this.ctx.nodes.get(node)?.groups ?? []), programs: this.programs, ...this.driverOptions };
   }
 
   driverFor(node: string): PowerDriver {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { describeZodError } from '../../shared/protocol.js';
+import { describeZodError, type Hello } from '../../shared/protocol.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
 import { createCommandBuildSystem } from './command/command.js';
@@ -10,6 +10,7 @@ import { BuildRegistry, BuildSelection, buildSystemFor } from './registry.js';
 import { BuildError, canAddImages, isBuildError, type BuildImage, type BuildStatus, type BuildSystem } from './types.js';
 import { SettingError } from '../nodes/settings.js';
 import { projectRoot } from '../paths.js';
+import { AllowedPrograms } from '../process/allowed-programs.js';
 import type { OsImageInputs } from '../../shared/verbs/args.js';
 import { buildOsImage, type OsImageManifest } from './os-image.js';
 import type { PowerService } from '../power/service.js';
@@ -26,7 +27,7 @@ export const BuildConfigSection = BuildSelection.extend({
   discoveryImage: z.string().optional(),
   /** Directories netboot image files (kernels, initrds) must be in; default: DATA/images. */
   imageDirs: z.array(z.string().min(1)).min(1).optional(),
-  /** External provisioning tools, each registered under its name (see docs/build-systems.md). */
+  /** External provisioning tools, each registered under its name (see docs/build-systems.md); each executable in commands.allowedDirs. */
   commands: z.array(z.object({ name: z.string().min(1), executable: z.string().min(1), args: z.array(z.string()).optional(), timeoutMs: z.number().int().positive().optional() })).default([]),
   /** Hand newly identified nodes with an image to their build: every node (true) or those in these groups. */
   auto: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
@@ -38,8 +39,9 @@ export const BuildConfigSection = BuildSelection.extend({
  * The build layer in the controller: the registry of build systems (netboot always, command tools
  * from the config), the netboot HTTP routes, and the hand-off: a node newly bound to an agent, in a
  * `build.auto` group, with an image set and nothing arranged in its build system, is prepared and
- * power-cycled into its build; `muster build` prepares on demand; a building node that reaches
- * `run` is released.
+ * power-cycled into its build; `muster build` prepares on demand; a prepared node whose own agent
+ * reports from a network boot begun after that is building; a building node that reaches `run` is
+ * released.
  */
 export class BuildService implements Extension {
   readonly name = 'build';
@@ -68,13 +70,23 @@ export class BuildService implements Extension {
       imageDirs: [...new Set([...(cfg.imageDirs ?? [join(ctx.config.dataDir, 'images')]), this.imageDir])],
       now: ctx.now,
     });
-    this.registry = new BuildRegistry([this.netboot, ...cfg.commands.map((c) => createCommandBuildSystem(c))]);
+    const programs = new AllowedPrograms(ctx.config.commands.allowedDirs);
+    const tools = await Promise.all(
+      cfg.commands.map(async (c) => {
+        const executable = await programs.resolve(c.executable).catch((err: Error) => {
+          throw new Error(`config build.commands ${c.name}: ${err.message}`);
+        });
+        return createCommandBuildSystem({ ...c, executable });
+      }),
+    );
+    this.registry = new BuildRegistry([this.netboot, ...tools]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
     this.registry.check(this.selection);
-    ctx.http.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
+    ctx.provisioningHttp.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
     this.events = ctx.events.owner(this.name);
-    this.events.on('node:bound', ({ node, hello, newBinding }) => {
+    this.events.on('node:bound', ({ node, agentId, hello, at, newBinding }) => {
+      if (hello) void this.buildStartedIfBooted(node, agentId, hello, at);
       // A machine just identified, running muster's boot image (phase kernel), not its installed OS.
       if (newBinding && hello?.phase === 'kernel' && ctx.nodes.get(node)?.image && this.autoBuilds(node)) void this.handOff(node);
     });
@@ -113,7 +125,10 @@ export class BuildService implements Extension {
    * build state, as iPXE's script is), and every netboot image's files, which grub reads over TFTP.
    */
   async grubBoot(mac: string): Promise<{ script: string; images: Array<{ name: string; kernel: string; initrd: string }> }> {
-    const script = await this.netboot.bootScript(mac, this.nodeByMac(mac)?.name ?? null, '', true, 'grub');
+    const node = this.nodeByMac(mac)?.name ?? null;
+    const script = await this.netboot.bootScript(mac, node, '', 'grub');
+    // dnsmasq handed this MAC shim: its own DHCP exchange, which (unlike a script fetch) starts its build.
+    if (node) await this.buildStartedBy(node, `dnsmasq handed ${mac} the Secure Boot chain`);
     const images = (await this.netboot.images()).map((i) => this.netboot.image(i.name)!);
     return { script, images: images.map((i) => ({ name: i.name, kernel: i.kernel.path, initrd: i.initrd.path })) };
   }
@@ -176,6 +191,27 @@ export class BuildService implements Extension {
       if (isBuildError(err, 'unknown-node')) return;
       this.ctx.log.warn({ node, err: (err as Error).message }, 'build: releasing a node that runs failed; it may build again on its next network boot');
     }
+  }
+
+  /**
+   * A node's own agent says hello from a network boot (BOOTIF= on its command line, which muster's
+   * boot scripts put there) that began after the node was prepared: netboot's build started. The
+   * boot script's fetch says nothing: anyone may fetch any MAC's.
+   */
+  private async buildStartedIfBooted(node: string, agentId: string, hello: Hello, at: number): Promise<void> {
+    if (hello.fingerprint.bootMac === null) return;
+    try {
+      if (this.systemFor(node) !== this.netboot) return;
+      await this.buildStartedBy(node, `its agent ${agentId} booted from the network (${hello.fingerprint.bootMac})`, at - hello.uptime * 1000, agentId);
+    } catch (err) {
+      this.ctx.log.warn({ node, err: (err as Error).message }, 'build: recording that a node booted its build failed');
+    }
+  }
+
+  /** Moves a prepared netboot node to building (a boot that began at `bootedAt`, after its prepare) and says so. */
+  private async buildStartedBy(node: string, detail: string, bootedAt = this.ctx.now(), agentId: string | null = null): Promise<void> {
+    if (!(await this.netboot.buildStarted(node, bootedAt, detail))) return;
+    this.ctx.publishEvent({ kind: 'build', node, agentId, message: `${node} building: ${detail}`, details: { system: this.netboot.name, state: 'building' } });
   }
 
   private autoBuilds(node: string): boolean {

@@ -16,7 +16,7 @@ export const BUILD_STATES: readonly BuildState[] = ['idle', 'prepared', 'buildin
 /**
  * - idle: nothing arranged; the node boots as it normally does.
  * - prepared: the next boot builds the node.
- * - building: the node has started its build (netboot: it fetched its build script).
+ * - building: the node has started its build (netboot: its own agent reported from the boot after prepare).
  * - done / failed: the build finished (the node boots normally again after release()).
  */
 export interface BuildStatus {

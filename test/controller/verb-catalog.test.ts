@@ -70,7 +70,7 @@ describe('API errors', () => {
         done();
       },
     });
-    const config = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, auth: { anonymousRole: 'admin' } });
+    const config = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, auth: { anonymousRole: 'admin' } });
     const failing = [
       verb('groups', async () => {
         throw new ApiError('no groups today', 'no-groups');

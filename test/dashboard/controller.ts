@@ -11,7 +11,8 @@ import { tempDir } from '../helpers/tmp.js';
 export interface DashboardController {
   running: RunningController;
   client: ControllerClient;
-  httpUrl: string;
+  /** The admin listener: the page and its config.json. */
+  adminUrl: string;
   mqttUrl: string;
   wsPort: number;
   stop(): Promise<void>;
@@ -19,7 +20,7 @@ export interface DashboardController {
 
 /**
  * A controller in this process with the default extensions plus the dashboard route (the page
- * built first when dist/dashboard is older than its sources), its HTTP port and a WebSocket port
+ * built first when dist/dashboard is older than its sources), its admin listener and a WebSocket port
  * the page can be told about (a chosen free port: with port 0 the controller's context does not
  * know which one the broker got).
  */
@@ -27,7 +28,7 @@ export async function startDashboardController(config: Partial<ControllerConfig>
   ensureBuilt('dashboard');
   const tmp = tempDir('muster-dashboard-');
   const wsPort = await freePort();
-  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort, httpPort: 0, storeDebounceMs: 20, heartbeatIntervalS: 1, auth: { anonymousAgents: true, anonymousRole: 'admin' }, ...config });
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort, httpPort: 0, admin: { host: '127.0.0.1', port: 0, tls: null }, storeDebounceMs: 20, heartbeatIntervalS: 1, auth: { anonymousAgents: true, anonymousRole: 'admin' }, ...config });
   const running = await startController(cfg, {
     log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }),
     extensions: (ctx) => [...defaultExtensions(ctx), new DashboardRoute()],
@@ -36,7 +37,7 @@ export async function startDashboardController(config: Partial<ControllerConfig>
   return {
     running,
     client,
-    httpUrl: running.httpUrl!,
+    adminUrl: running.adminUrl!,
     mqttUrl: running.mqttUrl,
     wsPort,
     async stop() {

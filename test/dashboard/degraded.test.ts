@@ -32,7 +32,7 @@ afterAll(async () => {
 async function openPage(): Promise<Page> {
   const page = await browser.context.newPage();
   page.setDefaultTimeout(15_000);
-  await page.goto(`${ctl.httpUrl}/`);
+  await page.goto(`${ctl.adminUrl}/`);
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'live');
   return page;
 }

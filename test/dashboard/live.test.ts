@@ -23,7 +23,7 @@ beforeAll(async () => {
   page.setDefaultTimeout(10_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${ctl.httpUrl}/`);
+  await page.goto(`${ctl.adminUrl}/`);
   expect(errors).toEqual([]);
 });
 
@@ -50,15 +50,15 @@ const demoNodes = ['demo01', 'demo02', 'demo03', 'demo04', 'demo05', 'demo06'];
 
 describe('dashboard, live', () => {
   test('serves the page, its script and where the WebSocket is', async () => {
-    const root = await fetch(`${ctl.httpUrl}/`, { redirect: 'manual' });
+    const root = await fetch(`${ctl.adminUrl}/`, { redirect: 'manual' });
     expect(root.status).toBe(302);
     expect(root.headers.get('location')).toBe('/dashboard/');
-    const config = (await (await fetch(`${ctl.httpUrl}/dashboard/config.json`)).json()) as { wsPort: number; prefix: string; credentials: unknown };
+    const config = (await (await fetch(`${ctl.adminUrl}/dashboard/config.json`)).json()) as { wsPort: number; prefix: string; credentials: unknown };
     expect(config).toMatchObject({ v: 1, prefix: 'muster', wsPort: ctl.wsPort, credentials: null });
-    const script = await fetch(`${ctl.httpUrl}/dashboard/app.js`);
+    const script = await fetch(`${ctl.adminUrl}/dashboard/app.js`);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
     expect(script.headers.get('content-security-policy')).toContain("default-src 'self'");
-    expect((await fetch(`${ctl.httpUrl}/dashboard/nope.js`)).status).toBe(404);
+    expect((await fetch(`${ctl.adminUrl}/dashboard/nope.js`)).status).toBe(404);
   });
 
   test('every demo node appears and its colour follows its phases without a reload', async () => {

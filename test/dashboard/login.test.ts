@@ -38,7 +38,7 @@ beforeAll(async () => {
   writeFileSync(passwordFile, `${VIEWER_PASSWORD}\n`, { mode: 0o600 });
   const dataDir = join(tmp.dir, 'data');
   // Anonymous users are off (the default); anonymous agents only so the test's agent needs no token.
-  const config = ControllerConfig.parse({ dataDir, host: '127.0.0.1', mqttPort: 0, wsPort: await freePort(), httpPort: 0, storeDebounceMs: 20, heartbeatIntervalS: 1, demo: 2, auth: { anonymousAgents: true }, dashboard: { viewer: { user: 'wall', passwordFile } } });
+  const config = ControllerConfig.parse({ dataDir, host: '127.0.0.1', mqttPort: 0, wsPort: await freePort(), httpPort: 0, admin: { host: '127.0.0.1', port: 0, tls: null }, storeDebounceMs: 20, heartbeatIntervalS: 1, demo: 2, auth: { anonymousAgents: true }, dashboard: { viewer: { user: 'wall', passwordFile } } });
   [browser, running] = await Promise.all([launchChromium(), startController(config, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions })]);
   admin = await ControllerClient.connect({ url: running.mqttUrl, username: 'admin', password: readFileSync(join(dataDir, 'admin-password'), 'utf8').trim(), timeoutMs: 10_000 });
   page = await browser.context.newPage();
@@ -54,7 +54,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-const configJson = async () => (await (await fetch(`${running.httpUrl}/dashboard/config.json`)).json()) as { wsPort: number | null; wsProblem: string | null; credentials: unknown };
+const configJson = async () => (await (await fetch(`${running.adminUrl}/dashboard/config.json`)).json()) as { wsPort: number | null; wsProblem: string | null; credentials: unknown };
 
 describe('dashboard with anonymous access off', () => {
   test('the viewer login is handed out only once it is a viewer', async () => {
@@ -67,12 +67,12 @@ describe('dashboard with anonymous access off', () => {
   });
 
   test('the page shows the nodes as viewer and cannot assign', async () => {
-    await page.goto(`${running.httpUrl}/`);
+    await page.goto(`${running.adminUrl}/`);
     await page.waitForFunction(() => window.musterDashboard.shown() === 2);
     expect(await page.locator('#status').textContent()).toBe('live');
     await expect.poll(() => page.locator('#who').textContent()).toBe('wall (viewer)');
     // The node page's requests (show, history, console tail) are a viewer's.
-    await page.goto(`${running.httpUrl}/dashboard/#node=demo01`);
+    await page.goto(`${running.adminUrl}/dashboard/#node=demo01`);
     await expect.poll(() => page.locator('#node-ids').textContent()).toContain('02:00:00:00:00:01');
     await expect.poll(() => page.locator('#node-history').textContent()).not.toBe('');
 

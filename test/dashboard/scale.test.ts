@@ -25,7 +25,7 @@ afterAll(async () => {
 describe('dashboard at 10,000 nodes', () => {
   test('synthetic states: every node shown, the state filter narrows, the last cell is reachable by scrolling', async () => {
     // The times are printed here and held to their targets by `node bench/run.mjs --only dashboard`.
-    const figures = await measureSyntheticPage(browser.context, ctl.httpUrl, NODES);
+    const figures = await measureSyntheticPage(browser.context, ctl.adminUrl, NODES);
     console.log(describeSyntheticFigures(figures));
     expect(figures.shown).toBe(NODES);
     expect(figures.updates.map((u) => u.changes)).toEqual(UPDATE_BURSTS);
@@ -38,14 +38,14 @@ describe('dashboard at 10,000 nodes', () => {
     await ctl.client.request('define', { range: `n[00001-${NODES}]`, settings: ['groups=big'] });
     const page = await browser.context.newPage();
     const t0 = Date.now();
-    await page.goto(`${ctl.httpUrl}/dashboard/`);
+    await page.goto(`${ctl.adminUrl}/dashboard/`);
     await page.waitForFunction((n) => window.musterDashboard.shown() === n, NODES, { timeout: 30_000, polling: 50 });
     const loadMs = Date.now() - t0;
     const perf = await page.evaluate(() => window.musterDashboard.perf);
     console.log(`dashboard, ${NODES} nodes from a real controller over MQTT/WebSocket: page load to all shown ${loadMs} ms; ${perf.frames} frames, longest ${round(perf.maxFrameMs)} ms`);
     expect(await page.locator('.legend-item[data-state="unknown"] .count').textContent()).toBe('10,000');
     // The node page of one of them, while 10,000 cells are on the grid.
-    await page.goto(`${ctl.httpUrl}/dashboard/#node=n00042`);
+    await page.goto(`${ctl.adminUrl}/dashboard/#node=n00042`);
     await expect.poll(() => page.locator('#node-ids').textContent()).toContain('big');
     await expect.poll(() => page.locator('#node-hwlog').textContent()).toBe('none');
     await page.close();

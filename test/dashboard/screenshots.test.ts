@@ -43,7 +43,7 @@ async function shot(page: Page, name: string): Promise<void> {
 test('grid, node page, discovered agents and 10,000 nodes', async () => {
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: 1280, height: 720 });
-  await page.goto(`${ctl.httpUrl}/dashboard/`);
+  await page.goto(`${ctl.adminUrl}/dashboard/`);
   await ctl.client.request('define', { range: 'rack2-n[01-08]', settings: ['groups=rack2'] });
   await page.waitForFunction(() => window.musterDashboard.shown() === 32);
   await page.waitForFunction(() => Array.from({ length: 24 }, (_, i) => `demo${String(i + 1).padStart(2, '0')}`).every((n) => window.musterDashboard.classOf(n) === 'run'), null, { timeout: 30_000 });
@@ -57,7 +57,7 @@ test('grid, node page, discovered agents and 10,000 nodes', async () => {
   await shot(page, 'dashboard-grid.png');
 
   await page.setViewportSize({ width: 1280, height: 1000 });
-  await page.goto(`${ctl.httpUrl}/dashboard/#node=demo07`);
+  await page.goto(`${ctl.adminUrl}/dashboard/#node=demo07`);
   await expect.poll(() => page.locator('#node-console').textContent(), { timeout: 15_000 }).toContain('login:');
   await expect.poll(() => page.locator('#node-hwlog').textContent()).toContain('DIMM B2');
   await expect.poll(() => page.locator('#node-history').textContent()).toContain('init → run');
@@ -65,11 +65,11 @@ test('grid, node page, discovered agents and 10,000 nodes', async () => {
   await shot(page, 'dashboard-node.png');
 
   await page.setViewportSize({ width: 1280, height: 720 });
-  await page.goto(`${ctl.httpUrl}/dashboard/#discovered`);
+  await page.goto(`${ctl.adminUrl}/dashboard/#discovered`);
   await expect.poll(() => page.locator('form.assign[data-agent="mac-0200000000c8"]').count()).toBe(1);
   await shot(page, 'dashboard-discovered.png');
 
-  await page.goto(`${ctl.httpUrl}/dashboard/?synthetic=10000`);
+  await page.goto(`${ctl.adminUrl}/dashboard/?synthetic=10000`);
   await page.waitForFunction(() => window.musterDashboard.perf.synthetic !== undefined);
   await shot(page, 'dashboard-10k.png');
 });

@@ -118,7 +118,7 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     const observer: Extension = {
       name: 'test-observer',
       start: async (ctx) =>
-        ctx.http.mount((req) => {
+        ctx.provisioningHttp.mount((req) => {
           if (req.url?.startsWith('/boot/')) {
             scriptsFetched.push(decodeURIComponent(req.url));
             mark('iPXE script');

@@ -18,7 +18,10 @@ export function requireBuild(): void {
 export interface ControllerProc {
   proc: Proc;
   mqttUrl: string;
+  /** The provisioning listener (iPXE scripts, images). */
   httpUrl: string | null;
+  /** The admin listener (dashboard, /metrics). */
+  adminUrl: string | null;
   dataDir: string;
   /** Runs the `muster` CLI against this controller. */
   cli(args: string[], opts?: { allowFail?: boolean }): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -33,15 +36,16 @@ export async function startControllerProc(extraArgs: string[] = [], opts: { data
   requireBuild();
   const tmp = opts.dataDir ? null : tempDir('muster-data-');
   const dataDir = opts.dataDir ?? tmp!.dir;
-  const proc = start(process.execPath, [musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', ...TRUSTED, ...extraArgs], {
+  const proc = start(process.execPath, [musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--admin-port', '0', ...TRUSTED, ...extraArgs], {
     env: { ...process.env, MUSTER_LOG_LEVEL: process.env.MUSTER_LOG_LEVEL ?? 'info', ...opts.env },
   });
-  const m = (await proc.waitFor(/muster controller ready: mqtt=(\S+)(?: ws=\S+)?(?: http=(\S+))?/, 20_000)) as RegExpMatchArray;
+  const m = (await proc.waitFor(/muster controller ready: mqtt=(\S+)(?: ws=\S+)?(?: http=(\S+))?(?: admin=(\S+))?/, 20_000)) as RegExpMatchArray;
   const mqttUrl = m[1]!;
   return {
     proc,
     mqttUrl,
     httpUrl: m[2] ?? null,
+    adminUrl: m[3] ?? null,
     dataDir,
     cli: (args, o) => runCli(mqttUrl, args, o),
     async stop() {

@@ -32,7 +32,7 @@ export async function startInProc(
 ): Promise<InProc> {
   const tmp = tempDir('muster-inproc-');
   opts.prepare?.(tmp.dir);
-  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, storeDebounceMs: 20, auth: TRUSTED, ...config });
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, admin: { host: '127.0.0.1', port: 0, tls: null }, storeDebounceMs: 20, auth: TRUSTED, ...config });
   const log = opts.log ?? createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false });
   const running = await startController(cfg, { log, extensions: opts.extensions ?? defaultExtensions });
   const client = await ControllerClient.connect({ url: running.mqttUrl, timeoutMs: 10_000 });
@@ -50,7 +50,9 @@ export async function startInProc(
 
 /** A simulated agent speaking the real protocol through the agent's own link code. */
 export function simAgent(brokerUrl: string, fingerprint: Fingerprint, agentId: string, phase: AgentPhase = 'kernel', heartbeatMs = 1000) {
-  const messages = new AgentMessages({ agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'test', fingerprint }, { now: Date.now, uptime: () => 1 });
+  // The machine boots when the agent starts: its uptime counts from here (the controller dates boots by it).
+  const bootedAt = Date.now();
+  const messages = new AgentMessages({ agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'test', fingerprint }, { now: Date.now, uptime: () => (Date.now() - bootedAt) / 1000 });
   const link = new AgentLink({ controller: parseControllerUrl(brokerUrl), messages, phase, heartbeatMs, log: () => {} });
   link.start();
   return { link, messages };

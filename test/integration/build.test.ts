@@ -49,11 +49,13 @@ describe('build hand-off', () => {
     const part = await fetch(`${http}/images/compute/kernel`, { headers: { range: 'bytes=0-99' } });
     expect(part.status).toBe(206);
     expect((await part.arrayBuffer()).byteLength).toBe(100);
-    expect((await c.client.request('build-status', { range: 'n007' }))[0]!.state).toBe('building');
+    // Fetching the script is not booting it: anyone may fetch any MAC's.
+    expect((await c.client.request('build-status', { range: 'n007' }))[0]!.state).toBe('prepared');
 
-    // The installed node's agent comes up and reaches run: the build is done and released.
+    // The node's agent says hello from the network boot: the build started. It reaches run: the build is done and released.
     agent = simAgent(c.running.mqttUrl, fp, 'mac-020000000007', 'build');
     await until('n007 in phase build', async () => (await c.client.request('show', { node: 'n007' })).state?.phase === 'build');
+    await until('the build of n007 started', async () => (await c.client.request('build-status', { range: 'n007' }))[0]!.state === 'building');
     agent.link.setPhase('kernel');
     agent.link.setPhase('init');
     agent.link.setPhase('run');

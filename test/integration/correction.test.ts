@@ -33,7 +33,7 @@ beforeAll(async () => {
   const config = join(tmp.dir, 'muster.yaml');
   writeFileSync(
     config,
-    ['heartbeatIntervalS: 1', 'policies:', '  grace: 3s', '  ladder:', '    backoff: 1s', '    awaitBoot: 10m', '  breaker:', '    window: 30s', ''].join('\n'),
+    ['heartbeatIntervalS: 1', `commands: { allowedDirs: [${JSON.stringify(tmp.dir)}] }`, 'policies:', '  grace: 3s', '  ladder:', '    backoff: 1s', '    awaitBoot: 10m', '  breaker:', '    window: 30s', ''].join('\n'),
   );
   controller = await startControllerProc(['--config', config]);
   for (let i = 1; i <= N; i++) await controller.cli(['define', `n00${i}`, 'groups=rack1', `uuid=${uuid(i)}`, `power=command:${script}`]);
@@ -90,7 +90,7 @@ describe('automatic correction with real agents', () => {
     expect(incidents).toHaveLength(1);
     expect(incidents[0]!.details).toMatchObject({ group: 'rack1' });
 
-    const metrics = await (await fetch(`${controller.httpUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${controller.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/^muster_breaker_frozen\{group="rack1"\} 1$/m);
     expect(metrics).toMatch(/^muster_nodes\{axis="liveness",value="dead"\} 5$/m);
 

@@ -5,21 +5,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { Event } from '../../shared/protocol.js';
 import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
+import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
 let c: InProc;
+const scripts = tempDir('muster-dry-run-scripts-');
 const seen: Event[] = [];
 beforeAll(async () => {
-  c = await startInProc({ dryRun: true, heartbeatIntervalS: 1, policies: { grace: '1s', breaker: { settle: '1s' } } });
+  c = await startInProc({ dryRun: true, heartbeatIntervalS: 1, policies: { grace: '1s', breaker: { settle: '1s' } }, commands: { allowedDirs: [scripts.dir] } });
   await c.client.stream([c.client.topics.allEvents], (_t, p) => void seen.push(Event.parse(JSON.parse(p.toString()))));
 });
-afterAll(() => c.stop());
+afterAll(async () => {
+  await c.stop();
+  scripts.remove();
+});
 
 
 describe('dry-run', () => {
   it('publishes what it would do and does nothing', async () => {
-    const log = join(c.dataDir, 'power.log');
-    const script = join(c.dataDir, 'power.sh');
+    const log = join(scripts.dir, 'power.log');
+    const script = join(scripts.dir, 'power.sh');
     writeFileSync(script, `#!/bin/sh\necho "$1 $2" >> ${log}\n`);
     chmodSync(script, 0o755);
     const fp = simFingerprint(42);

@@ -36,7 +36,7 @@ async function publishAs(clientId: string, t: string, payload: string | Buffer):
 }
 
 async function metric(name: string, label: string): Promise<number> {
-  const text = await (await fetch(`${controller.httpUrl}/metrics`)).text();
+  const text = await (await fetch(`${controller.adminUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
   return line ? Number(line.split(' ').pop()) : 0;
 }

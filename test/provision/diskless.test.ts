@@ -21,6 +21,7 @@ it('keeps booting a diskless image after its build is done; a disk image goes lo
   for (const [node, mac] of Object.entries(macs)) {
     await nb.prepare(node);
     expect(await nb.bootScript(mac, node, 'http://c')).toContain('/kernel');
+    await nb.buildStarted(node, Date.now(), 'its agent booted');
     await nb.release(node);
     expect((await nb.status(node)).state).toBe('done');
   }

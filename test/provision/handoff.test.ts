@@ -11,19 +11,21 @@ import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { Event } from '../../shared/protocol.js';
 import { requireBuild, runCli } from '../helpers/controller.js';
 import { startInProc, simAgent, type InProc } from '../helpers/inproc.js';
+import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
 let c: InProc;
+const scripts = tempDir('muster-handoff-scripts-');
 let powerLog: string;
 const events: Event[] = [];
 const agents: Array<ReturnType<typeof simAgent>> = [];
 
 beforeAll(async () => {
   requireBuild();
-  c = await startInProc({ build: { auto: ['rack1'] }, power: { concurrency: 20, staggerMs: 0, pollIntervalS: 0 } } as never);
+  c = await startInProc({ build: { auto: ['rack1'] }, power: { concurrency: 20, staggerMs: 0, pollIntervalS: 0 }, commands: { allowedDirs: [scripts.dir] } } as never);
   await c.client.stream([c.client.topics.allEvents], (_t, p) => void events.push(Event.parse(JSON.parse(p.toString()))));
-  powerLog = join(c.dataDir, 'power.log');
-  const script = join(c.dataDir, 'power.sh');
+  powerLog = join(scripts.dir, 'power.log');
+  const script = join(scripts.dir, 'power.sh');
   writeFileSync(script, `#!/bin/sh\necho "$1 $2" >> ${powerLog}\n[ "$1" = status ] && echo on\nexit 0\n`);
   chmodSync(script, 0o755);
   mkdirSync(join(c.dataDir, 'images'));
@@ -36,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of agents) await a.link.stop();
   await c.stop();
+  scripts.remove();
 }, 120_000);
 
 const powerCalls = () => (existsSync(powerLog) ? readFileSync(powerLog, 'utf8').trim().split('\n') : []);
@@ -50,7 +53,7 @@ function boot(i: number, agentId: string, phase: 'kernel' | 'run' = 'kernel') {
 describe('build hand-off on identification', () => {
   it('prepares and power-cycles a newly identified node once, never again for the bound agent or a built node', async () => {
     const fp = simFingerprint(21);
-    await runCli(c.running.mqttUrl, ['define', 'n021', `mac=${fp.bootMac}`, 'groups=rack1', 'image=compute', `power=command:${join(c.dataDir, 'power.sh')}?cycle=native`]);
+    await runCli(c.running.mqttUrl, ['define', 'n021', `mac=${fp.bootMac}`, 'groups=rack1', 'image=compute', `power=command:${join(scripts.dir, 'power.sh')}?cycle=native`]);
     expect(await buildState('n021')).toBe('unknown');
 
     // The machine boots muster's boot image, says hello and is bound by its MAC: hand-off.
@@ -81,7 +84,7 @@ describe('build hand-off on identification', () => {
 
   it('leaves nodes outside the build.auto groups alone', async () => {
     const fp = simFingerprint(22);
-    await runCli(c.running.mqttUrl, ['define', 'n022', `mac=${fp.bootMac}`, 'groups=rack2', 'image=compute', `power=command:${join(c.dataDir, 'power.sh')}?cycle=native`]);
+    await runCli(c.running.mqttUrl, ['define', 'n022', `mac=${fp.bootMac}`, 'groups=rack2', 'image=compute', `power=command:${join(scripts.dir, 'power.sh')}?cycle=native`]);
     boot(22, 'mac-020000000022');
     await until('n022 bound', async () => (await show('n022')).agentId === 'mac-020000000022');
     expect(await buildState('n022')).toBe('unknown');

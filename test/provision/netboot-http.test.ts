@@ -64,8 +64,7 @@ function request(path: string, opts: { method?: string; headers?: Record<string,
 }
 
 describe('boot scripts per MAC', () => {
-  it('a prepared node gets its build script, and is then building', async () => {
-    // A HEAD is not a boot: the node stays prepared.
+  it('a prepared node gets its build script, and is building only once its agent says so', async () => {
     expect((await request(`/boot/${MAC_PREPARED}.ipxe`, { method: 'HEAD' })).status).toBe(200);
     expect((await netboot.status('n001')).state).toBe('prepared');
     const r = await request(`/boot/${MAC_PREPARED}.ipxe`);
@@ -78,7 +77,12 @@ describe('boot scripts per MAC', () => {
     );
     expect(script).toContain(`initrd --name initrd ${base}/images/rocky9/initrd || goto failed\n`);
     expect(script).not.toMatch(/\{\{/);
-    expect(await netboot.status('n001')).toMatchObject({ state: 'building', detail: `booted image rocky9 (${MAC_PREPARED})` });
+    // Anyone may fetch any MAC's script: the fetch moves nothing.
+    expect((await netboot.status('n001')).state).toBe('prepared');
+    const since = (await netboot.status('n001')).since!;
+    expect(await netboot.buildStarted('n001', since - 1, 'a boot from before it was prepared')).toBe(false);
+    expect(await netboot.buildStarted('n001', since, 'its agent booted')).toBe(true);
+    expect(await netboot.status('n001')).toMatchObject({ state: 'building', detail: 'its agent booted' });
     // A reboot during the build builds again; the other MAC spelling (iPXE hexhyp) works too.
     const again = await request(`/boot/${MAC_PREPARED.replace(/:/g, '-')}.ipxe`);
     expect(again.body.toString()).toContain('/images/rocky9/kernel');
@@ -99,10 +103,10 @@ describe('boot scripts per MAC', () => {
 
   it('renders grub scripts (Secure Boot, read over TFTP) from the same decisions, BOOTIF with the MAC that asked', async () => {
     const mac = '52:54:00:00:00:98';
-    const discovery = await netboot.bootScript(mac, null, '', false, 'grub');
+    const discovery = await netboot.bootScript(mac, null, '', 'grub');
     expect(discovery).toContain('if linux /images/discover/kernel console=ttyS0 muster.controller=mqtt://10.0.2.2:1883 BOOTIF=01-52-54-00-00-00-98; then\n  if initrd /images/discover/initrd; then\n    boot\n');
     expect(discovery).toContain('configfile ${prefix}/grub.cfg\n');
-    const local = await netboot.bootScript(MAC_RELEASED, 'n002', '', false, 'grub');
+    const local = await netboot.bootScript(MAC_RELEASED, 'n002', '', 'grub');
     expect(local).toContain('echo "muster: n002 is not prepared to build, booting the local disk"\n');
     expect(local.endsWith('\nexit 1\n')).toBe(true);
   });

@@ -22,7 +22,7 @@ let tmp: { dir: string; remove: () => void };
 
 beforeAll(async () => {
   tmp = tempDir('muster-records-cli-');
-  const config = ControllerConfig.parse({ dataDir: join(tmp.dir, 'data'), host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, storeDebounceMs: 20, auth: { anonymousRole: 'admin' } });
+  const config = ControllerConfig.parse({ dataDir: join(tmp.dir, 'data'), host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, storeDebounceMs: 20, auth: { anonymousRole: 'admin' } });
   controller = await startController(config, { log: createLogger({ level: 'silent', pretty: false }), extensions: () => [new ApiServer(recordVerbs(new BmcBios(() => ({}))))] });
 });
 afterAll(async () => {

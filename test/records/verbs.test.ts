@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Verb } from '../../controller/api/verb.js';
 import { recordVerbs } from '../../controller/api/verbs/records.js';
 import { BmcBios } from '../../controller/records/bios-bmc.js';
+import { ControllerConfig } from '../../controller/config.js';
 import type { Context } from '../../controller/context.js';
 import { EventBus } from '../../controller/events.js';
 import { NodeDirectory } from '../../controller/nodes/directory.js';
@@ -29,13 +30,13 @@ async function harness() {
     throw new Error(`${owner}'s ${event} listener threw: ${String(err)}`);
   });
   const ctx = {
+    config: ControllerConfig.parse({ dataDir: dir }),
     store,
     // As the controller wires it: changes to definitions are told on the event bus.
     nodes: new NodeDirectory(store, (names, change) => names.forEach((node) => bus.emit('node:changed', { node, change, at: clock.now }))),
     now: () => clock.now,
     publishEvent: (e: Omit<Event, 'v' | 'at'> & { at?: number }) => void events.push(e),
     events: bus,
-    config: { power: { concurrency: 20 } },
   } as unknown as Context;
   const verbs = new Map<string, Verb>(recordVerbs(new BmcBios(() => ({}))).map((v) => [v.name, v]));
   /** As the API server calls a handler: for an authenticated user (the journal's "who"). */

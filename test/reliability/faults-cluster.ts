@@ -23,7 +23,7 @@ export const BREAKER_WINDOW_S = 10;
 
 export const nodeName = (i: number) => `n${String(i).padStart(3, '0')}`;
 
-/** Controller config: 1 s heartbeats, 5 s grace, no power polling (every script call is an action). */
+/** Controller config: 1 s heartbeats, 5 s grace, no power polling (every script call is an action), command: scripts from `dir`. */
 export function writeFaultConfig(dir: string): string {
   const file = join(dir, 'muster.yaml');
   writeFileSync(
@@ -39,6 +39,8 @@ export function writeFaultConfig(dir: string): string {
       '  breaker:',
       `    window: ${BREAKER_WINDOW_S}s`,
       `    settle: ${SETTLE_S}s`,
+      // powerScript writes the power script here.
+      `commands: { allowedDirs: [${JSON.stringify(dir)}] }`,
       '',
     ].join('\n'),
   );

@@ -170,17 +170,17 @@ describe('fuzzing the controller', () => {
     expect(sent.valid + sent.ingest + sent.acl).toBe(TOTAL);
 
     // Every refusal counted, every valid message counted as ingested.
-    const httpUrl = controller.httpUrl!;
-    await until('the counters to catch up', async () => ((await metric(httpUrl, 'muster_rejected_messages_total')) >= sent.ingest + sent.acl ? true : undefined), 20_000);
-    const rejected = await metric(httpUrl, 'muster_rejected_messages_total');
-    const ingested = await metric(httpUrl, 'muster_messages_total');
+    const adminUrl = controller.adminUrl!;
+    await until('the counters to catch up', async () => ((await metric(adminUrl, 'muster_rejected_messages_total')) >= sent.ingest + sent.acl ? true : undefined), 20_000);
+    const rejected = await metric(adminUrl, 'muster_rejected_messages_total');
+    const ingested = await metric(adminUrl, 'muster_messages_total');
     expect(rejected).toBe(TOTAL - sent.valid);
     expect(ingested).toBe(sent.valid);
     // Refused by the broker: by its topic rules, or (over the packet limit) from the length header.
-    const broker = (await metric(httpUrl, 'muster_rejected_messages_total', 'reason="acl"')) + (await metric(httpUrl, 'muster_rejected_messages_total', 'reason="size"'));
+    const broker = (await metric(adminUrl, 'muster_rejected_messages_total', 'reason="acl"')) + (await metric(adminUrl, 'muster_rejected_messages_total', 'reason="size"'));
     expect(broker).toBe(sent.acl);
-    expect(await metric(httpUrl, 'muster_rejected_messages_total', 'reason="size"')).toBeGreaterThanOrEqual(BIG_PAYLOADS);
-    expect(await metric(httpUrl, 'muster_rejected_messages_total', 'reason="encoding"')).toBeGreaterThan(0);
+    expect(await metric(adminUrl, 'muster_rejected_messages_total', 'reason="size"')).toBeGreaterThanOrEqual(BIG_PAYLOADS);
+    expect(await metric(adminUrl, 'muster_rejected_messages_total', 'reason="encoding"')).toBeGreaterThan(0);
     clearInterval(sampler);
     const endRss = rssBytes(pid);
 
@@ -195,7 +195,7 @@ describe('fuzzing the controller', () => {
     expect(Object.keys(store.nodes)).toEqual([]);
     expect(endRss - warmRss).toBeLessThan(RSS_BOUND);
 
-    const reasons = (await (await fetch(`${httpUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('muster_rejected_messages_total{'));
+    const reasons = (await (await fetch(`${adminUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('muster_rejected_messages_total{'));
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
     console.log(
       `fuzz (seed ${seed}): ${TOTAL} messages in ${seconds.toFixed(1)} s (${(TOTAL / seconds).toFixed(0)}/s): ${sent.valid} valid, ${sent.ingest} refused by ingest, ${sent.acl} by the broker\n` +

@@ -17,8 +17,8 @@ export function testSeed(): number {
 export { until } from '../helpers/wait.js';
 
 /** Sum of a Prometheus counter's samples whose labels contain `label` (all samples without one). */
-export async function metric(httpUrl: string, name: string, label = ''): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+export async function metric(adminUrl: string, name: string, label = ''): Promise<number> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
   return text
     .split('\n')
     .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(label))

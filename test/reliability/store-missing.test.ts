@@ -42,7 +42,7 @@ afterAll(() => tmp.remove());
 
 /** Start `muster controller` and see whether it refuses (exits) or gets ready (then it is stopped). */
 async function attempt(extra: string[] = []): Promise<{ ready: boolean; code: number | null; output: string }> {
-  const p = start(process.execPath, [musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', ...extra]);
+  const p = start(process.execPath, [musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--admin-port', '0', ...extra]);
   const ready = await p.waitFor('muster controller ready', 20_000).then(
     () => true,
     () => false,

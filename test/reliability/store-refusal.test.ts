@@ -29,7 +29,7 @@ afterAll(() => tmp.remove());
 
 async function startWith(storeText: string): Promise<{ code: number | null; output: string }> {
   writeFileSync(join(dataDir, 'store.json'), storeText);
-  const p = start(process.execPath, [musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0']);
+  const p = start(process.execPath, [musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--admin-port', '0']);
   const { code } = await p.exited;
   return { code, output: p.output() };
 }

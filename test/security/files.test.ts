@@ -31,7 +31,7 @@ describe('a real controller', () => {
     const tmp = tempDir('muster-datadir-');
     try {
       const start = () =>
-        startController(ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, storeDebounceMs: 20 }), {
+        startController(ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, storeDebounceMs: 20 }), {
           log: createLogger({ level: 'silent', pretty: false }),
           extensions: defaultExtensions,
         });

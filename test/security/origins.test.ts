@@ -18,7 +18,7 @@ describe('WebSocket origins on a real controller', () => {
   let c: SecureController;
   beforeAll(async () => {
     // Anonymous viewers, as a wall display would have: the page on another site would get in without an origin check.
-    c = await startSecureController({ wsPort: 0, httpPort: 0, auth: { anonymousAgents: false, anonymousRole: 'viewer', agentTokens: [], trustExternalBroker: false }, dashboard: { viewer: null, origins: ['https://ctl.example:8443'] } });
+    c = await startSecureController({ wsPort: 0, httpPort: 0, admin: { host: '127.0.0.1', port: 0, tls: null }, auth: { anonymousAgents: false, anonymousRole: 'viewer', agentTokens: [], trustExternalBroker: false }, dashboard: { viewer: null, origins: ['https://ctl.example:8443'] } });
   });
   afterAll(async () => {
     await c?.stop();
@@ -40,13 +40,15 @@ describe('WebSocket origins on a real controller', () => {
     });
 
   it("refuses a page on another site, and admits the controller's own page, a configured origin and non-browser clients", async () => {
-    const httpPort = new URL(c.running.httpUrl!).port;
+    const adminPort = new URL(c.running.adminUrl!).port;
     expect(await upgrade('http://evil.example')).toBe(403);
-    expect(await upgrade(`http://evil.example:${httpPort}`)).toBe(403); // DNS rebinding: the right port under a foreign name
-    expect(await upgrade(`http://127.0.0.1:${Number(httpPort) + 1}`)).toBe(403);
+    expect(await upgrade(`http://evil.example:${adminPort}`)).toBe(403); // DNS rebinding: the right port under a foreign name
+    expect(await upgrade(`http://127.0.0.1:${Number(adminPort) + 1}`)).toBe(403);
     expect(await upgrade('null')).toBe(403);
-    expect(await upgrade(`http://127.0.0.1:${httpPort}`)).toBe('open');
-    expect(await upgrade(`http://localhost:${httpPort}`)).toBe('open');
+    // The provisioning listener serves what nodes fetch: a page there is not the dashboard's.
+    expect(await upgrade(`http://127.0.0.1:${new URL(c.running.httpUrl!).port}`)).toBe(403);
+    expect(await upgrade(`http://127.0.0.1:${adminPort}`)).toBe('open');
+    expect(await upgrade(`http://localhost:${adminPort}`)).toBe('open');
     expect(await upgrade('https://ctl.example:8443')).toBe('open');
     expect(await upgrade()).toBe('open');
   });
@@ -56,7 +58,7 @@ describe('anonymous access', () => {
   it('refuses to start with anonymous admins on a non-loopback listener, before listening', async () => {
     const tmp = tempDir('muster-anon-');
     try {
-      const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '0.0.0.0', mqttPort: 0, wsPort: null, httpPort: null, auth: { anonymousRole: 'admin' } });
+      const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '0.0.0.0', mqttPort: 0, wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, auth: { anonymousRole: 'admin' } });
       await expect(startController(cfg, { log: createLogger({ level: 'silent', pretty: false }), extensions: defaultExtensions })).rejects.toThrow(
         'auth.anonymousRole admin needs every listener on loopback (host 127.0.0.1 or ::1), not 0.0.0.0',
       );
@@ -73,6 +75,9 @@ describe('anonymous access', () => {
     expect(anonymousAccessProblem(cfg('127.0.0.1', 'admin', 'mqtt://broker.example:1883'))).toMatchObject({ refuse: true, problem: expect.stringContaining('not broker.example') });
     expect(anonymousAccessProblem(cfg('0.0.0.0', 'viewer'))).toEqual({ refuse: false, problem: 'anonymous clients are viewers: anyone who can reach 0.0.0.0 may read node states, events and consoles' });
     expect(anonymousAccessProblem(ControllerConfig.parse({ host: '0.0.0.0' }))).toBeNull();
+    // The admin listener (and the WebSocket on its address) counts too.
+    expect(anonymousAccessProblem(ControllerConfig.parse({ host: '127.0.0.1', admin: { host: '0.0.0.0' }, auth: { anonymousRole: 'admin' } }))).toMatchObject({ refuse: true, problem: expect.stringContaining('not 0.0.0.0') });
+    expect(anonymousAccessProblem(ControllerConfig.parse({ host: '127.0.0.1', admin: { host: '10.1.0.5', port: null }, wsPort: null, auth: { anonymousRole: 'admin' } }))).toBeNull();
   });
 });
 

@@ -2,7 +2,7 @@
  * A controller in this process with the default (secure) auth settings, its first admin's
  * password, and users of every role made through the real `user-add` verb.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -36,7 +36,7 @@ export type SecureConfig = Partial<z.input<typeof ControllerConfig>>;
 
 export async function startSecureController(config: SecureConfig = {}, opts: { ca?: Buffer; now?: () => number } = {}): Promise<SecureController> {
   const tmp = tempDir('muster-security-');
-  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, storeDebounceMs: 20, ...config });
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, storeDebounceMs: 20, ...config });
   const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions, now: opts.now });
   const adminPassword = readFileSync(join(tmp.dir, 'admin-password'), 'utf8').trim();
   const clients: ControllerClient[] = [];
@@ -61,6 +61,15 @@ export async function startSecureController(config: SecureConfig = {}, opts: { c
       tmp.remove();
     },
   };
+}
+
+/** Adds netboot image `name` (small kernel and initrd files in DATA/images) through the real `image-add` verb. */
+export async function addImage(c: SecureController, name: string, cmdline = 'console=ttyS0'): Promise<void> {
+  const dir = join(c.dataDir, 'images');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}-vmlinuz`), Buffer.alloc(4096, 1));
+  writeFileSync(join(dir, `${name}-initrd.img`), Buffer.alloc(4096, 2));
+  await c.admin.request('image-add', { name, kernel: join(dir, `${name}-vmlinuz`), initrd: join(dir, `${name}-initrd.img`), cmdline });
 }
 
 /** A controller for one test file: started with `users` before its tests, stopped after; read it through the getter. */

@@ -37,7 +37,7 @@ beforeAll(async () => {
   makePki();
   ca = readFileSync(pki('ca.pem'));
   wrongCa = readFileSync(pki('wrong-ca.pem'));
-  c = await startSecureController({ wsPort: await freePort(), httpPort: 0, tls: { cert: pki('server.pem'), key: pki('server.key') } }, { ca });
+  c = await startSecureController({ wsPort: await freePort(), httpPort: 0, admin: { host: '127.0.0.1', port: 0, tls: null }, tls: { cert: pki('server.pem'), key: pki('server.key') } }, { ca });
 }, 30_000);
 afterAll(async () => {
   for (const p of procs) await p.stop();
@@ -62,12 +62,13 @@ describe('TLS listeners', () => {
     await expect(rawConnect(c.running.wsUrl!, { clientId: 'muster-cli-wss2', username: 'admin', password: c.adminPassword, ca: wrongCa })).rejects.toThrow(/certificate|self[- ]signed|unable to verify/i);
   });
 
-  it('serves HTTPS on the HTTP port', async () => {
-    expect(c.running.httpUrl).toMatch(/^https:\/\//);
-    const get = (pin: Buffer) =>
-      new Promise<number>((resolve, reject) => https.get(`${c.running.httpUrl}/nothing-here`, { ca: pin }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject));
-    expect(await get(ca)).toBe(404);
-    await expect(get(wrongCa)).rejects.toThrow(/certificate|self[- ]signed|unable to verify/i);
+  it('serves HTTPS on the provisioning and the admin listener', async () => {
+    for (const url of [c.running.httpUrl!, c.running.adminUrl!]) {
+      expect(url).toMatch(/^https:\/\//);
+      const get = (pin: Buffer) => new Promise<number>((resolve, reject) => https.get(`${url}/nothing-here`, { ca: pin }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject));
+      expect(await get(ca)).toBe(404);
+      await expect(get(wrongCa)).rejects.toThrow(/certificate|self[- ]signed|unable to verify/i);
+    }
   });
 
   it('lets the agent bundle connect over mqtts:// with --ca and a token, and not with a wrong CA', async () => {

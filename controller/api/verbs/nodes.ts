@@ -1,7 +1,9 @@
 import { closest } from '../../../shared/closest.js';
 import type { NodeRow } from '../../../shared/verbs/results.js';
 import type { Context } from '../../context.js';
-import { parseSettings, type NodePatch } from '../../nodes/settings.js';
+import { parseSettings, SettingError, type NodePatch } from '../../nodes/settings.js';
+import { powerProgramProblem } from '../../power/drivers/command.js';
+import { AllowedPrograms } from '../../process/allowed-programs.js';
 import type { BuildService } from '../../provision/service.js';
 import { redactOptional } from '../../auth/redact.js';
 import { ApiError, verb } from '../verb.js';
@@ -33,9 +35,27 @@ function row(ctx: Context, name: string): NodeRow {
   };
 }
 
-/** `image=` must name an image the nodes' build system has: refused now, not at `muster build`. */
-async function checkImage(build: BuildService, names: readonly string[], patch: NodePatch): Promise<void> {
+/** `node n1` or `nodes n1…n9`: whom a refused setting was for. */
+const nodesLabel = (names: readonly string[]) => (names.length === 1 ? `node ${names[0]}` : `nodes ${names[0]}…${names.at(-1)}`);
+
+/** The settings as a patch; a refusal names the nodes it was for. */
+function patchFor(names: readonly string[], settings: readonly string[]): NodePatch {
+  try {
+    return parseSettings(settings);
+  } catch (err) {
+    if (err instanceof SettingError) throw new SettingError(`${nodesLabel(names)}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * `image=` must name an image the nodes' build system has, and a `command:` power target a script
+ * in commands.allowedDirs: refused now, not at `muster build` or the first power action.
+ */
+async function checkPatch(ctx: Context, build: BuildService, names: readonly string[], patch: NodePatch): Promise<void> {
   if (patch.image) await build.checkImage(names, patch.image, patch.groups);
+  const problem = patch.power ? await powerProgramProblem(patch.power, new AllowedPrograms(ctx.config.commands.allowedDirs)) : null;
+  if (problem) throw new SettingError(`${nodesLabel(names)}: ${problem}`);
 }
 
 export const nodeVerbs = (build: BuildService) => [
@@ -53,8 +73,8 @@ export const nodeVerbs = (build: BuildService) => [
 
   verb('define', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolveNew(range);
-    const patch = parseSettings(settings);
-    await checkImage(build, names, patch);
+    const patch = patchFor(names, settings);
+    await checkPatch(ctx, build, names, patch);
     const created: string[] = [];
     for (const name of names) {
       if (ctx.nodes.define(name, patch, ctx.now())) created.push(name);
@@ -65,8 +85,8 @@ export const nodeVerbs = (build: BuildService) => [
 
   verb('set', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolve(range);
-    const patch = parseSettings(settings);
-    await checkImage(build, names, patch);
+    const patch = patchFor(names, settings);
+    await checkPatch(ctx, build, names, patch);
     ctx.nodes.set(names, patch, ctx.now());
     await ctx.store.flush();
     return { changed: names };

@@ -8,6 +8,8 @@ import { exportSite } from '../../records/site-export.js';
 import { applyImport, planImportText } from '../../records/site-import.js';
 import { listSwitches, mapPort, putSwitch } from '../../records/switches.js';
 import { Uploads } from '../../records/uploads.js';
+import { powerProgramProblem } from '../../power/drivers/command.js';
+import { AllowedPrograms } from '../../process/allowed-programs.js';
 import { verb, type Verb } from '../verb.js';
 
 function nodesOf(ctx: Context, range: string | undefined): string[] | null {
@@ -85,6 +87,11 @@ export function recordVerbs(bios: BmcBios): Verb[] {
       const whole = upload ? uploads.add(upload.id, upload.part, upload.parts, text, ctx.now()) : text;
       if (whole === null) return { received: upload!.part };
       const { plan, problems } = planImportText(ctx.store.data, whole, format);
+      const programs = new AllowedPrograms(ctx.config.commands.allowedDirs);
+      for (const { name, patch } of plan.nodes) {
+        const problem = patch.power ? await powerProgramProblem(patch.power, programs) : null;
+        if (problem) problems.push({ line: null, message: `node ${name}: ${problem}` });
+      }
       // Problems are data, not an error message: a file may have more than an error line holds.
       if (problems.length) return { imported: false as const, problems };
       if (dryRun) return { imported: false, dryRun: true as const, ...applyImport(structuredClone(ctx.store.data), plan, ctx.now()) };

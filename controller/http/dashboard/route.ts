@@ -34,7 +34,7 @@ const SECURITY_HEADERS = {
 };
 
 /**
- * The web dashboard on the controller's HTTP port: `/` redirects to `/dashboard/`, which serves
+ * The web dashboard on the controller's admin listener: `/` redirects to `/dashboard/`, which serves
  * the page and its script as `npm run build` made them (read on first request, then kept in
  * memory) and `/dashboard/config.json`, telling the page where the broker's WebSocket is.
  */
@@ -60,7 +60,7 @@ export class DashboardRoute implements Extension {
       '/dashboard/style.css': { type: 'text/css; charset=utf-8', load: load('style.css') },
       '/dashboard/app.js': { type: 'text/javascript; charset=utf-8', load: load('app.js') },
     };
-    ctx.http.mount(async (req, res) => {
+    ctx.adminHttp.mount(async (req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') return false;
       const path = (req.url ?? '/').split('?')[0]!;
       if (path === '/' || path === '/dashboard') {

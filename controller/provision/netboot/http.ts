@@ -72,7 +72,7 @@ async function serveScript(deps: NetbootHttpDeps, req: IncomingMessage, res: Ser
   const baseUrl = deps.baseUrl ?? baseUrlFromHost(req.headers.host);
   if (!baseUrl) return send(res, 400, 'netboot: no usable Host header and no baseUrl configured\n');
   const node = await deps.nodeByMac(mac);
-  const script = await deps.netboot.bootScript(mac, node?.name ?? null, baseUrl, req.method === 'GET');
+  const script = await deps.netboot.bootScript(mac, node?.name ?? null, baseUrl);
   const body = Buffer.from(script, 'utf8');
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, realpath, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BuildConfig, ImageId } from '../../../shared/node-network.js';
 import { describeZodError } from '../../../shared/protocol.js';
@@ -17,6 +17,7 @@ import { checkBuildConfig, checkNodeName } from '../validate.js';
 import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
 import { redactSecrets } from '../../auth/redact.js';
 import { JsonFile } from '../../store/json-file.js';
+import { isInsideDirs } from '../../paths.js';
 import { decideBoot, loadTemplates, renderBoot, scriptSyntaxIn, type ScriptLanguage, type Templates } from './scripts.js';
 
 export interface NetbootOptions {
@@ -190,9 +191,10 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
 
   /**
    * The boot script, in `language`, for a machine booting with `mac` (belonging to `node`, or null when unknown).
-   * Fetching a build script (`fetched`, false for a HEAD) moves the node from prepared to building.
+   * Serving it changes nothing: anyone can ask for any MAC's script, so only the node's own agent
+   * or its own DHCP exchange moves it to building (buildStarted).
    */
-  async bootScript(mac: string, node: string | null, baseUrl: string, fetched = true, language: ScriptLanguage = 'ipxe'): Promise<string> {
+  async bootScript(mac: string, node: string | null, baseUrl: string, language: ScriptLanguage = 'ipxe'): Promise<string> {
     const rec = node === null ? undefined : this.nodes.get(node);
     const decision = decideBoot({
       mac,
@@ -203,15 +205,22 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
       discoveryImage: this.opts.discoveryImage ?? null,
       controllerUrl: this.opts.controllerUrl,
     });
-    if (fetched && decision.script === 'node' && rec?.state === 'prepared') {
-      await this.locks.run(decision.node, async () => {
-        const current = this.nodes.get(decision.node);
-        if (current?.state !== 'prepared') return;
-        this.nodes.set(decision.node, { ...current, state: 'building', since: this.now(), detail: `booted image ${decision.image} (${mac})` });
-        await this.persist(this.nodesFile, decision.node);
-      });
-    }
     return renderBoot(decision, this.templates, language, mac, baseUrl);
+  }
+
+  /**
+   * A prepared node's own agent reports from a boot that began at `bootedAt` (ms since the epoch):
+   * one begun after the node was prepared booted its build, so it is building. True when it moved.
+   */
+  async buildStarted(node: string, bootedAt: number, detail: string): Promise<boolean> {
+    checkNodeName(node);
+    return this.locks.run(node, async () => {
+      const current = this.nodes.get(node);
+      if (current?.state !== 'prepared' || bootedAt < current.since) return false;
+      this.nodes.set(node, { ...current, state: 'building', since: this.now(), detail });
+      await this.persist(this.nodesFile, node);
+      return true;
+    });
   }
 
   async close(): Promise<void> {
@@ -243,10 +252,7 @@ async function loadFile<T>(file: JsonFile<object>, schema: z.ZodType<T>): Promis
 }
 
 async function insideImageDirs(image: string, part: string, real: string, imageDirs: readonly string[]): Promise<string> {
-  for (const dir of imageDirs) {
-    const root = await realpath(dir).catch(() => null);
-    if (root && real.startsWith(root.endsWith(sep) ? root : root + sep)) return real;
-  }
+  if (await isInsideDirs(real, imageDirs)) return real;
   throw new BuildError('bad-config', null, `image ${image}: ${part} ${real} is not inside an image directory (${imageDirs.join(', ')}; config build.imageDirs)`);
 }
 
