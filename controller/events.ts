@@ -33,6 +33,10 @@ export interface ControllerEvents {
   'admin:requested': { nodes: readonly string[]; by: string; at: number } & ({ admin: 'offline'; reason: string } | { admin: 'online' });
   /** An admin resumed a group the mass-silence breaker froze. */
   'policy:resume': { group: string; by: string; at: number };
+  /** A claim on the node contradicts it (identification): its automatic actions wait for an admin. */
+  'conflict:raised': { node: string; agentId: string | null; reason: string; at: number };
+  /** An admin decided a node's identity conflict (`muster conflict clear`, `muster assign`). */
+  'conflict:cleared': { node: string; by: string; at: number };
   /** A message was refused; `source` is the topic or client. */
   rejected: { source: string; reason: string; at: number };
 }
