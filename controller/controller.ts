@@ -123,7 +123,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       host: config.host,
       mqttPort: config.mqttPort,
       wsPort: config.wsPort ?? undefined,
-      authenticate: (clientId, username, password, source) => authenticator.authenticate(clientId, username, password, source),
+      authenticate: (clientId, username, password, source, sessionLive) => authenticator.authenticate(clientId, username, password, source, sessionLive),
       tls,
       onRefused: (_reason, what) => metrics.rejected.inc({ reason: what === 'connect' ? 'auth' : what }),
       limits: config.limits,

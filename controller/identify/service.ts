@@ -78,7 +78,7 @@ export class Identification implements Extension {
       (d) => {
         const a = d.agents[agentId];
         if (a) Object.assign(a, { lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint });
-        else d.agents[agentId] = { agentId, firstSeen: at, lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint, node: null };
+        else d.agents[agentId] = { agentId, firstSeen: at, lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint, node: null, credential: null };
       },
       { agents: [agentId] },
     );
