@@ -30,10 +30,11 @@ export interface SecureController {
 
 export const passwordOf = (name: string) => `${name}-password`;
 
-export async function startSecureController(config: Partial<ControllerConfig> = {}, opts: { ca?: Buffer } = {}): Promise<SecureController> {
+/** `steady`: the controller's steady clock (a test's fast-forwarded one). */
+export async function startSecureController(config: Partial<ControllerConfig> = {}, opts: { ca?: Buffer; steady?: () => number } = {}): Promise<SecureController> {
   const tmp = tempDir('muster-security-');
   const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, storeDebounceMs: 20, ...config });
-  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions });
+  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions, steady: opts.steady });
   const adminPassword = readFileSync(join(tmp.dir, 'admin-password'), 'utf8').trim();
   const clients: ControllerClient[] = [];
   const connect = async (username: string, password: string) => {
