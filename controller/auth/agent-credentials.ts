@@ -19,7 +19,7 @@ export class AgentCredentials implements Extension {
     this.ctx = ctx;
     this.events = ctx.events.owner(this.name);
     // After identification's listener (it starts first): the hello's agent record exists.
-    this.events.on('agent:hello', ({ agentId, at }) => this.issue(agentId, at));
+    this.events.on('agent:hello', ({ agentId, msg, at }) => this.issue(agentId, msg.bootId, at));
     this.events.on('agent:credential', ({ agentId, msg, at }) => this.confirm(agentId, msg.hash, at));
   }
 
@@ -27,15 +27,21 @@ export class AgentCredentials implements Extension {
     this.events.off();
   }
 
-  /** A hello over a session the token opened: the agent gets a new secret (the previous one, if any, stops working). */
-  private issue(agentId: string, at: number): void {
+  /**
+   * A hello over a session the token opened: the agent gets a new secret (the previous one, if
+   * any, stops working). One it has not confirmed is sent again only to a new boot: an agent that
+   * never confirms (an older agent) would otherwise cost a store change per reconnect.
+   */
+  private issue(agentId: string, bootId: string, at: number): void {
     const { ctx } = this;
     const who = ctx.auth.who(agentId);
     if (who?.kind !== 'agent' || who.proof !== 'token' || !Object.hasOwn(ctx.store.data.agents, agentId)) return;
+    const held = ctx.store.data.agents[agentId]!.credential;
+    if (held && held.confirmedAt === null && held.bootId === bootId) return;
     const secret = newAgentSecret();
     ctx.store.change(
       (d) => {
-        d.agents[agentId]!.credential = { hash: tokenHash(secret), issuedAt: at, confirmedAt: null };
+        d.agents[agentId]!.credential = { hash: tokenHash(secret), issuedAt: at, bootId, confirmedAt: null };
       },
       { agents: [agentId] },
     );

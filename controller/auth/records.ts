@@ -30,6 +30,8 @@ export type AgentTokenRecord = z.infer<typeof AgentTokenRecord>;
 export const AgentCredentialRecord = z.object({
   hash: z.string().regex(TOKEN_HASH),
   issuedAt: z.number(),
+  /** The agent's boot it was issued in: an unconfirmed secret is issued again only to a new boot. */
+  bootId: z.string().max(64),
   confirmedAt: z.number().nullable(),
 });
 export type AgentCredentialRecord = z.infer<typeof AgentCredentialRecord>;

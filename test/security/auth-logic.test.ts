@@ -64,7 +64,7 @@ describe('agent credentials (the bootstrap token introduces; the secret keeps)',
   const auth = new Authenticator({ anonymousAgents: false, anonymousRole: null, agentTokens: [tokenHash(token)] }, () => data, () => 0);
   const connect = (password: string, live = false) => auth.authenticate(agentId, agentId, Buffer.from(password), '127.0.0.1', live);
   const withCredential = (confirmedAt: number | null) => {
-    data.agents[agentId] = { agentId, firstSeen: 0, lastSeen: 0, bootId: null, fingerprint: simFingerprint(1), node: null, credential: { hash: tokenHash(secret), issuedAt: 0, confirmedAt } };
+    data.agents[agentId] = { agentId, firstSeen: 0, lastSeen: 0, bootId: null, fingerprint: simFingerprint(1), node: null, credential: { hash: tokenHash(secret), issuedAt: 0, bootId: 'a'.repeat(32), confirmedAt } };
   };
 
   it('a new agent id comes in with the token', async () => {
