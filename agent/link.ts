@@ -1,6 +1,7 @@
 /**
  * The agent's MQTT session: hello on every connect, state on phase changes, heartbeats, a will,
- * and reconnects with backoff. mqtt.js' client class is imported from its internals with our own
+ * reconnects with backoff, and the secret the controller issues it (stored, confirmed, then sent
+ * on every connect). mqtt.js' client class is imported from its internals with our own
  * TCP stream: `import mqtt from 'mqtt'` would bundle WebSocket/TLS/SOCKS transports too.
  */
 import { createRequire } from 'node:module';
@@ -9,6 +10,7 @@ import type { IClientOptions } from 'mqtt';
 import mqttClientModule from 'mqtt/lib/client';
 import type { AgentPhase } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
+import { isAgentSecret } from '../shared/wire.js';
 import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
 import type { ControllerAddress } from './controller-url.js';
 import type { AgentMessages } from './messages.js';
@@ -24,6 +26,10 @@ export interface LinkOptions {
   heartbeatMs: number;
   /** Sent as the MQTT password with username = agent id; never logged. */
   token?: string | null;
+  /** The agent's own secret from an earlier session, sent before the token; never logged. */
+  secret?: string | null;
+  /** Stores a secret the controller issued; the agent confirms it once this returned. */
+  onSecret?: (secret: string) => void;
   /** PEM CA to pin for mqtts:// (else the system's CAs). */
   ca?: Buffer | null;
   topics?: Topics;
@@ -35,8 +41,17 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Reconnect delays: from 0.5 s doubling to 30 s, each between half and all of its step (3/4 of it ± a third). */
 export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 375, maxMs: 22_500, factor: 2, jitter: 1 / 3 };
 
+/**
+ * The MQTT password: the agent's own secret and the bootstrap token, separated by a space. The
+ * controller takes the secret when it knows it, else the token (a new agent, or one whose secret
+ * is gone: the controller's store was replaced, or it issued a newer one); null: neither.
+ */
+export function agentPassword(secret: string | null | undefined, token: string | null | undefined): string | null {
+  return [secret, token].filter(Boolean).join(' ') || null;
+}
+
 /** Connection options shared by the long-lived session and a one-shot publish. */
-function clientOptions(agentId: string, token: string | null | undefined, extra: IClientOptions): IClientOptions {
+function clientOptions(agentId: string, password: string | null, extra: IClientOptions): IClientOptions {
   return {
     clientId: agentId,
     protocolVersion: 4,
@@ -44,7 +59,7 @@ function clientOptions(agentId: string, token: string | null | undefined, extra:
     // mqtt-packet otherwise pre-allocates 65,536 buffers at start-up.
     writeCache: false,
     connectTimeout: CONNECT_TIMEOUT_MS,
-    ...(token ? { username: agentId, password: token } : {}),
+    ...(password ? { username: agentId, password } : {}),
     ...extra,
   };
 }
@@ -67,6 +82,7 @@ export class AgentLink {
   private phase: AgentPhase;
   private readonly topics: Topics;
   private readonly agentId: string;
+  private secret: string | null;
   private settleFirstAttempt: () => void = () => {};
   /** Resolves once the first connection attempt has ended either way: hello sent, or refused/closed. */
   readonly firstAttempt = new Promise<void>((resolve) => (this.settleFirstAttempt = resolve));
@@ -75,6 +91,7 @@ export class AgentLink {
     this.phase = opts.phase;
     this.topics = opts.topics ?? new Topics();
     this.agentId = opts.messages.facts.agentId;
+    this.secret = opts.secret ?? null;
   }
 
   get currentPhase(): AgentPhase {
@@ -85,7 +102,7 @@ export class AgentLink {
     const { messages, controller, heartbeatMs, token } = this.opts;
     const client = new MqttClient(
       streamTo(controller, this.opts.ca),
-      clientOptions(this.agentId, token, {
+      clientOptions(this.agentId, agentPassword(this.secret, token), {
         // Three missed heartbeats' worth: the broker then sends the will.
         keepalive: Math.max(5, Math.ceil((heartbeatMs * 3) / 1000)),
         // Reconnects are ours (exponential backoff); a heartbeat that cannot be sent is dropped.
@@ -95,11 +112,19 @@ export class AgentLink {
       }),
     );
     this.client = client;
+    const credentialTopic = this.topics.credential(this.agentId);
     client.on('connect', () => {
       this.attempt = 0;
-      this.publish('hello', messages.hello(this.phase), 1);
-      this.opts.log(`connected to ${controller.display}, hello sent as ${this.agentId} (boot ${messages.facts.bootId}, phase ${this.phase})`);
-      this.settleFirstAttempt();
+      // Listening before the hello: a secret is issued in answer to it. A broker that refuses the
+      // subscription (one that issues none) still gets the hello.
+      client.subscribe(credentialTopic, { qos: 1 }, () => {
+        this.publish('hello', messages.hello(this.phase), 1);
+        this.opts.log(`connected to ${controller.display}, hello sent as ${this.agentId} (boot ${messages.facts.bootId}, phase ${this.phase})`);
+        this.settleFirstAttempt();
+      });
+    });
+    client.on('message', (topic, payload) => {
+      if (topic === credentialTopic) this.storeSecret(payload);
     });
     client.on('error', (err) => this.opts.log(`connection to ${controller.display} failed: ${err.message}`));
     client.on('close', () => {
@@ -137,7 +162,23 @@ export class AgentLink {
     await client.endAsync();
   }
 
-  private publish(kind: 'hello' | 'state' | 'heartbeat', payload: object, qos: 0 | 1): void {
+  /** A secret from the controller: stored, used from the next connect on, and confirmed. */
+  private storeSecret(payload: Buffer): void {
+    let message: { agentId?: unknown; secret?: unknown };
+    try {
+      message = JSON.parse(payload.toString('utf8')) as typeof message;
+    } catch {
+      return this.opts.log('ignored a credential message that is not JSON');
+    }
+    if (message.agentId !== this.agentId || !isAgentSecret(message.secret)) return this.opts.log('ignored a credential message without a secret for this agent');
+    this.secret = message.secret;
+    this.opts.onSecret?.(message.secret);
+    if (this.client) this.client.options.password = agentPassword(this.secret, this.opts.token) ?? undefined;
+    this.publish('credential', this.opts.messages.credentialStored(secretHash(message.secret)), 1);
+    this.opts.log('own secret received and stored: the controller now expects it');
+  }
+
+  private publish(kind: 'hello' | 'state' | 'heartbeat' | 'credential', payload: object, qos: 0 | 1): void {
     this.client?.publish(this.topics.agent(this.agentId, kind), JSON.stringify(payload), { qos }, (err) => {
       if (err) this.opts.log(`${kind} not delivered: ${err.message}`);
     });
@@ -159,12 +200,12 @@ export class AgentLink {
 export async function publishOnce(
   controller: ControllerAddress,
   agentId: string,
-  token: string | null | undefined,
+  password: string | null,
   topic: string,
   payload: object,
   ca?: Buffer | null,
 ): Promise<void> {
-  const client = new MqttClient(streamTo(controller, ca), clientOptions(agentId, token, { reconnectPeriod: 0 }));
+  const client = new MqttClient(streamTo(controller, ca), clientOptions(agentId, password, { reconnectPeriod: 0 }));
   try {
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
@@ -177,4 +218,10 @@ export async function publishOnce(
   } finally {
     await client.endAsync(true);
   }
+}
+
+/** `sha256:<hex>` of a secret, as the controller stores it. node:crypto is loaded here: only a secret's arrival needs it. */
+export function secretHash(secret: string): string {
+  const { createHash } = createRequire('/')('node:crypto') as typeof import('node:crypto');
+  return `sha256:${createHash('sha256').update(secret, 'utf8').digest('hex')}`;
 }

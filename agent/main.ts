@@ -10,11 +10,12 @@ import { bootParams } from './cmdline.js';
 import { parseControllerUrl, type ControllerAddress } from './controller-url.js';
 import { readFingerprint, readUptime, withNeighbours } from './fingerprint/index.js';
 import { deriveIdentity } from './identity.js';
-import { AgentLink, publishOnce } from './link.js';
+import { AgentLink, agentPassword, publishOnce } from './link.js';
 import { listenLldp } from './lldp-listen.js';
 import { AgentMessages, uptimeClock } from './messages.js';
 import { requestPhase, servePhaseRequests } from './phase-ipc.js';
 import { RunDir } from './run-dir.js';
+import { SecretStore } from './secret-store.js';
 
 /** package.json's version, put in by the bundler (scripts/build.mjs): the bundle carries no package.json. */
 declare const AGENT_VERSION: string;
@@ -60,7 +61,11 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
-  const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, ca: caOf(args), log });
+  const secrets = new SecretStore(args.root);
+  const onSecret = (secret: string) => {
+    for (const problem of secrets.save(secret)) log(`could not keep the secret: ${problem}`);
+  };
+  const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, secret: secrets.read(), onSecret, ca: caOf(args), log });
   // Connect first: the hello is what the controller waits for. The phase socket follows the first
   // attempt (or 250 ms): listening loads Node's cluster module, ~2 ms that would delay the hello.
   link.start();
@@ -102,7 +107,7 @@ async function reportPhase(args: AgentArgs, runDir: RunDir, phase: AgentPhase): 
   const { agentId } = deriveIdentity(fingerprint);
   const messages = new AgentMessages({ agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint }, uptimeClock(readUptime(args.root)));
   runDir.savePhase(phase);
-  await publishOnce(controller, agentId, tokenOf(args), new Topics().agent(agentId, 'state'), messages.state(phase), caOf(args));
+  await publishOnce(controller, agentId, agentPassword(new SecretStore(args.root).read(), tokenOf(args)), new Topics().agent(agentId, 'state'), messages.state(phase), caOf(args));
   log(`no agent running: state ${phase} sent to ${controller.display} as ${agentId} (boot ${messages.facts.bootId})`);
   return 0;
 }

@@ -1,5 +1,5 @@
 /** Builds the agent's MQTT payloads (pure: the clock is injected, so tests can pin time). */
-import type { AgentPhase, AgentState, AgentStatus, Fingerprint, Heartbeat, Hello } from '../shared/protocol.js';
+import type { AgentPhase, AgentState, AgentStatus, CredentialStored, Fingerprint, Heartbeat, Hello } from '../shared/protocol.js';
 import { PROTOCOL_VERSION } from '../shared/wire.js';
 
 export interface AgentClock {
@@ -40,6 +40,11 @@ export class AgentMessages {
 
   status(online: boolean): AgentStatus {
     return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, online };
+  }
+
+  /** `hash`: `sha256:<hex>` of the secret stored. */
+  credentialStored(hash: string): CredentialStored {
+    return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, hash };
   }
 }
 

@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.js';
 import type { NodeDirectory } from './nodes/directory.js';
 import type { HttpServer } from './http/server.js';
 import type { Journal } from './store/journal.js';
+import type { NodeConflict } from '../shared/verbs/results.js';
 import type { Store } from './store/store.js';
 
 /** Everything an extension may use, passed as one object (zigbee2mqtt style). */
@@ -73,6 +74,8 @@ export interface StateReader {
   get(node: string): NodeState | null;
   /** Groups whose automatic actions the mass-silence breaker holds. */
   frozenGroups(): Array<{ group: string; since: number }>;
+  /** The identity conflict holding the node's automatic actions, or null. */
+  conflict(node: string): NodeConflict | null;
 }
 
 /** An extension that serves the node states (the state manager): the controller hands them to the others. */
@@ -81,4 +84,4 @@ export interface ServesNodeStates {
 }
 
 /** The node states of a controller without a state manager: no node has one. */
-export const NO_NODE_STATES: StateReader = { get: () => null, frozenGroups: () => [] };
+export const NO_NODE_STATES: StateReader = { get: () => null, frozenGroups: () => [], conflict: () => null };

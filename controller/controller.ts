@@ -137,8 +137,8 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       mqttPort: config.mqttPort,
       wsHost: config.admin.host,
       wsPort: config.wsPort ?? undefined,
-      authenticate: async (clientId, username, password, source) => {
-        const outcome = await authenticator.authenticate(clientId, username, password, source);
+      authenticate: async (clientId, username, password, source, sessionLive) => {
+        const outcome = await authenticator.authenticate(clientId, username, password, source, sessionLive);
         // An agent refused for its token is a site problem (`muster doctor` lists them).
         if (!outcome.ok && isAgentClient(clientId)) events.emit('rejected', { source: clientId, reason: outcome.reason, at: now() });
         return outcome;

@@ -1,4 +1,4 @@
-import type { AgentState, AgentStatus, Heartbeat, Hello, Power, Transition } from '../shared/protocol.js';
+import type { AgentState, AgentStatus, CredentialStored, Heartbeat, Hello, Power, Transition } from '../shared/protocol.js';
 
 /** How a node's definition changed. */
 export type NodeChange = 'defined' | 'set' | 'removed' | 'assigned' | 'imported';
@@ -14,6 +14,8 @@ export interface ControllerEvents {
   'agent:state': { agentId: string; msg: AgentState; at: number };
   'agent:heartbeat': { agentId: string; msg: Heartbeat; at: number };
   'agent:status': { agentId: string; msg: AgentStatus; at: number };
+  /** The agent stored the secret it was sent (controller/auth/agent-credentials.ts). */
+  'agent:credential': { agentId: string; msg: CredentialStored; at: number };
   /**
    * An agent is known as a node: `newBinding` when it was bound just now (by a rule or an admin),
    * false for a hello of the agent already bound (a reconnect or a reboot).
@@ -33,6 +35,10 @@ export interface ControllerEvents {
   'admin:requested': { nodes: readonly string[]; by: string; at: number } & ({ admin: 'offline'; reason: string } | { admin: 'online' });
   /** An admin resumed a group the mass-silence breaker froze. */
   'policy:resume': { group: string; by: string; at: number };
+  /** A claim on the node contradicts it (identification): its automatic actions wait for an admin. */
+  'conflict:raised': { node: string; agentId: string | null; reason: string; at: number };
+  /** An admin decided a node's identity conflict (`muster conflict clear`, `muster assign`). */
+  'conflict:cleared': { node: string; by: string; at: number };
   /** A message was refused; `source` is the topic or client. */
   rejected: { source: string; reason: string; at: number };
 }

@@ -1,4 +1,5 @@
 import { ApiServer } from './api/server.js';
+import { AgentCredentials } from './auth/agent-credentials.js';
 import { adminVerbs } from './api/verbs/admin.js';
 import { buildVerbs } from './api/verbs/build.js';
 import { consoleVerbs } from './api/verbs/console.js';
@@ -50,7 +51,7 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
     ...doctorVerbs(doctor),
   ]);
   // The network sees each HTTP request before netboot answers it (its boot steps: script, kernel).
-  const exts: Extension[] = [new Ingest(), identification, power, state, consoles, ...(network ? [network] : []), build, doctor, api, new MetricsRoute(), new DashboardRoute()];
+  const exts: Extension[] = [new Ingest(), identification, new AgentCredentials(), power, state, consoles, ...(network ? [network] : []), build, doctor, api, new MetricsRoute(), new DashboardRoute()];
   if (ctx.config.demo > 0) exts.push(new SimCluster({ count: ctx.config.demo, heartbeatMs: ctx.config.heartbeatIntervalS * 1000, consoles }));
   return exts;
 }

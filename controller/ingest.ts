@@ -1,9 +1,9 @@
-import { AgentState, AgentStatus, Heartbeat, Hello, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, parseMessage } from '../shared/protocol.js';
+import { AgentState, AgentStatus, CredentialStored, Heartbeat, Hello, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, parseMessage } from '../shared/protocol.js';
 import type { Context, Extension } from './context.js';
 import { fingerprintRefusal } from './identify/discovered-limits.js';
 import { TurnBudget } from './turn-budget.js';
 
-const SCHEMAS = { hello: Hello, state: AgentState, heartbeat: Heartbeat, status: AgentStatus } as const;
+const SCHEMAS = { hello: Hello, state: AgentState, heartbeat: Heartbeat, status: AgentStatus, credential: CredentialStored } as const;
 /**
  * A loop turn spends at most ~10 ms on agent messages; the rest of a burst waits for the next turns.
  * In a discovery storm the first hellos arrive by the hundred in one turn, before the code is
@@ -86,6 +86,8 @@ export class Ingest implements Extension {
         return this.ctx.events.emit('agent:heartbeat', { agentId, msg: r.value as unknown as Heartbeat, at });
       case 'status':
         return this.ctx.events.emit('agent:status', { agentId, msg: r.value as unknown as AgentStatus, at });
+      case 'credential':
+        return this.ctx.events.emit('agent:credential', { agentId, msg: r.value as unknown as CredentialStored, at });
     }
   }
 

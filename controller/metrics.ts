@@ -34,7 +34,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * heartbeat (2,000 a second at 10k nodes, ~1 % of the controller's CPU there).
  */
 function messageCounter(registry: Registry) {
-  const pending: Record<AgentTopicKind, number> = { hello: 0, state: 0, heartbeat: 0, status: 0 };
+  const pending: Record<AgentTopicKind, number> = { hello: 0, state: 0, heartbeat: 0, status: 0, credential: 0 };
   new Counter({
     name: 'muster_messages_total',
     help: 'Valid agent messages ingested, by kind',

@@ -5,7 +5,7 @@
  * docs/protocol.md documents each topic with an example; keep the two together.
  */
 import { z } from 'zod';
-import { AGENT_PHASES, BOOT_ID, PROTOCOL_VERSION, normalizeIbGuid, normalizeMac } from './wire.js';
+import { AGENT_PHASES, AGENT_SECRET, BOOT_ID, PROTOCOL_VERSION, normalizeIbGuid, normalizeMac } from './wire.js';
 
 export { PROTOCOL_VERSION, normalizeIbGuid, normalizeMac };
 const v = z.literal(PROTOCOL_VERSION);
@@ -131,10 +131,27 @@ export const Heartbeat = z.object({
 });
 /** `muster/agents/<agentId>/status`: `online:false` is the will the broker sends for a dead link. */
 export const AgentStatus = z.object({ v, bootId: BootId, online: z.boolean() });
+/**
+ * `muster/agents/<agentId>/credential`: the agent stored the secret the controller sent it
+ * (`hash`: `sha256:<hex>` of it); from then on its id needs that secret, not the bootstrap token.
+ */
+export const CredentialStored = z.object({ v, bootId: BootId, hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'hash must be sha256:<64 hex digits>') });
+export type CredentialStored = z.infer<typeof CredentialStored>;
 export type Hello = z.infer<typeof Hello>;
 export type AgentState = z.infer<typeof AgentState>;
 export type Heartbeat = z.infer<typeof Heartbeat>;
 export type AgentStatus = z.infer<typeof AgentStatus>;
+
+// ---- controller → one agent --------------------------------------------------------------------
+
+/** An agent's own secret: `ma1.` and 43 base64url characters (256 random bits). */
+export const AgentSecret = z.string().regex(AGENT_SECRET, 'agent secret must be ma1. and 43 base64url characters');
+/**
+ * `muster/credentials/<agentId>`: the agent's own secret, sent after a hello made with the
+ * bootstrap token; only the client with that id receives it. Never retained.
+ */
+export const AgentCredential = z.object({ v, agentId: AgentId, secret: AgentSecret });
+export type AgentCredential = z.infer<typeof AgentCredential>;
 
 // ---- controller → everyone ---------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
  * so the prefix is configurable in one place and a malformed topic is refused in one place.
  */
 
-export type AgentTopicKind = 'hello' | 'state' | 'heartbeat' | 'status';
-const AGENT_KINDS: readonly AgentTopicKind[] = ['heartbeat', 'state', 'hello', 'status'];
+export type AgentTopicKind = 'hello' | 'state' | 'heartbeat' | 'status' | 'credential';
+const AGENT_KINDS: readonly AgentTopicKind[] = ['heartbeat', 'state', 'hello', 'status', 'credential'];
 const CONSOLE_STREAMS = ['out', 'in'] as const;
 
 /** Readonly: `parse` hands the same object to every caller of one topic (the broker's ACL, then ingest). */
@@ -14,7 +14,8 @@ export type ParsedTopic =
   | { readonly area: 'event'; readonly kind: string }
   | { readonly area: 'console'; readonly node: string; readonly stream: 'out' | 'in' }
   | { readonly area: 'request'; readonly verb: string }
-  | { readonly area: 'response'; readonly clientId: string };
+  | { readonly area: 'response'; readonly clientId: string }
+  | { readonly area: 'credential'; readonly agentId: string };
 
 const SLASH = 47;
 /** The characters of a topic level that may carry an id: no wildcards, no separators. */
@@ -68,6 +69,10 @@ export class Topics {
   response(clientId: string): string {
     return `${this.prefix}/response/${level(clientId, 'client id')}`;
   }
+  /** An agent's own secret, from the controller: delivered to that agent's client id only. */
+  credential(agentId: string): string {
+    return `${this.prefix}/credentials/${level(agentId, 'agent id')}`;
+  }
 
   /** Subscription filters the controller uses. */
   get allAgents(): string {
@@ -115,6 +120,7 @@ export class Topics {
       if (levelIs(topic, start, areaEnd, 'events')) return { area: 'event', kind: id };
       if (levelIs(topic, start, areaEnd, 'request')) return { area: 'request', verb: id };
       if (levelIs(topic, start, areaEnd, 'response')) return { area: 'response', clientId: id };
+      if (levelIs(topic, start, areaEnd, 'credentials')) return { area: 'credential', agentId: id };
       return null;
     }
     if (levelIs(topic, start, areaEnd, 'agents')) {

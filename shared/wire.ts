@@ -8,6 +8,8 @@ export type AgentPhase = 'build' | 'kernel' | 'init' | 'run';
 export const PROTOCOL_VERSION = 1;
 export const AGENT_PHASES: readonly AgentPhase[] = ['build', 'kernel', 'init', 'run'];
 export const BOOT_ID = /^[0-9a-f]{8,64}$/;
+/** An agent's own secret: `ma1.` and 43 base64url characters (256 random bits). */
+export const AGENT_SECRET = /^ma1\.[A-Za-z0-9_-]{43}$/;
 
 export function isAgentPhase(value: unknown): value is AgentPhase {
   return typeof value === 'string' && (AGENT_PHASES as readonly string[]).includes(value);
@@ -15,6 +17,10 @@ export function isAgentPhase(value: unknown): value is AgentPhase {
 
 export function isBootId(value: unknown): value is string {
   return typeof value === 'string' && BOOT_ID.test(value);
+}
+
+export function isAgentSecret(value: unknown): value is string {
+  return typeof value === 'string' && AGENT_SECRET.test(value);
 }
 
 /** `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `aabbccddeeff` → `aa:bb:cc:dd:ee:ff`; null when not a MAC. */

@@ -76,6 +76,17 @@ export function registerNodeCommands(program: Command): void {
     });
 
   program
+    .command('conflict')
+    .description("identity conflicts: a node's automatic actions wait for an admin")
+    .command('clear <node>')
+    .description("decide a node's identity conflict (after checking which machine is the node): automatic actions resume")
+    .addHelpText('after', '\nExample:\n  muster show n001\n  muster conflict clear n001\n')
+    .action(async (node: string, _o: unknown, cmd: Command) => {
+      const r = await withController(cmd, (c) => c.request('conflict-clear', { node }));
+      process.stdout.write(`${r.node}: conflict cleared (${r.cleared.reason})\n`);
+    });
+
+  program
     .command('define <range> [settings...]')
     .description('create nodes or change them (xCAT mkdef/chdef); settings are key=value')
     .option('--json', 'machine-readable output')
@@ -170,6 +181,7 @@ function formatShow(n: ShownNode): string {
     add('power', s.power);
     add('faults', s.faults);
   }
+  if (n.conflict) add('conflict', `${n.conflict.reason} (since ${isoTime(n.conflict.since)}): automatic actions held until an admin decides (muster assign --force, muster conflict clear)`);
   add('agent', n.agentId);
   const { ids } = n;
   add('macs', ids.macs.join(','));

@@ -1,7 +1,12 @@
 /**
  * Who may connect, decided from the MQTT CONNECT's client id, user name and password:
- * - a client whose id is an agent id is an agent: user name = its id, password = a bootstrap
- *   token (or nothing, where `auth.anonymousAgents` is on);
+ * - a client whose id is an agent id is an agent: user name = its id, password = its own secret
+ *   and/or a bootstrap token, separated by a space (or nothing, where `auth.anonymousAgents` is
+ *   on). The token introduces an agent; the controller then issues it a secret
+ *   (agent-credentials.ts). Once the agent confirmed it stored that secret, taking over its
+ *   live session needs the secret: the token alone is refused while the agent is connected. An
+ *   agent that is not connected may come back with the token (a diskless machine keeps no
+ *   secret across a reboot) and is issued a new secret;
  * - any other client is a user: name and password checked against the store's scrypt hashes
  *   (or nothing, where `auth.anonymousRole` gives anonymous clients a role).
  * Password checks are throttled per source address and per user name, and only a few scrypt
@@ -55,24 +60,32 @@ export class Authenticator {
     this.internalHashes.add(tokenHash(token));
   }
 
-  /** `source`: the peer's address, for throttling password guesses. */
-  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, source: string): Promise<AuthOutcome> {
-    return isAgentClient(clientId) ? this.agent(clientId, username, password) : this.user(clientId, username, password, source);
+  /**
+   * `source`: the peer's address, for throttling password guesses; `sessionLive`: a client with
+   * this id is connected now (this connection would take its session over).
+   */
+  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, source: string, sessionLive: boolean): Promise<AuthOutcome> {
+    return isAgentClient(clientId) ? this.agent(clientId, username, password, sessionLive) : this.user(clientId, username, password, source);
   }
 
-  private agent(agentId: string, username: string | undefined, password: Buffer | undefined): AuthOutcome {
+  private agent(agentId: string, username: string | undefined, password: Buffer | undefined, sessionLive: boolean): AuthOutcome {
     if (username === undefined && password === undefined) {
-      if (this.settings.anonymousAgents) return { ok: true, principal: { kind: 'agent', agentId } };
+      if (this.settings.anonymousAgents) return { ok: true, principal: { kind: 'agent', agentId, proof: 'none' } };
       return { ok: false, code: 'not-authorized', reason: `agent ${agentId}: no token (anonymous agents are off: give the agent --token-file or muster.token=)` };
     }
     if (username !== agentId) return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: user name must be the agent id` };
-    const hash = password ? tokenHash(password.toString('utf8')) : null;
-    if (!hash || !this.knownToken(hash)) {
-      return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: unknown or revoked token` };
+    // Own properties only: an agent id is a key of the store's agents, never `__proto__`'s.
+    const credential = Object.hasOwn(this.data().agents, agentId) ? this.data().agents[agentId]!.credential : null;
+    const hashes = (password?.toString('utf8') ?? '').split(' ', 2).map(tokenHash);
+    if (credential && hashes.includes(credential.hash)) return { ok: true, principal: { kind: 'agent', agentId, proof: 'secret' } };
+    const token = hashes.find((h) => this.knownToken(h));
+    if (!token) return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: unknown or revoked token, and not its own secret` };
+    if (credential?.confirmedAt != null && sessionLive) {
+      return { ok: false, code: 'not-authorized', reason: `agent ${agentId} is connected and has its own secret: taking over its session needs that secret, not the bootstrap token` };
     }
-    const limited = this.newAgentRefusal(agentId, hash);
+    const limited = this.newAgentRefusal(agentId, token);
     if (limited) return { ok: false, code: 'unavailable', reason: limited };
-    return { ok: true, principal: { kind: 'agent', agentId } };
+    return { ok: true, principal: { kind: 'agent', agentId, proof: 'token' } };
   }
 
   /** An agent id the store has no record of counts against its token's rate (the controller's own demo token excepted). */

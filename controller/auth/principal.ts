@@ -1,11 +1,17 @@
 import type { Role } from '../../shared/auth.js';
 
 /**
+ * How an agent proved its id: its own secret, the bootstrap token (a new agent, or one that lost
+ * its secret), or nothing (where `auth.anonymousAgents` is on).
+ */
+export type AgentProof = 'secret' | 'token' | 'none';
+
+/**
  * Who is on the other end of an MQTT connection, as the broker authenticated it. Anonymous users
  * carry their connection's number: nobody proved they are the same person, so no two anonymous
  * connections are one principal (neither takes over the other's client id).
  */
-export type Principal = { kind: 'agent'; agentId: string } | { kind: 'user'; name: string; role: Role; anonymousConnection?: number };
+export type Principal = { kind: 'agent'; agentId: string; proof: AgentProof } | { kind: 'user'; name: string; role: Role; anonymousConnection?: number };
 
 /** What the rest of the controller may ask about authentication. */
 export interface AuthView {

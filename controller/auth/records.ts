@@ -1,4 +1,4 @@
-/** The store's auth records: users (scrypt hashes) and agent bootstrap tokens (SHA-256). */
+/** The store's auth records: users (scrypt hashes), agent bootstrap tokens and agent secrets (SHA-256). */
 import { z } from 'zod';
 import { Role, UserName } from '../../shared/auth.js';
 import { TOKEN_HASH } from './tokens.js';
@@ -21,3 +21,17 @@ export const AgentTokenRecord = z.object({
   createdBy: z.string().max(128),
 });
 export type AgentTokenRecord = z.infer<typeof AgentTokenRecord>;
+
+/**
+ * An agent's own secret (kept in its agent record). Issued after a hello made with the bootstrap
+ * token; `confirmedAt`: when the agent said it stored it. Once confirmed, the token no longer
+ * lets anyone take over the agent's session.
+ */
+export const AgentCredentialRecord = z.object({
+  hash: z.string().regex(TOKEN_HASH),
+  issuedAt: z.number(),
+  /** The agent's boot it was issued in: an unconfirmed secret is issued again only to a new boot. */
+  bootId: z.string().max(64),
+  confirmedAt: z.number().nullable(),
+});
+export type AgentCredentialRecord = z.infer<typeof AgentCredentialRecord>;

@@ -1,7 +1,8 @@
 /**
- * Agent bootstrap tokens: `mt1.<43 random base64url characters>` (256 bits). Only their SHA-256
- * is kept (config `auth.agentTokens`, or the store for `muster token create`). A slow hash adds
- * nothing to a 256-bit random secret and would cost seconds in a discovery storm of thousands.
+ * Agent bootstrap tokens: `mt1.<43 random base64url characters>` (256 bits), and each agent's own
+ * secret: `ma1.<43 …>`. Only their SHA-256 is kept (config `auth.agentTokens`, the store for
+ * `muster token create`, an agent's record for its secret). A slow hash adds nothing to a 256-bit
+ * random secret and would cost seconds in a discovery storm of thousands.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -9,6 +10,11 @@ export const TOKEN_HASH = /^sha256:[0-9a-f]{64}$/;
 
 export function newAgentToken(): string {
   return `mt1.${randomBytes(32).toString('base64url')}`;
+}
+
+/** An agent's own secret (shared/protocol.ts AgentSecret). */
+export function newAgentSecret(): string {
+  return `ma1.${randomBytes(32).toString('base64url')}`;
 }
 
 /** `sha256:<hex>`: what config files and the store hold. */

@@ -1,7 +1,7 @@
 /**
  * Who may publish and subscribe where, as pure functions of the authenticated principal, its
  * client id and the topic, so the rules are tested without a broker. Agents speak only under their
- * own hardware id and read nothing; only the controller (in-process, never through these checks)
+ * own hardware id and read nothing but their own secret; only the controller (in-process, never through these checks)
  * writes node state, events, responses and console output; wildcards and `$SYS` are by role.
  */
 import { AgentId, MAX_PAYLOAD_BYTES } from '../../shared/protocol.js';
@@ -73,7 +73,9 @@ function readableFilters(topics: Topics, clientId: string): string[] {
 /** Null when allowed, else the reason. */
 export function subscribeRefusal(topics: Topics, principal: Principal, clientId: string, filter: string): string | null {
   const who = describe(principal, clientId);
-  if (principal.kind === 'agent') return `${who}: agents may not subscribe (${filter})`;
+  if (principal.kind === 'agent') {
+    return filter === topics.credential(principal.agentId) && clientId === principal.agentId ? null : `${who}: agents may subscribe only to their own ${topics.credential(principal.agentId)} (${filter})`;
+  }
   if (!validFilter(filter)) return `${who}: ${filter} is not a valid filter`;
   const responses = `${topics.prefix}/response/`;
   if (filter.startsWith(responses) && filter !== `${responses}${clientId}`) return `${who}: may read only its own responses (${responses}${clientId})`;
@@ -83,11 +85,13 @@ export function subscribeRefusal(topics: Topics, principal: Principal, clientId:
 }
 
 /**
- * Whether a message may be delivered to a client: answers go only to the client they name, even
- * through an admin's `#` (an answer may carry a freshly minted token).
+ * Whether a message may be delivered to a client: answers and agent secrets go only to the client
+ * they name, even through an admin's `#` (an answer may carry a freshly minted token).
  */
 export function forwardAllowed(topics: Topics, clientId: string, topic: string): boolean {
   const responses = `${topics.prefix}/response/`;
+  const credentials = `${topics.prefix}/credentials/`;
+  if (topic.startsWith(credentials)) return topic === `${credentials}${clientId}`;
   return !topic.startsWith(responses) || topic === `${responses}${clientId}`;
 }
 

@@ -29,9 +29,11 @@ export interface EmbeddedBrokerOptions {
   wsHost: string;
   /** undefined: no WebSocket listener. */
   wsPort?: number;
-  /** Decides who may connect (controller/auth/authenticator.ts). */
-  /** `source`: the peer's IP address. */
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, source: string): Promise<AuthOutcome>;
+  /**
+   * Decides who may connect (controller/auth/authenticator.ts). `source`: the peer's IP address;
+   * `sessionLive`: another connection holds this client id now (it would be taken over).
+   */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, source: string, sessionLive: boolean): Promise<AuthOutcome>;
   /** With TLS material the MQTT port speaks `mqtts://` and the WebSocket port `wss://`. */
   tls?: TlsMaterial | null;
   /** Called for every refused connect, publish or subscribe, with the reason. */
@@ -74,7 +76,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     maxClientsIdLength: 128,
     heartbeatInterval: 60_000,
     authenticate(client, username, password, done) {
-      opts.authenticate(client.id, username ?? undefined, password ?? undefined, sourceOf(client)).then(
+      const live = connectedClient(aedes, client.id);
+      opts.authenticate(client.id, username ?? undefined, password ?? undefined, sourceOf(client), live !== undefined && live !== client).then(
         (outcome) => {
           // A client id already connected as someone else would be taken over (MQTT semantics):
           // only the same principal may replace a session.

@@ -46,6 +46,8 @@ const between = ([lo, hi]: [number, number]) => (lo + Math.random() * (hi - lo))
 class SimNode {
   private link: AgentLink | null = null;
   private timers: NodeJS.Timeout[] = [];
+  /** The secret the controller issued, kept across boots as an installed OS keeps it. */
+  private secret: string | null = null;
   boots = 0;
 
   constructor(
@@ -74,6 +76,8 @@ class SimNode {
       phase: 'kernel',
       heartbeatMs: this.opts.heartbeatMs,
       token: this.opts.token,
+      secret: this.secret,
+      onSecret: (secret) => (this.secret = secret),
       log: (line) => this.log(`${this.name}: ${line}`),
     });
     this.link = link;

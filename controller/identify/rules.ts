@@ -11,7 +11,10 @@
  *   4. otherwise                                     → discovered (listed for an admin)
  * Every identifier is looked up, not just the strongest: if they point at different nodes, or
  * one points at several, or the matched node is bound to another agent that is live, the answer
- * is a conflict. Two machines are never silently merged into one node.
+ * is a conflict. So is a match whose UUID or serial contradicts the node's record: a MAC is easy
+ * to claim, a board's identity is what the record vouches for. Taking a node over from another
+ * agent (a rebind) needs more: the record's UUID and serial must be reported, not just not
+ * contradicted. Two machines are never silently merged into one node.
  */
 import type { Fingerprint, Hello } from '../../shared/protocol.js';
 import { expandNodeRange } from '../../shared/noderange.js';
@@ -156,10 +159,12 @@ export function identify(hello: Pick<Hello, 'agentId' | 'fingerprint'>, site: Si
   const [node] = matchedNodes;
   if (node !== undefined) {
     const holder = nodes[node]?.agentId ?? null;
-    if (holder && holder !== hello.agentId && liveAgents.has(holder)) {
-      return conflict([node], `${hits[0]!.by} ${hits[0]!.value} matches ${node}, which is bound to live agent ${holder}`);
-    }
-    return { kind: 'match', node, by: hits[0]!.by, drift: drift(node), replaces: holder === hello.agentId ? null : holder };
+    const claim = `${hits[0]!.by} ${hits[0]!.value} matches ${node}`;
+    if (holder && holder !== hello.agentId && liveAgents.has(holder)) return conflict([node], `${claim}, which is bound to live agent ${holder}`);
+    const replaces = holder === hello.agentId ? null : holder;
+    const contradiction = boardContradiction(node, nodes[node]!, ids, replaces);
+    if (contradiction) return conflict([node], `${claim}, but ${contradiction}`);
+    return { kind: 'match', node, by: hits[0]!.by, drift: drift(node), replaces };
   }
 
   // 3. Sequential naming: the first name neither defined nor bound.
@@ -168,6 +173,25 @@ export function identify(hello: Pick<Hello, 'agentId' | 'fingerprint'>, site: Si
 
   // 4. Nobody knows this machine yet.
   return { kind: 'discovered' };
+}
+
+/**
+ * Why the board reporting `ids` cannot be `node`, or null: a UUID or serial other than the node's
+ * record (its definition, else the fingerprint recorded at binding). When the node is taken over
+ * from agent `replaces`, the recorded ones must also be reported: claiming a MAC and leaving
+ * out the rest is how one machine would pose as another.
+ */
+function boardContradiction(node: string, def: NodeDefinition, ids: Identifiers, replaces: string | null): string | null {
+  const defined = normalizeIdentifiers(def.ids, `node ${node}`);
+  const recorded = def.fingerprint ? identifiersOf(def.fingerprint) : null;
+  for (const field of ['uuid', 'serial'] as const) {
+    const was = defined[field] ?? recorded?.[field] ?? null;
+    const now = ids[field];
+    if (was === null) continue;
+    if (now !== null && now !== was) return `its ${field} ${now} is not ${node}'s ${was}`;
+    if (now === null && replaces !== null) return `it reports no ${field} and ${node} (bound to ${replaces}) has ${field} ${was}`;
+  }
+  return null;
 }
 
 function conflict(nodes: readonly string[], reason: string): Decision {

@@ -83,7 +83,7 @@ export class Identification implements Extension {
       (d) => {
         const a = d.agents[agentId];
         if (a) Object.assign(a, { lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint });
-        else d.agents[agentId] = { agentId, firstSeen: at, lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint, node: null };
+        else d.agents[agentId] = { agentId, firstSeen: at, lastSeen: at, bootId: hello.bootId, fingerprint: hello.fingerprint, node: null, credential: null };
       },
       { agents: [agentId] },
     );
@@ -166,6 +166,7 @@ export class Identification implements Extension {
         }
         return;
       case 'conflict': {
+        this.holdConflicted(decision.nodes, agentId, decision.reason, at);
         const key = `conflict:${decision.reason}`;
         if (this.reported.get(agentId) !== key || isNewBoot) {
           this.reported.set(agentId, key);
@@ -182,8 +183,13 @@ export class Identification implements Extension {
     }
   }
 
-  /** `muster assign AGENT_ID|MAC NODE`: an admin binds a seen agent to a name. */
-  async assign(agentRef: string, node: string, force: boolean): Promise<{ node: string; agentId: string }> {
+  /** A contradicted claim holds the defined nodes it names until an admin decides (state manager). */
+  private holdConflicted(nodes: readonly string[], agentId: string, reason: string, at: number): void {
+    for (const node of nodes) if (this.ctx.nodes.get(node)) this.ctx.events.emit('conflict:raised', { node, agentId, reason, at });
+  }
+
+  /** `muster assign AGENT_ID|MAC NODE`: an admin binds a seen agent to a name, which decides a conflict on it. */
+  async assign(agentRef: string, node: string, force: boolean, by: string): Promise<{ node: string; agentId: string }> {
     const { ctx } = this;
     const d = ctx.store.data;
     const mac = normalizeMac(agentRef);
@@ -194,6 +200,7 @@ export class Identification implements Extension {
     if (agent.node && agent.node !== node && !force) throw new MusterError(`agent ${agent.agentId} is already ${agent.node} (use --force to rename it)`, 'already-bound');
     const hello = this.lastHello.get(agent.agentId) ?? null;
     this.bind(node, agent.agentId, hello, 'admin', ctx.now(), true, agent.fingerprint);
+    ctx.events.emit('conflict:cleared', { node, by, at: ctx.now() });
     await ctx.store.flush();
     return { node, agentId: agent.agentId };
   }

@@ -5,7 +5,7 @@ import { awaitingBootUntil, inFlight } from './ladder.js';
 import { isHeartbeating } from './liveness.js';
 import type { NodeRuntime } from './types.js';
 
-export type GuardName = 'admin-offline' | 'action-in-flight' | 'grace' | 'breaker' | 'settling' | 'heartbeating' | 'awaiting-boot';
+export type GuardName = 'admin-offline' | 'conflict' | 'action-in-flight' | 'grace' | 'breaker' | 'settling' | 'heartbeating' | 'awaiting-boot';
 
 export interface GuardContext {
   rt: NodeRuntime;
@@ -24,6 +24,7 @@ export interface Hold {
 
 export function blockingGuard({ rt, policy, now, graceUntil, frozenGroups }: GuardContext): Hold | null {
   if (rt.admin === 'offline') return { guard: 'admin-offline', detail: `admin-offline: ${rt.reason ?? 'no reason'}` };
+  if (rt.conflict) return { guard: 'conflict', detail: `identity conflict: ${rt.conflict.reason}; an admin decides (muster assign --force, muster conflict clear)` };
   const flight = inFlight(rt);
   if (flight) return { guard: 'action-in-flight', detail: `${flight.action} in flight since ${new Date(flight.startedAt).toISOString()}` };
   if (now < graceUntil) return { guard: 'grace', detail: `grace period after controller start or broker reconnect, ${formatDuration(graceUntil - now)} left` };

@@ -230,6 +230,10 @@ export class StateMachine {
           return;
         case 'console-pattern':
           return this.consolePattern(step, rt, input.pattern, input.line);
+        case 'conflict':
+          return this.holdForConflict(step, rt, input.agentId, input.reason);
+        case 'conflict-cleared':
+          return this.clearConflict(step, rt, input.who);
       }
     });
   }
@@ -281,6 +285,21 @@ export class StateMachine {
     if (!this.groups.policyFor(rt.node).consolePanic.patterns.includes(pattern)) return;
     if (rt.consoleAlarm && rt.consoleAlarm.bootId === rt.bootId) return; // the first sighting per boot is the evidence
     rt.consoleAlarm = { pattern, line: line.slice(0, CONSOLE_LINE_MAX), at: step.now, bootId: rt.bootId };
+  }
+
+  /** The first claim is the evidence; later ones while it stands change nothing. */
+  private holdForConflict(step: Step, rt: NodeRuntime, agentId: string | null, reason: string): void {
+    if (rt.conflict) return;
+    rt.conflict = { agentId, reason, since: step.now };
+    step.markChanged(rt.node);
+    step.event('policy', rt, `${rt.node}: automatic actions held until an admin decides (identity conflict: ${reason})`, { state: 'conflict', agentId, reason });
+  }
+
+  private clearConflict(step: Step, rt: NodeRuntime, who: string): void {
+    if (!rt.conflict) return;
+    step.event('policy', rt, `${rt.node}: identity conflict cleared by ${who}`, { state: 'conflict-cleared', who, conflict: rt.conflict });
+    rt.conflict = null;
+    step.markChanged(rt.node);
   }
 
   private actionResult(step: Step, rt: NodeRuntime, input: Extract<StateInput, { type: 'action-result' }>): void {

@@ -29,7 +29,8 @@ const STALL_MIN_MS = 2000;
 
 /**
  * The I/O around the pure state machine: feeds it what the event bus tells (agent messages,
- * definitions, power readings, console patterns, hwlog changes, admin requests), driver results
+ * definitions, power readings, console patterns, hwlog changes, admin requests, identity
+ * conflicts), driver results
  * and ticks; journals and publishes what it reports; keeps the retained node states and the store
  * in step; carries out its decisions through the actions port. The rest of the controller reads
  * node states through `nodeStates` and tells the manager things only by events.
@@ -40,6 +41,10 @@ export class StateManager implements Extension, ServesNodeStates {
   readonly nodeStates: StateReader = {
     get: (node) => (this.machine !== undefined && this.machine.has(node) ? this.shownState(node) : null),
     frozenGroups: () => (this.machine !== undefined ? this.machine.frozenGroups().map((f) => ({ ...f, since: this.toWall(f.since) })) : []),
+    conflict: (node) => {
+      const conflict = this.machine !== undefined && this.machine.has(node) ? this.machine.record(node).conflict : null;
+      return conflict && { ...conflict, since: this.toWall(conflict.since) };
+    },
   };
   private ctx!: Context;
   private machine!: StateMachine;
@@ -100,6 +105,12 @@ export class StateManager implements Extension, ServesNodeStates {
     });
     events.on('admin:requested', (request) => this.setAdmin(request));
     events.on('policy:resume', ({ group, by }) => this.apply({ type: 'policy-resume', group, who: by }));
+    events.on('conflict:raised', ({ node, agentId, reason }) => {
+      if (machine.has(node)) this.apply({ type: 'conflict', node, agentId, reason: reason.slice(0, 1024) });
+    });
+    events.on('conflict:cleared', ({ node, by }) => {
+      if (machine.has(node)) this.apply({ type: 'conflict-cleared', node, who: by });
+    });
     ctx.bus.onConnectionChange((s) => {
       if (s !== 'up') return;
       this.apply({ type: 'broker-reconnect' });

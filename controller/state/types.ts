@@ -54,6 +54,10 @@ export const Problem = z.object({
 });
 export type Problem = z.infer<typeof Problem>;
 
+/** Who claimed the node against its record, and why that is a conflict. */
+export const NodeConflict = z.object({ agentId: AgentId.nullable(), reason: z.string().max(1024), since: time });
+export type NodeConflict = z.infer<typeof NodeConflict>;
+
 /** A node's whole runtime record. Plain JSON: store it, restart, `load()` it back. */
 export const NodeRuntimeRecord = NodeState.omit({ v: true }).extend({
   /** When the node stopped being alive (null while alive): what the breaker counts. */
@@ -74,6 +78,8 @@ export const NodeRuntimeRecord = NodeState.omit({ v: true }).extend({
   problem: Problem.nullable(),
   /** A console pattern seen during the current boot. */
   consoleAlarm: z.object({ pattern: z.string(), line: z.string(), at: time, bootId: BootId.nullable() }).nullable(),
+  /** An identity conflict on the node: no automatic action until an admin decides (`muster conflict clear`, `assign --force`). */
+  conflict: NodeConflict.nullable().default(null),
 });
 export type NodeRuntime = z.infer<typeof NodeRuntimeRecord>;
 
@@ -97,6 +103,9 @@ export const StateInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('broker-reconnect') }),
   z.object({ type: z.literal('console-pattern'), node: NodeName, pattern: z.string().min(1).max(64), line: z.string() }),
   z.object({ type: z.literal('policy-resume'), group: z.string().min(1).max(63), who: z.string().min(1).max(128) }),
+  /** The identification found a claim on the node that contradicts it; `conflict-cleared`: an admin decided. */
+  z.object({ type: z.literal('conflict'), node: NodeName, agentId: AgentId.nullable(), reason: z.string().min(1).max(1024) }),
+  z.object({ type: z.literal('conflict-cleared'), node: NodeName, who: z.string().min(1).max(128) }),
 ]);
 export type StateInput = z.infer<typeof StateInput>;
 
@@ -141,6 +150,7 @@ export function newRuntime(node: string, now: number): NodeRuntime {
     attempts: 0,
     problem: null,
     consoleAlarm: null,
+    conflict: null,
   };
 }
 

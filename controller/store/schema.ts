@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ImageId, InterfaceList, Tag } from '../../shared/node-network.js';
 import { AgentId, Fingerprint, Mac, IbGuid, NodeName } from '../../shared/protocol.js';
 import { HwlogSource } from '../../shared/verbs/args.js';
-import { AgentTokenRecord, UserRecord } from '../auth/records.js';
+import { AgentCredentialRecord, AgentTokenRecord, UserRecord } from '../auth/records.js';
 
 export const STORE_VERSION = 1;
 
@@ -53,6 +53,8 @@ export const AgentRecord = z.object({
   bootId: z.string().nullable(),
   fingerprint: Fingerprint,
   node: NodeName.nullable(),
+  /** The agent's own secret (hashed); null until one is issued. */
+  credential: AgentCredentialRecord.nullable().default(null),
 });
 export type AgentRecord = z.infer<typeof AgentRecord>;
 

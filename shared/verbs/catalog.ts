@@ -64,6 +64,13 @@ export const VERBS = {
     result: returns<{ node: string; agentId: string }>(),
     cli: 'assign',
   }),
+  'conflict-clear': verb({
+    summary: "decide a node's identity conflict: its automatic actions resume",
+    role: 'admin',
+    args: z.object({ node: NodeName }),
+    result: returns<{ node: string; cleared: R.NodeConflict }>(),
+    cli: 'conflict clear',
+  }),
   naming: verb({
     summary: 'show or set the sequential naming rule for new machines',
     role: 'viewer',

@@ -41,6 +41,15 @@ export interface ShownNode {
   createdAt: number;
   updatedAt: number;
   state: NodeState | null;
+  /** The identity conflict holding its automatic actions until an admin decides, or null. */
+  conflict: NodeConflict | null;
+}
+
+/** A claim on a node that contradicted its record (identification): who, why, since when. */
+export interface NodeConflict {
+  agentId: string | null;
+  reason: string;
+  since: number;
 }
 
 export interface NodeHistory {

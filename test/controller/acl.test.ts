@@ -5,7 +5,7 @@ import { Topics } from '../../shared/topics.js';
 
 const t = new Topics('muster');
 const agentId = 'mac-525400000001';
-const agent: Principal = { kind: 'agent', agentId };
+const agent: Principal = { kind: 'agent', agentId, proof: 'token' };
 const user = (role: 'viewer' | 'operator' | 'admin'): Principal => ({ kind: 'user', name: 'alice', role });
 const cli = 'muster-cli-abc';
 
@@ -46,8 +46,11 @@ describe('broker ACL', () => {
     expect(requestRefusal(cli, req(undefined))).toMatch(/must be its own client id/);
   });
 
-  it('lets agents subscribe to nothing and clients read only their own responses', () => {
-    expect(subscribeRefusal(t, agent, agentId, `muster/response/${agentId}`)).toMatch(/agents may not subscribe/);
+  it('lets agents subscribe only to their own secret and clients read only their own responses', () => {
+    expect(subscribeRefusal(t, agent, agentId, `muster/response/${agentId}`)).toMatch(/agents may subscribe only to their own muster\/credentials\/mac-525400000001/);
+    expect(subscribeRefusal(t, agent, agentId, `muster/credentials/${agentId}`)).toBeNull();
+    for (const bad of ['muster/credentials/mac-525400000002', 'muster/credentials/+', 'muster/credentials/#']) expect(subscribeRefusal(t, agent, agentId, bad), bad).toMatch(/only to their own/);
+    expect(subscribeRefusal(t, user('viewer'), cli, 'muster/credentials/+')).toMatch(/needs admin/);
     expect(subscribeRefusal(t, user('admin'), 'muster-cli-a', 'muster/response/muster-cli-b')).toMatch(/only its own responses/);
     expect(subscribeRefusal(t, user('viewer'), 'muster-cli-a', 'muster/response/muster-cli-a')).toBeNull();
   });
@@ -69,5 +72,11 @@ describe('broker ACL', () => {
     expect(forwardAllowed(t, 'a', 'muster/response/a')).toBe(true);
     expect(forwardAllowed(t, 'a', 'muster/response/b')).toBe(false);
     expect(forwardAllowed(t, 'a', 'muster/events/transition')).toBe(true);
+  });
+
+  it("delivers an agent's secret only to that agent's client id, even through an admin's #", () => {
+    expect(forwardAllowed(t, agentId, `muster/credentials/${agentId}`)).toBe(true);
+    expect(forwardAllowed(t, 'muster-cli-admin', `muster/credentials/${agentId}`)).toBe(false);
+    expect(forwardAllowed(t, 'mac-525400000002', `muster/credentials/${agentId}`)).toBe(false);
   });
 });

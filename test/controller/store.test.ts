@@ -106,7 +106,7 @@ describe('Store: sliced writes', () => {
         const name = `n${String(i).padStart(3, '0')}`;
         d.nodes[name] = { ...node(name), attrs: { rack: `r${i % 7}`, note: 'quote " backslash \\ é \u2028' }, runtime: { phase: 'run', since: i } };
         const agentId = `agent-${i}`;
-        d.agents[agentId] = { agentId, firstSeen: i, lastSeen: i, bootId: `b${i}`, fingerprint: fingerprint(i), node: i % 2 ? name : null };
+        d.agents[agentId] = { agentId, firstSeen: i, lastSeen: i, bootId: `b${i}`, fingerprint: fingerprint(i), node: i % 2 ? name : null, credential: null };
       }
       d.hwlog.issues.push({ id: 1, node: 'n000', text: 'fan', source: 'admin', evidence: {}, openedAt: 1, openedBy: 'me', closedAt: null, closedBy: null, note: null });
       d.hwlog.nextId = 2;

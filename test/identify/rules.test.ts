@@ -179,18 +179,51 @@ describe('identify: agents already bound', () => {
   });
 
   it('rebinding a node whose previous agent is gone names the agent it replaces', () => {
-    const s = site({ nodes: { n001: def({ macs: [MAC1] }, { agentId: 'uuid-old', fingerprint: recorded }) }, agents: { 'uuid-old': { node: 'n001' } } });
-    const newBoard = fingerprint({ macs: [MAC1, MAC2], serial: 'S9', uuid: UUID2, guids: [GUID1] });
-    expect(identify(hello('uuid-new', newBoard), s)).toEqual({
-      kind: 'match',
-      node: 'n001',
-      by: 'mac',
-      replaces: 'uuid-old',
-      drift: [
-        { field: 'uuid', was: UUID1, now: UUID2 },
-        { field: 'serial', was: 'S1', now: 'S9' },
-      ],
+    const s = site({ nodes: { n001: def({ macs: [MAC1] }, { agentId: 'mac-old', fingerprint: recorded }) }, agents: { 'mac-old': { node: 'n001' } } });
+    // The same board under another agent id (booted from another NIC): UUID and serial agree.
+    const sameBoard = fingerprint({ macs: [MAC1, MAC2], serial: 'S1', uuid: UUID1, guids: [GUID1] });
+    expect(identify(hello('mac-new', sameBoard), s)).toEqual({ kind: 'match', node: 'n001', by: 'mac', replaces: 'mac-old', drift: [] });
+  });
+});
+
+// ---- conflicts --------------------------------------------------------------------------------------
+
+describe('identify: a board that contradicts the node record is a conflict, never a rebind', () => {
+  const recorded = fingerprint({ macs: [MAC1, MAC2], serial: 'S1', uuid: UUID1 });
+  const boundTo = (agent: string, ids: NodeDefinition['ids'] = { macs: [MAC1] }) =>
+    site({ nodes: { n001: def(ids, { agentId: agent, fingerprint: recorded }) }, agents: { [agent]: { node: 'n001' } } });
+
+  it('a new board (UUID and serial differ) claiming the node by its MAC', () => {
+    const newBoard = fingerprint({ macs: [MAC1, MAC2], serial: 'S9', uuid: UUID2 });
+    expect(identify(hello('uuid-new', newBoard), boundTo('uuid-old'))).toEqual({
+      kind: 'conflict',
+      nodes: ['n001'],
+      reason: `mac ${MAC1} matches n001, but its uuid ${UUID2} is not n001's ${UUID1}`,
     });
+  });
+
+  it('a MAC alone, without the UUID and serial the node was bound with', () => {
+    expect(identify(hello('mac-rogue', fingerprint({ macs: [MAC1] })), boundTo('uuid-old'))).toEqual({
+      kind: 'conflict',
+      nodes: ['n001'],
+      reason: `mac ${MAC1} matches n001, but it reports no uuid and n001 (bound to uuid-old) has uuid ${UUID1}`,
+    });
+  });
+
+  it('the serial differs though the UUID agrees', () => {
+    const s = boundTo('uuid-old');
+    expect(identify(hello('mac-x', fingerprint({ macs: [MAC1], uuid: UUID1, serial: 'S2' })), s)).toMatchObject({ kind: 'conflict', reason: `mac ${MAC1} matches n001, but its serial S2 is not n001's S1` });
+  });
+
+  it('a first binding may lack what the definition has, but not contradict it', () => {
+    const s = site({ nodes: { n001: def({ macs: [MAC1], serial: 'S1' }) } });
+    expect(identify(hello('mac-1', fingerprint({ macs: [MAC1] })), s)).toMatchObject({ kind: 'match', node: 'n001', replaces: null });
+    expect(identify(hello('mac-1', fingerprint({ macs: [MAC1], serial: 'S7' })), s)).toMatchObject({ kind: 'conflict', reason: `mac ${MAC1} matches n001, but its serial S7 is not n001's S1` });
+  });
+
+  it('the definition is the record before the recorded fingerprint', () => {
+    const s = boundTo('uuid-old', { macs: [MAC1], uuid: UUID2 });
+    expect(identify(hello('mac-x', fingerprint({ macs: [MAC1], uuid: UUID2, serial: 'S1' })), s)).toMatchObject({ kind: 'match', replaces: 'uuid-old' });
   });
 });
 

@@ -3,7 +3,12 @@ import { hashPassword, parsePasswordHash, verifyPassword } from '../../controlle
 import { redactSecrets } from '../../controller/auth/redact.js';
 import { requiredRole } from '../../controller/auth/roles.js';
 import { roleAtLeast } from '../../shared/auth.js';
-import { newAgentToken, tokenHash, tokenId } from '../../controller/auth/tokens.js';
+import { newAgentSecret, newAgentToken, tokenHash, tokenId } from '../../controller/auth/tokens.js';
+import { Authenticator } from '../../controller/auth/authenticator.js';
+import { NewAgentRate } from '../../controller/auth/new-agents.js';
+import { emptyStore } from '../../controller/store/schema.js';
+import { simFingerprint } from '../../controller/demo/sim-cluster.js';
+import { secretHash } from '../../agent/link.js';
 
 describe('role table', () => {
   it('orders roles and fails closed for verbs it does not know', () => {
@@ -49,5 +54,45 @@ describe('redactSecrets', () => {
     expect(redactSecrets('sol:ipmi://admin:topsecret@bmc:623')).toBe('sol:ipmi://admin:***@bmc:623');
     expect(redactSecrets('failed: redfish://root:pw@a/Systems/1?insecure=1&token=abc and ipmi://u:v@b')).toBe('failed: redfish://root:***@a/Systems/1?insecure=1&token=*** and ipmi://u:***@b');
     expect(redactSecrets('qemu:///run/vm/n1.sock')).toBe('qemu:///run/vm/n1.sock');
+  });
+});
+
+describe('agent credentials (the bootstrap token introduces; the secret keeps)', () => {
+  const agentId = 'mac-525400000001';
+  const token = newAgentToken();
+  const secret = newAgentSecret();
+  const data = emptyStore();
+  const auth = new Authenticator({ anonymousAgents: false, anonymousRole: null, agentTokens: [tokenHash(token)] }, () => data, () => 0, { rate: new NewAgentRate(1000, () => 0), onRefused: () => undefined });
+  const connect = (password: string, live = false) => auth.authenticate(agentId, agentId, Buffer.from(password), '127.0.0.1', live);
+  const withCredential = (confirmedAt: number | null) => {
+    data.agents[agentId] = { agentId, firstSeen: 0, lastSeen: 0, bootId: null, fingerprint: simFingerprint(1), node: null, credential: { hash: tokenHash(secret), issuedAt: 0, bootId: 'a'.repeat(32), confirmedAt } };
+  };
+
+  it('a new agent id comes in with the token', async () => {
+    expect(await connect(token)).toEqual({ ok: true, principal: { kind: 'agent', agentId, proof: 'token' } });
+    expect(await connect('ma1.unknown')).toMatchObject({ ok: false, code: 'bad-credentials' });
+  });
+
+  it('its own secret lets it in, with or without the token beside it, and takes over its own session', async () => {
+    withCredential(1);
+    for (const password of [secret, `${secret} ${token}`]) expect(await connect(password, true)).toMatchObject({ ok: true, principal: { proof: 'secret' } });
+  });
+
+  it('once the secret is confirmed, the token alone cannot take over the live session', async () => {
+    withCredential(1);
+    expect(await connect(token, true)).toMatchObject({ ok: false, code: 'not-authorized', reason: expect.stringMatching(/needs that secret, not the bootstrap token/) });
+    expect(await connect(`${newAgentSecret()} ${token}`, true)).toMatchObject({ ok: false, code: 'not-authorized' });
+    // Not connected: the machine lost its secret (a diskless reboot) and is issued a new one.
+    expect(await connect(token, false)).toMatchObject({ ok: true, principal: { proof: 'token' } });
+  });
+
+  it('an unconfirmed secret does not lock the token out (the agent may never have received it)', async () => {
+    withCredential(null);
+    expect(await connect(token, true)).toMatchObject({ ok: true, principal: { proof: 'token' } });
+  });
+
+  it('the agent hashes a secret as the controller stores it', () => {
+    expect(secretHash(secret)).toBe(tokenHash(secret));
+    expect(secret).toMatch(/^ma1\.[A-Za-z0-9_-]{43}$/);
   });
 });

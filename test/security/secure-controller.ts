@@ -34,10 +34,11 @@ export const passwordOf = (name: string) => `${name}-password`;
 /** The config as a file would give it (nested sections partial, defaults filled in). */
 export type SecureConfig = Partial<z.input<typeof ControllerConfig>>;
 
-export async function startSecureController(config: SecureConfig = {}, opts: { ca?: Buffer; now?: () => number } = {}): Promise<SecureController> {
+/** `steady`: the controller's steady clock (a test's fast-forwarded one). */
+export async function startSecureController(config: SecureConfig = {}, opts: { ca?: Buffer; now?: () => number; steady?: () => number } = {}): Promise<SecureController> {
   const tmp = tempDir('muster-security-');
   const cfg = ControllerConfig.parse({ dataDir: tmp.dir, host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, storeDebounceMs: 20, ...config });
-  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions, now: opts.now });
+  const running = await startController(cfg, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions, now: opts.now, steady: opts.steady });
   const adminPassword = readFileSync(join(tmp.dir, 'admin-password'), 'utf8').trim();
   const clients: ControllerClient[] = [];
   const connect = async (username: string, password: string) => {

@@ -16,6 +16,24 @@ describe('guards and dry-run', () => {
     expect(actions(online)).toEqual(['n040:console-tail#1']);
   });
 
+  it('a node in an identity conflict is never acted on until an admin clears it; the hold survives a restart', () => {
+    const sim = new Sim();
+    sim.boot('n043', 'kernel');
+    const raised = sim.apply({ type: 'conflict', node: 'n043', agentId: 'mac-0200000000ee', reason: 'mac 02:00:00:00:00:43 matches n043, but it reports no uuid' });
+    expect(eventsOf(raised, 'policy', 'conflict')).toMatchObject([{ node: 'n043', details: { agentId: 'mac-0200000000ee' } }]);
+    // A second claim while the first stands changes nothing.
+    expect(sim.apply({ type: 'conflict', node: 'n043', agentId: null, reason: 'another' }).events).toEqual([]);
+    const hung = sim.advance(30 * MIN);
+    expect(hung.decisions).toEqual([]);
+    expect(eventsOf(hung, 'policy', 'held')).toMatchObject([{ details: { guard: 'conflict', policy: 'phase-deadline' } }]);
+    const restarted = new Sim();
+    restarted.machine.load([JSON.parse(JSON.stringify(sim.machine.snapshot('n043')))]);
+    expect(restarted.machine.snapshot('n043').conflict).toMatchObject({ agentId: 'mac-0200000000ee' });
+    const cleared = sim.apply({ type: 'conflict-cleared', node: 'n043', who: 'alice' });
+    expect(eventsOf(cleared, 'policy', 'conflict-cleared')).toMatchObject([{ details: { who: 'alice' } }]);
+    expect(actions(cleared)).toEqual(['n043:console-tail#1']);
+  });
+
   it('dry-run publishes what it would do, once, and decides nothing', () => {
     const sim = new Sim({ dryRun: true });
     sim.boot('n041', 'kernel');

@@ -63,7 +63,7 @@ export const nodeVerbs = (build: BuildService) => [
 
   verb('show', async ({ node }, ctx) => {
     const n = mustGet(ctx, node);
-    return { ...n, runtime: undefined, power: redactOptional(n.power), console: redactOptional(n.console), state: ctx.nodeStates.get(node) };
+    return { ...n, runtime: undefined, power: redactOptional(n.power), console: redactOptional(n.console), state: ctx.nodeStates.get(node), conflict: ctx.nodeStates.conflict(node) };
   }),
 
   verb('history', async ({ node, since, axis, limit }, ctx) => {
