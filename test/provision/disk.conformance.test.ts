@@ -14,7 +14,7 @@ import { createNetbootHttpHandler } from '../../controller/provision/netboot/htt
 import { NetbootBuildSystem } from '../../controller/provision/netboot/netboot.js';
 import { BuildError } from '../../controller/provision/types.js';
 import { tempDir } from '../helpers/tmp.js';
-import { runBuildSystemConformance } from './conformance.js';
+import { catalogHarness, runBuildSystemConformance } from './conformance.js';
 
 async function openDisk(dir: string, name = 'disk') {
   return NetbootBuildSystem.open({ name, installsDisk: true, dataDir: join(dir, 'data'), controllerUrl: 'mqtt://10.0.2.2:1883' });
@@ -25,20 +25,7 @@ function imageFiles(dir: string, name: string) {
   return { ...files, cmdline: 'console=ttyS0' };
 }
 
-runBuildSystemConformance('disk', async () => {
-  const tmp = tempDir('muster-disk-');
-  const system = await openDisk(tmp.dir);
-  return {
-    system,
-    addImage: async (name) => {
-      await system.addImage(name, imageFiles(tmp.dir, name));
-    },
-    close: async () => {
-      await system.close();
-      tmp.remove();
-    },
-  };
-});
+runBuildSystemConformance('disk', () => catalogHarness((dir) => openDisk(dir), imageFiles));
 
 describe('disk specifics', () => {
   const MAC = '52:54:00:00:00:21';
