@@ -56,7 +56,7 @@ it('installs the image onto an empty disk, is recorded as installed, and boots D
 
   // The node's own reports: every hello (the installer's, the disk's initramfs's, the installed system's).
   const hellos: Hello[] = [];
-  await c.client.stream([c.client.topics.agent('+', 'hello')], (_t, payload) => hellos.push(JSON.parse(payload.toString()) as Hello));
+  await c.client.stream([`${c.client.topics.prefix}/agents/+/hello`], (_t, payload) => hellos.push(JSON.parse(payload.toString()) as Hello));
   const disk = join(tmp.dir, 'disk.raw');
   writeFileSync(disk, '');
   truncateSync(disk, 4 * 2 ** 30);
