@@ -1,17 +1,22 @@
 #!/bin/bash
-# Builds a Debian OS image that boots from RAM: mmdebstrap (--variant=apt) with systemd, udev, the
-# packages asked for, the kernel's modules, node and the muster agent with its systemd units, and
-# systemd-networkd doing DHCP on every en*/eth* link. The root is a gzip'd newc cpio with /init ->
-# systemd: the kernel unpacks it into its tmpfs rootfs and runs systemd from it (no disk, no
-# switch-root). The kernel is Debian's linux-image-<flavour>, fetched without its hooks.
+# Builds a Debian OS image from Debian's packages for both ways muster puts an OS on a node:
+# mmdebstrap (--variant=apt) with systemd, udev, the packages asked for, the kernel's modules, node
+# and the muster agent with its systemd units, and systemd-networkd doing DHCP on every en*/eth*
+# link (the node's own interfaces from muster.if= come first: muster-network.service).
+# - RAM boot (netboot): the root as a gzip'd newc cpio with /init -> systemd: the kernel unpacks it
+#   into its tmpfs rootfs and runs systemd from it (no disk, no switch-root).
+# - Disk install (disk): muster's initramfs (boot/build-initramfs.sh, with the FAT modules), which
+#   installs, and a GPT disk image (boot/build-disk-image.sh) whose root gets an fstab.
+# The kernel is Debian's linux-image-<flavour>, fetched without its hooks.
 #
 #   boot/build-os-image.sh --out DIR [--suite bookworm] [--packages a,b] [--kernel-flavour cloud-amd64] [--agent FILE]
 #
-# Writes DIR/vmlinuz and DIR/root.cpio.gz; progress lines on stderr ("step: …"), mmdebstrap's own
-# output in DIR/mmdebstrap.log. The mirror is the first Debian URI of apt's own sources.
-# The caller caches: DIR is named by a hash of the inputs and BUILD_OS_IMAGE_VERSION.
+# Writes DIR/vmlinuz, DIR/root.cpio.gz, DIR/installer.img and DIR/disk.img.gz; progress lines on
+# stderr ("step: …"), mmdebstrap's own output in DIR/mmdebstrap.log. The mirror is the first
+# Debian URI of apt's own sources. The caller caches: DIR is named by a hash of the inputs and
+# BUILD_OS_IMAGE_VERSION.
 set -euo pipefail
-BUILD_OS_IMAGE_VERSION=1
+BUILD_OS_IMAGE_VERSION=2
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 out= suite=bookworm packages= flavour=cloud-amd64 agent=$repo/dist/agent.js
@@ -25,7 +30,7 @@ while [ $# -gt 0 ]; do
     --kernel-flavour) flavour=${2:?--kernel-flavour needs a flavour}; shift 2 ;;
     --agent) agent=${2:?--agent needs a file}; shift 2 ;;
     --version) echo "$BUILD_OS_IMAGE_VERSION"; exit 0 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument \"$1\" (see --help)" ;;
   esac
 done
@@ -63,6 +68,9 @@ for unit in muster-agent.service muster-agent-run.service; do
   install -m 644 "$here/systemd/$unit" "$root/etc/systemd/system/$unit"
   ln -sf "/etc/systemd/system/$unit" "$root/etc/systemd/system/multi-user.target.wants/$unit"
 done
+install -m 644 "$here/systemd/muster-network.service" "$root/etc/systemd/system/muster-network.service"
+mkdir -p "$root/etc/systemd/system/systemd-networkd.service.wants"
+ln -sf /etc/systemd/system/muster-network.service "$root/etc/systemd/system/systemd-networkd.service.wants/muster-network.service"
 printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' > "$root/etc/systemd/network/80-muster-dhcp.network"
 ln -sf /lib/systemd/system/systemd-networkd.service "$root/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 mkdir -p "$root/etc/systemd/system/network-online.target.wants"
@@ -74,5 +82,16 @@ ln -sf /sbin/init "$root/init"      # the kernel runs /init of its initramfs: sy
 step "root.cpio.gz"
 (cd "$root" && find . | LC_ALL=C sort | /bin/busybox cpio -o -H newc 2>/dev/null) | gzip -1 -n > "$work/root.cpio.gz"
 cp "$kdir/vmlinuz" "$work/vmlinuz"
-mv "$work/root.cpio.gz" "$work/vmlinuz" "$out/"
+
+step "installer initramfs"
+installer=$("$here/build-initramfs.sh" --kernel-dir "$kdir" --agent "$agent" --modules "virtio_pci virtio_net virtio_blk vfat nls_cp437 nls_ascii" --out-dir "$work/initramfs" 2>>"$out/mmdebstrap.log") \
+  || die "the installer initramfs failed (see $out/mmdebstrap.log)"
+cp "$installer" "$work/installer.img"
+
+step "disk.img.gz"
+rm "$root/init"
+echo 'LABEL=muster-root / ext4 defaults 0 1' > "$root/etc/fstab"
+"$here/build-disk-image.sh" --root "$root" --kernel "$kdir/vmlinuz" --initrd "$work/installer.img" --out "$work/disk.img.gz" 2>>"$out/mmdebstrap.log" \
+  || die "the disk image failed (see $out/mmdebstrap.log)"
+mv "$work/root.cpio.gz" "$work/vmlinuz" "$work/installer.img" "$work/disk.img.gz" "$out/"
 step "done"

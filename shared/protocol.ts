@@ -59,6 +59,8 @@ export const Nic = z.object({
   driver: text(64).nullable(),
   link: z.enum(['up', 'down', 'unknown']),
   speedMbps: z.number().int().nullable(),
+  /** The link's MTU when the kernel says (what the node's network configuration made it). */
+  mtu: z.number().int().positive().optional(),
   /** Virtual NICs (bridges, veth, tun, bonds) are reported but never used as identity. */
   virtual: z.boolean(),
   /** Present when an LLDP neighbour was heard on this NIC. */

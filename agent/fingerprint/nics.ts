@@ -18,12 +18,14 @@ function readNic(sys: SysRoot, dir: string, name: string): Nic {
   // A NIC backed by hardware has a `device` link; bridges, bonds, veth, tun have none.
   const virtual = !sys.exists(`${dir}/device`);
   const driverLink = virtual ? null : sys.link(`${dir}/device/driver`);
+  const mtu = sys.int(`${dir}/mtu`);
   return {
     name: name.slice(0, 64),
     mac: macOf(sys.line(`${dir}/address`, 64)),
     driver: driverLink ? basename(driverLink).slice(0, 64) : null,
     link: linkOf(sys.line(`${dir}/operstate`, 32)),
     speedMbps: speedOf(sys.int(`${dir}/speed`)),
+    ...(mtu !== null && mtu > 0 && { mtu }),
     virtual,
   };
 }

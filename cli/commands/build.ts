@@ -42,7 +42,7 @@ export function registerBuildCommands(program: Command): void {
     });
   image
     .command('build <name>')
-    .description("build a Debian image for RAM boot with mmdebstrap (on the controller; cached by its inputs) and add it to the netboot catalog")
+    .description("build a Debian image with mmdebstrap (on the controller; cached by its inputs): for RAM boot into the netboot catalog, as a disk image into the disk catalog")
     .option('--suite <suite>', 'Debian suite', 'bookworm')
     .option('--packages <list>', 'extra packages, comma-separated')
     .option('--kernel-flavour <flavour>', 'linux-image-<flavour>', 'cloud-amd64')
@@ -65,7 +65,7 @@ export function registerBuildCommands(program: Command): void {
         );
         if (o.json) return printJson(r);
         const m = r.manifest;
-        process.stdout.write(`image ${name}: ${r.cached ? 'cached' : `built in ${(m.buildMs / 1000).toFixed(1)} s`} (${m.key}); root ${(m.root.sizeBytes / 1048576).toFixed(1)} MB sha256 ${m.root.sha256}\n`);
+        process.stdout.write(`image ${name}: ${r.cached ? 'cached' : `built in ${(m.buildMs / 1000).toFixed(1)} s`} (${m.key}); root ${(m.root.sizeBytes / 1048576).toFixed(1)} MB sha256 ${m.root.sha256}; disk ${(m.disk.sizeBytes / 1048576).toFixed(1)} MB sha256 ${m.disk.sha256}\n`);
       });
     });
 

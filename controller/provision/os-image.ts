@@ -1,7 +1,8 @@
 /**
  * OS images made from Debian's packages (`muster image build`): boot/build-os-image.sh run as a
- * child process, its output cached in a directory named by a hash of the inputs, so a second
- * build of the same inputs costs a hash of the agent bundle.
+ * child process, its output (a kernel, a root for RAM boot, an installer initramfs and a disk
+ * image) cached in a directory named by a hash of the inputs, so a second build of the same
+ * inputs costs a hash of the agent bundle.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,10 @@ export const OsImageManifest = z.object({
   inputs: OsImageInputs.extend({ agentSha256: z.string(), scriptVersion: z.string() }),
   kernel: OsImageFile,
   root: OsImageFile,
+  /** muster's initramfs, which installs the disk image (and boots the installed disk). */
+  installer: OsImageFile,
+  /** The GPT disk image (ESP + root), gzip'd. */
+  disk: OsImageFile,
   buildMs: z.number(),
   builtAt: z.number(),
 });
@@ -27,7 +32,7 @@ export interface OsImageBuilder {
   script: string;
   /** dist/agent.js, which goes into the image. */
   agent: string;
-  /** Other files the script copies into the image (its systemd units): part of the cache key. */
+  /** Other files that go into the image (systemd units, the initramfs and the scripts that make it): part of the cache key. */
   extraFiles: readonly string[];
   /** Cache: one directory per input hash. */
   imageDir: string;
@@ -74,7 +79,7 @@ export async function buildOsImage(b: OsImageBuilder, inputs: OsImageInputs, opt
       const path = join(dir, name);
       return { path, sizeBytes: statSync(join(stage, name)).size, sha256: await sha256File(join(stage, name)) };
     };
-    const manifest: OsImageManifest = { key, inputs: { ...inputs, agentSha256, scriptVersion }, kernel: await file('vmlinuz'), root: await file('root.cpio.gz'), buildMs: b.now() - started, builtAt: b.now() };
+    const manifest: OsImageManifest = { key, inputs: { ...inputs, agentSha256, scriptVersion }, kernel: await file('vmlinuz'), root: await file('root.cpio.gz'), installer: await file('installer.img'), disk: await file('disk.img.gz'), buildMs: b.now() - started, builtAt: b.now() };
     writeFileSync(join(stage, 'manifest.json'), JSON.stringify(manifest, null, 1));
     // A rename: a half-built image is never found in the cache.
     try {

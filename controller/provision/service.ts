@@ -7,7 +7,7 @@ import { createCommandBuildSystem } from './command/command.js';
 import { createNetbootHttpHandler } from './netboot/http.js';
 import { NetbootBuildSystem } from './netboot/netboot.js';
 import { BuildRegistry, BuildSelection, buildSystemFor } from './registry.js';
-import { BuildError, canAddImages, isBuildError, type BuildImage, type BuildStatus, type BuildSystem } from './types.js';
+import { BuildError, canAddImages, isBuildError, type BuildImage, type BuildStatus, type BuildSystem, type ImageFiles } from './types.js';
 import { SettingError } from '../nodes/settings.js';
 import { projectRoot } from '../paths.js';
 import { AllowedPrograms } from '../process/allowed-programs.js';
@@ -18,8 +18,11 @@ import type { PowerService } from '../power/service.js';
 /** mmdebstrap with a slow mirror on a loaded machine: minutes, not hours. */
 const IMAGE_BUILD_TIMEOUT_MS = 60 * 60_000;
 
-/** What boot/build-os-image.sh copies from boot/systemd/ into an image. */
-const SYSTEMD_FILES = ['muster-agent.service', 'muster-agent-run.service', 'muster-agent-start.sh'];
+/** What boot/build-os-image.sh puts into an image besides the agent (paths under boot/). */
+const IMAGE_FILES = [
+  'systemd/muster-agent.service', 'systemd/muster-agent-run.service', 'systemd/muster-agent-start.sh', 'systemd/muster-network.service',
+  'initramfs/init', 'initramfs/udhcpc.script', 'build-initramfs.sh', 'build-disk-image.sh',
+];
 
 /** The `build:` section of the controller config. */
 export const BuildConfigSection = BuildSelection.extend({
@@ -49,6 +52,7 @@ export class BuildService implements Extension {
   private registry!: BuildRegistry;
   private selection!: BuildSelection;
   private netboot!: NetbootBuildSystem;
+  private disk!: NetbootBuildSystem;
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
   private events!: EventOwner;
   private auto: boolean | readonly string[] = false;
@@ -62,14 +66,15 @@ export class BuildService implements Extension {
     if (!parsed.success) throw new Error(`config build: ${describeZodError(parsed.error)}`);
     const cfg = parsed.data;
     this.imageDir = cfg.imageDir ?? join(ctx.config.dataDir, 'images');
-    this.netboot = await NetbootBuildSystem.open({
+    const http = {
       dataDir: ctx.config.dataDir,
       controllerUrl: ctx.config.advertiseUrl ?? ctx.brokerUrl,
-      discoveryImage: cfg.discoveryImage,
       // What `muster image build` writes is always allowed: the controller made it.
       imageDirs: [...new Set([...(cfg.imageDirs ?? [join(ctx.config.dataDir, 'images')]), this.imageDir])],
       now: ctx.now,
-    });
+    };
+    this.netboot = await NetbootBuildSystem.open({ ...http, discoveryImage: cfg.discoveryImage });
+    this.disk = await NetbootBuildSystem.open({ ...http, name: 'disk', installsDisk: true });
     const programs = new AllowedPrograms(ctx.config.commands.allowedDirs);
     const tools = await Promise.all(
       cfg.commands.map(async (c) => {
@@ -79,11 +84,11 @@ export class BuildService implements Extension {
         return createCommandBuildSystem({ ...c, executable });
       }),
     );
-    this.registry = new BuildRegistry([this.netboot, ...tools]);
+    this.registry = new BuildRegistry([this.netboot, this.disk, ...tools]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
     this.registry.check(this.selection);
-    ctx.provisioningHttp.mount(createNetbootHttpHandler({ netboot: this.netboot, nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
+    ctx.provisioningHttp.mount(createNetbootHttpHandler({ netboot: this.netboot, others: [this.disk], scriptSystem: (node) => this.scriptSystem(node), nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
     this.events = ctx.events.owner(this.name);
     this.events.on('node:bound', ({ node, agentId, hello, at, newBinding }) => {
       if (hello) void this.buildStartedIfBooted(node, agentId, hello, at);
@@ -104,6 +109,16 @@ export class BuildService implements Extension {
     return buildSystemFor(node, this.ctx.nodes.get(node)?.groups ?? [], this.selection, this.registry);
   }
 
+  /** The system whose boot script a node's machine gets: its own when it serves scripts, else netboot's (local disk unless netboot has it). */
+  private scriptSystem(node: string): NetbootBuildSystem {
+    try {
+      const system = this.systemFor(node);
+      return system === this.disk ? this.disk : this.netboot;
+    } catch {
+      return this.netboot;
+    }
+  }
+
   async images(): Promise<Array<BuildImage & { system: string }>> {
     const lists = await Promise.all(this.registry.all().map(async (s) => (await s.images()).map((i) => ({ ...i, system: s.name }))));
     return lists.flat();
@@ -114,7 +129,7 @@ export class BuildService implements Extension {
     return this.netboot.verifyImages();
   }
 
-  async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean }, replace: boolean, system = 'netboot'): Promise<BuildImage> {
+  async addImage(name: string, files: ImageFiles, replace: boolean, system = 'netboot'): Promise<BuildImage> {
     const s = this.registry.get(system);
     if (!canAddImages(s)) throw new BuildError('bad-config', null, `build system ${system} keeps its own images: add them with its own tool`);
     return s.addImage(name, files, { replace });
@@ -128,26 +143,28 @@ export class BuildService implements Extension {
     const node = this.nodeByMac(mac)?.name ?? null;
     const script = await this.netboot.bootScript(mac, node, '', 'grub');
     // dnsmasq handed this MAC shim: its own DHCP exchange, which (unlike a script fetch) starts its build.
-    if (node) await this.buildStartedBy(node, `dnsmasq handed ${mac} the Secure Boot chain`);
+    if (node) await this.buildStartedBy(this.netboot, node, `dnsmasq handed ${mac} the Secure Boot chain`);
     const images = (await this.netboot.images()).map((i) => this.netboot.image(i.name)!);
     return { script, images: images.map((i) => ({ name: i.name, kernel: i.kernel.path, initrd: i.initrd.path })) };
   }
 
   /**
-   * `muster image build`: a Debian image for RAM boot, from the cache when built before with the
-   * same inputs, added to the netboot catalog as a diskless image under `name` (replacing it).
+   * `muster image build`: a Debian image, from the cache when built before with the same inputs,
+   * added under `name` (replacing it) to the netboot catalog as a diskless image (RAM boot) and to
+   * the disk catalog as its disk image with muster's installer.
    */
-  async buildImage(name: string, inputs: OsImageInputs, by: string): Promise<{ image: BuildImage; manifest: OsImageManifest; cached: boolean }> {
+  async buildImage(name: string, inputs: OsImageInputs, by: string): Promise<{ image: BuildImage; diskImage: BuildImage; manifest: OsImageManifest; cached: boolean }> {
     const { ctx } = this;
     const root = projectRoot();
     const progress = (line: string) => {
       ctx.log.info({ image: name, line }, 'image build');
       ctx.publishEvent({ kind: 'build', node: null, agentId: null, message: `image ${name}: ${line}`, details: { image: name, progress: line, by } });
     };
-    const { cached, ...manifest } = await buildOsImage({ script: join(root, 'boot', 'build-os-image.sh'), agent: join(root, 'dist', 'agent.js'), extraFiles: SYSTEMD_FILES.map((f) => join(root, 'boot', 'systemd', f)), imageDir: this.imageDir, now: ctx.now }, inputs, { signal: AbortSignal.timeout(IMAGE_BUILD_TIMEOUT_MS), onProgress: progress });
+    const { cached, ...manifest } = await buildOsImage({ script: join(root, 'boot', 'build-os-image.sh'), agent: join(root, 'dist', 'agent.js'), extraFiles: IMAGE_FILES.map((f) => join(root, 'boot', f)), imageDir: this.imageDir, now: ctx.now }, inputs, { signal: AbortSignal.timeout(IMAGE_BUILD_TIMEOUT_MS), onProgress: progress });
     progress(cached ? `cached ${manifest.key}` : `built ${manifest.key} in ${(manifest.buildMs / 1000).toFixed(1)} s`);
     const image = await this.addImage(name, { kernel: manifest.kernel.path, initrd: manifest.root.path, cmdline: 'console=ttyS0', diskless: true }, true);
-    return { image, manifest, cached };
+    const diskImage = await this.addImage(name, { kernel: manifest.kernel.path, initrd: manifest.installer.path, disk: manifest.disk.path, cmdline: 'console=ttyS0' }, true, 'disk');
+    return { image, diskImage, manifest, cached };
   }
 
   /** configure + prepare each node; results per node, one failure never stops the others. */
@@ -201,17 +218,18 @@ export class BuildService implements Extension {
   private async buildStartedIfBooted(node: string, agentId: string, hello: Hello, at: number): Promise<void> {
     if (hello.fingerprint.bootMac === null) return;
     try {
-      if (this.systemFor(node) !== this.netboot) return;
-      await this.buildStartedBy(node, `its agent ${agentId} booted from the network (${hello.fingerprint.bootMac})`, at - hello.uptime * 1000, agentId);
+      const system = [this.netboot, this.disk].find((s) => s === this.systemFor(node));
+      if (!system) return;
+      await this.buildStartedBy(system, node, `its agent ${agentId} booted from the network (${hello.fingerprint.bootMac})`, at - hello.uptime * 1000, agentId);
     } catch (err) {
       this.ctx.log.warn({ node, err: (err as Error).message }, 'build: recording that a node booted its build failed');
     }
   }
 
   /** Moves a prepared netboot node to building (a boot that began at `bootedAt`, after its prepare) and says so. */
-  private async buildStartedBy(node: string, detail: string, bootedAt = this.ctx.now(), agentId: string | null = null): Promise<void> {
-    if (!(await this.netboot.buildStarted(node, bootedAt, detail))) return;
-    this.ctx.publishEvent({ kind: 'build', node, agentId, message: `${node} building: ${detail}`, details: { system: this.netboot.name, state: 'building' } });
+  private async buildStartedBy(system: NetbootBuildSystem, node: string, detail: string, bootedAt = this.ctx.now(), agentId: string | null = null): Promise<void> {
+    if (!(await system.buildStarted(node, bootedAt, detail))) return;
+    this.ctx.publishEvent({ kind: 'build', node, agentId, message: `${node} building: ${detail}`, details: { system: system.name, state: 'building' } });
   }
 
   private autoBuilds(node: string): boolean {

@@ -2,8 +2,9 @@
  * The build layer's one interface: a build system provisions nodes (arranges their next boot to
  * install an image, reports how that went, and hands the node back to its local disk). The core
  * controller only ever talks to this interface, so an implementation is a plug-in (Ironic's
- * deploy interface, kept small): `netboot` (ours, iPXE over HTTP) and `command` (an external
- * tool such as xCAT, Warewulf or Cobbler behind a script). test/provision/conformance.ts is the
+ * deploy interface, kept small): `netboot` (ours, iPXE over HTTP), `disk` (the same machinery
+ * booting an installer that writes a disk image) and `command` (an external tool such as xCAT,
+ * Warewulf or Cobbler behind a script). test/provision/conformance.ts is the
  * checklist every implementation passes.
  */
 import type { ImageInfo } from '../../shared/verbs/results.js';
@@ -54,9 +55,21 @@ export interface BuildSystem {
   close(): Promise<void>;
 }
 
+/**
+ * An image's files: the kernel and initrd a node boots; `diskless`: the image is the node's system
+ * (runs from RAM); `disk`: the gzip'd disk image the booted installer writes (the `disk` system).
+ */
+export interface ImageFiles {
+  kernel: string;
+  initrd: string;
+  cmdline?: string;
+  diskless?: boolean;
+  disk?: string;
+}
+
 /** Implemented by systems with the `add-image` capability. */
 export interface ImageCatalog {
-  addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean }, opts?: { replace?: boolean }): Promise<BuildImage>;
+  addImage(name: string, files: ImageFiles, opts?: { replace?: boolean }): Promise<BuildImage>;
 }
 
 export function canAddImages(system: BuildSystem): system is BuildSystem & ImageCatalog {

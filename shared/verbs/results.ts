@@ -117,11 +117,11 @@ export interface ImageInfo {
   /** One line for people (kernel/initrd sizes, the tool's description). */
   detail?: string;
   addedAt?: number;
-  /** `netboot` (boots a build) or `diskless` (the image is the node's system, from RAM). */
+  /** `netboot` (boots a build), `diskless` (the image is the node's system, from RAM) or `disk` (installed on the node's disk). */
   kind?: string;
-  /** Bytes the node fetches (kernel + initrd). */
+  /** Bytes the node fetches (kernel + initrd, + the disk image of a `disk` one). */
   sizeBytes?: number;
-  /** sha256 of the initrd (of a built OS image: its root). */
+  /** sha256 of the disk image of a `disk` one, else of the initrd (of a built OS image: its root). */
   sha256?: string;
 }
 
@@ -133,9 +133,12 @@ export interface OsImageFile {
 
 /** `image-build`: the catalog entry, the image's files and whether they came from the cache. */
 export interface ImageBuildResult {
+  /** The netboot catalog's (RAM boot) entry. */
   image: ImageInfo;
+  /** The disk catalog's entry. */
+  diskImage: ImageInfo;
   cached: boolean;
-  manifest: { key: string; buildMs: number; kernel: OsImageFile; root: OsImageFile };
+  manifest: { key: string; buildMs: number; kernel: OsImageFile; root: OsImageFile; installer: OsImageFile; disk: OsImageFile };
 }
 
 export interface BuildResult {

@@ -4,7 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../shared/node-network.js';
-import { BUILD_STATES, BuildError, type BuildErrorCode, type BuildSystem } from '../../controller/provision/types.js';
+import { BUILD_STATES, BuildError, type BuildErrorCode, type BuildSystem, type ImageCatalog, type ImageFiles } from '../../controller/provision/types.js';
+import { tempDir } from '../helpers/tmp.js';
 
 export interface BuildSystemHarness {
   system: BuildSystem;
@@ -12,6 +13,22 @@ export interface BuildSystemHarness {
   addImage(name: string): Promise<void>;
   /** Stop the system and remove everything the harness created. */
   close(): Promise<void>;
+}
+
+/** The harness of a system with its own image catalog (netboot, disk): fresh state in a temp dir, images from small files. */
+export async function catalogHarness(open: (dir: string) => Promise<BuildSystem & ImageCatalog>, files: (dir: string, name: string) => ImageFiles): Promise<BuildSystemHarness> {
+  const tmp = tempDir('muster-build-');
+  const system = await open(tmp.dir);
+  return {
+    system,
+    addImage: async (name) => {
+      await system.addImage(name, files(tmp.dir, name));
+    },
+    close: async () => {
+      await system.close();
+      tmp.remove();
+    },
+  };
 }
 
 const config = (image: string, extra: Partial<BuildConfig> = {}): BuildConfig => ({

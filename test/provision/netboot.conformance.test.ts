@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { NetbootBuildSystem } from '../../controller/provision/netboot/netboot.js';
 import { BuildError } from '../../controller/provision/types.js';
 import { tempDir } from '../helpers/tmp.js';
-import { runBuildSystemConformance } from './conformance.js';
+import { catalogHarness, runBuildSystemConformance } from './conformance.js';
 
 /** A netboot system on a fresh data dir; images are small real files added through the catalog. */
 async function openNetboot(dir: string, now?: () => number) {
@@ -19,20 +19,7 @@ function imageFiles(dir: string, name: string) {
   return { kernel, initrd, cmdline: 'console=ttyS0' };
 }
 
-runBuildSystemConformance('netboot', async () => {
-  const tmp = tempDir('muster-netboot-');
-  const system = await openNetboot(tmp.dir);
-  return {
-    system,
-    addImage: async (name) => {
-      await system.addImage(name, imageFiles(tmp.dir, name));
-    },
-    close: async () => {
-      await system.close();
-      tmp.remove();
-    },
-  };
-});
+runBuildSystemConformance('netboot', () => catalogHarness((dir) => openNetboot(dir), imageFiles));
 
 describe('netboot specifics', () => {
   it('persists the catalog and node states across a restart, atomically', async () => {

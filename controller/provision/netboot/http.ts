@@ -1,7 +1,9 @@
 /**
  * netboot over HTTP, mounted on the controller's HTTP server:
- *   GET /boot/<mac>.ipxe                   the iPXE script for that machine
- *   GET|HEAD /images/<name>/kernel|initrd  image files, with single-range Range support
+ *   GET /boot/<mac>.ipxe                        the iPXE script for that machine (from its node's system)
+ *   GET|HEAD /images/<name>/kernel|initrd|disk  image files, with single-range Range support
+ *   POST /install/<node>/<token>                an installer's report (the disk system)
+ * Further systems of this kind (disk) answer the same under `/<name>/`: /disk/images/…, /disk/boot/….
  * The handler returns false for any other URL so the server can try its other routes.
  */
 import { createReadStream } from 'node:fs';
@@ -13,6 +15,10 @@ import { decideRange } from './range.js';
 
 export interface NetbootHttpDeps {
   netboot: NetbootBuildSystem;
+  /** Systems served under their own prefix (`urlPrefix`, `/disk`). */
+  others?: readonly NetbootBuildSystem[];
+  /** The system whose script a node's machine gets (default: netboot). */
+  scriptSystem?: (node: string) => NetbootBuildSystem;
   /** The node a MAC belongs to (the controller's store), or null for an unknown machine. */
   nodeByMac: (mac: string) => { name: string } | null | Promise<{ name: string } | null>;
   /** `http://HOST:PORT` as nodes reach this server; default: from the request's Host header. */
@@ -25,21 +31,26 @@ const HOST_HEADER = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
 
 export function createNetbootHttpHandler(deps: NetbootHttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const log = deps.log ?? (() => undefined);
+  const systems = new Map([deps.netboot, ...(deps.others ?? [])].map((s) => [s.urlPrefix, s]));
   return (req, res) => {
     const rawPath = (req.url ?? '').split('?')[0]!;
-    const top = rawPath.split('/')[1];
-    if (top !== 'boot' && top !== 'images') return false;
-    const segments = decodeSegments(rawPath);
+    const first = rawPath.split('/')[1] ?? '';
+    const system = systems.get(`/${first}`) ?? deps.netboot;
+    const path = system === deps.netboot ? rawPath : rawPath.slice(system.urlPrefix.length);
+    const top = path.split('/')[1];
+    if (top !== 'boot' && top !== 'images' && !(top === 'install' && system.urlPrefix !== '')) return false;
+    const segments = decodeSegments(path);
     if (!segments) {
       send(res, 400, `refused path ${JSON.stringify(rawPath.slice(0, 200))}: no "." or ".." segments, encoded "/" or NUL\n`);
       return true;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
+    const allowed = top === 'install' ? ['POST'] : ['GET', 'HEAD'];
+    if (!allowed.includes(req.method ?? '')) {
+      res.setHeader('Allow', allowed.join(', '));
       send(res, 405, `${req.method} not allowed on ${rawPath}\n`);
       return true;
     }
-    const done = top === 'boot' ? serveScript(deps, req, res, segments) : serveImage(deps, req, res, segments);
+    const done = top === 'boot' ? serveScript(deps, req, res, segments) : top === 'images' ? serveImage(system, deps, req, res, segments) : receiveInstallReport(system, req, res, segments);
     done.catch((err: Error) => {
       log(`netboot: ${req.method} ${rawPath} failed: ${err.message}`);
       if (!res.headersSent) send(res, 500, `netboot: ${err.message}\n`);
@@ -72,18 +83,38 @@ async function serveScript(deps: NetbootHttpDeps, req: IncomingMessage, res: Ser
   const baseUrl = deps.baseUrl ?? baseUrlFromHost(req.headers.host);
   if (!baseUrl) return send(res, 400, 'netboot: no usable Host header and no baseUrl configured\n');
   const node = await deps.nodeByMac(mac);
-  const script = await deps.netboot.bootScript(mac, node?.name ?? null, baseUrl);
+  const system = node && deps.scriptSystem ? deps.scriptSystem(node.name) : deps.netboot;
+  const script = await system.bootScript(mac, node?.name ?? null, baseUrl + system.urlPrefix);
   const body = Buffer.from(script, 'utf8');
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-async function serveImage(deps: NetbootHttpDeps, req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
+/** The installer's one-line report: at most 1 KiB of text. */
+const MAX_REPORT_BYTES = 1024;
+
+async function receiveInstallReport(system: NetbootBuildSystem, req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
+  const [, node, token] = segments;
+  if (segments.length !== 3 || !node || !token) return send(res, 404, 'expected POST /install/<node>/<token>\n');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REPORT_BYTES) return send(res, 413, `an install report is at most ${MAX_REPORT_BYTES} bytes\n`);
+    chunks.push(chunk as Buffer);
+  }
+  const accepted = await system.installReport(node, token, Buffer.concat(chunks).toString('utf8'));
+  if (!accepted) return send(res, 404, `no install of ${node} is waiting for this report\n`);
+  send(res, 200, 'recorded\n');
+}
+
+async function serveImage(system: NetbootBuildSystem, deps: NetbootHttpDeps, req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
   const [, name, part] = segments;
-  if (segments.length !== 3 || (part !== 'kernel' && part !== 'initrd')) return send(res, 404, 'expected /images/<name>/kernel or /images/<name>/initrd\n');
-  const image = deps.netboot.image(name!);
+  if (segments.length !== 3 || (part !== 'kernel' && part !== 'initrd' && part !== 'disk')) return send(res, 404, 'expected /images/<name>/kernel, initrd or disk\n');
+  const image = system.image(name!);
   if (!image) return send(res, 404, `image ${name} is not in the catalog\n`);
   const file = image[part];
+  if (!file) return send(res, 404, `image ${name} has no disk image\n`);
   const st = await stat(file.path).catch(() => null);
   // The checksum was taken when the image was added; a file changed since must not be served as it.
   if (!st || st.size !== file.size || st.mtimeMs !== file.mtimeMs) {

@@ -3,9 +3,13 @@
  * prepare() makes the node's next network boot fetch an iPXE script that boots its image with
  * the controller URL and its interface config on the kernel command line; release() sends it to
  * its local disk again. State survives restarts in two JSON files under the data dir:
- * `netboot-images.json` and `netboot-nodes.json`.
+ * `<name>-images.json` and `<name>-nodes.json`.
+ *
+ * The same class is the `disk` build system (`installsDisk`): its images also carry a gzip'd disk
+ * image, the booted initramfs (boot/initramfs/init) streams it onto the node's disk and reports
+ * the outcome over HTTP (installReport), and a node installed is `done`: it boots its disk.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,13 +18,17 @@ import { BuildConfig, ImageId } from '../../../shared/node-network.js';
 import { describeZodError } from '../../../shared/protocol.js';
 import { NodeLocks } from '../node-lock.js';
 import { checkBuildConfig, checkNodeName } from '../validate.js';
-import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog } from '../types.js';
+import { BuildError, type BuildCapability, type BuildImage, type BuildStatus, type BuildSystem, type ImageCatalog, type ImageFiles } from '../types.js';
 import { redactSecrets } from '../../auth/redact.js';
 import { JsonFile } from '../../store/json-file.js';
 import { isInsideDirs } from '../../paths.js';
 import { decideBoot, loadTemplates, renderBoot, scriptSyntaxIn, type ScriptLanguage, type Templates } from './scripts.js';
 
 export interface NetbootOptions {
+  /** The registry name (default `netboot`); any other is served under `/<name>/` and names the state files. */
+  name?: string;
+  /** The `disk` build system: images need a disk image, which the node installs. */
+  installsDisk?: boolean;
   /** The controller's data dir; the catalog and node state files go here. */
   dataDir: string;
   /** MQTT URL as the nodes reach it (`mqtt://10.0.2.2:1883`), put on every build command line. */
@@ -39,26 +47,30 @@ export interface NetbootOptions {
 }
 
 const FileRecord = z.object({ path: z.string(), sha256: z.string(), size: z.number(), mtimeMs: z.number() });
-const ImageRecord = z.object({ name: ImageId, kernel: FileRecord, initrd: FileRecord, cmdline: z.string(), diskless: z.boolean().default(false), addedAt: z.number() });
+const ImageRecord = z.object({ name: ImageId, kernel: FileRecord, initrd: FileRecord, disk: FileRecord.optional(), cmdline: z.string(), diskless: z.boolean().default(false), addedAt: z.number() });
 const PreparedNode = z.object({
   config: BuildConfig.nullable(),
   state: z.enum(['idle', 'prepared', 'building', 'done', 'failed']),
   since: z.number(),
   detail: z.string().optional(),
+  /** disk: the secret in the install report URL of the prepared build, so only its installer reports. */
+  installToken: z.string().optional(),
 });
 const ImagesFile = z.object({ version: z.literal(1), images: z.record(z.string(), ImageRecord) });
 const NodesFile = z.object({ version: z.literal(1), nodes: z.record(z.string(), PreparedNode) });
 export type ImageRecord = z.infer<typeof ImageRecord>;
 type PreparedNode = z.infer<typeof PreparedNode>;
-export type ImagePart = 'kernel' | 'initrd';
+export type ImagePart = 'kernel' | 'initrd' | 'disk';
 
 /** Kernel command lines are one line of printable text; iPXE and the kernel cap them (2-4 KiB). */
 const CMDLINE = /^[\x20-\x7e]{0,2048}$/;
 const URL_TEXT = /^[\x21-\x7e]{1,512}$/;
 
 export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
-  readonly name = 'netboot';
+  readonly name: string;
   readonly capabilities: readonly BuildCapability[] = ['add-image', 'http-boot', 'reports-progress'];
+  /** Where its images and install reports are served: '' for netboot, `/<name>` for another. */
+  readonly urlPrefix: string;
   private readonly locks = new NodeLocks();
   private readonly now: () => number;
 
@@ -71,6 +83,8 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     private readonly nodesFile: JsonFile<object>,
   ) {
     this.now = opts.now ?? Date.now;
+    this.name = opts.name ?? 'netboot';
+    this.urlPrefix = this.name === 'netboot' ? '' : `/${this.name}`;
   }
 
   static async open(opts: NetbootOptions): Promise<NetbootBuildSystem> {
@@ -78,12 +92,14 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     const syntax = scriptSyntaxIn(opts.controllerUrl);
     if (syntax) throw new Error(`netboot: controllerUrl "${opts.controllerUrl}": ${syntax}`);
     if (opts.discoveryImage !== undefined && !ImageId.safeParse(opts.discoveryImage).success) throw new Error(`netboot: discoveryImage "${opts.discoveryImage}" is not a valid image id`);
+    const name = opts.name ?? 'netboot';
+    if (!/^[a-z][a-z0-9-]*$/.test(name) || ['boot', 'images', 'install'].includes(name)) throw new Error(`netboot: name "${name}" must be lowercase letters, digits and "-", and not a URL path netboot serves`);
     await mkdir(opts.dataDir, { recursive: true });
     const templates = loadTemplates(opts.templatesDir);
     const catalog = new Map<string, ImageRecord>();
     const nodes = new Map<string, PreparedNode>();
-    const imagesFile = new JsonFile(join(opts.dataDir, 'netboot-images.json'), () => ({ version: 1, images: Object.fromEntries(catalog) }), { name: 'netboot' });
-    const nodesFile = new JsonFile(join(opts.dataDir, 'netboot-nodes.json'), () => ({ version: 1, nodes: Object.fromEntries(nodes) }), { name: 'netboot' });
+    const imagesFile = new JsonFile(join(opts.dataDir, `${name}-images.json`), () => ({ version: 1, images: Object.fromEntries(catalog) }), { name });
+    const nodesFile = new JsonFile(join(opts.dataDir, `${name}-nodes.json`), () => ({ version: 1, nodes: Object.fromEntries(nodes) }), { name });
     const loadedImages = await loadFile(imagesFile, ImagesFile);
     for (const [k, v] of Object.entries(loadedImages?.images ?? {})) catalog.set(k, v);
     const loadedNodes = await loadFile(nodesFile, NodesFile);
@@ -95,11 +111,11 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     return [...this.catalog.values()].map((i) => ({
       name: i.name,
       addedAt: i.addedAt,
-      kind: i.diskless ? 'diskless' : 'netboot',
-      sizeBytes: i.kernel.size + i.initrd.size,
-      sha256: i.initrd.sha256,
+      kind: i.disk ? 'disk' : i.diskless ? 'diskless' : 'netboot',
+      sizeBytes: i.kernel.size + i.initrd.size + (i.disk?.size ?? 0),
+      sha256: (i.disk ?? i.initrd).sha256,
       // Viewers list images: a command line's `muster.token=` (the agents' bootstrap token) is redacted.
-      detail: `${i.diskless ? 'diskless, ' : ''}kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.cmdline ? `, cmdline "${redactSecrets(i.cmdline)}"` : ''}`,
+      detail: `${i.diskless ? 'diskless, ' : ''}kernel ${i.kernel.size} B, initrd ${i.initrd.size} B${i.disk ? `, disk ${i.disk.size} B` : ''}${i.cmdline ? `, cmdline "${redactSecrets(i.cmdline)}"` : ''}`,
     }));
   }
 
@@ -130,18 +146,25 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
   }
 
   /** `diskless`: the image is the node's system (runs from RAM), booted every time, never released to disk. */
-  async addImage(name: string, files: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean }, opts: { replace?: boolean } = {}): Promise<BuildImage> {
+  async addImage(name: string, files: ImageFiles, opts: { replace?: boolean } = {}): Promise<BuildImage> {
     const id = ImageId.safeParse(name);
     if (!id.success) throw new BuildError('bad-config', null, `image "${name}": ${id.error.issues[0]!.message}`);
     const cmdline = files.cmdline ?? '';
     if (!CMDLINE.test(cmdline)) throw new BuildError('bad-config', null, `image ${name}: cmdline must be one line of printable ASCII, at most 2048 characters`);
     const syntax = scriptSyntaxIn(cmdline);
     if (syntax) throw new BuildError('bad-config', null, `image ${name}: cmdline: ${syntax}`);
+    if (this.opts.installsDisk && files.disk === undefined) throw new BuildError('bad-config', null, `image ${name}: the ${this.name} build system installs a disk image: give one (disk)`);
+    if (!this.opts.installsDisk && files.disk !== undefined) throw new BuildError('bad-config', null, `image ${name}: the ${this.name} build system installs no disk images (that is the disk build system)`);
+    if (this.opts.installsDisk && files.diskless) throw new BuildError('bad-config', null, `image ${name}: an image the ${this.name} build system installs on a disk cannot be diskless`);
     // Serialised per image name (node names cannot contain ":"), so two adds cannot both pass the check.
     return this.locks.run(`image:${name}`, async () => {
       if (this.catalog.has(name) && !opts.replace) throw new BuildError('image-exists', null, `image ${name} already exists (add it with replace to overwrite)`);
-      const [kernel, initrd] = await Promise.all([describeFile(name, 'kernel', files.kernel, this.opts.imageDirs), describeFile(name, 'initrd', files.initrd, this.opts.imageDirs)]);
-      this.catalog.set(name, { name, kernel, initrd, cmdline, diskless: files.diskless ?? false, addedAt: this.now() });
+      const [kernel, initrd, disk] = await Promise.all([
+        describeFile(name, 'kernel', files.kernel, this.opts.imageDirs),
+        describeFile(name, 'initrd', files.initrd, this.opts.imageDirs),
+        files.disk === undefined ? undefined : describeFile(name, 'disk', files.disk, this.opts.imageDirs),
+      ]);
+      this.catalog.set(name, { name, kernel, initrd, ...(disk && { disk }), cmdline, diskless: files.diskless ?? false, addedAt: this.now() });
       await this.persist(this.imagesFile, null);
       return (await this.images()).find((i) => i.name === name)!;
     });
@@ -151,7 +174,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     checkNodeName(node);
     const checked = checkBuildConfig(node, config);
     return this.locks.run(node, async () => {
-      if (!this.catalog.has(checked.image)) throw new BuildError('unknown-image', node, `image ${checked.image} is not in the netboot catalog (have: ${[...this.catalog.keys()].join(', ') || 'none'})`);
+      if (!this.catalog.has(checked.image)) throw new BuildError('unknown-image', node, `image ${checked.image} is not in the ${this.name} catalog (have: ${[...this.catalog.keys()].join(', ') || 'none'})`);
       const current = this.nodes.get(node);
       this.nodes.set(node, current ? { ...current, config: checked } : { config: checked, state: 'idle', since: this.now() });
       await this.persist(this.nodesFile, node);
@@ -162,8 +185,9 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     checkNodeName(node);
     return this.locks.run(node, async () => {
       const rec = this.configured(node);
-      if (!this.catalog.has(rec.config.image)) throw new BuildError('unknown-image', node, `image ${rec.config.image} is no longer in the netboot catalog`);
-      this.nodes.set(node, { ...rec, state: 'prepared', since: this.now(), detail: `next network boot builds with image ${rec.config.image}` });
+      if (!this.catalog.has(rec.config.image)) throw new BuildError('unknown-image', node, `image ${rec.config.image} is no longer in the ${this.name} catalog`);
+      const installToken = this.opts.installsDisk ? randomBytes(16).toString('hex') : undefined;
+      this.nodes.set(node, { ...rec, state: 'prepared', since: this.now(), detail: `next network boot ${this.opts.installsDisk ? 'installs' : 'builds with'} image ${rec.config.image}`, ...(installToken && { installToken }) });
       await this.persist(this.nodesFile, node);
     });
   }
@@ -200,7 +224,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
       mac,
       language,
       node,
-      nodeBuild: rec?.config ? { state: rec.state, image: rec.config.image, interfaces: rec.config.interfaces } : null,
+      nodeBuild: rec?.config ? { state: rec.state, image: rec.config.image, interfaces: rec.config.interfaces, installToken: rec.installToken } : null,
       images: this.catalog,
       discoveryImage: this.opts.discoveryImage ?? null,
       controllerUrl: this.opts.controllerUrl,
@@ -223,6 +247,29 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
     });
   }
 
+  /**
+   * The installer's report (`done <disk> sha256 <hex>` or `failed <reason>`) for the build its
+   * token belongs to: the node becomes done (its next boot is its disk) or failed. False when the
+   * token is not the node's current build's.
+   */
+  async installReport(node: string, token: string, report: string): Promise<boolean> {
+    return this.locks.run(node, async () => {
+      const rec = this.nodes.get(node);
+      if (!rec?.installToken || rec.installToken !== token || (rec.state !== 'prepared' && rec.state !== 'building')) return false;
+      const text = report.replace(/[^\x20-\x7e]/g, ' ').trim().slice(0, 300);
+      const done = /^done\b/.test(text);
+      const { installToken: _used, ...rest } = rec;
+      this.nodes.set(node, {
+        ...rest,
+        state: done ? 'done' : 'failed',
+        since: this.now(),
+        detail: done ? `installed image ${rec.config?.image} (${text.slice(5)}); boots its disk` : `install failed: ${text.replace(/^failed\b\s*/, '') || 'no reason given'}`,
+      });
+      await this.persist(this.nodesFile, node);
+      return true;
+    });
+  }
+
   async close(): Promise<void> {
     await this.locks.idle();
     await Promise.all([this.imagesFile.save(), this.nodesFile.save()]);
@@ -230,7 +277,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
 
   private configured(node: string): PreparedNode & { config: BuildConfig } {
     const rec = this.nodes.get(node);
-    if (!rec?.config) throw new BuildError('unknown-node', node, 'not configured for netboot (configure it first)');
+    if (!rec?.config) throw new BuildError('unknown-node', node, `not configured for ${this.name} (configure it first)`);
     return rec as PreparedNode & { config: BuildConfig };
   }
 
@@ -256,7 +303,7 @@ async function insideImageDirs(image: string, part: string, real: string, imageD
   throw new BuildError('bad-config', null, `image ${image}: ${part} ${real} is not inside an image directory (${imageDirs.join(', ')}; config build.imageDirs)`);
 }
 
-async function describeFile(image: string, part: 'kernel' | 'initrd', path: string, imageDirs: readonly string[] | undefined): Promise<z.infer<typeof FileRecord>> {
+async function describeFile(image: string, part: ImagePart, path: string, imageDirs: readonly string[] | undefined): Promise<z.infer<typeof FileRecord>> {
   let abs = resolve(path);
   let st;
   try {

@@ -74,7 +74,7 @@ export function buildCmdline(imageCmdline: string, controllerUrl: string, interf
 }
 
 export type BootDecision =
-  | { script: 'node'; node: string; image: string; cmdline: string }
+  | { script: 'node'; node: string; image: string; cmdline: string; install?: { sha256: string; token: string } }
   | { script: 'discovery'; image: string; cmdline: string }
   | { script: 'local'; node: string | null; reason: string };
 
@@ -85,8 +85,8 @@ export interface BootFacts {
   /** The node this MAC belongs to (from the controller's store), or null for an unknown machine. */
   node: string | null;
   /** The node's build state here, or null when netboot has never configured it. */
-  nodeBuild: { state: string; image: string; interfaces: readonly InterfaceConfig[] } | null;
-  images: ReadonlyMap<string, { cmdline: string; diskless?: boolean }>;
+  nodeBuild: { state: string; image: string; interfaces: readonly InterfaceConfig[]; installToken?: string } | null;
+  images: ReadonlyMap<string, { cmdline: string; diskless?: boolean; disk?: { sha256: string } }>;
   discoveryImage: string | null;
   controllerUrl: string;
 }
@@ -104,14 +104,24 @@ export function decideBoot(f: BootFacts): BootDecision {
   const boots = b && (b.state === 'prepared' || b.state === 'building' || (b.state === 'done' && image?.diskless));
   if (!b || !boots) return { script: 'local', node: f.node, reason: `${f.node} is not prepared to build` };
   if (!image) return { script: 'local', node: f.node, reason: `${f.node} is prepared but image ${b.image} is no longer in the catalog` };
-  return { script: 'node', node: f.node, image: b.image, cmdline: buildCmdline(image.cmdline, f.controllerUrl, b.interfaces, bootIf(f.language, f.mac)) };
+  const cmdline = buildCmdline(image.cmdline, f.controllerUrl, b.interfaces, bootIf(f.language, f.mac));
+  // An image with a disk is installed: the installer needs the image's checksum and its report URL's token.
+  if (image.disk && b.installToken) return { script: 'node', node: f.node, image: b.image, cmdline, install: { sha256: image.disk.sha256, token: b.installToken } };
+  return { script: 'node', node: f.node, image: b.image, cmdline };
+}
+
+/** The installer's parameters (boot/initramfs/init): where the disk image is, its sha256, where to report. */
+export function installCmdline(d: { node: string; image: string; install: { sha256: string; token: string } }, baseUrl: string): string {
+  return `muster.install=${baseUrl}/images/${d.image}/disk muster.install.sha256=${d.install.sha256} muster.install.report=${baseUrl}/install/${d.node}/${d.install.token}`;
 }
 
 export function renderBoot(d: BootDecision, templates: Templates, language: ScriptLanguage, mac: string, baseUrl: string): string {
   const t = templates[language];
   switch (d.script) {
-    case 'node':
-      return renderTemplate(t.node, { node: d.node, mac, image: d.image, cmdline: d.cmdline, baseUrl });
+    case 'node': {
+      const cmdline = d.install ? `${d.cmdline} ${installCmdline({ ...d, install: d.install }, baseUrl)}` : d.cmdline;
+      return renderTemplate(t.node, { node: d.node, mac, image: d.image, cmdline, baseUrl });
+    }
     case 'discovery':
       return renderTemplate(t.discovery, { mac, image: d.image, cmdline: d.cmdline, baseUrl });
     case 'local':
