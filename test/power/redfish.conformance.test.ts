@@ -27,6 +27,7 @@ powerConformance('redfish', async () => ({
         const type = (r.body as { ResetType?: string } | undefined)?.ResetType;
         return r.method === 'POST' && r.url === '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset' && type ? (RESET_COMMANDS[type] ?? []) : [];
       }),
+    netbootPending: async () => svc.systems['1']!.boot.enabled !== 'Disabled' && svc.systems['1']!.boot.target === 'Pxe',
   },
   hung: { target: `redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/hang?insecure=1`, node: 'n025', inFlight: async () => svc.hanging() },
   wrongCredentials: { target: `redfish://${USER}:wrong-${PASSWORD}@${svc.base}/Systems/1?insecure=1`, secrets: [`wrong-${PASSWORD}`, PASSWORD] },
