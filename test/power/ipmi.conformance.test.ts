@@ -1,6 +1,7 @@
 /** The ipmi driver against a real BMC simulator (openipmi's ipmi_sim) driven by real ipmitool. */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PowerError } from '../../controller/power/driver.js';
+import { bootdevPxeArgs } from '../../controller/power/drivers/ipmi.js';
 import { createPowerDriver } from '../../controller/power/registry.js';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
 import { freePort } from '../helpers/ports.js';
@@ -75,5 +76,14 @@ describe('ipmi driver specifics', () => {
     expect(ours[0]).toContain('-E power status');
     expect(ours[0]).not.toContain(bmc.password);
     expect(await pending).toBeInstanceOf(PowerError);
+  });
+
+  it('netbootOnce sets the EFI boot flag only for a UEFI node (ipmi_sim passes its hook only the device)', async () => {
+    expect(bootdevPxeArgs('uefi')).toEqual(['chassis', 'bootdev', 'pxe', 'options=efiboot']);
+    expect(bootdevPxeArgs('bios')).toEqual(['chassis', 'bootdev', 'pxe']);
+    expect(bootdevPxeArgs(null)).toEqual(['chassis', 'bootdev', 'pxe']);
+    const mark = bmc.actions().length;
+    await createPowerDriver(bmc.url, 'n012').netbootOnce!('uefi');
+    expect(bmc.actions().slice(mark).filter((a) => a.startsWith('set '))).toEqual(['set boot pxe']);
   });
 });
