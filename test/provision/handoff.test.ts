@@ -3,7 +3,7 @@
  * with an image, is prepared and power-cycled once through its power driver (a `command:` script
  * that journals its calls); a reconnect or reboot of the bound agent, and a node whose build is
  * done, are not handed off again. A node behind a BMC (ipmi_sim) is first set to boot from the
- * network once, then cycled. `image=` of an image no build system has is refused by the CLI.
+ * network once, then cycled; one whose BMC (the Redfish test service) refuses is cycled anyway. `image=` of an image no build system has is refused by the CLI.
  */
 import { chmodSync, mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,10 +13,12 @@ import { Event } from '../../shared/protocol.js';
 import { requireBuild, runCli } from '../helpers/controller.js';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
 import { startInProc, simAgent, type InProc } from '../helpers/inproc.js';
+import { REDFISH_PASSWORD, REDFISH_USER, startRedfishService, type RedfishService } from '../power/redfish-service.js';
 import { until } from '../helpers/wait.js';
 
 let c: InProc;
 let bmc: IpmiSim;
+let redfish: RedfishService;
 let powerLog: string;
 const events: Event[] = [];
 const agents: Array<ReturnType<typeof simAgent>> = [];
@@ -24,6 +26,7 @@ const agents: Array<ReturnType<typeof simAgent>> = [];
 beforeAll(async () => {
   requireBuild();
   bmc = await startIpmiSim();
+  redfish = await startRedfishService();
   c = await startInProc({ build: { auto: ['rack1'] }, power: { concurrency: 20, staggerMs: 0, pollIntervalS: 0 } } as never);
   await c.client.stream([c.client.topics.allEvents], (_t, p) => void events.push(Event.parse(JSON.parse(p.toString()))));
   powerLog = join(c.dataDir, 'power.log');
@@ -41,6 +44,7 @@ afterAll(async () => {
   for (const a of agents) await a.link.stop();
   await c.stop();
   await bmc?.stop();
+  await redfish?.close();
 }, 120_000);
 
 const powerCalls = () => (existsSync(powerLog) ? readFileSync(powerLog, 'utf8').trim().split('\n') : []);
@@ -100,6 +104,19 @@ describe('build hand-off on identification', () => {
     const set = events.find((e) => e.node === 'n025' && e.details.action === 'power-bootdev')!;
     expect(set).toMatchObject({ kind: 'action', message: 'n025 next boot from the network (pxe, uefi) (build hand-off)', details: { state: 'done', target: 'pxe', mode: 'uefi', by: 'build hand-off' } });
     expect(events.indexOf(set)).toBeLessThan(events.indexOf(cycled));
+  });
+
+  it('cycles the node anyway when its BMC refuses the network boot, saying so', async () => {
+    const fp = simFingerprint(26);
+    redfish.systems['2']!.boot.targets = ['None', 'Hdd'];
+    await runCli(c.running.mqttUrl, ['define', 'n026', `mac=${fp.bootMac}`, 'groups=rack1', 'image=compute', `power=redfish://${REDFISH_USER}:${REDFISH_PASSWORD}@${redfish.base}/Systems/2?insecure=1`]);
+    agents.push(simAgent(c.running.mqttUrl, fp, 'mac-020000000026'));
+    const cycled = await until('the hand-off power cycle of n026', () => events.find((e) => e.node === 'n026' && e.details.action === 'power-cycle'));
+    expect(cycled.details.state).toBe('done');
+    const refused = events.find((e) => e.node === 'n026' && e.details.action === 'power-bootdev')!;
+    expect(refused.message).toBe('node n026: redfish boot device pxe failed: the BMC does not allow BootSourceOverrideTarget Pxe (allowed: None, Hdd); the node boots by its own boot order');
+    expect(refused.details).toMatchObject({ state: 'failed', mode: null });
+    expect(redfish.systems['2']!.boot.booted).toEqual(['BootOrder']);
   });
 
   it('leaves nodes outside the build.auto groups alone', async () => {
