@@ -3,7 +3,8 @@
  * with an image, is prepared and power-cycled once through its power driver (a `command:` script
  * that journals its calls); a reconnect or reboot of the bound agent, and a node whose build is
  * done, are not handed off again. A node behind a BMC (ipmi_sim) is first set to boot from the
- * network once, then cycled; one whose BMC (the Redfish test service) refuses is cycled anyway. `image=` of an image no build system has is refused by the CLI.
+ * network once, then cycled; one whose BMC (the Redfish test service) refuses is cycled anyway.
+ * `image=` of an image no build system has is refused by the CLI.
  */
 import { chmodSync, mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
