@@ -13,6 +13,12 @@ import type { PowerAction } from '../../shared/verbs/args.js';
 
 export type PowerState = Power;
 
+/** How a node's firmware boots (its agent's `os.bootMode`): picks the BMC's UEFI or legacy boot flag. */
+export type BootMode = 'uefi' | 'bios';
+
+/** What a driver does besides the power actions, named in its errors. */
+export type DriverOperation = PowerAction | 'bootdev';
+
 /** Per-call options: a caller's signal (e.g. a shutdown) and/or a timeout in ms overriding the default. */
 export interface CallOptions {
   signal?: AbortSignal;
@@ -35,6 +41,11 @@ export interface PowerDriver {
   status(opts?: CallOptions): Promise<PowerState>;
   /** Runs one action by name; resolves to the state for `status`, to undefined for the others. */
   run(action: PowerAction, opts?: CallOptions): Promise<PowerState | undefined>;
+  /**
+   * Tells the BMC to boot from the network once, at the next boot (`mode`: the node's firmware,
+   * when known). Absent for kinds that cannot: the capability is the method's presence.
+   */
+  netbootOnce?(mode: BootMode | null, opts?: CallOptions): Promise<void>;
 }
 
 /**
@@ -48,6 +59,8 @@ export interface PowerBackend {
   reset(signal: AbortSignal): Promise<void>;
   /** The hardware's own safe cycle; only drivers that have one implement it. */
   cycle?(signal: AbortSignal): Promise<void>;
+  /** The next boot (only) from the network; only drivers whose BMC has a boot override implement it. */
+  netbootOnce?(mode: BootMode | null, signal: AbortSignal): Promise<void>;
 }
 
 /**
@@ -90,18 +103,18 @@ export interface PowerDriverFactory {
 
 export type PowerErrorCode = 'failed' | 'timeout' | 'aborted';
 
-/** A failed power action: `node n012: ipmi power off failed: <reason>`. Never holds secrets. */
+/** A failed driver call: `node n012: ipmi power off failed: <reason>`, `… ipmi boot device pxe failed: …`. Never holds secrets. */
 export class PowerError extends MusterError {
   override readonly name = 'PowerError';
   constructor(
     readonly node: string,
     readonly driver: string,
-    readonly action: PowerAction,
+    readonly action: DriverOperation,
     override readonly code: PowerErrorCode,
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`node ${node}: ${driver} power ${action} failed: ${reason}`, code, options);
+    super(`node ${node}: ${driver} ${action === 'bootdev' ? 'boot device pxe' : `power ${action}`} failed: ${reason}`, code, options);
   }
   get timedOut(): boolean {
     return this.code === 'timeout';

@@ -3,8 +3,7 @@
  * a deadline (a hanging BMC never blocks the caller), failures become `PowerError`s with context
  * and without secrets, and `cycle` is off → verify off → on unless the hardware cycles safely itself.
  */
-import type { PowerAction } from '../../shared/verbs/args.js';
-import { PowerError, scrubSecrets, type CallOptions, type PowerBackend, type PowerDriver } from './driver.js';
+import { PowerError, scrubSecrets, type CallOptions, type DriverOperation, type PowerBackend, type PowerDriver } from './driver.js';
 
 export interface GuardSettings {
   kind: string;
@@ -42,7 +41,7 @@ export function guardBackend(backend: PowerBackend, s: GuardSettings): PowerDriv
   };
 
   /** Runs `fn` under a deadline and the caller's signal; maps every failure to a PowerError. */
-  async function guarded<T>(action: PowerAction, opts: CallOptions, defaultMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function guarded<T>(action: DriverOperation, opts: CallOptions, defaultMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const ms = opts.timeoutMs ?? defaultMs;
     if (!(ms > 0)) throw new PowerError(s.node, s.kind, action, 'failed', `timeout must be a positive number of ms, got ${ms}`);
     const ac = new AbortController();
@@ -122,6 +121,8 @@ export function guardBackend(backend: PowerBackend, s: GuardSettings): PowerDriv
       return undefined;
     },
   };
+  const { netbootOnce } = backend;
+  if (netbootOnce) driver.netbootOnce = (mode, opts = {}) => guarded('bootdev', opts, s.timeoutMs, (sig) => netbootOnce.call(backend, mode, sig));
   return driver;
 }
 

@@ -1,6 +1,6 @@
 import type { Context, Extension } from '../context.js';
 import type { PowerAction } from '../../shared/verbs/args.js';
-import type { DriverOptions, PowerDriver } from './driver.js';
+import type { BootMode, DriverOptions, PowerDriver } from './driver.js';
 import { powerFanout, type PowerResult } from './fanout.js';
 import { groupDriverOptions, loadGroupDriverOptions } from './group-config.js';
 import { createPowerDriver } from './registry.js';
@@ -72,6 +72,34 @@ export class PowerService implements Extension {
     const target = this.ctx.nodes.get(node)?.power;
     if (!target) throw new Error(`node ${node}: no power target (muster set ${node} power=URL)`);
     return createPowerDriver(target, node, this.driverOptionsOf(node));
+  }
+
+  /**
+   * Tells the node's BMC to boot it from the network once, before a power action that should boot
+   * it into a netboot build. Never throws: a kind that cannot is logged at debug, a failure is an
+   * `action` event; either way the node then boots by its own boot order.
+   */
+  async netbootOnce(node: string, mode: BootMode | null, by: string): Promise<void> {
+    const { ctx } = this;
+    let driver: PowerDriver;
+    try {
+      driver = this.driverFor(node);
+    } catch (err) {
+      ctx.log.debug({ node, err: (err as Error).message }, 'power: no one-time network boot without a usable power target');
+      return;
+    }
+    if (!driver.netbootOnce) {
+      ctx.log.debug({ node, kind: driver.kind }, 'power: this driver kind sets no boot device; the node boots by its own boot order');
+      return;
+    }
+    const details = { action: 'power-bootdev', target: 'pxe', mode, by };
+    try {
+      await driver.netbootOnce(mode);
+      ctx.publishEvent({ kind: 'action', node, agentId: null, message: `${node} next boot from the network (pxe${mode ? `, ${mode}` : ''}) (${by})`, details: { ...details, state: 'done' } });
+    } catch (err) {
+      const error = (err as Error).message;
+      ctx.publishEvent({ kind: 'action', node, agentId: null, message: `${error}; the node boots by its own boot order`, details: { ...details, state: 'failed', error } });
+    }
   }
 
   async run(action: PowerAction, nodes: readonly string[], opts: PowerRunOptions): Promise<PowerResult[]> {

@@ -14,6 +14,7 @@ import { AllowedPrograms } from '../process/allowed-programs.js';
 import type { OsImageInputs } from '../../shared/verbs/args.js';
 import { buildOsImage, type OsImageManifest } from './os-image.js';
 import type { PowerService } from '../power/service.js';
+import type { BootMode } from '../power/driver.js';
 
 /** mmdebstrap with a slow mirror on a loaded machine: minutes, not hours. */
 const IMAGE_BUILD_TIMEOUT_MS = 60 * 60_000;
@@ -93,7 +94,7 @@ export class BuildService implements Extension {
     this.events.on('node:bound', ({ node, agentId, hello, at, newBinding }) => {
       if (hello) void this.buildStartedIfBooted(node, agentId, hello, at);
       // A machine just identified, running muster's boot image (phase kernel), not its installed OS.
-      if (newBinding && hello?.phase === 'kernel' && ctx.nodes.get(node)?.image && this.autoBuilds(node)) void this.handOff(node);
+      if (newBinding && hello?.phase === 'kernel' && ctx.nodes.get(node)?.image && this.autoBuilds(node)) void this.handOff(node, hello.fingerprint.firmware?.bootMode ?? null);
     });
     this.events.on('node:transition', (t) => {
       if (t.axis === 'phase' && t.to === 'run') void this.releaseIfBuilding(t.node);
@@ -238,8 +239,13 @@ export class BuildService implements Extension {
     return this.auto.some((g) => groups.includes(g));
   }
 
-  /** Prepare a newly identified node and power-cycle it into its build, unless its build system already has it arranged or built. */
-  private async handOff(node: string): Promise<void> {
+  /**
+   * Prepare a newly identified node and power-cycle it into its build, unless its build system
+   * already has it arranged or built. Its BMC is first told to boot it from the network once
+   * (UEFI or legacy as `bootMode`, how the machine booted muster's image), so a node whose boot
+   * order puts its disk first still reaches its build.
+   */
+  private async handOff(node: string, bootMode: BootMode | null): Promise<void> {
     const { ctx } = this;
     const state = await this.systemFor(node)
       .status(node)
@@ -254,7 +260,9 @@ export class BuildService implements Extension {
       return;
     }
     const [result] = await this.build([node], 'identified');
-    if (result?.ok) await this.power.run('cycle', [node], { by: 'build hand-off' });
+    if (!result?.ok) return;
+    await this.power.netbootOnce(node, bootMode, 'build hand-off');
+    await this.power.run('cycle', [node], { by: 'build hand-off' });
   }
 
   /** Refuse `image=` naming an image that the build system of one of `nodes` (in `groups`, when given) does not have, naming the ones it has. */

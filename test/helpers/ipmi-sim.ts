@@ -1,7 +1,7 @@
 /**
  * A real BMC for tests: openipmi's ipmi_sim with the configs in test/power/ipmi/. Its chassis
- * hook keeps the power state in a file and appends every call to actions.log, so a test can
- * read what the BMC itself holds and was asked. With `solPort`, the BMC bridges its SOL payload
+ * hook keeps the power state and the next-boot device in files and appends every call to
+ * actions.log, so a test can read what the BMC itself holds and was asked. With `solPort`, the BMC bridges its SOL payload
  * to a TCP "UART" on that port (the node's serial line, which the test plays).
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,11 @@ export interface IpmiSim {
   power(): string;
   /** Sets the chassis power behind the BMC's back (as a node's own button would). */
   setPower(on: boolean): void;
+  /**
+   * The next boot's device as the BMC holds it: `pxe` after `chassis bootdev pxe`, `default` when
+   * none is set (ipmi_sim passes the hook only the device, not the UEFI flag); a boot clears it.
+   */
+  bootDevice(): string;
   /** Every chassis hook call so far (`set power 0`, `get power`, `set reset 1`, …). */
   actions(): string[];
   stop(): Promise<void>;
@@ -56,6 +61,7 @@ export async function startIpmiSim(opts: { solPort?: number } = {}): Promise<Ipm
     proc,
     power: () => read('power').trim() || '0',
     setPower: (on) => writeFileSync(join(tmp.dir, 'power'), on ? '1\n' : '0\n'),
+    bootDevice: () => read('boot').trim() || 'default',
     actions: () => read('actions.log').split('\n').filter(Boolean),
     async stop() {
       await proc.stop();

@@ -20,6 +20,8 @@ export interface PowerCounterpart {
   set(state: 'on' | 'off'): Promise<void>;
   /** The power commands it received so far, oldest first (status reads left out). */
   seen(): Promise<SeenCommand[]>;
+  /** For kinds with a one-time network boot: whether the counterpart holds one for the next boot. */
+  netbootPending?(): Promise<boolean>;
 }
 
 export interface PowerHarness {
@@ -48,6 +50,8 @@ export interface PowerKindCapabilities {
   nativeCycleSeen?: SeenCommand[];
   /** For kinds without a reset of their own: what the counterpart sees instead, and why. */
   resetSeen?: { seen: SeenCommand[]; why: string };
+  /** Whether the driver can set a one-time network boot (`netbootOnce`); when not, why. */
+  netbootOnce: true | { unsupported: string };
 }
 
 /**
@@ -55,17 +59,26 @@ export interface PowerKindCapabilities {
  * suite reports it as skipped with that reason.
  */
 export const POWER_KIND_CAPABILITIES: Record<string, PowerKindCapabilities> = {
-  ipmi: { credentials: true },
-  redfish: { credentials: true },
+  ipmi: { credentials: true, netbootOnce: true },
+  redfish: { credentials: true, netbootOnce: true },
   qemu: {
     credentials: { notApplicable: 'QMP is a local unix socket guarded by its file permissions; the target carries no credentials' },
     nativeCycleSeen: ['reset'], // system_reset: the VM's own safe cycle
+    netbootOnce: { unsupported: 'QMP has no one-time boot device: the VM boots by its -boot order' },
   },
-  command: { credentials: { notApplicable: 'the script holds whatever credentials it needs; the driver passes it none' } },
-  fence: { credentials: true, resetSeen: { seen: ['off', 'on'], why: "fence agents have no reset: the agent's reboot (off, then on) stands in" } },
+  command: {
+    credentials: { notApplicable: 'the script holds whatever credentials it needs; the driver passes it none' },
+    netbootOnce: { unsupported: 'the script protocol has only on, off, reset, cycle and status' },
+  },
+  fence: {
+    credentials: true,
+    resetSeen: { seen: ['off', 'on'], why: "fence agents have no reset: the agent's reboot (off, then on) stands in" },
+    netbootOnce: { unsupported: 'fence agents switch power only: they set no boot device' },
+  },
   sim: {
     credentials: { notApplicable: 'simulated power has no credentials' },
     noOutsideIo: 'simulated power is timers in this process, with nothing outside it to stop',
+    netbootOnce: { unsupported: 'simulated power has no firmware to boot' },
   },
 };
 
@@ -180,6 +193,39 @@ export function powerConformance(kind: string, setup: () => Promise<PowerHarness
       // An already aborted signal stops the call before it starts.
       expect((await failure(driver.status({ signal: AbortSignal.abort() }))).code).toBe('aborted');
     });
+
+    const netboot = capabilities?.netbootOnce;
+    if (netboot === undefined || netboot === true) {
+      it('netbootOnce sets a network boot at the counterpart for the next boot only, switching no power', async () => {
+        expect(driver.netbootOnce, `${kind} declares netbootOnce: its driver must have it`).toBeDefined();
+        expect(h.counterpart.netbootPending, `${kind} declares netbootOnce: its counterpart must say what it holds (netbootPending)`).toBeDefined();
+        await h.counterpart.set('on');
+        await driver.cycle(); // a boot uses up whatever an earlier case left
+        expect(await h.counterpart.netbootPending!()).toBe(false);
+        expect(await seenDuring(() => driver.netbootOnce!('uefi'))).toEqual([]);
+        expect(await h.counterpart.netbootPending!()).toBe(true);
+        expect(await h.counterpart.state()).toBe('on');
+        await driver.cycle();
+        expect(await h.counterpart.netbootPending!()).toBe(false);
+        await driver.netbootOnce!(null); // firmware unknown: the BMC's default flags
+        expect(await h.counterpart.netbootPending!()).toBe(true);
+        await driver.reset();
+        expect(await h.counterpart.netbootPending!()).toBe(false);
+      });
+
+      it('netbootOnce against a counterpart that never answers times out, naming the operation', async () => {
+        const hung = createPowerDriver(h.hung.target, h.hung.node, { ...h.opts, timeoutMs: HUNG_TIMEOUT_MS });
+        const err = await failure(hung.netbootOnce!('bios'));
+        expect(err.code).toBe('timeout');
+        expect(err.message).toBe(`node ${h.hung.node}: ${kind} boot device pxe failed: timed out after ${HUNG_TIMEOUT_MS} ms`);
+        await expectIoStopped();
+      });
+    } else {
+      it(`has no netbootOnce (${netboot.unsupported})`, () => {
+        expect(driver.netbootOnce).toBeUndefined();
+      });
+      it.skip(`netbootOnce at the counterpart: does not apply to ${kind}: ${netboot.unsupported}`); // reason: the kind cannot set a boot device (its capability entry, in the name)
+    }
 
     const credentials = capabilities?.credentials;
     if (credentials === undefined || credentials === true) {

@@ -94,6 +94,19 @@ describe('deadlines and errors', () => {
     expect((err.cause as Error).message).toBe('login *** refused');
   });
 
+  it('netbootOnce is there only where the backend has it, under the same deadline and scrubbing', async () => {
+    expect(guardBackend(laggingBmc(0).backend, settings).netbootOnce).toBeUndefined();
+    const modes: Array<string | null> = [];
+    const refusing: PowerBackend = { ...laggingBmc(0).backend, netbootOnce: async (mode) => (modes.push(mode), Promise.reject(new Error('login hunter22 refused'))) };
+    const err = (await guardBackend(refusing, settings).netbootOnce!('uefi').catch((e: unknown) => e)) as PowerError;
+    expect(modes).toEqual(['uefi']);
+    expect(err.message).toBe('node n012: test boot device pxe failed: login *** refused');
+    const hanging: PowerBackend = { ...laggingBmc(0).backend, netbootOnce: () => new Promise(() => undefined) };
+    const timedOut = guardBackend(hanging, settings).netbootOnce!(null, { timeoutMs: 300 }).catch((e: PowerError) => [e.code, e.action]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await timedOut).toEqual(['timeout', 'bootdev']);
+  });
+
   it('run() dispatches by action name and returns the state for status', async () => {
     const plant = new SimPowerPlant();
     const d = createPowerDriver('sim://?delay=0', 'n1', { simPlant: plant });

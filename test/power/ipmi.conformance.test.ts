@@ -1,6 +1,7 @@
 /** The ipmi driver against a real BMC simulator (openipmi's ipmi_sim) driven by real ipmitool. */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PowerError } from '../../controller/power/driver.js';
+import { bootdevPxeArgs } from '../../controller/power/drivers/ipmi.js';
 import { createPowerDriver } from '../../controller/power/registry.js';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
 import { freePort } from '../helpers/ports.js';
@@ -27,6 +28,7 @@ powerConformance('ipmi', async () => {
       state: async () => (bmc.power() === '1' ? 'on' : 'off'),
       set: async (state) => bmc.setPower(state === 'on'),
       seen: async () => bmc.actions().flatMap((a) => CHASSIS_COMMANDS[a] ?? []),
+      netbootPending: async () => bmc.bootDevice() === 'pxe',
     },
     hung: {
       target: `ipmi://admin:${bmc.password}@127.0.0.1:${deadPort}`,
@@ -46,8 +48,13 @@ describe('ipmi driver specifics', () => {
     const mark = bmc.actions().length;
     await native.cycle();
     expect(bmc.actions().slice(mark)).toContain('set power 0');
-    await vi.waitFor(() => expect(bmc.actions().slice(mark).slice(-1)).toEqual(['set power 1']), { timeout: 5_000, interval: 50 });
-    expect(bmc.power()).toBe('1');
+    await vi.waitFor(
+      () => {
+        expect(bmc.actions().slice(mark).slice(-1)).toEqual(['set power 1']);
+        expect(bmc.power()).toBe('1'); // the hook logs a call before it acts
+      },
+      { timeout: 5_000, interval: 50 },
+    );
   });
 
   it('a wrong password names the refused session', async () => {
@@ -69,5 +76,14 @@ describe('ipmi driver specifics', () => {
     expect(ours[0]).toContain('-E power status');
     expect(ours[0]).not.toContain(bmc.password);
     expect(await pending).toBeInstanceOf(PowerError);
+  });
+
+  it('netbootOnce sets the EFI boot flag only for a UEFI node (ipmi_sim passes its hook only the device)', async () => {
+    expect(bootdevPxeArgs('uefi')).toEqual(['chassis', 'bootdev', 'pxe', 'options=efiboot']);
+    expect(bootdevPxeArgs('bios')).toEqual(['chassis', 'bootdev', 'pxe']);
+    expect(bootdevPxeArgs(null)).toEqual(['chassis', 'bootdev', 'pxe']);
+    const mark = bmc.actions().length;
+    await createPowerDriver(bmc.url, 'n012').netbootOnce!('uefi');
+    expect(bmc.actions().slice(mark).filter((a) => a.startsWith('set '))).toEqual(['set boot pxe']);
   });
 });

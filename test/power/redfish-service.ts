@@ -9,6 +9,11 @@
  * does. System 1's Bios names an attribute registry (AttributeRegistry.v1_3, under
  * `/redfish/v1/Registries`) and the Settings refuse what it does not allow, with the Base
  * registry's messages; System 2 has none.
+ *
+ * Each System's `Boot` keeps its boot source override (ComputerSystem.v1_20: Enabled Disabled /
+ * Once / Continuous, a Target from its AllowableValues, and on System 1 a Mode UEFI / Legacy); a
+ * PATCH of the System sets it, refusing properties the System lacks, and a boot uses a `Once`
+ * override up and sets it back to Disabled, as the schema says.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -74,12 +79,27 @@ export interface SystemBios {
   registry: boolean;
 }
 
+/** A System's boot source override. */
+export interface SystemBoot {
+  enabled: string;
+  target: string;
+  /** Absent: the System has no BootSourceOverrideMode property (and refuses it). */
+  mode?: string;
+  targets: string[];
+  /** The source each boot since the last reset used: the override's target, or `BootOrder`. */
+  booted: string[];
+}
+
+const OVERRIDE_ENABLED = ['Disabled', 'Once', 'Continuous'];
+const OVERRIDE_MODES = ['UEFI', 'Legacy'];
+const BOOT_TARGETS = ['None', 'Pxe', 'Hdd', 'Cd', 'BiosSetup', 'UefiHttp'];
+
 export interface RedfishService {
   /** `127.0.0.1:PORT` */
   base: string;
   /** The service's certificate (PEM), for the driver's `ca` option. */
   cert: string;
-  systems: Record<string, { PowerState: string; allowed: string[]; bios: SystemBios }>;
+  systems: Record<string, { PowerState: string; allowed: string[]; bios: SystemBios; boot: SystemBoot }>;
   requests: RedfishRequest[];
   /** Requests to `/Systems/hang` whose connection is still open. */
   hanging(): number;
@@ -101,8 +121,8 @@ export async function startRedfishService(): Promise<RedfishService> {
   const requests: RedfishRequest[] = [];
   let hanging = 0;
   const reset = () => {
-    systems['1'] = { PowerState: 'Off', allowed: RESET_TYPES, bios: initialBios(true) };
-    systems['2'] = { PowerState: 'On', allowed: ['On', 'ForceOff'], bios: initialBios(false) };
+    systems['1'] = { PowerState: 'Off', allowed: RESET_TYPES, bios: initialBios(true), boot: { enabled: 'Disabled', target: 'None', mode: 'UEFI', targets: BOOT_TARGETS, booted: [] } };
+    systems['2'] = { PowerState: 'On', allowed: ['On', 'ForceOff'], bios: initialBios(false), boot: { enabled: 'Disabled', target: 'None', targets: ['None', 'Pxe', 'Hdd'], booted: [] } };
     requests.length = 0;
   };
   reset();
@@ -150,7 +170,12 @@ export async function startRedfishService(): Promise<RedfishService> {
           Id: m[1],
           Name: 'Test system',
           PowerState: sys.PowerState,
-          Boot: { BootSourceOverrideEnabled: 'Disabled', BootSourceOverrideTarget: 'None' },
+          Boot: {
+            BootSourceOverrideEnabled: sys.boot.enabled,
+            BootSourceOverrideTarget: sys.boot.target,
+            'BootSourceOverrideTarget@Redfish.AllowableValues': sys.boot.targets,
+            ...(sys.boot.mode !== undefined && { BootSourceOverrideMode: sys.boot.mode }),
+          },
           BiosVersion: sys.bios.version,
           Bios: { '@odata.id': `${id}/Bios` },
           Actions: { '#ComputerSystem.Reset': { target: `${id}/Actions/ComputerSystem.Reset`, 'ResetType@Redfish.AllowableValues': sys.allowed } },
@@ -179,6 +204,24 @@ export async function startRedfishService(): Promise<RedfishService> {
         res.writeHead(204);
         return res.end();
       }
+      if (req.method === 'PATCH' && !m[2]) {
+        const body = rec.body as { Boot?: Record<string, unknown> } | undefined;
+        if (rec.contentType !== 'application/json' || !body?.Boot || typeof body.Boot !== 'object') return error(res, 400, 'the request body must hold a Boot object', 'Base.1.8.MalformedJSON');
+        const other = Object.keys(body).find((k) => k !== 'Boot');
+        if (other) return error(res, 400, `The property ${other} is a read only property and cannot be assigned a value.`, 'Base.1.8.PropertyNotWritable');
+        const allowed: Record<string, readonly string[] | undefined> = { BootSourceOverrideEnabled: OVERRIDE_ENABLED, BootSourceOverrideTarget: sys.boot.targets, BootSourceOverrideMode: sys.boot.mode === undefined ? undefined : OVERRIDE_MODES };
+        for (const [k, v] of Object.entries(body.Boot)) {
+          const values = allowed[k];
+          if (!values) return error(res, 400, `The property ${k} is not in the list of valid properties for the resource.`, 'Base.1.8.PropertyUnknown');
+          if (typeof v !== 'string' || !values.includes(v)) return error(res, 400, `The value ${JSON.stringify(v)} for the property ${k} is not in the list of acceptable values.`, 'Base.1.8.PropertyValueNotInList');
+        }
+        const boot = body.Boot as Record<string, string | undefined>;
+        sys.boot.enabled = boot.BootSourceOverrideEnabled ?? sys.boot.enabled;
+        sys.boot.target = boot.BootSourceOverrideTarget ?? sys.boot.target;
+        sys.boot.mode = boot.BootSourceOverrideMode ?? sys.boot.mode;
+        res.writeHead(204);
+        return res.end();
+      }
       if (req.method === 'POST' && m[2] === '/Actions/ComputerSystem.Reset') {
         const type = (rec.body as { ResetType?: string } | undefined)?.ResetType;
         if (rec.contentType !== 'application/json' || !type || !sys.allowed.includes(type)) return error(res, 400, `bad ResetType ${type}`);
@@ -187,6 +230,8 @@ export async function startRedfishService(): Promise<RedfishService> {
         if (boots) {
           Object.assign(sys.bios.attributes, sys.bios.pending);
           sys.bios.pending = {};
+          sys.boot.booted.push(sys.boot.enabled === 'Disabled' ? 'BootOrder' : sys.boot.target);
+          if (sys.boot.enabled === 'Once') sys.boot.enabled = 'Disabled';
         }
         res.writeHead(204);
         return res.end();

@@ -27,6 +27,7 @@ powerConformance('redfish', async () => ({
         const type = (r.body as { ResetType?: string } | undefined)?.ResetType;
         return r.method === 'POST' && r.url === '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset' && type ? (RESET_COMMANDS[type] ?? []) : [];
       }),
+    netbootPending: async () => svc.systems['1']!.boot.enabled !== 'Disabled' && svc.systems['1']!.boot.target === 'Pxe',
   },
   hung: { target: `redfish://${USER}:${PASSWORD}@${svc.base}/redfish/v1/Systems/hang?insecure=1`, node: 'n025', inFlight: async () => svc.hanging() },
   wrongCredentials: { target: `redfish://${USER}:wrong-${PASSWORD}@${svc.base}/Systems/1?insecure=1`, secrets: [`wrong-${PASSWORD}`, PASSWORD] },
@@ -67,5 +68,32 @@ describe('redfish driver specifics', () => {
   it('a wrong password gives the BMC\'s own message', async () => {
     const err = await fail(createPowerDriver(`redfish://${USER}:wrong-${PASSWORD}@${svc.base}/Systems/1?insecure=1`, 'n024').off());
     expect(err.message).toBe('node n024: redfish power off failed: GET /redfish/v1/Systems/1: HTTP 401 Unauthorized: The authentication credentials included with this message are missing or invalid.');
+  });
+
+  it('netbootOnce PATCHes the Boot override Once to Pxe, with the mode only where the System has one, and a boot uses it up', async () => {
+    const sys1 = createPowerDriver(`redfish://${USER}:${PASSWORD}@${svc.base}/Systems/1?insecure=1`, 'n026');
+    await sys1.netbootOnce!('bios');
+    await sys1.netbootOnce!(null);
+    await sys1.netbootOnce!('uefi');
+    // System 2 has no BootSourceOverrideMode: the driver leaves it out, which the System would refuse.
+    await createPowerDriver(`redfish://${USER}:${PASSWORD}@${svc.base}/Systems/2?insecure=1`, 'n027').netbootOnce!('uefi');
+    const patches = svc.requests.filter((r) => r.method === 'PATCH');
+    expect(patches.map((r) => [r.url, r.body])).toEqual([
+      ['/redfish/v1/Systems/1', { Boot: { BootSourceOverrideEnabled: 'Once', BootSourceOverrideTarget: 'Pxe', BootSourceOverrideMode: 'Legacy' } }],
+      ['/redfish/v1/Systems/1', { Boot: { BootSourceOverrideEnabled: 'Once', BootSourceOverrideTarget: 'Pxe' } }],
+      ['/redfish/v1/Systems/1', { Boot: { BootSourceOverrideEnabled: 'Once', BootSourceOverrideTarget: 'Pxe', BootSourceOverrideMode: 'UEFI' } }],
+      ['/redfish/v1/Systems/2', { Boot: { BootSourceOverrideEnabled: 'Once', BootSourceOverrideTarget: 'Pxe' } }],
+    ]);
+    for (const p of patches) expect(p).toMatchObject({ contentType: 'application/json', odataVersion: '4.0' });
+    await sys1.on();
+    await sys1.reset();
+    expect(svc.systems['1']!.boot).toMatchObject({ enabled: 'Disabled', mode: 'UEFI', booted: ['Pxe', 'BootOrder'] });
+  });
+
+  it('netbootOnce names a BMC that does not allow a Pxe override, before asking it', async () => {
+    svc.systems['2']!.boot.targets = ['None', 'Hdd'];
+    const d = createPowerDriver(`redfish://${USER}:${PASSWORD}@${svc.base}/Systems/2?insecure=1`, 'n027');
+    expect((await fail(d.netbootOnce!(null))).message).toBe('node n027: redfish boot device pxe failed: the BMC does not allow BootSourceOverrideTarget Pxe (allowed: None, Hdd)');
+    expect(svc.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
   });
 });

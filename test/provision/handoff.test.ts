@@ -2,7 +2,9 @@
  * The automatic hand-off in a running controller: a node newly identified in a `build.auto` group,
  * with an image, is prepared and power-cycled once through its power driver (a `command:` script
  * that journals its calls); a reconnect or reboot of the bound agent, and a node whose build is
- * done, are not handed off again. `image=` of an image no build system has is refused by the CLI.
+ * done, are not handed off again. A node behind a BMC (ipmi_sim) is first set to boot from the
+ * network once, then cycled; one whose BMC (the Redfish test service) refuses is cycled anyway.
+ * `image=` of an image no build system has is refused by the CLI.
  */
 import { chmodSync, mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { Event } from '../../shared/protocol.js';
 import { requireBuild, runCli } from '../helpers/controller.js';
+import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
 import { startInProc, simAgent, type InProc } from '../helpers/inproc.js';
 import { tempDir } from '../helpers/tmp.js';
+import { REDFISH_PASSWORD, REDFISH_USER, startRedfishService, type RedfishService } from '../power/redfish-service.js';
 import { until } from '../helpers/wait.js';
 
 let c: InProc;
+let bmc: IpmiSim;
+let redfish: RedfishService;
 const scripts = tempDir('muster-handoff-scripts-');
 let powerLog: string;
 const events: Event[] = [];
@@ -22,6 +28,8 @@ const agents: Array<ReturnType<typeof simAgent>> = [];
 
 beforeAll(async () => {
   requireBuild();
+  bmc = await startIpmiSim();
+  redfish = await startRedfishService();
   c = await startInProc({ build: { auto: ['rack1'] }, power: { concurrency: 20, staggerMs: 0, pollIntervalS: 0 }, commands: { allowedDirs: [scripts.dir] } } as never);
   await c.client.stream([c.client.topics.allEvents], (_t, p) => void events.push(Event.parse(JSON.parse(p.toString()))));
   powerLog = join(scripts.dir, 'power.log');
@@ -38,6 +46,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of agents) await a.link.stop();
   await c.stop();
+  await bmc?.stop();
+  await redfish?.close();
   scripts.remove();
 }, 120_000);
 
@@ -61,6 +71,8 @@ describe('build hand-off on identification', () => {
     await until('the hand-off power cycle of n021', () => powerCalls().includes('cycle n021'));
     expect(powerCalls()).toEqual(['cycle n021']);
     expect(await buildState('n021')).toBe('prepared');
+    // A command: script sets no boot device: the hand-off cycles without it.
+    expect(events.filter((e) => e.node === 'n021' && e.details.action === 'power-bootdev')).toEqual([]);
     expect(events.filter((e) => e.kind === 'build' && e.node === 'n021').map((e) => e.details)).toEqual([expect.objectContaining({ state: 'prepared', by: 'identified', image: 'compute' })]);
 
     // The cycled machine boots its build: the bound agent's new boot is no new binding.
@@ -80,6 +92,35 @@ describe('build hand-off on identification', () => {
     expect(skipped.message).toBe('n021 identified: not handed to its build, which is done');
     expect((await show('n021')).agentId).toBe('uuid-reinstalled-n021');
     expect(powerCalls()).toEqual(['cycle n021']);
+  });
+
+  it('tells the BMC to boot the node from the network once (UEFI, as it booted) before the cycle', async () => {
+    const fp = { ...simFingerprint(25), firmware: { bootMode: 'uefi' as const, secureBoot: 'disabled' as const } };
+    await runCli(c.running.mqttUrl, ['define', 'n025', `mac=${fp.bootMac}`, 'groups=rack1', 'image=compute', `power=${bmc.url}`]);
+    bmc.setPower(true);
+    const mark = bmc.actions().length;
+    agents.push(simAgent(c.running.mqttUrl, fp, 'mac-020000000025'));
+    const cycled = await until('the hand-off power cycle of n025', () => events.find((e) => e.node === 'n025' && e.details.action === 'power-cycle'));
+    expect(cycled.details.state).toBe('done');
+    // The BMC saw the boot device before the power went off and on, and the boot used it up.
+    expect(bmc.actions().slice(mark).filter((a) => a.startsWith('set '))).toEqual(['set boot pxe', 'set power 0', 'set power 1']);
+    expect(bmc.bootDevice()).toBe('default');
+    const set = events.find((e) => e.node === 'n025' && e.details.action === 'power-bootdev')!;
+    expect(set).toMatchObject({ kind: 'action', message: 'n025 next boot from the network (pxe, uefi) (build hand-off)', details: { state: 'done', target: 'pxe', mode: 'uefi', by: 'build hand-off' } });
+    expect(events.indexOf(set)).toBeLessThan(events.indexOf(cycled));
+  });
+
+  it('cycles the node anyway when its BMC refuses the network boot, saying so', async () => {
+    const fp = simFingerprint(26);
+    redfish.systems['2']!.boot.targets = ['None', 'Hdd'];
+    await runCli(c.running.mqttUrl, ['define', 'n026', `mac=${fp.bootMac}`, 'groups=rack1', 'image=compute', `power=redfish://${REDFISH_USER}:${REDFISH_PASSWORD}@${redfish.base}/Systems/2?insecure=1`]);
+    agents.push(simAgent(c.running.mqttUrl, fp, 'mac-020000000026'));
+    const cycled = await until('the hand-off power cycle of n026', () => events.find((e) => e.node === 'n026' && e.details.action === 'power-cycle'));
+    expect(cycled.details.state).toBe('done');
+    const refused = events.find((e) => e.node === 'n026' && e.details.action === 'power-bootdev')!;
+    expect(refused.message).toBe('node n026: redfish boot device pxe failed: the BMC does not allow BootSourceOverrideTarget Pxe (allowed: None, Hdd); the node boots by its own boot order');
+    expect(refused.details).toMatchObject({ state: 'failed', mode: null });
+    expect(redfish.systems['2']!.boot.booted).toEqual(['BootOrder']);
   });
 
   it('leaves nodes outside the build.auto groups alone', async () => {

@@ -2,9 +2,11 @@
  * `ipmi://user:pass@host[:port][?cipher=N]` — IPMI 2.0 over LAN through `ipmitool -I lanplus`.
  * The password goes to ipmitool in the environment (`-E` reads IPMI_PASSWORD), never on the
  * command line where `ps` would show it. Cipher suite 3 by default: without `-C` ipmitool first
- * tries suites the BMC refuses and every call takes ~10 s.
+ * tries suites the BMC refuses and every call takes ~10 s. The one-time network boot is
+ * `chassis bootdev pxe` (IPMI boot flags valid for the next boot only), with `options=efiboot`
+ * for a UEFI node: without it the flags say legacy BIOS boot.
  */
-import type { PowerBackend, PowerDriverFactory } from '../driver.js';
+import type { BootMode, PowerBackend, PowerDriverFactory } from '../driver.js';
 import { lastLine, runProgram } from '../../process/run.js';
 
 type IpmiPowerCommand = 'status' | 'on' | 'off' | 'cycle' | 'reset';
@@ -24,11 +26,12 @@ export const ipmiDriver: PowerDriverFactory = {
     const base = ['-I', 'lanplus', '-C', cipher, '-H', host, '-p', url.port || '623', '-U', username, '-E'];
     const env = { ...process.env, IPMI_PASSWORD: password };
 
-    const power = async (cmd: IpmiPowerCommand, signal: AbortSignal): Promise<string> => {
-      const r = await runProgram('ipmitool', [...base, 'power', cmd], { env, signal });
+    const ipmitool = async (args: readonly string[], signal: AbortSignal): Promise<string> => {
+      const r = await runProgram('ipmitool', [...base, ...args], { env, signal });
       if (r.code !== 0) throw new Error(`ipmitool exited ${r.code}: ${lastLine(r.stderr) || lastLine(r.stdout) || 'no output'}`);
       return r.stdout;
     };
+    const power = (cmd: IpmiPowerCommand, signal: AbortSignal) => ipmitool(['power', cmd], signal);
     const backend: PowerBackend = {
       async status(signal) {
         const out = await power('status', signal);
@@ -40,7 +43,13 @@ export const ipmiDriver: PowerDriverFactory = {
       off: async (signal) => void (await power('off', signal)),
       reset: async (signal) => void (await power('reset', signal)),
       cycle: async (signal) => void (await power('cycle', signal)),
+      netbootOnce: async (mode, signal) => void (await ipmitool(bootdevPxeArgs(mode), signal)),
     };
     return backend;
   },
 };
+
+/** ipmitool's arguments for a one-time PXE boot: the EFI flag only when the node is known to boot UEFI. */
+export function bootdevPxeArgs(mode: BootMode | null): string[] {
+  return ['chassis', 'bootdev', 'pxe', ...(mode === 'uefi' ? ['options=efiboot'] : [])];
+}

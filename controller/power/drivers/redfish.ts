@@ -3,9 +3,11 @@
  * a DMTF Redfish ComputerSystem over HTTPS with basic auth. Status reads `PowerState`; actions
  * POST `#ComputerSystem.Reset` with ResetType On / ForceOff / ForceRestart / PowerCycle, to the
  * target the System advertises, after checking `ResetType@Redfish.AllowableValues`.
- * `?insecure=1` (or the node's `insecure` option) accepts a self-signed certificate.
+ * `?insecure=1` (or the node's `insecure` option) accepts a self-signed certificate. The one-time
+ * network boot PATCHes the System's `Boot` (BootSourceOverrideEnabled Once, Target Pxe, and Mode
+ * UEFI or Legacy when the node's firmware is known and the System has the Mode property).
  */
-import type { PowerBackend, PowerDriverFactory, PowerState } from '../driver.js';
+import type { BootMode, PowerBackend, PowerDriverFactory, PowerState } from '../driver.js';
 import { redfishClient } from '../redfish-client.js';
 
 type ResetType = 'On' | 'ForceOff' | 'ForceRestart' | 'PowerCycle';
@@ -13,7 +15,10 @@ type ResetType = 'On' | 'ForceOff' | 'ForceRestart' | 'PowerCycle';
 interface ComputerSystem {
   PowerState?: string;
   Actions?: Record<string, { target?: string; 'ResetType@Redfish.AllowableValues'?: string[] } | undefined>;
+  Boot?: { BootSourceOverrideMode?: string; 'BootSourceOverrideTarget@Redfish.AllowableValues'?: string[] };
 }
+
+const OVERRIDE_MODE: Record<BootMode, string> = { uefi: 'UEFI', bios: 'Legacy' };
 
 const toPowerState = (value: string | undefined): PowerState => {
   if (value === 'Off') return 'off';
@@ -39,12 +44,23 @@ export const redfishDriver: PowerDriverFactory = {
       await request('POST', target, signal, { ResetType: type });
     };
 
+    const netbootOnce = async (mode: BootMode | null, signal: AbortSignal): Promise<void> => {
+      const boot = (await getSystem(signal)).Boot;
+      if (!boot) throw new Error('the System has no Boot property: its BMC cannot override the boot source');
+      const targets = boot['BootSourceOverrideTarget@Redfish.AllowableValues'];
+      if (targets && !targets.includes('Pxe')) throw new Error(`the BMC does not allow BootSourceOverrideTarget Pxe (allowed: ${targets.join(', ') || 'none'})`);
+      // A BMC without the Mode property refuses it in a PATCH: send it only where the System has it.
+      const withMode = mode !== null && boot.BootSourceOverrideMode !== undefined;
+      await request('PATCH', system, signal, { Boot: { BootSourceOverrideEnabled: 'Once', BootSourceOverrideTarget: 'Pxe', ...(withMode && { BootSourceOverrideMode: OVERRIDE_MODE[mode] }) } });
+    };
+
     const backend: PowerBackend = {
       status: async (signal) => toPowerState((await getSystem(signal)).PowerState),
       on: (signal) => resetAction('On', signal),
       off: (signal) => resetAction('ForceOff', signal),
       reset: (signal) => resetAction('ForceRestart', signal),
       cycle: (signal) => resetAction('PowerCycle', signal),
+      netbootOnce,
     };
     return backend;
   },
