@@ -6,15 +6,12 @@ import { AGENT_PHASES, isAgentPhase } from '../shared/wire.js';
 export const USAGE = `usage: agent.js [--controller mqtt://HOST:PORT] [--root DIR] [--phase PHASE] [--interval S]
                 [--token-file FILE] [--ca FILE] [--lldp-wait S] [--id-only]
        agent.js phase init|run|build|kernel [--root DIR] [--controller URL] [--token-file FILE]
-       agent.js network [--root DIR] [--out DIR]
 The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.
 --lldp-wait: seconds a private lldpd listens for switch ports when none runs (0: ask only a running
-lldpd); default 35 with --root /, and no LLDP at all for another root unless given.
-network: writes the muster.if= interfaces of the kernel command line as systemd-networkd files
-into --out (default /run/systemd/network).`;
+lldpd); default 35 with --root /, and no LLDP at all for another root unless given.`;
 
 export interface AgentArgs {
-  command: 'run' | 'phase' | 'network' | 'id-only' | 'help';
+  command: 'run' | 'phase' | 'id-only' | 'help';
   controller: string | null;
   root: string;
   /** For `run`: the starting phase (else the recorded one); for `phase`: the phase to report. */
@@ -25,8 +22,6 @@ export interface AgentArgs {
   caFile: string | null;
   /** How long a private lldpd listens for LLDP neighbours before the hello (0: only a running lldpd is asked; null: the default for the root). */
   lldpWaitMs: number | null;
-  /** For `network`: the directory the systemd-networkd files go to. */
-  networkDir: string;
 }
 
 export class UsageError extends Error {}
@@ -45,7 +40,6 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
         'token-file': { type: 'string' },
         ca: { type: 'string' },
         'lldp-wait': { type: 'string' },
-        out: { type: 'string', default: '/run/systemd/network' },
         'id-only': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -69,16 +63,11 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
     tokenFile: values['token-file'] ?? null,
     caFile: values.ca ?? null,
     lldpWaitMs: lldpWait === null ? null : Math.round(lldpWait * 1000),
-    networkDir: values.out,
   };
   if (values.help) return { ...base, command: 'help', phase: null };
   if (positionals[0] === 'phase') {
     if (positionals.length !== 2) throw new UsageError(`"phase" takes one phase (${AGENT_PHASES.join('|')})`);
     return { ...base, command: 'phase', phase: phaseArg(positionals[1]!) };
-  }
-  if (positionals[0] === 'network') {
-    if (positionals.length !== 1) throw new UsageError('"network" takes no arguments');
-    return { ...base, command: 'network', phase: null };
   }
   if (positionals.length > 0) throw new UsageError(`unknown command "${positionals[0]}"`);
   return { ...base, command: values['id-only'] ? 'id-only' : 'run', phase: values.phase === undefined ? null : phaseArg(values.phase) };

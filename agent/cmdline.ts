@@ -1,5 +1,4 @@
 /** Kernel command line parsing: the agent's controller URL and boot NIC come from here. */
-import { parseKernelInterface, type InterfaceConfig } from '../shared/node-network.js';
 import { normalizeMac } from '../shared/wire.js';
 
 export interface BootParams {
@@ -27,24 +26,13 @@ export function parseCmdline(text: string): Map<string, string> {
 }
 
 /** The words of a command line, quotes removed, up to a lone `--`. */
-function cmdlineWords(text: string): string[] {
+export function cmdlineWords(text: string): string[] {
   const words: string[] = [];
   for (const word of text.match(/(?:[^\s"]+|"[^"]*"?)+/g) ?? []) {
     if (word === '--') break;
     words.push(word.replace(/"/g, ''));
   }
   return words;
-}
-
-/** Every `muster.if=` parameter (one per interface, so a key repeats), validated; the first bad one is an error naming it. */
-export function kernelInterfaces(cmdline: string): InterfaceConfig[] {
-  return cmdlineWords(cmdline)
-    .filter((w) => w.startsWith('muster.if='))
-    .map((w) => {
-      const r = parseKernelInterface(w.slice('muster.if='.length));
-      if (!r.ok) throw new Error(`kernel command line: ${r.error}`);
-      return r.value;
-    });
 }
 
 export function bootParams(cmdline: string): BootParams {

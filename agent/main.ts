@@ -2,18 +2,16 @@
  * muster agent: reports this machine's fingerprint, boot phase and heartbeats to the controller.
  * Runs from the initramfs and the installed OS alike, as one bundled file (dist/agent.js).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { AgentPhase, Fingerprint } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 import { parseAgentArgs, USAGE, UsageError, type AgentArgs } from './args.js';
-import { bootParams, kernelInterfaces } from './cmdline.js';
+import { bootParams } from './cmdline.js';
 import { parseControllerUrl, type ControllerAddress } from './controller-url.js';
 import { readFingerprint, readUptime, withNeighbours } from './fingerprint/index.js';
 import { deriveIdentity } from './identity.js';
 import { AgentLink, agentPassword, publishOnce } from './link.js';
 import { listenLldp } from './lldp-listen.js';
-import { NETWORKD_FILE_PREFIX, renderNetworkd } from './networkd.js';
 import { AgentMessages, uptimeClock } from './messages.js';
 import { requestPhase, servePhaseRequests } from './phase-ipc.js';
 import { RunDir } from './run-dir.js';
@@ -36,7 +34,6 @@ async function main(argv: string[]): Promise<number> {
   }
   const runDir = new RunDir(args.root);
   if (args.command === 'phase') return reportPhase(args, runDir, args.phase!);
-  if (args.command === 'network') return writeNetworkFiles(args);
 
   const fingerprint = await fingerprintWithSwitchPorts(args);
   const identity = deriveIdentity(fingerprint);
@@ -112,17 +109,6 @@ async function reportPhase(args: AgentArgs, runDir: RunDir, phase: AgentPhase): 
   runDir.savePhase(phase);
   await publishOnce(controller, agentId, agentPassword(new SecretStore(args.root).read(), tokenOf(args)), new Topics().agent(agentId, 'state'), messages.state(phase), caOf(args));
   log(`no agent running: state ${phase} sent to ${controller.display} as ${agentId} (boot ${messages.facts.bootId})`);
-  return 0;
-}
-
-/** `network`: the kernel command line's interfaces as systemd-networkd files, replacing the ones written before. */
-function writeNetworkFiles(args: AgentArgs): number {
-  const interfaces = kernelInterfaces(readText(`${args.root}/proc/cmdline`) ?? '');
-  mkdirSync(args.networkDir, { recursive: true });
-  for (const old of readdirSync(args.networkDir)) if (old.startsWith(NETWORKD_FILE_PREFIX)) rmSync(join(args.networkDir, old));
-  const files = renderNetworkd(interfaces);
-  for (const f of files) writeFileSync(join(args.networkDir, f.name), f.content);
-  log(`network: ${files.length ? `wrote ${files.map((f) => f.name).join(', ')} to ${args.networkDir}` : 'no muster.if= on the kernel command line: nothing to write'}`);
   return 0;
 }
 

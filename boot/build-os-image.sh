@@ -10,6 +10,7 @@
 # The kernel is Debian's linux-image-<flavour>, fetched without its hooks.
 #
 #   boot/build-os-image.sh --out DIR [--suite bookworm] [--packages a,b] [--kernel-flavour cloud-amd64] [--agent FILE]
+#   (agent-network.js, muster-network.service's bundle, is taken from beside the agent)
 #
 # Writes DIR/vmlinuz, DIR/root.cpio.gz, DIR/installer.img and DIR/disk.img.gz; progress lines on
 # stderr ("step: …"), mmdebstrap's own output in DIR/mmdebstrap.log. The mirror is the first
@@ -63,6 +64,7 @@ chroot "$root" depmod -a "$(basename "$kdir"/lib/modules/*)"
 install -m 755 "$node_bin" "$root/usr/bin/node"
 for lib in $(ldd "$node_bin" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p'); do [ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }; done
 install -D -m 644 "$agent" "$root/usr/lib/muster/agent.js"
+install -m 644 "$(dirname "$agent")/agent-network.js" "$root/usr/lib/muster/agent-network.js"
 install -m 755 "$here/systemd/muster-agent-start.sh" "$root/usr/lib/muster/agent-start.sh"
 for unit in muster-agent.service muster-agent-run.service; do
   install -m 644 "$here/systemd/$unit" "$root/etc/systemd/system/$unit"

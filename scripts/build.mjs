@@ -17,10 +17,8 @@ mkdirSync('dist', { recursive: true });
 writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
 
 if (only === null || only === 'agent') {
-  await build({
+  const agentOptions = {
     ...common,
-    entryPoints: ['agent/main.ts'],
-    outfile: 'dist/agent.js',
     format: 'cjs',
     minify: true,
     // Stand-ins for what mqtt.js pulls in but the agent never needs (see each shim for why); its
@@ -34,7 +32,10 @@ if (only === null || only === 'agent') {
     },
     define: { AGENT_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
     external: ['ws', 'bufferutil', 'utf-8-validate'],
-  });
+  };
+  await build({ ...agentOptions, entryPoints: ['agent/main.ts'], outfile: 'dist/agent.js' });
+  // muster-network.service's own bundle: it checks muster.if= with zod, which agent.js must not carry.
+  await build({ ...agentOptions, entryPoints: ['agent/network-main.ts'], outfile: 'dist/agent-network.js' });
   const size = statSync('dist/agent.js').size;
   const gz = gzipSync(readFileSync('dist/agent.js')).length;
   console.log(`dist/agent.js ${(size / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzip)`);

@@ -161,7 +161,7 @@ export class BuildService implements Extension {
       ctx.log.info({ image: name, line }, 'image build');
       ctx.publishEvent({ kind: 'build', node: null, agentId: null, message: `image ${name}: ${line}`, details: { image: name, progress: line, by } });
     };
-    const { cached, ...manifest } = await buildOsImage({ script: join(root, 'boot', 'build-os-image.sh'), agent: join(root, 'dist', 'agent.js'), extraFiles: IMAGE_FILES.map((f) => join(root, 'boot', f)), imageDir: this.imageDir, now: ctx.now }, inputs, { signal: AbortSignal.timeout(IMAGE_BUILD_TIMEOUT_MS), onProgress: progress });
+    const { cached, ...manifest } = await buildOsImage({ script: join(root, 'boot', 'build-os-image.sh'), agent: join(root, 'dist', 'agent.js'), extraFiles: [...IMAGE_FILES.map((f) => join(root, 'boot', f)), join(root, 'dist', 'agent-network.js')], imageDir: this.imageDir, now: ctx.now }, inputs, { signal: AbortSignal.timeout(IMAGE_BUILD_TIMEOUT_MS), onProgress: progress });
     progress(cached ? `cached ${manifest.key}` : `built ${manifest.key} in ${(manifest.buildMs / 1000).toFixed(1)} s`);
     const image = await this.addImage(name, { kernel: manifest.kernel.path, initrd: manifest.root.path, cmdline: 'console=ttyS0', diskless: true }, true);
     const diskImage = await this.addImage(name, { kernel: manifest.kernel.path, initrd: manifest.installer.path, disk: manifest.disk.path, cmdline: 'console=ttyS0' }, true, 'disk');

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kernelInterfaces } from '../../agent/cmdline.js';
+import { kernelInterfaces } from '../../agent/kernel-interfaces.js';
 import { renderNetworkd } from '../../agent/networkd.js';
 import { formatKernelInterface, parseInterfaceSetting, type InterfaceConfig } from '../../shared/node-network.js';
 import { ensureBuilt } from '../helpers/bundle.js';
@@ -59,7 +59,7 @@ describe('kernelInterfaces', () => {
   });
 });
 
-describe('agent.js network', () => {
+describe('agent-network.js', () => {
   it('writes the command line interfaces into --out, replacing the files it wrote before and no others', () => {
     ensureBuilt('agent');
     const tmp = tempDir('muster-networkd-');
@@ -71,7 +71,7 @@ describe('agent.js network', () => {
       writeFileSync(join(out, '10-muster-old.network'), 'stale');
       writeFileSync(join(out, '80-muster-dhcp.network'), "the image's own");
       writeFileSync(join(root, 'proc', 'cmdline'), `console=ttyS0 ${formatKernelInterface(iface('eth0', 'dhcp,mtu=1400,mac=52:54:00:00:00:21'))}\n`);
-      const log = execFileSync(process.execPath, [join('dist', 'agent.js'), 'network', '--root', root, '--out', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const log = execFileSync(process.execPath, [join('dist', 'agent-network.js'), '--root', root, '--out', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       expect(log).toBe('');
       expect(readdirSync(out).sort()).toEqual(['10-muster-eth0.network', '80-muster-dhcp.network']);
       expect(readFileSync(join(out, '10-muster-eth0.network'), 'utf8')).toBe('[Match]\nMACAddress=52:54:00:00:00:21\n\n[Link]\nMTUBytes=1400\n\n[Network]\nDHCP=yes\n');

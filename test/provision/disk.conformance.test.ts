@@ -77,6 +77,9 @@ describe('disk specifics', () => {
     expect(install).toBe(`${base}/disk/images/deb/disk`);
     expect(sha256).toBe(createHash('sha256').update('disk of deb').digest('hex'));
     expect(report).toMatch(new RegExp(`^${base}/disk/install/n021/[0-9a-f]{32}$`));
+    // Serving the script moves nothing (anyone may fetch any MAC's); the installer's agent does.
+    expect((await disk.status('n021')).state).toBe('prepared');
+    expect(await disk.buildStarted('n021', Date.now(), 'its agent booted the installer')).toBe(true);
     expect((await disk.status('n021')).state).toBe('building');
     // The installer fetches the disk image from the URL it was given.
     expect(await (await fetch(install)).text()).toBe('disk of deb');
