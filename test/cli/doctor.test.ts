@@ -93,7 +93,7 @@ describe('muster doctor', () => {
     expect(byId(r.checks, 'power')).toMatchObject({ status: 'fail', fix: expect.stringContaining('credentials') });
     expect(byId(r.checks, 'power').detail).toMatch(/^2 of 3 node\(s\) did not answer: 2× ipmi power status failed: .* \(n002, n003\); 1 node\(s\) have no power target \(not checked\)$/);
     expect(byId(r.checks, 'clock').detail).toMatch(/^1 of 1 node\(s\) off by more than 2 s: n004 \+3[56]\d\d\.\d s$/);
-    expect(byId(r.checks, 'tokens').detail).toMatch(/^1 agent\(s\) refused in the last hour: \S+ \(\d+×, last \S+: unknown or revoked token\)$/);
+    expect(byId(r.checks, 'tokens').detail).toMatch(/^1 agent\(s\) refused in the last hour: \S+ \(\d+×, last \S+: unknown or revoked token, and not its own secret\)$/);
     expect(byId(r.checks, 'images')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/image test initrd \S+ has changed since it was added/) });
     expect(byId(r.checks, 'data-dir')).toMatchObject({ status: 'fail', detail: expect.stringContaining('mode 0755'), fix: `chmod 0700 ${ctl.dataDir}` });
     expect(r.out).toMatch(/^✘ power targets +2 of 3 node\(s\) did not answer/m);

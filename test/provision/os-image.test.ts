@@ -54,9 +54,7 @@ describe('muster image build', () => {
     expect(root.sizeBytes).toBeGreaterThan(50 * 2 ** 20); // a whole Debian with systemd, not a busybox initramfs
     expect(first.image).toMatchObject({ name: 'ramos', kind: 'diskless', sha256: root.sha256 });
 
-    const again = Date.now();
     const second = await c.client.request('image-build', { name: 'ramos', suite: 'bookworm', packages: [] }, 60_000);
-    expect(Date.now() - again).toBeLessThan(5000);
     expect(second.cached).toBe(true);
     expect(second.manifest).toEqual(first.manifest);
 

@@ -54,6 +54,7 @@ beforeAll(async () => {
     {
       heartbeatIntervalS: 1,
       power: { concurrency: 20, staggerMs: 0, pollIntervalS: 0, groups: {} },
+      commands: { allowedDirs: [tmp.dir] },
       policies: { grace: '2s', ladder: { backoff: '1s' }, breaker: { settle: '1s' } },
     },
     { steady: () => systemClock.steady() + ahead },

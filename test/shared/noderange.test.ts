@@ -221,10 +221,10 @@ describe('expandNodeRange: limit', () => {
     expect(errorOf(() => expand('all', { limit: 10 })).detail).toBe('selects more than 10 nodes');
   });
 
-  it('expands the default limit quickly', () => {
-    const t0 = performance.now();
-    expect(open('n[000001-100000]')).toHaveLength(100_000);
-    expect(performance.now() - t0).toBeLessThan(5_000);
+  it('expands up to the default limit', () => {
+    const names = open('n[000001-100000]');
+    expect(names).toHaveLength(100_000);
+    expect([names[0], names[99_999]]).toEqual(['n000001', 'n100000']);
   });
 
   it('refuses a nonsensical limit', () => {
