@@ -73,7 +73,7 @@ export function buildTable(r) {
   }
   if (r.power) {
     const p = r.power;
-    row(`7 power cycle ${p.nodes} sim nodes`, `${f1(p.wallMs / 1000)} s wall, ${p.ok}/${p.nodes} ok, max in flight ${p.maxInFlight}`, '', `never > ${p.concurrency} at once`, p.maxInFlight <= p.concurrency && p.ok === p.nodes, `${p.command}; in flight from the action events' [at − ms, at]`);
+    row(`7 power cycle ${p.nodes} sim nodes`, `${f1(p.wallMs / 1000)} s wall, ${p.ok}/${p.nodes} ok, max in flight ${p.maxInFlight}`, '', `never > ${p.concurrency} at once`, p.maxInFlight <= p.concurrency && p.ok === p.nodes, `${p.command}; in flight from the action events' [at − ms + 2 ms of rounding, at]`);
   }
   if (r.dashboard) {
     const d = r.dashboard;

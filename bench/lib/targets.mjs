@@ -36,6 +36,9 @@ export function writeControllerConfig(dir, { naming = null, externalBroker = fal
   const lines = ['auth:', '  anonymousRole: admin', `  agentTokens: ["${hash}"]`];
   if (externalBroker) lines.push('  trustExternalBroker: true');
   if (naming) lines.push('naming:', '  enabled: true', `  pattern: "${naming}"`);
+  // A storm is a whole cluster's first boot on one token: the day docs/security.md tells a site to
+  // raise the new-agent rate (1,000 a minute by default) for.
+  lines.push('limits:', '  newAgentsPerTokenPerMinute: 1000000');
   const path = join(dir, 'controller.yaml');
   writeFileSync(path, lines.join('\n') + '\n');
   return { path, token };

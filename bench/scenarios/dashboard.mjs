@@ -12,8 +12,8 @@ export async function dashboardFigures({ nodes, log }) {
   let browser;
   try {
     [ctl, browser] = await Promise.all([startMuster({ dataDir: data.dir }), launchChromium()]);
-    if (!ctl.httpUrl) throw new Error(`muster controller printed no http= address: ${ctl.output().slice(-500)}`);
-    const page = await measureSyntheticPage(browser.context, ctl.httpUrl, nodes);
+    if (!ctl.adminUrl) throw new Error(`muster controller printed no admin= address: ${ctl.output().slice(-500)}`);
+    const page = await measureSyntheticPage(browser.context, ctl.adminUrl, nodes);
     log(describeSyntheticFigures(page));
     if (page.shown !== nodes) throw new Error(`dashboard showed ${page.shown} of ${nodes} synthetic nodes`);
     const model = timeModelSelect(nodes);
