@@ -60,6 +60,7 @@ it('a controller without network: runs no DHCP and its dhcp verbs say so', async
   }
 });
 
+// Namespaces, bridges and port 67 need root, as CI has; a developer's non-root run skips.
 describe.skipIf(!root)('provisioning network on a real bridge', () => {
   let lab: TestNetwork;
   let tmp: { dir: string; remove: () => void };
