@@ -38,8 +38,19 @@ export function summary(results: ReadonlyArray<{ node: string; ok: boolean; erro
   return `${head}: ${named.join('; ')}${failed.length > 5 ? `; … ${failed.length - 5} more` : ''}`;
 }
 
+/**
+ * Writes a batch's summary line: on stdout when every node succeeded; on stderr, with exit code 1,
+ * when any failed, so the failure's one-line reason is where scripts and people look for it.
+ */
+export function reportSummary(results: ReadonlyArray<{ node: string; ok: boolean; error?: string }>, label = ''): void {
+  const line = `${label}${summary(results)}\n`;
+  if (results.every((r) => r.ok)) return void process.stdout.write(line);
+  process.exitCode = 1;
+  process.stderr.write(line);
+}
+
 /** Drop the `node n007: ` prefix the error already carries, as the summary names the node. */
-function shortError(node: string, error: string): string {
+export function shortError(node: string, error: string): string {
   return error.replace(new RegExp(`^node ${node}: `), '');
 }
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isoTime, table } from '../format.js';
-import { summary } from '../progress.js';
+import { reportSummary } from '../progress.js';
 import { printJson, withController } from '../session.js';
 
 /** An image build runs mmdebstrap on the controller: minutes the first time. */
@@ -86,10 +86,12 @@ export function registerBuildCommands(program: Command): void {
         const r = await c.request('build', { range });
         const ready = r.results.filter((x) => x.ok).map((x) => x.node);
         const power = o.reboot && ready.length ? await c.request('power', { action: 'cycle', range: ready.join(',') }, Math.max(60_000, ready.length * 30_000)) : null;
-        if (o.json) return printJson({ build: r.results, power: power?.results ?? null });
-        process.stdout.write(`build: ${summary(r.results)}\n`);
-        if (power) process.stdout.write(`power cycle: ${summary(power.results)}\n`);
-        if (r.results.some((x) => !x.ok) || power?.results.some((x) => !x.ok)) process.exitCode = 1;
+        if (o.json) {
+          if (r.results.some((x) => !x.ok) || power?.results.some((x) => !x.ok)) process.exitCode = 1;
+          return printJson({ build: r.results, power: power?.results ?? null });
+        }
+        reportSummary(r.results, 'build: ');
+        if (power) reportSummary(power.results, 'power cycle: ');
       });
     });
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { POWER_ACTIONS, PowerAction } from '../../shared/verbs/args.js';
 import { table } from '../format.js';
-import { followPowerResults, Progress, summary } from '../progress.js';
+import { followPowerResults, Progress, reportSummary } from '../progress.js';
 import { printJson, useColor, withController } from '../session.js';
 
 export function registerPowerCommand(program: Command): void {
@@ -34,7 +34,7 @@ export function registerPowerCommand(program: Command): void {
       if (o.json) return printJson(r.results);
       const rows = r.results.map((x) => [x.node, x.ok ? (x.state ?? 'ok') : 'failed', `${x.ms} ms`, x.ok ? '' : (x.error ?? '')]);
       if (action === 'status' || r.results.some((x) => !x.ok)) process.stdout.write(table(['NODE', 'RESULT', 'TIME', 'ERROR'], rows, { color: useColor() }) + '\n');
-      process.stdout.write(summary(r.results) + '\n');
+      reportSummary(r.results);
     });
 }
 

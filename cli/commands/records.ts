@@ -9,7 +9,7 @@ import { MAX_IMPORT_BYTES, UPLOAD_PART_CHARS, type SiteFormat } from '../../shar
 import type { ImportOutcome, ImportResult } from '../../shared/verbs/results.js';
 import type { ControllerClient } from '../client.js';
 import { isoTime, table } from '../format.js';
-import { summary } from '../progress.js';
+import { reportSummary, shortError } from '../progress.js';
 import { printJson, withController } from '../session.js';
 
 export function registerRecordCommands(program: Command): void {
@@ -137,10 +137,9 @@ function registerBios(program: Command): void {
       if (o.json) return printJson(rows);
       for (const r of rows) {
         const written = Object.entries(r.written).map(([k, v]) => `${k}=${v}`);
-        if (!r.ok) process.stderr.write(`${r.error}\n`);
-        else process.stdout.write(`${r.node}: ${written.length ? `${written.join(' ')} pending until the next reset` : 'nothing to write'}\n`);
+        process.stdout.write(`${r.node}: ${!r.ok ? `failed: ${shortError(r.node, r.error ?? '')}` : written.length ? `${written.join(' ')} pending until the next reset` : 'nothing to write'}\n`);
       }
-      process.stdout.write(summary(rows) + '\n');
+      reportSummary(rows);
     });
 }
 

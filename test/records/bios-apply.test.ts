@@ -65,9 +65,9 @@ describe('muster bios apply through a Redfish BMC', () => {
     const apply = await muster('bios', 'apply', 'n[001-003]');
     expect(apply.code).toBe(1);
     expect(apply.stdout).toBe(
-      'n001: PowerOnDelay=30 ProcTurboMode=Disabled pending until the next reset\nn002: SriovEnable=false pending until the next reset\n2 ok, 1 failed: n003 BIOS settings are written through a Redfish BMC; its power target is sim://\n',
+      'n001: PowerOnDelay=30 ProcTurboMode=Disabled pending until the next reset\nn002: SriovEnable=false pending until the next reset\nn003: failed: BIOS settings are written through a Redfish BMC; its power target is sim://\n',
     );
-    expect(apply.stderr).toBe('node n003: BIOS settings are written through a Redfish BMC; its power target is sim://\n');
+    expect(apply.stderr).toBe('2 ok, 1 failed: n003 BIOS settings are written through a Redfish BMC; its power target is sim://\n');
     expect(svc.systems['1']!.bios.pending).toEqual({ PowerOnDelay: 30, ProcTurboMode: 'Disabled' });
     expect(svc.systems['2']!.bios.pending).toEqual({ SriovEnable: false });
     // A second apply has nothing left to write: the pending values are the desired ones.
@@ -97,7 +97,7 @@ describe('muster bios apply through a Redfish BMC', () => {
     const sent = patches();
     const r = await muster('bios', 'apply', 'n001');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('node n001: redfish bios apply failed: nothing written: ProcTurboMode (from node n001): "Off" is not one of Enabled, Disabled; SMT (from node n001): the BMC has no such BIOS attribute\n');
+    expect(r.stderr).toBe('0 ok, 1 failed: n001 redfish bios apply failed: nothing written: ProcTurboMode (from node n001): "Off" is not one of Enabled, Disabled; SMT (from node n001): the BMC has no such BIOS attribute\n');
     expect(patches()).toBe(sent);
   }, 60_000);
 
