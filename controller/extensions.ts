@@ -37,14 +37,14 @@ export function defaultExtensions(ctx: Pick<Context, 'config'>): Extension[] {
   const doctor = new Doctor(power, build, network);
   const state = new StateManager(identification, new DriverActions(power, (node, lines) => consoles.tail(node, lines)));
   const api = new ApiServer([
-    ...nodeVerbs(build),
+    ...nodeVerbs(build, power),
     ...identityVerbs(identification),
     ...adminVerbs,
     ...namingVerbs,
     ...powerVerbs(power),
     ...consoleVerbs(consoles),
     ...buildVerbs(build),
-    ...recordVerbs(new BmcBios((node) => power.driverOptionsOf(node))),
+    ...recordVerbs(new BmcBios((node) => power.driverOptionsOf(node)), power),
     ...policyVerbs(),
     ...userVerbs,
     ...networkVerbs(network),

@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../../shared/duration.js';
+import { compressNodeRange } from '../../shared/noderange-compress.js';
 import { formatInterfaces } from '../../shared/node-network.js';
 import { Axis } from '../../shared/protocol.js';
-import type { ShownNode } from '../../shared/verbs/results.js';
+import type { PowerReplaced, ShownNode } from '../../shared/verbs/results.js';
 import { ago, isoTime, table } from '../format.js';
 import { printJson, useColor, withController } from '../session.js';
 
@@ -98,6 +99,7 @@ export function registerNodeCommands(program: Command): void {
       const r = await withController(cmd, (c) => c.request('define', { range, settings }));
       if (o.json) return printJson(r);
       process.stdout.write(`${r.created.length} created, ${r.changed.length} changed\n`);
+      printReplacedPower(r.replacedPower);
     });
 
   program
@@ -109,15 +111,21 @@ export function registerNodeCommands(program: Command): void {
       const r = await withController(cmd, (c) => c.request('set', { range, settings }));
       if (o.json) return printJson(r);
       process.stdout.write(`${r.changed.length} node(s) changed\n`);
+      printReplacedPower(r.replacedPower);
     });
 
   program
     .command('undefine <range>')
-    .description('remove node definitions (their journal and console logs stay)')
+    .description('remove node definitions (their journal and console logs stay); more than one node needs --yes')
+    .option('--yes', 'remove every node of the range (listed when it is missing)')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExample:\n  muster undefine n[001-004]\n')
-    .action(async (range: string, o: { json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request('undefine', { range }));
+    .addHelpText('after', '\nExample:\n  muster undefine n[001-004] --yes\n')
+    .action(async (range: string, o: { yes?: boolean; json?: boolean }, cmd: Command) => {
+      const r = await withController(cmd, async (c) => {
+        const nodes = await c.request('nodes', { range });
+        if (nodes.length > 1 && !o.yes) throw new Error(`undefine would remove ${nodes.length} nodes (${compressNodeRange(nodes.map((n) => n.node))}): add --yes`);
+        return c.request('undefine', { range });
+      });
       if (o.json) return printJson(r);
       process.stdout.write(`${r.removed.length} node(s) removed\n`);
     });
@@ -199,3 +207,9 @@ function formatShow(n: ShownNode): string {
   for (const [k, v] of Object.entries(n.attrs)) add(`attr.${k}`, v);
   return lines.join('\n');
 }
+
+/** Each replaced power target, old → new: a working target is never changed silently. */
+function printReplacedPower(replaced: readonly PowerReplaced[]): void {
+  for (const r of replaced) process.stdout.write(`${r.node} power: ${r.from} → ${r.to ?? '(none)'}\n`);
+}
+

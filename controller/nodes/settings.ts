@@ -6,6 +6,8 @@ import { parseNodeSetting, type InterfaceConfig } from '../../shared/node-networ
 import { MusterError } from '../../shared/errors.js';
 import { normalizeIbGuid, normalizeMac } from '../../shared/protocol.js';
 import type { NodeDefinition } from '../store/schema.js';
+import { redactSecrets } from '../auth/redact.js';
+import { POWER_SCHEMES } from '../power/registry.js';
 
 /** A `key=value` setting that cannot be applied; the message names the key. */
 export class SettingError extends MusterError {
@@ -23,7 +25,8 @@ export type NodePatch = Partial<Pick<NodeDefinition, 'groups' | 'power' | 'conso
 };
 
 const GROUP = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
-const POWER_SCHEMES = ['ipmi://', 'redfish://', 'redfishs://', 'qemu://', 'command:', 'sim://'];
+/** One prefix per power driver: the registry's list, so a new driver is settable at once. */
+const POWER_PREFIXES = POWER_SCHEMES.map((s) => `${s}:`);
 const CONSOLE_SCHEMES = ['serial:', 'tcp://', 'sol:', 'sim://'];
 
 export const SETTING_KEYS = ['groups', 'mac', 'macs', 'serial', 'uuid', 'ib', 'switch', 'power', 'console', 'image', 'tags', 'if.<name>', 'attr.<name>'];
@@ -79,7 +82,7 @@ export function parseSettings(args: readonly string[]): NodePatch {
         break;
       }
       case 'power':
-        patch.power = empty ? null : scheme(key, value, POWER_SCHEMES);
+        patch.power = empty ? null : scheme(key, value, POWER_PREFIXES);
         break;
       case 'console':
         patch.console = empty ? null : scheme(key, value, CONSOLE_SCHEMES);
@@ -114,6 +117,6 @@ function bounded(key: string, value: string, max: number): string {
 }
 
 function scheme(key: string, value: string, schemes: string[]): string {
-  if (!schemes.some((s) => value.startsWith(s))) throw new SettingError(`${key}: "${value.replace(/\/\/[^@/]*@/, '//***@')}" must start with one of ${schemes.join(' ')}`);
+  if (!schemes.some((s) => value.startsWith(s))) throw new SettingError(`${key}: "${redactSecrets(value)}" must start with one of ${schemes.join(' ')}`);
   return bounded(key, value, 1024);
 }

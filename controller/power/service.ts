@@ -65,7 +65,19 @@ export class PowerService implements Extension {
 
   /** The driver options of the node's groups and of the controller (credentials, CA). */
   driverOptionsOf(node: string): DriverOptions {
-    return { ...groupDriverOptions(this.byGroup, this.ctx.nodes.get(node)?.groups ?? []), programs: this.programs, ...this.driverOptions };
+    return this.driverOptionsFor(this.ctx.nodes.get(node)?.groups ?? []);
+  }
+
+  private driverOptionsFor(groups: readonly string[]): DriverOptions {
+    return { ...groupDriverOptions(this.byGroup, groups), programs: this.programs, ...this.driverOptions };
+  }
+
+  /**
+   * Builds (and drops) the driver a node in `groups` would get for `target`, so a bad target is
+   * refused when it is given. Throws PowerTargetError naming the node and what is wrong.
+   */
+  checkTarget(node: string, target: string, groups: readonly string[]): void {
+    createPowerDriver(target, node, this.driverOptionsFor(groups));
   }
 
   driverFor(node: string): PowerDriver {

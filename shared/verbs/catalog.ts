@@ -51,8 +51,8 @@ export const VERBS = {
   }),
   groups: verb({ summary: 'groups and their members', role: 'viewer', args: NoArgs, result: returns<Record<string, string[]>>(), cli: { none: 'read by shell completion (muster _names) and the dashboard' } }),
   summary: verb({ summary: 'node counts per group by phase, liveness and admin state (Slurm sinfo)', role: 'viewer', args: z.object({ range: Range }), result: returns<R.GroupSummary[]>(), cli: 'summary' }),
-  define: verb({ summary: 'create or change one or more nodes', role: 'admin', args: z.object({ range: z.string(), settings: z.array(z.string()).max(1000) }), result: returns<{ created: string[]; changed: string[] }>(), cli: 'define' }),
-  set: verb({ summary: 'change settings of defined nodes', role: 'admin', args: z.object({ range: z.string(), settings: z.array(z.string()).min(1).max(1000) }), result: returns<{ changed: string[] }>(), cli: 'set' }),
+  define: verb({ summary: 'create or change one or more nodes', role: 'admin', args: z.object({ range: z.string(), settings: z.array(z.string()).max(1000) }), result: returns<{ created: string[]; changed: string[]; replacedPower: R.PowerReplaced[] }>(), cli: 'define' }),
+  set: verb({ summary: 'change settings of defined nodes', role: 'admin', args: z.object({ range: z.string(), settings: z.array(z.string()).min(1).max(1000) }), result: returns<{ changed: string[]; replacedPower: R.PowerReplaced[] }>(), cli: 'set' }),
   undefine: verb({ summary: 'remove node definitions', role: 'admin', args: z.object({ range: z.string() }), result: returns<{ removed: string[] }>(), cli: 'undefine' }),
 
   // ---- identification ----

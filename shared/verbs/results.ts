@@ -10,6 +10,13 @@ import type { Admin, Fingerprint, Liveness, NodeState, Phase, Power, Transition 
 // ---- nodes -------------------------------------------------------------------------------------
 
 /** One row of `nodes`: a node's definition summary and its live state. */
+/** A node's working power target that `define`/`set` replaced (passwords hidden). */
+export interface PowerReplaced {
+  node: string;
+  from: string;
+  to: string | null;
+}
+
 export interface NodeRow {
   node: string;
   groups: string[];

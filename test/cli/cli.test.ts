@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../cli/program.js';
 import { musterBin, requireBuild, startControllerProc, type ControllerProc } from '../helpers/controller.js';
 import { freePort } from '../helpers/ports.js';
+import { until } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 async function muster(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -91,6 +92,47 @@ describe('muster CLI', () => {
     const r = await muster(['--controller', `mqtt://127.0.0.1:${await freePort()}`, 'nodes']);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/^muster: cannot reach the controller at mqtt:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+  });
+
+  it('checks power and console targets when they are given, with the drivers\' own parsers', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['power=ipmi://', /^muster: node x01: bad power target "ipmi:\/\/": missing host/],
+      ['power=redfish://', /^muster: node x01: bad power target "redfish:\/\/": missing host/],
+      ['power=ipmi://u:secret@bmc?nosuch=1', /^muster: node x01: bad power target "ipmi:\/\/u:\*\*\*@bmc\?nosuch=1": unknown option "nosuch="/],
+      ['console=serial:', /^muster: node x01: console target "serial:": expected serial:\/dev\/NAME/],
+      ['console=tcp://host', /^muster: node x01: console target "tcp:\/\/host": expected tcp:\/\/HOST:PORT/],
+      ['console=sol:', /^muster: node x01: console target "sol:": sol: needs the node's IPMI power target/],
+    ];
+    for (const [setting, expected] of cases) {
+      const r = await controller.cli(['define', 'x01', setting], { allowFail: true });
+      expect(r.code, setting).toBe(1);
+      expect(r.stderr, setting).toMatch(expected);
+      expect(r.stderr, setting).not.toContain('secret');
+    }
+    // Nothing was defined by the refused lines.
+    expect((await controller.cli(['nodes', 'x01'], { allowFail: true })).stderr).toMatch(/x01/);
+  });
+
+  it('prints a replaced power target old → new, and reads the new one at once', async () => {
+    await controller.cli(['define', 'p01', 'power=sim://']);
+    const r = await controller.cli(['set', 'p01', 'power=ipmi://admin:pw@127.0.0.1:1']);
+    expect(r.stdout).toBe('1 node(s) changed\np01 power: sim:// → ipmi://admin:***@127.0.0.1:1\n');
+    // A new target is read without waiting for the power sync (every 5 minutes).
+    await controller.cli(['define', 'p02', 'power=sim://']);
+    const shown = await until('p02 power read', async () => {
+      const s = JSON.parse((await controller.cli(['show', 'p02', '--json'])).stdout) as { state: { power: string } | null };
+      return s.state?.power === 'off' ? s : null;
+    });
+    expect(shown.state!.power).toBe('off');
+  });
+
+  it('undefine of more than one node names them and needs --yes', async () => {
+    await controller.cli(['define', 'u[01-03]']);
+    const r = await controller.cli(['undefine', 'u[01-03]'], { allowFail: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('muster: undefine would remove 3 nodes (u[01-03]): add --yes\n');
+    expect((await controller.cli(['undefine', 'u01'])).stdout).toBe('1 node(s) removed\n');
+    expect((await controller.cli(['undefine', 'u[02-03]', '--yes'])).stdout).toBe('2 node(s) removed\n');
   });
 
   it('prints its version', async () => {

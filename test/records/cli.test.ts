@@ -10,6 +10,7 @@ import { registerRecordCommands } from '../../cli/commands/records.js';
 import { ApiServer } from '../../controller/api/server.js';
 import { recordVerbs } from '../../controller/api/verbs/records.js';
 import { BmcBios } from '../../controller/records/bios-bmc.js';
+import { PowerService } from '../../controller/power/service.js';
 import { ControllerConfig } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/controller.js';
 import { createLogger } from '../../controller/log.js';
@@ -23,7 +24,7 @@ let tmp: { dir: string; remove: () => void };
 beforeAll(async () => {
   tmp = tempDir('muster-records-cli-');
   const config = ControllerConfig.parse({ dataDir: join(tmp.dir, 'data'), host: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, storeDebounceMs: 20, auth: { anonymousRole: 'admin' } });
-  controller = await startController(config, { log: createLogger({ level: 'silent', pretty: false }), extensions: () => [new ApiServer(recordVerbs(new BmcBios(() => ({}))))] });
+  controller = await startController(config, { log: createLogger({ level: 'silent', pretty: false }), extensions: () => [new ApiServer(recordVerbs(new BmcBios(() => ({})), new PowerService()))] });
 });
 afterAll(async () => {
   await controller?.stop();
@@ -93,7 +94,7 @@ describe('muster import / export / hwlog / switch / bios', () => {
     expect((await muster('import', huge)).error).toBe(`import: ${huge} is 10.0 MiB; muster import takes at most 10 MiB (split it into several files)`);
 
     const bad = join(tmp.dir, 'bad.csv');
-    writeFileSync(bad, 'name,macs,console\nn001,52:54:00:00:00:01,sol:\nn002,nope,sol:\nn003,,ssh://x\n');
+    writeFileSync(bad, 'name,macs,power,console\nn001,52:54:00:00:00:01,ipmi://u:p@127.0.0.1,sol:\nn002,nope,,\nn003,,,ssh://x\n');
     const r = await muster('import', bad);
     expect(r.error).toBe(`import: nothing imported from ${bad}: 2 problem(s)`);
     expect(r.stderr.split('\n')).toEqual([`${bad}:3: node n002: macs: "nope" is not a MAC address like aa:bb:cc:dd:ee:ff`, expect.stringMatching(new RegExp(`^${bad}:4: node n003: console: "ssh://x" must start with one of`)), '']);

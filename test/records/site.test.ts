@@ -81,7 +81,7 @@ describe('site file import', () => {
     expect(r.summary).toBeUndefined();
     expect(r.problems!.map((p) => `${p.line}: ${p.message}`)).toEqual([
       '4: node n001: macs: "52:54:00:00:01:zz" is not a MAC address like aa:bb:cc:dd:ee:ff',
-      '5: node n001: power: "telnet://10.0.0.1" must start with one of ipmi:// redfish:// redfishs:// qemu:// command: sim://',
+      '5: node n001: power: "telnet://10.0.0.1" must start with one of ipmi: redfish: qemu: command: fence: sim:',
       '6: node n001: unknown field "colour" (known: name, groups, macs, serial, uuid, ib, switch, power, console, image, tags, mac, attrs)',
       '7: node "9bad": node name must start with a letter and hold only letters, digits, "_", "." and "-" (max 63)',
       '8: node n002: MAC 52:54:00:00:09:01 is also given to defined node n009',

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Verb } from '../../controller/api/verb.js';
 import { recordVerbs } from '../../controller/api/verbs/records.js';
 import { BmcBios } from '../../controller/records/bios-bmc.js';
+import { PowerService } from '../../controller/power/service.js';
 import { ControllerConfig } from '../../controller/config.js';
 import type { Context } from '../../controller/context.js';
 import { EventBus } from '../../controller/events.js';
@@ -38,7 +39,7 @@ async function harness() {
     publishEvent: (e: Omit<Event, 'v' | 'at'> & { at?: number }) => void events.push(e),
     events: bus,
   } as unknown as Context;
-  const verbs = new Map<string, Verb>(recordVerbs(new BmcBios(() => ({}))).map((v) => [v.name, v]));
+  const verbs = new Map<string, Verb>(recordVerbs(new BmcBios(() => ({})), new PowerService()).map((v) => [v.name, v]));
   /** As the API server calls a handler: for an authenticated user (the journal's "who"). */
   const call = <T = any>(name: string, args: Record<string, unknown>, user = 'admin'): Promise<T> => {
     const v = verbs.get(name)!;
@@ -87,6 +88,12 @@ describe('records verbs on a real store', () => {
     expect(r.problems.map((p: { line: number }) => p.line)).toEqual([3, 4]);
     expect(r.problems[0].message).toBe('node n003: macs: "zz" is not a MAC address like aa:bb:cc:dd:ee:ff');
     expect(r.problems[1].message).toMatch(/^node n004: image: "bad image"/);
+    // Targets are checked by their drivers' parsers, as define and set check them.
+    const targets = await h.call('import', { text: 'name,power,console\nn005,ipmi://,\nn006,sim://,tcp://host\n', format: 'csv' });
+    expect(targets.problems.map((p: { message: string }) => p.message)).toEqual([
+      'node n005: bad power target "ipmi://": missing host (expected ipmi://user:pass@host[:port])',
+      'node n006: console target "tcp://host": expected tcp://HOST:PORT',
+    ]);
     expect(JSON.stringify(h.store.data)).toBe(memory);
     expect(readFileSync(join(h.dir, 'store.json'), 'utf8')).toBe(disk);
   });

@@ -4,7 +4,7 @@
  * can reach. Programs run only from `commands.allowedDirs` of the config file, checked after
  * resolving symlinks and `..`: refused when set, and again when run (a target stored earlier).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControllerClient } from '../../cli/client.js';
@@ -13,6 +13,7 @@ import { startController } from '../../controller/controller.js';
 import { defaultExtensions } from '../../controller/extensions.js';
 import { createLogger } from '../../controller/log.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 const tmp = tempDir('muster-command-programs-');
 const allowed = join(tmp.dir, 'allowed');
@@ -55,7 +56,7 @@ describe('command: programs on a real controller', () => {
     const c = await controllerAllowing(join(tmp.dir, 'data1'), [allowed]);
     try {
       expect(await refusal(c.admin.request('define', { range: 'n1', settings: [`power=command:${evil}`] }))).toBe(`node n1: power: ${evil} is not inside a directory of commands.allowedDirs (${allowed})`);
-      expect(await c.admin.request('define', { range: 'n1', settings: [`power=command:${good}`] })).toEqual({ created: ['n1'], changed: [] });
+      expect(await c.admin.request('define', { range: 'n1', settings: [`power=command:${good}`] })).toEqual({ created: ['n1'], changed: [], replacedPower: [] });
       // The URL resolves the `..` before the check sees it.
       expect(await refusal(c.admin.request('set', { range: 'n1', settings: [`power=command:${allowed}/../elsewhere/evil.sh?cycle=native`] }))).toContain(`node n1: power: ${evil} is not inside`);
       expect(await refusal(c.admin.request('set', { range: 'n1', settings: [`power=command:${join(allowed, 'link.sh')}`] }))).toContain(`(${evil}) is not inside`);
@@ -74,7 +75,10 @@ describe('command: programs on a real controller', () => {
     const dataDir = join(tmp.dir, 'data2');
     const before = await controllerAllowing(dataDir, [elsewhere]);
     await before.admin.request('define', { range: 'n3', settings: [`power=command:${evil}`] });
+    // Allowed then, the new target is read at once; only a run after the config change counts.
+    await until('the new target read', () => existsSync(`${evil}.ran`));
     await before.stop();
+    rmSync(`${evil}.ran`);
     const after = await controllerAllowing(dataDir, [allowed]);
     try {
       const [result] = (await after.admin.request('power', { action: 'on', range: 'n3' })).results;

@@ -1,11 +1,12 @@
 import { closest } from '../../../shared/closest.js';
-import type { NodeRow } from '../../../shared/verbs/results.js';
+import type { NodeRow, PowerReplaced } from '../../../shared/verbs/results.js';
 import type { Context } from '../../context.js';
 import { parseSettings, SettingError, type NodePatch } from '../../nodes/settings.js';
-import { powerProgramProblem } from '../../power/drivers/command.js';
+import { targetProblem } from '../../nodes/target-check.js';
 import { AllowedPrograms } from '../../process/allowed-programs.js';
 import type { BuildService } from '../../provision/service.js';
-import { redactOptional } from '../../auth/redact.js';
+import { redactOptional, redactSecrets } from '../../auth/redact.js';
+import type { PowerService } from '../../power/service.js';
 import { ApiError, verb } from '../verb.js';
 
 function mustGet(ctx: Context, name: string) {
@@ -48,17 +49,31 @@ function patchFor(names: readonly string[], settings: readonly string[]): NodePa
   }
 }
 
-/**
- * `image=` must name an image the nodes' build system has, and a `command:` power target a script
- * in commands.allowedDirs: refused now, not at `muster build` or the first power action.
- */
-async function checkPatch(ctx: Context, build: BuildService, names: readonly string[], patch: NodePatch): Promise<void> {
+/** `image=` must name an image the nodes' build system has, and each node's targets parse (target-check.ts). */
+async function checkPatch(ctx: Context, build: BuildService, power: PowerService, names: readonly string[], patch: NodePatch): Promise<void> {
   if (patch.image) await build.checkImage(names, patch.image, patch.groups);
-  const problem = patch.power ? await powerProgramProblem(patch.power, new AllowedPrograms(ctx.config.commands.allowedDirs)) : null;
-  if (problem) throw new SettingError(`${nodesLabel(names)}: ${problem}`);
+  const programs = new AllowedPrograms(ctx.config.commands.allowedDirs);
+  for (const name of names) {
+    const problem = await targetProblem(power, programs, name, patch, ctx.nodes.get(name) ?? {});
+    if (problem) throw new SettingError(problem);
+  }
 }
 
-export const nodeVerbs = (build: BuildService) => [
+/** Nodes whose working power target the patch replaces, old → new (passwords hidden). */
+function replacedPower(ctx: Context, names: readonly string[], patch: NodePatch): PowerReplaced[] {
+  if (patch.power === undefined) return [];
+  return names.flatMap((node) => {
+    const from = ctx.nodes.get(node)?.power ?? null;
+    return from && from !== patch.power ? [{ node, from: redactSecrets(from), to: redactOptional(patch.power ?? null) }] : [];
+  });
+}
+
+/** A new power target is read at once, so `show` says `on`/`off` now rather than after the next sync. */
+function readPower(power: PowerService, names: readonly string[], patch: NodePatch): void {
+  if (patch.power) void power.run('status', names, { by: 'power sync', quiet: true });
+}
+
+export const nodeVerbs = (build: BuildService, power: PowerService) => [
   verb('nodes', async ({ range }, ctx) => ctx.nodes.resolve(range).map((n) => row(ctx, n))),
 
   verb('show', async ({ node }, ctx) => {
@@ -74,22 +89,26 @@ export const nodeVerbs = (build: BuildService) => [
   verb('define', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolveNew(range);
     const patch = patchFor(names, settings);
-    await checkPatch(ctx, build, names, patch);
+    await checkPatch(ctx, build, power, names, patch);
+    const replaced = replacedPower(ctx, names, patch);
     const created: string[] = [];
     for (const name of names) {
       if (ctx.nodes.define(name, patch, ctx.now())) created.push(name);
     }
     await ctx.store.flush();
-    return { created, changed: names.filter((n) => !created.includes(n)) };
+    readPower(power, names, patch);
+    return { created, changed: names.filter((n) => !created.includes(n)), replacedPower: replaced };
   }),
 
   verb('set', async ({ range, settings }, ctx) => {
     const names = ctx.nodes.resolve(range);
     const patch = patchFor(names, settings);
-    await checkPatch(ctx, build, names, patch);
+    await checkPatch(ctx, build, power, names, patch);
+    const replaced = replacedPower(ctx, names, patch);
     ctx.nodes.set(names, patch, ctx.now());
     await ctx.store.flush();
-    return { changed: names };
+    readPower(power, names, patch);
+    return { changed: names, replacedPower: replaced };
   }),
 
   verb('undefine', async ({ range }, ctx) => {

@@ -8,7 +8,8 @@ import { exportSite } from '../../records/site-export.js';
 import { applyImport, planImportText } from '../../records/site-import.js';
 import { listSwitches, mapPort, putSwitch } from '../../records/switches.js';
 import { Uploads } from '../../records/uploads.js';
-import { powerProgramProblem } from '../../power/drivers/command.js';
+import { targetProblem } from '../../nodes/target-check.js';
+import type { PowerService } from '../../power/service.js';
 import { AllowedPrograms } from '../../process/allowed-programs.js';
 import { verb, type Verb } from '../verb.js';
 
@@ -21,7 +22,7 @@ function nodesOf(ctx: Context, range: string | undefined): string[] | null {
  * The records verbs (hwlog, switches, BIOS, import/export). A factory: import keeps the parts of
  * a file being uploaded, per API server; BIOS settings reach Redfish BMCs through `bios`.
  */
-export function recordVerbs(bios: BmcBios): Verb[] {
+export function recordVerbs(bios: BmcBios, power: PowerService): Verb[] {
   const uploads = new Uploads();
   return [
     verb('hwlog-open', async ({ node, text, evidence }, ctx, { user }) => {
@@ -89,8 +90,8 @@ export function recordVerbs(bios: BmcBios): Verb[] {
       const { plan, problems } = planImportText(ctx.store.data, whole, format);
       const programs = new AllowedPrograms(ctx.config.commands.allowedDirs);
       for (const { name, patch } of plan.nodes) {
-        const problem = patch.power ? await powerProgramProblem(patch.power, programs) : null;
-        if (problem) problems.push({ line: null, message: `node ${name}: ${problem}` });
+        const problem = await targetProblem(power, programs, name, patch, ctx.nodes.get(name) ?? {});
+        if (problem) problems.push({ line: null, message: problem });
       }
       // Problems are data, not an error message: a file may have more than an error line holds.
       if (problems.length) return { imported: false as const, problems };
