@@ -13,11 +13,12 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hello } from '../../shared/protocol.js';
 import { startControllerProc, type ControllerProc } from '../helpers/controller.js';
+import { switchLldpd } from '../helpers/lldpd.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 import { labImage } from '../lab/image.js';
-import { inNs, TestNetwork } from '../network/netns.js';
+import { TestNetwork } from '../network/netns.js';
 
 const MAC = '52:54:00:00:07:07';
 
@@ -44,20 +45,8 @@ describe.skipIf(process.getuid?.() !== 0)('the netboot image learns its switch p
 
   it('the agent reports leaf7 Ethernet1/7 on eth0 in a second hello, and the controller binds n007 by that port', async () => {
     const image = labImage();
-    // The switch: lldpd on the tap (the VM's cable), one frame a second so the test stays short.
-    const switchSocket = join(tmp.dir, 'switch.socket');
-    const lldpcli = (...args: string[]) => inNs(lab.server, 'lldpcli', ['-u', switchSocket, ...args]);
-    procs.push(start('ip', ['netns', 'exec', lab.server, 'lldpd', '-d', '-I', 'tap0', '-u', switchSocket, '-O', '/dev/null']));
-    await until('the switch lldpd', () => {
-      try {
-        return lldpcli('show', 'configuration').length > 0;
-      } catch {
-        return false;
-      }
-    }, 10_000, 100);
-    lldpcli('configure', 'system', 'hostname', 'leaf7');
-    lldpcli('configure', 'ports', 'tap0', 'lldp', 'portidsubtype', 'local', 'Ethernet1/7', 'description', 'n007 eth0');
-    lldpcli('configure', 'lldp', 'tx-interval', '1');
+    // The switch: lldpd on the tap, the VM's cable.
+    procs.push((await switchLldpd(lab.server, join(tmp.dir, 'switch.socket'), { hostname: 'leaf7', iface: 'tap0', port: 'Ethernet1/7', description: 'n007 eth0' })).proc);
     procs.push(await lab.siteServer(tmp.dir));
 
     controller = await startControllerProc();
@@ -71,15 +60,21 @@ describe.skipIf(process.getuid?.() !== 0)('the netboot image learns its switch p
 
     const watcher = await mqtt.connectAsync(controller.mqttUrl);
     const hellos: Hello[] = [];
+    /** When each hello came, in seconds after qemu started. */
+    const helloAt: string[] = [];
+    let started = 0;
     const events: Array<{ kind: string; message: string; details: Record<string, unknown> }> = [];
     watcher.on('message', (topic, payload) => {
       const message = JSON.parse(payload.toString('utf8'));
-      if (topic.endsWith('/hello')) hellos.push(message as Hello);
+      if (topic.endsWith('/hello')) {
+        hellos.push(message as Hello);
+        helloAt.push(((Date.now() - started) / 1000).toFixed(1));
+      }
       else events.push(message as (typeof events)[number]);
     });
     await watcher.subscribeAsync(['muster/agents/+/hello', 'muster/events/assigned', 'muster/events/discovered']);
 
-    const started = Date.now();
+    started = Date.now();
     const vm = start('ip', [
       'netns', 'exec', lab.server, 'qemu-system-x86_64',
       '-accel', 'tcg', '-m', '512', '-display', 'none', '-vga', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
@@ -94,7 +89,7 @@ describe.skipIf(process.getuid?.() !== 0)('the netboot image learns its switch p
     }, 150_000, 500).catch((err: Error) => {
       throw new Error(`${err.message}; hellos: ${hellos.length}; console: ${vm.output().slice(-2000)}`);
     });
-    console.log(`n007 bound by its switch port ${((Date.now() - started) / 1000).toFixed(1)} s after qemu started (${image.summary})`);
+    console.log(`hellos at +${helloAt.join(' s, +')} s; n007 bound by its switch port at +${((Date.now() - started) / 1000).toFixed(1)} s after qemu started (${image.summary})`);
 
     // The first hello did not wait for the switch; the next one carries what the agent heard.
     const eth0 = (h: Hello) => h.fingerprint.nics.find((nic) => nic.name === 'eth0');
