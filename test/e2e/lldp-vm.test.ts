@@ -69,8 +69,9 @@ describe.skipIf(process.getuid?.() !== 0)('the netboot image learns its switch p
       if (topic.endsWith('/hello')) {
         hellos.push(message as Hello);
         helloAt.push(((Date.now() - started) / 1000).toFixed(1));
+      } else {
+        events.push(message as (typeof events)[number]);
       }
-      else events.push(message as (typeof events)[number]);
     });
     await watcher.subscribeAsync(['muster/agents/+/hello', 'muster/events/assigned', 'muster/events/discovered']);
 
@@ -83,28 +84,28 @@ describe.skipIf(process.getuid?.() !== 0)('the netboot image learns its switch p
       '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,mac=${MAC}`,
     ]);
     procs.push(vm);
-    const bound = await until('n007 bound', async () => {
-      const shown = JSON.parse((await controller!.cli(['show', 'n007', '--json'])).stdout) as { agentId?: string | null };
-      return shown.agentId ?? null;
-    }, 150_000, 500).catch((err: Error) => {
+    const assigned = await until('n007 assigned', () => events.find((e) => e.kind === 'assigned'), 150_000, 100).catch((err: Error) => {
       throw new Error(`${err.message}; hellos: ${hellos.length}; console: ${vm.output().slice(-2000)}`);
     });
     console.log(`hellos at +${helloAt.join(' s, +')} s; n007 bound by its switch port at +${((Date.now() - started) / 1000).toFixed(1)} s after qemu started (${image.summary})`);
 
-    // The first hello did not wait for the switch; the next one carries what the agent heard.
+    // The first hello did not wait for the switch: the agent was discovered, then bound by the
+    // next hello, which carries what it heard.
+    const agentId = hellos[0]!.agentId;
     const eth0 = (h: Hello) => h.fingerprint.nics.find((nic) => nic.name === 'eth0');
-    const own = hellos.filter((h) => h.agentId === bound);
-    expect(eth0(own[0]!)?.lldp).toBeUndefined();
-    expect(eth0(own.at(-1)!)?.lldp).toEqual({
+    expect(eth0(hellos[0]!)?.lldp).toBeUndefined();
+    expect(eth0(hellos.at(-1)!)?.mac).toBe(MAC);
+    expect(eth0(hellos.at(-1)!)?.lldp).toEqual({
       chassisId: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
       portIdType: 'local',
       portId: 'Ethernet1/7',
       portDescription: 'n007 eth0',
       systemName: 'leaf7',
     });
-    expect(eth0(own.at(-1)!)?.mac).toBe(MAC);
-    await until('the assigned event', () => events.find((e) => e.kind === 'assigned'), 10_000, 50);
-    expect(events.find((e) => e.kind === 'assigned')).toMatchObject({ message: `${bound} is n007 (by switch-port)`, details: { by: 'switch-port' } });
+    expect(hellos.every((h) => h.agentId === agentId && h.bootId === hellos[0]!.bootId)).toBe(true);
+    expect(events.map((e) => e.kind)).toEqual(['discovered', 'assigned']);
+    expect(assigned).toMatchObject({ message: `${agentId} is n007 (by switch-port)`, details: { by: 'switch-port' } });
+    expect(JSON.parse((await controller.cli(['show', 'n007', '--json'])).stdout)).toMatchObject({ agentId });
     expect(vm.output()).toContain('LLDP: eth0 → leaf7 Ethernet1/7: hello sent again');
     await watcher.endAsync();
   }, 240_000);
