@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LldpNeighbour } from '../shared/protocol.js';
 import { parseLldpcliJson } from './fingerprint/lldp.js';
 
+/** Between attempts to reach a private lldpd that is still starting. */
 const POLL_MS = 1000;
 const LLDPCLI_TIMEOUT_MS = 5000;
 
@@ -52,16 +53,24 @@ export async function listenLldp(opts: LldpListen): Promise<Map<string, LldpNeig
   let heard = new Map<string, LldpNeighbour>();
   let told = '[]';
   try {
-    while (Date.now() < deadline && daemon.exitCode === null && !opts.signal?.aborted) {
-      await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal: opts.signal }).catch(() => {});
-      const out = opts.signal?.aborted ? null : await lldpcli(['-u', socket]);
+    while (!opts.signal?.aborted) {
+      // Watching from before the table is read: a neighbour heard meanwhile still ends the wait.
+      const remaining = deadline - Date.now();
+      const change = remaining > 0 ? nextChange(socket, remaining, opts.signal) : null;
+      const out = await lldpcli(['-u', socket]);
       if (out !== null) heard = parseLldpcliJson(out);
       const now = JSON.stringify([...heard]);
       if (now !== told) {
         told = now;
         opts.onHeard?.(heard);
       }
-      if (opts.expect.length > 0 && opts.expect.every((nic) => heard.has(nic))) break;
+      const allHeard = opts.expect.length > 0 && opts.expect.every((nic) => heard.has(nic));
+      if (change === null || allHeard || daemon.exitCode !== null) {
+        change?.cancel();
+        break;
+      }
+      // Not yet listening (lldpd is still starting): try again shortly.
+      if ((await change.outcome) === 'failed') await sleep(POLL_MS, undefined, { signal: opts.signal }).catch(() => {});
     }
   } finally {
     daemon.kill('SIGTERM');
@@ -74,6 +83,34 @@ export async function listenLldp(opts: LldpListen): Promise<Map<string, LldpNeig
 /** `eth0 → leaf7 Ethernet1/7, …` for the log. */
 export function describeNeighbours(heard: ReadonlyMap<string, LldpNeighbour>): string {
   return heard.size === 0 ? 'no neighbour heard' : [...heard].map(([nic, n]) => `${nic} → ${n.systemName ?? n.chassisId} ${n.portId}`).join(', ');
+}
+
+interface Change {
+  /** `changed`: lldpd reported a neighbour change; `ended`: the time ran out or was cancelled; `failed`: no daemon answered. */
+  outcome: Promise<'changed' | 'ended' | 'failed'>;
+  cancel(): void;
+}
+
+/** Waits up to `ms` for lldpd's next neighbour change (`lldpcli watch limit 1`), rather than polling its table. */
+function nextChange(socket: string, ms: number, signal: AbortSignal | undefined): Change {
+  const watch = spawn('lldpcli', ['-u', socket, '-f', 'json0', 'watch', 'limit', '1'], { stdio: 'ignore' });
+  let ended = false;
+  const cancel = () => {
+    ended = true;
+    watch.kill('SIGTERM');
+  };
+  const timer = setTimeout(cancel, ms);
+  signal?.addEventListener('abort', cancel, { once: true });
+  const outcome = new Promise<'changed' | 'ended' | 'failed'>((resolve) => {
+    const settle = (code: number | null) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
+      resolve(ended ? 'ended' : code === 0 ? 'changed' : 'failed');
+    };
+    watch.once('exit', settle);
+    watch.once('error', () => settle(null));
+  });
+  return { outcome, cancel };
 }
 
 /** lldpcli's neighbour table as JSON text; null when no daemon answers on that socket. */
