@@ -4,11 +4,13 @@ import type { AgentPhase } from '../shared/protocol.js';
 import { AGENT_PHASES, isAgentPhase } from '../shared/wire.js';
 
 export const USAGE = `usage: agent.js [--controller mqtt://HOST:PORT] [--root DIR] [--phase PHASE] [--interval S]
-                [--token-file FILE] [--ca FILE] [--lldp-wait S] [--id-only]
+                [--token-file FILE] [--ca FILE] [--lldp-wait S] [--lldp-background] [--id-only]
        agent.js phase init|run|build|kernel [--root DIR] [--controller URL] [--token-file FILE]
 The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.
 --lldp-wait: seconds a private lldpd listens for switch ports when none runs (0: ask only a running
-lldpd); default 35 with --root /, and no LLDP at all for another root unless given.`;
+lldpd); default 35 with --root /, and no LLDP at all for another root unless given.
+--lldp-background: the hello goes out at once and the listening follows it; each change in what
+was heard goes out in a new hello (the netboot image: no boot waits for a switch).`;
 
 export interface AgentArgs {
   command: 'run' | 'phase' | 'id-only' | 'help';
@@ -22,6 +24,8 @@ export interface AgentArgs {
   caFile: string | null;
   /** How long a private lldpd listens for LLDP neighbours before the hello (0: only a running lldpd is asked; null: the default for the root). */
   lldpWaitMs: number | null;
+  /** Listen after the hello instead of before it, and send what is heard in new hellos. */
+  lldpBackground: boolean;
 }
 
 export class UsageError extends Error {}
@@ -40,6 +44,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
         'token-file': { type: 'string' },
         ca: { type: 'string' },
         'lldp-wait': { type: 'string' },
+        'lldp-background': { type: 'boolean', default: false },
         'id-only': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -63,6 +68,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
     tokenFile: values['token-file'] ?? null,
     caFile: values.ca ?? null,
     lldpWaitMs: lldpWait === null ? null : Math.round(lldpWait * 1000),
+    lldpBackground: values['lldp-background'],
   };
   if (values.help) return { ...base, command: 'help', phase: null };
   if (positionals[0] === 'phase') {

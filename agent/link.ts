@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { IClientOptions } from 'mqtt';
 import mqttClientModule from 'mqtt/lib/client';
-import type { AgentPhase } from '../shared/protocol.js';
+import type { AgentPhase, Fingerprint } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 import { isAgentSecret } from '../shared/wire.js';
 import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
@@ -144,6 +144,20 @@ export class AgentLink {
       this.opts.log(`phase ${phase}, state sent`);
     } else {
       this.opts.log(`phase ${phase} (offline: the next hello reports it)`);
+    }
+  }
+
+  /**
+   * A fingerprint learnt after the hello (LLDP neighbours heard since): a new hello carries it now,
+   * or, while offline, the next connect's. `what` says what changed, for the log.
+   */
+  updateFingerprint(fingerprint: Fingerprint, what: string): void {
+    this.opts.messages.facts.fingerprint = fingerprint;
+    if (this.client?.connected) {
+      this.publish('hello', this.opts.messages.hello(this.phase), 1);
+      this.opts.log(`${what}: hello sent again`);
+    } else {
+      this.opts.log(`${what} (offline: the next hello reports it)`);
     }
   }
 

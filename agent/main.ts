@@ -11,7 +11,7 @@ import { parseControllerUrl, type ControllerAddress } from './controller-url.js'
 import { readFingerprint, readUptime, withNeighbours } from './fingerprint/index.js';
 import { deriveIdentity } from './identity.js';
 import { AgentLink, agentPassword, publishOnce } from './link.js';
-import { listenLldp } from './lldp-listen.js';
+import { describeNeighbours, listenLldp, type LldpListen } from './lldp-listen.js';
 import { AgentMessages, uptimeClock } from './messages.js';
 import { requestPhase, servePhaseRequests } from './phase-ipc.js';
 import { RunDir } from './run-dir.js';
@@ -35,7 +35,10 @@ async function main(argv: string[]): Promise<number> {
   const runDir = new RunDir(args.root);
   if (args.command === 'phase') return reportPhase(args, runDir, args.phase!);
 
-  const fingerprint = await fingerprintWithSwitchPorts(args);
+  const plain = readFingerprint(args.root);
+  const lldp = lldpListenOf(args, plain);
+  const afterHello = args.lldpBackground && args.command === 'run' ? lldp : null;
+  const fingerprint = lldp === null || afterHello !== null ? plain : withNeighbours(plain, await listenLldp(lldp));
   const identity = deriveIdentity(fingerprint);
   if (args.command === 'id-only') {
     process.stdout.write(`${JSON.stringify({ ...identity, fingerprint }, null, 2)}\n`);
@@ -69,6 +72,10 @@ async function main(argv: string[]): Promise<number> {
   // Connect first: the hello is what the controller waits for. The phase socket follows the first
   // attempt (or 250 ms): listening loads Node's cluster module, ~2 ms that would delay the hello.
   link.start();
+  const stopListening = new AbortController();
+  const listening = afterHello
+    ? listenLldp({ ...afterHello, signal: stopListening.signal, onHeard: (heard) => link.updateFingerprint(withNeighbours(plain, heard), `LLDP: ${describeNeighbours(heard)}`) })
+    : Promise.resolve();
   await Promise.race([link.firstAttempt, signalled, new Promise((resolve) => setTimeout(resolve, PHASE_SOCKET_DELAY_MS).unref())]);
   const ipc = await servePhaseRequests(runDir.socketPath, (next) => {
     runDir.savePhase(next);
@@ -76,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
     return { ok: true, bootId: messages.facts.bootId };
   });
   await signalled;
+  stopListening.abort();
+  await listening;
   ipc.close();
   await link.stop();
   log('stopped');
@@ -83,15 +92,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * The fingerprint with the LLDP neighbours heard on this machine's wire. A --root other than / is
- * a captured tree: its NICs get neighbours only when --lldp-wait asks for listening.
+ * How to listen for the LLDP neighbours on this machine's wire; null: not at all. A --root other
+ * than / is a captured tree: its NICs get neighbours only when --lldp-wait asks for listening.
  */
-async function fingerprintWithSwitchPorts(args: AgentArgs): Promise<Fingerprint> {
-  const fingerprint = readFingerprint(args.root);
+function lldpListenOf(args: AgentArgs, fingerprint: Fingerprint): LldpListen | null {
   const waitMs = args.lldpWaitMs ?? (args.root === '/' ? DEFAULT_LLDP_WAIT_MS : null);
-  if (waitMs === null) return fingerprint;
+  if (waitMs === null) return null;
   const expect = fingerprint.nics.filter((nic) => !nic.virtual && nic.link === 'up').map((nic) => nic.name);
-  return withNeighbours(fingerprint, await listenLldp({ waitMs, expect, log }));
+  return { waitMs, expect, log };
 }
 
 /** `phase PHASE`: tell the running agent; with none running, publish the state message ourselves. */

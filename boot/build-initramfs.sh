@@ -1,7 +1,7 @@
 #!/bin/bash
-# Builds muster's netboot initramfs: busybox, node (stripped) with the libraries ldd lists, the
-# agent bundle, the NIC modules of a kernel (with their dependencies, in load order) and /init
-# (boot/initramfs/init). The image is cached under .lab/initramfs/, keyed by a hash of every input,
+# Builds muster's netboot initramfs: busybox, node (stripped), Debian's lldpd and lldpcli (the agent
+# learns each NIC's switch port through them) with the libraries ldd lists, the agent bundle, the
+# NIC modules of a kernel (with their dependencies, in load order) and /init (boot/initramfs/init). The image is cached under .lab/initramfs/, keyed by a hash of every input,
 # so a rebuild with the same inputs costs one hash.
 #
 #   boot/build-initramfs.sh [--kernel-dir DIR] [--agent FILE] [--modules "virtio_pci virtio_net virtio_blk"]
@@ -40,6 +40,8 @@ esac
 [ -n "$kernel_dir" ] || kernel_dir=$("$here/fetch-kernel.sh")
 [ -f "$agent" ] || die "agent bundle $agent is missing: run \`node scripts/build.mjs\` (or npm run build)"
 [ -x /bin/busybox ] || die "/bin/busybox is missing: apt-get install busybox-static"
+lldp_bins="/usr/sbin/lldpd /usr/sbin/lldpcli"
+for b in $lldp_bins; do [ -x "$b" ] || die "$b is missing: apt-get install lldpd"; done
 node_bin=$(readlink -f "$(command -v node)") || die "no node binary on PATH"
 mod_root=$(echo "$kernel_dir"/lib/modules/*/)
 [ -d "$mod_root" ] || die "no lib/modules/<version>/ under $kernel_dir"
@@ -67,13 +69,28 @@ add_module() {
 }
 for m in $modules; do add_module "$m"; done
 
-libs=$(ldd "$node_bin" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' | sort -u)
+libs=$(for b in "$node_bin" $lldp_bins; do ldd "$b"; done | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' | sort -u)
 key=$( {
-  sha256sum "$0" "$here/initramfs/init" "$here/initramfs/udhcpc.script" /bin/busybox "$node_bin" "$agent" $libs
+  sha256sum "$0" "$here/initramfs/init" "$here/initramfs/udhcpc.script" /bin/busybox "$node_bin" $lldp_bins "$agent" $libs
   for m in "${order[@]}"; do echo "$m"; sha256sum "${mod_file[$m]}"; done
   echo "$compress"
 } | sha256sum | cut -c1-16)
 image=$out_dir/muster-initramfs-$key.img
+# ICU's data (31 MB, 12 MB gzipped: libxml2 needs libicuuc, lldpcli libxml2) serves only XML
+# encoding conversions, which lldpcli's JSON output never makes: a stand-in holding the one symbol
+# libicuuc binds at load goes in instead. Without binutils' as/ld the real library goes in.
+icu_data_stand_in() {
+  local sym
+  sym=$(nm -D --defined-only "$1" 2>/dev/null | awk '$3 ~ /^icudt[0-9]+_dat$/ { print $3 }')
+  if [ -z "$sym" ] || ! command -v as >/dev/null || ! command -v ld >/dev/null; then
+    echo "build-initramfs: ICU's data goes in whole (no binutils, or no icudt*_dat in $1)" >&2
+    cp -L "$1" "$2"
+    return
+  fi
+  printf '.globl %s\n.section .rodata\n.type %s,@object\n.size %s,32\n%s: .zero 32\n' "$sym" "$sym" "$sym" "$sym" | as -o "$stage/icudata.o" -
+  ld -shared -soname "$(basename "$1")" -o "$2" "$stage/icudata.o"
+  rm -f "$stage/icudata.o"
+}
 size_of() { local b; b=$(stat -c %s "$1"); echo "$((b / 1048576)).$(((b % 1048576) * 10 / 1048576)) MB"; }
 mkdir -p "$out_dir"
 # Concurrent builds (test files in parallel) wait for each other instead of building twice.
@@ -89,7 +106,7 @@ started=$(date +%s%N)
 stage=$(mktemp -d "$out_dir/.stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 root=$stage/root
-mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,etc/muster,lib/modules,muster,newroot,usr/bin}
+mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,etc/muster,lib/modules,muster,newroot,usr/bin,usr/sbin}
 ln -s bin "$root/sbin"
 cp /bin/busybox "$root/bin/busybox"
 for applet in $(/bin/busybox --list); do [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"; done
@@ -97,7 +114,17 @@ for applet in $(/bin/busybox --list); do [ -e "$root/bin/$applet" ] || ln -s bus
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 if command -v strip >/dev/null; then strip --strip-all -o "$root/usr/bin/node" "$node_bin"
 else echo "build-initramfs: no strip (binutils): node goes in unstripped" >&2; cp "$node_bin" "$root/usr/bin/node"; fi
-for lib in $libs; do mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; done
+for lib in $libs; do
+  mkdir -p "$root$(dirname "$lib")"
+  case $lib in
+    */libicudata.so.*) icu_data_stand_in "$lib" "$root$lib" ;;
+    *) cp -L "$lib" "$root$lib" ;;
+  esac
+done
+cp $lldp_bins "$root/usr/sbin/"
+# lldpd drops its privileges to _lldpd (and chroots into /run/lldpd, which it makes itself).
+printf 'root:x:0:0:root:/:/bin/sh\n_lldpd:x:101:101::/run/lldpd:/bin/false\n' > "$root/etc/passwd"
+printf 'root:x:0:\n_lldpd:x:101:\n' > "$root/etc/group"
 cp "$agent" "$root/muster/agent.js"
 for m in "${order[@]}"; do mod_bytes "${mod_file[$m]}" > "$root/lib/modules/$m.ko"; done
 printf '%s\n' "${order[@]}" > "$root/etc/muster/modules"

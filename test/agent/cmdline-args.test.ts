@@ -56,13 +56,14 @@ describe('controller URL', () => {
 
 describe('agent arguments', () => {
   it('has defaults for the long-running agent', () => {
-    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, tokenFile: null, caFile: null, lldpWaitMs: null });
+    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, tokenFile: null, caFile: null, lldpWaitMs: null, lldpBackground: false });
   });
 
   it('reads options and the phase subcommand', () => {
     expect(parseAgentArgs(['--controller', 'mqtt://h:1', '--root', '/fx', '--phase', 'init', '--interval', '0.5'])).toMatchObject({ command: 'run', controller: 'mqtt://h:1', root: '/fx', phase: 'init', intervalMs: 500 });
     expect(parseAgentArgs(['phase', 'run', '--root', '/fx'])).toMatchObject({ command: 'phase', phase: 'run', root: '/fx' });
     expect(parseAgentArgs(['--id-only'])).toMatchObject({ command: 'id-only' });
+    expect(parseAgentArgs(['--lldp-wait', '20', '--lldp-background'])).toMatchObject({ lldpWaitMs: 20_000, lldpBackground: true });
   });
 
   it.each([

@@ -14,6 +14,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentBin, fixtureCopy, startControllerProc, type ControllerProc } from '../helpers/controller.js';
 import { ensureBuilt } from '../helpers/bundle.js';
+import { switchLldpd, type SwitchLldpd } from '../helpers/lldpd.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
@@ -28,8 +29,7 @@ describe('LLDP neighbours from the wire (lldpd on a veth pair between namespaces
   const tmp = tempDir('muster-lldp-');
   const procs: Proc[] = [];
   let controller: ControllerProc;
-
-  const lldpcli = (...args: string[]) => execFileSync('ip', ['netns', 'exec', SWITCH_NS, 'lldpcli', '-u', join(tmp.dir, 'switch.socket'), ...args], { encoding: 'utf8' });
+  let lldpcli: SwitchLldpd['lldpcli'];
 
   beforeAll(async () => {
     ensureBuilt('agent');
@@ -43,19 +43,9 @@ describe('LLDP neighbours from the wire (lldpd on a veth pair between namespaces
     ip('-n', SWITCH_NS, 'link', 'set', 'swp7', 'up');
     ip('-n', NODE_NS, 'link', 'set', 'eth0', 'up');
 
-    const sw = start('ip', ['netns', 'exec', SWITCH_NS, 'lldpd', '-d', '-u', join(tmp.dir, 'switch.socket'), '-O', '/dev/null']);
-    procs.push(sw);
-    await until('the switch lldpd', () => {
-      try {
-        return lldpcli('show', 'configuration').length > 0;
-      } catch {
-        return false;
-      }
-    }, 10_000, 100);
-    lldpcli('configure', 'system', 'hostname', 'leaf7');
-    lldpcli('configure', 'ports', 'swp7', 'lldp', 'portidsubtype', 'local', 'Ethernet1/7', 'description', 'n007 eth0');
-    // One frame a second: the node hears its neighbour within the test's patience.
-    lldpcli('configure', 'lldp', 'tx-interval', '1');
+    const sw = await switchLldpd(SWITCH_NS, join(tmp.dir, 'switch.socket'), { hostname: 'leaf7', iface: 'swp7', port: 'Ethernet1/7', description: 'n007 eth0' });
+    procs.push(sw.proc);
+    lldpcli = sw.lldpcli;
 
     controller = await startControllerProc();
     const mqttPort = new URL(controller.mqttUrl).port;
