@@ -33,8 +33,11 @@ export function bootTimeline(from: number, runAt: number, steps: Event[], serial
   const script = after.find(isScript)?.at ?? null;
   const kernel = serial.find((l) => l.at >= from && l.text.includes('Linux version'))?.at ?? null;
   const span = (a: number | null, b: number | null) => (a !== null && b !== null ? seconds(b - a) : null);
+  // A message without its subject (`lab1: `, `unknown machine 52:54:…: `), once: clients repeat their DISCOVERs.
+  const seen = new Set<string>();
+  const firsts = after.map((e) => ({ at: e.at, what: e.message.replace(/^(unknown machine \S+|\S+): /, '') })).filter((m) => !seen.has(m.what) && seen.add(m.what));
   const marks = [
-    ...after.map((e) => ({ at: e.at, what: e.message.replace(/^[^:]+: /, '') })),
+    ...firsts,
     ...(kernel === null ? [] : [{ at: kernel, what: 'kernel banner on the serial port' }]),
     { at: runAt, what: 'run' },
   ].sort((a, b) => a.at - b.at);
