@@ -49,8 +49,7 @@ export interface LabBoot {
   node: string;
   /** `first boot`, the corrective action that rebooted it, or `proxy mode`. */
   cause: string;
-  /** From qemu running (or the action starting) to the node in `run`, as the controller saw it. */
-  seconds: number;
+  /** From qemu running (or the action starting) to the node in `run`, as the controller saw it, and where it went. */
   timeline: BootTimeline;
 }
 
@@ -281,7 +280,7 @@ export class Lab {
     const node = this.names.get(role)!;
     const steps = this.watch!.events.filter((e) => e.kind === 'boot' && e.details.mac === vm.mac);
     const timeline = bootTimeline(from, runAt, steps, vm.serial);
-    this.boots.push({ role, node, cause, seconds: timeline.total, timeline });
+    this.boots.push({ role, node, cause, timeline });
     this.o.log(`boot time: ${node} (${role}) ${cause}: ${timelineSummary(timeline)}`);
     this.o.log(`  ${timeline.marks.join(', ')}`);
   }
