@@ -13,7 +13,7 @@
  * Every address lives inside the namespaces; the controller's HTTP port (127.0.0.1) is reached
  * from the namespace through a socat pair over a unix socket.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -26,19 +26,16 @@ import { startInProc, type InProc } from '../helpers/inproc.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
+import { firmwareArgs, pxeNic, type Firmware } from '../lab/firmware.js';
 import { labKernelDir } from '../lab/image.js';
 import { TestNetwork } from '../network/netns.js';
 
 const MAC = '52:54:00:00:00:07';
 const SCRIPT_URL = 'http://10.99.0.1:8080/boot/${netX/mac}.ipxe';
-const OVMF = '/usr/share/OVMF';
 const SIGNED_GRUB = '/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed';
 const DHCP_MODE = { mode: 'dhcp', interface: 'br0', subnet: '10.99.0.0/24', pool: { start: '10.99.0.100', end: '10.99.0.199' }, httpUrl: 'http://10.99.0.1:8080' } as const;
 const PROXY_MODE = { mode: 'proxy', interface: 'br0', subnet: '10.99.0.0/24', httpUrl: 'http://10.99.0.1:8080' } as const;
 const DISK_MARKER = 'muster-test: booted from the disk';
-
-/** uefi-secureboot: the SMM build of OVMF with Secure Boot on and Microsoft's keys enrolled. */
-type Firmware = 'bios' | 'uefi' | 'uefi-secureboot';
 
 /** A netboot image n007 is prepared to build. */
 interface Image {
@@ -82,24 +79,12 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     tmp?.remove();
   });
 
-  /** qemu's arguments for the firmware (UEFI: the code read-only, a copy of the variables per VM), the console on stdout. */
+  /** qemu's arguments for the firmware (a copy of the UEFI variables per VM), the console on stdout. */
   function machine(firmware: Firmware): string[] {
     const secure = firmware === 'uefi-secureboot';
-    // The SMM build and the kernel it boots need more than 256 MiB (the kernel resets the VM in less).
+    // The Secure Boot kernel needs 512 MiB; a reset ends qemu, so a failed Secure Boot shows at once.
     const base = ['-accel', 'tcg', '-m', secure ? '512' : '256', '-display', 'none', '-vga', 'none', '-monitor', 'none', '-serial', 'stdio'];
-    if (firmware === 'bios') return base;
-    const vars = join(tmp.dir, `vars-${vms}.fd`);
-    copyFileSync(join(OVMF, secure ? 'OVMF_VARS_4M.ms.fd' : 'OVMF_VARS_4M.fd'), vars);
-    return [
-      ...base,
-      // The Secure Boot build guards its variables in SMM: q35 with SMM and a secure flash.
-      // A reset ends qemu, so a failed boot shows at once.
-      ...(secure ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on', '-no-reboot'] : []),
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${join(OVMF, secure ? 'OVMF_CODE_4M.secboot.fd' : 'OVMF_CODE_4M.fd')}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
-      // Only IPv4 PXE: an IPv6 attempt costs its timeouts before the next entry.
-      '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n',
-    ];
+    return [...base, ...firmwareArgs(firmware, join(tmp.dir, `vars-${vms}.fd`)), ...(secure ? ['-no-reboot'] : [])];
   }
 
   /**
@@ -137,15 +122,10 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     if (image) await c.client.request('image-add', { name: 'sb', ...image });
     await c.client.request('define', { range: 'n007', settings: [`mac=${MAC}`, `if.eth0=10.99.0.17/24,mac=${MAC}`, ...(image ? ['image=sb'] : [])] });
     if (image) await c.client.request('build', { range: 'n007' });
-    const sock = join(tmp.dir, `http-${vms}.sock`);
-    procs.push(start('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${new URL(c.running.httpUrl!).port}`]));
-    await until('the unix socket', () => existsSync(sock));
-    procs.push(start('ip', ['netns', 'exec', lab.server, 'socat', 'TCP-LISTEN:8080,bind=10.99.0.1,fork,reuseaddr', `UNIX-CONNECT:${sock}`]));
-    // romfile= (none): the firmware's own PXE boots, not an iPXE ROM on the NIC.
-    const nic = `virtio-net-pci,netdev=n0,mac=${MAC},bootindex=1${firmware === 'bios' ? '' : ',romfile='}`;
+    procs.push(...(await lab.forward(8080, Number(new URL(c.running.httpUrl!).port), tmp.dir)));
     const drives = disk ? ['-drive', `if=none,id=d0,format=raw,readonly=on,file=${disk}`, '-device', 'virtio-blk-pci,drive=d0,bootindex=2'] : [];
     t0 = Date.now();
-    const vm = start('ip', ['netns', 'exec', lab.server, 'qemu-system-x86_64', ...machine(firmware), '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', nic, ...drives]);
+    const vm = start('ip', ['netns', 'exec', lab.server, 'qemu-system-x86_64', ...machine(firmware), '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', pxeNic(firmware, MAC, 'n0'), ...drives]);
     vms++;
     procs.push(vm);
     // iPXE fetches its script over HTTP; grub reads its script over TFTP (`scriptStep`).

@@ -1,23 +1,37 @@
 /**
- * The virtual cluster lab: three qemu VMs PXE-boot muster's netboot image from a real
- * `muster controller`, and the whole loop is exercised and checked:
+ * The virtual cluster lab: three qemu VMs with empty disks PXE-boot on a Linux bridge inside a
+ * network namespace (test/network/netns.ts), through muster's dnsmasq and a real
+ * `muster controller`, and the whole loop is exercised and checked. Each is an unknown machine:
+ * it boots the discovery image, says hello and is named by the naming rule (lab[1-3], in hello
+ * order); then the lab sets its power, console and image:
  *
- *   n1   predefined by MAC (`muster define`), power by QMP (`qemu://`)   → frozen: power-cycled, back to run
- *   n2   assigned by an admin (`muster assign`), power by QMP             → admin-offline and frozen: left alone
- *   lab3 named by the sequential naming rule, power by ipmi_sim (`ipmi://`) → kernel panic: seen on the console, corrected
+ *   bios        SeaBIOS + iPXE ROM, power by QMP (`qemu://`)       → frozen: power-cycled, back to run
+ *   uefi        OVMF, power by QMP                                 → admin-offline and frozen: left alone
+ *   secureboot  OVMF with Secure Boot enforced, power by ipmi_sim  → kernel panic: seen on the console, corrected
  *
- * Each VM's console is its `-serial pty`, driven by the controller's serial console driver. Used by
- * test/e2e/lab.test.ts (in `npm test`) and by `npm run lab` (verbose, for people).
+ * The network runs in dhcp mode with Secure Boot's signed chain (shim → grub → the Debian-signed
+ * kernel, all over TFTP), which UEFI machines with Secure Boot off take too. Then the controller
+ * restarts in proxy mode beside a second dnsmasq playing the site's DHCP server, and the uefi VM is
+ * power-cycled: it boots snponly.efi and iPXE with the site's address and reaches run again.
+ *
+ * Each VM's console is its serial pty, driven by the controller's serial console driver. The
+ * controller listens on 127.0.0.1; the VMs reach its MQTT and HTTP ports at 10.99.0.1 through
+ * socat forwarders into the namespace. Used by test/e2e/lab.test.ts (in `npm test`) and by
+ * `npm run lab` (verbose, for people). Needs root (namespaces, taps, DHCP's port).
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { musterBin, requireBuild, startControllerProc, type ControllerProc } from '../helpers/controller.js';
+import type { Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
+import { TestNetwork } from '../network/netns.js';
 import type { Event, NodeState, Transition } from '../../shared/protocol.js';
 import { LabBmc } from './bmc.js';
+import type { Firmware } from './firmware.js';
 import { labImage } from './image.js';
+import { bootTimeline, timelineSummary, type BootTimeline } from './timeline.js';
 import { LabVm } from './vm.js';
 import { LabWatch } from './watch.js';
 
@@ -28,54 +42,76 @@ export interface LabOptions {
   verbose?: boolean;
 }
 
+export type LabRole = 'bios' | 'uefi' | 'secureboot';
+
 export interface LabBoot {
+  role: LabRole;
   node: string;
-  /** `first boot` or the corrective action that rebooted it. */
+  /** `first boot`, the corrective action that rebooted it, or `proxy mode`. */
   cause: string;
-  /** From qemu running (or the action starting) to the node in `run`, as the controller saw it. */
-  seconds: number;
+  /** From qemu running (or the action starting) to the node in `run`, as the controller saw it, and where it went. */
+  timeline: BootTimeline;
 }
 
 export interface LabReport {
   image: { initrd: string; bytes: number; summary: string };
+  /** The node the naming rule gave each VM. */
+  names: Record<LabRole, string>;
+  /** The order the VMs said hello in. */
+  helloOrder: LabRole[];
   boots: LabBoot[];
   /** Per node: the events the checks relied on, and the last console lines. */
   nodes: Record<string, { state: NodeState; actions: Event[]; console: Event[]; consoleTail: string[] }>;
   bmcActions: string[];
-  /** n2's journal (`muster history n2`). */
+  /** The uefi node's journal (`muster history`) up to the proxy-mode boot. */
   offlineNodeHistory: Transition[];
-  /** n2 stayed frozen: nobody resumed or reset it. */
+  /** The uefi node stayed frozen while offline: nobody resumed or reset it. */
   offlineNodeStillFrozen: boolean;
+  /** What the site's DHCP server logged (proxy mode). */
+  siteServerLog: string;
   wallSeconds: number;
 }
 
 /** The image's own command line; netboot adds muster.controller= and BOOTIF=. */
 const CMDLINE = 'console=ttyS0 muster.interval=1 muster.shell';
-const MAC = { n1: '52:54:00:6c:61:01', n2: '52:54:00:6c:61:02', lab3: '52:54:00:6c:61:03' } as const;
-/** TCG on 2 shared cores: a PXE boot takes ~15 s alone, several times that when VMs boot together under load. */
-const BOOT_TIMEOUT_MS = 180_000;
+const VMS: ReadonlyArray<{ role: LabRole; firmware: Firmware; mac: string }> = [
+  { role: 'bios', firmware: 'bios', mac: '52:54:00:6c:61:01' },
+  { role: 'uefi', firmware: 'uefi', mac: '52:54:00:6c:61:02' },
+  { role: 'secureboot', firmware: 'uefi-secureboot', mac: '52:54:00:6c:61:03' },
+];
+/** Where the VMs reach the controller: the bridge's address in the namespace, forwarded to 127.0.0.1. */
+const HTTP_PORT = 8080;
+const MQTT_PORT = 1883;
+const SUBNET = { interface: 'br0', subnet: '10.99.0.0/24', httpUrl: `http://10.99.0.1:${HTTP_PORT}` };
+/**
+ * TCG on 2 shared cores, three VMs booting together: BIOS reaches run in about a minute, UEFI
+ * through shim and grub (kernel and a 35 MB initrd over TFTP) in two or three.
+ */
+const BOOT_TIMEOUT_MS = 360_000;
 
 /**
  * Policy timings short enough for a lab (see docs/state.md): heartbeats every second, dead after 6
  * missed (slack for a guest starved of CPU while others boot, and before the broker's keepalive
  * timeout — 7.5 s for the agent's 1 s interval — delivers the will), a short grace, and power-cycle as
- * the first corrective step so both drivers are exercised. The breaker keeps its thresholds (with
- * n2 offline at most 2 admin-online nodes go silent, under its minimum of 3); it waits 3 s instead
- * of 10 s for a silence to settle before an action.
+ * the first corrective step so both drivers are exercised; a corrected node gets 6 minutes to boot
+ * (a Secure Boot VM's TFTP boot under load). The breaker keeps its thresholds (with the uefi node
+ * offline at most 2 admin-online nodes go silent, under its minimum of 3); it waits 3 s instead of
+ * 10 s for a silence to settle before an action.
  */
-function controllerConfig(mqttPort: number, discoveryImage: string, imageDirs: string[]): string {
+function controllerConfig(imageDirs: string[], network: object): string {
   return JSON.stringify(
     {
-      advertiseUrl: `mqtt://10.0.2.2:${mqttPort}`,
+      advertiseUrl: `mqtt://10.99.0.1:${MQTT_PORT}`,
       heartbeatIntervalS: 1,
       policies: {
         grace: '5s',
         heartbeat: { interval: '1s', suspectAfterMissed: 3, deadAfterMissed: 6 },
         consolePanic: { patterns: ['kernel-panic'] },
-        ladder: { steps: ['power-cycle'], backoff: '10s', awaitBoot: '3m' },
+        ladder: { steps: ['power-cycle'], backoff: '10s', awaitBoot: '6m' },
         breaker: { settle: '3s' },
       },
-      build: { discoveryImage, imageDirs },
+      build: { discoveryImage: 'lab', imageDirs },
+      network,
     },
     null,
     2,
@@ -84,119 +120,147 @@ function controllerConfig(mqttPort: number, discoveryImage: string, imageDirs: s
 
 export class Lab {
   private readonly tmp = tempDir('muster-lab-');
+  private net: TestNetwork | null = null;
   private controller: ControllerProc | null = null;
   private watch: LabWatch | null = null;
-  private readonly vms: LabVm[] = [];
+  private readonly vms = new Map<LabRole, LabVm>();
+  private readonly names = new Map<LabRole, string>();
   private bmc: LabBmc | null = null;
+  private readonly procs: Proc[] = [];
   private readonly boots: LabBoot[] = [];
-  private httpPort = 0;
+  private ports = { mqtt: 0, http: 0 };
 
   constructor(private readonly o: LabOptions) {}
 
   async run(): Promise<LabReport> {
     const t0 = Date.now();
     const { log } = this.o;
+    if (process.getuid?.() !== 0) throw new Error('lab: needs root (network namespaces, tap devices, DHCP on port 67)');
     requireBuild();
     log('image: fetching the cloud kernel and building the initramfs (cached in .lab/)');
     const image = labImage();
     log(`image: ${image.summary}`);
+    const imageDirs = [dirname(image.kernel), dirname(image.initrd)];
 
-    const { controller, watch } = await this.startController([dirname(image.kernel), dirname(image.initrd)]);
+    const net = (this.net = new TestNetwork());
+    this.ports = { mqtt: await freePort(), http: await freePort() };
+    this.procs.push(...(await net.forward(HTTP_PORT, this.ports.http, this.tmp.dir)), ...(await net.forward(MQTT_PORT, this.ports.mqtt, this.tmp.dir)));
+    const dhcpMode = { mode: 'dhcp', ...SUBNET, pool: { start: '10.99.0.100', end: '10.99.0.199' }, secureBoot: true, netns: net.server };
+    const { controller, watch } = await this.startController(controllerConfig(imageDirs, dhcpMode));
+    log(`network: bridge br0 10.99.0.1/24 in namespace ${net.server}; muster's dnsmasq in dhcp mode with Secure Boot's signed chain`);
     const cli = controller.cli;
     await cli(['image', 'add', 'lab', '--kernel', image.kernel, '--initrd', image.initrd, '--cmdline', CMDLINE]);
+    await cli(['naming', 'on', 'lab[1-3]']);
 
-    const [vm1, vm2, vm3] = await Promise.all(
-      (['n1', 'n2', 'lab3'] as const).map((name) => LabVm.start({ name, mac: MAC[name], dir: this.dir(name), httpPort: this.httpPort })),
+    await Promise.all(
+      VMS.map(async ({ role, firmware, mac }, i) => {
+        const dir = this.dir(role);
+        this.vms.set(role, await LabVm.start({ name: role, mac, firmware, dir, netns: net.server, tap: net.tap(`tap${i}`) }));
+      }),
     );
-    this.vms.push(vm1!, vm2!, vm3!);
-    this.bmc = await LabBmc.start(this.dir('lab3-bmc'), vm3!.qmpSocket);
-    log(`vms: n1 ${vm1!.pty}, n2 ${vm2!.pty}, lab3 ${vm3!.pty} (paused); lab3's BMC on udp/${this.bmc.port}`);
+    const vm = (role: LabRole) => this.vms.get(role)!;
+    this.bmc = await LabBmc.start(this.dir('secureboot-bmc'), vm('secureboot').qmpSocket);
+    log(`vms: ${VMS.map((v) => `${v.role} ${vm(v.role).pty}`).join(', ')} (paused); the secureboot VM's BMC on udp/${this.bmc.port}`);
+    const power: Record<LabRole, string> = { bios: `qemu://${vm('bios').qmpSocket}`, uefi: `qemu://${vm('uefi').qmpSocket}`, secureboot: this.bmc.target };
 
-    // n1 is known before it boots: by MAC, with its image prepared. n2 is defined without hardware ids.
-    await cli(['define', 'n1', `mac=${MAC.n1}`, 'image=lab', `power=qemu://${vm1!.qmpSocket}`, `console=serial:${vm1!.pty}`]);
-    await cli(['build', 'n1']);
-    await cli(['define', 'n2', 'image=lab', `power=qemu://${vm2!.qmpSocket}`, `console=serial:${vm2!.pty}`]);
-    await vm1!.boot();
-    await vm2!.boot();
-    log('boot: n1 (defined by MAC) and an unknown machine PXE-boot');
-
-    // The unknown machine boots the discovery image and is listed; an admin names it n2.
-    const agent2 = `mac-${MAC.n2.replaceAll(':', '')}`;
-    await watch.until(`agent ${agent2} discovered`, BOOT_TIMEOUT_MS, () => watch.events.find((e) => e.kind === 'discovered' && e.agentId === agent2));
-    await cli(['assign', MAC.n2, 'n2']);
-    log(`identify: ${agent2} assigned to n2 by an admin`);
-
-    // The third machine is named by the sequential naming rule as it says hello.
-    await cli(['naming', 'on', 'lab[3-9]']);
-    await vm3!.boot();
-    log('boot: a third unknown machine PXE-boots with sequential naming on (lab[3-9])');
-    await watch.until('lab3 named by the naming rule', BOOT_TIMEOUT_MS, () => watch.events.find((e) => e.kind === 'assigned' && e.node === 'lab3'));
+    // Unknown machines, all three: the discovery image, hello, and a name from the rule.
+    for (const v of VMS) await vm(v.role).boot();
+    log('boot: three unknown machines PXE-boot with sequential naming on (lab[1-3])');
+    const helloOrder: LabRole[] = [];
+    await Promise.all(
+      VMS.map(async ({ role, mac }) => {
+        const agentId = `mac-${mac.replaceAll(':', '')}`;
+        const named = await watch.until(`the ${role} VM named by the naming rule`, BOOT_TIMEOUT_MS, () =>
+          watch.events.find((e) => e.kind === 'assigned' && e.agentId === agentId && e.details.by === 'naming'),
+        );
+        const node = named.node!;
+        this.names.set(role, node);
+        helloOrder.push(role);
+        await cli(['set', node, 'image=lab', `power=${power[role]}`, `console=serial:${vm(role).pty}`]);
+        await cli(['build', node]);
+        log(`identify: the ${role} VM is ${node}; power, console and image set, prepared to build`);
+      }),
+    );
     await cli(['naming', 'off']);
-    await cli(['set', 'lab3', 'image=lab', `power=${this.bmc.target}`, `console=serial:${vm3!.pty}`]);
-    await cli(['build', 'lab3']);
-    log('identify: lab3 named; its power goes through ipmi_sim, its console is attached now');
+    const name = (role: LabRole) => this.names.get(role)!;
 
-    for (const vm of this.vms) {
-      const s = await watch.inPhase(vm.name, 'run', BOOT_TIMEOUT_MS);
-      this.recordBoot(vm.name, 'first boot', vm.bootedAt, s.phaseSince);
-    }
-    // netboot releases a node once its build reaches run (the next boot would go to the local disk);
-    // this image is diskless, so n1 is prepared again for the boot its correction will cause.
-    await watch.until('n1 released by netboot', 60_000, () => watch.events.find((e) => e.kind === 'build' && e.node === 'n1' && e.details.state === 'done'));
-    await cli(['build', 'n1']);
+    await Promise.all(
+      VMS.map(async ({ role }) => {
+        const s = await watch.inPhase(name(role), 'run', BOOT_TIMEOUT_MS);
+        this.recordBoot(role, 'first boot', vm(role).bootedAt, s.phaseSince);
+      }),
+    );
 
     // ---- faults -------------------------------------------------------------------------------
-    const before = { n1: watch.states.get('n1')!.bootId, lab3: watch.states.get('lab3')!.bootId };
-    await cli(['offline', 'n2', '--reason', 'lab: held for inspection']);
-    await vm2!.freeze();
-    log('fault: n2 set admin-offline and frozen (QMP stop): muster must leave it alone');
+    const [bios, uefi, secureboot] = [name('bios'), name('uefi'), name('secureboot')];
+    const before = { bios: watch.states.get(bios)!.bootId, secureboot: watch.states.get(secureboot)!.bootId };
+    await cli(['offline', uefi, '--reason', 'lab: held for inspection']);
+    await vm('uefi').freeze();
+    log(`fault: ${uefi} (uefi) set admin-offline and frozen (QMP stop): muster must leave it alone`);
     const frozenAt = Date.now();
-    await vm1!.freeze();
-    log('fault: n1 frozen (QMP stop): heartbeats stop, its TCP connection stays open (no clean disconnect)');
-    await typeOnConsole(controller.mqttUrl, 'lab3', 'echo c > /proc/sysrq-trigger\n');
+    await vm('bios').freeze();
+    log(`fault: ${bios} (bios) frozen (QMP stop): heartbeats stop, its TCP connection stays open (no clean disconnect)`);
+    await typeOnConsole(controller.mqttUrl, secureboot, 'echo c > /proc/sysrq-trigger\n');
     const panicAt = Date.now();
-    log('fault: lab3: `echo c > /proc/sysrq-trigger` typed on its serial console');
+    log(`fault: ${secureboot} (secureboot): \`echo c > /proc/sysrq-trigger\` typed on its serial console`);
 
-    const panicSeen = await watch.until('a kernel-panic console event for lab3', 60_000, () =>
-      watch.events.find((e) => e.kind === 'console' && e.node === 'lab3' && e.details.pattern === 'kernel-panic'),
+    const panicSeen = await watch.until(`a kernel-panic console event for ${secureboot}`, 60_000, () =>
+      watch.events.find((e) => e.kind === 'console' && e.node === secureboot && e.details.pattern === 'kernel-panic'),
     );
     log(`seen: ${panicSeen.message}`);
-    const [n1Back, lab3Back] = await Promise.all([
-      this.corrected('n1', before.n1, frozenAt),
-      this.corrected('lab3', before.lab3, panicAt),
-    ]);
-    log(`corrected: n1 back in run (boot ${n1Back.bootId}), lab3 back in run (boot ${lab3Back.bootId})`);
-    const n1Dead = watch.eventsOf('n1', 'transition').find((e) => e.details.axis === 'liveness' && e.details.to === 'dead');
-    log(`n1 was found dead by: ${n1Dead?.message ?? '?'}`);
-    const n2State = await watch.until('n2 dead (silent while frozen)', 60_000, () => (watch.states.get('n2')?.liveness === 'dead' ? watch.states.get('n2') : null));
+    await Promise.all([this.corrected('bios', before.bios, frozenAt), this.corrected('secureboot', before.secureboot, panicAt)]);
+    const biosDead = watch.eventsOf(bios, 'transition').find((e) => e.details.axis === 'liveness' && e.details.to === 'dead');
+    log(`${bios} was found dead by: ${biosDead?.message ?? '?'}`);
+    const offlineState = await watch.until(`${uefi} dead (silent while frozen)`, 60_000, () => (watch.states.get(uefi)?.liveness === 'dead' ? watch.states.get(uefi) : null));
+    const offlineNodeHistory = JSON.parse((await cli(['history', uefi, '--json'])).stdout) as Transition[];
+    const offlineNodeStillFrozen = !(await vm('uefi').running());
+    const offlineActions = watch.eventsOf(uefi, 'action');
 
-    const n2History = JSON.parse((await cli(['history', 'n2', '--json'])).stdout) as Transition[];
+    // ---- proxy mode ---------------------------------------------------------------------------
+    const siteServer = await net.siteServer(this.tmp.dir);
+    this.procs.push(siteServer);
+    await this.controller!.stop();
+    const proxyMode = { mode: 'proxy', ...SUBNET, netns: net.server };
+    const restarted = await this.startController(controllerConfig(imageDirs, proxyMode));
+    log('network: the controller restarted in proxy mode; a second dnsmasq (10.99.0.2) is the site DHCP server');
+    const uefiBoot = watch.states.get(uefi)?.bootId ?? null;
+    const cycleAt = Date.now();
+    await restarted.controller.cli(['power', 'cycle', uefi]);
+    log(`power: ${uefi} (uefi, still offline) power-cycled by hand`);
+    const s = await restarted.watch.inPhase(uefi, 'run', BOOT_TIMEOUT_MS, uefiBoot);
+    this.recordBoot('uefi', 'proxy mode', cycleAt, s.phaseSince);
+
     const nodes: LabReport['nodes'] = {};
-    for (const node of ['n1', 'n2', 'lab3']) {
-      const tail = await cli(['console', node, '--tail', '2000']);
+    for (const { role } of VMS) {
+      const node = name(role);
+      const tail = await restarted.controller.cli(['console', node, '--tail', '3000']);
       nodes[node] = {
-        state: node === 'n2' ? n2State : watch.states.get(node)!,
-        actions: watch.eventsOf(node, 'action'),
-        console: watch.eventsOf(node, 'console'),
+        state: role === 'uefi' ? offlineState : restarted.watch.states.get(node)!,
+        actions: role === 'uefi' ? offlineActions : restarted.watch.eventsOf(node, 'action'),
+        console: restarted.watch.eventsOf(node, 'console'),
         consoleTail: tail.stdout.split('\n'),
       };
     }
     const report: LabReport = {
       image: { initrd: image.initrd, bytes: image.initrdBytes, summary: image.summary },
+      names: Object.fromEntries(this.names) as Record<LabRole, string>,
+      helloOrder,
       boots: this.boots,
       nodes,
       bmcActions: this.bmc.actions(),
-      offlineNodeHistory: n2History,
-      offlineNodeStillFrozen: !(await vm2!.running()),
+      offlineNodeHistory,
+      offlineNodeStillFrozen,
+      siteServerLog: siteServer.output(),
       wallSeconds: (Date.now() - t0) / 1000,
     };
     log(`lab: done in ${report.wallSeconds.toFixed(0)} s`);
     return report;
   }
 
-  /** Waits for the policy's corrective action on `node` to finish and the node to be back in run. */
-  private async corrected(node: string, oldBootId: string | null, faultAt: number): Promise<NodeState> {
+  /** Waits for the policy's corrective action on the node to finish and the node to be back in run. */
+  private async corrected(role: LabRole, oldBootId: string | null, faultAt: number): Promise<NodeState> {
     const watch = this.watch!;
+    const node = this.names.get(role)!;
     const started = await watch.until(`a corrective action on ${node}`, 90_000, () =>
       watch.events.find((e) => e.kind === 'action' && e.node === node && e.details.state === 'started' && e.details.action !== 'console-tail' && e.at >= faultAt - 1000),
     );
@@ -206,43 +270,54 @@ export class Lab {
     );
     if (done.details.state !== 'done') throw new Error(`lab: ${node}: ${done.message}`);
     const s = await watch.inPhase(node, 'run', BOOT_TIMEOUT_MS, oldBootId);
-    this.recordBoot(node, `${String(started.details.action)} (${String(started.details.policy)})`, started.at, s.phaseSince);
+    this.recordBoot(role, `${String(started.details.action)} (${String(started.details.policy)})`, started.at, s.phaseSince);
     return s;
   }
 
-  private recordBoot(node: string, cause: string, from: number, runAt: number): void {
-    const seconds = Math.round((runAt - from) / 100) / 10;
-    this.boots.push({ node, cause, seconds });
-    this.o.log(`boot time: ${node} ${cause}: ${seconds} s to run`);
+  /** A boot's time to run and where it went, from the node's boot events and serial port. */
+  private recordBoot(role: LabRole, cause: string, from: number, runAt: number): void {
+    const vm = this.vms.get(role)!;
+    const node = this.names.get(role)!;
+    const steps = this.watch!.events.filter((e) => e.kind === 'boot' && e.details.mac === vm.mac);
+    const timeline = bootTimeline(from, runAt, steps, vm.serial);
+    this.boots.push({ role, node, cause, timeline });
+    this.o.log(`boot time: ${node} (${role}) ${cause}: ${timelineSummary(timeline)}`);
+    this.o.log(`  ${timeline.marks.join(', ')}`);
   }
 
-  private async startController(imageDirs: string[]): Promise<{ controller: ControllerProc; watch: LabWatch }> {
-    const mqttPort = await freePort();
-    this.httpPort = await freePort();
-    const config = join(this.tmp.dir, 'controller.json');
-    writeFileSync(config, controllerConfig(mqttPort, 'lab', imageDirs));
-    this.controller = await startControllerProc(['--config', config, '--mqtt-port', String(mqttPort), '--http-port', String(this.httpPort)], { dataDir: join(this.tmp.dir, 'data') });
-    this.o.log(`controller: ${this.controller.mqttUrl}, http ${this.controller.httpUrl}; guests reach it at 10.0.2.2`);
-    this.watch = await LabWatch.connect(this.controller.mqttUrl, (e) => {
+  /** A controller on the lab's ports (the forwarders lead there), with its data kept across restarts. */
+  private async startController(config: string): Promise<{ controller: ControllerProc; watch: LabWatch }> {
+    const file = join(this.tmp.dir, 'controller.json');
+    writeFileSync(file, config);
+    const args = ['--config', file, '--mqtt-port', String(this.ports.mqtt), '--http-port', String(this.ports.http)];
+    this.controller = await startControllerProc(args, { dataDir: join(this.tmp.dir, 'data') });
+    this.o.log(`controller: ${this.controller.mqttUrl}, http ${this.controller.httpUrl}; guests reach them at 10.99.0.1:${MQTT_PORT} and :${HTTP_PORT}`);
+    // One watch across restarts: it reconnects, and keeps the events of the whole lab.
+    this.watch ??= await LabWatch.connect(this.controller.mqttUrl, (e) => {
       if (this.o.verbose) this.o.log(`  event ${e.kind}: ${e.message}`);
     });
     return { controller: this.controller, watch: this.watch };
   }
 
   private dir(name: string): string {
-    return join(this.tmp.dir, name);
+    const dir = join(this.tmp.dir, name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   /** Stops everything the lab started; safe to call twice. */
   async close(): Promise<void> {
-    await Promise.allSettled(this.vms.map((vm) => vm.stop()));
-    this.vms.length = 0;
+    await Promise.allSettled([...this.vms.values()].map((vm) => vm.stop()));
+    this.vms.clear();
     await this.bmc?.stop();
     await this.watch?.close().catch(() => {});
     await this.controller?.stop();
+    for (const p of this.procs.splice(0).reverse()) await p.stop();
+    this.net?.remove();
     this.bmc = null;
     this.watch = null;
     this.controller = null;
+    this.net = null;
     this.tmp.remove();
   }
 }

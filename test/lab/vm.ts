@@ -1,27 +1,31 @@
 /**
- * A lab VM: qemu (TCG) that PXE-boots through iPXE from the controller's HTTP port, with its
- * serial port on a pty (for the controller's serial console driver) and a QMP socket (for the
- * `qemu` power driver, and for the lab to freeze it). Started paused (`-S`) so the console can be
- * attached before the first byte; `boot()` lets it run.
+ * A lab VM: qemu (TCG) inside the lab network's namespace, its NIC on a tap in the bridge where
+ * muster's dnsmasq answers, an empty disk, and the firmware of a real machine (firmware.ts). Its
+ * serial port is a pty (for the controller's serial console driver) that qemu also copies to a
+ * log file, read here to time the boot; a QMP socket serves the `qemu` power driver and lets the
+ * lab freeze it. Started paused (`-S`); `boot()` lets it run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withQmp } from '../../controller/power/qmp.js';
 import { start, type Proc } from '../helpers/proc.js';
+import { firmwareArgs, pxeNic, type Firmware } from './firmware.js';
 
 export interface LabVmOptions {
   name: string;
   mac: string;
-  /** A directory of its own: TFTP root, QMP socket. */
+  firmware: Firmware;
+  /** A directory of its own: QMP socket, disk, firmware variables, serial log. */
   dir: string;
-  /** The controller's HTTP port on the host (the guest reaches it at 10.0.2.2). */
-  httpPort: number;
-  memoryMb?: number;
+  /** The namespace holding the bridge, and the tap on it the VM's NIC uses. */
+  netns: string;
+  tap: string;
 }
 
 /**
- * A TFTP root for qemu's `-netdev user,tftp=DIR,bootfile=boot.ipxe`: its built-in TFTP serves only
- * this first script, which chains to the controller's HTTP port (10.0.2.2 is the host's loopback).
+ * A TFTP root for qemu's `-netdev user,tftp=DIR,bootfile=boot.ipxe` (VM tests without the lab
+ * network): its built-in TFTP serves only this first script, which chains to the controller's HTTP
+ * port (10.0.2.2 is the host's loopback).
  */
 export function ipxeChainDir(dir: string, httpPort: number): string {
   mkdirSync(dir, { recursive: true });
@@ -29,31 +33,55 @@ export function ipxeChainDir(dir: string, httpPort: number): string {
   return dir;
 }
 
+/** A line the VM wrote on its serial port, and when the lab read it. */
+export interface SerialLine {
+  at: number;
+  text: string;
+}
+
 export class LabVm {
   /** When the VM was last let run (boot or power action), for boot times. */
   bootedAt = 0;
+  readonly serial: SerialLine[] = [];
+  private serialOffset = 0;
+  private serialPartial = '';
+  private readonly serialTimer: NodeJS.Timeout;
 
   private constructor(
     readonly name: string,
     readonly mac: string,
+    readonly firmware: Firmware,
     readonly qmpSocket: string,
     readonly pty: string,
     readonly proc: Proc,
-  ) {}
+    private readonly serialLog: string,
+  ) {
+    // Read often enough that a line's time says when it was written (within a quarter second).
+    this.serialTimer = setInterval(() => this.readSerial(), 250);
+  }
 
   static async start(o: LabVmOptions): Promise<LabVm> {
-    const tftp = ipxeChainDir(join(o.dir, 'tftp'), o.httpPort);
     const qmpSocket = join(o.dir, 'qmp.sock');
-    const proc = start('qemu-system-x86_64', [
-      '-name', o.name, '-accel', 'tcg', '-m', String(o.memoryMb ?? 512), '-S',
-      '-display', 'none', '-vga', 'none', '-monitor', 'none', '-boot', 'n',
-      '-netdev', `user,id=n0,tftp=${tftp},bootfile=boot.ipxe`,
-      '-device', `virtio-net-pci,netdev=n0,mac=${o.mac}`,
-      '-serial', 'pty',
+    const serialLog = join(o.dir, 'serial.log');
+    const disk = join(o.dir, 'disk.img');
+    // An empty disk: nothing to boot from but the network.
+    writeFileSync(disk, '');
+    truncateSync(disk, 64 << 20);
+    writeFileSync(serialLog, '');
+    const proc = start('ip', [
+      'netns', 'exec', o.netns,
+      'qemu-system-x86_64', '-name', o.name, '-accel', 'tcg', '-m', '512', '-S',
+      ...firmwareArgs(o.firmware, join(o.dir, 'vars.fd')),
+      '-display', 'none', '-vga', 'none', '-monitor', 'none',
+      '-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`,
+      '-device', pxeNic(o.firmware, o.mac, 'n0'),
+      '-drive', `if=none,id=d0,format=raw,file=${disk}`,
+      '-device', 'virtio-blk-pci,drive=d0,bootindex=2',
+      '-chardev', `pty,id=s0,logfile=${serialLog}`, '-serial', 'chardev:s0',
       '-qmp', `unix:${qmpSocket},server=on,wait=off`,
     ]);
     const m = (await proc.waitFor(/char device redirected to (\/dev\/pts\/\d+)/, 20_000)) as RegExpMatchArray;
-    return new LabVm(o.name, o.mac, qmpSocket, m[1]!, proc);
+    return new LabVm(o.name, o.mac, o.firmware, qmpSocket, m[1]!, proc, serialLog);
   }
 
   async qmp(command: string): Promise<unknown> {
@@ -79,7 +107,30 @@ export class LabVm {
     return r.running === true;
   }
 
+  /** The first serial line at or after `since` that matches, or null. */
+  serialLine(pattern: RegExp, since: number): SerialLine | null {
+    this.readSerial();
+    return this.serial.find((l) => l.at >= since && pattern.test(l.text)) ?? null;
+  }
+
+  private readSerial(): void {
+    const fd = openSync(this.serialLog, 'r');
+    try {
+      const buf = Buffer.alloc(1 << 16);
+      for (let n; (n = readSync(fd, buf, 0, buf.length, this.serialOffset)) > 0; ) {
+        this.serialOffset += n;
+        const lines = (this.serialPartial + buf.subarray(0, n).toString('latin1')).split(/\r?\n/);
+        this.serialPartial = lines.pop()!;
+        const at = Date.now();
+        for (const text of lines) this.serial.push({ at, text });
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.serialTimer);
     await this.proc.stop('SIGKILL');
   }
 }

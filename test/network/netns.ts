@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { start, type Proc } from '../helpers/proc.js';
+import { until } from '../helpers/wait.js';
 
 /** `ip` with arguments; throws with its stderr. */
 export function ip(...args: string[]): string {
@@ -89,6 +90,18 @@ export class TestNetwork {
     ip('-n', this.server, 'tuntap', 'add', name, 'mode', 'tap');
     ip('-n', this.server, 'link', 'set', name, 'master', 'br0', 'up');
     return name;
+  }
+
+  /**
+   * Makes `127.0.0.1:hostPort` (a controller listening in the host's namespace) reachable from the
+   * bridge at `10.99.0.1:port`: a socat pair over a unix socket in `dir`, so no address outside the
+   * namespaces is involved. The caller stops both processes.
+   */
+  async forward(port: number, hostPort: number, dir: string): Promise<Proc[]> {
+    const sock = join(dir, `forward-${port}.sock`);
+    const host = start('socat', [`UNIX-LISTEN:${sock},fork,unlink-early`, `TCP:127.0.0.1:${hostPort}`]);
+    await until(`the unix socket ${sock}`, () => existsSync(sock));
+    return [host, start('ip', ['netns', 'exec', this.server, 'socat', `TCP-LISTEN:${port},bind=10.99.0.1,fork,reuseaddr`, `UNIX-CONNECT:${sock}`])];
   }
 
   remove(): void {
