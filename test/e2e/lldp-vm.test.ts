@@ -7,7 +7,7 @@
  * a unix socket) binds the node defined only by that switch port. The VM's address comes from a
  * dnsmasq playing the site's DHCP server.
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,10 +53,7 @@ describe.skipIf(process.getuid?.() !== 0)('the netboot image learns its switch p
     await controller.cli(['define', 'n007']);
     await controller.cli(['switch', 'add', 'leaf7']);
     await controller.cli(['switch', 'port', 'leaf7', 'Ethernet1/7', 'n007', 'nic=eth0']);
-    const relay = join(tmp.dir, 'mqtt.socket');
-    procs.push(start('socat', [`UNIX-LISTEN:${relay},fork`, `TCP:127.0.0.1:${new URL(controller.mqttUrl).port}`]));
-    await until('the relay socket', () => existsSync(relay));
-    procs.push(start('ip', ['netns', 'exec', lab.server, 'socat', 'TCP-LISTEN:1883,bind=10.99.0.1,fork,reuseaddr', `UNIX-CONNECT:${relay}`]));
+    procs.push(...(await lab.forward(1883, Number(new URL(controller.mqttUrl).port), tmp.dir)));
 
     const watcher = await mqtt.connectAsync(controller.mqttUrl);
     const hellos: Hello[] = [];
