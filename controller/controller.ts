@@ -139,9 +139,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       wsPort: config.wsPort ?? undefined,
       authenticate: async (clientId, username, password, source, sessionLive) => {
         const outcome = await authenticator.authenticate(clientId, username, password, source, sessionLive);
-        // An agent refused for its token is a site problem (`muster doctor` lists them).
-        if (!outcome.ok && isAgentClient(clientId)) events.emit('rejected', { source: clientId, reason: outcome.reason, at: now() });
+        // An agent refused for its token is a site problem (`muster doctor` lists them); one refused
+        // as a node's agent is the node's admins' to decide (a `conflict` event).
         if (!outcome.ok && outcome.claim) events.emit('agent:claim-refused', { agentId: clientId, ...outcome.claim, reason: outcome.reason, at: now() });
+        else if (!outcome.ok && isAgentClient(clientId)) events.emit('rejected', { source: clientId, reason: outcome.reason, at: now() });
         return outcome;
       },
       tls,

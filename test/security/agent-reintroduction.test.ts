@@ -67,7 +67,7 @@ beforeAll(async () => {
     },
     { now: () => Date.now() + ahead },
   );
-  c.running.ctx.events.owner('test').on('rejected', ({ reason }) => refusals.push(reason));
+  c.running.ctx.events.owner('test').on('agent:claim-refused', ({ reason }) => refusals.push(reason));
   const watcher = await rawConnect(c.running.mqttUrl, { clientId: 'muster-cli-watch', username: 'admin', password: c.adminPassword });
   watcher.on('message', (_t, payload) => events.push(Event.parse(JSON.parse(payload.toString('utf8')))));
   await watcher.subscribeAsync(topics.allEvents, { qos: 1 });
