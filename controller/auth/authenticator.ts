@@ -90,9 +90,11 @@ export class Authenticator {
     const hashes = (password?.toString('utf8') ?? '').split(' ', 2).map(tokenHash);
     if (credential && hashes.includes(credential.hash)) return { ok: true, principal: { kind: 'agent', agentId, proof: 'secret' } };
     if (credential?.previousHash && hashes.includes(credential.previousHash)) {
-      const where = agent!.node ? ` of ${agent!.node}` : '';
-      const reason = `agent ${agentId}: refused: it presented the secret a token re-introduction replaced at ${new Date(credential.issuedAt).toISOString()}, so two machines claim to be agent ${agentId}${where}; an admin decides which one it is (\`muster assign --force\`, \`muster conflict clear\`)`;
-      return { ok: false, code: 'not-authorized', reason, ...(agent!.node ? { claim: { node: agent!.node, hold: true } } : {}) };
+      const node = agent!.node;
+      const claimed = `it presented the secret a token re-introduction replaced at ${new Date(credential.issuedAt).toISOString()}, so two machines claim to be agent ${agentId}`;
+      if (!node) return { ok: false, code: 'not-authorized', reason: `agent ${agentId}: refused: ${claimed}` };
+      const reason = `agent ${agentId}: refused: ${claimed} of ${node}; an admin decides which one is ${node} (\`muster conflict clear ${node}\`, \`muster assign --force\`)`;
+      return { ok: false, code: 'not-authorized', reason, claim: { node, hold: true } };
     }
     const token = hashes.find((h) => this.knownToken(h));
     if (!token) return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: unknown or revoked token, and not its own secret` };
