@@ -117,11 +117,17 @@ describe("the bootstrap token against a known node's agent id", () => {
     expect(await connectAs(`${secondSecrets[0]} ${token}`)).toBe(0);
   });
 
-  it('after the window the token is refused again', { timeout: 60_000 }, async () => {
+  it('after the window the token is refused again, until an admin who checked the machine clears the refusal', { timeout: 60_000 }, async () => {
     await sessionGone();
     ahead += WINDOW_MS + 1000;
     expect(await connectAs(token)).toBe(5);
     expect(refusals.at(-1)).toMatch(/no boot of n1 seen by muster in the last 1 min \(the last: power cycle \(admin admin\), 1 min \d+ s ago\)/);
+
+    // `muster conflict clear` decides the refusal the node's admins were told of (the first since the boot).
+    const { cleared } = await c.admin.request('conflict-clear', { node: 'n1' });
+    expect(cleared).toMatchObject({ agentId: AGENT, reason: expect.stringMatching(/n1 already came back after its last boot/) });
+    expect(await connectAs(token)).toBe(0);
+    await expect(c.admin.request('conflict-clear', { node: 'n1' })).rejects.toThrow('node n1 has no identity conflict and no refused re-introduction of its agent');
   });
 
   it('the secret the re-introduction replaced, presented again, is a second claimant: refused, and n1 held as a conflict', { timeout: 60_000 }, async () => {
