@@ -10,6 +10,8 @@ import { Reintroductions, reintroductionRefusal, type ClaimedAgent } from '../..
 import { emptyStore } from '../../controller/store/schema.js';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { secretHash } from '../../agent/link.js';
+import { ControllerConfig } from '../../controller/config.js';
+import { describeZodError } from '../../shared/protocol.js';
 
 describe('role table', () => {
   it('orders roles and fails closed for verbs it does not know', () => {
@@ -82,6 +84,15 @@ describe('token re-introduction of a known agent (the rule, with plain data)', (
     // A secret issued after the boot and confirmed used it up; one not confirmed did not (the agent may never have got it).
     expect(refusal(boot.at + 60_000, credential(boot.at + 30_000, boot.at + 31_000))).toMatch(/n1 already came back after its last boot seen by muster \(DHCP offer/);
     expect(refusal(boot.at + 60_000, credential(boot.at + 30_000, null, tokenHash('ma1.old')))).toBeNull();
+  });
+
+  it('takes its window from auth.reintroduceWindow: 10 min by default, from 10 s to 1 d', () => {
+    expect(ControllerConfig.parse({}).auth.reintroduceWindow).toBe(WINDOW);
+    expect(ControllerConfig.parse({ auth: { reintroduceWindow: '3m' } }).auth.reintroduceWindow).toBe(180_000);
+    for (const bad of ['5s', '2d', 'soon']) {
+      const r = ControllerConfig.safeParse({ auth: { reintroduceWindow: bad } });
+      expect(r.success ? 'accepted' : describeZodError(r.error), bad).toMatch(/auth\.reintroduceWindow: (auth\.reintroduceWindow must be between 10s and 1d|duration "soon" must be)/);
+    }
   });
 
   it('keeps the latest evidence per node and the first refusal until the next evidence', () => {
