@@ -7,6 +7,7 @@ import { ConsolesConfig } from './console/config.js';
 import { NetworkConfig } from './network/config.js';
 import { PowerGroupConfig } from './power/group-config.js';
 import { TOKEN_HASH } from './auth/tokens.js';
+import { Duration } from './state/config.js';
 
 const TlsFiles = z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict();
 
@@ -85,9 +86,14 @@ export const ControllerConfig = z
         agentTokens: z.array(z.string().regex(TOKEN_HASH, 'agent token hashes look like sha256:<64 hex digits>')).default([]),
         /** With `broker`: the external broker authenticates and authorises, so every request counts as an admin's. */
         trustExternalBroker: z.boolean().default(false),
+        /**
+         * How long after muster saw a node boot (its power action, its network boot, an admin's
+         * decision) the bootstrap token may bring back the node's agent, which lost its secret.
+         */
+        reintroduceWindow: Duration.refine((ms) => ms >= 10_000 && ms <= 86_400_000, 'auth.reintroduceWindow must be between 10s and 1d: long enough for a machine to boot, short enough that the token cannot bring a node back long after').default(10 * 60_000),
       })
       .strict()
-      .default({ anonymousAgents: false, anonymousRole: null, agentTokens: [], trustExternalBroker: false }),
+      .prefault({}),
     /** What connections may cost the embedded broker (docs/security.md). */
     limits: z
       .object({

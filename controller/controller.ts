@@ -104,7 +104,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   const adminPasswordFile = await ensureFirstAdmin(store, now());
   if (adminPasswordFile) log.warn({ file: adminPasswordFile }, 'first start: created user admin; its password is in the file (mode 0600)');
   // The refusal itself is logged and counted by the broker as a refused connect.
-  const { authenticator, internalAgentToken } = createAuthenticator(config, store, now, () => metrics.newAgentsRefused.inc());
+  const { authenticator, internalAgentToken, reintroductions } = createAuthenticator(config, store, now, () => metrics.newAgentsRefused.inc());
   const tls = await loadTls(config.tls);
   const adminTls = config.admin.tls ? await loadTls(config.admin.tls, 'admin.tls') : tls;
   const listenerFailed: ListenerFailure = (event, owner, err) => {
@@ -139,8 +139,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       wsPort: config.wsPort ?? undefined,
       authenticate: async (clientId, username, password, source, sessionLive) => {
         const outcome = await authenticator.authenticate(clientId, username, password, source, sessionLive);
-        // An agent refused for its token is a site problem (`muster doctor` lists them).
-        if (!outcome.ok && isAgentClient(clientId)) events.emit('rejected', { source: clientId, reason: outcome.reason, at: now() });
+        // An agent refused for its token is a site problem (`muster doctor` lists them); one refused
+        // as a node's agent is the node's admins' to decide (a `conflict` event).
+        if (!outcome.ok && outcome.claim) events.emit('agent:claim-refused', { agentId: clientId, ...outcome.claim, reason: outcome.reason, at: now() });
+        else if (!outcome.ok && isAgentClient(clientId)) events.emit('rejected', { source: clientId, reason: outcome.reason, at: now() });
         return outcome;
       },
       tls,
@@ -177,7 +179,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     provisioningHttp,
     adminHttp,
     publishEvent: makeEventPublisher(bus, topics, now, log),
-    auth: authView(config, broker, internalAgentToken),
+    auth: authView(config, broker, internalAgentToken, reintroductions),
     health,
   };
 

@@ -17,6 +17,11 @@ export interface ControllerEvents {
   /** The agent stored the secret it was sent (controller/auth/agent-credentials.ts). */
   'agent:credential': { agentId: string; msg: CredentialStored; at: number };
   /**
+   * A connect as a node's agent id was refused (controller/auth/reintroduction.ts): the token
+   * without a boot muster saw, or a replaced secret (`hold`: two machines claim the id).
+   */
+  'agent:claim-refused': { agentId: string; node: string; hold: boolean; reason: string; at: number };
+  /**
    * An agent is known as a node: `newBinding` when it was bound just now (by a rule or an admin),
    * false for a hello of the agent already bound (a reconnect or a reboot).
    */
@@ -25,6 +30,11 @@ export interface ControllerEvents {
   'node:transition': Transition;
   /** A node definition was created, changed, bound to an agent, imported or removed (after the store change). */
   'node:changed': { node: string; change: NodeChange; at: number };
+  /**
+   * Muster started the node's machine or saw it boot: a power on, cycle or reset it ran, its
+   * network boot exchange for one of the node's MACs, its installer's report before it reboots.
+   */
+  'node:booting': { node: string; what: string; at: number };
   /** What a power driver just read (or what a successful action implies). */
   'power:reading': { node: string; power: Power; at: number };
   /** A console pattern (panic, …) was seen: evidence for the policies. */

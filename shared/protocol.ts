@@ -185,7 +185,7 @@ export const EventKind = z.enum([
   'discovered', // an unknown agent said hello
   'assigned', // an agent was bound to a node (by rule or by an admin)
   'transition', // a node changed on one axis
-  'conflict', // two agents claim one node, or one agent matches two nodes
+  'conflict', // two agents claim one node, one agent matches two nodes, or a connect as a node's agent was refused
   'drift', // an assigned node's fingerprint changed (NIC swapped, board replaced)
   'policy', // a policy detected something wrong
   'action', // an automatic or manual action (power, console capture) started or finished

@@ -80,7 +80,7 @@ export function registerNodeCommands(program: Command): void {
     .command('conflict')
     .description("identity conflicts: a node's automatic actions wait for an admin")
     .command('clear <node>')
-    .description("decide a node's identity conflict (after checking which machine is the node): automatic actions resume")
+    .description("decide a node's identity conflict, or a refused token re-introduction of its agent (after checking which machine is the node): automatic actions resume, and its agent may come back with the token")
     .addHelpText('after', '\nExample:\n  muster show n001\n  muster conflict clear n001\n')
     .action(async (node: string, _o: unknown, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('conflict-clear', { node }));

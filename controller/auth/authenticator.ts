@@ -4,9 +4,11 @@
  *   and/or a bootstrap token, separated by a space (or nothing, where `auth.anonymousAgents` is
  *   on). The token introduces an agent; the controller then issues it a secret
  *   (agent-credentials.ts). Once the agent confirmed it stored that secret, taking over its
- *   live session needs the secret: the token alone is refused while the agent is connected. An
- *   agent that is not connected may come back with the token (a diskless machine keeps no
- *   secret across a reboot) and is issued a new secret;
+ *   live session needs the secret: the token alone is refused while the agent is connected. A
+ *   node's agent that is not connected comes back with the token (a diskless machine keeps no
+ *   secret across a reboot) only right after muster saw the node boot (reintroduction.ts), and
+ *   is issued a new secret; the one it replaced, presented again, is a second claimant: refused
+ *   and raised as a conflict on the node;
  * - any other client is a user: name and password checked against the store's scrypt hashes
  *   (or nothing, where `auth.anonymousRole` gives anonymous clients a role).
  * Password checks are throttled per source address and per user name, and only a few scrypt
@@ -20,6 +22,7 @@ import { UNKNOWN_USER_HASH, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import type { Role } from '../../shared/auth.js';
 import type { NewAgentRate } from './new-agents.js';
+import type { Reintroductions } from './reintroduction.js';
 import { tokenHash } from './tokens.js';
 
 export interface AuthSettings {
@@ -29,7 +32,13 @@ export interface AuthSettings {
   agentTokens: readonly string[];
 }
 
-export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; reason: string; code: 'bad-credentials' | 'not-authorized' | 'unavailable' };
+/**
+ * `claim`: the refusal concerns a node's agent id, which the node's admins should hear of;
+ * `hold`: two machines claim it, so the node's automatic actions wait for an admin.
+ */
+export type AuthOutcome =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: string; code: 'bad-credentials' | 'not-authorized' | 'unavailable'; claim?: { node: string; hold: boolean } };
 
 /**
  * scrypt runs at once (libuv has 4 threads; the rest stay free for files), of them kept for
@@ -49,9 +58,10 @@ export class Authenticator {
   constructor(
     private readonly settings: AuthSettings,
     private readonly data: () => StoreData,
-    now: () => number,
+    private readonly now: () => number,
     /** New agent ids per token; `onRefused` hears of each refusal (for the metric). */
     private readonly newAgents: { rate: NewAgentRate; onRefused(reason: string): void },
+    private readonly reintroductions: Reintroductions,
   ) {
     this.throttle = new LoginThrottle(now);
   }
@@ -75,14 +85,25 @@ export class Authenticator {
     }
     if (username !== agentId) return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: user name must be the agent id` };
     // Own properties only: an agent id is a key of the store's agents, never `__proto__`'s.
-    const credential = Object.hasOwn(this.data().agents, agentId) ? this.data().agents[agentId]!.credential : null;
+    const agent = Object.hasOwn(this.data().agents, agentId) ? this.data().agents[agentId]! : null;
+    const credential = agent?.credential ?? null;
     const hashes = (password?.toString('utf8') ?? '').split(' ', 2).map(tokenHash);
     if (credential && hashes.includes(credential.hash)) return { ok: true, principal: { kind: 'agent', agentId, proof: 'secret' } };
+    if (credential?.previousHash && hashes.includes(credential.previousHash)) {
+      const node = agent!.node;
+      const claimed = `it presented the secret a token re-introduction replaced at ${new Date(credential.issuedAt).toISOString()}, so two machines claim to be agent ${agentId}`;
+      if (!node) return { ok: false, code: 'not-authorized', reason: `agent ${agentId}: refused: ${claimed}` };
+      const reason = `agent ${agentId}: refused: ${claimed} of ${node}; an admin decides which one is ${node} (\`muster conflict clear ${node}\`, \`muster assign --force\`)`;
+      return { ok: false, code: 'not-authorized', reason, claim: { node, hold: true } };
+    }
     const token = hashes.find((h) => this.knownToken(h));
     if (!token) return { ok: false, code: 'bad-credentials', reason: `agent ${agentId}: unknown or revoked token, and not its own secret` };
     if (credential?.confirmedAt != null && sessionLive) {
       return { ok: false, code: 'not-authorized', reason: `agent ${agentId} is connected and has its own secret: taking over its session needs that secret, not the bootstrap token` };
     }
+    // The controller's own simulated agents (`--demo`) need no evidence of a boot.
+    const refused = agent && !this.internalHashes.has(token) ? this.reintroductions.refusal(agentId, agent, this.now()) : null;
+    if (refused) return { ok: false, code: 'not-authorized', reason: refused, claim: { node: agent!.node!, hold: false } };
     const limited = this.newAgentRefusal(agentId, token);
     if (limited) return { ok: false, code: 'unavailable', reason: limited };
     return { ok: true, principal: { kind: 'agent', agentId, proof: 'token' } };

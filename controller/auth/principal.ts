@@ -1,4 +1,5 @@
 import type { Role } from '../../shared/auth.js';
+import type { Reintroductions } from './reintroduction.js';
 
 /**
  * How an agent proved its id: its own secret, the bootstrap token (a new agent, or one that lost
@@ -19,4 +20,6 @@ export interface AuthView {
   who(clientId: string): Principal | null;
   /** A token minted at start, never stored: for the controller's own simulated agents (`--demo`). */
   readonly internalAgentToken: string;
+  /** Muster's evidence of nodes' boots, which lets their agents back in with the token. */
+  readonly reintroductions: Reintroductions;
 }

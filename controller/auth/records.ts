@@ -25,7 +25,8 @@ export type AgentTokenRecord = z.infer<typeof AgentTokenRecord>;
 /**
  * An agent's own secret (kept in its agent record). Issued after a hello made with the bootstrap
  * token; `confirmedAt`: when the agent said it stored it. Once confirmed, the token no longer
- * lets anyone take over the agent's session.
+ * lets anyone take over the agent's session, and brings the agent back only right after muster
+ * saw its machine boot (reintroduction.ts).
  */
 export const AgentCredentialRecord = z.object({
   hash: z.string().regex(TOKEN_HASH),
@@ -33,5 +34,10 @@ export const AgentCredentialRecord = z.object({
   /** The agent's boot it was issued in: an unconfirmed secret is issued again only to a new boot. */
   bootId: z.string().max(64),
   confirmedAt: z.number().nullable(),
+  /**
+   * The last confirmed secret this one replaced (a token re-introduction): whoever still presents
+   * it is a second machine claiming the agent id, a conflict rather than a login.
+   */
+  previousHash: z.string().regex(TOKEN_HASH).nullable().default(null),
 });
 export type AgentCredentialRecord = z.infer<typeof AgentCredentialRecord>;

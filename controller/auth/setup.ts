@@ -10,15 +10,22 @@ import type { Store } from '../store/store.js';
 import { Authenticator } from './authenticator.js';
 import { NewAgentRate } from './new-agents.js';
 import type { AuthView, Principal } from './principal.js';
+import { Reintroductions } from './reintroduction.js';
 import { newAgentToken } from './tokens.js';
 
 /** `onNewAgentRefused`: a token introduced more new agent ids than `limits.newAgentsPerTokenPerMinute` allows. */
-export function createAuthenticator(config: ControllerConfig, store: Store, now: () => number, onNewAgentRefused: (reason: string) => void): { authenticator: Authenticator; internalAgentToken: string } {
+export function createAuthenticator(
+  config: ControllerConfig,
+  store: Store,
+  now: () => number,
+  onNewAgentRefused: (reason: string) => void,
+): { authenticator: Authenticator; internalAgentToken: string; reintroductions: Reintroductions } {
   const rate = new NewAgentRate(config.limits.newAgentsPerTokenPerMinute, now);
-  const authenticator = new Authenticator(config.auth, () => store.data, now, { rate, onRefused: onNewAgentRefused });
+  const reintroductions = new Reintroductions(config.auth.reintroduceWindow);
+  const authenticator = new Authenticator(config.auth, () => store.data, now, { rate, onRefused: onNewAgentRefused }, reintroductions);
   const internalAgentToken = newAgentToken();
   authenticator.allowInternalToken(internalAgentToken);
-  return { authenticator, internalAgentToken };
+  return { authenticator, internalAgentToken, reintroductions };
 }
 
 /**
@@ -26,11 +33,11 @@ export function createAuthenticator(config: ControllerConfig, store: Store, now:
  * cannot tell who published a request: it trusts the broker's ACL (`trustExternalBroker`, every
  * request counts as an admin's) or grants only the anonymous role (viewer at most by default).
  */
-export function authView(config: ControllerConfig, broker: EmbeddedBroker | null, internalAgentToken: string): AuthView {
-  if (broker) return { who: (clientId) => broker.principalOf(clientId), internalAgentToken };
+export function authView(config: ControllerConfig, broker: EmbeddedBroker | null, internalAgentToken: string, reintroductions: Reintroductions): AuthView {
+  if (broker) return { who: (clientId) => broker.principalOf(clientId), internalAgentToken, reintroductions };
   // Unnamed: the journal's `by` stays what the client sent.
   const external: Principal = { kind: 'user', name: 'anonymous', role: config.auth.trustExternalBroker ? 'admin' : (config.auth.anonymousRole ?? 'viewer') };
-  return { who: () => external, internalAgentToken };
+  return { who: () => external, internalAgentToken, reintroductions };
 }
 
 /** `key`: where the files are named in the config, for errors (`tls`, `admin.tls`). */

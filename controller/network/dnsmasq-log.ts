@@ -69,6 +69,12 @@ export interface BootStep {
   details: Record<string, string>;
 }
 
+/**
+ * The steps that only a machine starting up takes (a lease renewal is a request and an ack, with
+ * no reboot): muster's evidence that the node booted (controller/auth/reintroduction.ts).
+ */
+export const BOOTING_STEPS: ReadonlySet<string> = new Set(['dhcp-offer', 'pxe-proxy', 'boot-file', 'tftp-sent', 'script', 'kernel', 'initrd']);
+
 const REMEMBERED = 1024;
 
 /**

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../store/atomic-file.js';
 import type { DhcpConfig } from '../../shared/verbs/results.js';
 import type { NetworkConfig } from './config.js';
 import { GRUB_CONFIG, LOADERS, SIGNED_CHAIN, renderDhcpHosts, renderDnsmasqConfig, type DnsmasqFiles } from './dnsmasq-config.js';
-import { BootStepReader, parseDnsmasqLine, type BootStep } from './dnsmasq-log.js';
+import { BOOTING_STEPS, BootStepReader, parseDnsmasqLine, type BootStep } from './dnsmasq-log.js';
 import { DnsmasqProcess } from './dnsmasq-process.js';
 import { readLeases, type Lease } from './leases.js';
 import { checkLoaders, type LoaderReport } from './loaders.js';
@@ -179,12 +179,19 @@ export class ProvisioningNetwork implements Extension {
     }
   }
 
-  /** A boot event for everyone watching; for a defined node also a journal line, within its budget. */
+  /**
+   * A boot event for everyone watching; for a defined node also a journal line, within its budget,
+   * and for a step only a booting machine takes, muster's evidence that the node booted. A boot
+   * script names its MAC in the URL, which anyone may ask for: it counts only from the address
+   * dnsmasq gave that MAC.
+   */
   private publish(step: BootStep): void {
     const node = this.nodeByMac(step.mac);
     const who = node ?? `unknown machine ${step.mac}`;
     const line = node ? this.bootJournal.record(node, step, this.ctx.now()) : null;
     if (line) this.ctx.journal.append(line);
+    const fromItsAddress = step.step !== 'script' || (step.ip !== null && this.steps.macOf(step.ip) === step.mac);
+    if (node && BOOTING_STEPS.has(step.step) && fromItsAddress) this.ctx.events.emit('node:booting', { node, what: `${step.message} (${step.mac})`, at: this.ctx.now() });
     this.ctx.publishEvent({
       kind: 'boot',
       node,

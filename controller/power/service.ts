@@ -6,6 +6,9 @@ import { groupDriverOptions, loadGroupDriverOptions } from './group-config.js';
 import { createPowerDriver } from './registry.js';
 import { AllowedPrograms } from '../process/allowed-programs.js';
 
+/** The actions after which the node's machine boots. */
+const STARTS_MACHINE: ReadonlySet<PowerAction> = new Set(['on', 'cycle', 'reset']);
+
 export interface PowerRunOptions {
   concurrency?: number;
   staggerMs?: number;
@@ -155,5 +158,6 @@ export class PowerService implements Extension {
       details: { action: `power-${action}`, state: r.ok ? 'done' : 'failed', by: opts.by, requestId: opts.requestId ?? null, result: r },
     });
     if (reading) ctx.events.emit('power:reading', { node: r.node, power: reading, at: ctx.now() });
+    if (r.ok && STARTS_MACHINE.has(action)) ctx.events.emit('node:booting', { node: r.node, what: `power ${action} (${opts.by})`, at: ctx.now() });
   }
 }

@@ -89,7 +89,16 @@ export class BuildService implements Extension {
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
     this.registry.check(this.selection);
-    ctx.provisioningHttp.mount(createNetbootHttpHandler({ netboot: this.netboot, others: [this.disk], scriptSystem: (node) => this.scriptSystem(node), nodeByMac: (mac) => this.nodeByMac(mac), log: (m) => ctx.log.warn(m) }));
+    ctx.provisioningHttp.mount(
+      createNetbootHttpHandler({
+        netboot: this.netboot,
+        others: [this.disk],
+        scriptSystem: (node) => this.scriptSystem(node),
+        nodeByMac: (mac) => this.nodeByMac(mac),
+        log: (m) => ctx.log.warn(m),
+        onInstalled: (node) => ctx.events.emit('node:booting', { node, what: 'its installer wrote its disk and reboots into it', at: ctx.now() }),
+      }),
+    );
     this.events = ctx.events.owner(this.name);
     this.events.on('node:bound', ({ node, agentId, hello, at, newBinding }) => {
       if (hello) void this.buildStartedIfBooted(node, agentId, hello, at);

@@ -65,7 +65,7 @@ export const VERBS = {
     cli: 'assign',
   }),
   'conflict-clear': verb({
-    summary: "decide a node's identity conflict: its automatic actions resume",
+    summary: "decide a node's identity conflict: its automatic actions resume, and its agent may come back with the token",
     role: 'admin',
     args: z.object({ node: NodeName }),
     result: returns<{ node: string; cleared: R.NodeConflict }>(),

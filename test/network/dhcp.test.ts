@@ -8,6 +8,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultExtensions } from '../../controller/extensions.js';
+import type { ControllerEvents } from '../../controller/events.js';
 import type { z } from 'zod';
 import { NetworkConfig } from '../../controller/network/config.js';
 import { ProvisioningNetwork } from '../../controller/network/service.js';
@@ -81,10 +82,13 @@ describe.skipIf(!root)('provisioning network on a real bridge', () => {
     let net: ProvisioningNetwork;
     let events: Event[];
     let node: string;
+    /** Muster's evidence that a node booted (what lets its agent back in with the token). */
+    const booting: Array<ControllerEvents['node:booting']> = [];
 
     beforeAll(async () => {
       node = lab.peer('node', UNKNOWN);
       ({ c, net, events } = await controllerWith({ mode: 'dhcp', interface: 'br0', subnet: '10.99.0.0/24', pool: { start: '10.99.0.100', end: '10.99.0.199' }, httpUrl: HTTP, netns: lab.server }));
+      c.running.ctx.events.owner('test').on('node:booting', (e) => booting.push(e));
       await until('dnsmasq to read its hosts file', () => hostsReads(c) >= 1);
     });
     afterAll(async () => {
@@ -149,6 +153,13 @@ describe.skipIf(!root)('provisioning network on a real bridge', () => {
       const causes = transitions.map((t) => `${t.to}: ${t.cause}`);
       expect(causes).toEqual(expect.arrayContaining(['dhcp-ack: DHCP ack 10.99.0.12', 'boot-file: boot file snponly.efi', 'tftp-sent: TFTP snponly.efi sent', 'script: iPXE script requested']));
       expect(transitions.every((t) => t.axis === 'boot' && t.node === 'n002')).toBe(true);
+    });
+
+    it("counts the steps only a booting machine takes as evidence that the node booted: not an ack (a lease renewal has one), nor a script asked for from another address", () => {
+      expect(booting.every((e) => e.node === 'n002')).toBe(true);
+      const seen = booting.map((e) => e.what);
+      expect(seen).toEqual(expect.arrayContaining([expect.stringMatching(/^DHCP offer 10\.99\.0\.12\b.*\(52:54:00:00:00:02\)$/), `boot file snponly.efi (${N002})`, `TFTP snponly.efi sent (${N002})`]));
+      expect(seen.filter((w) => /DHCP ack|script/.test(w))).toEqual([]);
     });
 
     it('lists leases with node names, and shows what dnsmasq runs with (muster dhcp leases / show)', async () => {

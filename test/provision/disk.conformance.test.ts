@@ -34,12 +34,15 @@ describe('disk specifics', () => {
   let netboot: NetbootBuildSystem;
   let server: http.Server;
   let base: string;
+  /** Nodes whose installer reported its disk written (muster's evidence that the node reboots). */
+  let installed: string[];
   beforeEach(async () => {
+    installed = [];
     disk = await openDisk(tmp.dir);
     netboot = await NetbootBuildSystem.open({ dataDir: join(tmp.dir, 'data'), controllerUrl: 'mqtt://10.0.2.2:1883' });
     await disk.addImage('deb', imageFiles(tmp.dir, 'deb'));
     await disk.configure('n021', { image: 'deb', tags: [], interfaces: [{ mac: MAC, dhcp: true, addresses: [], mtu: 1400 }] });
-    const handler = createNetbootHttpHandler({ netboot, others: [disk], scriptSystem: () => disk, nodeByMac: (mac) => (mac === MAC ? { name: 'n021' } : null) });
+    const handler = createNetbootHttpHandler({ netboot, others: [disk], scriptSystem: () => disk, nodeByMac: (mac) => (mac === MAC ? { name: 'n021' } : null), onInstalled: (node) => installed.push(node) });
     server = http.createServer((req, res) => {
       if (!handler(req, res)) res.writeHead(418).end();
     });
@@ -88,12 +91,14 @@ describe('disk specifics', () => {
     const forged = await fetch(report.replace(/[0-9a-f]{32}$/, '0'.repeat(32)), { method: 'POST', body: 'done /dev/vda sha256 x' });
     expect(forged.status).toBe(404);
     expect((await disk.status('n021')).state).toBe('building');
+    expect(installed).toEqual([]);
     expect((await fetch(report)).status).toBe(405);
 
     const ok = await fetch(report, { method: 'POST', body: `done /dev/vda sha256 ${sha256}` });
     expect(ok.status).toBe(200);
     expect(await disk.status('n021')).toMatchObject({ state: 'done', detail: `installed image deb (/dev/vda sha256 ${sha256}); boots its disk` });
     expect((await bootScript()).script).toContain('sanboot');
+    expect(installed, 'the machine reboots into its disk now').toEqual(['n021']);
     // The token was used: a second report finds no install waiting.
     expect((await fetch(report, { method: 'POST', body: 'failed late' })).status).toBe(404);
   });
@@ -104,6 +109,7 @@ describe('disk specifics', () => {
     const r = await fetch(report, { method: 'POST', body: 'failed checksum mismatch: fetched sha256 00, expected 11' });
     expect(r.status).toBe(200);
     expect(await disk.status('n021')).toMatchObject({ state: 'failed', detail: 'install failed: checksum mismatch: fetched sha256 00, expected 11' });
+    expect(installed, 'a failed installer does not reboot').toEqual([]);
     expect((await bootScript()).install).toBe('');
     // A new prepare is a new install with a new token.
     await disk.prepare('n021');

@@ -7,8 +7,9 @@ export function identityVerbs(identification: Identification) {
     verb('assign', async ({ agent, node, force }, _ctx, { user }) => identification.assign(agent, node, force, user)),
     verb('conflict-clear', async ({ node }, ctx, { user }) => {
       if (!ctx.nodes.get(node)) throw new ApiError(`node ${node} is not defined`);
-      const cleared = ctx.nodeStates.conflict(node);
-      if (!cleared) throw new ApiError(`node ${node} has no identity conflict`);
+      // A refused token re-introduction is decided the same way: the admin vouches for the machine.
+      const cleared = ctx.nodeStates.conflict(node) ?? ctx.auth.reintroductions.refusedOn(node);
+      if (!cleared) throw new ApiError(`node ${node} has no identity conflict and no refused re-introduction of its agent`);
       ctx.events.emit('conflict:cleared', { node, by: user, at: ctx.now() });
       return { node, cleared };
     }),

@@ -25,6 +25,8 @@ export interface NetbootHttpDeps {
   baseUrl?: string;
   /** Failures worth an operator's attention (a missing image file, a script that cannot render). */
   log?: (message: string) => void;
+  /** The node's installer reported its disk written: it reboots into it now. */
+  onInstalled?: (node: string) => void;
 }
 
 const HOST_HEADER = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
@@ -50,7 +52,7 @@ export function createNetbootHttpHandler(deps: NetbootHttpDeps): (req: IncomingM
       send(res, 405, `${req.method} not allowed on ${rawPath}\n`);
       return true;
     }
-    const done = top === 'boot' ? serveScript(deps, req, res, segments) : top === 'images' ? serveImage(system, deps, req, res, segments) : receiveInstallReport(system, req, res, segments);
+    const done = top === 'boot' ? serveScript(deps, req, res, segments) : top === 'images' ? serveImage(system, deps, req, res, segments) : receiveInstallReport(system, deps, req, res, segments);
     done.catch((err: Error) => {
       log(`netboot: ${req.method} ${rawPath} failed: ${err.message}`);
       if (!res.headersSent) send(res, 500, `netboot: ${err.message}\n`);
@@ -93,7 +95,7 @@ async function serveScript(deps: NetbootHttpDeps, req: IncomingMessage, res: Ser
 /** The installer's one-line report: at most 1 KiB of text. */
 const MAX_REPORT_BYTES = 1024;
 
-async function receiveInstallReport(system: NetbootBuildSystem, req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
+async function receiveInstallReport(system: NetbootBuildSystem, deps: NetbootHttpDeps, req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> {
   const [, node, token] = segments;
   if (segments.length !== 3 || !node || !token) return send(res, 404, 'expected POST /install/<node>/<token>\n');
   const chunks: Buffer[] = [];
@@ -103,8 +105,9 @@ async function receiveInstallReport(system: NetbootBuildSystem, req: IncomingMes
     if (size > MAX_REPORT_BYTES) return send(res, 413, `an install report is at most ${MAX_REPORT_BYTES} bytes\n`);
     chunks.push(chunk as Buffer);
   }
-  const accepted = await system.installReport(node, token, Buffer.concat(chunks).toString('utf8'));
-  if (!accepted) return send(res, 404, `no install of ${node} is waiting for this report\n`);
+  const outcome = await system.installReport(node, token, Buffer.concat(chunks).toString('utf8'));
+  if (!outcome) return send(res, 404, `no install of ${node} is waiting for this report\n`);
+  if (outcome === 'done') deps.onInstalled?.(node);
   send(res, 200, 'recorded\n');
 }
 

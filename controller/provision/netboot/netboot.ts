@@ -249,13 +249,13 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
 
   /**
    * The installer's report (`done <disk> sha256 <hex>` or `failed <reason>`) for the build its
-   * token belongs to: the node becomes done (its next boot is its disk) or failed. False when the
-   * token is not the node's current build's.
+   * token belongs to: the node becomes done (its next boot is its disk) or failed, which it
+   * returns. Null when the token is not the node's current build's.
    */
-  async installReport(node: string, token: string, report: string): Promise<boolean> {
+  async installReport(node: string, token: string, report: string): Promise<'done' | 'failed' | null> {
     return this.locks.run(node, async () => {
       const rec = this.nodes.get(node);
-      if (!rec?.installToken || rec.installToken !== token || (rec.state !== 'prepared' && rec.state !== 'building')) return false;
+      if (!rec?.installToken || rec.installToken !== token || (rec.state !== 'prepared' && rec.state !== 'building')) return null;
       const text = report.replace(/[^\x20-\x7e]/g, ' ').trim().slice(0, 300);
       const done = /^done\b/.test(text);
       const { installToken: _used, ...rest } = rec;
@@ -266,7 +266,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
         detail: done ? `installed image ${rec.config?.image} (${text.slice(5)}); boots its disk` : `install failed: ${text.replace(/^failed\b\s*/, '') || 'no reason given'}`,
       });
       await this.persist(this.nodesFile, node);
-      return true;
+      return done ? 'done' : 'failed';
     });
   }
 
