@@ -12,6 +12,8 @@ export interface PowerRunOptions {
   timeoutMs?: number;
   /** Who asked (`admin alice`, `policy phase-deadline`): in the events and the journal. */
   by: string;
+  /** The admin who asked: the node is marked as under their action (its effect is no failure), and the action journalled. */
+  user?: string;
   /** Request id, so a CLI can follow the results of its own request on the event stream. */
   requestId?: string;
   /** Routine status polls: readings only, no `action` event per node. */
@@ -129,8 +131,12 @@ export class PowerService implements Extension {
         concurrency: opts.concurrency ?? ctx.config.power.concurrency,
         staggerMs: opts.staggerMs ?? ctx.config.power.staggerMs,
         timeoutMs: opts.timeoutMs,
+        onStart: (node) => {
+          if (!reading && opts.user) ctx.events.emit('power:admin-started', { node, action, by: opts.user, at: ctx.now() });
+        },
         onResult: (r) => {
           if (!reading) this.busy.delete(r.node);
+          if (!reading && opts.user) ctx.events.emit('power:admin-finished', { node: r.node, action, ok: r.ok, detail: r.error ?? null, at: ctx.now() });
           // An action started on the node while it was being read: the reading predates it.
           const stale = reading && (this.actionsStarted.get(r.node) ?? 0) !== startedBefore.get(r.node);
           this.report(action, r, opts, stale);
