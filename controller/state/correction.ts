@@ -38,7 +38,8 @@ export interface CorrectionEnv {
  */
 export type Verdict =
   | { kind: 'quiet'; hold: Hold | null; pending: Pending | null }
-  | { kind: 'held'; found: Detection; since: number; hold: Hold }
+  /** `next`: the ladder's step once the hold lifts. */
+  | { kind: 'held'; found: Detection; since: number; hold: Hold; next: LadderStep }
   | { kind: 'ladder'; found: Detection; since: number; next: Extract<LadderStep, { kind: 'act' | 'escalate' }> };
 
 /** Decide about a node at `now` without changing it; `time` words the times in details. */
@@ -49,13 +50,13 @@ export function decide(rt: NodeRuntime, policy: NodePolicy, env: CorrectionEnv, 
   if (!found) return { kind: 'quiet', hold: standingGuard(rt), pending: pendingProblem(rt, policy, env.silenceEpoch) };
   // A different policy while trouble goes on continues the episode (one console capture).
   const since = rt.problem?.since ?? now;
-  const hold = blockingGuard({ rt, policy, now, graceUntil: env.graceUntil, frozenGroups: env.holding(rt.node), time });
-  if (hold) return { kind: 'held', found, since, hold };
   const next = nextStep(rt, since, policy.ladder, now);
-  if (next.kind === 'backoff') return { kind: 'held', found, since, hold: { guard: 'backoff', detail: `backoff until ${time(next.until)}`, until: next.until } };
+  const hold = blockingGuard({ rt, policy, now, graceUntil: env.graceUntil, frozenGroups: env.holding(rt.node), time });
+  if (hold) return { kind: 'held', found, since, hold, next };
+  if (next.kind === 'backoff') return { kind: 'held', found, since, hold: { guard: 'backoff', detail: `backoff until ${time(next.until)}`, until: next.until }, next };
   if (next.kind === 'capped') {
     const detail = `${next.recent} automatic actions in 24 h (limit ${policy.ladder.maxActionsPerDay}); next allowed at ${time(next.until)}`;
-    return { kind: 'held', found, since, hold: { guard: 'rate-limit', detail, until: next.until } };
+    return { kind: 'held', found, since, hold: { guard: 'rate-limit', detail, until: next.until }, next };
   }
   return { kind: 'ladder', found, since, next };
 }

@@ -6,7 +6,7 @@ import type { NodeNext } from '../../shared/protocol.js';
 import type { NodePolicy } from './config.js';
 import type { Verdict } from './correction.js';
 import type { TimeText } from './guards.js';
-import { inFlight, rungAfter } from './ladder.js';
+import { inFlight, rungAfter, type LadderStep } from './ladder.js';
 import type { NodeRuntime } from './types.js';
 
 const none = { hold: null, policy: null, action: null, attempt: null, maxAttempts: null, since: null, at: null } as const;
@@ -14,8 +14,9 @@ const none = { hold: null, policy: null, action: null, attempt: null, maxAttempt
 export function explain(verdict: Verdict, rt: NodeRuntime, policy: NodePolicy, time: TimeText): NodeNext {
   const iso = (t: number | null) => (t === null ? null : time(t));
   const maxAttempts = policy.ladder.maxAttempts;
-  const after = () => {
-    const rung = rungAfter(rt.attempts, policy.ladder);
+  /** The step after the one in flight or waited for (`step`: the ladder's own answer, when it has one). */
+  const after = (step?: LadderStep) => {
+    const rung = step?.kind === 'act' ? step.action : step?.kind === 'escalate' ? 'escalate' : rungAfter(rt.attempts, policy.ladder);
     return rung === 'escalate' ? 'offline + hwlog' : rung;
   };
   if (verdict.kind === 'quiet') {
@@ -39,7 +40,7 @@ export function explain(verdict: Verdict, rt: NodeRuntime, policy: NodePolicy, t
       const attempt = flight.action === 'console-tail' ? `attempt ${flight.attempt}/${maxAttempts} (console capture first)` : `attempt ${flight.attempt}/${maxAttempts}`;
       return { ...none, ...problem, state: 'acting', hold: hold.guard, action: flight.action, attempt: flight.attempt, summary: `${attempt}: ${flight.action} in flight since ${time(flight.startedAt)}, next: ${after()} (${why})` };
     }
-    return { ...none, ...problem, state: 'held', hold: hold.guard, attempt: rt.attempts, at: iso(hold.until), summary: `held: ${hold.detail}; next: ${after()} (${why})` };
+    return { ...none, ...problem, state: 'held', hold: hold.guard, attempt: rt.attempts, at: iso(hold.until), summary: `held: ${hold.detail}; next: ${after(flight ? undefined : verdict.next)} (${why})` };
   }
   const { next } = verdict;
   const action = next.kind === 'act' ? next.action : 'offline + hwlog';

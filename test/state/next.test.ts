@@ -66,7 +66,7 @@ describe('next: what muster will do and why', () => {
     for (const n of rack) sim.beating.delete(n);
     sim.advance(MIN);
     expect(sim.machine.frozenGroups()).toHaveLength(1);
-    expect(next(sim, 'r1')).toMatchObject({ state: 'held', hold: 'breaker', policy: 'dead-while-online', summary: expect.stringContaining('(muster policy resume rack1)') });
+    expect(next(sim, 'r1')).toMatchObject({ state: 'held', hold: 'breaker', policy: 'dead-while-online', summary: expect.stringContaining('(muster policy resume rack1); next: console-tail (dead-while-online: dead while admin-online') });
   });
 
   it('suspect in run: dead-while-online acts once the silence makes it dead', () => {
