@@ -80,7 +80,8 @@ describe('automatic correction with real agents', () => {
     expect(history.find((t) => t.to === 'dead')!.cause).toMatch(/will/);
     // The automatic actions are in the journal, with the policy and the attempt.
     const journalled = JSON.parse((await controller.cli(['history', 'n001', '--axis', 'action', '--json'])).stdout) as Array<{ to: string; by: string; attempt?: number }>;
-    expect(journalled.slice(0, 2)).toEqual([
+    expect(journalled[0]).toMatchObject({ to: 'define done', by: 'anonymous' });
+    expect(journalled.slice(1, 3)).toEqual([
       expect.objectContaining({ to: 'console-tail started', by: 'policy dead-while-online', attempt: 1 }),
       expect.objectContaining({ to: 'console-tail done', by: 'policy dead-while-online', attempt: 1 }),
     ]);
