@@ -6,6 +6,7 @@ import type { NodePolicy } from './config.js';
 import { EXPECTED_NEXT, bootLoop, overduePhase, phaseDeadlineAt } from './deadlines.js';
 import { nextSilenceChange } from './liveness.js';
 import { formatDuration } from '../../shared/duration.js';
+import type { TimeText } from './guards.js';
 import type { NodeRuntime, PolicyName } from './types.js';
 
 export interface Detection {
@@ -16,7 +17,7 @@ export interface Detection {
 }
 
 /** The most specific problem first: a panic or a boot loop explains a missed deadline. Summaries give times (`time`), never "… ago": they are kept in reasons. */
-export function detectProblem(rt: NodeRuntime, policy: NodePolicy, now: number, time: (at: number) => string): Detection | null {
+export function detectProblem(rt: NodeRuntime, policy: NodePolicy, now: number, time: TimeText): Detection | null {
   const alarm = rt.consoleAlarm;
   if (alarm && alarm.bootId === rt.bootId && rt.liveness !== 'alive') {
     return {
