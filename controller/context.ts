@@ -1,4 +1,4 @@
-import type { Event, NodeState } from '../shared/protocol.js';
+import type { Event, NodeNext, NodeState } from '../shared/protocol.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import type { Topics } from '../shared/topics.js';
 import type { AuthView } from './auth/principal.js';
@@ -76,6 +76,8 @@ export interface StateReader {
   frozenGroups(): Array<{ group: string; since: number }>;
   /** The identity conflict holding the node's automatic actions, or null. */
   conflict(node: string): NodeConflict | null;
+  /** What muster will do about the node next and why, or null for an unknown node. */
+  next(node: string): NodeNext | null;
 }
 
 /** An extension that serves the node states (the state manager): the controller hands them to the others. */
@@ -84,4 +86,4 @@ export interface ServesNodeStates {
 }
 
 /** The node states of a controller without a state manager: no node has one. */
-export const NO_NODE_STATES: StateReader = { get: () => null, frozenGroups: () => [], conflict: () => null };
+export const NO_NODE_STATES: StateReader = { get: () => null, frozenGroups: () => [], conflict: () => null, next: () => null };

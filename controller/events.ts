@@ -1,4 +1,8 @@
+import type { PowerAction } from '../shared/verbs/args.js';
 import type { AgentState, AgentStatus, CredentialStored, Heartbeat, Hello, Power, Transition } from '../shared/protocol.js';
+
+/** A power action that changes the node (not a status read). */
+export type AdminPowerRequest = Exclude<PowerAction, 'status'>;
 
 /** How a node's definition changed. */
 export type NodeChange = 'defined' | 'set' | 'removed' | 'assigned' | 'imported';
@@ -37,6 +41,10 @@ export interface ControllerEvents {
   'node:booting': { node: string; what: string; at: number };
   /** What a power driver just read (or what a successful action implies). */
   'power:reading': { node: string; power: Power; at: number };
+  /** An admin's power action on the node starts (the driver is called next): the state manager expects its effect. */
+  'power:admin-started': { node: string; action: AdminPowerRequest; by: string; at: number };
+  /** …and its result. */
+  'power:admin-finished': { node: string; action: AdminPowerRequest; ok: boolean; detail: string | null; at: number };
   /** A console pattern (panic, …) was seen: evidence for the policies. */
   'console:pattern': { node: string; pattern: string; line: string; at: number };
   /** A hardware-log issue of the node was opened or closed. */

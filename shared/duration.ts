@@ -40,3 +40,8 @@ export function formatDuration(ms: number): string {
   if (h < 48) return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
   return `${Math.round(h / 24)} d`;
 }
+
+/** An instant (ms since the epoch) as ISO-8601 to the second: `2026-12-02T21:24:00Z`. */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}

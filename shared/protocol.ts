@@ -212,8 +212,12 @@ export const Event = z.object({
 });
 export type Event = z.infer<typeof Event>;
 
-/** `boot`: the steps of a network boot muster's dnsmasq saw (DHCP, TFTP) and the boot scripts fetched. */
-export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent', 'faults', 'boot']);
+/**
+ * `boot`: the steps of a network boot muster's dnsmasq saw (DHCP, TFTP) and the boot scripts fetched.
+ * `action`: what muster or an admin did to the node (power, console-tail, offline/online, assign,
+ * define/set/undefine): `to` is `ACTION started|done|failed`, `by` who, `attempt` the policy's.
+ */
+export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent', 'faults', 'boot', 'action']);
 export type Axis = z.infer<typeof Axis>;
 /** `details` of a `transition` event and one journal line. */
 export const Transition = z.object({
@@ -224,8 +228,38 @@ export const Transition = z.object({
   /** What caused it: `agent state`, `heartbeat timeout`, `will`, `admin alice: disk swap`, … */
   cause: text(1024),
   at: epochMs,
+  /** `action` lines: the user, or `policy NAME`. */
+  by: text(128).optional(),
+  /** `action` lines of a policy: its corrective attempt (1-based). */
+  attempt: z.number().int().positive().optional(),
 });
 export type Transition = z.infer<typeof Transition>;
+
+/**
+ * What muster will do about a node next, and why or why not (`show`, `nodes --why`, the
+ * dashboard): worded from the decision the state manager acts on.
+ * - `idle`, `never-seen`: nothing to do (muster acts only on nodes that have booted once);
+ * - `watching`: a policy acts at `at` unless the node makes progress;
+ * - `held`: a problem (or the node's admin state) waits on `hold`, until `at` when known;
+ * - `acting`: an action is in flight or due now (`action`, `attempt` of `maxAttempts`).
+ */
+export const NodeNext = z.object({
+  state: z.enum(['idle', 'never-seen', 'watching', 'held', 'acting']),
+  /** The guard holding muster back: `admin-offline`, `conflict`, `breaker`, `grace`, `backoff`, `dry-run`, … */
+  hold: text(32).nullable(),
+  /** The policy that sees a problem (or will act at `at`). */
+  policy: text(32).nullable(),
+  action: text(32).nullable(),
+  attempt: z.number().int().nonnegative().nullable(),
+  maxAttempts: z.number().int().nonnegative().nullable(),
+  /** Since when the problem, or the state it is about, has lasted. */
+  since: z.iso.datetime().nullable(),
+  /** When muster acts, or the hold ends, when known. */
+  at: z.iso.datetime().nullable(),
+  /** One line for people, times as ISO-8601. */
+  summary: text(1024),
+});
+export type NodeNext = z.infer<typeof NodeNext>;
 
 // ---- CLI ⇄ controller (zigbee2mqtt bridge style; MQTT 3.1.1 has no response topics) ----------
 

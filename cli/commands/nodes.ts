@@ -11,18 +11,17 @@ export function registerNodeCommands(program: Command): void {
   program
     .command('nodes [range]')
     .description('list nodes and their state (xCAT nodels / Slurm sinfo -N)')
+    .option('--why', 'add a NEXT column: what muster will do about each node next, and why or why not')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  muster nodes\n  muster nodes n[001-016],-n005\n  muster nodes rack1 --json\n')
-    .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
-      const rows = await withController(cmd, (c) => c.request('nodes', { range }));
+    .addHelpText('after', '\nExamples:\n  muster nodes\n  muster nodes n[001-016],-n005\n  muster nodes rack1 --why\n  muster nodes rack1 --json\n')
+    .action(async (range: string | undefined, o: { why?: boolean; json?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.request('nodes', { range, ...(o.why ? { why: true } : {}) }));
       if (o.json) return printJson(rows);
       const now = Date.now();
+      const head = ['NODE', 'PHASE', 'LIVENESS', 'ADMIN', 'POWER', 'SINCE', 'GROUPS', 'REASON'];
+      const cells = (r: (typeof rows)[number]) => [r.node, r.phase, r.liveness, r.admin, r.power, ago(r.since, now), r.groups.join(','), r.reason ?? ''];
       process.stdout.write(
-        table(
-          ['NODE', 'PHASE', 'LIVENESS', 'ADMIN', 'POWER', 'SINCE', 'GROUPS', 'REASON'],
-          rows.map((r) => [r.node, r.phase, r.liveness, r.admin, r.power, ago(r.since, now), r.groups.join(','), r.reason ?? '']),
-          { color: useColor() },
-        ) + '\n',
+        (o.why ? table([...head, 'NEXT'], rows.map((r) => [...cells(r), r.next?.summary ?? '-']), { color: useColor() }) : table(head, rows.map(cells), { color: useColor() })) + '\n',
       );
     });
 
@@ -39,16 +38,17 @@ export function registerNodeCommands(program: Command): void {
 
   program
     .command('history <node>')
-    .description("a node's transitions (phase, liveness, admin, power, boot steps), oldest first")
+    .description("a node's transitions (phase, liveness, admin, power, boot steps) and actions (who did what, with the result), oldest first")
     .option('--since <time>', 'only since this time: ISO date/time, or a duration like 10m, 1.5h, 2m30s')
     .addOption(new Option('--axis <axis>', 'only this axis').choices(Axis.options))
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  muster history n001\n  muster history n001 --since 1h --axis phase\n  muster history n001 --axis boot\n')
+    .addHelpText('after', '\nExamples:\n  muster history n001\n  muster history n001 --since 1h --axis phase\n  muster history n001 --axis boot\n  muster history n001 --axis action\n')
     .action(async (node: string, o: { since?: string; axis?: Axis; json?: boolean }, cmd: Command) => {
       const since = o.since === undefined ? undefined : parseSince(o.since);
       const r = await withController(cmd, (c) => c.request('history', { node, since, axis: o.axis }));
       if (o.json) return printJson(r.transitions);
-      process.stdout.write(table(['TIME', 'AXIS', 'FROM', 'TO', 'CAUSE'], r.transitions.map((t) => [isoTime(t.at), t.axis, t.from ?? '-', t.to ?? '-', t.cause])) + '\n');
+      const cause = (t: (typeof r.transitions)[number]) => (t.by === undefined ? t.cause : `by ${t.by}${t.attempt ? `, attempt ${t.attempt}` : ''}: ${t.cause}`);
+      process.stdout.write(table(['TIME', 'AXIS', 'FROM', 'TO', 'CAUSE'], r.transitions.map((t) => [isoTime(t.at), t.axis, t.from ?? '-', t.to ?? '-', cause(t)])) + '\n');
       if (r.skipped) process.stderr.write(`muster: ${r.skipped} unreadable journal line(s) skipped\n`);
     });
 
@@ -189,6 +189,7 @@ function formatShow(n: ShownNode): string {
     add('power', s.power);
     add('faults', s.faults);
   }
+  if (n.next) add('next', n.next.summary);
   if (n.conflict) add('conflict', `${n.conflict.reason} (since ${isoTime(n.conflict.since)}): automatic actions held until an admin decides (muster assign --force, muster conflict clear)`);
   add('agent', n.agentId);
   const { ids } = n;

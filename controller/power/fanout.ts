@@ -28,6 +28,8 @@ export interface FanoutOptions {
   timeoutMs?: number;
   /** Cancels what has not finished; those nodes report `aborted`. */
   signal?: AbortSignal;
+  /** Called as each node's action starts (after its stagger), before its driver is called. */
+  onStart?: (node: string) => void;
   /** Called with each node's result as soon as it is known. */
   onResult?: (result: PowerResult) => void;
 }
@@ -52,6 +54,7 @@ export async function powerFanout(opts: FanoutOptions): Promise<PowerResult[]> {
     const startAt = Math.max(performance.now(), nextStart);
     nextStart = startAt + staggerMs;
     if (startAt > performance.now()) await sleep(startAt - performance.now());
+    opts.onStart?.(node);
     const t0 = performance.now();
     let result: PowerResult;
     try {

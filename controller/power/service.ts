@@ -15,6 +15,8 @@ export interface PowerRunOptions {
   timeoutMs?: number;
   /** Who asked (`admin alice`, `policy phase-deadline`): in the events and the journal. */
   by: string;
+  /** The admin who asked: the node is marked as under their action (its effect is no failure), and the action journalled. */
+  user?: string;
   /** Request id, so a CLI can follow the results of its own request on the event stream. */
   requestId?: string;
   /** Routine status polls: readings only, no `action` event per node. */
@@ -25,12 +27,16 @@ export interface PowerRunOptions {
 /**
  * The one way power actions reach drivers, manual and automatic alike: one action at a time per
  * node, the range's concurrency limit and stagger, each result published as an `action` event and
- * fed to the state manager as a power reading.
+ * fed to the state manager as a power reading. A status read takes no action slot: the power sync
+ * never makes an admin's or a policy's action wait or fail.
  */
 export class PowerService implements Extension {
   readonly name = 'power';
   private ctx!: Context;
+  /** Nodes with an action (on, off, reset, cycle) in flight. */
   private readonly busy = new Set<string>();
+  /** Per node, how many actions have started: a read that began before the latest start is stale. */
+  private readonly actionsStarted = new Map<string, number>();
   private poller: NodeJS.Timeout | null = null;
   private byGroup = new Map<string, DriverOptions>();
   private programs!: AllowedPrograms;
@@ -61,7 +67,7 @@ export class PowerService implements Extension {
     if (nodes.length) await this.run('status', nodes, { by: 'power sync', quiet: true });
   }
 
-  /** A power action on the node is running (its next one would be refused). */
+  /** A power action (not a status read) on the node is running: its next one would be refused. */
   inFlight(node: string): boolean {
     return this.busy.has(node);
   }
@@ -119,10 +125,19 @@ export class PowerService implements Extension {
 
   async run(action: PowerAction, nodes: readonly string[], opts: PowerRunOptions): Promise<PowerResult[]> {
     const { ctx } = this;
-    const free = nodes.filter((n) => !this.busy.has(n));
-    const busy: PowerResult[] = nodes.filter((n) => this.busy.has(n)).map((node) => ({ node, ok: false, error: `node ${node}: another power action is in flight`, code: 'failed', ms: 0 }));
-    for (const r of busy) this.report(action, r, opts);
-    for (const n of free) this.busy.add(n);
+    const reading = action === 'status';
+    // A routine read of a node mid-action would only see the action's intermediate state.
+    const asked = reading && opts.quiet ? nodes.filter((n) => !this.busy.has(n)) : nodes;
+    const free = asked.filter((n) => !this.busy.has(n));
+    const busy: PowerResult[] = asked.filter((n) => this.busy.has(n)).map((node) => ({ node, ok: false, error: `node ${node}: another power action is in flight`, code: 'failed', ms: 0 }));
+    for (const r of busy) this.report(action, r, opts, false);
+    const startedBefore = new Map(free.map((n) => [n, this.actionsStarted.get(n) ?? 0]));
+    if (!reading) {
+      for (const n of free) {
+        this.busy.add(n);
+        this.actionsStarted.set(n, startedBefore.get(n)! + 1);
+      }
+    }
     try {
       const results = await powerFanout({
         action,
@@ -131,21 +146,29 @@ export class PowerService implements Extension {
         concurrency: opts.concurrency ?? ctx.config.power.concurrency,
         staggerMs: opts.staggerMs ?? ctx.config.power.staggerMs,
         timeoutMs: opts.timeoutMs,
+        onStart: (node) => {
+          if (!reading && opts.user) ctx.events.emit('power:admin-started', { node, action, by: opts.user, at: ctx.now() });
+        },
         onResult: (r) => {
-          this.busy.delete(r.node);
-          this.report(action, r, opts);
+          if (!reading) this.busy.delete(r.node);
+          if (!reading && opts.user) ctx.events.emit('power:admin-finished', { node: r.node, action, ok: r.ok, detail: r.error ?? null, at: ctx.now() });
+          // An action started on the node while it was being read: the reading predates it.
+          const stale = reading && (this.actionsStarted.get(r.node) ?? 0) !== startedBefore.get(r.node);
+          this.report(action, r, opts, stale);
         },
       });
       return [...busy, ...results];
     } finally {
-      for (const n of free) this.busy.delete(n);
+      if (!reading) for (const n of free) this.busy.delete(n);
     }
   }
 
-  private report(action: PowerAction, r: PowerResult, opts: PowerRunOptions): void {
+  /** `stale`: a status read an action overtook; its result is told but not taken as the node's power. */
+  private report(action: PowerAction, r: PowerResult, opts: PowerRunOptions, stale: boolean): void {
     const { ctx } = this;
     const reading = r.ok ? (action === 'status' ? r.state : action === 'off' ? 'off' : 'on') : undefined;
     if (opts.quiet) {
+      if (stale) return;
       ctx.events.emit('power:reading', { node: r.node, power: reading ?? 'unknown', at: ctx.now() });
       return;
     }
@@ -157,7 +180,7 @@ export class PowerService implements Extension {
       message: r.ok ? `${r.node} power ${action}${r.state ? `: ${r.state}` : ''} (${opts.by}, ${r.ms} ms)` : `${r.node} power ${action} failed: ${r.error}`,
       details: { action: `power-${action}`, state: r.ok ? 'done' : 'failed', by: opts.by, requestId: opts.requestId ?? null, result: r },
     });
-    if (reading) ctx.events.emit('power:reading', { node: r.node, power: reading, at: ctx.now() });
+    if (reading && !stale) ctx.events.emit('power:reading', { node: r.node, power: reading, at: ctx.now() });
     if (r.ok && STARTS_MACHINE.has(action)) ctx.events.emit('node:booting', { node: r.node, what: `power ${action} (${opts.by})`, at: ctx.now() });
   }
 }

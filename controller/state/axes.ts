@@ -1,7 +1,8 @@
 /** Changes on a node's axes: each one a transition in the step, and the node marked changed. */
 import type { Admin, Axis, Liveness, Phase, Power } from '../../shared/protocol.js';
+import { actionTransition, type ActionResult } from '../store/action-journal.js';
 import type { Step } from './step.js';
-import type { NodeRuntime } from './types.js';
+import type { ActionRecord, NodeRuntime } from './types.js';
 
 export function transition(step: Step, rt: NodeRuntime, axis: Axis, from: string | null, to: string | null, cause: string): void {
   step.transitions.push({ node: rt.node, axis, from, to, cause: cause.slice(0, 1024), at: step.now });
@@ -42,4 +43,12 @@ export function setAdmin(step: Step, rt: NodeRuntime, admin: Admin, reason: stri
   rt.adminBy = who;
   rt.adminSince = step.now;
   return true;
+}
+
+/**
+ * A line on the `action` axis (muster's or an admin's action started, done or failed): journalled
+ * like a transition, but no change of the node's state.
+ */
+export function actionLine(step: Step, rt: NodeRuntime, a: Pick<ActionRecord, 'policy' | 'by' | 'attempt'> & { action: string }, result: ActionResult, cause: string): void {
+  step.transitions.push(actionTransition({ node: rt.node, action: a.action, result, by: a.by ?? `policy ${a.policy}`, cause, at: step.now, attempt: a.attempt }));
 }

@@ -2,14 +2,14 @@
  * Correction: what the policies see on one node and how its ladder answers (act, hold, escalate,
  * or plan in dry-run), and when the node must next be looked at.
  */
-import { formatDuration } from '../../shared/duration.js';
-import { setAdmin } from './axes.js';
+import { formatDuration, isoSeconds } from '../../shared/duration.js';
+import { actionLine, setAdmin } from './axes.js';
 import type { NodePolicy } from './config.js';
 import { phaseDeadlineAt, recentBoots } from './deadlines.js';
-import { blockingGuard, settledAt, type GuardName } from './guards.js';
+import { adminActionEffect, blockingGuard, settledAt, standingGuard, type GuardName, type Hold, type TimeText } from './guards.js';
 import { awaitingBootUntil, inFlight, nextStep, pruneActions, type LadderStep } from './ladder.js';
 import { nextSilenceChange } from './liveness.js';
-import { detectProblem, type Detection } from './policies.js';
+import { detectProblem, pendingProblem, type Detection, type Pending } from './policies.js';
 import type { Step } from './step.js';
 import type { Decision, NodeRuntime, Problem } from './types.js';
 
@@ -28,13 +28,46 @@ export interface CorrectionEnv {
   holding(node: string): readonly string[];
 }
 
+/**
+ * What the policies and the ladder make of a node now: the one decision that correction carries
+ * out and `explain` words for people.
+ * - `quiet`: no problem; `hold` would stop muster anyway (admin offline, a conflict, an admin's
+ *   action taking effect), `pending` is the policy that will find one unless the node progresses;
+ * - `held`: a problem the ladder may not answer yet, and what holds it;
+ * - `ladder`: a problem and the rung to take now.
+ */
+export type Verdict =
+  | { kind: 'quiet'; hold: Hold | null; pending: Pending | null }
+  /** `next`: the ladder's step once the hold lifts. */
+  | { kind: 'held'; found: Detection; since: number; hold: Hold; next: LadderStep }
+  | { kind: 'ladder'; found: Detection; since: number; next: Extract<LadderStep, { kind: 'act' | 'escalate' }> };
+
+/** Decide about a node at `now` without changing it; `time` words the times in details. */
+export function decide(rt: NodeRuntime, policy: NodePolicy, env: CorrectionEnv, now: number, time: TimeText = isoSeconds): Verdict {
+  const effect = rt.problem ? null : adminActionEffect(rt, policy, now, time);
+  if (effect) return { kind: 'quiet', hold: effect, pending: null };
+  const found = detectProblem(rt, policy, now, time);
+  if (!found) return { kind: 'quiet', hold: standingGuard(rt), pending: pendingProblem(rt, policy, env.silenceEpoch) };
+  // A different policy while trouble goes on continues the episode (one console capture).
+  const since = rt.problem?.since ?? now;
+  const next = nextStep(rt, since, policy.ladder, now);
+  const hold = blockingGuard({ rt, policy, now, graceUntil: env.graceUntil, frozenGroups: env.holding(rt.node), time });
+  if (hold) return { kind: 'held', found, since, hold, next };
+  if (next.kind === 'backoff') return { kind: 'held', found, since, hold: { guard: 'backoff', detail: `backoff until ${time(next.until)}`, until: next.until }, next };
+  if (next.kind === 'capped') {
+    const detail = `${next.recent} automatic actions in 24 h (limit ${policy.ladder.maxActionsPerDay}); next allowed at ${time(next.until)}`;
+    return { kind: 'held', found, since, hold: { guard: 'rate-limit', detail, until: next.until }, next };
+  }
+  return { kind: 'ladder', found, since, next };
+}
+
 /** Look at a node's policies and follow up what they find; returns when the node must next be looked at (null: no time rule pending). */
 export function correct(step: Step, rt: NodeRuntime, policy: NodePolicy, env: CorrectionEnv): number | null {
   if (rt.actions.length) rt.actions = pruneActions(rt.actions, step.now);
   noteStability(step, rt, policy);
-  const found = detectProblem(rt, policy, step.now);
+  const verdict = decide(rt, policy, env, step.now);
   let retryAt: number | null = null;
-  if (found) retryAt = pursue(step, rt, policy, found, env);
+  if (verdict.kind !== 'quiet') retryAt = pursue(step, rt, policy, verdict);
   else if (rt.problem) {
     step.event('policy', rt, `${rt.node} ${rt.problem.policy} cleared after ${formatDuration(step.now - rt.problem.since)}`, {
       policy: rt.problem.policy,
@@ -58,29 +91,20 @@ function stableFrom(rt: NodeRuntime): number | null {
   return rt.attempts > 0 && rt.phase === 'run' && rt.liveness === 'alive' ? Math.max(rt.phaseSince, rt.livenessSince) : null;
 }
 
-/** Follow up a detected problem; returns when the ladder may move next, if it is waiting. */
-function pursue(step: Step, rt: NodeRuntime, policy: NodePolicy, found: Detection, env: CorrectionEnv): number | null {
+/** Follow up a problem the verdict found; returns when the ladder may move next, if it is waiting. */
+function pursue(step: Step, rt: NodeRuntime, policy: NodePolicy, verdict: Exclude<Verdict, { kind: 'quiet' }>): number | null {
+  const { found } = verdict;
   if (rt.problem?.policy !== found.policy) {
-    // A different policy while trouble goes on continues the episode (one console capture).
-    rt.problem = { policy: found.policy, since: rt.problem?.since ?? step.now, summary: found.summary, evidence: found.evidence, heldBy: null, wouldDo: null };
+    rt.problem = { policy: found.policy, since: verdict.since, summary: found.summary, evidence: found.evidence, heldBy: null, wouldDo: null };
     step.event('policy', rt, `${rt.node} ${found.summary} (policy ${found.policy})`, { policy: found.policy, state: 'detected', evidence: found.evidence });
   }
   const problem = rt.problem;
-  const hold = blockingGuard({ rt, policy, now: step.now, graceUntil: env.graceUntil, frozenGroups: env.holding(rt.node) });
-  if (hold) {
+  if (verdict.kind === 'held') {
+    const { hold } = verdict;
     reportHold(step, rt, problem, hold.guard, hold.detail);
-    return null;
+    return hold.guard === 'backoff' || hold.guard === 'rate-limit' ? hold.until : null;
   }
-  const next = nextStep(rt, problem.since, policy.ladder, step.now);
-  if (next.kind === 'backoff') {
-    reportHold(step, rt, problem, 'backoff', `backoff until ${new Date(next.until).toISOString()}`);
-    return next.until;
-  }
-  if (next.kind === 'capped') {
-    const detail = `${next.recent} automatic actions in 24 h (limit ${policy.ladder.maxActionsPerDay}); next allowed at ${new Date(next.until).toISOString()}`;
-    reportHold(step, rt, problem, 'rate-limit', detail);
-    return next.until;
-  }
+  const { next } = verdict;
   problem.heldBy = null;
   if (policy.dryRun) planDryRun(step, rt, policy, problem, next);
   else if (next.kind === 'escalate') escalate(step, rt, policy, problem);
@@ -111,10 +135,12 @@ function decisionsFor(rt: NodeRuntime, problem: Problem, next: LadderStep): Deci
 
 function act(step: Step, rt: NodeRuntime, policy: NodePolicy, problem: Problem, next: Extract<LadderStep, { kind: 'act' }>): void {
   const [decision] = decisionsFor(rt, problem, next);
-  rt.actions.push({ action: next.action, policy: problem.policy, attempt: next.attempt, startedAt: step.now, finishedAt: null, ok: null, detail: null });
+  const record = { action: next.action, policy: problem.policy, by: null, attempt: next.attempt, startedAt: step.now, finishedAt: null, ok: null, detail: null };
+  rt.actions.push(record);
   if (next.action !== 'console-tail') rt.attempts = next.attempt;
   step.decisions.push(decision!);
   step.event('action', rt, `${rt.node} ${next.action} (attempt ${next.attempt}/${policy.ladder.maxAttempts}, policy ${problem.policy})`, { state: 'started', ...decision });
+  actionLine(step, rt, record, 'started', `attempt ${next.attempt}/${policy.ladder.maxAttempts}: ${decision!.reason}`);
 }
 
 /** After the last failed attempt: admin offline with the reason, and a hardware-log issue. */
@@ -122,6 +148,7 @@ function escalate(step: Step, rt: NodeRuntime, policy: NodePolicy, problem: Prob
   const decisions = decisionsFor(rt, problem, { kind: 'escalate', attempts: rt.attempts });
   const reason = decisions[0]!.reason;
   setAdmin(step, rt, 'offline', reason, MUSTER);
+  actionLine(step, rt, { action: 'offline', policy: problem.policy, by: null, attempt: rt.attempts }, 'done', `${reason}; hwlog issue requested`);
   problem.heldBy = 'admin-offline';
   step.decisions.push(...decisions);
   step.event('policy', rt, `${rt.node} set offline, hwlog requested: ${reason}`, {

@@ -4,6 +4,8 @@ import type { NodePolicy } from './config.js';
 
 /** What a node in each bounded phase is expected to do before its deadline. */
 const EXPECTED: Readonly<Record<string, string>> = { kernel: 'reach init', init: 'reach run', build: 'finish the build' };
+/** The same, said of the node: `phase-deadline acts at … unless it reaches init`. */
+export const EXPECTED_NEXT: Readonly<Record<string, string>> = { kernel: 'reaches init', init: 'reaches run', build: 'finishes the build' };
 
 /** When a node that entered `phase` at `since` is overdue; null when the phase has no deadline. */
 export function phaseDeadlineAt(phase: Phase, since: number, deadlines: NodePolicy['phaseDeadlines']): number | null {

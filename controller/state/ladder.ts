@@ -17,8 +17,14 @@ export type LadderStep =
   /** The per-24 h cap is used up until `until`. */
   | { kind: 'capped'; until: number; recent: number };
 
+/** A power action, muster's or an admin's: the node is expected to go down and boot after it. */
 export function isCorrective(a: ActionRecord): boolean {
   return a.action !== 'console-tail';
+}
+
+/** A policy's corrective action: what the ladder's limits count (an admin's actions do not). */
+function isAutomaticCorrective(a: ActionRecord): boolean {
+  return isCorrective(a) && a.policy !== null;
 }
 
 export function inFlight(rt: Pick<NodeRuntime, 'actions'>): ActionRecord | null {
@@ -31,8 +37,8 @@ export function lastCorrective(rt: Pick<NodeRuntime, 'actions'>): ActionRecord |
   return null;
 }
 
-/** A corrective action worked at the driver but the node has not booted since. */
-function unansweredCorrective(rt: Pick<NodeRuntime, 'actions' | 'bootSeenAt'>): ActionRecord | null {
+/** A corrective action worked at the driver (or is still running) but the node has not booted since. */
+export function unansweredCorrective(rt: Pick<NodeRuntime, 'actions' | 'bootSeenAt'>): ActionRecord | null {
   const last = lastCorrective(rt);
   if (!last || last.ok === false || (rt.bootSeenAt !== null && rt.bootSeenAt >= last.startedAt)) return null;
   return last;
@@ -68,14 +74,20 @@ export function nextStep(
   consoleCaptured = !ladder.captureConsole || rt.actions.some((a) => a.action === 'console-tail' && a.startedAt >= problemSince),
 ): LadderStep {
   if (!consoleCaptured) return { kind: 'act', action: 'console-tail', attempt: Math.min(rt.attempts + 1, ladder.maxAttempts) };
-  if (rt.attempts >= ladder.maxAttempts) return { kind: 'escalate', attempts: rt.attempts };
-  const recent = rt.actions.filter((a) => isCorrective(a) && a.startedAt > now - DAY_MS);
+  const rung = rungAfter(rt.attempts, ladder);
+  if (rung === 'escalate') return { kind: 'escalate', attempts: rt.attempts };
+  const recent = rt.actions.filter((a) => isAutomaticCorrective(a) && a.startedAt > now - DAY_MS);
   if (recent.length >= ladder.maxActionsPerDay) return { kind: 'capped', until: recent[0]!.startedAt + DAY_MS, recent: recent.length };
   const last = recent.at(-1);
   if (last) {
     const until = last.startedAt + ladder.backoff * ladder.backoffFactor ** (recent.length - 1);
     if (now < until) return { kind: 'backoff', until, recent: recent.length };
   }
-  const action = ladder.steps[Math.min(rt.attempts, ladder.steps.length - 1)]!;
-  return { kind: 'act', action, attempt: rt.attempts + 1 };
+  return { kind: 'act', action: rung, attempt: rt.attempts + 1 };
+}
+
+/** The corrective step after `attempts` attempts: the ladder's next action, or escalation once they are used up. */
+export function rungAfter(attempts: number, ladder: LadderPolicy): DriverAction | 'escalate' {
+  if (attempts >= ladder.maxAttempts) return 'escalate';
+  return ladder.steps[Math.min(attempts, ladder.steps.length - 1)]!;
 }

@@ -3,18 +3,19 @@
  * decisions out. No I/O and no clock reads: the lead feeds MQTT messages, driver results and
  * ticks, and carries out the decisions.
  */
-import { describeZodError, type NodeState } from '../../shared/protocol.js';
-import { setAdmin, setLiveness, setPhase, setPower, transition } from './axes.js';
+import { describeZodError, type NodeNext, type NodeState } from '../../shared/protocol.js';
+import { actionLine, setAdmin, setLiveness, setPhase, setPower, transition } from './axes.js';
 import { BreakerBoard, breakerView } from './breaker-board.js';
 import type { NodePolicy, PolicyConfig } from './config.js';
-import { correct, type CorrectionEnv } from './correction.js';
+import { correct, decide, type CorrectionEnv } from './correction.js';
+import { explain } from './explain.js';
 import { recentBoots } from './deadlines.js';
-import { formatDuration } from '../../shared/duration.js';
+import { formatDuration, isoSeconds } from '../../shared/duration.js';
 import { GroupCache } from './group-cache.js';
 import { bootExpected, inFlight, lastCorrective } from './ladder.js';
 import { livenessAfterSilence, worse } from './liveness.js';
 import { QUIET, Step } from './step.js';
-import { NodeRuntimeRecord, StateInput, newRuntime, nodeStateOf, type NodeRuntime, type StepResult } from './types.js';
+import { NodeRuntimeRecord, StateInput, newRuntime, nodeStateOf, type AdminPowerAction, type NodeRuntime, type StepResult } from './types.js';
 import { WakeIndex } from './wake-index.js';
 
 const PAST_BOOTS_KEPT = 8;
@@ -145,6 +146,17 @@ export class StateMachine {
     this.sweepPending = true;
   }
 
+  /**
+   * What muster will do about the node next and why, from the same decision the correction acts
+   * on; `offset` turns the machine's steady times into wall times (controller/clock.ts).
+   */
+  next(node: string, now: number, offset = 0): NodeNext {
+    const rt = this.get(node);
+    const policy = this.groups.policyFor(node);
+    const time = (t: number) => isoSeconds(t + offset);
+    return explain(decide(rt, policy, this.env, now, time), rt, policy, time);
+  }
+
   /** Groups whose automatic actions the breaker has frozen. */
   frozenGroups(): { group: string; since: number }[] {
     return this.breakers.frozen();
@@ -220,6 +232,8 @@ export class StateMachine {
           return;
         case 'power':
           return setPower(step, rt, input.power);
+        case 'admin-action':
+          return this.adminAction(step, rt, input.action, input.who);
         case 'action-result':
           return this.actionResult(step, rt, input);
         case 'faults':
@@ -264,7 +278,7 @@ export class StateMachine {
     let cause = `first contact (${via})`;
     if (rt.bootId !== null) {
       const expected = bootExpected(rt) ? lastCorrective(rt) : null;
-      cause = `reboot, previous boot's last phase ${rt.phase}${expected ? ` (after muster's ${expected.action})` : ''} (${via})`;
+      cause = `reboot, previous boot's last phase ${rt.phase}${expected ? ` (after ${expected.by ?? 'muster'}'s ${expected.action})` : ''} (${via})`;
       if (rt.agentId !== input.agentId) cause += `; agent changed from ${rt.agentId}`;
       rt.previousBootLastPhase = rt.phase;
       if (rt.bootId !== input.bootId) rt.pastBootIds = [...rt.pastBootIds, rt.bootId].slice(-PAST_BOOTS_KEPT);
@@ -302,6 +316,20 @@ export class StateMachine {
     step.markChanged(rt.node);
   }
 
+  /**
+   * An admin's power action started: recorded like muster's own, so the policies wait for its
+   * result and the boot after it instead of taking its effect for a failure. The power service
+   * refuses it while a power action is in flight; a console capture still running is overtaken.
+   */
+  private adminAction(step: Step, rt: NodeRuntime, action: AdminPowerAction, who: string): void {
+    if (inFlight(rt)) this.finishAction(step, rt, false, `overtaken by ${action} by ${who}`);
+    const record = { action, policy: null, by: who, attempt: 0, startedAt: step.now, finishedAt: null, ok: null, detail: null };
+    rt.actions.push(record);
+    step.markChanged(rt.node);
+    step.event('action', rt, `${rt.node} ${action} by ${who}`, { state: 'started', action, by: who });
+    actionLine(step, rt, record, 'started', `admin ${who}`);
+  }
+
   private actionResult(step: Step, rt: NodeRuntime, input: Extract<StateInput, { type: 'action-result' }>): void {
     const flight = inFlight(rt);
     if (!flight || flight.action !== input.action) {
@@ -322,7 +350,10 @@ export class StateMachine {
     flight.ok = ok;
     flight.detail = detail;
     const outcome = ok ? 'done' : `failed: ${detail ?? 'no detail'}`;
-    step.event('action', rt, `${rt.node} ${flight.action} ${outcome} (attempt ${flight.attempt}, policy ${flight.policy})`, { state: ok ? 'done' : 'failed', ...flight });
+    const who = flight.by === null ? `attempt ${flight.attempt}, policy ${flight.policy}` : `by ${flight.by}`;
+    step.event('action', rt, `${rt.node} ${flight.action} ${outcome} (${who})`, { state: ok ? 'done' : 'failed', ...flight });
+    actionLine(step, rt, flight, ok ? 'done' : 'failed', ok ? (detail ?? who) : `${detail ?? 'no detail'} (${who})`);
+    step.markChanged(rt.node);
   }
 
   /**

@@ -10,9 +10,13 @@ import { parsePolicyConfig } from './config.js';
 import { StoreLoadError } from '../store/store.js';
 import { StateMachine } from './machine.js';
 import { restoreRuntime, type Restored } from './restore.js';
-import { DRIVER_ACTIONS, stateAtWall, type Decision, type DriverAction, type StateInput, type StepResult } from './types.js';
+import { DRIVER_ACTIONS, stateAtWall, type AdminPowerAction, type Decision, type DriverAction, type StateInput, type StepResult } from './types.js';
+import { journalAction } from '../store/action-journal.js';
+import type { AdminPowerRequest } from '../events.js';
 
 const TICK_MAX_MS = 1000;
+/** An admin's power action as the node's record names it. */
+const ADMIN_ACTION: Record<AdminPowerRequest, AdminPowerAction> = { on: 'power-on', off: 'power-off', reset: 'reset', cycle: 'power-cycle' };
 /**
  * Ticks at most this often. A tick scans every node's wake time, and with quiet heartbeats (see
  * StateMachine.quietHeartbeat) some node's wake is always a few ms away at 10k nodes: unspaced,
@@ -45,6 +49,7 @@ export class StateManager implements Extension, ServesNodeStates {
       const conflict = this.machine !== undefined && this.machine.has(node) ? this.machine.record(node).conflict : null;
       return conflict && { ...conflict, since: this.toWall(conflict.since) };
     },
+    next: (node) => (this.machine !== undefined && this.machine.has(node) ? this.machine.next(node, this.ctx.steady(), this.wallOffset()) : null),
   };
   private ctx!: Context;
   private machine!: StateMachine;
@@ -96,6 +101,12 @@ export class StateManager implements Extension, ServesNodeStates {
     events.on('node:changed', ({ node, change }) => (change === 'removed' ? this.forget(node) : this.track(node)));
     events.on('power:reading', ({ node, power }) => {
       if (machine.has(node)) this.apply({ type: 'power', node, power });
+    });
+    events.on('power:admin-started', ({ node, action, by }) => {
+      if (machine.has(node)) this.apply({ type: 'admin-action', node, action: ADMIN_ACTION[action], who: by });
+    });
+    events.on('power:admin-finished', ({ node, action, ok, detail }) => {
+      if (machine.has(node)) this.apply({ type: 'action-result', node, action: ADMIN_ACTION[action], ok, ...(detail ? { detail: detail.slice(0, 1024) } : {}) });
     });
     events.on('console:pattern', ({ node, pattern, line }) => {
       if (machine.has(node)) this.apply({ type: 'console-pattern', node, pattern, line: line.slice(0, 2048) });
@@ -237,6 +248,11 @@ export class StateManager implements Extension, ServesNodeStates {
     const offset = this.wallOffset();
     for (const steady of r.transitions) {
       const t = offset === 0 ? steady : { ...steady, at: steady.at + offset };
+      // An action's line: its `action` event is what `watch` shows.
+      if (t.axis === 'action') {
+        journalAction(ctx, t);
+        continue;
+      }
       ctx.journal.append(t);
       ctx.publishEvent({ kind: 'transition', node: t.node, agentId: null, at: t.at, message: `${t.node} ${t.axis} ${t.from ?? '-'} → ${t.to ?? '-'} (${t.cause})`, details: { ...t } });
       ctx.events.emit('node:transition', t);

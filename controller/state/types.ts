@@ -28,11 +28,22 @@ export interface Decision {
   attempt: number;
 }
 
-/** One automatic action: in flight while `finishedAt` is null. */
+/** An admin's power action, recorded so its effect (the node going dead, rebooting) is expected. */
+export const ADMIN_POWER_ACTIONS = ['power-on', 'power-off', 'reset', 'power-cycle'] as const;
+export const AdminPowerAction = z.enum(ADMIN_POWER_ACTIONS);
+export type AdminPowerAction = z.infer<typeof AdminPowerAction>;
+/** Any action a node's record keeps. */
+export const RecordedAction = z.enum([...DRIVER_ACTIONS, 'power-on', 'power-off']);
+export type RecordedAction = z.infer<typeof RecordedAction>;
+
+/** One action, automatic (`policy`) or an admin's (`by`, policy null): in flight while `finishedAt` is null. */
 export const ActionRecord = z.object({
-  action: DriverAction,
-  policy: PolicyName,
-  attempt: z.number().int().positive(),
+  action: RecordedAction,
+  policy: PolicyName.nullable(),
+  /** The admin who asked; null for a policy's action. */
+  by: z.string().max(128).nullable().default(null),
+  /** The policy's corrective attempt (1-based); 0 for an admin's action. */
+  attempt: z.number().int().nonnegative(),
   startedAt: time,
   finishedAt: time.nullable(),
   ok: z.boolean().nullable(),
@@ -71,7 +82,7 @@ export const NodeRuntimeRecord = NodeState.omit({ v: true }).extend({
   previousBootLastPhase: Phase.nullable(),
   /** Reboots muster did not cause, within the boot-loop window. */
   bootTimes: z.array(time).max(1000),
-  /** Automatic actions of the last 24 h, oldest first; the in-flight one is last. */
+  /** Automatic and admin power actions of the last 24 h, oldest first; the in-flight one is last. */
   actions: z.array(ActionRecord).max(1000),
   /** Corrective attempts since the node was last stable (reset by stability or admin online). */
   attempts: z.number().int().nonnegative(),
@@ -95,7 +106,9 @@ export const StateInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('admin-offline'), node: NodeName, reason: z.string().min(1).max(1024), who: z.string().min(1).max(128) }),
   z.object({ type: z.literal('admin-online'), node: NodeName, who: z.string().min(1).max(128) }),
   z.object({ type: z.literal('power'), node: NodeName, power: Power }),
-  z.object({ type: z.literal('action-result'), node: NodeName, action: DriverAction, ok: z.boolean(), detail: z.string().max(1024).optional() }),
+  /** An admin's power action started (its result comes as an `action-result`). */
+  z.object({ type: z.literal('admin-action'), node: NodeName, action: AdminPowerAction, who: z.string().min(1).max(128) }),
+  z.object({ type: z.literal('action-result'), node: NodeName, action: RecordedAction, ok: z.boolean(), detail: z.string().max(1024).optional() }),
   z.object({ type: z.literal('faults'), node: NodeName, count: z.number().int().nonnegative() }),
   z.object({ type: z.literal('controller-start') }),
   /** The controller was not running for `lateMs` (stopped, starved): like a start, nobody is blamed. */
@@ -110,7 +123,10 @@ export const StateInput = z.discriminatedUnion('type', [
 export type StateInput = z.infer<typeof StateInput>;
 
 export interface StepResult {
-  /** Every change on an axis, in order: journal them and publish them as `transition` events. */
+  /**
+   * Every change on an axis, in order: journal them and publish them as `transition` events; the
+   * `action` axis's lines are journalled only (their `action` events are in `events`).
+   */
   transitions: Transition[];
   /** `policy`, `action` and `incident` events to publish. */
   events: Event[];

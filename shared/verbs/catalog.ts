@@ -40,17 +40,23 @@ const MAX_CONSOLE_INPUT = 4096;
 
 export const VERBS = {
   // ---- nodes: viewer reads, admin defines ----
-  nodes: verb({ summary: 'list nodes with their state', role: 'viewer', args: z.object({ range: Range }), result: returns<R.NodeRow[]>(), cli: 'nodes' }),
-  show: verb({ summary: "one node's definition, identifiers and state", role: 'viewer', args: z.object({ node: z.string() }), result: returns<R.ShownNode>(), cli: 'show' }),
+  nodes: verb({
+    summary: 'list nodes with their state (with why: what muster will do next and why)',
+    role: 'viewer',
+    args: z.object({ range: Range, why: z.boolean().optional() }),
+    result: returns<R.NodeRow[]>(),
+    cli: 'nodes',
+  }),
+  show: verb({ summary: "one node's definition, identifiers, state and what muster will do next", role: 'viewer', args: z.object({ node: z.string() }), result: returns<R.ShownNode>(), cli: 'show' }),
   history: verb({
-    summary: "a node's transitions from the journal",
+    summary: "a node's transitions and actions from the journal",
     role: 'viewer',
     args: z.object({ node: z.string(), since: z.number().optional(), axis: Axis.optional(), limit: z.number().int().positive().max(100_000).optional() }),
     result: returns<R.NodeHistory>(),
     cli: 'history',
   }),
   groups: verb({ summary: 'groups and their members', role: 'viewer', args: NoArgs, result: returns<Record<string, string[]>>(), cli: { none: 'read by shell completion (muster _names) and the dashboard' } }),
-  summary: verb({ summary: 'node counts per group by phase, liveness and admin state (Slurm sinfo)', role: 'viewer', args: z.object({ range: Range }), result: returns<R.GroupSummary[]>(), cli: 'summary' }),
+  summary: verb({ summary: 'node counts per group by phase, liveness, admin state and hold (Slurm sinfo)', role: 'viewer', args: z.object({ range: Range }), result: returns<R.GroupSummary[]>(), cli: 'summary' }),
   define: verb({ summary: 'create or change one or more nodes', role: 'admin', args: z.object({ range: z.string(), settings: z.array(z.string()).max(1000) }), result: returns<{ created: string[]; changed: string[]; replacedPower: R.PowerReplaced[] }>(), cli: 'define' }),
   set: verb({ summary: 'change settings of defined nodes', role: 'admin', args: z.object({ range: z.string(), settings: z.array(z.string()).min(1).max(1000) }), result: returns<{ changed: string[]; replacedPower: R.PowerReplaced[] }>(), cli: 'set' }),
   undefine: verb({ summary: 'remove node definitions', role: 'admin', args: z.object({ range: z.string() }), result: returns<{ removed: string[] }>(), cli: 'undefine' }),

@@ -5,7 +5,7 @@
 import type { Role } from '../auth.js';
 import type { HwlogSource } from './args.js';
 import type { InterfaceConfig } from '../node-network.js';
-import type { Admin, Fingerprint, Liveness, NodeState, Phase, Power, Transition } from '../protocol.js';
+import type { Admin, Fingerprint, Liveness, NodeNext, NodeState, Phase, Power, Transition } from '../protocol.js';
 
 // ---- nodes -------------------------------------------------------------------------------------
 
@@ -29,6 +29,8 @@ export interface NodeRow {
   since: number;
   agentId: string | null;
   image: string | null;
+  /** With `why`: what muster will do about the node next and why. */
+  next?: NodeNext | null;
 }
 
 /** `show`: a node's definition (power and console targets redacted) and its state. */
@@ -50,6 +52,8 @@ export interface ShownNode {
   state: NodeState | null;
   /** The identity conflict holding its automatic actions until an admin decides, or null. */
   conflict: NodeConflict | null;
+  /** What muster will do about the node next and why, or why not. */
+  next: NodeNext | null;
 }
 
 /** A claim on a node that contradicted its record (identification): who, why, since when. */
@@ -65,13 +69,15 @@ export interface NodeHistory {
   skipped: number;
 }
 
-/** `summary`: node counts of one group (or `all`, last) per phase, liveness and admin state. */
+/** `summary`: node counts of one group (or `all`, last) per phase, liveness and admin state, and per hold. */
 export interface GroupSummary {
   group: string;
   nodes: number;
   phase: Record<string, number>;
   liveness: Record<string, number>;
   admin: Record<string, number>;
+  /** Nodes per guard holding muster back (`NodeNext.hold`: `admin-offline`, `breaker`, …). */
+  held: Record<string, number>;
 }
 
 /** An agent that said hello but is not bound to a node. */

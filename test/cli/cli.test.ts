@@ -76,6 +76,29 @@ describe('muster CLI', () => {
     expect(summary.find((s) => s.group === 'rack1')).toMatchObject({ nodes: 12, admin: { online: 11, offline: 1 } });
   });
 
+  it('says what muster will do next, counts holds, and journals who did what', async () => {
+    const show = (await controller.cli(['show', 'n005'])).stdout;
+    expect(show).toMatch(/^next {9}never seen: muster acts only on nodes that have booted once$/m);
+    const why = (await controller.cli(['nodes', 'n00[5-6]', '--why'])).stdout.split('\n');
+    expect(why[0]).toMatch(/^NODE\s+PHASE.*REASON\s+NEXT$/);
+    expect(why[1]).toMatch(/^n005\s.*never seen: muster acts only on nodes that have booted once$/);
+    const rows = JSON.parse((await controller.cli(['nodes', 'n005', '--why', '--json'])).stdout) as Array<{ next: { state: string } }>;
+    expect(rows[0]!.next.state).toBe('never-seen');
+
+    await controller.cli(['offline', 'n007', '--reason', 'fan noise']);
+    expect((await controller.cli(['show', 'n007'])).stdout).toMatch(/^next {9}held: admin offline \(fan noise, by anonymous\)$/m);
+    const summary = JSON.parse((await controller.cli(['summary', '--json'])).stdout) as Array<{ group: string; held: Record<string, number> }>;
+    expect(summary.find((s) => s.group === 'rack1')!.held['admin-offline']).toBeGreaterThanOrEqual(1);
+    expect((await controller.cli(['summary'])).stdout.split('\n')[0]).toMatch(/OFFLINE\s+HELD$/);
+
+    const history = (await controller.cli(['history', 'n007', '--axis', 'action'])).stdout.split('\n');
+    expect(history[0]).toMatch(/^TIME\s+AXIS\s+FROM\s+TO\s+CAUSE$/);
+    expect(history.slice(1).filter(Boolean).map((l) => l.replace(/^\S+ \S+\s+/, ''))).toEqual([
+      expect.stringMatching(/^action\s+-\s+define done\s+by anonymous: settings groups$/),
+      expect.stringMatching(/^action\s+-\s+offline done\s+by anonymous: fan noise$/),
+    ]);
+  });
+
   it('refuses offline without a reason', async () => {
     const r = await controller.cli(['offline', 'n004'], { allowFail: true });
     expect(r.stderr).toMatch(/required option '--reason <text>' not specified/);

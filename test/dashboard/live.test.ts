@@ -119,6 +119,12 @@ describe('dashboard, live', () => {
     expect(await ids.textContent()).toContain('mac-020000000002');
     expect(await ids.textContent()).toContain('sim://?state=on');
     await expect.poll(() => page.locator('#node-history').textContent()).toContain('kernel → init');
+    // What muster will do next, and the action with who did it: both follow the node live.
+    await expect.poll(() => page.locator('#node-next').textContent()).toMatch(/^(nothing to do|never seen|\w+ in \w+ since)/);
+    await ctl.client.request('offline', { range: 'demo02', reason: 'fan noise' });
+    await expect.poll(() => page.locator('#node-next').textContent()).toBe('held: admin offline (fan noise, by anonymous)');
+    await expect.poll(() => page.locator('#node-history').textContent()).toContain('by anonymous: fan noise');
+    await ctl.client.request('online', { range: 'demo02' });
     await expect.poll(() => page.locator('#node-hwlog').textContent()).toBe('none');
     // An issue opened elsewhere shows up on the open page, and as the cell's fault corner.
     await ctl.client.request('hwlog-open', { node: 'demo02', text: 'DIMM B2 correctable errors' });

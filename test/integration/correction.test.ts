@@ -78,6 +78,14 @@ describe('automatic correction with real agents', () => {
     const history = JSON.parse((await controller.cli(['history', 'n001', '--json'])).stdout) as Array<{ axis: string; from: string; to: string; cause: string }>;
     expect(history.filter((t) => t.axis === 'liveness').map((t) => t.to)).toEqual(['alive', 'dead']);
     expect(history.find((t) => t.to === 'dead')!.cause).toMatch(/will/);
+    // The automatic actions are in the journal, with the policy and the attempt.
+    const journalled = JSON.parse((await controller.cli(['history', 'n001', '--axis', 'action', '--json'])).stdout) as Array<{ to: string; by: string; attempt?: number }>;
+    expect(journalled[0]).toMatchObject({ to: 'define done', by: 'anonymous' });
+    expect(journalled.slice(1, 3)).toEqual([
+      expect.objectContaining({ to: 'console-tail started', by: 'policy dead-while-online', attempt: 1 }),
+      expect.objectContaining({ to: 'console-tail done', by: 'policy dead-while-online', attempt: 1 }),
+    ]);
+    expect(journalled.find((t) => t.to === 'reset started')).toMatchObject({ by: 'policy dead-while-online', attempt: 1 });
 
     // Every remaining agent loses its broker connection at the same moment.
     await link.cut();
@@ -89,6 +97,10 @@ describe('automatic correction with real agents', () => {
     const incidents = (await events('incident')).filter((e) => e.details.state === 'frozen');
     expect(incidents).toHaveLength(1);
     expect(incidents[0]!.details).toMatchObject({ group: 'rack1' });
+    // Where the admin looks: why nothing happens, and how many nodes the breaker holds.
+    expect((await controller.cli(['show', 'n002'])).stdout).toMatch(/^next .*held: mass-silence breaker holds group rack1 \(muster policy resume rack1\)/m);
+    const summary = JSON.parse((await controller.cli(['summary', '--json'])).stdout) as Array<{ group: string; held: Record<string, number> }>;
+    expect(summary.find((s) => s.group === 'rack1')!.held.breaker).toBeGreaterThanOrEqual(N - 1);
 
     const metrics = await (await fetch(`${controller.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/^muster_breaker_frozen\{group="rack1"\} 1$/m);

@@ -12,7 +12,7 @@ describe('guards and dry-run', () => {
     expect(hung.decisions).toEqual([]);
     expect(eventsOf(hung, 'policy', 'held')).toMatchObject([{ details: { guard: 'admin-offline', policy: 'phase-deadline' } }]);
     const online = sim.apply({ type: 'admin-online', node: 'n040', who: 'alice' });
-    expect(online.transitions).toMatchObject([{ axis: 'admin', from: 'offline', to: 'online' }]);
+    expect(online.transitions).toMatchObject([{ axis: 'admin', from: 'offline', to: 'online' }, { axis: 'action', to: 'console-tail started', by: 'policy phase-deadline', attempt: 1 }]);
     expect(actions(online)).toEqual(['n040:console-tail#1']);
   });
 

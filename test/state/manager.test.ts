@@ -3,7 +3,10 @@
  * verbs that emit on it), read only through `ctx.nodeStates`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startInProc, type InProc } from '../helpers/inproc.js';
+import { simFingerprint } from '../../controller/demo/sim-cluster.js';
+import { Event } from '../../shared/protocol.js';
+import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
+import { until } from '../helpers/wait.js';
 
 let c: InProc | null = null;
 afterEach(async () => {
@@ -60,5 +63,40 @@ describe('state manager driven by events', () => {
   it('policy resume of a group that is not frozen is refused by the verb with the frozen list', async () => {
     c = await startInProc();
     await expect(c.client.request('policy-resume', { group: 'rack9' })).rejects.toThrow('policy resume: group "rack9" is not frozen (frozen: none)');
+  });
+
+  it("an admin's power cycle marks the node: its line comes first, its effect is not detected, it is journalled with who", async () => {
+    c = await startInProc({ heartbeatIntervalS: 1, policies: { grace: '0s', breaker: { settle: '0s' } } });
+    const seen: Event[] = [];
+    await c.client.stream([c.client.topics.allEvents], (_t, p) => void seen.push(Event.parse(JSON.parse(p.toString()))));
+    const fp = simFingerprint(7);
+    // Each driver call takes 300 ms: the agent dies while the cycle runs.
+    await c.client.request('define', { range: 'n7', settings: [`mac=${fp.bootMac}`, 'power=sim://?delay=300'] });
+    const agent = simAgent(c.running.mqttUrl, fp, 'mac-020000000007', 'run');
+    await until('n7 alive', () => seen.find((e) => e.kind === 'transition' && e.node === 'n7' && e.details.to === 'alive'));
+    expect((await c.client.request('show', { node: 'n7' })).next).toMatchObject({ state: 'idle', summary: 'nothing to do: healthy' });
+
+    const cycle = c.client.request('power', { action: 'cycle', range: 'n7' });
+    await until('the admin action started', () => seen.find((e) => e.kind === 'action' && e.node === 'n7' && e.details.state === 'started'));
+    await agent.link.stop(); // the node goes down under the cycle: its will
+    await until('n7 dead', () => seen.find((e) => e.kind === 'transition' && e.node === 'n7' && e.details.to === 'dead'));
+    expect((await c.client.request('show', { node: 'n7' })).next).toMatchObject({ state: 'held', hold: 'admin-action', summary: expect.stringMatching(/^held: power-cycle by anonymous in flight since \d{4}-\d\d-\d\dT[\d:]+Z$/) });
+    expect((await cycle).results).toMatchObject([{ node: 'n7', ok: true }]);
+    await until('the cycle done', () => seen.find((e) => e.kind === 'action' && e.node === 'n7' && e.details.state === 'done' && e.details.by === 'anonymous'));
+
+    const n7 = seen.filter((e) => e.node === 'n7');
+    const started = n7.findIndex((e) => e.kind === 'action' && e.details.state === 'started');
+    const dead = n7.findIndex((e) => e.kind === 'transition' && e.details.to === 'dead');
+    expect(n7[started]!.message).toBe('n7 power-cycle by anonymous');
+    expect(started).toBeLessThan(dead);
+    expect(n7.filter((e) => e.kind === 'policy')).toEqual([]);
+    expect((await c.client.request('show', { node: 'n7' })).next).toMatchObject({ state: 'held', hold: 'admin-action', summary: expect.stringMatching(/awaiting its boot until/) });
+
+    const { transitions } = await c.client.request('history', { node: 'n7', axis: 'action' });
+    expect(transitions.map((t) => [t.to, t.by])).toEqual([
+      ['define done', 'anonymous'],
+      ['power-cycle started', 'anonymous'],
+      ['power-cycle done', 'anonymous'],
+    ]);
   });
 });

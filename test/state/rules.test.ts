@@ -90,7 +90,7 @@ describe('deadlines', () => {
 
 describe('ladder', () => {
   const ladder = DEFAULT_POLICY.ladder;
-  const done = (action: ActionRecord['action'], startedAt: number, attempt = 1): ActionRecord => ({ action, policy: 'dead-while-online', attempt, startedAt, finishedAt: startedAt + 1, ok: false, detail: null });
+  const done = (action: ActionRecord['action'], startedAt: number, attempt = 1): ActionRecord => ({ action, policy: 'dead-while-online', by: null, attempt, startedAt, finishedAt: startedAt + 1, ok: false, detail: null });
 
   it('console tail first, then reset, then power cycle, then escalate', () => {
     expect(nextStep({ actions: [], attempts: 0 }, 0, ladder, 0)).toEqual({ kind: 'act', action: 'console-tail', attempt: 1 });

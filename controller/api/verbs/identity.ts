@@ -1,10 +1,15 @@
 import type { Identification } from '../../identify/service.js';
+import { journalAdminActions } from '../../store/action-journal.js';
 import { ApiError, verb } from '../verb.js';
 
 export function identityVerbs(identification: Identification) {
   return [
     verb('discovered', async () => identification.discovered()),
-    verb('assign', async ({ agent, node, force }, _ctx, { user }) => identification.assign(agent, node, force, user)),
+    verb('assign', async ({ agent, node, force }, ctx, { user }) => {
+      const bound = await identification.assign(agent, node, force, user);
+      journalAdminActions(ctx, [bound.node], 'assign', user, `agent ${bound.agentId}${force ? ' (--force)' : ''}`);
+      return bound;
+    }),
     verb('conflict-clear', async ({ node }, ctx, { user }) => {
       if (!ctx.nodes.get(node)) throw new ApiError(`node ${node} is not defined`);
       // A refused token re-introduction is decided the same way: the admin vouches for the machine.

@@ -1,5 +1,5 @@
 import { closest } from '../../../shared/closest.js';
-import type { NodeRow, PowerReplaced } from '../../../shared/verbs/results.js';
+import type { GroupSummary, NodeRow, PowerReplaced } from '../../../shared/verbs/results.js';
 import type { Context } from '../../context.js';
 import { parseSettings, SettingError, type NodePatch } from '../../nodes/settings.js';
 import { targetProblem } from '../../nodes/target-check.js';
@@ -7,6 +7,7 @@ import { AllowedPrograms } from '../../process/allowed-programs.js';
 import type { BuildService } from '../../provision/service.js';
 import { redactOptional, redactSecrets } from '../../auth/redact.js';
 import type { PowerService } from '../../power/service.js';
+import { journalAdminActions } from '../../store/action-journal.js';
 import { ApiError, verb } from '../verb.js';
 
 function mustGet(ctx: Context, name: string) {
@@ -73,12 +74,25 @@ function readPower(power: PowerService, names: readonly string[], patch: NodePat
   if (patch.power) void power.run('status', names, { by: 'power sync', quiet: true });
 }
 
+/** The keys a define or set changed, for the journal: values may hold secrets (`power=ipmi://user:pw@…`). */
+function settingKeys(settings: readonly string[]): string {
+  return settings.length ? `settings ${settings.map((s) => s.split('=')[0]).join(', ')}` : 'no settings';
+}
+
 export const nodeVerbs = (build: BuildService, power: PowerService) => [
-  verb('nodes', async ({ range }, ctx) => ctx.nodes.resolve(range).map((n) => row(ctx, n))),
+  verb('nodes', async ({ range, why }, ctx) => ctx.nodes.resolve(range).map((n) => (why ? { ...row(ctx, n), next: ctx.nodeStates.next(n) } : row(ctx, n)))),
 
   verb('show', async ({ node }, ctx) => {
     const n = mustGet(ctx, node);
-    return { ...n, runtime: undefined, power: redactOptional(n.power), console: redactOptional(n.console), state: ctx.nodeStates.get(node), conflict: ctx.nodeStates.conflict(node) };
+    return {
+      ...n,
+      runtime: undefined,
+      power: redactOptional(n.power),
+      console: redactOptional(n.console),
+      state: ctx.nodeStates.get(node),
+      conflict: ctx.nodeStates.conflict(node),
+      next: ctx.nodeStates.next(node),
+    };
   }),
 
   verb('history', async ({ node, since, axis, limit }, ctx) => {
@@ -86,7 +100,7 @@ export const nodeVerbs = (build: BuildService, power: PowerService) => [
     return ctx.journal.history({ node, since, axis, limit: limit ?? 1000 });
   }),
 
-  verb('define', async ({ range, settings }, ctx) => {
+  verb('define', async ({ range, settings }, ctx, { user }) => {
     const names = ctx.nodes.resolveNew(range);
     const patch = patchFor(names, settings);
     await checkPatch(ctx, build, power, names, patch);
@@ -97,10 +111,11 @@ export const nodeVerbs = (build: BuildService, power: PowerService) => [
     }
     await ctx.store.flush();
     readPower(power, names, patch);
+    journalAdminActions(ctx, names, 'define', user, settingKeys(settings));
     return { created, changed: names.filter((n) => !created.includes(n)), replacedPower: replaced };
   }),
 
-  verb('set', async ({ range, settings }, ctx) => {
+  verb('set', async ({ range, settings }, ctx, { user }) => {
     const names = ctx.nodes.resolve(range);
     const patch = patchFor(names, settings);
     await checkPatch(ctx, build, power, names, patch);
@@ -108,32 +123,37 @@ export const nodeVerbs = (build: BuildService, power: PowerService) => [
     ctx.nodes.set(names, patch, ctx.now());
     await ctx.store.flush();
     readPower(power, names, patch);
+    journalAdminActions(ctx, names, 'set', user, settingKeys(settings));
     return { changed: names, replacedPower: replaced };
   }),
 
-  verb('undefine', async ({ range }, ctx) => {
+  verb('undefine', async ({ range }, ctx, { user }) => {
     const names = ctx.nodes.resolve(range);
     for (const n of names) ctx.nodes.remove(n);
     await ctx.store.flush();
+    journalAdminActions(ctx, names, 'undefine', user, 'definition removed');
     return { removed: names };
   }),
 
   verb('groups', async (_a, ctx) => ctx.nodes.groups()),
 
   verb('summary', async ({ range }, ctx) => {
-    const rows = new Map<string, { group: string; nodes: number; phase: Record<string, number>; liveness: Record<string, number>; admin: Record<string, number> }>();
-    const count = (group: string, r: ReturnType<typeof row>) => {
+    const rows = new Map<string, GroupSummary>();
+    const count = (group: string, r: NodeRow, hold: string | null) => {
       let s = rows.get(group);
-      if (!s) rows.set(group, (s = { group, nodes: 0, phase: {}, liveness: {}, admin: {} }));
+      if (!s) rows.set(group, (s = { group, nodes: 0, phase: {}, liveness: {}, admin: {}, held: {} }));
       s.nodes++;
       s.phase[r.phase] = (s.phase[r.phase] ?? 0) + 1;
       s.liveness[r.liveness] = (s.liveness[r.liveness] ?? 0) + 1;
       s.admin[r.admin] = (s.admin[r.admin] ?? 0) + 1;
+      if (hold) s.held[hold] = (s.held[hold] ?? 0) + 1;
     };
     for (const name of ctx.nodes.resolve(range)) {
       const r = row(ctx, name);
-      for (const g of r.groups.length ? r.groups : ['(none)']) count(g, r);
-      count('all', r);
+      const next = ctx.nodeStates.next(name);
+      const hold = next?.state === 'held' ? next.hold : null;
+      for (const g of r.groups.length ? r.groups : ['(none)']) count(g, r, hold);
+      count('all', r, hold);
     }
     return [...rows.values()].sort((a, b) => (a.group === 'all' ? 1 : b.group === 'all' ? -1 : a.group.localeCompare(b.group)));
   }),

@@ -1,9 +1,10 @@
 /// <reference lib="dom" />
 /**
- * The node page: identifiers, mappings (the power target comes redacted from `show`), the live
- * state, open hardware-log issues, history, and the console (its log tail, then the live topic).
+ * The node page: what muster will do next and why, identifiers, mappings (the power target comes
+ * redacted from `show`), the live state, open hardware-log issues, history (transitions and
+ * actions), and the console (its log tail, then the live topic).
  */
-import type { NodeState } from '../../../shared/protocol.js';
+import type { NodeNext, NodeState } from '../../../shared/protocol.js';
 import { ConsoleText } from './console-text.js';
 import { h } from './dom.js';
 import { ago, bytes, clock } from './format.js';
@@ -19,6 +20,7 @@ export class NodePanel {
   private consolePre: HTMLPreElement | null = null;
   private consoleFrame = 0;
   private stateBox: HTMLElement | null = null;
+  private nextBox: HTMLElement | null = null;
   private historyBox: HTMLElement | null = null;
   private hwlogBox: HTMLElement | null = null;
   private readonly decoder = new TextDecoder();
@@ -40,6 +42,7 @@ export class NodePanel {
     this.node = node;
     this.consoleText = new ConsoleText();
     this.stateBox = h('div', { class: 'kv', id: 'node-state' });
+    this.nextBox = h('p', { id: 'node-next' }, h('span', { class: 'muted' }, 'loading…'));
     this.historyBox = h('div', { id: 'node-history' }, h('p', { class: 'muted' }, 'loading…'));
     this.hwlogBox = h('div', { id: 'node-hwlog' }, h('p', { class: 'muted' }, 'loading…'));
     this.consolePre = h('pre', { class: 'console', id: 'node-console' });
@@ -48,6 +51,7 @@ export class NodePanel {
     closeBtn.addEventListener('click', () => this.close());
     this.root.replaceChildren(
       h('header', { class: 'panel-head' }, h('h2', { id: 'node-title' }, node), closeBtn),
+      h('section', {}, h('h3', {}, 'Next'), this.nextBox),
       h('section', {}, h('h3', {}, 'State'), this.stateBox),
       h('section', {}, h('h3', {}, 'Identifiers and mappings'), ids),
       h('section', {}, h('h3', {}, 'Open hardware-log issues'), this.hwlogBox),
@@ -77,11 +81,26 @@ export class NodePanel {
     if (node === this.node) this.renderState();
   }
 
-  /** An event about this node arrived: history and hwlog follow it live. */
+  /** An event about this node arrived: the next line, history and hwlog follow it live. */
   event(kind: string, node: string | null): void {
     if (node !== this.node || !node) return;
-    if (kind === 'transition') void this.loadHistory(node);
+    if (kind === 'transition' || kind === 'action') void this.loadHistory(node);
+    if (kind === 'transition' || kind === 'action' || kind === 'policy') void this.loadNext(node);
     if (kind === 'hwlog') void this.loadHwlog(node);
+  }
+
+  /** What muster will do about the node next (the `show` verb's `next`). */
+  private async loadNext(node: string): Promise<void> {
+    try {
+      const n = await this.link.request('show', { node });
+      if (node === this.node) this.renderNext(n.next);
+    } catch (err) {
+      if (node === this.node) this.nextBox?.replaceChildren(problem(err));
+    }
+  }
+
+  private renderNext(next: NodeNext | null): void {
+    this.nextBox?.replaceChildren(next ? h('span', { class: `next next-${next.state}` }, next.summary) : h('span', { class: 'muted' }, 'no state for this node'));
   }
 
   private renderState(): void {
@@ -108,6 +127,7 @@ export class NodePanel {
     try {
       const n = await this.link.request('show', { node });
       if (node !== this.node) return;
+      this.renderNext(n.next);
       const fp = n.fingerprint;
       box.replaceChildren(
         ...kv([
@@ -158,7 +178,7 @@ export class NodePanel {
           : h(
               'table',
               { class: 'history' },
-              h('tbody', {}, ...transitions.reverse().map((t) => h('tr', {}, h('td', { class: 'muted', title: clock(t.at) }, clock(t.at).slice(11)), h('td', {}, t.axis), h('td', {}, `${t.from} → ${t.to}`), h('td', { class: 'muted' }, t.cause)))),
+              h('tbody', {}, ...transitions.reverse().map((t) => h('tr', {}, h('td', { class: 'muted', title: clock(t.at) }, clock(t.at).slice(11)), h('td', {}, t.axis), h('td', {}, t.from === null ? (t.to ?? '') : `${t.from} → ${t.to}`), h('td', { class: 'muted' }, t.by === undefined ? t.cause : `by ${t.by}: ${t.cause}`)))),
             ),
       );
     } catch (err) {
