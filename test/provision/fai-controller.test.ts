@@ -1,7 +1,8 @@
 /**
  * FAI in a running controller: configured in the `build.fai` section, selected for a group, its
  * tools resolved through commands.allowedDirs; `muster build` writes the node's pxelinux config
- * with fai-chboot and FAI's own sendmon moves the node to done through the fai-monitor muster runs.
+ * with fai-chboot and FAI's own sendmon moves the node to done (its next boot the disk) through the
+ * fai-monitor muster runs.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +41,7 @@ describe('fai in the controller', () => {
     expect((await c.client.request('build-status', { range: 'n007' }))[0]).toMatchObject({ node: 'n007', state: 'prepared', system: 'fai' });
     await sendmon(dirs, port, 'n007', 'TASKEND install 0');
     await expect.poll(async () => (await c.client.request('build-status', { range: 'n007' }))[0]!.state, { timeout: 10_000 }).toBe('done');
+    expect(readFileSync(pxeFile(dirs, MAC), 'utf8')).toMatch(/^localboot -1$/m);
   });
 
   it('refuses to start with fai-chboot outside commands.allowedDirs', async () => {

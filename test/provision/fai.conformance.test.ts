@@ -98,6 +98,8 @@ describe('fai with the real FAI tools', () => {
       await sendmon(lab.dirs, lab.port, 'n001', 'TASKEND install 0');
       await expect.poll(async () => (await lab.system.status('n001')).state, { timeout: 10_000 }).toBe('done');
       expect((await lab.system.status('n001')).detail).toBe('fai install finished');
+      // Done means the next boot is already the disk (the node reboots right after TASKEND).
+      for (const f of readdirSync(lab.dirs.pxeDir)) expect(readFileSync(join(lab.dirs.pxeDir, f), 'utf8')).toMatch(/^localboot -1$/m);
       await lab.system.release('n001');
       expect((await lab.system.status('n001')).state).toBe('done');
       expect(pxe(lab, 'n001')).toMatch(/^localboot -1$/m);

@@ -3,7 +3,7 @@
  * tools. prepare writes the node's pxelinux config with `fai-chboot -I` (one file per MAC, FAI's
  * install kernel with the node's classes), release rewrites it with `fai-chboot -o` (localboot:
  * the next boot is the local disk), and the install's progress and end come from the fai-monitor
- * muster runs (`TASKBEGIN …` → building, `TASKEND install 0` → done). Images are the classes of
+ * muster runs (`TASKBEGIN …` → building, `TASKEND install 0` → localboot, then done). Images are the classes of
  * the FAI config space that have a package list (package_config/CLASS); tags become extra classes.
  */
 import { readdir } from 'node:fs/promises';
@@ -179,7 +179,18 @@ function createFaiBuildSystem(opts: FaiOptions, monitor: FaiMonitor, monitorDown
       // Reports count only for a build muster arranged: a stray or late client changes nothing.
       if (!s || (s.state !== 'prepared' && s.state !== 'building')) return;
       const outcome = messageOutcome(msg);
-      if (outcome) enter(s, outcome.state, outcome.detail);
+      if (!outcome) return;
+      if (outcome.state !== 'done') return enter(s, outcome.state, outcome.detail);
+      // As fai-monitor -b does: the installed node reboots (FAI_FLAGS reboot), so its next boot
+      // must be its disk before muster calls it done, or it would install again.
+      void locks.run(msg.sendid, async () => {
+        try {
+          await chboot(msg.sendid, ['-o', ...macs(msg.sendid, s.config)]);
+          enter(s, 'done', outcome.detail);
+        } catch (err) {
+          enter(s, 'failed', `${outcome.detail}, but its next boot could not be set to the local disk (it would install again): ${(err as Error).message}`);
+        }
+      });
     },
     async close() {
       await locks.idle();
