@@ -3,9 +3,11 @@
  * TFTP root, fai-monitor listens on a free port, and the client messages are sent by FAI's own
  * `sendmon` (see fai-server.ts) as an installing node sends them.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { FaiSection, openFaiBuildSystem, type FaiBuildSystem } from '../../controller/provision/fai/fai.js';
 import { parseMonitorLine } from '../../controller/provision/fai/monitor.js';
@@ -51,6 +53,7 @@ async function faiLab(section: Partial<FaiSection> = {}): Promise<FaiLab> {
   };
 }
 
+const run = promisify(execFile);
 const pxe = (lab: FaiLab, node: string) => readFileSync(pxeFile(lab.dirs, macOf(node)), 'utf8');
 
 runBuildSystemConformance('fai (fai-chboot, fai-monitor)', () => faiLab());
@@ -162,6 +165,26 @@ describe('fai with the real FAI tools', () => {
     } finally {
       busy.close();
       tmp.remove();
+    }
+  });
+
+  it('a prepared node whose fai-monitor died says so in its status', async () => {
+    const lab = await faiLab();
+    try {
+      await lab.addImage('WEB');
+      await lab.system.configure('n001', config);
+      await lab.system.prepare('n001');
+      // fai-monitor is a child of this process (the system started it); end it from outside.
+      const { stdout } = await run('ps', ['--ppid', String(process.pid), '-o', 'pid=,args=']);
+      const line = stdout.split('\n').find((l) => l.includes('fai-monitor') && l.includes(`-p ${lab.port} `))!;
+      const pid = Number(line.trim().split(/\s+/)[0]);
+      process.kill(pid, 'SIGKILL');
+      await expect.poll(async () => (await lab.system.status('n001')).detail, { timeout: 10_000 }).toBe(
+        `fai install of WEB on the next network boot (no reports: fai-monitor exited (killed by SIGKILL): FAI monitoring daemon started on port ${lab.port} with pid ${pid})`,
+      );
+      expect((await lab.system.status('n001')).state).toBe('prepared');
+    } finally {
+      await lab.close();
     }
   });
 
