@@ -9,6 +9,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { BuildConfig } from '../../shared/node-network.js';
 import { FaiSection, openFaiBuildSystem, type FaiBuildSystem } from '../../controller/provision/fai/fai.js';
 import { parseMonitorLine } from '../../controller/provision/fai/monitor.js';
 import { BuildError } from '../../controller/provision/types.js';
@@ -54,6 +55,27 @@ async function faiLab(section: Partial<FaiSection> = {}): Promise<FaiLab> {
 }
 
 const run = promisify(execFile);
+
+/** A lab with the class WEB as an image and n001 configured with `config`; closed after `body`. */
+async function withLab(config: BuildConfig, body: (lab: FaiLab) => Promise<void>, section: Partial<FaiSection> = {}): Promise<void> {
+  const lab = await faiLab(section);
+  try {
+    await lab.addImage('WEB');
+    await lab.system.configure('n001', config);
+    await body(lab);
+  } finally {
+    await lab.close();
+  }
+}
+
+/** Every pxelinux file fai-chboot wrote: after a release or a finished install, each boots the local disk. */
+function expectAllLocalboot(lab: FaiLab): void {
+  for (const f of readdirSync(lab.dirs.pxeDir)) {
+    const text = readFileSync(join(lab.dirs.pxeDir, f), 'utf8');
+    expect(text).toMatch(/^localboot -1$/m);
+    expect(text).not.toContain('FAI_ACTION');
+  }
+}
 const pxe = (lab: FaiLab, node: string) => readFileSync(pxeFile(lab.dirs, macOf(node)), 'utf8');
 
 runBuildSystemConformance('fai (fai-chboot, fai-monitor)', () => faiLab());
@@ -62,10 +84,7 @@ describe('fai with the real FAI tools', () => {
   const config = { image: 'WEB', tags: ['rack1', 'gpu-a100'], interfaces: [{ name: 'eth1', mac: 'AA:BB:CC:00:00:01', dhcp: true, addresses: [] }] };
 
   it('prepare: fai-chboot writes an install config per MAC with the node classes; release: localboot', async () => {
-    const lab = await faiLab({ configSrc: 'nfs://faiserver/srv/fai/config', monitorHost: '10.0.0.1' });
-    try {
-      await lab.addImage('WEB');
-      await lab.system.configure('n001', config);
+    await withLab(config, async (lab) => {
       await lab.system.prepare('n001');
       // One file per MAC: the one muster discovered and the interface's.
       expect(readdirSync(lab.dirs.pxeDir).sort()).toEqual(['01-52-54-00-00-00-01', '01-aa-bb-cc-00-00-01']);
@@ -79,21 +98,12 @@ describe('fai with the real FAI tools', () => {
         'FAI_FLAGS=verbose,sshd,reboot', 'FAI_CONFIG_SRC=nfs://faiserver/srv/fai/config', 'FAI_ACTION=install',
       ]));
       await lab.system.release('n001');
-      for (const f of readdirSync(lab.dirs.pxeDir)) {
-        const released = readFileSync(join(lab.dirs.pxeDir, f), 'utf8');
-        expect(released).toMatch(/^localboot -1$/m);
-        expect(released).not.toContain('FAI_ACTION');
-      }
-    } finally {
-      await lab.close();
-    }
+      expectAllLocalboot(lab);
+    }, { configSrc: 'nfs://faiserver/srv/fai/config', monitorHost: '10.0.0.1' });
   });
 
   it("FAI's sendmon → fai-monitor: TASKBEGIN is building, TASKEND install 0 is done", async () => {
-    const lab = await faiLab();
-    try {
-      await lab.addImage('WEB');
-      await lab.system.configure('n001', config);
+    await withLab(config, async (lab) => {
       await lab.system.prepare('n001');
       await sendmon(lab.dirs, lab.port, 'n001', 'TASKBEGIN partition');
       await expect.poll(async () => (await lab.system.status('n001')).detail, { timeout: 10_000 }).toBe('fai task partition');
@@ -102,20 +112,15 @@ describe('fai with the real FAI tools', () => {
       await expect.poll(async () => (await lab.system.status('n001')).state, { timeout: 10_000 }).toBe('done');
       expect((await lab.system.status('n001')).detail).toBe('fai install finished');
       // Done means the next boot is already the disk (the node reboots right after TASKEND).
-      for (const f of readdirSync(lab.dirs.pxeDir)) expect(readFileSync(join(lab.dirs.pxeDir, f), 'utf8')).toMatch(/^localboot -1$/m);
+      expectAllLocalboot(lab);
       await lab.system.release('n001');
       expect((await lab.system.status('n001')).state).toBe('done');
       expect(pxe(lab, 'n001')).toMatch(/^localboot -1$/m);
-    } finally {
-      await lab.close();
-    }
+    });
   });
 
   it('an install that ends with an error is failed with the code; other nodes and stray reports change nothing', async () => {
-    const lab = await faiLab();
-    try {
-      await lab.addImage('WEB');
-      await lab.system.configure('n001', config);
+    await withLab(config, async (lab) => {
       await lab.system.configure('n002', { ...config, interfaces: [] });
       await lab.system.prepare('n001');
       await lab.system.prepare('n002');
@@ -134,23 +139,16 @@ describe('fai with the real FAI tools', () => {
       await expect.poll(async () => (await lab.system.status('n001')).state, { timeout: 10_000 }).toBe('building');
       expect((await lab.system.status('n002')).state).toBe('idle');
       expect((await lab.system.status('n003')).state).toBe('idle');
-    } finally {
-      await lab.close();
-    }
+    });
   });
 
   it('a broken FAI setup is tool-failed with fai-chboot\'s own message', async () => {
-    const lab = await faiLab({ etcDir: '/nonexistent/fai' });
-    try {
-      await lab.addImage('WEB');
-      await lab.system.configure('n001', config);
+    await withLab(config, async (lab) => {
       const err = await lab.system.prepare('n001').then(() => null, (e: unknown) => e);
       expect(err).toBeInstanceOf(BuildError);
       expect((err as BuildError).code).toBe('tool-failed');
       expect((err as BuildError).message).toMatch(/^node n001: fai-chboot -I -f -k failed \(exit \d+\): ERROR: \/nonexistent\/fai does not exists/);
-    } finally {
-      await lab.close();
-    }
+    }, { etcDir: '/nonexistent/fai' });
   });
 
   it('fai-monitor that cannot listen makes open fail with its reason', async () => {
@@ -169,10 +167,7 @@ describe('fai with the real FAI tools', () => {
   });
 
   it('a prepared node whose fai-monitor died says so in its status', async () => {
-    const lab = await faiLab();
-    try {
-      await lab.addImage('WEB');
-      await lab.system.configure('n001', config);
+    await withLab(config, async (lab) => {
       await lab.system.prepare('n001');
       // fai-monitor is a child of this process (the system started it); end it from outside.
       const { stdout } = await run('ps', ['--ppid', String(process.pid), '-o', 'pid=,args=']);
@@ -183,9 +178,7 @@ describe('fai with the real FAI tools', () => {
         `fai install of WEB on the next network boot (no reports: fai-monitor exited (killed by SIGKILL): FAI monitoring daemon started on port ${lab.port} with pid ${pid})`,
       );
       expect((await lab.system.status('n001')).state).toBe('prepared');
-    } finally {
-      await lab.close();
-    }
+    });
   });
 
   it('a node without any known MAC is refused at prepare', async () => {
