@@ -4,6 +4,7 @@ import { describeZodError, type Hello } from '../../shared/protocol.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
 import { createCommandBuildSystem } from './command/command.js';
+import { FaiSection, openFaiBuildSystem } from './fai/fai.js';
 import { createNetbootHttpHandler } from './netboot/http.js';
 import { NetbootBuildSystem } from './netboot/netboot.js';
 import { BuildRegistry, BuildSelection, buildSystemFor } from './registry.js';
@@ -33,6 +34,8 @@ export const BuildConfigSection = BuildSelection.extend({
   imageDirs: z.array(z.string().min(1)).min(1).optional(),
   /** External provisioning tools, each registered under its name (see docs/build-systems.md); each executable in commands.allowedDirs. */
   commands: z.array(z.object({ name: z.string().min(1), executable: z.string().min(1), args: z.array(z.string()).optional(), timeoutMs: z.number().int().positive().optional() })).default([]),
+  /** Debian's FAI behind muster (see docs/build-systems.md); fai-chboot and fai-monitor in commands.allowedDirs. */
+  fai: FaiSection.optional(),
   /** Hand newly identified nodes with an image to their build: every node (true) or those in these groups. */
   auto: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
   /** Where `muster image build` caches its images (default: <dataDir>/images). */
@@ -40,8 +43,8 @@ export const BuildConfigSection = BuildSelection.extend({
 }).strict();
 
 /**
- * The build layer in the controller: the registry of build systems (netboot always, command tools
- * from the config), the netboot HTTP routes, and the hand-off: a node newly bound to an agent, in a
+ * The build layer in the controller: the registry of build systems (netboot and disk always, command
+ * tools and FAI from the config), the netboot HTTP routes, and the hand-off: a node newly bound to an agent, in a
  * `build.auto` group, with an image set and nothing arranged in its build system, is prepared and
  * power-cycled into its build; `muster build` prepares on demand; a prepared node whose own agent
  * reports from a network boot begun after that is building; a building node that reaches `run` is
@@ -85,10 +88,17 @@ export class BuildService implements Extension {
         return createCommandBuildSystem({ ...c, executable });
       }),
     );
-    this.registry = new BuildRegistry([this.netboot, this.disk, ...tools]);
+    const fai = cfg.fai ? [await this.openFai(cfg.fai, programs)] : [];
+    this.registry = new BuildRegistry([this.netboot, this.disk, ...tools, ...fai]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
-    this.registry.check(this.selection);
+    try {
+      this.registry.check(this.selection);
+    } catch (err) {
+      // fai runs fai-monitor from open(): a refused config must not leave it behind.
+      await Promise.all(this.registry.all().map((s) => s.close()));
+      throw err;
+    }
     ctx.provisioningHttp.mount(
       createNetbootHttpHandler({
         netboot: this.netboot,
@@ -108,6 +118,16 @@ export class BuildService implements Extension {
     this.events.on('node:transition', (t) => {
       if (t.axis === 'phase' && t.to === 'run') void this.releaseIfBuilding(t.node);
     });
+  }
+
+  /** FAI's tools resolved like any configured program; the node's MACs from its discovered hardware ids. */
+  private async openFai(section: FaiSection, programs: AllowedPrograms): Promise<BuildSystem> {
+    const resolve = (what: 'chboot' | 'monitor') =>
+      programs.resolve(section[what]).catch((err: Error) => {
+        throw new Error(`config build.fai.${what}: ${err.message}`);
+      });
+    const [chboot, monitor] = await Promise.all([resolve('chboot'), resolve('monitor')]);
+    return openFaiBuildSystem({ ...section, chboot, monitor, macsOf: (node) => this.ctx.nodes.get(node)?.ids.macs ?? [], now: this.ctx.now });
   }
 
   async stop(): Promise<void> {
