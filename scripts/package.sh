@@ -54,7 +54,17 @@ bindings=$lib/node_modules/@serialport/bindings-cpp
 [ -d "$bindings/prebuilds/linux-$node_arch" ] || die "serialport has no prebuilt addon for linux-$node_arch"
 find "$bindings/prebuilds" -mindepth 1 -maxdepth 1 ! -name "linux-$node_arch" -exec rm -rf {} +
 rm -f "$bindings/prebuilds/linux-$node_arch/"*.musl.node
-rm -rf "$bindings/src" "$bindings/binding.gyp"
+rm -rf "$bindings/src" "$bindings/binding.gyp" "$lib/node_modules/node-addon-api" # headers for building the addon
+# What no module loads at run time: dotfiles, types, source maps, docs, benchmarks. Scripts (#!) stay
+# executable, nothing else is.
+find "$lib/node_modules" -mindepth 2 \( -name '.*' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' -o -name '*.html' \
+  -o -type d \( -name benchmarks -o -name benchmark \) \) -prune -exec rm -rf {} +
+node -e '
+  const fs = require("node:fs"), path = require("node:path");
+  const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name);
+    if (e.isDirectory()) walk(p); else if (e.isFile()) fs.chmodSync(p, fs.readFileSync(p).subarray(0, 2).toString() === "#!" ? 0o755 : 0o644); } };
+  walk(process.argv[1]);
+' "$lib/node_modules"
 ln -s ../../lib/muster/node_modules "$share/node_modules"
 
 install -m 755 "$src/muster" "$root/usr/bin/muster"
@@ -63,8 +73,10 @@ install -m 644 "$src/controller.yaml" "$root/etc/muster/controller.yaml"
 install -m 644 "$src/copyright" "$root/usr/share/doc/muster/copyright"
 install -m 644 "$src/lintian-overrides" "$root/usr/share/lintian/overrides/muster"
 node bin/muster.js completion bash > "$root/usr/share/bash-completion/completions/muster"
-printf 'muster (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- muster developers <muster@localhost>  %s\n' \
-  "$version" "$version" "$(date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")" | gzip -9n > "$root/usr/share/doc/muster/changelog.gz"
+# The maintainer as Debian's tools take it (DEBFULLNAME, DEBEMAIL), else the last commit's author.
+maintainer="${DEBFULLNAME:-$(git log -1 --format=%an)} <${DEBEMAIL:-$(git log -1 --format=%ae)}>"
+printf 'muster (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n' \
+  "$version" "$version" "$maintainer" "$(date -R -d "@$(git log -1 --format=%ct)")" | gzip -9n > "$root/usr/share/doc/muster/changelog.gz"
 
 # Files as root-owned, directories 0755, nothing group/world-writable; scripts keep their x bit.
 chmod -R u+rwX,go+rX,go-w "$root"
@@ -72,9 +84,9 @@ chmod -R u+rwX,go+rX,go-w "$root"
 for script in postinst prerm postrm; do install -m 755 "$src/$script" "$root/DEBIAN/$script"; done
 echo /etc/muster/controller.yaml > "$root/DEBIAN/conffiles"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
-sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" "$src/control" > "$root/DEBIAN/control"
+sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s|@MAINTAINER@|$maintainer|" "$src/control" > "$root/DEBIAN/control"
 
 mkdir -p "$out"
 deb=$out/muster_${version}_${arch}.deb
-dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Zxz -z3 --build "$root" "$deb" >/dev/null
 echo "$deb"

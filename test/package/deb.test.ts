@@ -75,8 +75,8 @@ beforeAll(async () => {
   mkdirSync(debRoot);
   run('tar', ['-xf', tar, '-C', debRoot]);
   execFileSync('cp', [deb, join(debRoot, 'tmp', 'muster.deb')]);
-  // apt resolves the package's Depends from what the root has; nothing is downloaded.
-  runInRoot(['apt-get', 'install', '-y', '--no-download', '/tmp/muster.deb'], 300_000);
+  // apt resolves the package's Depends from what the root already has.
+  runInRoot(['apt-get', 'install', '-y', '/tmp/muster.deb'], 300_000);
 }, FIRST_ROOT_MS + PACKAGE_MS + 300_000);
 
 afterAll(async () => {
@@ -85,9 +85,9 @@ afterAll(async () => {
 });
 
 describe.skipIf(!root)('the Debian package (needs root: mmdebstrap, chroot)', () => {
-  it('passes lintian without errors', () => {
-    const r = spawnSync('lintian', ['--fail-on', 'error', '--no-tag-display-limit', deb], { encoding: 'utf8', timeout: 300_000 });
-    expect(r.stdout.split('\n').filter((l) => l.startsWith('E: ')), r.stdout).toEqual([]);
+  it('passes lintian without errors or warnings (overrides: packaging/debian/lintian-overrides)', () => {
+    const r = spawnSync('lintian', ['--fail-on', 'error,warning', '--tag-display-limit', '0', deb], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.stdout.split('\n').filter((l) => /^[EW]: /.test(l)), r.stdout).toEqual([]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
   }, 300_000);
 
