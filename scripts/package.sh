@@ -8,6 +8,7 @@
 #                                           external, and serialport has a native addon (hence ARCH)
 #   /lib/systemd/system/muster-controller.service, /etc/muster/controller.yaml (a conffile),
 #   bash completion; the maintainer scripts create the muster user and /var/lib/muster (0700).
+# It depends on nodejs (>= 20.11): the bundle uses import.meta.dirname (Debian 13 has it, 12 has 18).
 # Usage: scripts/package.sh [OUT_DIR]   (default dist/deb); prints the .deb's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,9 +1,11 @@
 /**
  * The Debian package (`npm run package`, scripts/package.sh) installed into a fresh Debian root made
- * with mmdebstrap: lintian finds no errors, systemd-analyze accepts the unit, and the controller
+ * with mmdebstrap: lintian finds no errors or warnings, systemd-analyze accepts the unit, and the controller
  * starts from the installed files as the muster user. The root (trixie: its nodejs is 20, which the
  * package depends on) is cached as a tarball named by its inputs under /var/cache/muster-test, so
- * only the first run on a machine downloads it (a few minutes); later runs take well under a minute.
+ * only the first run on a machine downloads it (about 4 minutes here). Later runs take about 3 minutes
+ * on a loaded 2-core machine: packaging (~80 s, xz), lintian (~50 s) and apt install (~30 s); every
+ * step has its own timeout.
  * Needs root (mmdebstrap, chroot, mounts), like the network tests.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -118,8 +120,11 @@ describe.skipIf(!root)('the Debian package (needs root: mmdebstrap, chroot)', ()
     const controller = start(cmd, args);
     const ready = await controller.waitFor(/muster controller ready: mqtt=mqtt:\/\/127\.0\.0\.1:\d+ .*data=\/var\/lib\/muster/, 60_000);
     expect(ready).toBeTruthy();
-    await controller.stop();
-    expect((await controller.exited).code).toBe(0);
+    // A clean stop on SIGTERM (as systemd stops it), given time on a loaded machine before the helper's SIGKILL.
+    controller.child.kill('SIGTERM');
+    const exit = await Promise.race([controller.exited, new Promise((resolve) => setTimeout(resolve, 30_000, 'still running'))]);
+    expect(exit, controller.output().slice(-2000)).toEqual({ code: 0, signal: null });
+    expect(controller.output()).toContain('muster controller stopped');
     // What it wrote is the muster user's.
     expect(runInRoot(['stat', '-c', '%U', '/var/lib/muster/store.json'])).toBe('muster\n');
   }, 90_000);
