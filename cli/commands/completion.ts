@@ -31,7 +31,7 @@ export function registerCompletionCommands(program: Command): void {
 }
 
 /** What bash may offer at one command (its path from the program, `muster power`). */
-export interface CompletionEntry {
+interface CompletionEntry {
   path: string;
   /** Subcommands and the fixed values of its arguments. */
   words: string[];
@@ -46,7 +46,7 @@ export interface CompletionEntry {
 const NAME_ARGUMENTS = new Set(['node', 'range', 'group', 'target']);
 
 /** Every visible command's entry, the program's first. */
-export function completionTable(program: Command): CompletionEntry[] {
+function completionTable(program: Command): CompletionEntry[] {
   const global = longOptions(program);
   const entries: CompletionEntry[] = [];
   const visit = (cmd: Command, path: string) => {

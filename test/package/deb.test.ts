@@ -3,9 +3,9 @@
  * with mmdebstrap: lintian finds no errors or warnings, systemd-analyze accepts the unit, and the controller
  * starts from the installed files as the muster user. The root (trixie: its nodejs is 20, which the
  * package depends on) is cached as a tarball named by its inputs under /var/cache/muster-test, so
- * only the first run on a machine downloads it (about 4 minutes here). Later runs take about 3 minutes
- * on a loaded 2-core machine: packaging (~80 s, xz), lintian (~50 s) and apt install (~30 s); every
- * step has its own timeout.
+ * only the first run on a machine downloads it (about 4 minutes here). Later runs take 3 to 5 minutes
+ * on a loaded 2-core machine, mostly packaging (xz), lintian and apt install; every step has its own
+ * timeout.
  * Needs root (mmdebstrap, chroot, mounts), like the network tests.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
