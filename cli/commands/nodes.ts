@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import { parseDuration } from '../../shared/duration.js';
 import { compressNodeRange } from '../../shared/noderange-compress.js';
 import { formatInterfaces } from '../../shared/node-network.js';
@@ -131,12 +131,13 @@ export function registerNodeCommands(program: Command): void {
     });
 
   program
-    .command('naming [state] [pattern]')
+    .command('naming')
+    .addArgument(new Argument('[state]').choices(['on', 'off']))
+    .argument('[pattern]')
     .description('show or set sequential naming of discovered machines (on|off, e.g. n[001-100])')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  muster naming\n  muster naming on n[001-100]\n  muster naming off\n')
     .action(async (state: string | undefined, pattern: string | undefined, o: { json?: boolean }, cmd: Command) => {
-      if (state !== undefined && state !== 'on' && state !== 'off') throw new Error(`naming: "${state}" must be on or off`);
       const r = await withController(cmd, (c) => c.request('naming', { enabled: state === undefined ? undefined : state === 'on', pattern }));
       if (o.json) return printJson(r);
       process.stdout.write(`sequential naming ${r.enabled ? 'on' : 'off'}: ${r.pattern}\n`);

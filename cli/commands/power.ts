@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { POWER_ACTIONS, PowerAction } from '../../shared/verbs/args.js';
 import { table } from '../format.js';
 import { followPowerResults, Progress, reportSummary } from '../progress.js';
@@ -7,16 +7,16 @@ import { printJson, useColor, withController } from '../session.js';
 
 export function registerPowerCommand(program: Command): void {
   program
-    .command('power <action> <range>')
+    .command('power')
+    .addArgument(new Argument('<action>').choices(POWER_ACTIONS))
+    .argument('<range>')
     .description('power on|off|cycle|reset|status a noderange, in parallel (xCAT rpower)')
     .option('--concurrency <n>', 'most nodes at once (default from the controller config, 20)')
     .option('--stagger <ms>', 'least time between two starts, to spare the circuit')
     .option('--json', 'per-node results as JSON')
     .addHelpText('after', '\nExamples:\n  muster power status rack1\n  muster power cycle n[001-040] --concurrency 20 --stagger 200\n')
     .action(async (word: string, range: string, o: { concurrency?: string; stagger?: string; json?: boolean }, cmd: Command) => {
-      const known = PowerAction.safeParse(word);
-      if (!known.success) throw new Error(`power: "${word}" is not one of ${POWER_ACTIONS.join(', ')}`);
-      const action = known.data;
+      const action = PowerAction.parse(word);
       const concurrency = o.concurrency === undefined ? undefined : wholeNumber('--concurrency', o.concurrency, 1);
       const staggerMs = o.stagger === undefined ? undefined : wholeNumber('--stagger', o.stagger, 0);
       const requestId = randomBytes(8).toString('hex');

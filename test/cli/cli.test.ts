@@ -111,6 +111,27 @@ describe('muster CLI', () => {
     expect(names).toContain('rack1');
   });
 
+  it('completes subcommands, argument values, options and option values in bash', async () => {
+    const script = (await controller.cli(['completion', 'bash'])).stdout;
+    // COMP_WORDS as bash splits the line; the last word is the one being completed.
+    const lines: Array<[string[], string]> = [
+      [['muster', 'po'], 'power policy'],
+      [['muster', 'image', ''], 'add list build'],
+      [['muster', 'power', 'c'], 'cycle'],
+      [['muster', '--controller', 'x', 'power', 'of'], 'off'],
+      [['muster', 'power', 'on', '--con'], '--concurrency --controller'],
+      [['muster', 'history', 'n1', '--axis', 'li'], 'liveness'],
+      [['muster', 'completion', ''], 'bash zsh'],
+      [['muster', 'naming', ''], 'on off'],
+      [['muster', 'show', 'n01'], 'n010 n011 n012'],
+    ];
+    const probe = lines.map(([words]) => `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; COMPREPLY=(); _muster; echo "\${COMPREPLY[*]}"`).join('\n');
+    // `muster _names` inside the script: this build, asking this test's controller.
+    const muster = `muster() { ${JSON.stringify(process.execPath)} ${JSON.stringify(musterBin)} --controller ${controller.mqttUrl} "$@"; }`;
+    const { stdout } = await run('bash', ['-c', `${script}\n${muster}\n${probe}`]);
+    expect(stdout.split('\n').slice(0, -1)).toEqual(lines.map(([, want]) => want));
+  });
+
   it('says in one line when no controller answers', async () => {
     const r = await muster(['--controller', `mqtt://127.0.0.1:${await freePort()}`, 'nodes']);
     expect(r.code).toBe(1);
