@@ -78,8 +78,8 @@ it('installs the image onto an empty disk, is recorded as installed, and boots D
     '-accel', 'tcg', '-m', '2048', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-boot', 'n',
     '-netdev', `user,id=n0,tftp=${ipxeChainDir(join(tmp.dir, 'tftp'), httpPort)},bootfile=boot.ipxe`,
     '-device', `virtio-net-pci,netdev=n0,mac=${MAC}`,
-    '-drive', `file=${disk},if=virtio,format=raw,serial=muster-target-1`,
-    '-drive', `file=${decoy},if=virtio,format=raw,serial=decoy`,
+    '-drive', `file=${disk},if=none,id=target,format=raw`, '-device', 'virtio-blk-pci,drive=target,serial=muster-target-1',
+    '-drive', `file=${decoy},if=none,id=decoy,format=raw`, '-device', 'virtio-blk-pci,drive=decoy,serial=decoy',
   ]);
   const state = async () => (await c.client.request('show', { node: 'd1' })).state?.phase;
   const build = async () => (await c.client.request('build-status', { range: 'd1' }))[0]!;
