@@ -6,6 +6,7 @@ import { AGENT_PHASES, isAgentPhase } from '../shared/wire.js';
 export const USAGE = `usage: agent.js [--controller mqtt://HOST:PORT] [--root DIR] [--phase PHASE] [--interval S]
                 [--token-file FILE] [--ca FILE] [--lldp-wait S] [--lldp-background] [--id-only]
        agent.js phase init|run|build|kernel [--root DIR] [--controller URL] [--token-file FILE]
+       agent.js pick-disk RULE [--root DIR]   (the installer: the disk a disk= rule chooses, or why none)
 The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.
 --lldp-wait: seconds a private lldpd listens for switch ports when none runs (0: ask only a running
 lldpd); default 35 with --root /, and no LLDP at all for another root unless given.
@@ -13,7 +14,7 @@ lldpd); default 35 with --root /, and no LLDP at all for another root unless giv
 was heard goes out in a new hello (the netboot image: no boot waits for a switch).`;
 
 export interface AgentArgs {
-  command: 'run' | 'phase' | 'id-only' | 'help';
+  command: 'run' | 'phase' | 'pick-disk' | 'id-only' | 'help';
   controller: string | null;
   root: string;
   /** For `run`: the starting phase (else the recorded one); for `phase`: the phase to report. */
@@ -26,6 +27,8 @@ export interface AgentArgs {
   lldpWaitMs: number | null;
   /** Listen after the hello instead of before it, and send what is heard in new hellos. */
   lldpBackground: boolean;
+  /** For `pick-disk`: the rule as the kernel command line carries it (percent-encoded). */
+  diskRule?: string;
 }
 
 export class UsageError extends Error {}
@@ -74,6 +77,10 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
   if (positionals[0] === 'phase') {
     if (positionals.length !== 2) throw new UsageError(`"phase" takes one phase (${AGENT_PHASES.join('|')})`);
     return { ...base, command: 'phase', phase: phaseArg(positionals[1]!) };
+  }
+  if (positionals[0] === 'pick-disk') {
+    if (positionals.length !== 2) throw new UsageError('"pick-disk" takes one rule (size>=100G, model:GLOB, serial:GLOB, /dev/NAME)');
+    return { ...base, command: 'pick-disk', phase: null, diskRule: positionals[1]! };
   }
   if (positionals.length > 0) throw new UsageError(`unknown command "${positionals[0]}"`);
   return { ...base, command: values['id-only'] ? 'id-only' : 'run', phase: values.phase === undefined ? null : phaseArg(values.phase) };

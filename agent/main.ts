@@ -9,6 +9,9 @@ import { parseAgentArgs, USAGE, UsageError, type AgentArgs } from './args.js';
 import { bootParams } from './cmdline.js';
 import { parseControllerUrl, type ControllerAddress } from './controller-url.js';
 import { readFingerprint, readUptime, withNeighbours } from './fingerprint/index.js';
+import { readDisks } from './fingerprint/disks.js';
+import { SysRoot } from './fingerprint/sysfs.js';
+import { diskRuleFromCmdline, pickDisk } from '../shared/disk-rule.js';
 import { deriveIdentity } from './identity.js';
 import { AgentLink, agentPassword, publishOnce } from './link.js';
 import { describeNeighbours, listenLldp, type LldpListen } from './lldp-listen.js';
@@ -26,12 +29,20 @@ const DEFAULT_LLDP_WAIT_MS = 35_000;
 
 const log = (line: string) => process.stderr.write(`muster-agent: ${line}\n`);
 
+/** The installer's target disk: its name on stdout, or (exit 1) why no disk matches. */
+function printPickedDisk(root: string, rule: string): number {
+  const picked = pickDisk(diskRuleFromCmdline(rule), readDisks(new SysRoot(root)));
+  process.stdout.write(`${picked.ok ? picked.value.name : picked.error}\n`);
+  return picked.ok ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseAgentArgs(argv);
   if (args.command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (args.command === 'pick-disk') return printPickedDisk(args.root, args.diskRule!);
   const runDir = new RunDir(args.root);
   if (args.command === 'phase') return reportPhase(args, runDir, args.phase!);
 

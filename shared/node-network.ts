@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { normalizeMac } from './protocol.js';
+import { DiskRuleText, parseDiskRule } from './disk-rule.js';
 
 // ---- opaque ids ----------------------------------------------------------------------------------
 
@@ -153,6 +154,8 @@ export const BuildConfig = z.object({
   image: ImageId,
   tags: z.array(Tag).max(64, 'at most 64 tags').default([]),
   interfaces: InterfaceList.default([]),
+  /** Which disk the `disk` build system installs on (shared/disk-rule.ts); default: the first fixed disk. */
+  disk: DiskRuleText.optional(),
 });
 export type BuildConfig = z.output<typeof BuildConfig>;
 
@@ -298,21 +301,23 @@ export function parseKernelInterface(param: string): Result<InterfaceConfig> {
 
 // ---- muster set / muster show ----------------------------------------------------------------------
 
-/** The part of a node definition the build layer owns (what `image=`, `tags=`, `if.*=` set). */
+/** The part of a node definition the build layer owns (what `image=`, `tags=`, `disk=`, `if.*=` set). */
 export interface NodeBuildSettings {
   image: string | null;
   tags: string[];
   interfaces: InterfaceConfig[];
+  disk?: string | null;
 }
 
 /** One `muster set` setting, checked. `config: null` removes the interface (`if.eth0=`). */
 export type NodeSettingPatch =
   | { kind: 'image'; image: string | null }
   | { kind: 'tags'; tags: string[] }
+  | { kind: 'disk'; disk: string | null }
   | { kind: 'interface'; name: string; config: InterfaceConfig | null };
 
 /**
- * `image=ID` (empty clears), `tags=a,b` (empty clears), `if.<name>=…` (empty removes).
+ * `image=ID` (empty clears), `tags=a,b` (empty clears), `disk=RULE` (empty clears), `if.<name>=…` (empty removes).
  * Returns null for keys this module does not own (power=, console=, …) so the caller tries others.
  */
 export function parseNodeSetting(key: string, value: string): Result<NodeSettingPatch> | null {
@@ -328,6 +333,11 @@ export function parseNodeSetting(key: string, value: string): Result<NodeSetting
       if (!r.success) return { ok: false, error: `tags: ${said(t)}: ${r.error.issues[0]!.message}` };
     }
     return { ok: true, value: { kind: 'tags', tags: [...new Set(tags)] } };
+  }
+  if (key === 'disk') {
+    if (value === '') return { ok: true, value: { kind: 'disk', disk: null } };
+    const r = parseDiskRule(value);
+    return r.ok ? { ok: true, value: { kind: 'disk', disk: value } } : r;
   }
   if (key.startsWith('if.')) {
     const name = key.slice(3);
@@ -348,6 +358,8 @@ export function applyNodeSetting(current: NodeBuildSettings, patch: NodeSettingP
       return { ...current, image: patch.image };
     case 'tags':
       return { ...current, tags: patch.tags };
+    case 'disk':
+      return { ...current, disk: patch.disk };
     case 'interface': {
       if (!patch.config) return { ...current, interfaces: current.interfaces.filter((i) => i.name !== patch.name) };
       const at = current.interfaces.findIndex((i) => i.name === patch.name);

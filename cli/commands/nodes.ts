@@ -93,7 +93,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nKeys: groups=a,b mac=… serial=… uuid=… ib=… switch=SW:PORT power=URL console=TARGET image=ID tags=a,b if.NAME=… attr.NAME=…\nExamples:\n  muster define n[001-004] groups=rack1,compute power=ipmi://admin:pw@10.0.0.1\n  muster define n005 mac=52:54:00:00:00:05 console=serial:/dev/ttyUSB0@115200\n',
+      '\nKeys: groups=a,b mac=… serial=… uuid=… ib=… switch=SW:PORT power=URL console=TARGET image=ID tags=a,b disk=RULE if.NAME=… attr.NAME=…\nExamples:\n  muster define n[001-004] groups=rack1,compute power=ipmi://admin:pw@10.0.0.1\n  muster define n005 mac=52:54:00:00:00:05 console=serial:/dev/ttyUSB0@115200\n',
     )
     .action(async (range: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('define', { range, settings }));
@@ -106,7 +106,7 @@ export function registerNodeCommands(program: Command): void {
     .command('set <range> <settings...>')
     .description('change settings of defined nodes: image=, tags=, if.NAME=, power=, console=, groups=, …')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  muster set rack1 image=rocky9 tags=gpu,ib\n  muster set n001 if.eth0=10.1.0.11/16,gw=10.1.0.1,mtu=9000\n')
+    .addHelpText('after', '\nExamples:\n  muster set rack1 image=rocky9 tags=gpu,ib\n  muster set n001 if.eth0=10.1.0.11/16,gw=10.1.0.1,mtu=9000\n  muster set n001 \'disk=size>=100G,model:SAMSUNG*\'\n')
     .action(async (range: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('set', { range, settings }));
       if (o.json) return printJson(r);
@@ -203,6 +203,7 @@ function formatShow(n: ShownNode): string {
   add('console', n.console);
   add('image', n.image);
   add('tags', n.tags.join(','));
+  add('disk', n.disk);
   const ifs = formatInterfaces(n.interfaces);
   add('interfaces', ifs.length ? '' : null);
   for (const i of ifs) lines.push(`  ${i}`);

@@ -133,6 +133,7 @@ export function applyPatch(node: NodeDefinition, patch: NodePatch, now: number):
   if (patch.console !== undefined) node.console = patch.console;
   if (patch.image !== undefined) node.image = patch.image;
   if (patch.tags) node.tags = patch.tags;
+  if (patch.disk !== undefined) node.disk = patch.disk;
   if (patch.interfaces) node.interfaces = patch.interfaces;
   if (patch.interfacesByName) {
     for (const [name, spec] of Object.entries(patch.interfacesByName)) {

@@ -17,7 +17,7 @@ export class SettingError extends MusterError {
   }
 }
 
-export type NodePatch = Partial<Pick<NodeDefinition, 'groups' | 'power' | 'console' | 'image' | 'tags' | 'interfaces'>> & {
+export type NodePatch = Partial<Pick<NodeDefinition, 'groups' | 'power' | 'console' | 'image' | 'tags' | 'disk' | 'interfaces'>> & {
   ids?: Partial<NodeDefinition['ids']>;
   attrs?: Record<string, string | null>;
   /** Interfaces set by name (`if.eth0=…`); merged into the node's list by name, null removes. */
@@ -29,7 +29,7 @@ const GROUP = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const POWER_PREFIXES = POWER_SCHEMES.map((s) => `${s}:`);
 const CONSOLE_SCHEMES = ['serial:', 'tcp://', 'sol:', 'sim://'];
 
-export const SETTING_KEYS = ['groups', 'mac', 'macs', 'serial', 'uuid', 'ib', 'switch', 'power', 'console', 'image', 'tags', 'if.<name>', 'attr.<name>'];
+export const SETTING_KEYS = ['groups', 'mac', 'macs', 'serial', 'uuid', 'ib', 'switch', 'power', 'console', 'image', 'tags', 'disk', 'if.<name>', 'attr.<name>'];
 
 /** Split `key=value` arguments; the value may itself contain `=`. */
 export function splitSettings(args: readonly string[]): Array<[string, string]> {
@@ -44,13 +44,14 @@ export function parseSettings(args: readonly string[]): NodePatch {
   const patch: NodePatch = {};
   for (const [key, value] of splitSettings(args)) {
     const empty = value === '';
-    // image=, tags= and if.<name>= belong to the build layer's model (shared/node-network.ts).
+    // image=, tags=, disk= and if.<name>= belong to the build layer's model (shared/node-network.ts).
     const build = parseNodeSetting(key, value);
     if (build) {
       if (!build.ok) throw new SettingError(build.error);
       const b = build.value;
       if (b.kind === 'image') patch.image = b.image;
       else if (b.kind === 'tags') patch.tags = b.tags;
+      else if (b.kind === 'disk') patch.disk = b.disk;
       else patch.interfacesByName = { ...patch.interfacesByName, [b.name]: b.config };
       continue;
     }

@@ -106,6 +106,7 @@ export class BuildService implements Extension {
         scriptSystem: (node) => this.scriptSystem(node),
         nodeByMac: (mac) => this.nodeByMac(mac),
         log: (m) => ctx.log.warn(m),
+        onProgress: (node, detail) => ctx.publishEvent({ kind: 'build', node, agentId: null, message: `${node} build ${detail}`, details: { system: this.disk.name, state: 'building', progress: detail } }),
         onInstalled: (node) => ctx.events.emit('node:booting', { node, what: 'its installer wrote its disk and reboots into it', at: ctx.now() }),
       }),
     );
@@ -207,7 +208,7 @@ export class BuildService implements Extension {
           if (!def) throw new Error(`node ${node} is not defined`);
           if (!def.image) throw new Error(`node ${node} has no image (muster set ${node} image=NAME)`);
           const system = this.systemFor(node);
-          await system.configure(node, { image: def.image, tags: def.tags, interfaces: def.interfaces });
+          await system.configure(node, { image: def.image, tags: def.tags, interfaces: def.interfaces, ...(def.disk && { disk: def.disk }) });
           await system.prepare(node);
           ctx.publishEvent({ kind: 'build', node, agentId: def.agentId, message: `${node} prepared to build image ${def.image} with ${system.name} (${by})`, details: { system: system.name, state: 'prepared', image: def.image, by } });
           return { node, ok: true, system: system.name };

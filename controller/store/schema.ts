@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ImageId, InterfaceList, Tag } from '../../shared/node-network.js';
+import { DiskRuleText } from '../../shared/disk-rule.js';
 import { AgentId, Fingerprint, Mac, IbGuid, NodeName } from '../../shared/protocol.js';
 import { HwlogSource } from '../../shared/verbs/args.js';
 import { AgentCredentialRecord, AgentTokenRecord, UserRecord } from '../auth/records.js';
@@ -36,6 +37,8 @@ export const NodeDefinition = z.object({
   console: z.string().max(1024).nullable().default(null),
   image: ImageId.nullable().default(null),
   tags: z.array(Tag).default([]),
+  /** The `disk` build system's target disk rule (shared/disk-rule.ts); null: the first fixed disk. */
+  disk: DiskRuleText.nullable().default(null),
   interfaces: InterfaceList.default([]),
   /** Free-form site attributes (xCAT style: rack, unit, chassis, …). */
   attrs: z.record(z.string(), z.string()).default({}),

@@ -45,6 +45,8 @@ export interface ShownNode {
   console: string | null;
   image: string | null;
   tags: string[];
+  /** The `disk` build system's target disk rule; null: the first fixed disk. */
+  disk: string | null;
   interfaces: InterfaceConfig[];
   attrs: Record<string, string>;
   createdAt: number;

@@ -183,6 +183,16 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
     expect(again.output()).toContain('SIGTERM: saying goodbye');
   });
 
+  it('pick-disk (the installer): the disk a rule chooses on the fixture, or why none, exit 1', async () => {
+    const fixture = join(repoRoot, 'test', 'fixtures', 'two-nics-ib');
+    const picked = start('node', [bundle, 'pick-disk', 'size%3E=1T', '--root', fixture], { cwd: repoRoot });
+    expect((await picked.exited).code).toBe(0);
+    expect(picked.output().trim()).toBe('nvme0n1');
+    const none = start('node', [bundle, 'pick-disk', 'model:SAMSUNG%2A', '--root', fixture], { cwd: repoRoot });
+    expect((await none.exited).code).toBe(1);
+    expect(none.output().trim()).toBe('no disk matches the rule model:SAMSUNG* (disks: nvme0n1 1600.3 GB, model Dell Ent NVMe P5600 MU U.2 1.6TB, serial PHAB1234005T1P6AGN; sda 480.1 GB, model MZ7L3480HCHQ0D3, serial S6KLNA0T123456)');
+  });
+
   it('without --controller nor muster.controller= it fails with a clear message', async () => {
     const p = start('node', [bundle, '--root', join(repoRoot, 'test', 'fixtures', 'odd')], { cwd: repoRoot });
     expect((await p.exited).code).toBe(1);

@@ -63,12 +63,14 @@ describe('agent arguments', () => {
     expect(parseAgentArgs(['--controller', 'mqtt://h:1', '--root', '/fx', '--phase', 'init', '--interval', '0.5'])).toMatchObject({ command: 'run', controller: 'mqtt://h:1', root: '/fx', phase: 'init', intervalMs: 500 });
     expect(parseAgentArgs(['phase', 'run', '--root', '/fx'])).toMatchObject({ command: 'phase', phase: 'run', root: '/fx' });
     expect(parseAgentArgs(['--id-only'])).toMatchObject({ command: 'id-only' });
+    expect(parseAgentArgs(['pick-disk', 'size%3E=100G', '--root', '/fx'])).toMatchObject({ command: 'pick-disk', diskRule: 'size%3E=100G', root: '/fx' });
     expect(parseAgentArgs(['--lldp-wait', '20', '--lldp-background'])).toMatchObject({ lldpWaitMs: 20_000, lldpBackground: true });
   });
 
   it.each([
     [['phase', 'off'], /unknown phase "off" \(expected build\|kernel\|init\|run\)/],
     [['phase'], /"phase" takes one phase/],
+    [['pick-disk'], /"pick-disk" takes one rule/],
     [['--interval', '0'], /--interval "0" must be a number of seconds/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['start'], /unknown command "start"/],

@@ -4,7 +4,8 @@
  * streams the image's disk onto the disk, checks its sha256, reports done and reboots; the next
  * network boot is sent to the local disk (sanboot), which boots Debian under systemd to `run`.
  * The node's interface (by MAC, MTU 1400) is applied by systemd-networkd from muster.if=, checked
- * in the node's own report. The image comes from the same cache as os-image.test.ts
+ * in the node's own report. The node's disk rule picks the target by its serial (a second disk is
+ * not it) and the installer's progress reaches the controller. The image comes from the same cache as os-image.test.ts
  * (MUSTER_TEST_IMAGE_DIR, default /var/cache/muster-test/images).
  */
 import { writeFileSync, truncateSync } from 'node:fs';
@@ -50,16 +51,26 @@ it('installs the image onto an empty disk, is recorded as installed, and boots D
   console.log(`image ${built.manifest.key}: ${built.cached ? 'cached' : `built in ${built.manifest.buildMs} ms`}; disk ${built.manifest.disk.sizeBytes} B gzip'd`);
   expect(built.diskImage).toMatchObject({ name: 'deb', kind: 'disk', sha256: built.manifest.disk.sha256 });
   await c.client.request('define', { range: 'd1', settings: [`mac=${MAC}`] });
-  await c.client.request('set', { range: 'd1', settings: ['image=deb', `if.nic0=dhcp,mtu=1400,mac=${MAC}`] });
+  // The rule chooses the target by its serial; a second disk, as large, is not it.
+  await c.client.request('set', { range: 'd1', settings: ['image=deb', `if.nic0=dhcp,mtu=1400,mac=${MAC}`, 'disk=serial:muster-target*,size>=2G'] });
   const prepared = await c.client.request('build', { range: 'd1' });
   expect(prepared.results).toEqual([{ node: 'd1', ok: true, system: 'disk' }]);
 
   // The node's own reports: every hello (the installer's, the disk's initramfs's, the installed system's).
   const hellos: Hello[] = [];
   await c.client.stream([`${c.client.topics.prefix}/agents/+/hello`], (_t, payload) => hellos.push(JSON.parse(payload.toString()) as Hello));
+  // The installer's progress, as the controller publishes it.
+  const progress: string[] = [];
+  await c.client.stream([`${c.client.topics.prefix}/events/build`], (_t, payload) => {
+    const e = JSON.parse(payload.toString()) as { details?: { progress?: string } };
+    if (e.details?.progress) progress.push(e.details.progress);
+  });
   const disk = join(tmp.dir, 'disk.raw');
-  writeFileSync(disk, '');
-  truncateSync(disk, 4 * 2 ** 30);
+  const decoy = join(tmp.dir, 'decoy.raw');
+  for (const file of [disk, decoy]) {
+    writeFileSync(file, '');
+    truncateSync(file, 4 * 2 ** 30);
+  }
   const t0 = Date.now();
   const at: Record<string, number> = {};
   // -boot n: every boot starts with the network; once installed, muster sends it to its disk.
@@ -67,7 +78,8 @@ it('installs the image onto an empty disk, is recorded as installed, and boots D
     '-accel', 'tcg', '-m', '2048', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-boot', 'n',
     '-netdev', `user,id=n0,tftp=${ipxeChainDir(join(tmp.dir, 'tftp'), httpPort)},bootfile=boot.ipxe`,
     '-device', `virtio-net-pci,netdev=n0,mac=${MAC}`,
-    '-drive', `file=${disk},if=virtio,format=raw`,
+    '-drive', `file=${disk},if=none,id=target,format=raw`, '-device', 'virtio-blk-pci,drive=target,serial=muster-target-1',
+    '-drive', `file=${decoy},if=none,id=decoy,format=raw`, '-device', 'virtio-blk-pci,drive=decoy,serial=decoy',
   ]);
   const state = async () => (await c.client.request('show', { node: 'd1' })).state?.phase;
   const build = async () => (await c.client.request('build-status', { range: 'd1' }))[0]!;
@@ -76,6 +88,8 @@ it('installs the image onto an empty disk, is recorded as installed, and boots D
   await until('d1 installed', async () => (await build()).state === 'done', INSTALL_MS, 1000);
   at.installed = Date.now() - t0;
   expect((await build()).detail).toMatch(new RegExp(`^installed image deb \\(/dev/vda sha256 ${built.manifest.disk.sha256}\\); boots its disk$`));
+  expect(progress[0]).toBe('0% writing image to /dev/vda');
+  console.log(`progress reported: ${progress.join(' | ')}`);
   await vm.waitFor(/muster-init: root=LABEL=muster-root/, INSTALL_MS);
   at.diskBoot = Date.now() - t0;
   await until('d1 in phase run from its disk', async () => (await state()) === 'run', INSTALL_MS, 1000);

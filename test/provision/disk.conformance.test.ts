@@ -36,13 +36,16 @@ describe('disk specifics', () => {
   let base: string;
   /** Nodes whose installer reported its disk written (muster's evidence that the node reboots). */
   let installed: string[];
+  /** The progress the installer reported, as the controller hears it. */
+  let progress: Array<[string, string]>;
   beforeEach(async () => {
     installed = [];
+    progress = [];
     disk = await openDisk(tmp.dir);
     netboot = await NetbootBuildSystem.open({ dataDir: join(tmp.dir, 'data'), controllerUrl: 'mqtt://10.0.2.2:1883' });
     await disk.addImage('deb', imageFiles(tmp.dir, 'deb'));
     await disk.configure('n021', { image: 'deb', tags: [], interfaces: [{ mac: MAC, dhcp: true, addresses: [], mtu: 1400 }] });
-    const handler = createNetbootHttpHandler({ netboot, others: [disk], scriptSystem: () => disk, nodeByMac: (mac) => (mac === MAC ? { name: 'n021' } : null), onInstalled: (node) => installed.push(node) });
+    const handler = createNetbootHttpHandler({ netboot, others: [disk], scriptSystem: () => disk, nodeByMac: (mac) => (mac === MAC ? { name: 'n021' } : null), onInstalled: (node) => installed.push(node), onProgress: (node, detail) => progress.push([node, detail]) });
     server = http.createServer((req, res) => {
       if (!handler(req, res)) res.writeHead(418).end();
     });
@@ -101,6 +104,28 @@ describe('disk specifics', () => {
     expect(installed, 'the machine reboots into its disk now').toEqual(['n021']);
     // The token was used: a second report finds no install waiting.
     expect((await fetch(report, { method: 'POST', body: 'failed late' })).status).toBe(404);
+  });
+
+  it('the installer is told the disk rule and the image size, and its progress reports keep the node building with the detail', async () => {
+    await disk.configure('n021', { image: 'deb', tags: [], interfaces: [], disk: 'size>=100G,model:SAMSUNG*' });
+    await disk.prepare('n021');
+    const { script, report } = await bootScript();
+    expect(script).toContain(` muster.install.size=${'disk of deb'.length} `);
+    expect(script).toContain(' muster.install.disk=size%3E=100G,model:SAMSUNG%2A ');
+    for (const [body, detail] of [['progress 0 writing image to /dev/sdb', '0% writing image to /dev/sdb'], ['progress 45 writing image to /dev/sdb', '45% writing image to /dev/sdb']]) {
+      expect((await fetch(report, { method: 'POST', body })).status).toBe(200);
+      expect(await disk.status('n021')).toMatchObject({ state: 'building', detail });
+    }
+    expect(progress).toEqual([['n021', '0% writing image to /dev/sdb'], ['n021', '45% writing image to /dev/sdb']]);
+    // The installer found no disk the rule chooses: failed, with its reason.
+    expect((await fetch(report, { method: 'POST', body: 'failed no disk matches the rule size>=100G,model:SAMSUNG* (disks: vda 10.7 GB)' })).status).toBe(200);
+    expect(await disk.status('n021')).toMatchObject({ state: 'failed', detail: 'install failed: no disk matches the rule size>=100G,model:SAMSUNG* (disks: vda 10.7 GB)' });
+  });
+
+  it('refuses a disk rule that does not parse', async () => {
+    const refused = await disk.configure('n021', { image: 'deb', tags: [], interfaces: [], disk: 'largest' }).catch((e: BuildError) => e);
+    expect(refused).toBeInstanceOf(BuildError);
+    expect((refused as BuildError).message).toContain('disk: "largest" is not a rule');
   });
 
   it('a failed install is failed with the installer reason, and the node boots locally', async () => {

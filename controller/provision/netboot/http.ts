@@ -2,7 +2,7 @@
  * netboot over HTTP, mounted on the controller's HTTP server:
  *   GET /boot/<mac>.ipxe                        the iPXE script for that machine (from its node's system)
  *   GET|HEAD /images/<name>/kernel|initrd|disk  image files, with single-range Range support
- *   POST /install/<node>/<token>                an installer's report (the disk system)
+ *   POST /install/<node>/<token>                an installer's report: progress, done or failed (the disk system)
  * Further systems of this kind (disk) answer the same under `/<name>/`: /disk/images/…, /disk/boot/….
  * The handler returns false for any other URL so the server can try its other routes.
  */
@@ -25,6 +25,8 @@ export interface NetbootHttpDeps {
   baseUrl?: string;
   /** Failures worth an operator's attention (a missing image file, a script that cannot render). */
   log?: (message: string) => void;
+  /** The node's installer reported how far it is (`45% writing image to /dev/vda`). */
+  onProgress?: (node: string, detail: string) => void;
   /** The node's installer reported its disk written: it reboots into it now. */
   onInstalled?: (node: string) => void;
 }
@@ -108,6 +110,7 @@ async function receiveInstallReport(system: NetbootBuildSystem, deps: NetbootHtt
   const outcome = await system.installReport(node, token, Buffer.concat(chunks).toString('utf8'));
   if (!outcome) return send(res, 404, `no install of ${node} is waiting for this report\n`);
   if (outcome === 'done') deps.onInstalled?.(node);
+  if (outcome === 'progress') deps.onProgress?.(node, (await system.status(node)).detail ?? '');
   send(res, 200, 'recorded\n');
 }
 

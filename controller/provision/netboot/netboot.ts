@@ -224,7 +224,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
       mac,
       language,
       node,
-      nodeBuild: rec?.config ? { state: rec.state, image: rec.config.image, interfaces: rec.config.interfaces, installToken: rec.installToken } : null,
+      nodeBuild: rec?.config ? { state: rec.state, image: rec.config.image, interfaces: rec.config.interfaces, installToken: rec.installToken, disk: rec.config.disk } : null,
       images: this.catalog,
       discoveryImage: this.opts.discoveryImage ?? null,
       controllerUrl: this.opts.controllerUrl,
@@ -248,15 +248,22 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
   }
 
   /**
-   * The installer's report (`done <disk> sha256 <hex>` or `failed <reason>`) for the build its
-   * token belongs to: the node becomes done (its next boot is its disk) or failed, which it
-   * returns. Null when the token is not the node's current build's.
+   * The installer's report for the build its token belongs to: `progress <percent> <what>` keeps
+   * it building with `45% writing image to /dev/vda` as its detail; `done <disk> sha256 <hex>`
+   * makes it done (its next boot is its disk), `failed <reason>` failed. Returns which, or null
+   * when the token is not the node's current build's.
    */
-  async installReport(node: string, token: string, report: string): Promise<'done' | 'failed' | null> {
+  async installReport(node: string, token: string, report: string): Promise<'progress' | 'done' | 'failed' | null> {
     return this.locks.run(node, async () => {
       const rec = this.nodes.get(node);
       if (!rec?.installToken || rec.installToken !== token || (rec.state !== 'prepared' && rec.state !== 'building')) return null;
       const text = report.replace(/[^\x20-\x7e]/g, ' ').trim().slice(0, 300);
+      const progress = /^progress (\d{1,3}) (.+)$/.exec(text);
+      if (progress && Number(progress[1]) <= 100) {
+        this.nodes.set(node, { ...rec, state: 'building', since: rec.state === 'building' ? rec.since : this.now(), detail: `${progress[1]}% ${progress[2]}` });
+        await this.persist(this.nodesFile, node);
+        return 'progress';
+      }
       const done = /^done\b/.test(text);
       const { installToken: _used, ...rest } = rec;
       this.nodes.set(node, {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../paths.js';
 import { formatKernelInterface, type InterfaceConfig } from '../../../shared/node-network.js';
+import { diskRuleToCmdline } from '../../../shared/disk-rule.js';
 
 export const TEMPLATE_NAMES = ['node', 'discovery', 'local'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
@@ -74,9 +75,17 @@ export function buildCmdline(imageCmdline: string, controllerUrl: string, interf
 }
 
 export type BootDecision =
-  | { script: 'node'; node: string; image: string; cmdline: string; install?: { sha256: string; token: string } }
+  | { script: 'node'; node: string; image: string; cmdline: string; install?: InstallParams }
   | { script: 'discovery'; image: string; cmdline: string }
   | { script: 'local'; node: string | null; reason: string };
+
+/** What the installer is told: the disk image's checksum and size, its report URL's token, its target disk rule. */
+export interface InstallParams {
+  sha256: string;
+  size: number;
+  token: string;
+  disk?: string;
+}
 
 export interface BootFacts {
   /** The MAC that asked, and the language of the script it asked for. */
@@ -85,8 +94,8 @@ export interface BootFacts {
   /** The node this MAC belongs to (from the controller's store), or null for an unknown machine. */
   node: string | null;
   /** The node's build state here, or null when netboot has never configured it. */
-  nodeBuild: { state: string; image: string; interfaces: readonly InterfaceConfig[]; installToken?: string } | null;
-  images: ReadonlyMap<string, { cmdline: string; diskless?: boolean; disk?: { sha256: string } }>;
+  nodeBuild: { state: string; image: string; interfaces: readonly InterfaceConfig[]; installToken?: string; disk?: string } | null;
+  images: ReadonlyMap<string, { cmdline: string; diskless?: boolean; disk?: { sha256: string; size: number } }>;
   discoveryImage: string | null;
   controllerUrl: string;
 }
@@ -106,13 +115,15 @@ export function decideBoot(f: BootFacts): BootDecision {
   if (!image) return { script: 'local', node: f.node, reason: `${f.node} is prepared but image ${b.image} is no longer in the catalog` };
   const cmdline = buildCmdline(image.cmdline, f.controllerUrl, b.interfaces, bootIf(f.language, f.mac));
   // An image with a disk is installed: the installer needs the image's checksum and its report URL's token.
-  if (image.disk && b.installToken) return { script: 'node', node: f.node, image: b.image, cmdline, install: { sha256: image.disk.sha256, token: b.installToken } };
+  if (image.disk && b.installToken) return { script: 'node', node: f.node, image: b.image, cmdline, install: { sha256: image.disk.sha256, size: image.disk.size, token: b.installToken, ...(b.disk && { disk: b.disk }) } };
   return { script: 'node', node: f.node, image: b.image, cmdline };
 }
 
-/** The installer's parameters (boot/initramfs/init): where the disk image is, its sha256, where to report. */
-export function installCmdline(d: { node: string; image: string; install: { sha256: string; token: string } }, baseUrl: string): string {
-  return `muster.install=${baseUrl}/images/${d.image}/disk muster.install.sha256=${d.install.sha256} muster.install.report=${baseUrl}/install/${d.node}/${d.install.token}`;
+/** The installer's parameters (boot/initramfs/init): where the disk image is, its sha256 and size, where to report, which disk. */
+export function installCmdline(d: { node: string; image: string; install: InstallParams }, baseUrl: string): string {
+  const { sha256, size, token, disk } = d.install;
+  const rule = disk === undefined ? '' : ` muster.install.disk=${diskRuleToCmdline(disk)}`;
+  return `muster.install=${baseUrl}/images/${d.image}/disk muster.install.sha256=${sha256} muster.install.size=${size} muster.install.report=${baseUrl}/install/${d.node}/${token}${rule}`;
 }
 
 export function renderBoot(d: BootDecision, templates: Templates, language: ScriptLanguage, mac: string, baseUrl: string): string {
