@@ -10,8 +10,8 @@
  *   serial:GLOB          its serial number, the same way
  * Of the disks that match, the first by kernel name is chosen; disks of size 0 (an empty drive)
  * never match.
+ * No zod here: the agent bundles this file (its schema, DiskRuleText, is in node-network.ts).
  */
-import { z } from 'zod';
 import type { Fingerprint } from './protocol.js';
 import type { Result } from './node-network.js';
 
@@ -81,12 +81,6 @@ export function pickDisk(rule: string, disks: readonly DiskInfo[]): Result<DiskI
 export function describeDisk(d: DiskInfo): string {
   return [`${d.name} ${(d.sizeBytes / 1e9).toFixed(1)} GB`, d.model && `model ${d.model}`, d.serial && `serial ${d.serial}`].filter(Boolean).join(', ');
 }
-
-/** A rule as settings and config carry it: refused when it does not parse. */
-export const DiskRuleText = z.string().superRefine((text, ctx) => {
-  const r = parseDiskRule(text);
-  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
-});
 
 /**
  * A rule on a kernel command line: boot scripts read `<`, `>` as redirections and grub may

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { normalizeMac } from './protocol.js';
-import { DiskRuleText, parseDiskRule } from './disk-rule.js';
+import { parseDiskRule } from './disk-rule.js';
 
 // ---- opaque ids ----------------------------------------------------------------------------------
 
@@ -147,6 +147,12 @@ export const InterfaceList = z.array(InterfaceConfig, { error: (i) => `interface
       seen.add(id);
     }
   }
+});
+
+/** A rule as settings and config carry it: refused when it does not parse. */
+export const DiskRuleText = z.string().superRefine((text, ctx) => {
+  const r = parseDiskRule(text);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
 });
 
 /** What a build system receives in `configure(node, config)`. */

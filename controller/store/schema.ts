@@ -4,8 +4,7 @@
  * half-loaded.
  */
 import { z } from 'zod';
-import { ImageId, InterfaceList, Tag } from '../../shared/node-network.js';
-import { DiskRuleText } from '../../shared/disk-rule.js';
+import { DiskRuleText, ImageId, InterfaceList, Tag } from '../../shared/node-network.js';
 import { AgentId, Fingerprint, Mac, IbGuid, NodeName } from '../../shared/protocol.js';
 import { HwlogSource } from '../../shared/verbs/args.js';
 import { AgentCredentialRecord, AgentTokenRecord, UserRecord } from '../auth/records.js';
