@@ -7,6 +7,12 @@ import { StoreLoadError } from './store/store.js';
 /** `muster controller`: start, print where it listens, stop cleanly on SIGINT/SIGTERM. */
 export async function runController(config: ControllerConfig, opts: { newStore?: boolean } = {}): Promise<void> {
   const log = createLogger();
+  // Listening before anything is printed: a signal sent as soon as the ready line is read would
+  // otherwise meet the default action and kill the process before its clean stop.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   let running;
   try {
     running = await startController(config, { log, extensions: defaultExtensions, newStore: opts.newStore });
@@ -19,14 +25,7 @@ export async function runController(config: ControllerConfig, opts: { newStore?:
   // One plain line on stdout that people and tests can wait for: `http` is for nodes, `admin` for the dashboard and metrics.
   process.stdout.write(`muster controller ready: mqtt=${running.mqttUrl}${running.wsUrl ? ` ws=${running.wsUrl}` : ''}${http}${admin} data=${config.dataDir}\n`);
   if (running.adminUrl) process.stdout.write(`dashboard: ${running.adminUrl}/dashboard/\n`);
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      log.info({ signal: sig }, 'stopping');
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  log.info({ signal: await stopSignal }, 'stopping');
   await running.stop();
   process.stdout.write('muster controller stopped\n');
 }
