@@ -10,6 +10,7 @@
  * entry (an ESP whose grub prints a marker).
  * Secure Boot: OVMF with Secure Boot enforced and Microsoft's keys boots shim → grub → the Debian
  * signed kernel of the node's image, whose /init prints the command line grub's script gave it.
+ * UEFI in proxy mode is booted to `run` by the lab (test/e2e/lab.test.ts), not here.
  * Every address lives inside the namespaces; the controller's HTTP port (127.0.0.1) is reached
  * from the namespace through a socat pair over a unix socket.
  */
@@ -165,19 +166,6 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     expect(run.steps).toContain('n007: boot file snponly.efi');
     expect(run.steps).toContain('n007: TFTP snponly.efi sent');
     expect(run.steps).toContain(`n007: boot file ${SCRIPT_URL}`);
-  }, 180_000);
-
-  it('UEFI, proxy mode: the address from the site server, snponly.efi and then the script URL from the proxy reply', async () => {
-    const siteServer = await lab.siteServer(tmp.dir);
-    procs.push(siteServer);
-    const run = await boot('uefi', PROXY_MODE);
-    report('UEFI proxy', run);
-    expect(run.scriptsFetched[0]).toBe(`/boot/${MAC}.ipxe`);
-    expect(siteServer.output()).toMatch(/DHCPACK\(eth0\) 10\.99\.0\.5\d 52:54:00:00:00:07/);
-    // UEFI firmware and iPXE take the file from the proxy reply; no step names the TFTP transfer,
-    // as no line of muster's dnsmasq ties the site's address to the MAC.
-    expect(run.steps).toContain('n007: PXE proxy: boot file snponly.efi');
-    expect(run.steps).toContain(`n007: PXE proxy: boot file ${SCRIPT_URL}`);
   }, 180_000);
 
   it('BIOS, a node with no image: the script sanboots the first disk', async () => {
