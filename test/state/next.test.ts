@@ -9,6 +9,16 @@ import { MIN, SEC, Sim, T0, actions, eventsOf } from './sim.js';
 const iso = (t: number) => new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
 const next = (sim: Sim, node: string) => NodeNext.parse(sim.machine.next(node, sim.now));
 
+/** n001 booted to run, heartbeat a minute, then stopped beating (its agent still connected). */
+function silentAfterAMinuteInRun(): Sim {
+  const sim = new Sim();
+  sim.boot('n001', 'run');
+  sim.beating.add('n001');
+  sim.advance(MIN);
+  sim.beating.delete('n001');
+  return sim;
+}
+
 describe('next: what muster will do and why', () => {
   it('a node defined but never booted: never seen', () => {
     const sim = new Sim();
@@ -85,11 +95,7 @@ describe('next: what muster will do and why', () => {
 
 describe("an admin's power action", () => {
   it('marks the node: its effect is not detected as a failure, the line comes first, the reboot is expected', () => {
-    const sim = new Sim();
-    sim.boot('n001', 'run');
-    sim.beating.add('n001');
-    sim.advance(MIN);
-    sim.beating.delete('n001');
+    const sim = silentAfterAMinuteInRun();
     const started = sim.apply({ type: 'admin-action', node: 'n001', action: 'power-cycle', who: 'alice' });
     expect(started.transitions).toMatchObject([{ axis: 'action', to: 'power-cycle started', by: 'alice', cause: 'admin alice' }]);
     expect(eventsOf(started, 'action', 'started')).toMatchObject([{ message: 'n001 power-cycle by alice' }]);
@@ -108,11 +114,7 @@ describe("an admin's power action", () => {
   });
 
   it('a node that does not boot after it is looked at again once the boot wait is over', () => {
-    const sim = new Sim();
-    sim.boot('n001', 'run');
-    sim.beating.add('n001');
-    sim.advance(MIN);
-    sim.beating.delete('n001');
+    const sim = silentAfterAMinuteInRun();
     sim.apply({ type: 'admin-action', node: 'n001', action: 'reset', who: 'alice' });
     sim.will('n001');
     sim.apply({ type: 'action-result', node: 'n001', action: 'reset', ok: true });
