@@ -15,7 +15,7 @@ export interface PowerRunOptions {
   timeoutMs?: number;
   /** Who asked (`admin alice`, `policy phase-deadline`): in the events and the journal. */
   by: string;
-  /** The admin who asked: the node is marked as under their action (its effect is no failure), and the action journalled. */
+  /** The admin (or the build hand-off) who asked: the node is marked as under their action (its effect is no failure), and the action journalled. */
   user?: string;
   /** Request id, so a CLI can follow the results of its own request on the event stream. */
   requestId?: string;

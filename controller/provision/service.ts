@@ -292,7 +292,8 @@ export class BuildService implements Extension {
     const [result] = await this.build([node], 'identified');
     if (!result?.ok) return;
     await this.power.netbootOnce(node, bootMode, 'build hand-off');
-    await this.power.run('cycle', [node], { by: 'build hand-off' });
+    // Journalled on the action axis like an admin's, and marks the node: its power-off is no failure.
+    await this.power.run('cycle', [node], { by: 'build hand-off', user: 'build hand-off' });
   }
 
   /** Refuse `image=` naming an image that the build system of one of `nodes` (in `groups`, when given) does not have, naming the ones it has. */

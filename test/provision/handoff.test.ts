@@ -72,6 +72,14 @@ describe('build hand-off on identification', () => {
     await until('the hand-off power cycle of n021', () => powerCalls().includes('cycle n021'));
     expect(powerCalls()).toEqual(['cycle n021']);
     expect(await buildState('n021')).toBe('prepared');
+    const actions = await until('the hand-off cycle journalled', async () => {
+      const { transitions } = await c.client.request('history', { node: 'n021', axis: 'action' });
+      return transitions.some((t) => t.to === 'power-cycle done') && transitions;
+    });
+    expect(actions.filter((t) => t.to?.startsWith('power-cycle'))).toMatchObject([
+      { to: 'power-cycle started', by: 'build hand-off' },
+      { to: 'power-cycle done', by: 'build hand-off' },
+    ]);
     // A command: script sets no boot device: the hand-off cycles without it.
     expect(events.filter((e) => e.node === 'n021' && e.details.action === 'power-bootdev')).toEqual([]);
     expect(events.filter((e) => e.kind === 'build' && e.node === 'n021').map((e) => e.details)).toEqual([expect.objectContaining({ state: 'prepared', by: 'identified', image: 'compute' })]);
@@ -101,7 +109,7 @@ describe('build hand-off on identification', () => {
     bmc.setPower(true);
     const mark = bmc.actions().length;
     agents.push(simAgent(c.running.mqttUrl, fp, 'mac-020000000025'));
-    const cycled = await until('the hand-off power cycle of n025', () => events.find((e) => e.node === 'n025' && e.details.action === 'power-cycle'));
+    const cycled = await until('the hand-off power cycle of n025', () => events.find((e) => e.node === 'n025' && e.details.action === 'power-cycle' && e.details.state !== 'started'));
     expect(cycled.details.state).toBe('done');
     // The BMC saw the boot device before the power went off and on, and the boot used it up.
     expect(bmc.actions().slice(mark).filter((a) => a.startsWith('set '))).toEqual(['set boot pxe', 'set power 0', 'set power 1']);
@@ -116,7 +124,7 @@ describe('build hand-off on identification', () => {
     redfish.systems['2']!.boot.targets = ['None', 'Hdd'];
     await runCli(c.running.mqttUrl, ['define', 'n026', `mac=${fp.bootMac}`, 'groups=rack1', 'image=compute', `power=redfish://${REDFISH_USER}:${REDFISH_PASSWORD}@${redfish.base}/Systems/2?insecure=1`]);
     agents.push(simAgent(c.running.mqttUrl, fp, 'mac-020000000026'));
-    const cycled = await until('the hand-off power cycle of n026', () => events.find((e) => e.node === 'n026' && e.details.action === 'power-cycle'));
+    const cycled = await until('the hand-off power cycle of n026', () => events.find((e) => e.node === 'n026' && e.details.action === 'power-cycle' && e.details.state !== 'started'));
     expect(cycled.details.state).toBe('done');
     const refused = events.find((e) => e.node === 'n026' && e.details.action === 'power-bootdev')!;
     expect(refused.message).toBe('node n026: redfish boot device pxe failed: the BMC does not allow BootSourceOverrideTarget Pxe (allowed: None, Hdd); the node boots by its own boot order');
