@@ -10,7 +10,9 @@
  * entry (an ESP whose grub prints a marker).
  * Secure Boot: OVMF with Secure Boot enforced and Microsoft's keys boots shim → grub → the Debian
  * signed kernel of the node's image, whose /init prints the command line grub's script gave it.
- * UEFI in proxy mode is booted to `run` by the lab (test/e2e/lab.test.ts), not here.
+ * Booted to `run` elsewhere, not here: UEFI in proxy mode by the lab (test/e2e/lab.test.ts); UEFI
+ * in dhcp mode through snponly.efi, and a BIOS node sent to its disk by the script, by the build
+ * scenario (test/e2e/build-scenario.test.ts).
  * Every address lives inside the namespaces; the controller's HTTP port (127.0.0.1) is reached
  * from the namespace through a socat pair over a unix socket.
  */
@@ -157,32 +159,6 @@ describe.skipIf(process.getuid?.() !== 0)('VMs PXE-boot through muster dnsmasq',
     expect(siteServer.output()).toMatch(/DHCPACK\(eth0\) 10\.99\.0\.5\d 52:54:00:00:00:07/);
     expect(run.steps).toContain('n007: PXE proxy offer');
     expect(run.steps).toContain(`n007: PXE boot server: boot file ${SCRIPT_URL}`);
-  });
-
-  it('UEFI, dhcp mode: the firmware fetches snponly.efi over TFTP, iPXE then the script', async () => {
-    const run = await boot('uefi', DHCP_MODE);
-    report('UEFI dhcp', run);
-    expect(run.scriptsFetched[0]).toBe(`/boot/${MAC}.ipxe`);
-    expect(run.steps).toContain('n007: boot file snponly.efi');
-    expect(run.steps).toContain('n007: TFTP snponly.efi sent');
-    expect(run.steps).toContain(`n007: boot file ${SCRIPT_URL}`);
-  }, 180_000);
-
-  it('BIOS, a node with no image: the script sanboots the first disk', async () => {
-    // A boot sector that writes the marker to COM1 and halts.
-    const code = [0xfa, 0xfc, 0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x17, 0x7c, 0xba, 0xf8, 0x03, 0xac, 0x84, 0xc0, 0x74, 0x03, 0xee, 0xeb, 0xf8, 0xf4, 0xeb, 0xfd];
-    const sector = Buffer.alloc(512);
-    Buffer.from(code).copy(sector);
-    sector.write(`\r\n${DISK_MARKER}\r\n\0`, code.length, 'latin1');
-    sector.writeUInt16LE(0xaa55, 510);
-    const disk = join(tmp.dir, 'bios-disk.img');
-    writeFileSync(disk, Buffer.concat([sector, Buffer.alloc(1024 * 1024 - 512)]));
-    const run = await boot('bios', DHCP_MODE, { disk });
-    await run.vm.waitFor(DISK_MARKER, 60_000);
-    run.mark('disk booted');
-    report('BIOS local boot', run);
-    expect(run.scriptsFetched).toEqual([`/boot/${MAC}.ipxe`]);
-    expect(run.vm.output()).toContain(DISK_MARKER);
   });
 
   it('UEFI, a node with no image: the script exits 1 and the firmware boots the disk entry', async () => {

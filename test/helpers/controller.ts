@@ -24,7 +24,7 @@ export interface ControllerProc {
   adminUrl: string | null;
   dataDir: string;
   /** Runs the `muster` CLI against this controller. */
-  cli(args: string[], opts?: { allowFail?: boolean }): Promise<{ code: number; stdout: string; stderr: string }>;
+  cli(args: string[], opts?: { allowFail?: boolean; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -57,9 +57,9 @@ export async function startControllerProc(extraArgs: string[] = [], opts: { data
 
 const execFileP = promisify(execFile);
 
-export async function runCli(controllerUrl: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(controllerUrl: string, args: string[], opts: { allowFail?: boolean; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, [musterBin, '--controller', controllerUrl, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 30_000 });
+    const { stdout, stderr } = await execFileP(process.execPath, [musterBin, '--controller', controllerUrl, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: opts.timeoutMs ?? 30_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -1,22 +1,60 @@
-/** `npm run lab`: the lab scenario for people, with progress and events as they happen (as root). */
+/**
+ * `npm run lab`: the lab scenario for people, with progress and events as they happen (as root).
+ * `npm run lab -- --build netboot|disk [--firmware bios|uefi]`: the build scenario instead, one VM
+ * built by that build system.
+ */
+import { parseArgs } from 'node:util';
+import { BuildScenario, type LabBuildSystem } from './build-scenario.js';
+import type { Firmware } from './firmware.js';
 import { Lab } from './scenario.js';
 import { timelineSummary } from './timeline.js';
 
 const started = Date.now();
 const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s`;
-const lab = new Lab({ log: (line) => process.stdout.write(`${stamp()}  ${line}\n`), verbose: true });
+const log = (line: string) => process.stdout.write(`${stamp()}  ${line}\n`);
+const { values } = parseArgs({ options: { build: { type: 'string' }, firmware: { type: 'string', default: 'bios' } } });
+const SYSTEMS: readonly string[] = ['netboot', 'disk'];
+const FIRMWARES: readonly string[] = ['bios', 'uefi', 'uefi-secureboot'];
+if (values.build !== undefined && !SYSTEMS.includes(values.build)) {
+  process.stderr.write(`lab: --build must be one of ${SYSTEMS.join(', ')}, not "${values.build}"\n`);
+  process.exit(2);
+}
+if (!FIRMWARES.includes(values.firmware!)) {
+  process.stderr.write(`lab: --firmware must be one of ${FIRMWARES.join(', ')}, not "${values.firmware}"\n`);
+  process.exit(2);
+}
+
+async function lab(): Promise<void> {
+  const lab = new Lab({ log, verbose: true });
+  try {
+    const r = await lab.run();
+    process.stdout.write(`\nimage: ${r.image.initrd} (${(r.image.bytes / 1048576).toFixed(1)} MB)\nboot times (power-on or action → run):\n`);
+    for (const b of r.boots) process.stdout.write(`  ${b.node} ${b.role.padEnd(10)} ${b.cause.padEnd(36)} ${timelineSummary(b.timeline)}\n`);
+    const offline = r.names.uefi;
+    process.stdout.write(`offline node ${offline}: ${r.nodes[offline]!.actions.length} actions, still frozen: ${r.offlineNodeStillFrozen}\n`);
+    process.stdout.write(`wall time: ${r.wallSeconds.toFixed(0)} s\n`);
+  } finally {
+    await lab.close();
+  }
+}
+
+async function buildScenario(system: LabBuildSystem, firmware: Firmware): Promise<void> {
+  const scenario = new BuildScenario(log, true);
+  try {
+    const r = await scenario.run([{ system, firmware, mac: '52:54:00:62:73:10' }]);
+    process.stdout.write(`\nimage ${r.image.key}: ${r.image.cached ? 'cached' : `built in ${(r.image.buildMs / 1000).toFixed(0)} s`}\nboot times (power-on or action → run):\n`);
+    for (const c of r.cases) for (const b of c.boots) process.stdout.write(`  ${c.node} ${system}/${firmware} ${b.step.padEnd(12)} ${timelineSummary(b.timeline)}\n`);
+    process.stdout.write(`wall time: ${r.wallSeconds.toFixed(0)} s\n`);
+  } finally {
+    await scenario.close();
+  }
+}
+
 let code = 0;
 try {
-  const r = await lab.run();
-  process.stdout.write(`\nimage: ${r.image.initrd} (${(r.image.bytes / 1048576).toFixed(1)} MB)\nboot times (power-on or action → run):\n`);
-  for (const b of r.boots) process.stdout.write(`  ${b.node} ${b.role.padEnd(10)} ${b.cause.padEnd(36)} ${timelineSummary(b.timeline)}\n`);
-  const offline = r.names.uefi;
-  process.stdout.write(`offline node ${offline}: ${r.nodes[offline]!.actions.length} actions, still frozen: ${r.offlineNodeStillFrozen}\n`);
-  process.stdout.write(`wall time: ${r.wallSeconds.toFixed(0)} s\n`);
+  await (values.build ? buildScenario(values.build as LabBuildSystem, values.firmware as Firmware) : lab());
 } catch (err) {
   process.stderr.write(`lab failed: ${(err as Error).message}\n`);
   code = 1;
-} finally {
-  await lab.close();
 }
 process.exit(code);

@@ -20,20 +20,16 @@
  * `npm run lab` (verbose, for people). Needs root (namespaces, taps, DHCP's port).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { freePort } from '../helpers/ports.js';
-import { musterBin, requireBuild, startControllerProc, type ControllerProc } from '../helpers/controller.js';
-import type { Proc } from '../helpers/proc.js';
-import { tempDir } from '../helpers/tmp.js';
-import { TestNetwork } from '../network/netns.js';
+import { dirname } from 'node:path';
+import { musterBin, requireBuild } from '../helpers/controller.js';
 import type { Event, NodeState, Transition } from '../../shared/protocol.js';
 import { LabBmc } from './bmc.js';
 import type { Firmware } from './firmware.js';
 import { labImage } from './image.js';
 import { bootTimeline, timelineSummary, type BootTimeline } from './timeline.js';
+import { LabSite, labControllerConfig, POOL, SUBNET } from './site.js';
 import { LabVm } from './vm.js';
-import { LabWatch } from './watch.js';
+import type { LabWatch } from './watch.js';
 
 export interface LabOptions {
   /** Progress lines for people. */
@@ -79,74 +75,37 @@ const VMS: ReadonlyArray<{ role: LabRole; firmware: Firmware; mac: string }> = [
   { role: 'uefi', firmware: 'uefi', mac: '52:54:00:6c:61:02' },
   { role: 'secureboot', firmware: 'uefi-secureboot', mac: '52:54:00:6c:61:03' },
 ];
-/** Where the VMs reach the controller: the bridge's address in the namespace, forwarded to 127.0.0.1. */
-const HTTP_PORT = 8080;
-const MQTT_PORT = 1883;
-const SUBNET = { interface: 'br0', subnet: '10.99.0.0/24', httpUrl: `http://10.99.0.1:${HTTP_PORT}` };
 /**
  * TCG on 2 shared cores, three VMs booting together: BIOS reaches run in about a minute, UEFI
  * through shim and grub (kernel and a 35 MB initrd over TFTP) in two or three.
  */
 const BOOT_TIMEOUT_MS = 360_000;
 
-/**
- * Policy timings short enough for a lab (see docs/state.md): heartbeats every second, dead after 6
- * missed (slack for a guest starved of CPU while others boot, and before the broker's keepalive
- * timeout — 7.5 s for the agent's 1 s interval — delivers the will), a short grace, and power-cycle as
- * the first corrective step so both drivers are exercised; a corrected node gets 6 minutes to boot
- * (a Secure Boot VM's TFTP boot under load). The breaker keeps its thresholds (with the uefi node
- * offline at most 2 admin-online nodes go silent, under its minimum of 3); it waits 3 s instead of
- * 10 s for a silence to settle before an action.
- */
-function controllerConfig(imageDirs: string[], network: object): string {
-  return JSON.stringify(
-    {
-      advertiseUrl: `mqtt://10.99.0.1:${MQTT_PORT}`,
-      heartbeatIntervalS: 1,
-      policies: {
-        grace: '5s',
-        heartbeat: { interval: '1s', suspectAfterMissed: 3, deadAfterMissed: 6 },
-        consolePanic: { patterns: ['kernel-panic'] },
-        ladder: { steps: ['power-cycle'], backoff: '10s', awaitBoot: '6m' },
-        breaker: { settle: '3s' },
-      },
-      build: { discoveryImage: 'lab', imageDirs },
-      network,
-    },
-    null,
-    2,
-  );
-}
-
 export class Lab {
-  private readonly tmp = tempDir('muster-lab-');
-  private net: TestNetwork | null = null;
-  private controller: ControllerProc | null = null;
+  private site: LabSite | null = null;
   private watch: LabWatch | null = null;
   private readonly vms = new Map<LabRole, LabVm>();
   private readonly names = new Map<LabRole, string>();
   private bmc: LabBmc | null = null;
-  private readonly procs: Proc[] = [];
   private readonly boots: LabBoot[] = [];
-  private ports = { mqtt: 0, http: 0 };
 
   constructor(private readonly o: LabOptions) {}
 
   async run(): Promise<LabReport> {
     const t0 = Date.now();
     const { log } = this.o;
-    if (process.getuid?.() !== 0) throw new Error('lab: needs root (network namespaces, tap devices, DHCP on port 67)');
     requireBuild();
     log('image: fetching the cloud kernel and building the initramfs (cached in .lab/)');
     const image = labImage();
     log(`image: ${image.summary}`);
     const imageDirs = [dirname(image.kernel), dirname(image.initrd)];
 
-    const net = (this.net = new TestNetwork());
-    this.ports = { mqtt: await freePort(), http: await freePort() };
-    this.procs.push(...(await net.forward(HTTP_PORT, this.ports.http, this.tmp.dir)), ...(await net.forward(MQTT_PORT, this.ports.mqtt, this.tmp.dir)));
-    const dhcpMode = { mode: 'dhcp', ...SUBNET, pool: { start: '10.99.0.100', end: '10.99.0.199' }, secureBoot: true, netns: net.server };
-    const { controller, watch } = await this.startController(controllerConfig(imageDirs, dhcpMode));
+    const site = (this.site = await LabSite.open(log, this.o.verbose));
+    const net = site.net;
+    const build = { discoveryImage: 'lab', imageDirs };
+    const dhcpMode = { mode: 'dhcp', ...SUBNET, pool: POOL, secureBoot: true, netns: net.server };
+    const { controller, watch } = await site.startController(labControllerConfig(dhcpMode, build));
+    this.watch = watch;
     log(`network: bridge br0 10.99.0.1/24 in namespace ${net.server}; muster's dnsmasq in dhcp mode with Secure Boot's signed chain`);
     const cli = controller.cli;
     await cli(['image', 'add', 'lab', '--kernel', image.kernel, '--initrd', image.initrd, '--cmdline', CMDLINE]);
@@ -154,12 +113,12 @@ export class Lab {
 
     await Promise.all(
       VMS.map(async ({ role, firmware, mac }, i) => {
-        const dir = this.dir(role);
+        const dir = site.dir(role);
         this.vms.set(role, await LabVm.start({ name: role, mac, firmware, dir, netns: net.server, tap: net.tap(`tap${i}`) }));
       }),
     );
     const vm = (role: LabRole) => this.vms.get(role)!;
-    this.bmc = await LabBmc.start(this.dir('secureboot-bmc'), vm('secureboot').qmpSocket);
+    this.bmc = await LabBmc.start(site.dir('secureboot-bmc'), vm('secureboot').qmpSocket);
     log(`vms: ${VMS.map((v) => `${v.role} ${vm(v.role).pty}`).join(', ')} (paused); the secureboot VM's BMC on udp/${this.bmc.port}`);
     const power: Record<LabRole, string> = { bios: `qemu://${vm('bios').qmpSocket}`, uefi: `qemu://${vm('uefi').qmpSocket}`, secureboot: this.bmc.target };
 
@@ -217,11 +176,10 @@ export class Lab {
     const offlineActions = watch.eventsOf(uefi, 'action');
 
     // ---- proxy mode ---------------------------------------------------------------------------
-    const siteServer = await net.siteServer(this.tmp.dir);
-    this.procs.push(siteServer);
-    await this.controller!.stop();
+    const siteServer = site.own(await net.siteServer(site.tmp.dir));
+    await controller.stop();
     const proxyMode = { mode: 'proxy', ...SUBNET, netns: net.server };
-    const restarted = await this.startController(controllerConfig(imageDirs, proxyMode));
+    const restarted = await site.startController(labControllerConfig(proxyMode, build));
     log('network: the controller restarted in proxy mode; a second dnsmasq (10.99.0.2) is the site DHCP server');
     const uefiBoot = watch.states.get(uefi)?.bootId ?? null;
     const cycleAt = Date.now();
@@ -285,40 +243,15 @@ export class Lab {
     this.o.log(`  ${timeline.marks.join(', ')}`);
   }
 
-  /** A controller on the lab's ports (the forwarders lead there), with its data kept across restarts. */
-  private async startController(config: string): Promise<{ controller: ControllerProc; watch: LabWatch }> {
-    const file = join(this.tmp.dir, 'controller.json');
-    writeFileSync(file, config);
-    const args = ['--config', file, '--mqtt-port', String(this.ports.mqtt), '--http-port', String(this.ports.http)];
-    this.controller = await startControllerProc(args, { dataDir: join(this.tmp.dir, 'data') });
-    this.o.log(`controller: ${this.controller.mqttUrl}, http ${this.controller.httpUrl}; guests reach them at 10.99.0.1:${MQTT_PORT} and :${HTTP_PORT}`);
-    // One watch across restarts: it reconnects, and keeps the events of the whole lab.
-    this.watch ??= await LabWatch.connect(this.controller.mqttUrl, (e) => {
-      if (this.o.verbose) this.o.log(`  event ${e.kind}: ${e.message}`);
-    });
-    return { controller: this.controller, watch: this.watch };
-  }
-
-  private dir(name: string): string {
-    const dir = join(this.tmp.dir, name);
-    mkdirSync(dir, { recursive: true });
-    return dir;
-  }
-
   /** Stops everything the lab started; safe to call twice. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.vms.values()].map((vm) => vm.stop()));
     this.vms.clear();
     await this.bmc?.stop();
-    await this.watch?.close().catch(() => {});
-    await this.controller?.stop();
-    for (const p of this.procs.splice(0).reverse()) await p.stop();
-    this.net?.remove();
+    await this.site?.close();
     this.bmc = null;
     this.watch = null;
-    this.controller = null;
-    this.net = null;
-    this.tmp.remove();
+    this.site = null;
   }
 }
 

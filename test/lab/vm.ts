@@ -5,10 +5,11 @@
  * log file, read here to time the boot; a QMP socket serves the `qemu` power driver and lets the
  * lab freeze it. Started paused (`-S`); `boot()` lets it run.
  */
-import { closeSync, mkdirSync, openSync, readSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withQmp } from '../../controller/power/qmp.js';
 import { start, type Proc } from '../helpers/proc.js';
+import { until } from '../helpers/wait.js';
 import { firmwareArgs, pxeNic, type Firmware } from './firmware.js';
 
 export interface LabVmOptions {
@@ -20,6 +21,10 @@ export interface LabVmOptions {
   /** The namespace holding the bridge, and the tap on it the VM's NIC uses. */
   netns: string;
   tap: string;
+  /** Guest memory (default 512 MiB: muster's initramfs); a Debian root in RAM needs more. */
+  memoryMiB?: number;
+  /** The empty disk's size (default 64 MiB); a disk build needs room for its image. */
+  diskMiB?: number;
 }
 
 /**
@@ -66,11 +71,11 @@ export class LabVm {
     const disk = join(o.dir, 'disk.img');
     // An empty disk: nothing to boot from but the network.
     writeFileSync(disk, '');
-    truncateSync(disk, 64 << 20);
+    truncateSync(disk, (o.diskMiB ?? 64) * 2 ** 20);
     writeFileSync(serialLog, '');
     const proc = start('ip', [
       'netns', 'exec', o.netns,
-      'qemu-system-x86_64', '-name', o.name, '-accel', 'tcg', '-m', '512', '-S',
+      'qemu-system-x86_64', '-name', o.name, '-accel', 'tcg', '-m', String(o.memoryMiB ?? 512), '-S',
       ...firmwareArgs(o.firmware, join(o.dir, 'vars.fd')),
       '-display', 'none', '-vga', 'none', '-monitor', 'none',
       '-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`,
@@ -81,6 +86,8 @@ export class LabVm {
       '-qmp', `unix:${qmpSocket},server=on,wait=off`,
     ]);
     const m = (await proc.waitFor(/char device redirected to (\/dev\/pts\/\d+)/, 20_000)) as RegExpMatchArray;
+    // qemu names the pty before it opens the QMP socket.
+    await until(`vm ${o.name}: its QMP socket`, () => existsSync(qmpSocket), 20_000);
     return new LabVm(o.name, o.mac, o.firmware, qmpSocket, m[1]!, proc, serialLog);
   }
 

@@ -1,0 +1,58 @@
+/**
+ * One scenario, two build systems (test/lab/build-scenario.ts): a UEFI VM whose group's build
+ * system is `netboot` and a BIOS VM whose group's is `disk`, both with empty disks, PXE-boot the
+ * discovery image on the lab's bridge, are named by the rule, built by `muster build --reboot`, and
+ * reach `run` in Debian: in RAM (root on tmpfs) and from the disk, which also survives one more
+ * power cycle without being built again. Prints each boot's time to run and where it went.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { BuildScenario, type BuildCaseReport } from '../lab/build-scenario.js';
+import { timelineSummary } from '../lab/timeline.js';
+
+const lines: string[] = [];
+const scenario = new BuildScenario((line) => lines.push(`${new Date().toISOString().slice(11, 19)} ${line}`));
+
+// Namespaces, taps and port 67 need root, as CI has; a developer's non-root run skips.
+describe.skipIf(process.getuid?.() !== 0)('one scenario, the build system switched by config', () => {
+  afterAll(async () => {
+    await scenario.close();
+    process.stderr.write(`\n[build scenario]\n${lines.join('\n')}\n`);
+  }, 60_000);
+
+  it('builds a UEFI VM into Debian in RAM (netboot) and a BIOS VM onto its disk (disk), each from an empty disk to run', async () => {
+    const r = await scenario.run([
+      { system: 'netboot', firmware: 'uefi', mac: '52:54:00:62:73:01' },
+      { system: 'disk', firmware: 'bios', mac: '52:54:00:62:73:02' },
+    ]);
+    const byCase = (system: string): BuildCaseReport => r.cases.find((c) => c.system === system)!;
+    for (const c of r.cases) {
+      console.log(`${c.node} ${c.system}/${c.firmware}: ${c.boots.map((b) => `${b.step} ${timelineSummary(b.timeline)}`).join('; ')}`);
+      // Each boot reached run under systemd: Debian, not the discovery image's init.
+      for (const b of c.boots) expect(b.state, `${c.node} ${b.step}`).toMatchObject({ phase: 'run', liveness: 'alive', admin: 'online' });
+      expect(c.serial.join('\n'), `${c.node}: Debian booted`).toMatch(/Welcome to .*Debian/);
+    }
+
+    const ram = byCase('netboot');
+    expect(ram.boots.map((b) => b.step)).toEqual(['discovery', 'build']);
+    expect(ram.buildStates[0]).toBe('prepared');
+    // UEFI in dhcp mode: the firmware's PXE fetched snponly.efi by TFTP, whose iPXE fetched the script.
+    expect(ram.boots[0]!.timeline.marks.join(' | ')).toMatch(/boot file snponly\.efi.*TFTP snponly\.efi sent.*iPXE script requested/);
+    // iPXE fetched its script, then the image's kernel and root (over HTTP; the lab's forwarder
+    // hides the guest's address, so the fetches are not tied to its MAC), and systemd ran from RAM.
+    expect(ram.boots[1]!.timeline.marks.join(' | ')).toMatch(/iPXE script requested.*kernel banner on the serial port/);
+
+    const disk = byCase('disk');
+    expect(disk.boots.map((b) => b.step)).toEqual(['discovery', 'disk boot', 'power-cycle']);
+    // Built once: prepared, written, done; the power cycle after it built nothing.
+    expect(disk.buildStates.filter((s) => s !== 'building')).toEqual(['prepared', 'done']);
+    expect(disk.serial.join('\n')).toMatch(/muster-init: installing http:\S+ onto \/dev\/vda/);
+    expect(disk.serial.join('\n')).toMatch(/muster-init: root=LABEL=muster-root/);
+    // After the last cycle muster's script (sanboot) sent it to its disk: no installer (phase build), no write.
+    expect(disk.boots[2]!.timeline.marks.join(' | ')).toContain('iPXE script requested');
+    expect(disk.phasesAfterLastCycle.slice(-3)).toEqual(['kernel', 'init', 'run']);
+    expect(disk.phasesAfterLastCycle).not.toContain('build');
+    const again = disk.serialAfterLastCycle.join('\n');
+    expect(again).not.toMatch(/muster-init: installing/);
+    expect(again).toMatch(/muster-init: root=LABEL=muster-root/);
+  }, 40 * 60_000);
+});
