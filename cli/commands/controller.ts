@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../controller/config.js';
 import { Role } from '../../shared/auth.js';
-import { runController } from '../../controller/main.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -33,6 +31,8 @@ export function registerControllerCommand(program: Command): void {
     .option('--new-store', 'start a new, empty cluster where DATA/store.json is missing or unreadable (the old files are renamed aside; a valid store is never discarded)')
     .addHelpText('after', '\nExample:\n  muster controller --data /var/lib/muster --demo 16\n')
     .action(async (o: Record<string, unknown>) => {
+      // Loaded here, not with the CLI: every other command starts without the broker, store and HTTP code.
+      const [{ loadConfig }, { runController }] = await Promise.all([import('../../controller/config.js'), import('../../controller/main.js')]);
       const config = await loadConfig((o.config as string | undefined) ?? null, {
         dataDir: o.data,
         host: o.host,
