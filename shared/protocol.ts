@@ -5,7 +5,7 @@
  * docs/protocol.md documents each topic with an example; keep the two together.
  */
 import { z } from 'zod';
-import { AGENT_PHASES, AGENT_SECRET, BOOT_ID, NODE_NAME, NODE_NAME_RULE, PROTOCOL_VERSION, normalizeIbGuid, normalizeMac } from './wire.js';
+import { AGENT_PHASES, AGENT_SECRET, BOOT_ID, HISTORY_AXES, NODE_NAME, NODE_NAME_RULE, PROTOCOL_VERSION, normalizeIbGuid, normalizeMac } from './wire.js';
 
 export { PROTOCOL_VERSION, normalizeIbGuid, normalizeMac };
 const v = z.literal(PROTOCOL_VERSION);
@@ -216,7 +216,7 @@ export type Event = z.infer<typeof Event>;
  * `action`: what muster or an admin did to the node (power, console-tail, offline/online, assign,
  * define/set/undefine): `to` is `ACTION started|done|failed`, `by` who, `attempt` the policy's.
  */
-export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent', 'faults', 'boot', 'action']);
+export const Axis = z.enum(HISTORY_AXES);
 export type Axis = z.infer<typeof Axis>;
 /** `details` of a `transition` event and one journal line. */
 export const Transition = z.object({

@@ -34,7 +34,7 @@ describe('NodeModel', () => {
     expect(m.names()).toEqual(['n1', 'n10', 'rack2-n1']);
   });
 
-  test('filters by group, state class, faults and name; counts per class', () => {
+  test('filters by group, legend entry, faults and name; counts as muster summary does', () => {
     const m = new NodeModel();
     m.apply('n1', state('n1'));
     m.apply('n2', state('n2', { liveness: 'dead', faults: 2 }));
@@ -42,10 +42,14 @@ describe('NodeModel', () => {
     m.apply('x1', state('x1', { phase: 'kernel' }));
     expect(m.select(NO_FILTER)).toEqual(['n1', 'n2', 'n3', 'x1']);
     expect(m.select({ ...NO_FILTER, members: new Set(['n2', 'x1']) })).toEqual(['n2', 'x1']);
-    expect(m.select({ ...NO_FILTER, state: 'dead' })).toEqual(['n2']);
+    expect(m.select({ ...NO_FILTER, state: 'liveness:dead' })).toEqual(['n2']);
+    expect(m.select({ ...NO_FILTER, state: 'phase:run' })).toEqual(['n1', 'n2', 'n3']);
+    expect(m.select({ ...NO_FILTER, state: 'admin:offline' })).toEqual(['n3']);
     expect(m.select({ ...NO_FILTER, state: 'faults' })).toEqual(['n2']);
     expect(m.select({ ...NO_FILTER, text: ' N ' })).toEqual(['n1', 'n2', 'n3']);
-    expect(Object.fromEntries(m.counts(m.names()))).toEqual({ run: 1, dead: 1, faults: 1, offline: 1, kernel: 1 });
+    // Per axis, as `summary` counts: the dead node and the offline one are in phase run too.
+    expect(m.counts(m.names())).toEqual({ states: { nodes: 4, phase: { run: 3, kernel: 1 }, liveness: { alive: 3, dead: 1 }, admin: { online: 3, offline: 1 }, held: {} }, faults: 1 });
+    expect(m.counts(['n2', 'x1']).states.phase).toEqual({ run: 1, kernel: 1 });
   });
 
   test('10,000 nodes: the state filter and the counts agree and cover every node', () => {
@@ -53,8 +57,9 @@ describe('NodeModel', () => {
     const { names, dead, counts, ms } = timeModelSelect(10_000);
     console.log(`node model, 10,000 nodes: select + counts ${ms.toFixed(1)} ms`);
     expect(names).toHaveLength(10_000);
-    expect(dead.length).toBe(counts.get('dead'));
-    expect([...counts].filter(([k]) => k !== 'faults').reduce((a, [, n]) => a + n, 0)).toBe(10_000);
+    expect(dead.length).toBe(counts.states.liveness.dead);
+    expect(counts.states.nodes).toBe(10_000);
+    for (const axis of ['phase', 'liveness', 'admin'] as const) expect(Object.values(counts.states[axis]).reduce((a, n) => a + n, 0)).toBe(10_000);
   });
 });
 
