@@ -32,6 +32,8 @@ export class NodePanel {
   private hwlogBox: HTMLElement | null = null;
   private hwlogAll: HTMLInputElement | null = null;
   private hwlogButtons: HTMLButtonElement[] = [];
+  /** The latest load of each list: an older answer arriving later (another axis, closed issues or not) is dropped. */
+  private readonly loads = { history: 0, hwlog: 0 };
 
   constructor(
     private readonly root: HTMLElement,
@@ -208,9 +210,10 @@ export class NodePanel {
 
   private async loadHwlog(node: string): Promise<void> {
     const box = this.hwlogBox!;
+    const load = ++this.loads.hwlog;
     try {
       const issues = await this.link.request('hwlog-list', { range: node, all: this.hwlogAll?.checked ?? false });
-      if (node !== this.node) return;
+      if (node !== this.node || load !== this.loads.hwlog) return;
       box.replaceChildren(issues.length === 0 ? h('p', { class: 'muted' }, 'none') : h('ul', { class: 'issues' }, ...issues.map((i) => this.issue(node, i))));
     } catch (err) {
       if (node !== this.node) return;
@@ -243,9 +246,10 @@ export class NodePanel {
   private async loadHistory(node: string): Promise<void> {
     const box = this.historyBox!;
     const axis = (this.historyAxis?.value || undefined) as (typeof HISTORY_AXES)[number] | undefined;
+    const load = ++this.loads.history;
     try {
       const { transitions } = await this.link.request('history', { node, axis, limit: HISTORY_LINES });
-      if (node !== this.node) return;
+      if (node !== this.node || load !== this.loads.history) return;
       box.replaceChildren(
         transitions.length === 0
           ? h('p', { class: 'muted' }, axis ? `no ${axis} lines yet` : 'no transitions yet')
