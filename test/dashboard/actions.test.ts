@@ -7,21 +7,15 @@
  * confirmation naming the count, opens and closes a hardware-log issue, and writes to a console
  * until another writer takes over.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ControllerClient } from '../../cli/client.js';
 import { hashPassword } from '../../controller/auth/passwords.js';
-import { ControllerConfig } from '../../controller/config.js';
-import { startController, type RunningController } from '../../controller/controller.js';
-import { defaultExtensions } from '../../controller/extensions.js';
-import { createLogger } from '../../controller/log.js';
 import { COUNTED } from '../../shared/state-counts.js';
-import { ensureBuilt } from '../helpers/bundle.js';
-import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
-import { launchChromium, type Browser } from './browser.js';
+import type { RunningController } from '../../controller/controller.js';
+import type { Browser } from './browser.js';
+import { startWithViewerLogin } from './controller.js';
 
 const VIEWER_PASSWORD = 'wall-display-pw';
 const OPERATOR_PASSWORD = 'bob-operator-pw';
@@ -35,13 +29,7 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt('dashboard');
-  const passwordFile = join(tmp.dir, 'wall.password');
-  writeFileSync(passwordFile, `${VIEWER_PASSWORD}\n`, { mode: 0o600 });
-  const dataDir = join(tmp.dir, 'data');
-  const config = ControllerConfig.parse({ dataDir, host: '127.0.0.1', mqttPort: 0, wsPort: await freePort(), httpPort: 0, admin: { host: '127.0.0.1', port: 0, tls: null }, storeDebounceMs: 20, heartbeatIntervalS: 1, demo: NODES.length, dashboard: { viewer: { user: 'wall', passwordFile } } });
-  [browser, running] = await Promise.all([launchChromium(), startController(config, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions })]);
-  admin = await ControllerClient.connect({ url: running.mqttUrl, username: 'admin', password: readFileSync(join(dataDir, 'admin-password'), 'utf8').trim(), timeoutMs: 10_000 });
+  ({ running, admin, browser } = await startWithViewerLogin(tmp.dir, VIEWER_PASSWORD, { demo: NODES.length }));
   await admin.request('user-add', { name: 'wall', role: 'viewer', passwordHash: await hashPassword(VIEWER_PASSWORD) });
   await admin.request('user-add', { name: 'bob', role: 'operator', passwordHash: await hashPassword(OPERATOR_PASSWORD) });
   page = await browser.context.newPage();
