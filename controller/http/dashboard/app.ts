@@ -84,6 +84,7 @@ function frame(): void {
     byId('shown').textContent = `${shown.length.toLocaleString('en')} of ${model.size.toLocaleString('en')} nodes`;
   }
   if (dirty.selection || dirty.states) updateLegend();
+  if (dirty.selection && selection.size) showSelection();
   dirty.selection = dirty.states = false;
   grid.draw();
   const ms = performance.now() - t0;
@@ -195,11 +196,16 @@ function showGroups(next: Record<string, string[]>): void {
 let selectionActions: NodeActions | null = null;
 
 function selectionChanged(): void {
+  showSelection();
+  schedule();
+}
+
+/** The selection bar: how many and which, of the nodes that still exist. */
+function showSelection(): void {
   const names = selection.names(model.names());
   byId('selection').hidden = names.length === 0 || !selectionActions;
   byId('selection-count').textContent = `${names.length.toLocaleString('en')} selected`;
   byId('selection-range').textContent = names.length ? compressNodeRange(names) : '';
-  grid.draw();
 }
 
 /** The noderange box: the project's parser over the nodes and groups this page knows; its errors name the column. */
