@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 /**
  * The dashboard page: wires the live link, the node model, the grid, the legend and filters, the
- * range selection and its actions, the node page and the discovered list. State messages only mark things dirty; one
- * requestAnimationFrame applies them, so a burst of 10,000 retained states costs a few frames.
+ * range selection and its actions, the node page and the discovered list. State messages only
+ * mark things dirty; one requestAnimationFrame applies them, so a burst of 10,000 retained states
+ * costs a few frames.
  */
 import { DegradedBanner } from './degraded-banner.js';
 import { DiscoveredPanel } from './discovered-panel.js';
@@ -229,7 +230,7 @@ function wireSelection(): void {
   range.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') selectRange(range.value);
   });
-  range.addEventListener('search', () => selectRange(range.value));
+  range.addEventListener('input', () => range.value === '' && selectRange(''));
   byId('select-shown').addEventListener('click', () => {
     selection.replace(shown);
     selectionChanged();
