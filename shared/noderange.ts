@@ -20,7 +20,7 @@
  */
 import { closest } from './closest.js';
 import { MusterError } from './errors.js';
-import { NodeName } from './protocol.js';
+import { NODE_NAME, NODE_NAME_RULE } from './wire.js';
 
 export interface NodeRangeContext {
   /** Every known node, in the order `all` and regular expressions list them. */
@@ -333,8 +333,8 @@ class Expander {
   }
 
   private validName(name: string, column: number): string {
-    const r = NodeName.safeParse(name);
-    if (!r.success) this.fail(`"${name}" is not a valid node name: ${r.error.issues[0]?.message ?? 'invalid'}`, column);
+    // The plain pattern, not the zod schema: the dashboard bundles this parser without zod.
+    if (!NODE_NAME.test(name)) this.fail(`"${name}" is not a valid node name: ${NODE_NAME_RULE}`, column);
     return name;
   }
 

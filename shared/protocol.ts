@@ -5,7 +5,7 @@
  * docs/protocol.md documents each topic with an example; keep the two together.
  */
 import { z } from 'zod';
-import { AGENT_PHASES, AGENT_SECRET, BOOT_ID, PROTOCOL_VERSION, normalizeIbGuid, normalizeMac } from './wire.js';
+import { AGENT_PHASES, AGENT_SECRET, BOOT_ID, HISTORY_AXES, NODE_NAME, NODE_NAME_RULE, PROTOCOL_VERSION, normalizeIbGuid, normalizeMac } from './wire.js';
 
 export { PROTOCOL_VERSION, normalizeIbGuid, normalizeMac };
 const v = z.literal(PROTOCOL_VERSION);
@@ -23,8 +23,7 @@ export const Mac = z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'MAC must 
 export const IbGuid = z.string().regex(/^([0-9a-f]{4}:){3}[0-9a-f]{4}$/, 'IB GUID must be xxxx:xxxx:xxxx:xxxx (lowercase hex)');
 /** Agent ids are topic-safe and hardware-derived: `uuid-<dmi uuid>`, `mac-<12 hex>`, `serial-<…>`. */
 export const AgentId = z.string().regex(/^(uuid|mac|serial)-[0-9a-zA-Z._-]{1,80}$/, 'agent id must be uuid-…, mac-… or serial-… (topic-safe)');
-/** Node names: xCAT style, topic-safe (no `/`, `+`, `#`), starting with a letter. */
-export const NodeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/, 'node name must start with a letter and hold only letters, digits, "_", "." and "-" (max 63)');
+export const NodeName = z.string().regex(NODE_NAME, NODE_NAME_RULE);
 export const BootId = z.string().regex(BOOT_ID, 'boot id must be 8-64 lowercase hex digits');
 
 // ---- state axes --------------------------------------------------------------------------------
@@ -217,7 +216,7 @@ export type Event = z.infer<typeof Event>;
  * `action`: what muster or an admin did to the node (power, console-tail, offline/online, assign,
  * define/set/undefine): `to` is `ACTION started|done|failed`, `by` who, `attempt` the policy's.
  */
-export const Axis = z.enum(['phase', 'liveness', 'admin', 'power', 'agent', 'faults', 'boot', 'action']);
+export const Axis = z.enum(HISTORY_AXES);
 export type Axis = z.infer<typeof Axis>;
 /** `details` of a `transition` event and one journal line. */
 export const Transition = z.object({

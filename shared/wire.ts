@@ -10,6 +10,11 @@ export const AGENT_PHASES: readonly AgentPhase[] = ['build', 'kernel', 'init', '
 export const BOOT_ID = /^[0-9a-f]{8,64}$/;
 /** An agent's own secret: `ma1.` and 43 base64url characters (256 random bits). */
 export const AGENT_SECRET = /^ma1\.[A-Za-z0-9_-]{43}$/;
+/** Node names: xCAT style, topic-safe (no `/`, `+`, `#`), starting with a letter. */
+export const NODE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
+/** The axes of a node's history (`muster history --axis`). */
+export const HISTORY_AXES = ['phase', 'liveness', 'admin', 'power', 'agent', 'faults', 'boot', 'action'] as const;
+export const NODE_NAME_RULE = 'node name must start with a letter and hold only letters, digits, "_", "." and "-" (max 63)';
 
 export function isAgentPhase(value: unknown): value is AgentPhase {
   return typeof value === 'string' && (AGENT_PHASES as readonly string[]).includes(value);

@@ -19,7 +19,7 @@ export async function dashboardFigures({ nodes, log }) {
     const model = timeModelSelect(nodes);
     return {
       command: `${ctl.command}; Chromium (playwright-core, /usr/bin/chromium) on /dashboard/?synthetic=${nodes}`,
-      modelCommand: `NodeModel with ${nodes} synthetic states: select(state=dead) + counts (test/dashboard/synthetic-figures.ts)`,
+      modelCommand: `NodeModel with ${nodes} synthetic states: select(state=liveness:dead) + counts (test/dashboard/synthetic-figures.ts)`,
       page,
       modelMs: model.ms,
     };

@@ -1,5 +1,6 @@
 import { Argument, Option, type Command } from 'commander';
 import { parseDuration } from '../../shared/duration.js';
+import { historyCause } from '../../shared/history-text.js';
 import { compressNodeRange } from '../../shared/noderange-compress.js';
 import { formatInterfaces } from '../../shared/node-network.js';
 import { Axis } from '../../shared/protocol.js';
@@ -47,8 +48,7 @@ export function registerNodeCommands(program: Command): void {
       const since = o.since === undefined ? undefined : parseSince(o.since);
       const r = await withController(cmd, (c) => c.request('history', { node, since, axis: o.axis }));
       if (o.json) return printJson(r.transitions);
-      const cause = (t: (typeof r.transitions)[number]) => (t.by === undefined ? t.cause : `by ${t.by}${t.attempt ? `, attempt ${t.attempt}` : ''}: ${t.cause}`);
-      process.stdout.write(table(['TIME', 'AXIS', 'FROM', 'TO', 'CAUSE'], r.transitions.map((t) => [isoTime(t.at), t.axis, t.from ?? '-', t.to ?? '-', cause(t)])) + '\n');
+      process.stdout.write(table(['TIME', 'AXIS', 'FROM', 'TO', 'CAUSE'], r.transitions.map((t) => [isoTime(t.at), t.axis, t.from ?? '-', t.to ?? '-', historyCause(t)])) + '\n');
       if (r.skipped) process.stderr.write(`muster: ${r.skipped} unreadable journal line(s) skipped\n`);
     });
 

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { COUNTED } from '../../shared/state-counts.js';
 import { table } from '../format.js';
 import { printJson, withController } from '../session.js';
 
-const PHASES = ['run', 'init', 'kernel', 'build', 'off', 'unknown'];
-const LIVENESS = ['alive', 'suspect', 'dead'];
+const { phase: PHASES, liveness: LIVENESS } = COUNTED;
 
 export function registerSummaryCommand(program: Command): void {
   program

@@ -5,6 +5,7 @@
 import type { Role } from '../auth.js';
 import type { HwlogSource } from './args.js';
 import type { InterfaceConfig } from '../node-network.js';
+import type { StateCounts } from '../state-counts.js';
 import type { Admin, Fingerprint, Liveness, NodeNext, NodeState, Phase, Power, Transition } from '../protocol.js';
 
 // ---- nodes -------------------------------------------------------------------------------------
@@ -72,14 +73,8 @@ export interface NodeHistory {
 }
 
 /** `summary`: node counts of one group (or `all`, last) per phase, liveness and admin state, and per hold. */
-export interface GroupSummary {
+export interface GroupSummary extends StateCounts {
   group: string;
-  nodes: number;
-  phase: Record<string, number>;
-  liveness: Record<string, number>;
-  admin: Record<string, number>;
-  /** Nodes per guard holding muster back (`NodeNext.hold`: `admin-offline`, `breaker`, …). */
-  held: Record<string, number>;
 }
 
 /** An agent that said hello but is not bound to a node. */

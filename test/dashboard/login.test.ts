@@ -3,22 +3,16 @@
  * `dashboard.viewer`, shows the nodes, cannot assign; after an admin logs in on the page (the
  * password kept in memory only) assigning a discovered agent works. Real Chromium, real controller.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ControllerClient } from '../../cli/client.js';
 import { hashPassword } from '../../controller/auth/passwords.js';
-import { ControllerConfig } from '../../controller/config.js';
-import { startController, type RunningController } from '../../controller/controller.js';
-import { defaultExtensions } from '../../controller/extensions.js';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
-import { createLogger } from '../../controller/log.js';
 import { simAgent } from '../helpers/inproc.js';
-import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
-import { ensureBuilt } from '../helpers/bundle.js';
-import { launchChromium, type Browser } from './browser.js';
+import type { Browser } from './browser.js';
+import { startWithViewerLogin } from './controller.js';
+import type { RunningController } from '../../controller/controller.js';
 
 const VIEWER_PASSWORD = 'wall-display-pw';
 const ADMIN_PASSWORD = 'alice-admin-pw';
@@ -33,14 +27,8 @@ let agent: ReturnType<typeof simAgent>;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt('dashboard');
-  const passwordFile = join(tmp.dir, 'wall.password');
-  writeFileSync(passwordFile, `${VIEWER_PASSWORD}\n`, { mode: 0o600 });
-  const dataDir = join(tmp.dir, 'data');
-  // Anonymous users are off (the default); anonymous agents only so the test's agent needs no token.
-  const config = ControllerConfig.parse({ dataDir, host: '127.0.0.1', mqttPort: 0, wsPort: await freePort(), httpPort: 0, admin: { host: '127.0.0.1', port: 0, tls: null }, storeDebounceMs: 20, heartbeatIntervalS: 1, demo: 2, auth: { anonymousAgents: true }, dashboard: { viewer: { user: 'wall', passwordFile } } });
-  [browser, running] = await Promise.all([launchChromium(), startController(config, { log: createLogger({ level: process.env.MUSTER_LOG_LEVEL ?? 'silent', pretty: false }), extensions: defaultExtensions })]);
-  admin = await ControllerClient.connect({ url: running.mqttUrl, username: 'admin', password: readFileSync(join(dataDir, 'admin-password'), 'utf8').trim(), timeoutMs: 10_000 });
+  // Anonymous agents only so the test's agent needs no token.
+  ({ running, admin, browser } = await startWithViewerLogin(tmp.dir, VIEWER_PASSWORD, { demo: 2, auth: { anonymousAgents: true } }));
   page = await browser.context.newPage();
   page.setDefaultTimeout(10_000);
   page.on('pageerror', (e) => pageErrors.push(e.message));

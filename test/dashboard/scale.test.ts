@@ -43,7 +43,7 @@ describe('dashboard at 10,000 nodes', () => {
     const loadMs = Date.now() - t0;
     const perf = await page.evaluate(() => window.musterDashboard.perf);
     console.log(`dashboard, ${NODES} nodes from a real controller over MQTT/WebSocket: page load to all shown ${loadMs} ms; ${perf.frames} frames, longest ${round(perf.maxFrameMs)} ms`);
-    expect(await page.locator('.legend-item[data-state="unknown"] .count').textContent()).toBe('10,000');
+    expect(await page.locator('.legend-item[data-state="phase:unknown"] .count').textContent()).toBe('10,000');
     // The node page of one of them, while 10,000 cells are on the grid.
     await page.goto(`${ctl.adminUrl}/dashboard/#node=n00042`);
     await expect.poll(() => page.locator('#node-ids').textContent()).toContain('big');

@@ -40,7 +40,7 @@ async function shot(page: Page, name: string): Promise<void> {
   expect(png.length).toBeGreaterThan(10_000);
 }
 
-test('grid, node page, discovered agents and 10,000 nodes', async () => {
+test('grid, node page, a range action, discovered agents and 10,000 nodes', async () => {
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto(`${ctl.adminUrl}/dashboard/`);
@@ -60,11 +60,22 @@ test('grid, node page, discovered agents and 10,000 nodes', async () => {
   await page.goto(`${ctl.adminUrl}/dashboard/#node=demo07`);
   await expect.poll(() => page.locator('#node-console').textContent(), { timeout: 15_000 }).toContain('login:');
   await expect.poll(() => page.locator('#node-hwlog').textContent()).toContain('DIMM B2');
-  await expect.poll(() => page.locator('#node-history').textContent()).toContain('init → run');
+  // A history row phase | init | run: the node finished booting.
+  await expect.poll(() => page.$$eval('#node-history tbody tr', (rows) => rows.some((r) => [...(r as HTMLTableRowElement).cells].slice(1, 4).map((c) => c.textContent).join(' ') === 'phase init run'))).toBe(true);
   await page.locator('#node-console').evaluate((el) => el.scrollIntoView({ block: 'center' }));
   await shot(page, 'dashboard-node.png');
 
+  // A range selected, its power cycle waiting for the confirmation (cancelled: the page stays as it is).
   await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(`${ctl.adminUrl}/dashboard/`);
+  await page.waitForFunction(() => window.musterDashboard.shown() === 32);
+  await page.fill('#select-range', 'demo[01-08]');
+  await page.press('#select-range', 'Enter');
+  await page.click('#selection-actions [data-action="power-cycle"]');
+  await expect.poll(() => page.locator('#confirm-text').textContent()).toBe('power cycle 8 nodes?');
+  await shot(page, 'dashboard-actions.png');
+  await page.click('#confirm-cancel');
+
   await page.goto(`${ctl.adminUrl}/dashboard/#discovered`);
   await expect.poll(() => page.locator('form.assign[data-agent="mac-0200000000c8"]').count()).toBe(1);
   await shot(page, 'dashboard-discovered.png');

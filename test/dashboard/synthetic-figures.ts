@@ -44,7 +44,7 @@ export async function measureSyntheticPage(context: BrowserContext, httpUrl: str
         };
         const stateSelect = document.getElementById('filter-state') as HTMLSelectElement;
         const filterMs = await timed(() => {
-          stateSelect.value = 'dead';
+          stateSelect.value = 'liveness:dead';
           stateSelect.dispatchEvent(new Event('change'));
         });
         const deadShown = d.shown();
@@ -82,7 +82,7 @@ export function timeModelSelect(nodes: number) {
   const m = new NodeModel();
   for (const s of syntheticStates(nodes, 0, seededRandom(7))) m.apply(s.node, s);
   const t = performance.now();
-  const dead = m.select({ ...NO_FILTER, state: 'dead' });
+  const dead = m.select({ ...NO_FILTER, state: 'liveness:dead' });
   const counts = m.counts(m.names());
   const ms = performance.now() - t;
   return { names: m.names(), dead, counts, ms };

@@ -1,4 +1,5 @@
 import { closest } from '../../../shared/closest.js';
+import { countState, emptyStateCounts } from '../../../shared/state-counts.js';
 import type { GroupSummary, NodeRow, PowerReplaced } from '../../../shared/verbs/results.js';
 import type { Context } from '../../context.js';
 import { parseSettings, SettingError, type NodePatch } from '../../nodes/settings.js';
@@ -141,12 +142,8 @@ export const nodeVerbs = (build: BuildService, power: PowerService) => [
     const rows = new Map<string, GroupSummary>();
     const count = (group: string, r: NodeRow, hold: string | null) => {
       let s = rows.get(group);
-      if (!s) rows.set(group, (s = { group, nodes: 0, phase: {}, liveness: {}, admin: {}, held: {} }));
-      s.nodes++;
-      s.phase[r.phase] = (s.phase[r.phase] ?? 0) + 1;
-      s.liveness[r.liveness] = (s.liveness[r.liveness] ?? 0) + 1;
-      s.admin[r.admin] = (s.admin[r.admin] ?? 0) + 1;
-      if (hold) s.held[hold] = (s.held[hold] ?? 0) + 1;
+      if (!s) rows.set(group, (s = { group, ...emptyStateCounts() }));
+      countState(s, r, hold);
     };
     for (const name of ctx.nodes.resolve(range)) {
       const r = row(ctx, name);

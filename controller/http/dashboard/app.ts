@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 /**
  * The dashboard page: wires the live link, the node model, the grid, the legend and filters, the
- * node page and the discovered list. State messages only mark things dirty; one
- * requestAnimationFrame applies them, so a burst of 10,000 retained states costs a few frames.
+ * range selection and its actions, the node page and the discovered list. State messages only
+ * mark things dirty; one requestAnimationFrame applies them, so a burst of 10,000 retained states
+ * costs a few frames.
  */
 import { DegradedBanner } from './degraded-banner.js';
 import { DiscoveredPanel } from './discovered-panel.js';
@@ -12,7 +13,13 @@ import { LoginBox } from './login.js';
 import { NodeModel, NO_FILTER, readNodeState, type NodeFilter } from './node-model.js';
 import { NodeGrid } from './grid.js';
 import { NodePanel } from './node-panel.js';
-import { STATE_CLASSES, classify } from './state-classes.js';
+import { NodeActions } from './node-actions.js';
+import type { Identity } from './role-gate.js';
+import { NodeSelection } from './selection.js';
+import { expandNodeRange } from '../../../shared/noderange.js';
+import { compressNodeRange } from '../../../shared/noderange-compress.js';
+import { classify, stateClass } from './state-classes.js';
+import { COUNTED, type CountedAxis } from '../../../shared/state-counts.js';
 import { seededRandom } from '../../../shared/random.js';
 import { syntheticChanges, syntheticStates } from './synthetic.js';
 
@@ -56,6 +63,8 @@ const grid = new NodeGrid(scroller, byId('grid-spacer'), byId<HTMLCanvasElement>
   return { colour: s ? classify(s).colour : '#30363d', faults: !!s && s.faults > 0 };
 }, schedule);
 const legendCounts = new Map<string, HTMLElement>();
+const selection = new NodeSelection();
+grid.setMarked(selection);
 
 function schedule(): void {
   if (frameRequested) return;
@@ -76,6 +85,7 @@ function frame(): void {
     byId('shown').textContent = `${shown.length.toLocaleString('en')} of ${model.size.toLocaleString('en')} nodes`;
   }
   if (dirty.selection || dirty.states) updateLegend();
+  if (dirty.selection && selection.size) showSelection();
   dirty.selection = dirty.states = false;
   grid.draw();
   const ms = performance.now() - t0;
@@ -105,23 +115,39 @@ function applyState(node: string, text: string): void {
 
 // ---- legend and filters -------------------------------------------------------------------------
 
+/**
+ * The legend: the columns of `muster summary` (nodes per phase, per liveness, admin offline),
+ * counted by its function, and the nodes with open hwlog issues. A swatch shows the colour a cell
+ * takes when that value decides it.
+ */
 function buildLegend(): void {
   const legend = byId('legend');
-  const entries = [...STATE_CLASSES.map((c) => ({ key: c.key, label: c.label, colour: c.colour, meaning: c.meaning })), { key: 'faults', label: 'open hwlog issues', colour: '#ff3b30', meaning: 'red corner: the node has open hardware-log issues' }];
+  const entries = [
+    ...Object.entries(COUNTED).flatMap(([axis, values]) =>
+      values.map((value, i) => {
+        const c = stateClass(value);
+        return { key: `${axis}:${value}`, axis: i === 0 ? axis : null, label: axis === 'admin' ? `admin ${value}` : value, colour: c?.colour ?? null, meaning: `${axis} ${value}, as muster summary counts it${c ? `; a cell is this colour for: ${c.meaning}` : ''}` };
+      }),
+    ),
+    { key: 'faults', axis: null, label: 'open hwlog issues', colour: '#ff3b30', meaning: 'red corner: the node has open hardware-log issues' },
+  ];
   for (const e of entries) {
     const count = h('span', { class: 'count' }, '0');
     legendCounts.set(e.key, count);
-    const item = h('button', { class: `legend-item${e.key === 'faults' ? ' faults' : ''}`, 'data-state': e.key, title: `${e.meaning} — click to show only these` }, h('span', { class: 'swatch', style: `background:${e.colour}` }), e.label, count);
+    if (e.axis) legend.append(h('span', { class: 'legend-axis muted' }, e.axis));
+    const swatch = h('span', { class: e.colour ? 'swatch' : 'swatch hollow', style: e.colour ? `background:${e.colour}` : undefined });
+    const item = h('button', { class: `legend-item${e.key === 'faults' ? ' faults' : ''}`, 'data-state': e.key, title: `${e.meaning} — click to show only these` }, swatch, e.label, count);
     item.addEventListener('click', () => setStateFilter(filter.state === e.key ? null : e.key));
     legend.append(item);
-    byId<HTMLSelectElement>('filter-state').append(h('option', { value: e.key }, e.label));
+    byId<HTMLSelectElement>('filter-state').append(h('option', { value: e.key }, e.key === 'faults' ? e.label : e.key.replace(':', ' ')));
   }
 }
 
 function updateLegend(): void {
-  const counts = model.counts(base);
+  const { states, faults } = model.counts(base);
   for (const [key, el] of legendCounts) {
-    const text = (counts.get(key) ?? 0).toLocaleString('en');
+    const [axis, value] = key.split(':') as [CountedAxis, string];
+    const text = (key === 'faults' ? faults : (states[axis][value] ?? 0)).toLocaleString('en');
     if (el.textContent !== text) el.textContent = text;
     el.parentElement!.classList.toggle('active', filter.state === key);
   }
@@ -166,6 +192,55 @@ function showGroups(next: Record<string, string[]>): void {
   }
 }
 
+// ---- range selection ---------------------------------------------------------------------------------
+
+let selectionActions: NodeActions | null = null;
+
+function selectionChanged(): void {
+  showSelection();
+  schedule();
+}
+
+/** The selection bar: how many and which, of the nodes that still exist. */
+function showSelection(): void {
+  const names = selection.names(model.names());
+  byId('selection').hidden = names.length === 0 || !selectionActions;
+  byId('selection-count').textContent = `${names.length.toLocaleString('en')} selected`;
+  byId('selection-range').textContent = names.length ? compressNodeRange(names) : '';
+}
+
+/** The noderange box: the project's parser over the nodes and groups this page knows; its errors name the column. */
+function selectRange(text: string): void {
+  const error = byId('select-error');
+  error.textContent = '';
+  if (!text.trim()) selection.clear();
+  else {
+    try {
+      selection.replace(expandNodeRange(text, { nodes: model.names(), groups }));
+    } catch (err) {
+      error.textContent = (err as Error).message;
+      return;
+    }
+  }
+  selectionChanged();
+}
+
+function wireSelection(): void {
+  const range = byId<HTMLInputElement>('select-range');
+  range.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') selectRange(range.value);
+  });
+  range.addEventListener('input', () => range.value === '' && selectRange(''));
+  byId('select-shown').addEventListener('click', () => {
+    selection.replace(shown);
+    selectionChanged();
+  });
+  byId('selection-clear').addEventListener('click', () => {
+    range.value = '';
+    selectRange('');
+  });
+}
+
 // ---- live mode -----------------------------------------------------------------------------------
 
 let link: Link | null = null;
@@ -207,7 +282,14 @@ async function startLive(config: DashboardConfig): Promise<void> {
   banner = new DegradedBanner(byId('degraded'), l);
   nodePanel = new NodePanel(byId('node-panel'), l, (n) => model.get(n), () => route(''));
   discovered = new DiscoveredPanel(byId('discovered-panel'), l, (n) => (byId('discovered-count').textContent = n ? String(n) : ''), (node) => route(`node=${node}`));
-  const login = new LoginBox(l, (id) => discovered!.setRole(id.user, id.role));
+  selectionActions = new NodeActions(l, () => selection.names(model.names()), 'selection-actions', { user: null, role: null });
+  byId('selection').append(selectionActions.root);
+  byId('select-range').hidden = byId('select-shown').hidden = false;
+  const login = new LoginBox(l, (id: Identity) => {
+    discovered!.setIdentity(id);
+    nodePanel!.setIdentity(id);
+    selectionActions!.setIdentity(id);
+  });
   l.listen(l.topic('nodes', '+', 'state'), (topic, payload) => applyState(topic.split('/').at(-2)!, decoder.decode(payload)));
   l.listen(l.topic('events', '+'), (topic, payload) => {
     const kind = topic.split('/').at(-1)!;
@@ -297,14 +379,20 @@ canvas.addEventListener('mousemove', (e) => {
 canvas.addEventListener('mouseleave', () => (tooltip.hidden = true));
 canvas.addEventListener('click', (e) => {
   const node = grid.nodeAt(e.clientX, e.clientY);
-  if (node && link) route(`node=${node}`);
+  if (!node) return;
+  if (e.shiftKey) selection.extend(node, shown);
+  else if (e.ctrlKey || e.metaKey) selection.toggle(node);
+  else return void (link && route(`node=${node}`));
+  selectionChanged();
 });
 byId('tab-discovered').addEventListener('click', () => route(location.hash === '#discovered' ? '' : 'discovered'));
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && location.hash) route('');
+  // Esc in the confirmation dialog cancels it, and only it.
+  if (e.key === 'Escape' && location.hash && !document.querySelector('dialog[open]')) route('');
 });
 buildLegend();
 wireFilters();
+wireSelection();
 
 const synthetic = new URLSearchParams(location.search).get('synthetic');
 if (synthetic !== null) {

@@ -8,6 +8,7 @@ import type { DiscoveredAgent } from '../../../shared/verbs/results.js';
 import { h } from './dom.js';
 import { ago } from './format.js';
 import type { Link } from './link.js';
+import { gate, roleBlock, type Identity } from './role-gate.js';
 
 export class DiscoveredPanel {
   private loading: Promise<void> | null = null;
@@ -24,15 +25,10 @@ export class DiscoveredPanel {
     private readonly onAssigned: (node: string) => void,
   ) {}
 
-  /** The login's role: only an admin (or an unknown role: the controller decides) may assign. */
-  setRole(user: string | null, role: string | null): void {
-    this.assignBlocked = role === null || role === 'admin' ? null : `assigning needs an admin login; ${user ?? 'this page'} is ${role}`;
-    for (const b of this.root.querySelectorAll<HTMLButtonElement>('form.assign button')) this.gate(b);
-  }
-
-  private gate(button: HTMLButtonElement): void {
-    button.disabled = this.assignBlocked !== null;
-    button.title = this.assignBlocked ?? '';
+  /** The login: only an admin (or an unknown role: the controller decides) may assign. */
+  setIdentity(id: Identity): void {
+    this.assignBlocked = roleBlock(id, 'admin', 'assigning');
+    for (const b of this.root.querySelectorAll<HTMLButtonElement>('form.assign button')) gate(b, this.assignBlocked);
   }
 
   /** Reloads the list; calls during a load coalesce into one more load. */
@@ -78,7 +74,7 @@ export class DiscoveredPanel {
   private row(a: DiscoveredAgent, now: number): HTMLElement {
     const input = h('input', { type: 'text', placeholder: 'node name', 'aria-label': `node name for ${a.agentId}`, pattern: '[A-Za-z][A-Za-z0-9_.\\-]*', required: true });
     const button = h('button', { type: 'submit' }, 'Assign');
-    this.gate(button);
+    gate(button, this.assignBlocked);
     const form = h('form', { class: 'assign', 'data-agent': a.agentId }, input, button);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -107,7 +103,7 @@ export class DiscoveredPanel {
       this.refresh();
     } catch (err) {
       this.show('error', (err as Error).message);
-      this.gate(button);
+      gate(button, this.assignBlocked);
     }
   }
 

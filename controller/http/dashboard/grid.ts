@@ -15,6 +15,8 @@ export class NodeGrid {
   private index = new Map<string, number>();
   private layout: GridLayout = gridLayout(0, 0);
   private selected: string | null = null;
+  /** The nodes picked for a range action: outlined. */
+  private marked: { has(node: string): boolean } = new Set<string>();
   private width = 0;
   private height = 0;
 
@@ -37,6 +39,11 @@ export class NodeGrid {
 
   select(node: string | null): void {
     this.selected = node;
+    this.requestDraw();
+  }
+
+  setMarked(marked: { has(node: string): boolean }): void {
+    this.marked = marked;
     this.requestDraw();
   }
 
@@ -95,6 +102,13 @@ export class NodeGrid {
         ctx.fillRect(o.x, y, l.cellW, l.cellH);
       }
       if (faults) this.faultMark(ctx, o.x + l.cellW, y, l.labelled ? 8 : 5);
+      if (this.marked.has(name)) {
+        ctx.strokeStyle = '#58a6ff';
+        ctx.lineWidth = 2;
+        ctx.setLineDash([3, 2]);
+        ctx.strokeRect(o.x + 1, y + 1, l.cellW - 2, l.cellH - 2);
+        ctx.setLineDash([]);
+      }
       if (name === this.selected) {
         ctx.strokeStyle = '#f0f6fc';
         ctx.lineWidth = 2;

@@ -6,11 +6,7 @@
  */
 import { byId } from './dom.js';
 import type { Link } from './link.js';
-
-export interface Identity {
-  user: string | null;
-  role: string | null;
-}
+import type { Identity } from './role-gate.js';
 
 export class LoginBox {
   private readonly who = byId('who');

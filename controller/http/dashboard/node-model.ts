@@ -4,12 +4,12 @@
  * tested in vitest and the browser only draws what this returns.
  */
 import type { NodeState } from '../../../shared/protocol.js';
-import { classify } from './state-classes.js';
+import { countState, emptyStateCounts, type CountedAxis, type StateCounts } from '../../../shared/state-counts.js';
 
 export interface NodeFilter {
   /** Members of the chosen group, or null for every node. */
   members: ReadonlySet<string> | null;
-  /** A state class key (`run`, `dead`, …), `faults` (open hwlog issues), or null for any. */
+  /** A legend entry: `AXIS:VALUE` (`phase:run`, `liveness:dead`, `admin:offline`), `faults` (open hwlog issues), or null for any. */
   state: string | null;
   /** Part of the node name, case-insensitive; empty for any. */
   text: string;
@@ -52,24 +52,32 @@ export class NodeModel {
     return this.names().filter((name) => {
       if (f.members && !f.members.has(name)) return false;
       if (text && !name.toLowerCase().includes(text)) return false;
-      if (!f.state) return true;
-      const s = this.states.get(name)!;
-      return f.state === 'faults' ? s.faults > 0 : classify(s).key === f.state;
+      return !f.state || hasLegendState(this.states.get(name)!, f.state);
     });
   }
 
-  /** How many of `names` are in each state class, plus `faults`: the legend's figures. */
-  counts(names: readonly string[]): Map<string, number> {
-    const counts = new Map<string, number>();
+  /**
+   * The legend's figures for `names`: counted as `muster summary` counts (shared/state-counts.ts;
+   * no hold: that comes from the decision core, not the retained state), plus the nodes with faults.
+   */
+  counts(names: readonly string[]): { states: StateCounts; faults: number } {
+    const states = emptyStateCounts();
+    let faults = 0;
     for (const name of names) {
       const s = this.states.get(name);
       if (!s) continue;
-      const key = classify(s).key;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      if (s.faults > 0) counts.set('faults', (counts.get('faults') ?? 0) + 1);
+      countState(states, s, null);
+      if (s.faults > 0) faults++;
     }
-    return counts;
+    return { states, faults };
   }
+}
+
+/** Whether a node matches a legend entry (see `NodeFilter.state`). */
+function hasLegendState(s: NodeState, key: string): boolean {
+  if (key === 'faults') return s.faults > 0;
+  const [axis, value] = key.split(':') as [CountedAxis, string];
+  return s[axis] === value;
 }
 
 const AXES = { phase: ['unknown', 'build', 'kernel', 'init', 'run', 'off'], liveness: ['alive', 'suspect', 'dead'], admin: ['online', 'offline'] } as const;

@@ -1,29 +1,39 @@
 /// <reference lib="dom" />
 /**
- * The node page: what muster will do next and why, identifiers, mappings (the power target comes
- * redacted from `show`), the live state, open hardware-log issues, history (transitions and
- * actions), and the console (its log tail, then the live topic).
+ * The node page: what muster will do next and why, operator actions (power, offline with a
+ * reason, online), identifiers, mappings (the power target comes redacted from `show`), the live
+ * state, the hardware log (read; opened and closed by an operator), the console (read-only, or
+ * read-write for an operator who attaches), and the history with its actions, as `muster history`
+ * prints it.
  */
+import { historyCause } from '../../../shared/history-text.js';
 import type { NodeNext, NodeState } from '../../../shared/protocol.js';
-import { ConsoleText } from './console-text.js';
+import { HISTORY_AXES } from '../../../shared/wire.js';
+import type { HwlogIssue } from '../../../shared/verbs/results.js';
+import { ConsoleView } from './console-view.js';
 import { h } from './dom.js';
 import { ago, bytes, clock } from './format.js';
 import { RequestError, type Link } from './link.js';
+import { NodeActions } from './node-actions.js';
+import { gate, roleBlock, type Identity } from './role-gate.js';
 import { classify } from './state-classes.js';
 
-const CONSOLE_TAIL_LINES = 200;
+const HISTORY_LINES = 50;
 
 export class NodePanel {
   private node: string | null = null;
-  private stopConsole: (() => void) | null = null;
-  private consoleText = new ConsoleText();
-  private consolePre: HTMLPreElement | null = null;
-  private consoleFrame = 0;
+  private identity: Identity = { user: null, role: null };
+  private console: ConsoleView | null = null;
+  private actions: NodeActions | null = null;
   private stateBox: HTMLElement | null = null;
   private nextBox: HTMLElement | null = null;
   private historyBox: HTMLElement | null = null;
+  private historyAxis: HTMLSelectElement | null = null;
   private hwlogBox: HTMLElement | null = null;
-  private readonly decoder = new TextDecoder();
+  private hwlogAll: HTMLInputElement | null = null;
+  private hwlogButtons: HTMLButtonElement[] = [];
+  /** The latest load of each list: an older answer arriving later (another axis, closed issues or not) is dropped. */
+  private readonly loads = { history: 0, hwlog: 0 };
 
   constructor(
     private readonly root: HTMLElement,
@@ -36,40 +46,52 @@ export class NodePanel {
     return this.node;
   }
 
+  setIdentity(id: Identity): void {
+    this.identity = id;
+    this.actions?.setIdentity(id);
+    this.console?.setIdentity(id);
+    for (const b of this.hwlogButtons) gate(b, this.hwlogBlock());
+  }
+
   open(node: string): void {
     if (node === this.node) return;
     this.close(false);
     this.node = node;
-    this.consoleText = new ConsoleText();
     this.stateBox = h('div', { class: 'kv', id: 'node-state' });
     this.nextBox = h('p', { id: 'node-next' }, h('span', { class: 'muted' }, 'loading…'));
     this.historyBox = h('div', { id: 'node-history' }, h('p', { class: 'muted' }, 'loading…'));
+    this.historyAxis = h('select', { id: 'history-axis', 'aria-label': 'history axis' }, h('option', { value: '' }, 'every axis'), ...HISTORY_AXES.map((a) => h('option', { value: a }, a)));
+    this.historyAxis.addEventListener('change', () => void this.loadHistory(node));
     this.hwlogBox = h('div', { id: 'node-hwlog' }, h('p', { class: 'muted' }, 'loading…'));
-    this.consolePre = h('pre', { class: 'console', id: 'node-console' });
+    this.hwlogAll = h('input', { type: 'checkbox', id: 'hwlog-all' });
+    this.hwlogAll.addEventListener('change', () => void this.loadHwlog(node));
+    this.hwlogButtons = [];
+    this.console = new ConsoleView(this.link, node, this.identity);
+    this.actions = new NodeActions(this.link, () => [node], 'node-actions', this.identity);
     const ids = h('div', { id: 'node-ids', class: 'kv' }, h('p', { class: 'muted' }, 'loading…'));
     const closeBtn = h('button', { class: 'close', title: 'close (Esc)', 'aria-label': 'close' }, '×');
     closeBtn.addEventListener('click', () => this.close());
     this.root.replaceChildren(
       h('header', { class: 'panel-head' }, h('h2', { id: 'node-title' }, node), closeBtn),
       h('section', {}, h('h3', {}, 'Next'), this.nextBox),
+      h('section', {}, h('h3', {}, 'Actions'), this.actions.root),
       h('section', {}, h('h3', {}, 'State'), this.stateBox),
       h('section', {}, h('h3', {}, 'Identifiers and mappings'), ids),
-      h('section', {}, h('h3', {}, 'Open hardware-log issues'), this.hwlogBox),
-      h('section', {}, h('h3', {}, 'Console'), this.consolePre),
-      h('section', {}, h('h3', {}, 'History'), this.historyBox),
+      h('section', {}, h('h3', {}, 'Hardware log ', h('label', { class: 'inline' }, this.hwlogAll, ' closed too')), this.hwlogBox, this.hwlogOpenForm(node)),
+      h('section', {}, h('h3', {}, 'Console'), this.console.root),
+      h('section', {}, h('h3', {}, 'History ', this.historyAxis), this.historyBox),
     );
     this.root.hidden = false;
     this.renderState();
     void this.loadShow(node, ids);
     void this.loadHwlog(node);
     void this.loadHistory(node);
-    this.startConsole(node);
   }
 
   close(notify = true): void {
-    this.stopConsole?.();
-    this.stopConsole = null;
-    cancelAnimationFrame(this.consoleFrame);
+    this.console?.close();
+    this.console = null;
+    this.actions = null;
     this.node = null;
     this.root.hidden = true;
     this.root.replaceChildren();
@@ -150,16 +172,49 @@ export class NodePanel {
     }
   }
 
+  // ---- hardware log ----------------------------------------------------------------------------
+
+  private hwlogBlock(): string | null {
+    return roleBlock(this.identity, 'operator', 'changing the hardware log');
+  }
+
+  /** A button that runs a hardware-log change, gated like the other operator actions. */
+  private hwlogButton(label: string, attrs: Record<string, string>, run: () => Promise<void>, result: HTMLElement): HTMLButtonElement {
+    const b = h('button', { type: 'submit', ...attrs }, label);
+    gate(b, this.hwlogBlock());
+    this.hwlogButtons.push(b);
+    b.addEventListener('click', (e) => {
+      e.preventDefault();
+      b.disabled = true;
+      run()
+        .then(() => (result.textContent = ''))
+        .catch((err: Error) => {
+          result.className = 'note error';
+          result.textContent = err.message;
+        })
+        .finally(() => gate(b, this.hwlogBlock()));
+    });
+    return b;
+  }
+
+  private hwlogOpenForm(node: string): HTMLElement {
+    const text = h('input', { type: 'text', id: 'hwlog-text', placeholder: 'what is wrong with the machine', 'aria-label': 'new hardware-log issue', maxlength: '4096' });
+    const result = h('span', { class: 'note', id: 'hwlog-result', role: 'status' });
+    const open = this.hwlogButton('open issue', { id: 'hwlog-open' }, async () => {
+      if (!text.value.trim()) throw new Error('hwlog open: say what is wrong first');
+      await this.link.request('hwlog-open', { node, text: text.value.trim() });
+      text.value = '';
+    }, result);
+    return h('form', { class: 'hwlog-open' }, text, open, result);
+  }
+
   private async loadHwlog(node: string): Promise<void> {
     const box = this.hwlogBox!;
+    const load = ++this.loads.hwlog;
     try {
-      const issues = await this.link.request('hwlog-list', { range: node });
-      if (node !== this.node) return;
-      box.replaceChildren(
-        issues.length === 0
-          ? h('p', { class: 'muted' }, 'none')
-          : h('ul', { class: 'issues' }, ...issues.map((i) => h('li', {}, h('strong', {}, `#${i.id} `), i.text, h('span', { class: 'muted' }, ` — ${i.openedBy}, ${ago(i.openedAt, Date.now())}`)))),
-      );
+      const issues = await this.link.request('hwlog-list', { range: node, all: this.hwlogAll?.checked ?? false });
+      if (node !== this.node || load !== this.loads.hwlog) return;
+      box.replaceChildren(issues.length === 0 ? h('p', { class: 'muted' }, 'none') : h('ul', { class: 'issues' }, ...issues.map((i) => this.issue(node, i))));
     } catch (err) {
       if (node !== this.node) return;
       // A controller without the hardware log answers "unknown request": say so, keep the page working.
@@ -167,59 +222,61 @@ export class NodePanel {
     }
   }
 
+  private issue(node: string, i: HwlogIssue): HTMLElement {
+    const now = Date.now();
+    const line = h('li', { 'data-issue': String(i.id) }, h('strong', {}, `#${i.id} `), i.text, h('span', { class: 'muted' }, ` — ${i.openedBy}, ${ago(i.openedAt, now)}`));
+    if (i.closedAt !== null) {
+      line.classList.add('closed');
+      line.append(h('span', { class: 'muted' }, ` · closed by ${i.closedBy ?? '?'}, ${ago(i.closedAt, now)}: ${i.note ?? ''}`));
+      return line;
+    }
+    const note = h('input', { type: 'text', placeholder: 'note (required)', 'aria-label': `note closing issue ${i.id}`, maxlength: '4096' });
+    const result = h('span', { class: 'note', role: 'status' });
+    const close = this.hwlogButton('close', { class: 'hwlog-close' }, async () => {
+      if (!note.value.trim()) throw new Error(`hwlog close #${i.id}: a note is required`);
+      await this.link.request('hwlog-close', { node, id: i.id, note: note.value.trim() });
+    }, result);
+    line.append(h('form', { class: 'hwlog-close' }, note, close, result));
+    return line;
+  }
+
+  // ---- history ---------------------------------------------------------------------------------
+
+  /** The journal's lines for the node, newest first, with the CAUSE `muster history` prints (who, which attempt). */
   private async loadHistory(node: string): Promise<void> {
     const box = this.historyBox!;
+    const axis = (this.historyAxis?.value || undefined) as (typeof HISTORY_AXES)[number] | undefined;
+    const load = ++this.loads.history;
     try {
-      const { transitions } = await this.link.request('history', { node, limit: 50 });
-      if (node !== this.node) return;
+      const { transitions } = await this.link.request('history', { node, axis, limit: HISTORY_LINES });
+      if (node !== this.node || load !== this.loads.history) return;
       box.replaceChildren(
         transitions.length === 0
-          ? h('p', { class: 'muted' }, 'no transitions yet')
+          ? h('p', { class: 'muted' }, axis ? `no ${axis} lines yet` : 'no transitions yet')
           : h(
               'table',
               { class: 'history' },
-              h('tbody', {}, ...transitions.reverse().map((t) => h('tr', {}, h('td', { class: 'muted', title: clock(t.at) }, clock(t.at).slice(11)), h('td', {}, t.axis), h('td', {}, t.from === null ? (t.to ?? '') : `${t.from} → ${t.to}`), h('td', { class: 'muted' }, t.by === undefined ? t.cause : `by ${t.by}: ${t.cause}`)))),
+              h('thead', {}, h('tr', {}, ...['time', 'axis', 'from', 'to', 'cause'].map((t) => h('th', {}, t)))),
+              h(
+                'tbody',
+                {},
+                ...transitions.reverse().map((t) =>
+                  h(
+                    'tr',
+                    { class: t.axis === 'action' ? `action${t.to?.endsWith(' failed') ? ' failed' : ''}` : undefined },
+                    h('td', { class: 'muted', title: clock(t.at) }, clock(t.at).slice(11)),
+                    h('td', {}, t.axis),
+                    h('td', {}, t.from ?? '—'),
+                    h('td', {}, t.to ?? '—'),
+                    h('td', { class: 'muted' }, historyCause(t)),
+                  ),
+                ),
+              ),
             ),
       );
     } catch (err) {
       if (node === this.node) box.replaceChildren(problem(err));
     }
-  }
-
-  /** Live output first (buffered), then the log tail: no line falls between the two. */
-  private startConsole(node: string): void {
-    const live: string[] = [];
-    let tailed = false;
-    this.stopConsole = this.link.listen(this.link.topic('consoles', node, 'out'), (_t, payload) => {
-      const text = this.decoder.decode(payload, { stream: true });
-      if (!tailed) live.push(text);
-      else this.appendConsole(text);
-    });
-    this.link
-      .request('console-tail', { node, lines: CONSOLE_TAIL_LINES })
-      .then(({ lines }) => {
-        if (node !== this.node) return;
-        this.consoleText.pushLines(lines);
-        tailed = true;
-        this.appendConsole(live.join(''));
-      })
-      .catch((err: unknown) => {
-        if (node !== this.node) return;
-        tailed = true;
-        this.consolePre!.replaceChildren(problem(err));
-      });
-  }
-
-  private appendConsole(text: string): void {
-    this.consoleText.push(text);
-    cancelAnimationFrame(this.consoleFrame);
-    this.consoleFrame = requestAnimationFrame(() => {
-      const pre = this.consolePre;
-      if (!pre) return;
-      const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-      pre.textContent = this.consoleText.lines().join('\n');
-      if (atBottom) pre.scrollTop = pre.scrollHeight;
-    });
   }
 }
 

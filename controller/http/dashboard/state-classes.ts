@@ -8,12 +8,12 @@ export interface StateClass {
   key: string;
   label: string;
   colour: string;
-  /** What puts a node in this class, shown as the legend's tooltip. */
+  /** What puts a node in this class, shown in the legend's tooltip. */
   meaning: string;
 }
 
 /** In legend order: the healthy path first, then the ones that need attention. */
-export const STATE_CLASSES: readonly StateClass[] = [
+const STATE_CLASSES: readonly StateClass[] = [
   { key: 'run', label: 'run', colour: '#2ea043', meaning: 'phase run, alive' },
   { key: 'init', label: 'init', colour: '#8ddb8c', meaning: 'phase init (the init system is starting), alive' },
   { key: 'kernel', label: 'kernel', colour: '#e3b341', meaning: 'phase kernel (initramfs), alive' },
