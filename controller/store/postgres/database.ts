@@ -5,22 +5,7 @@
 import pg from 'pg';
 import { MusterError } from '../../../shared/errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-
-/** `url` with its password shown as `***`: the URL as it may be logged. */
-export function maskedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(a store URL that is not a valid URL)';
-  }
-}
-
-/** Whether the `store:` setting names a PostgreSQL database rather than a directory. */
-export function isPostgresUrl(store: string): boolean {
-  return /^postgres(ql)?:\/\//.test(store);
-}
+import { maskedUrl } from './url.js';
 
 /** Serializes schema changes of controllers that connect at once (an arbitrary, fixed number). */
 const MIGRATION_LOCK = 0x6d757374;

@@ -70,7 +70,8 @@ export class PgStoreBackend implements StoreBackend {
       rows.set(t.table, r.rows.map((row) => [row.key, row.record]));
       any ||= r.rows.length > 0;
     }
-    if (any) this.data = this.validate(assemble(rows));
+    if (!any) return this.data; // an empty database: a new store, written at its first change
+    this.data = this.validate(assemble(rows));
     for (const t of TABLES) this.written.set(t.table, new Map([...rowsOf(t, this.data)].map(([k, v]) => [k, JSON.stringify(v)])));
     return this.data;
   }
