@@ -11,6 +11,8 @@ import { maskedUrl } from './url.js';
 const MIGRATION_LOCK = 0x6d757374;
 
 export class PgDatabase {
+  private closing: Promise<void> | null = null;
+
   private constructor(
     private readonly pool: pg.Pool,
     /** The URL with its password masked, for messages. */
@@ -85,7 +87,9 @@ export class PgDatabase {
     return this.pool.query<R>(sql, params);
   }
 
+  /** Ends the pool; a second call waits for the first. */
   close(): Promise<void> {
-    return this.pool.end();
+    this.closing ??= this.pool.end();
+    return this.closing;
   }
 }

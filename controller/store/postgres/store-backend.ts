@@ -87,7 +87,8 @@ export class PgStoreBackend implements StoreBackend {
       throw refuse(rowAt(issue!.path), `${issue!.message}${more.length > 0 ? ` (and ${more.length} more problems: ${describeZodError(parsed.error)})` : ''}`);
     }
     const unknown = droppedFields(raw, parsed.data, '');
-    if (unknown.length > 0) throw refuse(rowAt(unknown[0]!.split(/\.|(?=\[)/).map((s) => s.replace(/^\[(\d+)\]$/, '$1'))), unknownFieldsProblem(unknown));
+    // The fields' paths name them: the row only.
+    if (unknown.length > 0) throw refuse({ row: rowAt(unknown[0]!.split(/\.|(?=\[)/).map((s) => s.replace(/^\[(\d+)\]$/, '$1'))).row, field: '' }, unknownFieldsProblem(unknown));
     return parsed.data;
   }
 
