@@ -28,22 +28,22 @@ export function postgresBin(): string {
   return join(root, versions.sort((a, b) => Number(b) - Number(a))[0]!, 'bin');
 }
 
+/** The `postgres` system user's uid (`-u`) or gid (`-g`). */
+function idOf(flag: '-u' | '-g'): number {
+  try {
+    return Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  } catch {
+    throw new Error('running as root, the tests start PostgreSQL as the system user postgres, which does not exist: install the Debian package postgresql (scripts/deps.sh)');
+  }
+}
+
 export async function startPostgres(): Promise<TestPostgres> {
   const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'muster-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  // As root, run the server's programs as `postgres`, which must own the directory it writes.
-  const as = (cmd: string, args: string[]): [string, string[]] => {
-    if (!asRoot) return [cmd, args];
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    return ['setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', cmd, ...args]];
-  };
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-  }
+  // As root, the server's programs run as `postgres`, which must own the directory they write.
+  const user = process.getuid?.() === 0 ? { uid: idOf('-u'), gid: idOf('-g') } : null;
+  if (user) chownSync(dir, user.uid, user.gid);
+  const as = (cmd: string, args: string[]): [string, string[]] => (user ? ['setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', cmd, ...args]] : [cmd, args]);
   const data = join(dir, 'data');
   const [initCmd, initArgs] = as(join(bin, 'initdb'), ['-D', data, '-U', 'muster', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   execFileSync(initCmd, initArgs, { stdio: 'pipe', cwd: dir });
