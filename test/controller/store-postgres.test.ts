@@ -159,6 +159,26 @@ describe('PostgreSQL store', () => {
     expect(await sql(url, 'SELECT tbl, key FROM touched')).toEqual([{ tbl: 'nodes', key: 'n9' }]);
   });
 
+  it('the journal keeps what it could not write and sends it, in order, once it can', async () => {
+    const url = await server.createDatabase();
+    const errors: Error[] = [];
+    const journal = new PgJournal(await connect(url), { onError: (e) => void errors.push(e) });
+    const t = (i: number) => ({ node: 'n001', axis: 'phase' as const, from: null, to: 'run', cause: `line ${i}`, at: 1000 + i });
+    journal.append(t(0));
+    await journal.sync();
+    await sql(url, 'ALTER TABLE journal RENAME TO journal_away');
+    for (let i = 1; i <= 3; i++) journal.append(t(i));
+    await journal.sync();
+    expect(journal.error?.message).toMatch(/^journal postgres:\/\/\S+: append failed: relation "journal" does not exist; 3 transitions queued$/);
+    expect(errors).toHaveLength(1);
+    journal.append(t(4));
+    await sql(url, 'ALTER TABLE journal_away RENAME TO journal');
+    const { transitions } = await journal.history({});
+    expect(transitions.map((x) => x.cause)).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
+    expect(journal.error).toBeNull();
+    await journal.close();
+  });
+
   it('--new-store is refused: it is about the data directory\'s files', async () => {
     const url = await server.createDatabase();
     await expect(Store.open(fresh(), { database: await connect(url), newStore: true })).rejects.toThrow(/--new-store starts afresh over the data directory's store\.json; the store is postgres:/);
