@@ -11,6 +11,7 @@ import { registerNodeCommands } from './commands/nodes.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerPowerCommand } from './commands/power.js';
 import { registerRecordCommands } from './commands/records.js';
+import { registerStoreCommands } from './commands/store.js';
 import { registerSummaryCommand } from './commands/summary.js';
 import { registerUserCommands } from './commands/user.js';
 import { registerWatchCommand } from './commands/watch.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerWatchCommand(program);
   registerUserCommands(program);
   registerDoctorCommand(program);
+  registerStoreCommands(program);
 
   return program;
 }

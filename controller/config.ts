@@ -8,6 +8,7 @@ import { NetworkConfig } from './network/config.js';
 import { PowerGroupConfig } from './power/group-config.js';
 import { TOKEN_HASH } from './auth/tokens.js';
 import { Duration } from './state/config.js';
+import { isPostgresUrl } from './store/postgres/url.js';
 
 const TlsFiles = z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict();
 
@@ -15,6 +16,15 @@ const TlsFiles = z.object({ cert: z.string().min(1), key: z.string().min(1), ca:
 export const ControllerConfig = z
   .object({
     dataDir: z.string().default('./data'),
+    /**
+     * Where the store and the journal are kept: null, the data directory's store.json and
+     * journal.jsonl; or a PostgreSQL database, `postgres://user:password@host/db` (docs/federation.md).
+     */
+    store: z
+      .string()
+      .refine(isPostgresUrl, 'must be a postgres://… or postgresql://… URL (leave it out to keep the store in the data directory)')
+      .nullable()
+      .default(null),
     prefix: z.string().default('muster'),
     /** Address the embedded broker's MQTT port and the provisioning HTTP listener listen on: nodes reach them. */
     host: z.string().default('0.0.0.0'),
@@ -110,7 +120,7 @@ export const ControllerConfig = z
       })
       .strict()
       .prefault({}),
-    /** The transition journal (DATA/journal.jsonl), rotated by size. */
+    /** The transition journal (DATA/journal.jsonl), rotated by size; not used when `store` is a database. */
     journal: z
       .object({
         maxBytes: z.number().int().min(4096).default(64 * 1024 * 1024),

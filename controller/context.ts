@@ -9,7 +9,7 @@ import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { NodeDirectory } from './nodes/directory.js';
 import type { HttpServer } from './http/server.js';
-import type { Journal } from './store/journal.js';
+import type { TransitionLog } from './store/backend.js';
 import type { NodeConflict } from '../shared/verbs/results.js';
 import type { Store } from './store/store.js';
 
@@ -24,7 +24,7 @@ export interface Context {
   /** The embedded broker's MQTT-over-WebSocket port as bound (null: none, or an external broker). */
   wsPort: number | null;
   store: Store;
-  journal: Journal;
+  journal: TransitionLog;
   events: EventBus;
   metrics: Metrics;
   /** Wall time (ms since epoch): for people, the journal and the store; tests may replace it. */

@@ -16,7 +16,9 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { NodeDirectory } from './nodes/directory.js';
 import { secureDataDir } from './paths.js';
+import type { TransitionLog } from './store/backend.js';
 import { Journal } from './store/journal.js';
+import { PgJournal } from './store/postgres/journal.js';
 import { Store } from './store/store.js';
 import { systemClock } from './clock.js';
 
@@ -65,7 +67,11 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   // each way once the context exists.
   const health: ControllerHealth = { degraded: null };
   let tellDegraded: (message: string, state: 'degraded' | 'recovered', since: number) => void = () => {};
+  // With `store:` a database, the store and the journal are kept there (docs/federation.md).
+  // The `pg` client loads only then (~0.3 s).
+  const database = config.store ? await (await import('./store/postgres/database.js')).PgDatabase.connect(config.store) : null;
   const store = await Store.open(config.dataDir, {
+    database: database ?? undefined,
     newStore: opts.newStore,
     journalPath,
     onBackupError: (err) => {
@@ -90,15 +96,16 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       metrics.degraded.set(1);
       tellDegraded(`${health.degraded.reason}; changes are refused until a write succeeds`, 'degraded', health.degraded.since);
     },
+  }).catch(async (err: unknown) => {
+    await database?.close();
+    throw err;
   });
   if (store.setAside.length > 0) log.warn({ files: store.setAside }, '--new-store: a new, empty store; the old files are kept under these names');
-  const journal = await Journal.open(journalPath, {
-    ...config.journal,
-    onError: (err) => {
-      metrics.writeErrors.inc({ file: 'journal' });
-      log.error({ err: err.message }, 'journal write failed');
-    },
-  });
+  const onJournalError = (err: Error) => {
+    metrics.writeErrors.inc({ file: 'journal' });
+    log.error({ err: err.message }, 'journal write failed');
+  };
+  const journal: TransitionLog = database ? new PgJournal(database, { onError: onJournalError }) : await Journal.open(journalPath, { ...config.journal, onError: onJournalError });
   // The config file's naming rule, when given, is the one in force.
   if (config.naming) store.change((d) => void (d.naming = config.naming!));
   const adminPasswordFile = await ensureFirstAdmin(store, now());
@@ -192,6 +199,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     }
     await store.close().catch((err: Error) => log.error({ err: err.message }, 'final store write failed'));
     await journal.close();
+    await database?.close();
     await Promise.all([provisioningHttp.close(), adminHttp.close()]);
     await bus.close();
     await broker?.close();

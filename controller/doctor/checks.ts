@@ -27,7 +27,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function storeCheck(health: ControllerHealth): DoctorCheck {
   const d = health.degraded;
   if (!d) return ok('store', 'store writable', 'the last store write succeeded: changes are accepted');
-  return fail('store', 'store writable', `degraded since ${iso(d.since)}: ${d.reason}; changes are refused until a write succeeds`, 'free space on the data directory\'s filesystem (or fix what refuses the write): the write is retried by itself and changes are accepted again once it succeeds', d.since);
+  return fail('store', 'store writable', `degraded since ${iso(d.since)}: ${d.reason}; changes are refused until a write succeeds`, 'free space on the data directory\'s filesystem, or bring back the PostgreSQL database the message names (or fix what refuses the write): the write is retried by itself and changes are accepted again once it succeeds', d.since);
 }
 
 export interface DataDirFacts {

@@ -179,7 +179,7 @@ export class StateManager implements Extension, ServesNodeStates {
     try {
       restored = restoreRuntime(node, raw, ctx.steady(), `nodes.${node}.runtime`);
     } catch (err) {
-      throw new StoreLoadError(`store ${ctx.store.path} ${(err as Error).message}.`);
+      throw new StoreLoadError(`store ${ctx.store.where} ${(err as Error).message}.`);
     }
     this.machine.load([restored.record]);
     if (restored.unreadable === null) return;

@@ -3,13 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Transition } from '../../shared/protocol.js';
-
-export interface HistoryQuery {
-  node?: string;
-  axis?: string;
-  since?: number;
-  limit?: number;
-}
+import type { HistoryQuery, TransitionLog } from './backend.js';
 
 export interface JournalOptions {
   /** Hears of each failed append or rotation (disk full…): the journal never throws at its callers. */
@@ -23,12 +17,12 @@ export interface JournalOptions {
 export const JOURNAL_DEFAULTS = { maxBytes: 64 * 1024 * 1024, keepSegments: 4 } as const;
 
 /**
- * The transition journal: one JSON line per change, append-only (DATA/journal.jsonl), rotated by
+ * The transition journal in a file: one JSON line per change, append-only (DATA/journal.jsonl), rotated by
  * size into `journal.jsonl.1` … `.N`, so the disk it takes is bounded; `history` reads the kept
  * segments, oldest first. A crash can tear at most the last line; reading skips a torn or invalid
  * line and counts it.
  */
-export class Journal {
+export class Journal implements TransitionLog {
   private stream: WriteStream | null = null;
   private closed = false;
   private lastError: Error | null = null;

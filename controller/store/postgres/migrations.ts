@@ -1,0 +1,31 @@
+/**
+ * The PostgreSQL schema, as numbered steps. A step, once released, never changes: a new schema is a
+ * new step. `muster_schema_migrations` records the steps applied; `PgDatabase.connect` applies the
+ * missing ones in order and refuses a database with a step this muster does not know.
+ */
+
+export interface Migration {
+  version: number;
+  /** What it does, for the migrations table. */
+  name: string;
+  sql: string;
+}
+
+/** Every store table has the same shape: a text key and the record as JSON (tables.ts maps them to `StoreData`). */
+const storeTables = (names: string[]) => names.map((name) => `CREATE TABLE ${name} (key text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);`);
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'store tables and the journal',
+    sql: [
+      ...storeTables(['nodes', 'agents', 'users', 'agent_tokens', 'switches', 'switch_ports', 'hwlog_issues', 'bios_desired_groups', 'bios_desired_nodes', 'bios_reported', 'settings']),
+      // seq is the order of appends: the journal is read back in it.
+      'CREATE TABLE journal (seq bigserial PRIMARY KEY, node text NOT NULL, axis text NOT NULL, at double precision NOT NULL, record jsonb NOT NULL);',
+      'CREATE INDEX journal_node ON journal (node, seq);',
+    ].join('\n'),
+  },
+];
+
+/** The newest schema this muster knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
