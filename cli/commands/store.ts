@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../controller/config.js';
 import { isPostgresUrl, maskedUrl } from '../../controller/store/postgres/url.js';
 
 /**
@@ -19,8 +18,9 @@ export function registerStoreCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster store migrate --data /var/lib/muster --to postgres://muster@db1/muster\n')
     .action(async (o: { to: string; data?: string; config?: string; replace?: boolean }) => {
       if (!isPostgresUrl(o.to)) throw new Error(`--to ${maskedUrl(o.to)}: must be a postgres://… or postgresql://… URL`);
+      // The controller's config and the `pg` client (~0.3 s) load only for this command.
+      const { loadConfig } = await import('../../controller/config.js');
       const config = await loadConfig(o.config ?? null, { dataDir: o.data });
-      // The `pg` client loads only for this command (~0.3 s).
       const { PgDatabase } = await import('../../controller/store/postgres/database.js');
       const { migrateStore } = await import('../../controller/store/migrate.js');
       const db = await PgDatabase.connect(o.to);
