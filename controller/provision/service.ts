@@ -13,6 +13,7 @@ import { SettingError } from '../nodes/settings.js';
 import { projectRoot } from '../paths.js';
 import { AllowedPrograms } from '../process/allowed-programs.js';
 import type { OsImageInputs } from '../../shared/verbs/args.js';
+import type { BuildLatest } from '../../shared/verbs/results.js';
 import { buildOsImage, type OsImageManifest } from './os-image.js';
 import type { PowerService } from '../power/service.js';
 import type { BootMode } from '../power/driver.js';
@@ -60,6 +61,7 @@ export class BuildService implements Extension {
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
   private events!: EventOwner;
   private auto: boolean | readonly string[] = false;
+  private readonly latestByNode = new Map<string, BuildLatest>();
   private imageDir = '';
 
   constructor(private readonly power: PowerService) {}
@@ -106,8 +108,11 @@ export class BuildService implements Extension {
         scriptSystem: (node) => this.scriptSystem(node),
         nodeByMac: (mac) => this.nodeByMac(mac),
         log: (m) => ctx.log.warn(m),
-        onProgress: (node, detail) => ctx.publishEvent({ kind: 'build', node, agentId: null, message: `${node} build ${detail}`, details: { system: this.disk.name, state: 'building', progress: detail } }),
-        onInstalled: (node) => ctx.events.emit('node:booting', { node, what: 'its installer wrote its disk and reboots into it', at: ctx.now() }),
+        onReport: (node, outcome, detail) => {
+          const state = outcome === 'progress' ? 'building' : outcome;
+          this.told(node, null, `${node} build ${outcome === 'progress' ? detail : `${state}: ${detail}`}`, { system: this.disk.name, state, ...(outcome === 'progress' ? { progress: detail } : { detail }) });
+          if (outcome === 'done') ctx.events.emit('node:booting', { node, what: 'its installer wrote its disk and reboots into it', at: ctx.now() });
+        },
       }),
     );
     this.events = ctx.events.owner(this.name);
@@ -210,11 +215,11 @@ export class BuildService implements Extension {
           const system = this.systemFor(node);
           await system.configure(node, { image: def.image, tags: def.tags, interfaces: def.interfaces, ...(def.disk && { disk: def.disk }) });
           await system.prepare(node);
-          ctx.publishEvent({ kind: 'build', node, agentId: def.agentId, message: `${node} prepared to build image ${def.image} with ${system.name} (${by})`, details: { system: system.name, state: 'prepared', image: def.image, by } });
+          this.told(node, def.agentId, `${node} prepared to build image ${def.image} with ${system.name} (${by})`, { system: system.name, state: 'prepared', image: def.image, by });
           return { node, ok: true, system: system.name };
         } catch (err) {
           const error = (err as Error).message;
-          ctx.publishEvent({ kind: 'build', node, agentId: def?.agentId ?? null, message: `${node} build not prepared: ${error}`, details: { state: 'failed', error, by } });
+          this.told(node, def?.agentId ?? null, `${node} build not prepared: ${error}`, { state: 'failed', error, by });
           return { node, ok: false, error };
         }
       }),
@@ -233,7 +238,7 @@ export class BuildService implements Extension {
       if (s.state !== 'building' && s.state !== 'prepared') return;
       if (s.state === 'prepared') return; // it came up without fetching its build: still to be built
       await system.release(node);
-      this.ctx.publishEvent({ kind: 'build', node, agentId: null, message: `${node} built and running: released to boot normally`, details: { system: system.name, state: 'done' } });
+      this.told(node, null, `${node} built and running: released to boot normally`, { system: system.name, state: 'done' });
     } catch (err) {
       // Not configured in its build system: nothing to release.
       if (isBuildError(err, 'unknown-node')) return;
@@ -260,7 +265,18 @@ export class BuildService implements Extension {
   /** Moves a prepared netboot node to building (a boot that began at `bootedAt`, after its prepare) and says so. */
   private async buildStartedBy(system: NetbootBuildSystem, node: string, detail: string, bootedAt = this.ctx.now(), agentId: string | null = null): Promise<void> {
     if (!(await system.buildStarted(node, bootedAt, detail))) return;
-    this.ctx.publishEvent({ kind: 'build', node, agentId, message: `${node} building: ${detail}`, details: { system: system.name, state: 'building' } });
+    this.told(node, agentId, `${node} building: ${detail}`, { system: system.name, state: 'building', detail });
+  }
+
+  /** The last word of each node's build (`45% writing image to /dev/vda`), for `nodes` and `show`; null when none since the controller started. */
+  latest(node: string): BuildLatest | null {
+    return this.latestByNode.get(node) ?? null;
+  }
+
+  /** A node's build moved (prepared, building, done, failed): its `build` event, and its latest word. */
+  private told(node: string, agentId: string | null, message: string, details: { state: BuildLatest['state']; system?: string; progress?: string; detail?: string; error?: string } & Record<string, unknown>): void {
+    this.latestByNode.set(node, { system: details.system ?? null, state: details.state, detail: details.progress ?? details.detail ?? details.error ?? message, at: this.ctx.now() });
+    this.ctx.publishEvent({ kind: 'build', node, agentId, message, details });
   }
 
   private autoBuilds(node: string): boolean {

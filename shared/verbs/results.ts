@@ -32,6 +32,8 @@ export interface NodeRow {
   image: string | null;
   /** With `why`: what muster will do about the node next and why. */
   next?: NodeNext | null;
+  /** Its build's last word, when it had one since the controller started. */
+  build: BuildLatest | null;
 }
 
 /** `show`: a node's definition (power and console targets redacted) and its state. */
@@ -57,6 +59,8 @@ export interface ShownNode {
   conflict: NodeConflict | null;
   /** What muster will do about the node next and why, or why not. */
   next: NodeNext | null;
+  /** Its build's last word, when it had one since the controller started. */
+  build: BuildLatest | null;
 }
 
 /** A claim on a node that contradicted its record (identification): who, why, since when. */
@@ -156,6 +160,15 @@ export interface BuildResult {
   ok: boolean;
   system?: string;
   error?: string;
+}
+
+/** The last word of a node's build as the controller heard it since it started (`nodes`, `show`). */
+export interface BuildLatest {
+  system: string | null;
+  state: 'prepared' | 'building' | 'done' | 'failed';
+  /** `45% writing image to /dev/vda`, `installed image deb (…); boots its disk`, the error. */
+  detail: string;
+  at: number;
 }
 
 export interface BuildStatusRow {

@@ -38,14 +38,21 @@ describe('disk specifics', () => {
   let installed: string[];
   /** The progress the installer reported, as the controller hears it. */
   let progress: Array<[string, string]>;
+  /** The failures the installer reported, as the controller hears them. */
+  let failed: Array<[string, string]>;
   beforeEach(async () => {
     installed = [];
     progress = [];
+    failed = [];
     disk = await openDisk(tmp.dir);
     netboot = await NetbootBuildSystem.open({ dataDir: join(tmp.dir, 'data'), controllerUrl: 'mqtt://10.0.2.2:1883' });
     await disk.addImage('deb', imageFiles(tmp.dir, 'deb'));
     await disk.configure('n021', { image: 'deb', tags: [], interfaces: [{ mac: MAC, dhcp: true, addresses: [], mtu: 1400 }] });
-    const handler = createNetbootHttpHandler({ netboot, others: [disk], scriptSystem: () => disk, nodeByMac: (mac) => (mac === MAC ? { name: 'n021' } : null), onInstalled: (node) => installed.push(node), onProgress: (node, detail) => progress.push([node, detail]) });
+    const handler = createNetbootHttpHandler({ netboot, others: [disk], scriptSystem: () => disk, nodeByMac: (mac) => (mac === MAC ? { name: 'n021' } : null), onReport: (node, outcome, detail) => {
+        if (outcome === 'done') installed.push(node);
+        if (outcome === 'progress') progress.push([node, detail]);
+        if (outcome === 'failed') failed.push([node, detail]);
+      } });
     server = http.createServer((req, res) => {
       if (!handler(req, res)) res.writeHead(418).end();
     });
@@ -135,6 +142,7 @@ describe('disk specifics', () => {
     expect(r.status).toBe(200);
     expect(await disk.status('n021')).toMatchObject({ state: 'failed', detail: 'install failed: checksum mismatch: fetched sha256 00, expected 11' });
     expect(installed, 'a failed installer does not reboot').toEqual([]);
+    expect(failed).toEqual([['n021', 'install failed: checksum mismatch: fetched sha256 00, expected 11']]);
     expect((await bootScript()).install).toBe('');
     // A new prepare is a new install with a new token.
     await disk.prepare('n021');

@@ -21,7 +21,7 @@ function mustGet(ctx: Context, name: string) {
 }
 
 /** One row per node: its definition summary plus its live state. */
-function row(ctx: Context, name: string): NodeRow {
+function row(ctx: Context, build: BuildService, name: string): NodeRow {
   const n = ctx.nodes.get(name)!;
   const s = ctx.nodeStates.get(name);
   return {
@@ -35,6 +35,7 @@ function row(ctx: Context, name: string): NodeRow {
     since: s?.since ?? n.createdAt,
     agentId: n.agentId,
     image: n.image,
+    build: build.latest(name),
   };
 }
 
@@ -81,7 +82,7 @@ function settingKeys(settings: readonly string[]): string {
 }
 
 export const nodeVerbs = (build: BuildService, power: PowerService) => [
-  verb('nodes', async ({ range, why }, ctx) => ctx.nodes.resolve(range).map((n) => (why ? { ...row(ctx, n), next: ctx.nodeStates.next(n) } : row(ctx, n)))),
+  verb('nodes', async ({ range, why }, ctx) => ctx.nodes.resolve(range).map((n) => (why ? { ...row(ctx, build, n), next: ctx.nodeStates.next(n) } : row(ctx, build, n)))),
 
   verb('show', async ({ node }, ctx) => {
     const n = mustGet(ctx, node);
@@ -93,6 +94,7 @@ export const nodeVerbs = (build: BuildService, power: PowerService) => [
       state: ctx.nodeStates.get(node),
       conflict: ctx.nodeStates.conflict(node),
       next: ctx.nodeStates.next(node),
+      build: build.latest(node),
     };
   }),
 
@@ -146,7 +148,7 @@ export const nodeVerbs = (build: BuildService, power: PowerService) => [
       countState(s, r, hold);
     };
     for (const name of ctx.nodes.resolve(range)) {
-      const r = row(ctx, name);
+      const r = row(ctx, build, name);
       const next = ctx.nodeStates.next(name);
       const hold = next?.state === 'held' ? next.hold : null;
       for (const g of r.groups.length ? r.groups : ['(none)']) count(g, r, hold);

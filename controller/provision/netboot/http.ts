@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { normalizeMac } from '../../../shared/protocol.js';
-import type { NetbootBuildSystem } from './netboot.js';
+import type { InstallOutcome, NetbootBuildSystem } from './netboot.js';
 import { decideRange } from './range.js';
 
 export interface NetbootHttpDeps {
@@ -25,10 +25,12 @@ export interface NetbootHttpDeps {
   baseUrl?: string;
   /** Failures worth an operator's attention (a missing image file, a script that cannot render). */
   log?: (message: string) => void;
-  /** The node's installer reported how far it is (`45% writing image to /dev/vda`). */
-  onProgress?: (node: string, detail: string) => void;
-  /** The node's installer reported its disk written: it reboots into it now. */
-  onInstalled?: (node: string) => void;
+  /**
+   * The node's installer reported, with the node's build detail after it: how far it is
+   * (`progress`, `45% writing image to /dev/vda`), its disk written (`done`: it reboots into it
+   * now) or why it could not (`failed`).
+   */
+  onReport?: (node: string, outcome: InstallOutcome, detail: string) => void;
 }
 
 const HOST_HEADER = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
@@ -109,8 +111,7 @@ async function receiveInstallReport(system: NetbootBuildSystem, deps: NetbootHtt
   }
   const outcome = await system.installReport(node, token, Buffer.concat(chunks).toString('utf8'));
   if (!outcome) return send(res, 404, `no install of ${node} is waiting for this report\n`);
-  if (outcome === 'done') deps.onInstalled?.(node);
-  if (outcome === 'progress') deps.onProgress?.(node, (await system.status(node)).detail ?? '');
+  deps.onReport?.(node, outcome, (await system.status(node)).detail ?? '');
   send(res, 200, 'recorded\n');
 }
 

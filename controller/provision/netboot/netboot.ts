@@ -24,6 +24,9 @@ import { JsonFile } from '../../store/json-file.js';
 import { isInsideDirs } from '../../paths.js';
 import { decideBoot, loadTemplates, renderBoot, scriptSyntaxIn, type ScriptLanguage, type Templates } from './scripts.js';
 
+/** What an installer's report did: moved the build on, or ended it. */
+export type InstallOutcome = 'progress' | 'done' | 'failed';
+
 export interface NetbootOptions {
   /** The registry name (default `netboot`); any other is served under `/<name>/` and names the state files. */
   name?: string;
@@ -253,7 +256,7 @@ export class NetbootBuildSystem implements BuildSystem, ImageCatalog {
    * makes it done (its next boot is its disk), `failed <reason>` failed. Returns which, or null
    * when the token is not the node's current build's.
    */
-  async installReport(node: string, token: string, report: string): Promise<'progress' | 'done' | 'failed' | null> {
+  async installReport(node: string, token: string, report: string): Promise<InstallOutcome | null> {
     return this.locks.run(node, async () => {
       const rec = this.nodes.get(node);
       if (!rec?.installToken || rec.installToken !== token || (rec.state !== 'prepared' && rec.state !== 'building')) return null;
