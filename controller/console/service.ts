@@ -57,6 +57,27 @@ export class ConsoleService implements Extension {
     return this.sims.get(node);
   }
 
+  /**
+   * Makes a client the writer of `node`'s console. A holder whose client is gone (a CLI that was
+   * killed) is dropped first, so it needs no force. A forced takeover is published as a `console`
+   * event naming the displaced client, which its CLI waits for to say so at once.
+   */
+  attach(node: string, clientId: string, who: string, force: boolean): { displaced: string | null } {
+    const holder = this.manager.writer(node);
+    if (holder && holder.clientId !== clientId && !this.ctx.auth.who(holder.clientId)) this.manager.releaseWriter(node, holder.clientId);
+    const { displaced } = this.manager.claimWriter(node, clientId, { who, force });
+    if (displaced) {
+      this.ctx.publishEvent({
+        kind: 'console',
+        node,
+        agentId: null,
+        message: `${node} console: writer ${who} took over from ${displaced.who}`,
+        details: { writer: who, displaced: displaced.who, displacedClient: displaced.clientId },
+      });
+    }
+    return { displaced: displaced?.who ?? null };
+  }
+
   /** The last lines of a node's console log; null when it has no console here. */
   async tail(node: string, lines: number): Promise<string[] | null> {
     if (!this.opened.has(node)) return null;

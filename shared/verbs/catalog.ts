@@ -117,9 +117,14 @@ export const VERBS = {
   // ---- consoles (ConMan style: many readers, one writer) ----
   'console-tail': verb({ summary: 'the last lines of a node console log', role: 'viewer', args: z.object({ node: NodeName, lines: z.number().int().min(1).max(100_000).default(50) }), result: returns<{ node: string; lines: string[] }>(), cli: 'console' }),
   'console-attach': verb({
-    summary: 'become the one writer of a node console',
+    summary: 'become the one writer of a node console (force: take it from its holder, who is told)',
     role: 'operator',
-    args: z.object({ node: NodeName, force: z.boolean().default(false) }),
+    args: z.object({
+      node: NodeName,
+      force: z.boolean().default(false),
+      /** The client's host name, shown with the user to others (`alice@ws1`): information, not proof. */
+      host: z.string().regex(/^[\x21-\x7e]{1,253}$/, 'host must be 1-253 printable characters without spaces').optional(),
+    }),
     result: returns<{ node: string; displaced: string | null; status: R.ConsoleStatus }>(),
     cli: 'console',
   }),

@@ -108,7 +108,7 @@ describe('serial console kept by the manager', () => {
   });
 
   it('sends input only from the one claimed writer', async () => {
-    await expect(manager.write('n1', 'cli-1', Buffer.from('x'))).rejects.toThrow('node n1: cli-1 is not the console writer (nobody is attached read-write)');
+    await expect(manager.write('n1', 'cli-1', Buffer.from('x'))).rejects.toThrow('node n1: not the console writer (nobody is attached read-write)');
     manager.claimWriter('n1', 'cli-1');
     expect(() => manager.claimWriter('n1', 'cli-2')).toThrow(/attached read-write by cli-1/);
     await manager.write('n1', 'cli-1', Buffer.from('root\r'));
