@@ -8,6 +8,7 @@ import { incompleteUtf8Tail, logText } from '../../controller/console/log-text.j
 import { DEFAULT_PATTERNS, LineMatcher, mergePatterns } from '../../controller/console/patterns.js';
 import { CONSOLE_KINDS, parseConsoleTarget } from '../../controller/console/registry.js';
 import { redactUrl } from '../../controller/console/target.js';
+import { flockHolders, parseProcStat, splitDev } from '../../controller/console/tty-users.js';
 import { WriterLock } from '../../controller/console/writer-lock.js';
 import { CONSOLE_KIND_CAPABILITIES } from './conformance.js';
 import { escapeSolInput, SolConsole } from '../../controller/console/drivers/sol.js';
@@ -186,5 +187,22 @@ describe('SOL driver pieces', () => {
     expect(escapeSolInput(b('~.'), true)).toEqual({ data: b('~~.'), atLineStart: false });
     expect(escapeSolInput(b('a~.\r~?'), false)).toEqual({ data: b('a~.\r~~?'), atLineStart: false });
     expect(escapeSolInput(b('ls\n'), false).atLineStart).toBe(true);
+  });
+});
+
+describe('tty users from /proc (pure parsers)', () => {
+  it('reads pid, name, session and controlling terminal from /proc/PID/stat, a name with spaces and parentheses included', () => {
+    expect(parseProcStat('812 (bash) S 800 812 812 34816 900 4194560 0 0')).toEqual({ pid: 812, comm: 'bash', session: 812, ttyNr: 34816 });
+    expect(parseProcStat('77 (my (odd) name) S 1 77 70 0 -1 4194560')).toEqual({ pid: 77, comm: 'my (odd) name', session: 70, ttyNr: 0 });
+    expect(parseProcStat('garbage')).toBeNull();
+  });
+  it('finds the holders of a flock by device and inode in /proc/locks, not its waiters', () => {
+    const locks = ['1: FLOCK  ADVISORY  WRITE 4242 00:19:4 0 EOF', '1: -> FLOCK  ADVISORY  WRITE 5151 00:19:4 0 EOF', '2: POSIX  ADVISORY  WRITE 99 00:19:4 0 EOF', '3: FLOCK  ADVISORY  WRITE 7 fe:00:4 0 EOF'].join('\n');
+    expect(flockHolders(locks, { major: 0, minor: 0x19, inode: 4 })).toEqual([4242]);
+    expect(flockHolders(locks, { major: 0xfe, minor: 0, inode: 4 })).toEqual([7]);
+  });
+  it('splits a dev_t into major and minor as Linux encodes it', () => {
+    expect(splitDev(34816)).toEqual({ major: 136, minor: 0 }); // /dev/pts/0
+    expect(splitDev((136 << 8) | 0x05 | (0x123 << 20))).toEqual({ major: 136, minor: 0x12305 });
   });
 });
