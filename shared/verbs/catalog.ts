@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PasswordHash, Role, UserName, type Role as RoleName } from '../auth.js';
 import { Axis, NodeName } from '../protocol.js';
-import { DoctorCheckId, MAX_UPLOAD_PARTS, OsImageInputs, PowerAction, SiteFormat, UPLOAD_PART_CHARS } from './args.js';
+import { DemoDrill, DoctorCheckId, MAX_UPLOAD_PARTS, OsImageInputs, PowerAction, SiteFormat, UPLOAD_PART_CHARS } from './args.js';
 import type * as R from './results.js';
 
 declare const resultType: unique symbol;
@@ -131,6 +131,15 @@ export const VERBS = {
   'console-write': verb({ summary: 'send keystrokes (base64) from the attached writer', role: 'operator', args: z.object({ node: NodeName, data: z.string().max(MAX_CONSOLE_INPUT * 2) }), result: returns<{ node: string }>(), cli: 'console' }),
   'console-detach': verb({ summary: 'stop being the writer of a node console', role: 'operator', args: z.object({ node: NodeName }), result: returns<{ node: string; released: boolean }>(), cli: 'console' }),
   consoles: verb({ summary: 'console status of every node that has one', role: 'viewer', args: NoArgs, result: returns<R.ConsoleStatus[]>(), cli: { none: 'a monitoring read; muster console works on one node' } }),
+
+  // ---- demo rehearsal (Slurm's state=fail drills) ----
+  demo: verb({
+    summary: 'make a simulated node hang, panic or die, to watch muster detect and correct it (demo controllers only)',
+    role: 'operator',
+    args: z.object({ drill: DemoDrill, node: NodeName }),
+    result: returns<{ node: string; drill: DemoDrill }>(),
+    cli: 'demo',
+  }),
 
   // ---- build ----
   images: verb({ summary: 'images known to the build systems', role: 'viewer', args: NoArgs, result: returns<Array<R.ImageInfo & { system: string }>>(), cli: 'image list' }),
