@@ -150,7 +150,7 @@ class ConsoleAttachment {
     const e = decodeMessage(Event, payload);
     if (!e.ok || e.value.node !== this.node || e.value.details.displacedClient !== this.c.clientId) return;
     this.writer = false;
-    this.hinted = true;
+    this.hinted = false;
     process.stderr.write(`\r\n[displaced: ${String(e.value.details.writer)} took the writer of ${this.node}; reading on, read-only; &F takes it back, &. detaches]\r\n`);
   }
 }
