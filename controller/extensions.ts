@@ -29,8 +29,8 @@ import { DriverActions } from './state/actions.js';
 import { StateManager } from './state/manager.js';
 
 /**
- * The controller's features in start order: each sees what the ones before it set up. `demo`
- * tunes the simulated nodes of `--demo` (tests boot them faster).
+ * The controller's features in start order: each sees what the ones before it set up.
+ * `demoOptions` tunes the simulated nodes of `--demo` (tests boot them faster).
  */
 export function defaultExtensions(ctx: Pick<Context, 'config'>, demoOptions: Partial<SimClusterOptions> = {}): Extension[] {
   const identification = new Identification();

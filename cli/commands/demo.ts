@@ -11,7 +11,7 @@ const WHAT: Record<DemoDrill, string> = {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .addArgument(new Argument('<drill>', DEMO_DRILLS.join(', ')).choices(DEMO_DRILLS))
+    .addArgument(new Argument('<drill>', 'the failure to act out').choices(DEMO_DRILLS))
     .argument('<node>', 'a simulated node (demo01…)')
     .description('rehearse a failure on a simulated node and watch muster detect and correct it (demo controllers only)')
     .addHelpText(
