@@ -79,6 +79,18 @@ describe('muster console', () => {
     expect(await follow.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('drops a writer whose CLI was killed when another attaches, without --force', async () => {
+    const gone = cli();
+    await gone.waitFor('[attached to demo01 read-write;');
+    gone.child.kill('SIGKILL');
+    await gone.exited;
+    // The broker notices the closed connection on its own time: until then the writer is held.
+    const r = await until('the killed writer dropped', () => c.client.request('console-attach', { node: 'demo01', host: 'ws9' }).catch(() => null));
+    expect(r.displaced).toBeNull();
+    expect((await c.client.request('consoles'))[0]!.writer).toBe('anonymous@ws9');
+    await c.client.request('console-detach', { node: 'demo01' });
+  });
+
   it('refuses --force with --read-only, and a bad --tail', async () => {
     const both = await runCli(c.running.mqttUrl, ['console', 'demo01', '--read-only', '--force'], { allowFail: true });
     expect(both.stderr).toBe('muster: --force takes the writer: it cannot go with --follow or --read-only\n');
