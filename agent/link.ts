@@ -176,6 +176,20 @@ export class AgentLink {
     await client.endAsync();
   }
 
+  /** Sends no more heartbeats, the connection kept open: a machine that hung (the demo's drills). */
+  hang(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  /** Drops the connection without a goodbye, as a machine that lost power: the broker sends the will. No reconnect. */
+  die(): void {
+    this.stopping = true;
+    this.hang();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.client?.end(true);
+  }
+
   /** A secret from the controller: stored, used from the next connect on, and confirmed. */
   private storeSecret(payload: Buffer): void {
     let message: { agentId?: unknown; secret?: unknown };

@@ -5,6 +5,7 @@ import { registerBuildCommands } from './commands/build.js';
 import { registerCompletionCommands } from './commands/completion.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { registerControllerCommand } from './commands/controller.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerNetworkCommands } from './commands/network.js';
 import { registerNodeCommands } from './commands/nodes.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerUserCommands(program);
   registerDoctorCommand(program);
   registerStoreCommands(program);
+  registerDemoCommand(program);
 
   return program;
 }

@@ -7,6 +7,7 @@ import { DEFAULT_PATTERNS, type ConsoleMatch, type ConsolePattern } from './patt
 import type { ConsoleStatus } from '../../shared/verbs/results.js';
 import { createConsoleDriver } from './registry.js';
 import { ConsoleSession } from './session.js';
+import type { ConsoleWriter } from './writer-lock.js';
 
 export interface ConsoleManagerOptions {
   /** Logs go to `<dataDir>/consoles/<node>.log`. */
@@ -91,9 +92,17 @@ export class ConsoleManager {
     return this.session(node).status();
   }
 
-  /** Makes `clientId` the one writer; fails if another holds it, unless `force` (then says whom it displaced). */
-  claimWriter(node: string, clientId: string, opts: { force?: boolean } = {}): { displaced: string | null } {
-    return this.session(node).lock.claim(clientId, opts);
+  /**
+   * Makes `clientId` (`who`: `alice@ws1`) the one writer; fails if another holds it, unless
+   * `force` (then says whom it displaced).
+   */
+  claimWriter(node: string, clientId: string, opts: { who?: string; force?: boolean } = {}): { displaced: ConsoleWriter | null } {
+    return this.session(node).claimWriter(clientId, opts);
+  }
+
+  /** The one writer of `node`'s console, or null. */
+  writer(node: string): ConsoleWriter | null {
+    return this.session(node).lock.writer;
   }
 
   releaseWriter(node: string, clientId: string): boolean {

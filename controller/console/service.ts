@@ -18,6 +18,8 @@ export class ConsoleService implements Extension {
   /** The console target and patterns each node was opened with, to notice changes. */
   private readonly opened = new Map<string, string>();
   private readonly sims = new Map<string, SimConsole>();
+  /** Each node's sync in progress (sync() runs them one after another). */
+  private readonly syncing = new Map<string, Promise<void>>();
   private events!: EventOwner;
 
   async start(ctx: Context): Promise<void> {
@@ -57,6 +59,27 @@ export class ConsoleService implements Extension {
     return this.sims.get(node);
   }
 
+  /**
+   * Makes a client the writer of `node`'s console. A holder whose client is gone (a CLI that was
+   * killed) is dropped first, so it needs no force. A forced takeover is published as a `console`
+   * event naming the displaced client, which its CLI waits for to say so at once.
+   */
+  attach(node: string, clientId: string, who: string, force: boolean): { displaced: string | null } {
+    const holder = this.manager.writer(node);
+    if (holder && holder.clientId !== clientId && !this.ctx.auth.who(holder.clientId)) this.manager.releaseWriter(node, holder.clientId);
+    const { displaced } = this.manager.claimWriter(node, clientId, { who, force });
+    if (displaced) {
+      this.ctx.publishEvent({
+        kind: 'console',
+        node,
+        agentId: null,
+        message: `${node} console: writer ${who} took over from ${displaced.who}`,
+        details: { writer: who, displaced: displaced.who, displacedClient: displaced.clientId },
+      });
+    }
+    return { displaced: displaced?.who ?? null };
+  }
+
   /** The last lines of a node's console log; null when it has no console here. */
   async tail(node: string, lines: number): Promise<string[] | null> {
     if (!this.opened.has(node)) return null;
@@ -72,8 +95,22 @@ export class ConsoleService implements Extension {
     }
   }
 
-  /** Open, reopen or close a node's console to match its definition (target, and patterns by its groups). */
+  /**
+   * Open, reopen or close a node's console to match its definition (target, and patterns by its
+   * groups). One at a time per node, so a caller that awaits it (the demo, before it boots the
+   * node) finds the console open, also when a `node:changed` began the same sync first.
+   */
   async sync(name: string): Promise<void> {
+    const run = (this.syncing.get(name) ?? Promise.resolve()).then(() => this.apply(name));
+    this.syncing.set(name, run);
+    try {
+      await run;
+    } finally {
+      if (this.syncing.get(name) === run) this.syncing.delete(name);
+    }
+  }
+
+  private async apply(name: string): Promise<void> {
     const node: NodeDefinition | undefined = this.ctx.nodes.get(name);
     const target = node?.console ?? null;
     const patterns = nodePatterns(this.ctx.config.consoles, name, node?.groups ?? []);
@@ -84,7 +121,6 @@ export class ConsoleService implements Extension {
       this.opened.delete(name);
       return void (await this.manager.remove(name));
     }
-    // Recorded before the await: a second sync of the same node meanwhile sees it done.
     this.opened.set(name, key);
     try {
       const sim = simConsole.claims(target) ? new SimConsole(name) : undefined;

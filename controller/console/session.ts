@@ -5,7 +5,7 @@ import { RotatingLog, rotatedPaths, type RotationOptions } from './log-file.js';
 import type { ConsoleStatus } from '../../shared/verbs/results.js';
 import { LineMatcher, type ConsoleMatch, type ConsolePattern } from './patterns.js';
 import { readLastLines } from './tail.js';
-import { WriterLock } from './writer-lock.js';
+import { WriterLock, type ConsoleWriter } from './writer-lock.js';
 
 export interface SessionHooks {
   now(): number;
@@ -70,7 +70,14 @@ export class ConsoleSession {
   }
 
   status(): ConsoleStatus {
-    return { node: this.node, target: this.driver.target, connected: this.connected, since: this.since, reason: this.reason, writer: this.lock.writer };
+    return { node: this.node, target: this.driver.target, connected: this.connected, since: this.since, reason: this.reason, writer: this.lock.writer?.who ?? null };
+  }
+
+  /** Claims the writer (WriterLock.claim); a takeover is a line in the log and the live stream, for all to see. */
+  claimWriter(clientId: string, opts: { who?: string; force?: boolean }): { displaced: ConsoleWriter | null } {
+    const r = this.lock.claim(clientId, opts);
+    if (r.displaced) this.mark(`writer ${this.lock.writer!.who} took over from ${r.displaced.who} (force)`);
+    return r;
   }
 
   async write(clientId: string, data: Buffer): Promise<void> {

@@ -2,12 +2,16 @@
  * `--demo N`: N simulated nodes that are real MQTT clients speaking the real protocol (the agent's
  * own link and message code), booting kernel → init → run on a timer. Their power is the `sim://`
  * plant: switching a node off ends its agent; on, reset or cycle boots it again with a new bootId.
+ * Drills (`muster demo hang|panic|kill NODE`) make a node fail the way real ones do, so an admin
+ * can watch muster detect and correct it.
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentLink } from '../../agent/link.js';
 import { parseControllerUrl, type ControllerAddress } from '../../agent/controller-url.js';
 import { AgentMessages } from '../../agent/messages.js';
 import type { Fingerprint } from '../../shared/protocol.js';
+import type { DemoDrill } from '../../shared/verbs/args.js';
+import { MusterError } from '../../shared/errors.js';
 import type { Context, Extension } from '../context.js';
 import { defaultSimPlant, type SimPowerPlant } from '../power/drivers/sim.js';
 
@@ -21,7 +25,7 @@ export interface SimClusterOptions {
   /** A name whose node, on its first boot, hangs in `kernel` (to show the hung-node policy). */
   hangFirstBoot?: string;
   /** Where the nodes' simulated consoles live, to print boot text on each boot. */
-  consoles?: { sim(node: string): { boot(): void } | undefined; sync(node: string): Promise<void> };
+  consoles?: { sim(node: string): { boot(): void; panic(): void } | undefined; sync(node: string): Promise<void> };
   /** The agents' bootstrap token: the controller's internal one (set at start). */
   token?: string;
 }
@@ -90,11 +94,31 @@ class SimNode {
   }
 
   halt(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+    this.stopBooting();
     const link = this.link;
     this.link = null;
     void link?.stop();
+  }
+
+  /**
+   * hang: no more heartbeats nor phases, the connection kept (a machine stopped like SIGSTOP);
+   * panic: a kernel panic on the console, then the same silence; kill: the connection dies
+   * without a goodbye (the broker sends the will). Power on, reset or cycle boots it again.
+   */
+  drill(drill: DemoDrill): void {
+    this.stopBooting();
+    if (drill === 'panic') this.opts.consoles?.sim(this.name)?.panic();
+    if (drill === 'kill') {
+      this.link?.die();
+      this.link = null;
+    } else {
+      this.link?.hang();
+    }
+  }
+
+  private stopBooting(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
   }
 }
 
@@ -132,6 +156,19 @@ export class SimCluster implements Extension {
       n.boot();
     }
     ctx.log.info({ nodes: this.opts.count }, 'demo: simulated nodes booting');
+  }
+
+  /** Acts out a failure on a simulated node (SimNode.drill); refused for a node that is not one, or is off. */
+  drill(node: string, drill: DemoDrill): void {
+    const n = this.nodes.get(node);
+    if (!n) throw new MusterError(`demo ${drill}: ${node} is not a simulated node (the demo's are ${this.range()})`, 'not-simulated');
+    if ((this.opts.plant ?? defaultSimPlant).state(node) !== 'on') throw new MusterError(`demo ${drill}: ${node} is powered off (muster power on ${node})`, 'powered-off');
+    n.drill(drill);
+  }
+
+  private range(): string {
+    const names = [...this.nodes.keys()];
+    return names.length > 1 ? `${names[0]}…${names.at(-1)}` : (names[0] ?? 'none');
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,11 @@ export const POWER_ACTIONS = ['on', 'off', 'cycle', 'reset', 'status'] as const;
 export const PowerAction = z.enum(POWER_ACTIONS);
 export type PowerAction = z.infer<typeof PowerAction>;
 
+/** `muster demo`: failures a simulated node can act out (hang: silent, connection kept; panic: the same after a kernel panic on its console; kill: its connection dies). */
+export const DEMO_DRILLS = ['hang', 'panic', 'kill'] as const;
+export const DemoDrill = z.enum(DEMO_DRILLS);
+export type DemoDrill = z.infer<typeof DemoDrill>;
+
 /** Who opened a hardware-log issue: an admin, a policy, identifier drift, or a console pattern. */
 export const HwlogSource = z.enum(['admin', 'policy', 'drift', 'console']);
 export type HwlogSource = z.infer<typeof HwlogSource>;

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PasswordHash, Role, UserName, type Role as RoleName } from '../auth.js';
 import { Axis, NodeName } from '../protocol.js';
-import { DoctorCheckId, MAX_UPLOAD_PARTS, OsImageInputs, PowerAction, SiteFormat, UPLOAD_PART_CHARS } from './args.js';
+import { DemoDrill, DoctorCheckId, MAX_UPLOAD_PARTS, OsImageInputs, PowerAction, SiteFormat, UPLOAD_PART_CHARS } from './args.js';
 import type * as R from './results.js';
 
 declare const resultType: unique symbol;
@@ -117,15 +117,29 @@ export const VERBS = {
   // ---- consoles (ConMan style: many readers, one writer) ----
   'console-tail': verb({ summary: 'the last lines of a node console log', role: 'viewer', args: z.object({ node: NodeName, lines: z.number().int().min(1).max(100_000).default(50) }), result: returns<{ node: string; lines: string[] }>(), cli: 'console' }),
   'console-attach': verb({
-    summary: 'become the one writer of a node console',
+    summary: 'become the one writer of a node console (force: take it from its holder, who is told)',
     role: 'operator',
-    args: z.object({ node: NodeName, force: z.boolean().default(false) }),
+    args: z.object({
+      node: NodeName,
+      force: z.boolean().default(false),
+      /** The client's host name, shown with the user to others (`alice@ws1`): information, not proof. */
+      host: z.string().regex(/^[\x21-\x7e]{1,253}$/, 'host must be 1-253 printable characters without spaces').optional(),
+    }),
     result: returns<{ node: string; displaced: string | null; status: R.ConsoleStatus }>(),
     cli: 'console',
   }),
   'console-write': verb({ summary: 'send keystrokes (base64) from the attached writer', role: 'operator', args: z.object({ node: NodeName, data: z.string().max(MAX_CONSOLE_INPUT * 2) }), result: returns<{ node: string }>(), cli: 'console' }),
   'console-detach': verb({ summary: 'stop being the writer of a node console', role: 'operator', args: z.object({ node: NodeName }), result: returns<{ node: string; released: boolean }>(), cli: 'console' }),
   consoles: verb({ summary: 'console status of every node that has one', role: 'viewer', args: NoArgs, result: returns<R.ConsoleStatus[]>(), cli: { none: 'a monitoring read; muster console works on one node' } }),
+
+  // ---- demo rehearsal (Slurm's state=fail drills) ----
+  demo: verb({
+    summary: 'make a simulated node hang, panic or die, to watch muster detect and correct it (demo controllers only)',
+    role: 'operator',
+    args: z.object({ drill: DemoDrill, node: NodeName }),
+    result: returns<{ node: string; drill: DemoDrill }>(),
+    cli: 'demo',
+  }),
 
   // ---- build ----
   images: verb({ summary: 'images known to the build systems', role: 'viewer', args: NoArgs, result: returns<Array<R.ImageInfo & { system: string }>>(), cli: 'image list' }),

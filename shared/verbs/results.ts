@@ -122,7 +122,7 @@ export interface ConsoleStatus {
   since: number;
   /** Why it is not connected, if it is not. */
   reason: string | null;
-  /** The client id of the one writer, or null. */
+  /** Who the one writer is (`alice@ws1`: the user and the host its client reported), or null. */
   writer: string | null;
 }
 

@@ -8,6 +8,7 @@ import { incompleteUtf8Tail, logText } from '../../controller/console/log-text.j
 import { DEFAULT_PATTERNS, LineMatcher, mergePatterns } from '../../controller/console/patterns.js';
 import { CONSOLE_KINDS, parseConsoleTarget } from '../../controller/console/registry.js';
 import { redactUrl } from '../../controller/console/target.js';
+import { flockHolders, parseProcStat, splitDev } from '../../controller/console/tty-users.js';
 import { WriterLock } from '../../controller/console/writer-lock.js';
 import { CONSOLE_KIND_CAPABILITIES } from './conformance.js';
 import { escapeSolInput, SolConsole } from '../../controller/console/drivers/sol.js';
@@ -86,7 +87,7 @@ describe('patterns', () => {
   });
 });
 
-describe('scanEscape (&. detaches at the start of a line)', () => {
+describe('scanEscape (ConMan escapes at the start of a line)', () => {
   const feed = (chunks: string[]) => {
     let state: EscapeState = ESCAPE_START;
     let sent = '';
@@ -94,34 +95,43 @@ describe('scanEscape (&. detaches at the start of a line)', () => {
       const r = scanEscape(state, b(c));
       state = r.state;
       sent += r.forward.toString();
-      if (r.detach) return { sent, detach: true };
+      if (r.command) return { sent, command: r.command, rest: r.rest.toString() };
     }
-    return { sent, detach: false, state };
+    return { sent, command: null, state };
   };
   it('detaches on &. at session start and after CR or LF, also split across keystrokes', () => {
-    expect(feed(['&.'])).toEqual({ sent: '', detach: true });
-    expect(feed(['ls\r', '&', '.'])).toEqual({ sent: 'ls\r', detach: true });
-    expect(feed(['x\n&.rest'])).toEqual({ sent: 'x\n', detach: true });
+    expect(feed(['&.'])).toEqual({ sent: '', command: 'detach', rest: '' });
+    expect(feed(['ls\r', '&', '.'])).toEqual({ sent: 'ls\r', command: 'detach', rest: '' });
+    expect(feed(['x\n&.rest'])).toEqual({ sent: 'x\n', command: 'detach', rest: 'rest' });
+  });
+  it('&F takes the writer and &? lists the escapes; what follows the command is left to scan', () => {
+    expect(feed(['&Fls\r'])).toEqual({ sent: '', command: 'force', rest: 'ls\r' });
+    expect(feed(['date\r&?'])).toEqual({ sent: 'date\r', command: 'help', rest: '' });
+    // After a command the line start is kept: `&.` right after `&F` detaches.
+    const afterForce = scanEscape(ESCAPE_START, b('&F&.'));
+    expect(scanEscape(afterForce.state, afterForce.rest)).toMatchObject({ command: 'detach' });
   });
   it('passes & through elsewhere, && sends one &, & plus another key sends both', () => {
-    expect(feed(['a&.b'])).toMatchObject({ sent: 'a&.b', detach: false });
-    expect(feed(['&&.'])).toMatchObject({ sent: '&.', detach: false });
-    expect(feed(['&x'])).toMatchObject({ sent: '&x', detach: false });
-    expect(feed(['\r&'])).toMatchObject({ sent: '\r', detach: false, state: { atLineStart: true, pending: true } });
+    expect(feed(['a&.b'])).toMatchObject({ sent: 'a&.b', command: null });
+    expect(feed(['a&Fb'])).toMatchObject({ sent: 'a&Fb', command: null });
+    expect(feed(['&&.'])).toMatchObject({ sent: '&.', command: null });
+    expect(feed(['&x'])).toMatchObject({ sent: '&x', command: null });
+    expect(feed(['\r&'])).toMatchObject({ sent: '\r', command: null, state: { atLineStart: true, pending: true } });
   });
 });
 
 describe('WriterLock (one writer, ConMan rules)', () => {
-  it('lets one client write, refuses another unless forced, releases only by the holder', () => {
+  it('lets one client write, refuses another naming the writer as user@host, releases only by the holder', () => {
     const lock = new WriterLock('node n1');
-    expect(lock.claim('alice')).toEqual({ displaced: null });
-    expect(lock.claim('alice')).toEqual({ displaced: null });
-    expect(() => lock.claim('bob')).toThrow('node n1: console is attached read-write by alice; attach read-only or force');
-    expect(() => lock.check('bob')).toThrow(/node n1: bob is not the console writer \(alice is\)/);
-    expect(lock.release('bob')).toBe(false);
-    expect(lock.claim('bob', { force: true })).toEqual({ displaced: 'alice' });
-    expect(lock.release('bob')).toBe(true);
-    expect(() => lock.check('bob')).toThrow(/nobody is attached read-write/);
+    expect(lock.claim('cli-a', { who: 'alice@ws1' })).toEqual({ displaced: null });
+    expect(lock.claim('cli-a', { who: 'alice@ws1' })).toEqual({ displaced: null });
+    expect(() => lock.claim('cli-b', { who: 'bob@ws2' })).toThrow('node n1: console is attached read-write by alice@ws1, use --force or --read-only');
+    expect(() => lock.check('cli-b')).toThrow(/node n1: not the console writer \(alice@ws1 is\)/);
+    expect(lock.release('cli-b')).toBe(false);
+    expect(lock.claim('cli-b', { who: 'bob@ws2', force: true })).toEqual({ displaced: { clientId: 'cli-a', who: 'alice@ws1' } });
+    expect(lock.writer).toEqual({ clientId: 'cli-b', who: 'bob@ws2' });
+    expect(lock.release('cli-b')).toBe(true);
+    expect(() => lock.check('cli-b')).toThrow(/nobody is attached read-write/);
   });
 });
 
@@ -177,5 +187,22 @@ describe('SOL driver pieces', () => {
     expect(escapeSolInput(b('~.'), true)).toEqual({ data: b('~~.'), atLineStart: false });
     expect(escapeSolInput(b('a~.\r~?'), false)).toEqual({ data: b('a~.\r~~?'), atLineStart: false });
     expect(escapeSolInput(b('ls\n'), false).atLineStart).toBe(true);
+  });
+});
+
+describe('tty users from /proc (pure parsers)', () => {
+  it('reads pid, name, session and controlling terminal from /proc/PID/stat, a name with spaces and parentheses included', () => {
+    expect(parseProcStat('812 (bash) S 800 812 812 34816 900 4194560 0 0')).toEqual({ pid: 812, comm: 'bash', session: 812, ttyNr: 34816 });
+    expect(parseProcStat('77 (my (odd) name) S 1 77 70 0 -1 4194560')).toEqual({ pid: 77, comm: 'my (odd) name', session: 70, ttyNr: 0 });
+    expect(parseProcStat('garbage')).toBeNull();
+  });
+  it('finds the holders of a flock by device and inode in /proc/locks, not its waiters', () => {
+    const locks = ['1: FLOCK  ADVISORY  WRITE 4242 00:19:4 0 EOF', '1: -> FLOCK  ADVISORY  WRITE 5151 00:19:4 0 EOF', '2: POSIX  ADVISORY  WRITE 99 00:19:4 0 EOF', '3: FLOCK  ADVISORY  WRITE 7 fe:00:4 0 EOF'].join('\n');
+    expect(flockHolders(locks, { major: 0, minor: 0x19, inode: 4 })).toEqual([4242]);
+    expect(flockHolders(locks, { major: 0xfe, minor: 0, inode: 4 })).toEqual([7]);
+  });
+  it('splits a dev_t into major and minor as Linux encodes it', () => {
+    expect(splitDev(34816)).toEqual({ major: 136, minor: 0 }); // /dev/pts/0
+    expect(splitDev((136 << 8) | 0x05 | (0x123 << 20))).toEqual({ major: 136, minor: 0x12305 });
   });
 });

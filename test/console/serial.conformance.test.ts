@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, closeSync, constants, openSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsoleSink } from '../../controller/console/driver.js';
+import { SerialConsole } from '../../controller/console/drivers/serial.js';
 import { ConsoleManager } from '../../controller/console/manager.js';
 import type { ConsoleMatch } from '../../controller/console/patterns.js';
 import { start, type Proc } from '../helpers/proc.js';
@@ -108,7 +112,7 @@ describe('serial console kept by the manager', () => {
   });
 
   it('sends input only from the one claimed writer', async () => {
-    await expect(manager.write('n1', 'cli-1', Buffer.from('x'))).rejects.toThrow('node n1: cli-1 is not the console writer (nobody is attached read-write)');
+    await expect(manager.write('n1', 'cli-1', Buffer.from('x'))).rejects.toThrow('node n1: not the console writer (nobody is attached read-write)');
     manager.claimWriter('n1', 'cli-1');
     expect(() => manager.claimWriter('n1', 'cli-2')).toThrow(/attached read-write by cli-1/);
     await manager.write('n1', 'cli-1', Buffer.from('root\r'));
@@ -133,5 +137,88 @@ describe('serial console kept by the manager', () => {
     expect(log[lostAt]).toMatch(ISO_LINE);
     expect(lostReason).toBeTruthy();
     expect(live).toContain('[muster] console reconnected');
+  });
+});
+
+const run = promisify(execFile);
+const quietSink: ConsoleSink = { data: () => undefined, closed: () => undefined };
+
+/** Runs `command` as user nobody (no CAP_SYS_ADMIN: TIOCEXCL applies to it); resolves to its error output, or '' when it succeeded. */
+async function asNobody(...command: string[]): Promise<string> {
+  try {
+    await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...command], { timeout: 10_000 });
+    return '';
+  } catch (err) {
+    return (err as { stderr: string }).stderr;
+  }
+}
+
+// setpriv changes user only for root; the lab runs tests as root.
+describe.skipIf(process.getuid?.() !== 0)('serial console opened exclusively', () => {
+  const tmp = tempDir('muster-console-excl-');
+  let pair: Awaited<ReturnType<typeof ptyPair>>;
+  let device: string;
+
+  beforeAll(async () => {
+    pair = await ptyPair(tmp.dir);
+    device = realpathSync(pair.path);
+    // Anyone may open it, so a refusal below is the exclusive mode's, not the permissions'.
+    chmodSync(device, 0o666);
+  });
+  afterAll(async () => {
+    await pair.close();
+    tmp.remove();
+  });
+
+  it('refuses a second console on the device, naming who holds it', async () => {
+    const first = new SerialConsole(pair.path, 115200);
+    await first.open(quietSink);
+    try {
+      await expect(new SerialConsole(pair.path, 115200).open(quietSink)).rejects.toThrow(new RegExp(`^cannot open ${pair.path}: in use by pid ${process.pid} \\(.+\\) \\(this controller\\)$`));
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('makes the tty exclusive while open: cat and socat as another user are refused, and let in once it closes', async () => {
+    const console = new SerialConsole(pair.path, 115200);
+    await console.open(quietSink);
+    try {
+      // Each would wait for input once in: a refusal ends it at once.
+      expect(await asNobody('cat', device)).toBe(`cat: ${device}: Device or resource busy\n`);
+      expect(await asNobody('socat', '-u', `OPEN:${device}`, 'OPEN:/dev/null')).toMatch(/Device or resource busy/);
+    } finally {
+      await console.close();
+    }
+    expect(await asNobody('sh', '-c', 'exec 3<>"$0"', device)).toBe('');
+    // The exclusive mode is cleared on close, so the console opens again after a reconnect.
+    await console.open(quietSink);
+    await console.close();
+  });
+
+  it("refuses a tty that is a process's controlling terminal, naming the process", async () => {
+    const fd = openSync(pair.path, constants.O_RDWR | constants.O_NOCTTY);
+    // A session whose controlling terminal is the pty, as a login shell's would be.
+    const holder = spawn('setsid', ['--ctty', 'sleep', '600'], { stdio: [fd, 'ignore', 'ignore'] });
+    closeSync(fd);
+    try {
+      const console = new SerialConsole(pair.path, 115200);
+      await until('sleep holds the pty as its terminal', async () => {
+        const err = await console.open(quietSink).then(
+          async () => {
+            await console.close();
+            return null;
+          },
+          (e: Error) => e,
+        );
+        return err?.message.includes(`pid ${holder.pid}`) && err;
+      }).then((err) => expect(err.message).toBe(`cannot open ${pair.path}: it is the controlling terminal of pid ${holder.pid} (sleep); muster does not take a terminal in use`));
+    } finally {
+      holder.kill();
+      await new Promise((r) => holder.once('exit', r));
+    }
+    const console = new SerialConsole(pair.path, 115200);
+    await console.open(quietSink);
+    await console.close();
   });
 });

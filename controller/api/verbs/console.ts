@@ -11,9 +11,9 @@ export function consoleVerbs(consoles: ConsoleService) {
       need(node);
       return { node, lines: await consoles.consoles.tail(node, lines) };
     }),
-    verb('console-attach', async ({ node, force }, _ctx, { replyTo }) => {
+    verb('console-attach', async ({ node, force, host }, _ctx, { replyTo, user }) => {
       need(node);
-      const { displaced } = consoles.consoles.claimWriter(node, replyTo, { force });
+      const { displaced } = consoles.attach(node, replyTo, `${user}@${host ?? 'unknown-host'}`, force);
       return { node, displaced, status: consoles.consoles.status(node) };
     }),
     verb('console-write', async ({ node, data }, _ctx, { replyTo }) => {
