@@ -8,32 +8,22 @@
  * (a second disk is not it) and the installer's progress reaches the controller. Shared setup:
  * disk-vm.ts; the UEFI machine with two NICs is test/e2e/disk-uefi.test.ts.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { until } from '../helpers/wait.js';
-import { FIRST_BUILD_MS, INSTALL_MS, PhaseClock, prepareDiskNode, startDiskLab, startDiskVm, type DiskLab, type DiskVm } from './disk-vm.js';
+import { FIRST_BUILD_MS, INSTALL_MS, PhaseClock, prepareDiskNode, startDiskVm, useDiskLab } from './disk-vm.js';
 
 const MAC = '52:54:00:21:00:02';
 
-let lab: DiskLab;
-let vm: DiskVm | undefined;
-
-beforeAll(async () => {
-  lab = await startDiskLab();
-}, 120_000);
-
-afterAll(async () => {
-  await vm?.proc.stop('SIGKILL');
-  await lab?.stop();
-}, 120_000);
+const t = useDiskLab();
 
 it('installs the image onto an empty disk, is recorded as installed, and boots Debian from the disk to run with its network configuration', async () => {
   // The rule chooses the target by its serial; a second disk, as large, is not it.
-  const node = await prepareDiskNode(lab, 'd1', MAC, [`if.nic0=dhcp,mtu=1400,mac=${MAC}`, 'disk=serial:muster-target*,size>=2G']);
+  const node = await prepareDiskNode(t.lab, 'd1', MAC, [`if.nic0=dhcp,mtu=1400,mac=${MAC}`, 'disk=serial:muster-target*,size>=2G']);
   // -boot n: every boot starts with the network; once installed, muster sends it to its disk.
-  vm = startDiskVm(lab, 'bios', [{ mac: MAC, boots: true }], [
+  const vm = (t.vm = startDiskVm(t.lab, 'bios', [{ mac: MAC, boots: true }], [
     { name: 'target', serial: 'muster-target-1', bootable: true },
     { name: 'decoy', serial: 'decoy', bootable: false },
-  ]);
+  ]));
   const clock = new PhaseClock(vm.startedAt);
   await until('d1 in its build phase (the installer)', async () => (await node.state()) === 'build', INSTALL_MS, 1000);
   clock.mark('installer');
@@ -48,11 +38,11 @@ it('installs the image onto an empty disk, is recorded as installed, and boots D
   clock.mark('run');
   console.log(`BIOS disk install of ${node.built.manifest.key}, from qemu start: ${clock.summary()}`);
 
-  const phases = (await lab.c.client.request('history', { node: 'd1', axis: 'phase' })).transitions.map((t) => t.to);
+  const phases = (await t.lab.c.client.request('history', { node: 'd1', axis: 'phase' })).transitions.map((t) => t.to);
   expect(phases.slice(-4)).toEqual(['build', 'kernel', 'init', 'run']);
   // Recorded as installed: the next network boot goes to the disk.
   expect((await node.build()).state).toBe('done');
-  expect(await (await fetch(`http://127.0.0.1:${lab.httpPort}/boot/${MAC}.ipxe`)).text()).toContain('sanboot --no-describe --drive 0x80');
+  expect(await (await fetch(`http://127.0.0.1:${t.lab.httpPort}/boot/${MAC}.ipxe`)).text()).toContain('sanboot --no-describe --drive 0x80');
   // The node's own reports: its NIC had the initramfs's MTU, and under systemd the one muster set
   // (systemd-networkd applied muster.if=, matching the NIC by its MAC).
   const mtuIn = (phases: string[]) => node.hellos.filter((h) => phases.includes(h.phase)).map((h) => h.fingerprint.nics.find((n) => n.mac === MAC)?.mtu);

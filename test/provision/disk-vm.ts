@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { Hello } from '../../shared/protocol.js';
 import { ensureBuilt } from '../helpers/bundle.js';
 import { requireBuild } from '../helpers/controller.js';
@@ -52,6 +53,19 @@ export async function startDiskLab(): Promise<DiskLab> {
       tmp.remove();
     },
   };
+}
+
+/** The lab of this test file: started before its tests, stopped (with the VM, once one runs) after them. */
+export function useDiskLab(): { lab: DiskLab; vm?: DiskVm } {
+  const holder = {} as { lab: DiskLab; vm?: DiskVm };
+  beforeAll(async () => {
+    holder.lab = await startDiskLab();
+  }, 120_000);
+  afterAll(async () => {
+    await holder.vm?.proc.stop('SIGKILL');
+    await holder.lab?.stop();
+  }, 120_000);
+  return holder;
 }
 
 export interface PreparedDiskNode {
