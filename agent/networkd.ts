@@ -53,7 +53,12 @@ export function renderNetworkd(interfaces: readonly InterfaceConfig[]): Networkd
   }
   // Members and parents after every interface is known, so a configured one gets the line in its own file.
   for (const i of interfaces) {
-    for (const member of i.bond?.members ?? []) byName(member).network.push(`Bond=${i.name}`);
+    for (const member of i.bond?.members ?? []) {
+      const file = byName(member);
+      file.network.push(`Bond=${i.name}`);
+      // An enslaved NIC takes the bond's MAC: matched by its burned-in one, it stays matched.
+      file.match = file.match.map((m) => m.replace(/^MACAddress=/, 'PermanentMACAddress='));
+    }
     if (i.vlan) byName(i.vlan.parent).network.push(`VLAN=${i.name}`);
   }
   const networkFiles = [...networks].map(([name, f]) => ({

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds muster's netboot initramfs: busybox, node (stripped), Debian's lldpd and lldpcli (the agent
-# learns each NIC's switch port through them) with the libraries ldd lists, the agent bundle, the
+# learns each NIC's switch port through them), the installer's disk tools (sfdisk and resize2fs grow
+# the installed root, efibootmgr sets UEFI's next boot) with the libraries ldd lists, the agent bundle, the
 # NIC modules of a kernel (with their dependencies, in load order) and /init (boot/initramfs/init). The image is cached under .lab/initramfs/, keyed by a hash of every input,
 # so a rebuild with the same inputs costs one hash.
 #
@@ -42,6 +43,8 @@ esac
 [ -x /bin/busybox ] || die "/bin/busybox is missing: apt-get install busybox-static"
 lldp_bins="/usr/sbin/lldpd /usr/sbin/lldpcli"
 for b in $lldp_bins; do [ -x "$b" ] || die "$b is missing: apt-get install lldpd"; done
+install_bins="/usr/sbin/sfdisk /usr/sbin/resize2fs /usr/bin/efibootmgr"
+for b in $install_bins; do [ -x "$b" ] || die "$b is missing: apt-get install fdisk e2fsprogs efibootmgr"; done
 node_bin=$(readlink -f "$(command -v node)") || die "no node binary on PATH"
 mod_root=$(echo "$kernel_dir"/lib/modules/*/)
 [ -d "$mod_root" ] || die "no lib/modules/<version>/ under $kernel_dir"
@@ -69,9 +72,9 @@ add_module() {
 }
 for m in $modules; do add_module "$m"; done
 
-libs=$(for b in "$node_bin" $lldp_bins; do ldd "$b"; done | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' | sort -u)
+libs=$(for b in "$node_bin" $lldp_bins $install_bins; do ldd "$b"; done | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' | sort -u)
 key=$( {
-  sha256sum "$0" "$here/initramfs/init" "$here/initramfs/udhcpc.script" /bin/busybox "$node_bin" $lldp_bins "$agent" $libs
+  sha256sum "$0" "$here/initramfs/init" "$here/initramfs/udhcpc.script" /bin/busybox "$node_bin" $lldp_bins $install_bins "$agent" $libs
   for m in "${order[@]}"; do echo "$m"; sha256sum "${mod_file[$m]}"; done
   echo "$compress"
 } | sha256sum | cut -c1-16)
@@ -122,6 +125,7 @@ for lib in $libs; do
   esac
 done
 cp $lldp_bins "$root/usr/sbin/"
+for b in $install_bins; do cp "$b" "$root$b"; done
 # lldpd drops its privileges to _lldpd (and chroots into /run/lldpd, which it makes itself).
 printf 'root:x:0:0:root:/:/bin/sh\n_lldpd:x:101:101::/run/lldpd:/bin/false\n' > "$root/etc/passwd"
 printf 'root:x:0:\n_lldpd:x:101:\n' > "$root/etc/group"

@@ -86,7 +86,7 @@ step "root.cpio.gz"
 cp "$kdir/vmlinuz" "$work/vmlinuz"
 
 step "installer initramfs"
-installer=$("$here/build-initramfs.sh" --kernel-dir "$kdir" --agent "$agent" --modules "virtio_pci virtio_net virtio_blk vfat nls_cp437 nls_ascii" --out-dir "$work/initramfs" 2>>"$out/mmdebstrap.log") \
+installer=$("$here/build-initramfs.sh" --kernel-dir "$kdir" --agent "$agent" --modules "virtio_pci virtio_net virtio_blk vfat nls_cp437 nls_ascii efivarfs" --out-dir "$work/initramfs" 2>>"$out/mmdebstrap.log") \
   || die "the installer initramfs failed (see $out/mmdebstrap.log)"
 cp "$installer" "$work/installer.img"
 

@@ -60,6 +60,14 @@ export const Nic = z.object({
   speedMbps: z.number().int().nullable(),
   /** The link's MTU when the kernel says (what the node's network configuration made it). */
   mtu: z.number().int().positive().optional(),
+  /** The bond (or bridge) this link is a member of. */
+  master: text(64).optional(),
+  /** A bond's mode as the kernel names it (`active-backup`). */
+  bondMode: text(32).optional(),
+  /** A VLAN link: its id and the link it is on. */
+  vlan: z.object({ id: z.number().int().min(0).max(4095), parent: text(64) }).optional(),
+  /** The link's addresses with their prefix (`10.9.0.5/24`), as a running system has them. */
+  addresses: z.array(text(64)).max(64).optional(),
   /** Virtual NICs (bridges, veth, tun, bonds) are reported but never used as identity. */
   virtual: z.boolean(),
   /** Present when an LLDP neighbour was heard on this NIC. */

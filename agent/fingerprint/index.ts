@@ -6,13 +6,14 @@ import { readDisks } from './disks.js';
 import { readDmi } from './dmi.js';
 import { readFirmware } from './firmware.js';
 import { readIbPorts } from './infiniband.js';
-import { readNics } from './nics.js';
+import { liveAddresses, readNics } from './nics.js';
 import { SysRoot } from './sysfs.js';
 
+/** Addresses are read only from a live root (`/`): a captured tree holds none. */
 export function readFingerprint(root: string): Fingerprint {
   const sys = new SysRoot(root);
   return {
-    nics: readNics(sys),
+    nics: readNics(sys, root === '/' ? liveAddresses() : undefined),
     dmi: readDmi(sys),
     cpu: readCpu(sys),
     memoryBytes: readMemoryBytes(sys),

@@ -1,8 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SECURE_BOOT_VAR } from '../../agent/fingerprint/firmware.js';
 import { readFingerprint, readUptime } from '../../agent/fingerprint/index.js';
+import { readNics } from '../../agent/fingerprint/nics.js';
+import { SysRoot } from '../../agent/fingerprint/sysfs.js';
 import { Fingerprint, parseMessage } from '../../shared/protocol.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -171,5 +173,39 @@ describe('firmware as the OS sees it', () => {
     expect(machine([0x06, 0, 0, 0, 0])).toEqual({ bootMode: 'uefi', secureBoot: 'disabled' });
     expect(machine(null)).toEqual({ bootMode: 'uefi', secureBoot: null });
     expect(machine([0x06, 0, 0])).toEqual({ bootMode: 'uefi', secureBoot: null });
+  });
+});
+
+describe('a bond of two NICs with a VLAN on it, as the kernel shows them', () => {
+  const { dir, remove } = tempDir('muster-bond-');
+  const file = (rel: string, text: string) => {
+    mkdirSync(join(dir, rel, '..'), { recursive: true });
+    writeFileSync(join(dir, rel), `${text}\n`);
+  };
+  const net = 'sys/class/net';
+  for (const [nic, perm] of [['ens3', '52:54:00:21:00:03'], ['ens4', '52:54:00:21:00:04']] as const) {
+    mkdirSync(join(dir, net, nic, 'device'), { recursive: true });
+    // While a member, a NIC's address is the bond's.
+    file(`${net}/${nic}/address`, '52:54:00:21:00:03');
+    file(`${net}/${nic}/bonding_slave/perm_hwaddr`, perm);
+    file(`${net}/${nic}/mtu`, '1400');
+    symlinkSync('../bond0', join(dir, net, nic, 'master'));
+  }
+  file(`${net}/bond0/address`, '52:54:00:21:00:03');
+  file(`${net}/bond0/bonding/mode`, 'active-backup 1');
+  file(`${net}/bond0/mtu`, '1400');
+  file(`${net}/bond0.100/address`, '52:54:00:21:00:03');
+  file(`${net}/bond0.100/mtu`, '1400');
+  file('proc/net/vlan/bond0.100', 'bond0.100  VID: 100\t REORDER_HDR: 1  dev->priv_flags: 1021\n\nDevice: bond0\nINGRESS priority mappings: 0:0');
+  const nics = readNics(new SysRoot(dir), new Map([['bond0', ['10.0.2.15/24']], ['bond0.100', ['10.9.0.5/24']]]));
+  remove();
+
+  it('reports the members with their own MACs and their bond, the bond with its mode, the VLAN with its parent, and the addresses given', () => {
+    expect(nics).toEqual([
+      { name: 'bond0', mac: '52:54:00:21:00:03', driver: null, link: 'unknown', speedMbps: null, mtu: 1400, bondMode: 'active-backup', addresses: ['10.0.2.15/24'], virtual: true },
+      { name: 'bond0.100', mac: '52:54:00:21:00:03', driver: null, link: 'unknown', speedMbps: null, mtu: 1400, vlan: { id: 100, parent: 'bond0' }, addresses: ['10.9.0.5/24'], virtual: true },
+      { name: 'ens3', mac: '52:54:00:21:00:03', driver: null, link: 'unknown', speedMbps: null, mtu: 1400, master: 'bond0', virtual: false },
+      { name: 'ens4', mac: '52:54:00:21:00:04', driver: null, link: 'unknown', speedMbps: null, mtu: 1400, master: 'bond0', virtual: false },
+    ]);
   });
 });

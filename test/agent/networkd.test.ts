@@ -37,6 +37,18 @@ describe('renderNetworkd', () => {
     });
   });
 
+  it('bond members known by MAC are matched by their burned-in MAC (enslaved, they take the bond\'s), with a VLAN on the bond', () => {
+    const list = [iface('m1', 'up,mac=52:54:00:21:01:01'), iface('m2', 'up,mac=52:54:00:21:01:02'), iface('bond0', 'dhcp,mtu=1400,bond=m1+m2,mode=active-backup'), iface('bond0.100', '10.9.0.5/24')];
+    expect(files(list)).toEqual({
+      '10-muster-bond0.netdev': '[NetDev]\nName=bond0\nKind=bond\n\n[Bond]\nMode=active-backup\n',
+      '10-muster-bond0.100.netdev': '[NetDev]\nName=bond0.100\nKind=vlan\n\n[VLAN]\nId=100\n',
+      '10-muster-m1.network': '[Match]\nPermanentMACAddress=52:54:00:21:01:01\n\n[Network]\nLinkLocalAddressing=no\nBond=bond0\n',
+      '10-muster-m2.network': '[Match]\nPermanentMACAddress=52:54:00:21:01:02\n\n[Network]\nLinkLocalAddressing=no\nBond=bond0\n',
+      '10-muster-bond0.network': '[Match]\nName=bond0\n\n[Link]\nMTUBytes=1400\n\n[Network]\nDHCP=yes\nVLAN=bond0.100\n',
+      '10-muster-bond0.100.network': '[Match]\nName=bond0.100\n\n[Network]\nAddress=10.9.0.5/24\n',
+    });
+  });
+
   it('a VLAN on a configured parent: the parent file gets the VLAN line', () => {
     expect(files([iface('eth0', 'dhcp'), iface('eth0.100', '10.2.0.11/24')])).toEqual({
       '10-muster-eth0.100.netdev': '[NetDev]\nName=eth0.100\nKind=vlan\n\n[VLAN]\nId=100\n',
