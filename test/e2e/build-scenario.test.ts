@@ -46,6 +46,9 @@ describe.skipIf(process.getuid?.() !== 0)('one scenario, the build system switch
     // Built once: prepared, written, done; the power cycle after it built nothing.
     expect(disk.buildStates.filter((s) => s !== 'building')).toEqual(['prepared', 'done']);
     expect(disk.serial.join('\n')).toMatch(/muster-init: installing http:\S+ onto \/dev\/vda/);
+    expect(disk.buildDetail).toMatch(/^installed image deb \(\/dev\/vda sha256 [0-9a-f]{64}, root \d+ MiB, BIOS: no UEFI boot entries to set, the network boot sends it to its disk\); boots its disk$/);
+    // Recorded as installed: its network boot goes to the disk (BIOS: sanboot).
+    expect(disk.script).toContain('sanboot --no-describe --drive 0x80');
     expect(disk.serial.join('\n')).toMatch(/muster-init: root=LABEL=muster-root/);
     // After the last cycle muster's script (sanboot) sent it to its disk: no installer (phase build), no write.
     expect(disk.boots[2]!.timeline.marks.join(' | ')).toContain('iPXE script requested');

@@ -1,13 +1,14 @@
 /**
  * The `disk` build system on a UEFI machine with two NICs (OVMF, TCG): the firmware boots its
  * first NIC (qemu's iPXE EFI ROM), which chains to the controller and gets the installer; the
- * installer writes the image onto the empty disk its rule picks, grows the root to the disk, adds
- * a boot entry for the disk's ESP loader and sets BootNext to it (efibootmgr), reports done and
+ * installer writes the image onto the empty disk its rule picks by serial (a second disk, as large, is not it), grows the root to the disk, adds
+ * a boot entry for the disk's ESP loader and sets BootNext to it (efibootmgr), reports its progress and done and
  * reboots. The firmware then starts the disk without a network boot (BootNext), and Debian comes
  * up under systemd with the node's network: a bond (active-backup) of both NICs with an MTU and
  * DHCP, and a VLAN on the bond with a static address, all checked in the node's own report.
  * Prints the time from power-on to `run` by phase.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { until } from '../helpers/wait.js';
@@ -25,9 +26,13 @@ it('installs onto the empty disk, sets BootNext to it, boots Debian from it with
     `if.m2=up,mac=${NIC2}`,
     'if.bond0=dhcp,mtu=1400,bond=m1+m2,mode=active-backup',
     `if.bond0.100=${VLAN_ADDRESS}`,
-    'disk=serial:muster-target*',
+    // The rule chooses the target by its serial; a second disk, as large, is not it.
+    'disk=serial:muster-target*,size>=2G',
   ]);
-  const vm = (t.vm = startDiskVm(t.lab, 'uefi', [{ mac: NIC1, boots: true }, { mac: NIC2, boots: false }], [{ name: 'target', serial: 'muster-target-1', bootable: true }]));
+  const vm = (t.vm = startDiskVm(t.lab, 'uefi', [{ mac: NIC1, boots: true }, { mac: NIC2, boots: false }], [
+    { name: 'target', serial: 'muster-target-1', bootable: true },
+    { name: 'decoy', serial: 'decoy', bootable: false },
+  ]));
   const clock = new PhaseClock(vm.startedAt);
   const at = (pattern: RegExp, since: number) => vm.line(pattern, since, INSTALL_MS).then((l) => l.at);
 
@@ -45,6 +50,7 @@ it('installs onto the empty disk, sets BootNext to it, boots Debian from it with
   const order = /BootOrder ([0-9A-F,]+)/.exec(build.detail!)![1]!.split(',');
   expect(node.progress).toContain(`100% next boot: ${/^installed image deb \(.*?, (UEFI: .*)\); boots its disk$/.exec(build.detail!)![1]}`);
   expect(node.progress.some((p) => /^100% root \/dev\/vda2 grown to \d+ MiB$/.test(p))).toBe(true);
+  expect(node.progress[0]).toBe('0% writing image to /dev/vda');
   // The disk's entry comes right after the network's (the controller stays first in line), and not first.
   expect(order.indexOf(bootNext)).toBeGreaterThan(0);
 
@@ -70,6 +76,12 @@ it('installs onto the empty disk, sets BootNext to it, boots Debian from it with
   const rootBytes = rootFsBytes(join(t.lab.dir, 'target.raw'));
   expect(rootBytes).toBeGreaterThan(gunzippedBytes(node.built.manifest.disk.path));
   expect(rootBytes).toBeGreaterThan(3.5 * 2 ** 30);
+  // The second disk, which the rule did not pick, was not written.
+  const decoy = openSync(join(t.lab.dir, 'decoy.raw'), 'r');
+  const head = Buffer.alloc(1 << 20);
+  readSync(decoy, head, 0, head.length, 0);
+  closeSync(decoy);
+  expect(head.every((b) => b === 0), 'the decoy disk is untouched').toBe(true);
 
   // The node's own report under systemd: the bond of both NICs, its MTU and DHCP address, the VLAN with its address.
   const installedHello = node.hellos.filter((h) => h.phase === 'init' || h.phase === 'run').at(-1)!;

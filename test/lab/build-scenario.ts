@@ -42,6 +42,10 @@ export interface BuildCaseReport extends BuildCase {
   boots: BuiltBoot[];
   /** The node's build events' states, in order (`prepared`, `building`, `done`, …). */
   buildStates: string[];
+  /** Its build's last word (`installed image deb (…); boots its disk`). */
+  buildDetail: string | null;
+  /** The boot script muster serves it at the end. */
+  script: string;
   /** Serial lines since the build: what the VM ran. */
   serial: string[];
   /** Serial lines since its last power cycle (the build's, or the one after a disk build). */
@@ -133,12 +137,14 @@ export class BuildScenario {
           last = await waiting(watch.inPhase(node, 'run', BOOT_MS, first.bootId));
           record('power-cycle', lastCycle, last);
         }
-        const buildStates = watch.eventsOf(node, 'build').map((e) => String(e.details.state));
+        const buildEvents = watch.eventsOf(node, 'build');
         return {
           ...c,
           node,
           boots,
-          buildStates,
+          buildStates: buildEvents.map((e) => String(e.details.state)),
+          buildDetail: (buildEvents.at(-1)?.details.detail as string | undefined) ?? null,
+          script: await (await fetch(`${controller.httpUrl}/boot/${c.mac}.ipxe`)).text(),
           serial: vm.serial.filter((l) => l.at >= buildAt).map((l) => l.text),
           serialAfterLastCycle: vm.serial.filter((l) => l.at >= lastCycle).map((l) => l.text),
           phasesAfterLastCycle: watch.eventsOf(node, 'transition').filter((e) => e.details.axis === 'phase' && e.at >= lastCycle).map((e) => String(e.details.to)),
