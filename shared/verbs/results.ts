@@ -5,11 +5,13 @@
 import type { Role } from '../auth.js';
 import type { HwlogSource } from './args.js';
 import type { InterfaceConfig } from '../node-network.js';
-import type { Admin, Fingerprint, Liveness, NodeNext, NodeState, Phase, Power, Transition } from '../protocol.js';
+import type { Fingerprint, NodeNext, NodeState, Power, Transition } from '../protocol.js';
 
 // ---- nodes -------------------------------------------------------------------------------------
 
-/** One row of `nodes`: a node's definition summary and its live state. */
+/** A node's state on each axis with the time each last changed: a `NodeState` without its identifiers. */
+export type NodeStateAxes = Pick<NodeState, 'phase' | 'phaseSince' | 'liveness' | 'livenessSince' | 'admin' | 'adminSince' | 'adminBy' | 'reason' | 'power' | 'powerSince' | 'faults' | 'since'>;
+
 /** A node's working power target that `define`/`set` replaced (passwords hidden). */
 export interface PowerReplaced {
   node: string;
@@ -17,16 +19,10 @@ export interface PowerReplaced {
   to: string | null;
 }
 
-export interface NodeRow {
+/** One row of `nodes`: a node's definition summary and its live state on each axis (as `NodeState`). */
+export interface NodeRow extends NodeStateAxes {
   node: string;
   groups: string[];
-  phase: Phase;
-  liveness: Liveness;
-  admin: Admin;
-  /** Why the node is admin-offline, or null. */
-  reason: string | null;
-  power: Power;
-  since: number;
   agentId: string | null;
   image: string | null;
   /** With `why`: what muster will do about the node next and why. */
