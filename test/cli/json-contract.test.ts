@@ -144,10 +144,17 @@ describe('muster --json', { timeout: 180_000 }, () => {
     expect(await json('naming', ['naming'])).toMatchObject({ enabled: false });
   });
 
-  it('power: per-node results, the power state read as `power`', async () => {
+  it('power: per-node results, the power state read as `power`; without --json one line per node, as rpower', async () => {
     expect(await json('power', ['power', 'on', 'n002'])).toEqual([expect.objectContaining({ node: 'n002', ok: true })]);
     const results = await json('power', ['power', 'status', 'n00[1-2]']);
     expect(results).toEqual([expect.objectContaining({ node: 'n001', ok: true, power: 'off' }), expect.objectContaining({ node: 'n002', ok: true, power: 'on' })]);
+
+    expect((await runCli(url, ['power', 'status', 'n00[1-2]'])).stdout).toBe('n001: off\nn002: on\n2 ok, 0 failed\n');
+    await runCli(url, ['define', 'n009']);
+    const failed = await runCli(url, ['power', 'status', 'n002,n009'], { allowFail: true });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^n002: on\nn009: error: .+\n$/);
+    expect(failed.stderr).toMatch(/^1 ok, 1 failed: n009 .+\n$/);
   });
 
   it('images and builds: image add, image list, build, build --status', async () => {
