@@ -6,6 +6,7 @@
 import { HOLDS, msToIso, type CliJson, type CliJsonOutput, type NodeStateJson } from '../shared/cli-output.js';
 import { Admin, Liveness, Phase, type Event, type Transition } from '../shared/protocol.js';
 import type {
+  BiosDiffRow,
   BuildStatusRow,
   DhcpLease,
   DiscoveredAgent,
@@ -23,10 +24,9 @@ import type {
   SwitchRow,
   TokenInfo,
   UserInfo,
-  BiosDiffRow,
 } from '../shared/verbs/results.js';
 
-/** Pretty-printed, for one answer. */
+/** Pretty-printed, for one answer; `output` names the schema (shared/cli-output.ts) the value must have. */
 export function printJson<K extends CliJsonOutput>(_output: K, value: CliJson<K>): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -40,7 +40,7 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : ms
 /** `{ key: ISO }`, or nothing for a time that is not there. */
 const isoKey = <K extends string>(key: K, ms: number | undefined) => (ms === undefined ? {} : { [key]: msToIso(ms) }) as Partial<Record<K, string>>;
 
-export function stateJson(s: NodeStateAxes): NodeStateJson {
+function stateJson(s: NodeStateAxes): NodeStateJson {
   return {
     phase: s.phase,
     phaseSince: msToIso(s.phaseSince),
