@@ -114,7 +114,7 @@ export const powerResultJson = ({ state, ...r }: PowerResult): CliJson<'power'>[
 
 export const imageJson = ({ addedAt, ...i }: ImageInfo): CliJson<'image add'> => ({ ...i, ...isoKey('addedAt', addedAt) });
 
-export const imageBuildJson = (r: ImageBuildResult): CliJson<'image build'> => ({ ...r, image: imageJson(r.image), diskImage: imageJson(r.diskImage) });
+export const imageBuildJson = (r: ImageBuildResult): CliJson<'image build'> => ({ ...r, image: imageJson(r.image), diskImage: imageJson(r.diskImage), manifest: { ...r.manifest, builtAt: msToIso(r.manifest.builtAt) } });
 
 /** The build state is `build` (a node's `state` is the whole state object). */
 export const buildStatusJson = ({ state, since, ...r }: BuildStatusRow): CliJson<'build --status'>[number] => ({ ...r, build: state, ...isoKey('since', since) });

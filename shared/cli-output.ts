@@ -186,7 +186,16 @@ export const CLI_JSON = {
     image: ImageJson,
     diskImage: ImageJson,
     cached: z.boolean(),
-    manifest: z.strictObject({ key: z.string(), buildMs: z.number().nonnegative(), kernel: OsImageFileJson, root: OsImageFileJson, installer: OsImageFileJson, disk: OsImageFileJson }),
+    manifest: z.strictObject({
+      key: z.string(),
+      inputs: z.strictObject({ suite: z.string(), packages: z.array(z.string()), kernelFlavour: z.string(), agentSha256: z.string(), scriptVersion: z.string() }),
+      buildMs: z.number().nonnegative(),
+      builtAt: IsoTime,
+      kernel: OsImageFileJson,
+      root: OsImageFileJson,
+      installer: OsImageFileJson,
+      disk: OsImageFileJson,
+    }),
   }),
   build: z.strictObject({
     build: z.array(z.strictObject({ node: NodeName, ok: z.boolean(), system: z.string().optional(), error: z.string().optional() })),

@@ -149,7 +149,17 @@ export interface ImageBuildResult {
   /** The disk catalog's entry. */
   diskImage: ImageInfo;
   cached: boolean;
-  manifest: { key: string; buildMs: number; kernel: OsImageFile; root: OsImageFile; installer: OsImageFile; disk: OsImageFile };
+  manifest: {
+    key: string;
+    /** What the key was made of. */
+    inputs: { suite: string; packages: string[]; kernelFlavour: string; agentSha256: string; scriptVersion: string };
+    buildMs: number;
+    builtAt: number;
+    kernel: OsImageFile;
+    root: OsImageFile;
+    installer: OsImageFile;
+    disk: OsImageFile;
+  };
 }
 
 export interface BuildResult {
