@@ -160,7 +160,7 @@ async function main(): Promise<number> {
     console.log(`state changes (QoS 1): ${final.statesSent} sent, ${final.statesAcked} acknowledged, ${final.statesFailed} failed, ${journalled} journalled (${byCause.join(', ')})`);
     if (journalled < final.statesAcked) failures.push(`${final.statesAcked - journalled} acknowledged state changes are not in the journal`);
 
-    const nodes = JSON.parse(await cli(mqttPort, ['nodes', '--json'])) as Array<{ node: string; agentId: string | null; liveness: string }>;
+    const nodes = (JSON.parse(await cli(mqttPort, ['nodes', '--json'])) as Array<{ node: string; agentId: string | null; state: { liveness: string } }>).map((r) => ({ ...r, liveness: r.state.liveness }));
     for (const k of killed) {
       const n = nodes.find((r) => r.agentId === k.agentId);
       const dead = lines.find((t) => t.node === n?.node && t.axis === 'liveness' && t.to === 'dead');

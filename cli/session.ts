@@ -104,8 +104,4 @@ export async function readSecret(prompt: string): Promise<string> {
   }
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
-}
-
 export const useColor = (): boolean => !!process.stdout.isTTY && !process.env.NO_COLOR;

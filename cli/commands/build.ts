@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isoTime, table } from '../format.js';
 import { reportSummary } from '../progress.js';
-import { printJson, withController } from '../session.js';
+import { withController } from '../session.js';
+import { buildStatusJson, imageBuildJson, imageJson, powerResultJson, printJson } from '../json-output.js';
 
 /** An image build runs mmdebstrap on the controller: minutes the first time. */
 const IMAGE_BUILD_REQUEST_MS = 60 * 60_000;
@@ -21,7 +22,7 @@ export function registerBuildCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster image add rocky9 --kernel /srv/img/vmlinuz --initrd /srv/img/initrd.img --cmdline "console=ttyS0,115200"\n')
     .action(async (name: string, o: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean; replace?: boolean; json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('image-add', { name, kernel: resolve(o.kernel), initrd: resolve(o.initrd), cmdline: o.cmdline, diskless: !!o.diskless, replace: !!o.replace }));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('image add', imageJson(r));
       process.stdout.write(`image ${name} added\n`);
     });
   image
@@ -31,7 +32,7 @@ export function registerBuildCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster image list --json\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('images'));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('image list', r.map((i) => ({ ...imageJson(i), system: i.system })));
       const mb = (b?: number) => (b === undefined ? '-' : `${(b / 1048576).toFixed(1)} MB`);
       process.stdout.write(
         table(
@@ -63,7 +64,7 @@ export function registerBuildCommands(program: Command): void {
           { name, suite: o.suite, packages, kernelFlavour: o.kernelFlavour },
           IMAGE_BUILD_REQUEST_MS,
         );
-        if (o.json) return printJson(r);
+        if (o.json) return printJson('image build', imageBuildJson(r));
         const m = r.manifest;
         process.stdout.write(`image ${name}: ${r.cached ? 'cached' : `built in ${(m.buildMs / 1000).toFixed(1)} s`} (${m.key}); root ${(m.root.sizeBytes / 1048576).toFixed(1)} MB sha256 ${m.root.sha256}; disk ${(m.disk.sizeBytes / 1048576).toFixed(1)} MB sha256 ${m.disk.sha256}\n`);
       });
@@ -80,7 +81,7 @@ export function registerBuildCommands(program: Command): void {
       await withController(cmd, async (c) => {
         if (o.status) {
           const r = await c.request('build-status', { range });
-          if (o.json) return printJson(r);
+          if (o.json) return printJson('build --status', r.map(buildStatusJson));
           return void process.stdout.write(table(['NODE', 'SYSTEM', 'STATE', 'DETAIL'], r.map((x) => [x.node, x.system ?? '-', x.state, x.detail ?? ''])) + '\n');
         }
         const r = await c.request('build', { range });
@@ -88,7 +89,7 @@ export function registerBuildCommands(program: Command): void {
         const power = o.reboot && ready.length ? await c.request('power', { action: 'cycle', range: ready.join(',') }, Math.max(60_000, ready.length * 30_000)) : null;
         if (o.json) {
           if (r.results.some((x) => !x.ok) || power?.results.some((x) => !x.ok)) process.exitCode = 1;
-          return printJson({ build: r.results, power: power?.results ?? null });
+          return printJson('build', { build: r.results, power: power ? power.results.map(powerResultJson) : null });
         }
         reportSummary(r.results, 'build: ');
         if (power) reportSummary(power.results, 'power cycle: ');

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { musterVersion } from '../../controller/paths.js';
 import type { DoctorCheck } from '../../shared/verbs/results.js';
 import { followPowerResults, Progress } from '../progress.js';
-import { printJson, useColor, withController, type GlobalOptions } from '../session.js';
+import { useColor, withController, type GlobalOptions } from '../session.js';
+import { doctorCheckJson, printJson } from '../json-output.js';
 
 const MARK = { ok: '✔', fail: '✘', skip: '–' } as const;
 const COLOUR = { ok: '32', fail: '31', skip: '90' } as const;
@@ -26,7 +27,7 @@ export function registerDoctorCommand(program: Command): void {
       const checks = await runChecks(cmd, concurrency, !o.json && !!process.stderr.isTTY);
       const failed = checks.some((c) => c.status === 'fail');
       if (failed) process.exitCode = 1;
-      if (o.json) return printJson({ ok: !failed, checks });
+      if (o.json) return printJson('doctor', { ok: !failed, checks: checks.map(doctorCheckJson) });
       process.stdout.write(render(checks, useColor()));
     });
 }

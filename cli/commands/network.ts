@@ -1,7 +1,8 @@
 /** The provisioning network: what muster's dnsmasq runs with and the leases it gave (docs/network.md). */
 import type { Command } from 'commander';
 import { isoTime, table } from '../format.js';
-import { printJson, withController } from '../session.js';
+import { withController } from '../session.js';
+import { leaseJson, printJson } from '../json-output.js';
 
 export function registerNetworkCommands(program: Command): void {
   const dhcp = program.command('dhcp').description("muster's DHCP/TFTP server (dnsmasq) on the provisioning network");
@@ -13,7 +14,7 @@ export function registerNetworkCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster dhcp show\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('dhcp-show'));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('dhcp show', r);
       process.stdout.write(`# ${r.files.config}\n${r.config}\n# ${r.files.hosts}\n${r.hosts}`);
       if (r.grub !== null) process.stdout.write(`\n# ${r.files.grub}\n${r.grub}`);
     });
@@ -25,7 +26,7 @@ export function registerNetworkCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster dhcp leases\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('dhcp-leases'));
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson('dhcp leases', rows.map(leaseJson));
       const body = rows.map((l) => [l.ip, l.mac, l.node ?? '-', l.hostname ?? '-', l.expiresAt === null ? 'never' : isoTime(l.expiresAt)]);
       process.stdout.write(table(['ADDRESS', 'MAC', 'NODE', 'HOSTNAME', 'EXPIRES'], body) + '\n');
     });

@@ -6,7 +6,8 @@ import { formatInterfaces } from '../../shared/node-network.js';
 import { Axis } from '../../shared/protocol.js';
 import type { PowerReplaced, ShownNode } from '../../shared/verbs/results.js';
 import { ago, isoTime, table } from '../format.js';
-import { printJson, useColor, withController } from '../session.js';
+import { useColor, withController } from '../session.js';
+import { discoveredJson, nodeRowJson, printJson, shownNodeJson, transitionJson } from '../json-output.js';
 
 export function registerNodeCommands(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster nodes\n  muster nodes n[001-016],-n005\n  muster nodes rack1 --why\n  muster nodes rack1 --json\n')
     .action(async (range: string | undefined, o: { why?: boolean; json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('nodes', { range, ...(o.why ? { why: true } : {}) }));
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson('nodes', rows.map(nodeRowJson));
       const now = Date.now();
       const head = ['NODE', 'PHASE', 'LIVENESS', 'ADMIN', 'POWER', 'SINCE', 'GROUPS', 'REASON'];
       const cells = (r: (typeof rows)[number]) => [r.node, r.phase, r.liveness, r.admin, r.power, ago(r.since, now), r.groups.join(','), r.reason ?? ''];
@@ -33,7 +34,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster show n001\n')
     .action(async (node: string, o: { json?: boolean }, cmd: Command) => {
       const n = await withController(cmd, (c) => c.request('show', { node }));
-      if (o.json) return printJson(n);
+      if (o.json) return printJson('show', shownNodeJson(n));
       process.stdout.write(formatShow(n) + '\n');
     });
 
@@ -47,7 +48,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (node: string, o: { since?: string; axis?: Axis; json?: boolean }, cmd: Command) => {
       const since = o.since === undefined ? undefined : parseSince(o.since);
       const r = await withController(cmd, (c) => c.request('history', { node, since, axis: o.axis }));
-      if (o.json) return printJson(r.transitions);
+      if (o.json) return printJson('history', r.transitions.map(transitionJson));
       process.stdout.write(table(['TIME', 'AXIS', 'FROM', 'TO', 'CAUSE'], r.transitions.map((t) => [isoTime(t.at), t.axis, t.from ?? '-', t.to ?? '-', historyCause(t)])) + '\n');
       if (r.skipped) process.stderr.write(`muster: ${r.skipped} unreadable journal line(s) skipped\n`);
     });
@@ -59,7 +60,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster discovered\n  muster assign mac-525400000001 n001\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('discovered'));
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson('discovered', rows.map(discoveredJson));
       const now = Date.now();
       process.stdout.write(table(['AGENT', 'MACS', 'SERIAL', 'PRODUCT', 'SEEN'], rows.map((r) => [r.agentId, r.macs.join(','), r.serial ?? '-', r.product ?? '-', ago(r.lastSeen, now)])) + '\n');
     });
@@ -72,7 +73,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster assign uuid-4c4c4544-0031-3210-8052-b4c04f4e4b31 n001\n  muster assign 52:54:00:00:00:01 n002\n')
     .action(async (agent: string, node: string, o: { force?: boolean; json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('assign', { agent, node, force: !!o.force }));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('assign', r);
       process.stdout.write(`${r.agentId} is now ${r.node}\n`);
     });
 
@@ -97,7 +98,7 @@ export function registerNodeCommands(program: Command): void {
     )
     .action(async (range: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('define', { range, settings }));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('define', r);
       process.stdout.write(`${r.created.length} created, ${r.changed.length} changed\n`);
       printReplacedPower(r.replacedPower);
     });
@@ -109,7 +110,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster set rack1 image=rocky9 tags=gpu,ib\n  muster set n001 if.eth0=10.1.0.11/16,gw=10.1.0.1,mtu=9000\n  muster set n001 \'disk=size>=100G,model:SAMSUNG*\'\n')
     .action(async (range: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('set', { range, settings }));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('set', r);
       process.stdout.write(`${r.changed.length} node(s) changed\n`);
       printReplacedPower(r.replacedPower);
     });
@@ -126,7 +127,7 @@ export function registerNodeCommands(program: Command): void {
         if (nodes.length > 1 && !o.yes) throw new Error(`undefine would remove ${nodes.length} nodes (${compressNodeRange(nodes.map((n) => n.node))}): add --yes`);
         return c.request('undefine', { range });
       });
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('undefine', r);
       process.stdout.write(`${r.removed.length} node(s) removed\n`);
     });
 
@@ -139,7 +140,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster naming\n  muster naming on n[001-100]\n  muster naming off\n')
     .action(async (state: string | undefined, pattern: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('naming', { enabled: state === undefined ? undefined : state === 'on', pattern }));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('naming', r);
       process.stdout.write(`sequential naming ${r.enabled ? 'on' : 'off'}: ${r.pattern}\n`);
     });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { isoTime, table } from '../format.js';
-import { printJson, withController } from '../session.js';
+import { withController } from '../session.js';
+import { frozenJson, printJson } from '../json-output.js';
 
 export function registerPolicyCommands(program: Command): void {
   const policy = program.command('policy').description('automatic correction: breaker status and resume');
@@ -11,7 +12,7 @@ export function registerPolicyCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster policy status\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('policy-status'));
-      if (o.json) return printJson(r.frozen);
+      if (o.json) return printJson('policy status', r.frozen.map(frozenJson));
       if (r.frozen.length === 0) return void process.stdout.write('no group is frozen\n');
       process.stdout.write(table(['GROUP', 'FROZEN SINCE'], r.frozen.map((f) => [f.group, isoTime(f.since)])) + '\n');
     });

@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Argument, type Command } from 'commander';
 import { POWER_ACTIONS, PowerAction } from '../../shared/verbs/args.js';
-import { table } from '../format.js';
-import { followPowerResults, Progress, reportSummary } from '../progress.js';
-import { printJson, useColor, withController } from '../session.js';
+import { colorize } from '../format.js';
+import { followPowerResults, Progress, reportSummary, shortError } from '../progress.js';
+import { useColor, withController } from '../session.js';
+import { powerResultJson, printJson } from '../json-output.js';
 
 export function registerPowerCommand(program: Command): void {
   program
     .command('power')
     .addArgument(new Argument('<action>').choices(POWER_ACTIONS))
     .argument('<range>')
-    .description('power on|off|cycle|reset|status a noderange, in parallel (xCAT rpower)')
+    .description('power on|off|cycle|reset|status a noderange, in parallel; one line per node, `n001: on` (xCAT rpower)')
     .option('--concurrency <n>', 'most nodes at once (default from the controller config, 20)')
     .option('--stagger <ms>', 'least time between two starts, to spare the circuit')
     .option('--json', 'per-node results as JSON')
@@ -31,9 +32,9 @@ export function registerPowerCommand(program: Command): void {
         return res;
       });
       if (r.results.some((x) => !x.ok)) process.exitCode = 1;
-      if (o.json) return printJson(r.results);
-      const rows = r.results.map((x) => [x.node, x.ok ? (x.state ?? 'ok') : 'failed', `${x.ms} ms`, x.ok ? '' : (x.error ?? '')]);
-      if (action === 'status' || r.results.some((x) => !x.ok)) process.stdout.write(table(['NODE', 'RESULT', 'TIME', 'ERROR'], rows, { color: useColor() }) + '\n');
+      if (o.json) return printJson('power', r.results.map(powerResultJson));
+      const color = useColor();
+      for (const x of r.results) process.stdout.write(`${x.node}: ${x.ok ? colorize(x.state ?? action, color) : `error: ${shortError(x.node, x.error ?? '')}`}\n`);
       reportSummary(r.results);
     });
 }

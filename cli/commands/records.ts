@@ -10,7 +10,8 @@ import type { ImportOutcome, ImportResult } from '../../shared/verbs/results.js'
 import type { ControllerClient } from '../client.js';
 import { isoTime, table } from '../format.js';
 import { reportSummary, shortError } from '../progress.js';
-import { printJson, withController } from '../session.js';
+import { withController } from '../session.js';
+import { biosDiffJson, hwlogIssueJson, printJson, switchJson, switchRowJson } from '../json-output.js';
 
 export function registerRecordCommands(program: Command): void {
   registerHwlog(program);
@@ -29,7 +30,7 @@ function registerHwlog(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster hwlog open n007 "DIMM B2 correctable errors, ticket 4711"\n')
     .action(async (node: string, words: string[], o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('hwlog-open', { node, text: words.join(' ') }));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('hwlog open', { created: r.created, issue: hwlogIssueJson(r.issue) });
       process.stdout.write(r.created ? `${node}: issue #${r.issue.id} opened\n` : `${node}: the same issue is already open as #${r.issue.id}\n`);
     });
 
@@ -54,7 +55,7 @@ function registerHwlog(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster hwlog list\n  muster hwlog list rack1 --all\n')
     .action(async (range: string | undefined, o: { all?: boolean; json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('hwlog-list', { range, all: !!o.all }));
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson('hwlog list', rows.map(hwlogIssueJson));
       const head = ['ID', 'NODE', 'OPENED', 'BY', 'SOURCE', ...(o.all ? ['CLOSED'] : []), 'TEXT'];
       const body = rows.map((i) => [`#${i.id}`, i.node, isoTime(i.openedAt), i.openedBy, i.source, ...(o.all ? [i.closedAt === null ? 'open' : `${isoTime(i.closedAt)} ${i.closedBy}: ${i.note ?? ''}`] : []), i.text]);
       process.stdout.write(table(head, body) + '\n');
@@ -70,7 +71,7 @@ function registerSwitch(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster switch add leaf1 mgmt=10.0.0.250 kind=arista-7050\n')
     .action(async (name: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('switch-add', { name, settings }));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('switch add', { created: r.created, switch: switchJson(r.switch) });
       process.stdout.write(`switch ${name} ${r.created ? 'added' : 'changed'}\n`);
     });
 
@@ -89,7 +90,7 @@ function registerSwitch(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster switch list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('switch-list'));
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson('switch list', rows.map(switchRowJson));
       const body = rows.flatMap((s) => (s.ports.length ? s.ports : [null]).map((p) => [s.name, s.mgmt ?? '-', s.kind ?? '-', p?.port ?? '-', p?.node ?? '-', p?.nic ?? '']));
       process.stdout.write(table(['SWITCH', 'MGMT', 'KIND', 'PORT', 'NODE', 'NIC'], body) + '\n');
     });
@@ -105,7 +106,7 @@ function registerBios(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster bios set compute version=2.1.3 SMT=disabled\n  muster bios set n007 SMT=enabled      (a node overrides its groups)\n  muster bios set n007 SMT=\n')
     .action(async (target: string, settings: string[], o: { json?: boolean }, cmd: Command) => {
       const r = await withController(cmd, (c) => c.request('bios-set', { target, settings }));
-      if (o.json) return printJson(r);
+      if (o.json) return printJson('bios set', r);
       process.stdout.write('group' in r ? `group ${r.group}: desired BIOS settings changed\n` : `${r.nodes.length} node(s): desired BIOS settings changed\n`);
     });
 
@@ -117,7 +118,7 @@ function registerBios(program: Command): void {
     .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('bios-diff', { range }));
       if (rows.some((r) => r.error)) process.exitCode = 1;
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson('bios diff', rows.map(biosDiffJson));
       for (const r of rows) if (r.error) process.stderr.write(`${r.error} (showing its last reading)\n`);
       const body = rows.flatMap((r) => r.drift.map((d) => [r.node, d.key, d.desired, d.actual ?? '?', d.pending ?? '-', d.from]));
       process.stdout.write(table(['NODE', 'KEY', 'DESIRED', 'ACTUAL', 'PENDING', 'FROM'], body) + '\n');
@@ -134,7 +135,7 @@ function registerBios(program: Command): void {
     .action(async (range: string, o: { json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('bios-apply', { range }));
       if (rows.some((r) => !r.ok)) process.exitCode = 1;
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson('bios apply', rows);
       for (const r of rows) {
         const written = Object.entries(r.written).map(([k, v]) => `${k}=${v}`);
         process.stdout.write(`${r.node}: ${!r.ok ? `failed: ${shortError(r.node, r.error ?? '')}` : written.length ? `${written.join(' ')} pending until the next reset` : 'nothing to write'}\n`);
@@ -155,7 +156,7 @@ function registerImportExport(program: Command): void {
       const format = siteFormat(o.format, file);
       const text = await readSiteFile(file);
       const r = await withController(cmd, (c) => sendImport(c, text, format, !!o.dryRun));
-      if (o.json) printJson(r);
+      if (o.json) printJson('import', r);
       if ('problems' in r) {
         if (!o.json) for (const p of r.problems) process.stderr.write(`${file}:${p.line ?? ''}${p.line === null ? ' ' : ': '}${p.message}\n`);
         throw new Error(`import: nothing imported from ${file}: ${r.problems.length} problem(s)`);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { COUNTED } from '../../shared/state-counts.js';
 import { table } from '../format.js';
-import { printJson, withController } from '../session.js';
+import { withController } from '../session.js';
+import { printJson, summaryJson } from '../json-output.js';
 
 const { phase: PHASES, liveness: LIVENESS } = COUNTED;
 
@@ -13,7 +14,7 @@ export function registerSummaryCommand(program: Command): void {
     .addHelpText('after', '\nExamples:\n  muster summary\n  muster summary rack[1-4]\n')
     .action(async (range: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const rows = await withController(cmd, (c) => c.request('summary', { range }));
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson('summary', rows.map(summaryJson));
       const n = (v: number | undefined) => String(v ?? 0);
       const held = (r: (typeof rows)[number]) =>
         Object.entries(r.held)

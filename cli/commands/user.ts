@@ -7,7 +7,8 @@ import { hashPassword } from '../../controller/auth/passwords.js';
 import { ROLES, Role } from '../../shared/auth.js';
 import { tokenHash } from '../../controller/auth/tokens.js';
 import { isoTime, table } from '../format.js';
-import { printJson, readSecret, withController } from '../session.js';
+import { readSecret, withController } from '../session.js';
+import { printJson, tokenJson, userJson } from '../json-output.js';
 
 const role = (v: string): Role => {
   const r = Role.safeParse(v);
@@ -68,7 +69,7 @@ export function registerUserCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster user list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const users = await withController(cmd, (c) => c.request('user-list'));
-      if (o.json) return printJson(users);
+      if (o.json) return printJson('user list', users.map(userJson));
       process.stdout.write(table(['USER', 'ROLE', 'CREATED', 'BY'], users.map((u) => [u.name, u.role, isoTime(u.createdAt), u.createdBy])) + '\n');
     });
 
@@ -90,7 +91,7 @@ export function registerUserCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster token list\n')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const list = await withController(cmd, (c) => c.request('token-list'));
-      if (o.json) return printJson(list);
+      if (o.json) return printJson('token list', list.map(tokenJson));
       process.stdout.write(table(['ID', 'SOURCE', 'CREATED', 'BY', 'NOTE'], list.map((t) => [t.id, t.source, t.createdAt ? isoTime(t.createdAt) : '-', t.createdBy ?? '-', t.note ?? ''])) + '\n');
     });
   token

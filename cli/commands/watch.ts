@@ -3,6 +3,7 @@ import { Event, EventKind, decodeMessage } from '../../shared/protocol.js';
 import { colorize } from '../format.js';
 import { listOf } from '../option-values.js';
 import { useColor, withController } from '../session.js';
+import { eventJson, printJsonLine } from '../json-output.js';
 
 export function registerWatchCommand(program: Command): void {
   program
@@ -22,7 +23,7 @@ export function registerWatchCommand(program: Command): void {
           const ev = e.value;
           if (kinds && !kinds.has(ev.kind)) return;
           if (only && (ev.node === null || !only.has(ev.node))) return;
-          if (o.json) return void process.stdout.write(JSON.stringify(ev) + '\n');
+          if (o.json) return printJsonLine('watch', eventJson(ev));
           const time = new Date(ev.at).toISOString().slice(11, 23);
           const msg = ev.kind === 'transition' && color ? ev.message.replace(/→ (\S+)/, (_m, to: string) => `→ ${colorize(to, true)}`) : ev.message;
           process.stdout.write(`${time} ${ev.kind.padEnd(10)} ${msg}\n`);

@@ -3,8 +3,10 @@ import type { NodePolicy } from './config.js';
 import { awaitingBootUntil, inFlight, unansweredCorrective } from './ladder.js';
 import { isHeartbeating } from './liveness.js';
 import type { NodeRuntime } from './types.js';
+import type { HoldName } from '../../shared/cli-output.js';
 
-export type GuardName = 'admin-offline' | 'conflict' | 'admin-action' | 'action-in-flight' | 'grace' | 'breaker' | 'settling' | 'heartbeating' | 'awaiting-boot' | 'backoff' | 'rate-limit';
+/** Every hold but `dry-run`, which the explanation adds (explain.ts). */
+export type GuardName = Exclude<HoldName, 'dry-run'>;
 
 export interface GuardContext {
   rt: NodeRuntime;

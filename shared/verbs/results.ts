@@ -6,11 +6,13 @@ import type { Role } from '../auth.js';
 import type { HwlogSource } from './args.js';
 import type { InterfaceConfig } from '../node-network.js';
 import type { StateCounts } from '../state-counts.js';
-import type { Admin, Fingerprint, Liveness, NodeNext, NodeState, Phase, Power, Transition } from '../protocol.js';
+import type { Fingerprint, NodeNext, NodeState, Power, Transition } from '../protocol.js';
 
 // ---- nodes -------------------------------------------------------------------------------------
 
-/** One row of `nodes`: a node's definition summary and its live state. */
+/** A node's state on each axis with the time each last changed: a `NodeState` without its identifiers. */
+export type NodeStateAxes = Pick<NodeState, 'phase' | 'phaseSince' | 'liveness' | 'livenessSince' | 'admin' | 'adminSince' | 'adminBy' | 'reason' | 'power' | 'powerSince' | 'faults' | 'since'>;
+
 /** A node's working power target that `define`/`set` replaced (passwords hidden). */
 export interface PowerReplaced {
   node: string;
@@ -18,16 +20,10 @@ export interface PowerReplaced {
   to: string | null;
 }
 
-export interface NodeRow {
+/** One row of `nodes`: a node's definition summary and its live state on each axis (as `NodeState`). */
+export interface NodeRow extends NodeStateAxes {
   node: string;
   groups: string[];
-  phase: Phase;
-  liveness: Liveness;
-  admin: Admin;
-  /** Why the node is admin-offline, or null. */
-  reason: string | null;
-  power: Power;
-  since: number;
   agentId: string | null;
   image: string | null;
   /** With `why`: what muster will do about the node next and why. */
@@ -152,7 +148,17 @@ export interface ImageBuildResult {
   /** The disk catalog's entry. */
   diskImage: ImageInfo;
   cached: boolean;
-  manifest: { key: string; buildMs: number; kernel: OsImageFile; root: OsImageFile; installer: OsImageFile; disk: OsImageFile };
+  manifest: {
+    key: string;
+    /** What the key was made of. */
+    inputs: { suite: string; packages: string[]; kernelFlavour: string; agentSha256: string; scriptVersion: string };
+    buildMs: number;
+    builtAt: number;
+    kernel: OsImageFile;
+    root: OsImageFile;
+    installer: OsImageFile;
+    disk: OsImageFile;
+  };
 }
 
 export interface BuildResult {

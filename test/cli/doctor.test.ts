@@ -8,7 +8,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DoctorCheck } from '../../shared/verbs/results.js';
+import type { CliJson } from '../../shared/cli-output.js';
+import { expectCliJson } from '../helpers/cli-json.js';
 import { agentBin, fixtureCopy, startControllerProc, type ControllerProc } from '../helpers/controller.js';
 import { startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim.js';
 import { start, type Proc } from '../helpers/proc.js';
@@ -30,16 +31,16 @@ afterAll(async () => {
   await bmc?.stop();
 });
 
-async function doctor(): Promise<{ code: number; out: string; checks: DoctorCheck[] }> {
+async function doctor(): Promise<{ code: number; out: string; checks: CliJson<'doctor'>['checks'] }> {
   const text = await ctl.cli(['doctor'], { allowFail: true });
   const json = await ctl.cli(['doctor', '--json'], { allowFail: true });
   expect(json.code).toBe(text.code);
-  const parsed = JSON.parse(json.stdout) as { ok: boolean; checks: DoctorCheck[] };
+  const parsed = expectCliJson('doctor', json.stdout);
   expect(parsed.ok).toBe(json.code === 0);
   return { code: text.code, out: text.stdout, checks: parsed.checks };
 }
 
-const byId = (checks: DoctorCheck[], id: string) => checks.find((c) => c.id === id)!;
+const byId = (checks: CliJson<'doctor'>['checks'], id: string) => checks.find((c) => c.id === id)!;
 
 function agent(machine: string, env: NodeJS.ProcessEnv): Proc {
   const p = start(process.execPath, [agentBin, '--root', fixtureCopy(machine), '--controller', ctl.mqttUrl, '--interval', '1'], { env: { ...process.env, ...env } });

@@ -8,7 +8,8 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Event } from '../../shared/protocol.js';
+import type { CliJson } from '../../shared/cli-output.js';
+import { expectCliJson } from '../helpers/cli-json.js';
 import { agentBin, twoNicsIbMachine, startControllerProc, type ControllerProc } from '../helpers/controller.js';
 import { freePort } from '../helpers/ports.js';
 import { start, stopAll, type Proc } from '../helpers/proc.js';
@@ -53,21 +54,22 @@ afterAll(async () => {
 });
 
 const powerCalls = () => (existsSync(powerLog) ? readFileSync(powerLog, 'utf8').split('\n').filter((l) => l && !l.startsWith('status')) : []);
-const nodes = async () => JSON.parse((await controller.cli(['nodes', '--json'])).stdout) as Array<{ node: string; liveness: string; phase: string }>;
+const nodes = async () => expectCliJson('nodes', (await controller.cli(['nodes', '--json'])).stdout);
 let watch: Proc;
 /** Events of a kind so far, as `muster watch --json` printed them. */
-async function events(kind: string): Promise<Event[]> {
+type Evidence = Exclude<CliJson<'watch'>, { kind: 'transition' }>;
+async function events(kind: Evidence['kind']): Promise<Evidence[]> {
   return watch
     .output()
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => Event.parse(JSON.parse(l)))
-    .filter((e) => e.kind === kind);
+    .map((l) => expectCliJson('watch', l))
+    .filter((e): e is Evidence => e.kind === kind);
 }
 
 describe('automatic correction with real agents', () => {
   it('power-cycles exactly once for one killed agent, and never for a mass silence', async () => {
-    await until('all alive in run', async () => ((await nodes()).every((n) => n.liveness === 'alive' && n.phase === 'run')));
+    await until('all alive in run', async () => ((await nodes()).every((n) => n.state.liveness === 'alive' && n.state.phase === 'run')));
     watch = start(process.execPath, [join(import.meta.dirname, '../../bin/muster.js'), '--controller', controller.mqttUrl, 'watch', '--json']);
     // Past the grace period after start.
     await new Promise((r) => setTimeout(r, 3000));
@@ -75,11 +77,11 @@ describe('automatic correction with real agents', () => {
     await agents[0]!.stop('SIGKILL');
     await until('a power action for n001', async () => (powerCalls().length > 0));
     expect(powerCalls()).toEqual(['reset n001']);
-    const history = JSON.parse((await controller.cli(['history', 'n001', '--json'])).stdout) as Array<{ axis: string; from: string; to: string; cause: string }>;
+    const history = expectCliJson('history', (await controller.cli(['history', 'n001', '--json'])).stdout);
     expect(history.filter((t) => t.axis === 'liveness').map((t) => t.to)).toEqual(['alive', 'dead']);
     expect(history.find((t) => t.to === 'dead')!.cause).toMatch(/will/);
     // The automatic actions are in the journal, with the policy and the attempt.
-    const journalled = JSON.parse((await controller.cli(['history', 'n001', '--axis', 'action', '--json'])).stdout) as Array<{ to: string; by: string; attempt?: number }>;
+    const journalled = expectCliJson('history', (await controller.cli(['history', 'n001', '--axis', 'action', '--json'])).stdout);
     expect(journalled[0]).toMatchObject({ to: 'define done', by: 'anonymous' });
     expect(journalled.slice(1, 3)).toEqual([
       expect.objectContaining({ to: 'console-tail started', by: 'policy dead-while-online', attempt: 1 }),
@@ -90,7 +92,7 @@ describe('automatic correction with real agents', () => {
     // Every remaining agent loses its broker connection at the same moment.
     await link.cut();
     await until('the incident', async () => ((await events('incident')).some((e) => e.details.state === 'frozen')));
-    await until('all silent nodes dead', async () => ((await nodes()).filter((n) => n.liveness === 'dead').length === N));
+    await until('all silent nodes dead', async () => ((await nodes()).filter((n) => n.state.liveness === 'dead').length === N));
     // Well past suspect, dead and the backoff: still only the one action from before.
     await new Promise((r) => setTimeout(r, 4000));
     expect(powerCalls()).toEqual(['reset n001']);
@@ -99,7 +101,7 @@ describe('automatic correction with real agents', () => {
     expect(incidents[0]!.details).toMatchObject({ group: 'rack1' });
     // Where the admin looks: why nothing happens, and how many nodes the breaker holds.
     expect((await controller.cli(['show', 'n002'])).stdout).toMatch(/^next .*held: mass-silence breaker holds group rack1 \(muster policy resume rack1\)/m);
-    const summary = JSON.parse((await controller.cli(['summary', '--json'])).stdout) as Array<{ group: string; held: Record<string, number> }>;
+    const summary = expectCliJson('summary', (await controller.cli(['summary', '--json'])).stdout);
     expect(summary.find((s) => s.group === 'rack1')!.held.breaker).toBeGreaterThanOrEqual(N - 1);
 
     const metrics = await (await fetch(`${controller.adminUrl}/metrics`)).text();
@@ -107,7 +109,7 @@ describe('automatic correction with real agents', () => {
     expect(metrics).toMatch(/^muster_nodes\{axis="liveness",value="dead"\} 5$/m);
 
     // The admin sees the frozen group and resumes it explicitly.
-    expect(JSON.parse((await controller.cli(['policy', 'status', '--json'])).stdout)).toEqual([{ group: 'rack1', since: incidents[0]!.at }]);
+    expect(expectCliJson('policy status', (await controller.cli(['policy', 'status', '--json'])).stdout)).toEqual([{ group: 'rack1', since: incidents[0]!.at }]);
     const notFrozen = await controller.cli(['policy', 'resume', 'rack9'], { allowFail: true });
     expect(notFrozen.stderr).toMatch(/group "rack9" is not frozen \(frozen: rack1\)/);
     expect((await controller.cli(['policy', 'resume', 'rack1'])).stdout).toBe('group rack1 resumed\n');

@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentStatus, Event, NodeState } from '../../shared/protocol.js';
+import { expectCliJson } from '../helpers/cli-json.js';
 import { startControllerProc, startAgent, type ControllerProc } from '../helpers/controller.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { start, stopAll, type Proc } from '../helpers/proc.js';
@@ -66,8 +67,8 @@ describe.each([
 
     // n001 was predefined by MAC: bound by the rule, alive.
     const n001 = await until('n001 alive', async () => {
-      const rows = JSON.parse((await controller.cli(['nodes', 'n001', '--json'])).stdout) as Array<{ liveness: string; agentId: string }>;
-      return rows[0]?.liveness === 'alive' ? rows[0] : undefined;
+      const rows = expectCliJson('nodes', (await controller.cli(['nodes', 'n001', '--json'])).stdout);
+      return rows[0]?.state.liveness === 'alive' ? rows[0] : undefined;
     });
     expect(n001.agentId).toBe(REAL);
 
@@ -101,7 +102,7 @@ describe.each([
     // A phase reported by a boot hook reaches the node state.
     const hook = start(process.execPath, [new URL('../../dist/agent.js', import.meta.url).pathname, 'phase', 'run', '--root', (agents[1] as Proc & { root: string }).root, '--controller', brokerUrl]);
     await hook.exited;
-    await until('n002 in run', async () => (JSON.parse((await controller.cli(['show', 'n002', '--json'])).stdout).state.phase === 'run'));
+    await until('n002 in run', async () => (expectCliJson('show', (await controller.cli(['show', 'n002', '--json'])).stdout).state?.phase === 'run'));
 
     // kill -9 an agent: the broker sends its will, the node goes dead, the journal has it.
     await agents[0]!.stop('SIGKILL');
@@ -113,7 +114,7 @@ describe.each([
         .map((m) => NodeState.parse(JSON.parse(m.payload)))
         .find((s) => s.liveness === 'dead'),
     );
-    const history = JSON.parse((await controller.cli(['history', 'n001', '--axis', 'liveness', '--json'])).stdout) as Array<{ to: string; cause: string }>;
+    const history = expectCliJson('history', (await controller.cli(['history', 'n001', '--axis', 'liveness', '--json'])).stdout);
     expect(history.map((t) => t.to)).toEqual(['alive', 'dead']);
     expect(history[1]!.cause).toMatch(/will/);
   });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreData } from '../../controller/store/schema.js';
+import { expectCliJson } from '../helpers/cli-json.js';
 import { startControllerProc, type ControllerProc } from '../helpers/controller.js';
 
 let controller: ControllerProc;
@@ -91,8 +92,8 @@ describe('garbage on the wire', () => {
     expect(await metric('muster_rejected_messages_total', 'reason="identity"')).toBe(1);
 
     // Still up and serving; nothing from the garbage reached the node or the agent list.
-    const rows = JSON.parse((await controller.cli(['nodes', '--json'])).stdout) as Array<{ node: string; phase: string; agentId: string | null }>;
-    expect(rows).toEqual([expect.objectContaining({ node: 'n001', phase: 'unknown', agentId: null })]);
+    const rows = expectCliJson('nodes', (await controller.cli(['nodes', '--json'])).stdout);
+    expect(rows).toEqual([expect.objectContaining({ node: 'n001', agentId: null, state: expect.objectContaining({ phase: 'unknown' }) })]);
     expect(JSON.parse((await controller.cli(['discovered', '--json'])).stdout)).toEqual([]);
     const onDisk = StoreData.parse(JSON.parse(readFileSync(join(controller.dataDir, 'store.json'), 'utf8')));
     expect(Object.keys(onDisk.nodes)).toEqual(['n001']);

@@ -22,7 +22,9 @@
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { musterBin, requireBuild } from '../helpers/controller.js';
-import type { Event, NodeState, Transition } from '../../shared/protocol.js';
+import type { CliJson } from '../../shared/cli-output.js';
+import type { Event, NodeState } from '../../shared/protocol.js';
+import { expectCliJson } from '../helpers/cli-json.js';
 import { LabBmc } from './bmc.js';
 import type { Firmware } from './firmware.js';
 import { labImage } from './image.js';
@@ -60,7 +62,7 @@ export interface LabReport {
   nodes: Record<string, { state: NodeState; actions: Event[]; console: Event[]; consoleTail: string[] }>;
   bmcActions: string[];
   /** The uefi node's journal (`muster history`) up to the proxy-mode boot. */
-  offlineNodeHistory: Transition[];
+  offlineNodeHistory: CliJson<'history'>;
   /** The uefi node stayed frozen while offline: nobody resumed or reset it. */
   offlineNodeStillFrozen: boolean;
   /** What the site's DHCP server logged (proxy mode). */
@@ -171,7 +173,7 @@ export class Lab {
     const biosDead = watch.eventsOf(bios, 'transition').find((e) => e.details.axis === 'liveness' && e.details.to === 'dead');
     log(`${bios} was found dead by: ${biosDead?.message ?? '?'}`);
     const offlineState = await watch.until(`${uefi} dead (silent while frozen)`, 60_000, () => (watch.states.get(uefi)?.liveness === 'dead' ? watch.states.get(uefi) : null));
-    const offlineNodeHistory = JSON.parse((await cli(['history', uefi, '--json'])).stdout) as Transition[];
+    const offlineNodeHistory = expectCliJson('history', (await cli(['history', uefi, '--json'])).stdout);
     const offlineNodeStillFrozen = !(await vm('uefi').running());
     const offlineActions = watch.eventsOf(uefi, 'action');
 

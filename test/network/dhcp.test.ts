@@ -13,6 +13,8 @@ import type { z } from 'zod';
 import { NetworkConfig } from '../../controller/network/config.js';
 import { ProvisioningNetwork } from '../../controller/network/service.js';
 import type { Event } from '../../shared/protocol.js';
+import { expectCliJson } from '../helpers/cli-json.js';
+import { runCli } from '../helpers/controller.js';
 import { startInProc, type InProc } from '../helpers/inproc.js';
 import type { Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -169,6 +171,10 @@ describe.skipIf(!root)('provisioning network on a real bridge', () => {
       const shown = await c.client.request('dhcp-show');
       expect(shown).toEqual(net.renderedConfig());
       expect(shown.config).toContain('dhcp-range=10.99.0.100,10.99.0.199');
+      // The CLI's --json forms of both (times as ISO-8601).
+      const cliLeases = expectCliJson('dhcp leases', (await runCli(c.running.mqttUrl, ['dhcp', 'leases', '--json'])).stdout);
+      expect(cliLeases.find((l) => l.mac === N002)).toMatchObject({ node: 'n002', expiresAt: expect.stringMatching(/Z$/) });
+      expect(expectCliJson('dhcp show', (await runCli(c.running.mqttUrl, ['dhcp', 'show', '--json'])).stdout)).toEqual(shown);
     });
 
     it('starts dnsmasq again when it dies', async () => {

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { osImageKey, sha256File } from '../../controller/provision/os-image.js';
 import { ensureBuilt } from '../helpers/bundle.js';
+import { expectCliJson } from '../helpers/cli-json.js';
 import { requireBuild, runCli } from '../helpers/controller.js';
 import { startInProc, type InProc } from '../helpers/inproc.js';
 
@@ -54,6 +55,8 @@ describe('muster image build', () => {
     // The real CLI: the same inputs are a cache hit, and the list shows kind, size and checksum.
     const cli = await runCli(c.running.mqttUrl, ['image', 'build', 'ramos']);
     expect(cli.stdout).toContain(`image ramos: cached (${first.manifest.key}); root ${(root.sizeBytes / 1048576).toFixed(1)} MB sha256 ${root.sha256}`);
+    const built = expectCliJson('image build', (await runCli(c.running.mqttUrl, ['image', 'build', 'ramos', '--json'])).stdout);
+    expect(built).toMatchObject({ cached: true, image: { name: 'ramos', addedAt: expect.stringMatching(/Z$/) } });
     const list = await runCli(c.running.mqttUrl, ['image', 'list']);
     expect(list.stdout).toMatch(new RegExp(`ramos\\s+netboot\\s+diskless\\s+${((kernel.sizeBytes + root.sizeBytes) / 1048576).toFixed(1)} MB\\s+${root.sha256.slice(0, 16)}`));
   }, FIRST_BUILD_MS + 120_000);

@@ -8,9 +8,11 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
+import type { NodeStateJson } from '../../shared/cli-output.js';
 import { Event, Transition } from '../../shared/protocol.js';
 import { Topics } from '../../shared/topics.js';
 import { Swarm } from '../../bench/soak-swarm-client.js';
+import { expectCliJson } from '../helpers/cli-json.js';
 import type { ControllerProc } from '../helpers/controller.js';
 import { until } from './lib.js';
 
@@ -73,15 +75,12 @@ export async function defineNodes(controller: ControllerProc, dir: string, count
   await controller.cli(['import', csv]);
 }
 
-export interface NodeRow {
-  node: string;
-  liveness: string;
-  phase: string;
-  admin: string;
-}
+/** A node's name and its state, as `muster nodes --json` has them. */
+export type NodeRow = { node: string } & NodeStateJson;
 
 export async function nodeRows(controller: ControllerProc): Promise<NodeRow[]> {
-  return JSON.parse((await controller.cli(['--timeout', '10', 'nodes', '--json'])).stdout) as NodeRow[];
+  const rows = expectCliJson('nodes', (await controller.cli(['--timeout', '10', 'nodes', '--json'])).stdout);
+  return rows.map((r) => ({ node: r.node, ...r.state }));
 }
 
 /** Resolves when all `count` nodes are alive in `run` (undefined otherwise, for `until`). */

@@ -24,15 +24,23 @@ function mustGet(ctx: Context, name: string) {
 function row(ctx: Context, build: BuildService, name: string): NodeRow {
   const n = ctx.nodes.get(name)!;
   const s = ctx.nodeStates.get(name);
+  // A node without a state yet has been as it is since it was defined.
+  const at = n.createdAt;
   return {
     node: name,
     groups: n.groups,
     phase: s?.phase ?? 'unknown',
+    phaseSince: s?.phaseSince ?? at,
     liveness: s?.liveness ?? 'dead',
+    livenessSince: s?.livenessSince ?? at,
     admin: s?.admin ?? 'online',
+    adminSince: s?.adminSince ?? at,
+    adminBy: s?.adminBy ?? null,
     reason: s?.reason ?? null,
     power: s?.power ?? 'unknown',
-    since: s?.since ?? n.createdAt,
+    powerSince: s?.powerSince ?? at,
+    faults: s?.faults ?? 0,
+    since: s?.since ?? at,
     agentId: n.agentId,
     image: n.image,
     build: build.latest(name),
