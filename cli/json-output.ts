@@ -7,6 +7,7 @@ import { HOLDS, msToIso, type CliJson, type CliJsonOutput, type NodeStateJson } 
 import { Admin, Liveness, Phase, type Event, type Transition } from '../shared/protocol.js';
 import type {
   BiosDiffRow,
+  BuildLatest,
   BuildStatusRow,
   DhcpLease,
   DiscoveredAgent,
@@ -63,8 +64,11 @@ export const nodeRowJson = (r: NodeRow): CliJson<'nodes'>[number] => ({
   agentId: r.agentId,
   image: r.image,
   state: stateJson(r),
+  build: buildJson(r.build),
   ...(r.next === undefined ? {} : { next: r.next }),
 });
+
+const buildJson = (b: BuildLatest | null) => b && { ...b, at: msToIso(b.at) };
 
 export const shownNodeJson = (n: ShownNode): CliJson<'show'> => ({
   node: n.name,
@@ -84,6 +88,7 @@ export const shownNodeJson = (n: ShownNode): CliJson<'show'> => ({
   state: n.state && stateJson(n.state),
   conflict: n.conflict && { agentId: n.conflict.agentId, reason: n.conflict.reason, since: msToIso(n.conflict.since) },
   next: n.next,
+  build: buildJson(n.build),
 });
 
 export const transitionJson = (t: Transition): CliJson<'history'>[number] => ({ ...t, at: msToIso(t.at) });

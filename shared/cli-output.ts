@@ -69,6 +69,14 @@ export const PowerResultJson = z.strictObject({
   ms: z.number().nonnegative(),
 });
 
+/** A node's build's last word since the controller started (`nodes`, `show`). */
+const BuildLatestJson = z.strictObject({
+  system: z.string().nullable(),
+  state: z.enum(['prepared', 'building', 'done', 'failed']),
+  detail: z.string(),
+  at: IsoTime,
+});
+
 const ImageJson = z.strictObject({
   name: z.string(),
   detail: z.string().optional(),
@@ -107,6 +115,7 @@ export const CLI_JSON = {
       agentId: AgentId.nullable(),
       image: z.string().nullable(),
       state: NodeStateJson,
+      build: BuildLatestJson.nullable(),
       /** With `--why` only. */
       next: NodeNext.nullable().optional(),
     }),
@@ -137,6 +146,7 @@ export const CLI_JSON = {
     state: NodeStateJson.nullable(),
     conflict: z.strictObject({ agentId: AgentId.nullable(), reason: z.string(), since: IsoTime }).nullable(),
     next: NodeNext.nullable(),
+    build: BuildLatestJson.nullable(),
   }),
   history: z.array(TransitionJson),
   /** One object per line. */

@@ -12,16 +12,18 @@ export function registerBuildCommands(program: Command): void {
   const image = program.command('image').description('the build systems\' image catalog');
   image
     .command('add <name>')
-    .description('add an image to the netboot catalog (paths are read by the controller)')
+    .description('add an image to the netboot catalog, or with --disk to the disk catalog (paths are read by the controller)')
     .requiredOption('--kernel <file>', 'kernel file')
-    .requiredOption('--initrd <file>', 'initrd file')
+    .requiredOption('--initrd <file>', 'initrd file (for --disk: the installer, muster\'s initramfs)')
+    .option('--disk <file>', "gzip'd raw disk image the disk build system's installer writes (GPT, ESP + root)")
     .option('--cmdline <text>', 'kernel command line (muster adds muster.controller= and the node\'s interfaces)')
     .option('--diskless', 'the image is the node\'s system (runs from RAM): boot it every time, never release to disk')
     .option('--replace', 'replace an image of the same name')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  muster image add rocky9 --kernel /srv/img/vmlinuz --initrd /srv/img/initrd.img --cmdline "console=ttyS0,115200"\n')
-    .action(async (name: string, o: { kernel: string; initrd: string; cmdline?: string; diskless?: boolean; replace?: boolean; json?: boolean }, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request('image-add', { name, kernel: resolve(o.kernel), initrd: resolve(o.initrd), cmdline: o.cmdline, diskless: !!o.diskless, replace: !!o.replace }));
+    .action(async (name: string, o: { kernel: string; initrd: string; disk?: string; cmdline?: string; diskless?: boolean; replace?: boolean; json?: boolean }, cmd: Command) => {
+      const disk = o.disk === undefined ? {} : { disk: resolve(o.disk), system: 'disk' };
+      const r = await withController(cmd, (c) => c.request('image-add', { name, kernel: resolve(o.kernel), initrd: resolve(o.initrd), ...disk, cmdline: o.cmdline, diskless: !!o.diskless, replace: !!o.replace }));
       if (o.json) return printJson('image add', imageJson(r));
       process.stdout.write(`image ${name} added\n`);
     });

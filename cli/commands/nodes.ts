@@ -4,7 +4,7 @@ import { historyCause } from '../../shared/history-text.js';
 import { compressNodeRange } from '../../shared/noderange-compress.js';
 import { formatInterfaces } from '../../shared/node-network.js';
 import { Axis } from '../../shared/protocol.js';
-import type { PowerReplaced, ShownNode } from '../../shared/verbs/results.js';
+import type { NodeRow, PowerReplaced, ShownNode } from '../../shared/verbs/results.js';
 import { ago, isoTime, table } from '../format.js';
 import { useColor, withController } from '../session.js';
 import { discoveredJson, nodeRowJson, printJson, shownNodeJson, transitionJson } from '../json-output.js';
@@ -21,7 +21,7 @@ export function registerNodeCommands(program: Command): void {
       if (o.json) return printJson('nodes', rows.map(nodeRowJson));
       const now = Date.now();
       const head = ['NODE', 'PHASE', 'LIVENESS', 'ADMIN', 'POWER', 'SINCE', 'GROUPS', 'REASON'];
-      const cells = (r: (typeof rows)[number]) => [r.node, r.phase, r.liveness, r.admin, r.power, ago(r.since, now), r.groups.join(','), r.reason ?? ''];
+      const cells = (r: (typeof rows)[number]) => [r.node, phaseCell(r), r.liveness, r.admin, r.power, ago(r.since, now), r.groups.join(','), r.reason ?? ''];
       process.stdout.write(
         (o.why ? table([...head, 'NEXT'], rows.map((r) => [...cells(r), r.next?.summary ?? '-']), { color: useColor() }) : table(head, rows.map(cells), { color: useColor() })) + '\n',
       );
@@ -178,6 +178,12 @@ export function parseSince(text: string, now = Date.now()): number {
   return now - ago;
 }
 
+/** The phase, or how far a running build is when its build system says (`build 45%`). */
+function phaseCell(r: NodeRow): string {
+  const percent = r.build?.state === 'building' ? /^(\d{1,3})%/.exec(r.build.detail)?.[1] : undefined;
+  return percent === undefined ? r.phase : `build ${percent}%`;
+}
+
 function formatShow(n: ShownNode): string {
   const s = n.state;
   const lines: string[] = [];
@@ -192,6 +198,7 @@ function formatShow(n: ShownNode): string {
     add('faults', s.faults);
   }
   if (n.next) add('next', n.next.summary);
+  if (n.build) add('build', `${n.build.system ?? '-'} ${n.build.state}: ${n.build.detail} (${isoTime(n.build.at)})`);
   if (n.conflict) add('conflict', `${n.conflict.reason} (since ${isoTime(n.conflict.since)}): automatic actions held until an admin decides (muster assign --force, muster conflict clear)`);
   add('agent', n.agentId);
   const { ids } = n;

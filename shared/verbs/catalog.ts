@@ -157,6 +157,8 @@ export const VERBS = {
       name: z.string().min(1).max(64),
       kernel: z.string().min(1).max(4096),
       initrd: z.string().min(1).max(4096),
+      /** The gzip'd disk image the `disk` build system's installer writes. */
+      disk: z.string().min(1).max(4096).optional(),
       cmdline: z.string().max(2048).optional(),
       diskless: z.boolean().default(false),
       replace: z.boolean().default(false),

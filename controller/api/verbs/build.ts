@@ -6,7 +6,7 @@ export function buildVerbs(build: BuildService) {
     verb('images', async () => build.images()),
     // A long request (minutes the first time); progress goes out as `build` events.
     verb('image-build', async ({ name, ...inputs }, _ctx, { user }) => build.buildImage(name, inputs, `admin ${user}`)),
-    verb('image-add', async ({ name, kernel, initrd, cmdline, diskless, replace, system }) => build.addImage(name, { kernel, initrd, cmdline, diskless }, replace, system)),
+    verb('image-add', async ({ name, kernel, initrd, disk, cmdline, diskless, replace, system }) => build.addImage(name, { kernel, initrd, cmdline, diskless, ...(disk && { disk }) }, replace, system)),
     verb('build', async ({ range }, ctx, { user }) => {
       const nodes = ctx.nodes.resolve(range);
       return { results: await build.build(nodes, user) };
