@@ -228,14 +228,14 @@ describe('dashboard actions by role', () => {
     // The simulated console echoes what its writer types (Enter as CR), on the live topic every reader sees.
     await expect.poll(() => text('#node-console')).toMatch(/\necho-from-the-page\nnext$/);
     const writer = (await admin.request('consoles', {})).find((c) => c.node === 'demo04')!.writer;
-    expect(writer).toMatch(/^muster-web-/);
+    expect(writer).toBe('bob@dashboard');
 
     // The CLI's connection forces its way in: the page's next key is refused and the view goes read-only.
     const taken = await admin.request('console-attach', { node: 'demo04', force: true });
     expect(taken.displaced).toBe(writer);
     await page.locator('#node-console').press('x');
     await expect.poll(() => text('#console-mode')).toBe('read-only');
-    expect(await text('#console-note')).toContain('is not the console writer');
+    expect(await text('#console-note')).toContain('not the console writer (admin@');
     // Attaching without force is refused while the other writer holds it; take over works.
     await page.click('#console-attach');
     await expect.poll(() => text('#console-note')).toContain('console is attached read-write by');

@@ -106,7 +106,8 @@ export class ConsoleView {
   private async attach(force: boolean): Promise<void> {
     this.show('', force ? 'taking over…' : 'attaching…');
     try {
-      const r = await this.link.request('console-attach', { node: this.node, force });
+      // A browser cannot name its host: others see the writer as `user@dashboard`.
+      const r = await this.link.request('console-attach', { node: this.node, force, host: 'dashboard' });
       if (this.closed) return;
       this.writer = true;
       this.show('ok', r.displaced ? `attached read-write, displacing ${r.displaced}` : 'attached read-write: type in the console');
