@@ -93,11 +93,15 @@ export const shownNodeJson = (n: ShownNode): CliJson<'show'> => ({
 
 export const transitionJson = (t: Transition): CliJson<'history'>[number] => ({ ...t, at: msToIso(t.at) });
 
-/** A `transition` event's details are a journal line; other kinds' are their own evidence, as published. */
+/**
+ * A `transition` event's details are a journal line; other kinds' are their own evidence, as
+ * published, with the one time among them (`degraded`'s `since`) as ISO-8601 too.
+ */
 export const eventJson = (e: Event): CliJson<'watch'> => {
   const common = { at: msToIso(e.at), agentId: e.agentId, message: e.message };
   if (e.kind === 'transition') return { kind: 'transition', node: e.node!, ...common, details: transitionJson(e.details as Transition) };
-  return { kind: e.kind, node: e.node, ...common, details: e.details };
+  const since = e.details.since;
+  return { kind: e.kind, node: e.node, ...common, details: e.kind === 'degraded' && typeof since === 'number' ? { ...e.details, since: msToIso(since) } : e.details };
 };
 
 /** Every key counted, 0 where no node is. */
