@@ -7,18 +7,24 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import { stateClass } from '../../controller/http/dashboard/state-classes.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { simAgent } from '../helpers/inproc.js';
+import { installReportUrl } from '../helpers/install-report.js';
+import { tempDir } from '../helpers/tmp.js';
 import { launchChromium, type Browser } from './browser.js';
 import { startDashboardController, type DashboardController } from './controller.js';
 
 let ctl: DashboardController;
 let browser: Browser;
 let page: Page;
+const images = tempDir('muster-dashboard-images-');
 
 beforeAll(async () => {
   // The browser first: the page should see the nodes' first boot, not only its end.
   browser = await launchChromium();
-  ctl = await startDashboardController({ demo: 6 });
+  // A group built by the disk system, for the build's progress on the node page.
+  ctl = await startDashboardController({ demo: 6, build: { groups: { disky: 'disk' }, imageDirs: [images.dir] } } as never);
   page = await browser.context.newPage();
   page.setDefaultTimeout(10_000);
   const errors: string[] = [];
@@ -30,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await ctl?.stop();
+  images.remove();
 });
 
 /** The colour the canvas shows inside a node's cell (left of its label), as #rrggbb. */
@@ -160,5 +167,24 @@ describe('dashboard, live', () => {
     } finally {
       await agent.link.stop();
     }
+  });
+  test("the node page shows its build's last word as the installer reports it", async () => {
+    const file = (name: string) => {
+      writeFileSync(join(images.dir, name), `${name} bytes`);
+      return join(images.dir, name);
+    };
+    await ctl.client.request('image-add', { name: 'deb', kernel: file('vmlinuz'), initrd: file('installer.img'), disk: file('disk.img.gz'), system: 'disk' });
+    const mac = '52:54:00:00:45:02';
+    await ctl.client.request('define', { range: 'd45', settings: [`mac=${mac}`, 'groups=disky', 'image=deb'] });
+    await page.fill('#filter-text', 'd45');
+    await page.press('#filter-text', 'Enter');
+    await expect.poll(() => page.locator('#node-title').textContent()).toBe('d45');
+    expect(await page.locator('#node-build').isHidden()).toBe(true);
+    await ctl.client.request('build', { range: 'd45' });
+    await expect.poll(() => page.locator('#node-build').textContent()).toBe('build: disk prepared: d45 prepared to build image deb with disk (anonymous)');
+    const report = await installReportUrl(ctl.running.httpUrl!, mac);
+    await fetch(report, { method: 'POST', body: 'progress 45 writing image to /dev/sda' });
+    await expect.poll(() => page.locator('#node-build').textContent()).toBe('build: disk building: 45% writing image to /dev/sda');
+    await page.fill('#filter-text', '');
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Event } from '../../shared/protocol.js';
 import { requireBuild, runCli } from '../helpers/controller.js';
 import { startInProc, type InProc } from '../helpers/inproc.js';
+import { installReportUrl } from '../helpers/install-report.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
@@ -34,19 +35,11 @@ afterAll(async () => {
   tmp.remove();
 });
 
-/** What the installer posts to: the report URL on the kernel line of the node's boot script. */
-async function reportUrl(mac: string): Promise<string> {
-  const script = await (await fetch(`${c.running.httpUrl}/disk/boot/${mac}.ipxe`)).text();
-  const url = / muster\.install\.report=(\S+)/.exec(script)?.[1];
-  if (!url) throw new Error(`no report URL in the boot script: ${script}`);
-  return url.replace(/^http:\/\/[^/]+/, c.running.httpUrl!);
-}
-
 it('shows a disk build going from prepared through 45% to done in nodes and show, and its end as a build event', async () => {
   const cli = (...args: string[]) => runCli(c.running.mqttUrl, args);
   await cli('define', 'd45', `mac=${MAC}`, 'groups=disky', 'image=deb');
   await cli('build', 'd45');
-  const post = async (body: string) => expect((await fetch(await reportUrl(MAC), { method: 'POST', body })).status).toBe(200);
+  const post = async (body: string) => expect((await fetch(await installReportUrl(c.running.httpUrl!, MAC), { method: 'POST', body })).status).toBe(200);
 
   await post('progress 45 writing image to /dev/sda');
   expect((await cli('nodes', 'd45')).stdout).toMatch(/^d45\s+build 45%\s/m);

@@ -9,7 +9,7 @@
 import { historyCause } from '../../../shared/history-text.js';
 import type { NodeNext, NodeState } from '../../../shared/protocol.js';
 import { HISTORY_AXES } from '../../../shared/wire.js';
-import type { HwlogIssue } from '../../../shared/verbs/results.js';
+import type { BuildLatest, HwlogIssue } from '../../../shared/verbs/results.js';
 import { ConsoleView } from './console-view.js';
 import { h } from './dom.js';
 import { ago, bytes, clock } from './format.js';
@@ -27,6 +27,7 @@ export class NodePanel {
   private actions: NodeActions | null = null;
   private stateBox: HTMLElement | null = null;
   private nextBox: HTMLElement | null = null;
+  private buildBox: HTMLElement | null = null;
   private historyBox: HTMLElement | null = null;
   private historyAxis: HTMLSelectElement | null = null;
   private hwlogBox: HTMLElement | null = null;
@@ -59,6 +60,7 @@ export class NodePanel {
     this.node = node;
     this.stateBox = h('div', { class: 'kv', id: 'node-state' });
     this.nextBox = h('p', { id: 'node-next' }, h('span', { class: 'muted' }, 'loading…'));
+    this.buildBox = h('p', { id: 'node-build', hidden: true });
     this.historyBox = h('div', { id: 'node-history' }, h('p', { class: 'muted' }, 'loading…'));
     this.historyAxis = h('select', { id: 'history-axis', 'aria-label': 'history axis' }, h('option', { value: '' }, 'every axis'), ...HISTORY_AXES.map((a) => h('option', { value: a }, a)));
     this.historyAxis.addEventListener('change', () => void this.loadHistory(node));
@@ -73,7 +75,7 @@ export class NodePanel {
     closeBtn.addEventListener('click', () => this.close());
     this.root.replaceChildren(
       h('header', { class: 'panel-head' }, h('h2', { id: 'node-title' }, node), closeBtn),
-      h('section', {}, h('h3', {}, 'Next'), this.nextBox),
+      h('section', {}, h('h3', {}, 'Next'), this.nextBox, this.buildBox),
       h('section', {}, h('h3', {}, 'Actions'), this.actions.root),
       h('section', {}, h('h3', {}, 'State'), this.stateBox),
       h('section', {}, h('h3', {}, 'Identifiers and mappings'), ids),
@@ -107,7 +109,7 @@ export class NodePanel {
   event(kind: string, node: string | null): void {
     if (node !== this.node || !node) return;
     if (kind === 'transition' || kind === 'action') void this.loadHistory(node);
-    if (kind === 'transition' || kind === 'action' || kind === 'policy') void this.loadNext(node);
+    if (kind === 'transition' || kind === 'action' || kind === 'policy' || kind === 'build') void this.loadNext(node);
     if (kind === 'hwlog') void this.loadHwlog(node);
   }
 
@@ -115,10 +117,19 @@ export class NodePanel {
   private async loadNext(node: string): Promise<void> {
     try {
       const n = await this.link.request('show', { node });
-      if (node === this.node) this.renderNext(n.next);
+      if (node !== this.node) return;
+      this.renderNext(n.next);
+      this.renderBuild(n.build);
     } catch (err) {
       if (node === this.node) this.nextBox?.replaceChildren(problem(err));
     }
+  }
+
+  /** Its build's last word (`disk building: 45% writing image to /dev/sda`), when it has one. */
+  private renderBuild(build: BuildLatest | null): void {
+    if (!this.buildBox) return;
+    this.buildBox.hidden = build === null;
+    this.buildBox.replaceChildren(build ? `build: ${build.system ?? ''} ${build.state}: ${build.detail}` : '');
   }
 
   private renderNext(next: NodeNext | null): void {
@@ -150,6 +161,7 @@ export class NodePanel {
       const n = await this.link.request('show', { node });
       if (node !== this.node) return;
       this.renderNext(n.next);
+      this.renderBuild(n.build);
       const fp = n.fingerprint;
       box.replaceChildren(
         ...kv([
