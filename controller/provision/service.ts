@@ -109,8 +109,9 @@ export class BuildService implements Extension {
         nodeByMac: (mac) => this.nodeByMac(mac),
         log: (m) => ctx.log.warn(m),
         onReport: (node, outcome, detail) => {
-          const state = outcome === 'progress' ? 'building' : outcome;
-          this.told(node, null, `${node} build ${outcome === 'progress' ? detail : `${state}: ${detail}`}`, { system: this.disk.name, state, ...(outcome === 'progress' ? { progress: detail } : { detail }) });
+          const system = this.disk.name;
+          if (outcome === 'progress') this.told(node, null, `${node} build ${detail}`, { system, state: 'building', progress: detail });
+          else this.told(node, null, `${node} build ${outcome}: ${detail}`, { system, state: outcome, detail });
           if (outcome === 'done') ctx.events.emit('node:booting', { node, what: 'its installer wrote its disk and reboots into it', at: ctx.now() });
         },
       }),
