@@ -122,6 +122,10 @@ export class BuildService implements Extension {
       // A machine just identified, running muster's boot image (phase kernel), not its installed OS.
       if (newBinding && hello?.phase === 'kernel' && ctx.nodes.get(node)?.image && this.autoBuilds(node)) void this.handOff(node, hello.fingerprint.firmware?.bootMode ?? null);
     });
+    // A node defined again under the same name starts without the old one's build word.
+    this.events.on('node:changed', ({ node, change }) => {
+      if (change === 'removed') this.latestByNode.delete(node);
+    });
     this.events.on('node:transition', (t) => {
       if (t.axis === 'phase' && t.to === 'run') void this.releaseIfBuilding(t.node);
     });

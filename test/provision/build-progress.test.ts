@@ -62,4 +62,9 @@ it('shows a disk build going from prepared through 45% to done in nodes and show
   const failed = await until('the failed event', () => events.find((e) => e.node === 'd45' && e.details.state === 'failed'));
   expect(failed.details.detail).toBe('install failed: no disk matches the rule size>=100G (disks: sda 10.7 GB)');
   expect((await cli('show', 'd45')).stdout).toMatch(/^build\s+disk failed: install failed: no disk matches/m);
+
+  // Removed and defined again: a new node, with no build word of the old one's.
+  await cli('undefine', 'd45');
+  await cli('define', 'd45', `mac=${MAC}`, 'groups=disky');
+  expect((JSON.parse((await cli('show', 'd45', '--json')).stdout) as { build: unknown }).build).toBeNull();
 });
