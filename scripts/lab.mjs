@@ -26,4 +26,5 @@ await build({
   // test/helpers/controller.ts finds the repository from its own directory.
   define: { 'import.meta.dirname': JSON.stringify(join(root, 'test', 'helpers')) },
 });
-run(process.execPath, [outfile]);
+// `npm run lab -- --build disk`: the runner takes the arguments after `--`.
+run(process.execPath, [outfile, ...process.argv.slice(2)]);

@@ -12,7 +12,8 @@ import { timelineSummary } from './timeline.js';
 const started = Date.now();
 const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s`;
 const log = (line: string) => process.stdout.write(`${stamp()}  ${line}\n`);
-const { values } = parseArgs({ options: { build: { type: 'string' }, firmware: { type: 'string', default: 'bios' } } });
+const { values } = parseArgs({ options: { build: { type: 'string' }, firmware: { type: 'string' } } });
+const firmware = values.firmware ?? 'bios';
 const SYSTEMS: readonly string[] = ['netboot', 'disk'];
 // The scenario's network offers snponly.efi, not the signed chain: no Secure Boot here (the lab has it).
 const FIRMWARES: readonly string[] = ['bios', 'uefi'];
@@ -20,8 +21,12 @@ if (values.build !== undefined && !SYSTEMS.includes(values.build)) {
   process.stderr.write(`lab: --build must be one of ${SYSTEMS.join(', ')}, not "${values.build}"\n`);
   process.exit(2);
 }
-if (!FIRMWARES.includes(values.firmware!)) {
-  process.stderr.write(`lab: --firmware must be one of ${FIRMWARES.join(', ')}, not "${values.firmware}"\n`);
+if (!FIRMWARES.includes(firmware)) {
+  process.stderr.write(`lab: --firmware must be one of ${FIRMWARES.join(', ')}, not "${firmware}"\n`);
+  process.exit(2);
+}
+if (values.firmware !== undefined && values.build === undefined) {
+  process.stderr.write('lab: --firmware goes with --build (the lab has its own three VMs)\n');
   process.exit(2);
 }
 
@@ -53,7 +58,7 @@ async function buildScenario(system: LabBuildSystem, firmware: Firmware): Promis
 
 let code = 0;
 try {
-  await (values.build ? buildScenario(values.build as LabBuildSystem, values.firmware as Firmware) : lab());
+  await (values.build ? buildScenario(values.build as LabBuildSystem, firmware as Firmware) : lab());
 } catch (err) {
   process.stderr.write(`lab failed: ${(err as Error).message}\n`);
   code = 1;
