@@ -4,6 +4,7 @@
  * would otherwise keep its output open and the call would outlive its deadline).
  */
 import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
@@ -80,8 +81,9 @@ export function runProgram(cmd: string, args: readonly string[], opts: RunOption
     if (opts.onStderrLine) {
       const onLine = opts.onStderrLine;
       let partial = '';
+      const decoder = new StringDecoder('utf8'); // a character split across reads stays whole
       child.stderr!.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
+        const lines = (partial + decoder.write(chunk)).split('\n');
         partial = lines.pop()!;
         for (const l of lines) if (l.trim()) onLine(l);
       });

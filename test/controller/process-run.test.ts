@@ -19,6 +19,13 @@ describe('runProgram (real processes)', () => {
     expect(r).toEqual({ code: 3, signal: null, stdout: 'got hello\n', stderr: 'oops\n' });
   });
 
+  it('hands stderr lines whole when a UTF-8 character is split across two writes', async () => {
+    const lines: string[] = [];
+    // The pause makes the two halves of → arrive as two reads.
+    await runProgram('sh', ['-c', "printf 'eth0 \\342\\206' >&2; sleep 0.3; printf '\\222 leaf7\\n' >&2"], { signal: new AbortController().signal, onStderrLine: (l) => lines.push(l) });
+    expect(lines).toEqual(['eth0 → leaf7']);
+  });
+
   it('kills a program that writes more than the cap, and says so', async () => {
     const err = await runProgram('sh', ['-c', 'head -c 100000 /dev/zero; sleep 30'], { signal: new AbortController().signal, maxOutputBytes: 10_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunError);

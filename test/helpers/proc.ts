@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 
 /** A child process whose output is collected, with a way to wait for a line in it. */
 export interface Proc {
@@ -19,12 +20,13 @@ export function start(cmd: string, args: string[], opts: SpawnOptions = {}): Pro
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   let out = '';
   const waiters: Array<() => void> = [];
-  const onData = (d: Buffer) => {
-    out += d.toString('utf8');
+  // One decoder per stream: a UTF-8 character split across two reads must not become two U+FFFD.
+  const collect = (decoder: StringDecoder) => (d: Buffer) => {
+    out += decoder.write(d);
     for (const w of [...waiters]) w();
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  child.stdout?.on('data', collect(new StringDecoder('utf8')));
+  child.stderr?.on('data', collect(new StringDecoder('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
       for (const w of [...waiters]) w();
