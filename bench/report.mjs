@@ -7,6 +7,9 @@ const f2 = (x) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x.
 const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS');
 
 /** Peers' published defaults for detecting a dead node, beside ours. */
+/** Peers' published takeover times for a dead controller's nodes (issue 24), beside the simulated ones. */
+export const PEER_TAKEOVER = 'Ironic: conductor heartbeat 10 s, timeout 60 s; confluent collective ~10 s; xCAT by hand';
+
 export const PEER_DETECTION = 'Slurm SlurmdTimeout 300 s; Kubernetes node grace 40 s; Cray heartbeat 60 s; Warewulf 2 intervals (never acts)';
 
 /** @returns {{ figure: string, value: string, peer: string, target: string, verdict: string, command: string }[]} */
@@ -85,6 +88,34 @@ export function buildTable(r) {
     row('8 dashboard state filter', `${f0(p.filterMs)} ms (${f0(p.deadShown)} dead shown)`, '', '< 500 ms', p.filterMs < 500, d.command);
     row('8 dashboard scroll to the end', `${f0(p.scrollMs)} ms`, '', '< 200 ms', p.scrollMs < 200, d.command);
     row(`8 node model select + counts, ${n} nodes`, `${f1(d.modelMs)} ms`, '', '< 200 ms', d.modelMs < 200, d.modelCommand);
+  }
+  if (r.federationSim) {
+    const f = r.federationSim;
+    const s1 = (ms) => `${f1(ms / 1000)} s`;
+    for (const run of f.runs.filter((x) => x.fault === 'kill')) {
+      const m = run.movedNodes;
+      row(
+        `9 federation sim: ${f0(f.nodes)} nodes, ${run.controllers} controllers, kill -9 one`,
+        `moves ${f0(m.mean)} nodes (${f1(m.meanPercent)} %, ${f0(m.min)}-${f0(m.max)}; ≤ ${f0(run.mostTakenByOne)} to one survivor; ${f0(run.movedElsewhere)} others); owned again p50 ${s1(run.nodeOwnedAgainMs.p50)}, p99 ${s1(run.nodeOwnedAgainMs.p99)}; all ${s1(run.allOwnedAgainMs.p99)} p99, ${s1(run.allOwnedAgainMs.max)} max`,
+        PEER_TAKEOVER,
+        '≤ 10 s, only its nodes',
+        run.allOwnedAgainMs.max <= 10_000 && run.movedElsewhere === 0,
+        `${f.command}; node-weighted times from the kill to the claim applied`,
+      );
+    }
+    const cut = f.runs.filter((x) => x.fault === 'cutoff');
+    if (cut.length > 0) {
+      const gap = Math.min(...cut.map((x) => x.minFenceToClaimMs));
+      const worst = Math.max(...cut.map((x) => x.allOwnedAgainMs.max));
+      row(
+        `9 federation sim: one cut off from the database (${cut.map((x) => x.controllers).join(', ')} controllers)`,
+        `fenced ≥ ${s1(gap)} before the first claim of its partitions; all owned again ≤ ${s1(worst)}`,
+        '',
+        'fenced before any claim; ≤ 10 s',
+        gap > 0 && worst <= 10_000 && cut.every((x) => x.movedElsewhere === 0),
+        `${f.command}; steady clocks drifting ±${cut[0].options.driftPpm} ppm`,
+      );
+    }
   }
   return rows;
 }

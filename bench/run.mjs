@@ -1,5 +1,5 @@
 // muster's benchmark suite: muster against peers measured in the same run (issue 10).
-//   node bench/run.mjs [--quick|--full] [--only ceiling,steady,cluster,power,journal,agent,dashboard]
+//   node bench/run.mjs [--quick|--full] [--only ceiling,steady,cluster,power,journal,agent,dashboard,federation]
 // Quick (default): 1,500 agents, a few minutes. Full: the 10,000-node figures.
 // Prints a table and writes bench/results.json. Build first (node scripts/build.mjs).
 import { execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { TARGETS, ceiling } from './scenarios/ceiling.mjs';
 import { bareSteady, musterCluster } from './scenarios/cluster.mjs';
 import { dashboardFigures } from './scenarios/dashboard.mjs';
 import { journalAppends } from './scenarios/journal.mjs';
+import { federationSimulation } from './scenarios/federation-sim.mjs';
 import { powerFanout } from './scenarios/power.mjs';
 import { buildTable, formatTable } from './report.mjs';
 
@@ -30,6 +31,7 @@ const MODES = {
     journal: { count: 100_000 },
     agentRuns: 20,
     dashboard: { nodes: 10_000 },
+    federation: { nodes: 160_000, controllerCounts: [3, 4, 6, 8, 12, 16], trials: 30 },
   },
   full: {
     ceiling: { agents: 1000, workers: 2, rates: [5000, 10000, 20000, 30000, 35000, 40000, 45000, 50000, 60000, 70000, 80000], stepMs: 6000 },
@@ -42,6 +44,7 @@ const MODES = {
     journal: { count: 200_000 },
     agentRuns: 20,
     dashboard: { nodes: 10_000 },
+    federation: { nodes: 160_000, controllerCounts: [3, 4, 6, 8, 12, 16], trials: 200 },
   },
 };
 const mode = full ? 'full' : 'quick';
@@ -101,6 +104,10 @@ await part('journal', async () => (results.journal = await journalAppends(cfg.jo
 await part('dashboard', async () => {
   log(`dashboard: ${cfg.dashboard.nodes} synthetic nodes in Chromium`);
   results.dashboard = await dashboardFigures({ ...cfg.dashboard, log });
+});
+await part('federation', async () => {
+  log(`federation: ${cfg.federation.nodes} nodes, failover simulated`);
+  results.federationSim = await federationSimulation({ ...cfg.federation, log });
 });
 results.loadAtEnd = load1();
 results.finishedAt = new Date().toISOString();

@@ -8,3 +8,5 @@ export { Journal } from '../../controller/store/journal.js';
 // The dashboard's 10,000-node figures: the same Chromium and page driver as test/dashboard.
 export { launchChromium } from '../../test/dashboard/browser.js';
 export { describeSyntheticFigures, measureSyntheticPage, timeModelSelect } from '../../test/dashboard/synthetic-figures.js';
+// Federation failover at 160,000 nodes: a simulation over the real ownership core.
+export { simulateFailover } from './federation-sim.js';
