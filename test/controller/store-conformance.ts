@@ -23,7 +23,7 @@ const node = (name: string, extra: Partial<NodeDefinition> = {}) => NodeDefiniti
 
 /** One record of every kind the controller keeps. */
 export function fill(d: StoreData): void {
-  d.nodes.n001 = node('n001', { groups: ['rack1'], power: 'ipmi://admin:pw@10.0.0.1', attrs: { rack: 'r1', note: 'quote " backslash \\ é \u2028' }, runtime: { phase: 'run', since: 5, nested: { a: [1, 2.5, null] } } });
+  d.nodes.n001 = node('n001', { groups: ['rack1'], power: 'ipmi://admin:pw@10.0.0.1', attrs: { rack: 'r1', note: 'quote " backslash \\ é \u2028 NUL \u0000 end' }, runtime: { phase: 'run', since: 5, nested: { a: [1, 2.5, null] } } });
   d.nodes.n002 = node('n002', { agentId: 'serial-2', tags: ['gpu'] });
   d.nodes.n010 = node('n010');
   d.agents['serial-2'] = { agentId: 'serial-2', firstSeen: 1, lastSeen: 2, bootId: 'b2', fingerprint: fingerprint(2), node: 'n002', credential: { hash: tokenHash('secret-2'), issuedAt: 3, bootId: 'b2', confirmedAt: 4, previousHash: null } };
@@ -185,7 +185,7 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreHa
 
     it('the journal keeps every field of a transition', async () => {
       const { journal } = await h.open();
-      const t: Transition = { node: 'n1', axis: 'action', from: null, to: 'power-cycle done', cause: 'quote " é', at: 1500, by: 'policy x', attempt: 2 };
+      const t: Transition = { node: 'n1', axis: 'action', from: null, to: 'power-cycle done', cause: 'quote " é NUL \u0000 end', at: 1500, by: 'policy x', attempt: 2 };
       journal.append(t);
       expect((await journal.history({ node: 'n1' })).transitions).toEqual([t]);
     });

@@ -52,7 +52,7 @@ export class PgJournal implements TransitionLog {
       try {
         await this.db.query(
           `INSERT INTO journal (node, axis, at, record)
-           SELECT n, a, t, r FROM unnest($1::text[], $2::text[], $3::float8[], $4::jsonb[]) WITH ORDINALITY AS x(n, a, t, r, i) ORDER BY i`,
+           SELECT n, a, t, r FROM unnest($1::text[], $2::text[], $3::float8[], $4::json[]) WITH ORDINALITY AS x(n, a, t, r, i) ORDER BY i`,
           [batch.map((t) => t.node), batch.map((t) => t.axis), batch.map((t) => t.at), batch.map((t) => JSON.stringify(t))],
         );
       } catch (err) {

@@ -12,18 +12,24 @@ export interface Migration {
 }
 
 /** Every store table has the same shape: a text key and the record as JSON (tables.ts maps them to `StoreData`). */
-const storeTables = (names: string[]) => names.map((name) => `CREATE TABLE ${name} (key text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);`);
+const STORE_TABLES = ['nodes', 'agents', 'users', 'agent_tokens', 'switches', 'switch_ports', 'hwlog_issues', 'bios_desired_groups', 'bios_desired_nodes', 'bios_reported', 'settings'];
 
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'store tables and the journal',
     sql: [
-      ...storeTables(['nodes', 'agents', 'users', 'agent_tokens', 'switches', 'switch_ports', 'hwlog_issues', 'bios_desired_groups', 'bios_desired_nodes', 'bios_reported', 'settings']),
+      ...STORE_TABLES.map((name) => `CREATE TABLE ${name} (key text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);`),
       // seq is the order of appends: the journal is read back in it.
       'CREATE TABLE journal (seq bigserial PRIMARY KEY, node text NOT NULL, axis text NOT NULL, at double precision NOT NULL, record jsonb NOT NULL);',
       'CREATE INDEX journal_node ON journal (node, seq);',
     ].join('\n'),
+  },
+  {
+    version: 2,
+    // jsonb cannot hold U+0000 in a string, which a reason or a DMI string may carry; json keeps the text as written.
+    name: 'records as json, which keeps every character',
+    sql: [...STORE_TABLES, 'journal'].map((name) => `ALTER TABLE ${name} ALTER COLUMN record TYPE json USING record::json;`).join('\n'),
   },
 ];
 

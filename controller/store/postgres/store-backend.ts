@@ -180,7 +180,7 @@ async function writeTable(c: pg.PoolClient, { layout, upserts, deletes }: TableC
   try {
     if (deletes.length > 0) await c.query(`DELETE FROM ${t} WHERE key = ANY($1::text[])`, [deletes]);
     if (upserts.length > 0) {
-      await c.query(`INSERT INTO ${t} (key, record) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (key) DO UPDATE SET record = EXCLUDED.record`, [upserts.map((u) => u[0]), upserts.map((u) => u[1])]);
+      await c.query(`INSERT INTO ${t} (key, record) SELECT * FROM unnest($1::text[], $2::json[]) ON CONFLICT (key) DO UPDATE SET record = EXCLUDED.record`, [upserts.map((u) => u[0]), upserts.map((u) => u[1])]);
     }
   } catch (err) {
     throw new Error(`table ${t}: ${(err as Error).message}`);
