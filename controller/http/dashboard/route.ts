@@ -98,10 +98,10 @@ export class DashboardRoute implements Extension {
   }
 
   private config(ctx: Context, req: http.IncomingMessage): DashboardConfig {
-    const { broker } = ctx.config;
+    const { brokers } = ctx.config;
     const { wsPort } = ctx;
-    const wsProblem = broker
-      ? `the controller uses the external broker ${redactedBroker(broker)}: point the page at its WebSocket listener`
+    const wsProblem = brokers
+      ? `the controller uses the external broker ${brokers.map(redactedBroker).join(', ')}: point the page at its WebSocket listener`
       : wsPort === null
         ? 'the controller was started without a WebSocket port (--ws-port)'
         : null;
