@@ -57,6 +57,8 @@ export const ControllerConfig = z
       .refine((urls) => new Set(urls).size === urls.length, 'brokers names a URL twice')
       .nullable()
       .default(null),
+    /** Refused with a pointer: one external broker is a list of one. */
+    broker: z.never({ error: 'external brokers are set as a list: brokers: [mqtt://HOST:PORT] (or --broker URL,URL…)' }).optional(),
     /**
      * What agents are told to use (`muster.controller=` on iPXE command lines): one URL or several
      * separated by commas. Default: the brokers, or the embedded broker's host and mqttPort.
