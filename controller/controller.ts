@@ -135,13 +135,22 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   };
   const loopback = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   if (config.brokers) {
-    bus = await BrokerSetBus.connect(config.brokers, {
+    const brokerSet = await BrokerSetBus.connect(config.brokers, {
       topics,
       clientId: controllerClientId(),
       onFailure: subscriberFailed,
       onError: (err) => log.debug({ err: err.message }, 'broker connection failed'),
-      onBrokerChange: (url, state) => (state === 'up' ? log.warn({ broker: url }, 'broker connected') : log.warn({ broker: url }, 'broker connection lost; reconnecting every second')),
+      onBrokerChange: (broker, state) => {
+        metrics.brokerConnected.set({ broker }, state === 'up' ? 1 : 0);
+        if (state === 'up') log.warn({ broker }, 'broker connected');
+        else log.warn({ broker }, 'broker connection lost; reconnecting every second');
+      },
     });
+    for (const { broker, connected } of brokerSet.brokers()) {
+      metrics.brokerConnected.set({ broker }, connected ? 1 : 0);
+      if (!connected) log.warn({ broker }, 'broker not reached yet; reconnecting every second');
+    }
+    bus = brokerSet;
     mqttUrls = config.brokers;
   } else {
     broker = await startEmbeddedBroker({

@@ -17,8 +17,11 @@ import { MqttBus, type MqttBusOptions } from './mqtt-bus.js';
 
 export interface BrokerSetOptions extends MqttBusOptions {
   topics: Topics;
-  /** Told when one broker's connection goes down or comes up (the bus's own listeners are told less: see onConnectionChange). */
-  onBrokerChange?: (url: string, state: 'up' | 'down') => void;
+  /**
+   * Told when one broker's connection goes down or comes up, by its URL without credentials (the
+   * bus's own listeners are told less: see onConnectionChange).
+   */
+  onBrokerChange?: (broker: string, state: 'up' | 'down') => void;
 }
 
 export class BrokerSetBus implements Bus {
@@ -33,7 +36,7 @@ export class BrokerSetBus implements Bus {
   ) {
     for (const bus of buses) {
       bus.onConnectionChange((state) => {
-        onBrokerChange?.(bus.url, state);
+        onBrokerChange?.(bus.name, state);
         const anyUp = buses.some((b) => b.connected);
         // A broker (back) up: it may have lost the retained states, and its agents were unheard.
         if (state === 'up') for (const l of this.listeners) l('up');
@@ -60,9 +63,9 @@ export class BrokerSetBus implements Bus {
     return new BrokerSetBus(buses, opts.topics, opts.onBrokerChange);
   }
 
-  /** The broker URLs and whether each is connected now. */
-  brokers(): Array<{ url: string; connected: boolean }> {
-    return this.buses.map((b) => ({ url: b.url, connected: b.connected }));
+  /** The brokers (URLs without credentials) and whether each is connected now. */
+  brokers(): Array<{ broker: string; connected: boolean }> {
+    return this.buses.map((b) => ({ broker: b.name, connected: b.connected }));
   }
 
   async subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {

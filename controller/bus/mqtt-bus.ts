@@ -4,6 +4,11 @@ import { guarded, type Bus, type HandlerFailure, type MessageHandler, type Publi
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** A broker URL fit for logs, errors and metrics: `mqtt://user:secret@h` → `mqtt://***@h`. */
+export function redactedUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
 export interface MqttBusOptions {
   clientId: string;
   username?: string;
@@ -20,11 +25,15 @@ export class MqttBus implements Bus {
   /** Whether a connect is news to the listeners: every one after `started()`. */
   private reportConnects = false;
 
+  /** The broker's URL without credentials. */
+  readonly name: string;
+
   private constructor(
     private readonly client: MqttClient,
-    readonly url: string,
+    url: string,
     private readonly opts: MqttBusOptions,
   ) {
+    this.name = redactedUrl(url);
     client.on('message', (topic, payload) => {
       for (const [filter, set] of this.handlers) if (filterCovers(filter, topic)) for (const h of set) h(topic, payload);
     });
@@ -65,13 +74,13 @@ export class MqttBus implements Bus {
 
   /** Resolves at the first CONNACK; rejects at the first connection error or after 10 s (the client keeps trying). */
   firstConnect(): Promise<void> {
-    const { client, url } = this;
+    const { client, name } = this;
     return new Promise<void>((resolve, reject) => {
       const settle = (err: Error | null) => {
         clearTimeout(timer);
         client.off('connect', onConnect);
         client.off('error', onError);
-        if (err) reject(new Error(`cannot connect to broker ${url}: ${err.message}`));
+        if (err) reject(new Error(`cannot connect to broker ${name}: ${err.message}`));
         else resolve();
       };
       const onConnect = () => settle(null);
