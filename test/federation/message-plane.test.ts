@@ -2,6 +2,7 @@
  * The message plane on two real Mosquitto brokers: a `muster controller` process connected to
  * both (`--broker A,B`), real agent processes (fixture copies with their own DMI UUIDs) given the
  * list `A,B`, and a `command` power driver whose script appends each call to a file.
+ *  - every node's retained state is on both brokers;
  *  - one agent loses broker A while A stays up and does not notice (a half-open connection): the
  *    agent fails over to B, and the will A sends 7.5 s later is dropped as stale;
  *  - broker A is killed: every agent fails over to B, the controller keeps hearing them;
@@ -80,7 +81,25 @@ afterAll(async () => {
   tmp.remove();
 });
 
+/** The nodes whose retained state a new subscriber on `url` is given. */
+async function retainedStates(url: string): Promise<string[]> {
+  const client = await mqtt.connectAsync(url, { protocolVersion: 4 });
+  const nodes = new Set<string>();
+  client.on('message', (topic, payload, packet) => {
+    if (packet.retain && payload.length > 0) nodes.add(topic.split('/')[2]!);
+  });
+  await client.subscribeAsync(new Topics().allNodeStates, { qos: 1 });
+  await until('every retained node state', () => nodes.size === N, 5000, 50).catch(() => undefined);
+  await client.endAsync();
+  return [...nodes].sort();
+}
+
 describe('agents on a list of two brokers, a controller on both', () => {
+  it('publishes every node state, retained, to each broker: a client on either sees every node', async () => {
+    expect(await retainedStates(brokerA.url)).toEqual(['n001', 'n002', 'n003']);
+    expect(await retainedStates(brokerB.url)).toEqual(['n001', 'n002', 'n003']);
+  });
+
   it('drops the will a broker sends after its agent moved on: the node stays alive', async () => {
     // A subscriber on A sees the will go out: the test did make A send one.
     const watcher = await mqtt.connectAsync(brokerA.url, { protocolVersion: 4 });
