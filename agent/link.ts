@@ -1,8 +1,9 @@
 /**
  * The agent's MQTT session: hello on every connect, state on phase changes, heartbeats, a will,
- * reconnects with backoff through its list of brokers (BrokerRotation), and the secret the controller issues it (stored, confirmed, then sent
- * on every connect). mqtt.js' client class is imported from its internals with our own
- * TCP stream: `import mqtt from 'mqtt'` would bundle WebSocket/TLS/SOCKS transports too.
+ * reconnects with backoff through its list of brokers (BrokerRotation), and the secret the
+ * controller issues it (stored, confirmed, then sent on every connect). mqtt.js' client class is
+ * imported from its internals with our own TCP stream: `import mqtt from 'mqtt'` would bundle
+ * WebSocket/TLS/SOCKS transports too.
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';

@@ -12,12 +12,17 @@ export class AgentRoutes {
 
   /**
    * A message of `kind` from `agentId` came through `broker`: whether to deliver it. Any other
-   * kind than `status` says the agent is on that broker now.
+   * kind than `status` says the agent is on that broker now; a `status` delivered (its will or
+   * goodbye) says it is on none, so an agent is remembered only while it is connected.
    */
   heard(agentId: string, kind: AgentTopicKind, broker: number): boolean {
     const known = this.brokerOf.get(agentId);
-    if (kind === 'status') return known === undefined || known === broker;
-    if (known !== broker) this.brokerOf.set(agentId, broker);
+    if (kind !== 'status') {
+      if (known !== broker) this.brokerOf.set(agentId, broker);
+      return true;
+    }
+    if (known !== undefined && known !== broker) return false;
+    this.brokerOf.delete(agentId);
     return true;
   }
 

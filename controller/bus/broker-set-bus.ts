@@ -94,13 +94,15 @@ export class BrokerSetBus implements Bus {
     await Promise.all(this.buses.map((b) => b.close()));
   }
 
-  /** Whether a message that came through broker `i` goes to the handlers (AgentRoutes). */
+  /** Whether a message that came through broker `i` goes to the handlers (AgentRoutes; with one broker, always). */
   private accepts(i: number, topic: string): boolean {
+    if (this.buses.length === 1) return true;
     const parsed = this.topics.parse(topic);
     return parsed?.area !== 'agent' || this.routes.heard(parsed.agentId, parsed.kind, i);
   }
 
   private targets(topic: string): readonly MqttBus[] {
+    if (this.buses.length === 1) return this.buses;
     const parsed = this.topics.parse(topic);
     const known = parsed?.area === 'credential' ? this.routes.brokerFor(parsed.agentId) : undefined;
     const candidates = known === undefined ? this.buses : [this.buses[known]!];

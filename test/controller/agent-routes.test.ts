@@ -18,6 +18,9 @@ describe('AgentRoutes (which broker each agent is on)', () => {
     expect(routes.heard('a1', 'status', 0)).toBe(false);
     expect(routes.brokerFor('a1')).toBe(1);
     expect(routes.heard('a1', 'status', 1)).toBe(true);
+    // Gone from every broker: forgotten, so a later status from anywhere is delivered.
+    expect(routes.brokerFor('a1')).toBeUndefined();
+    expect(routes.heard('a1', 'status', 0)).toBe(true);
   });
 
   it('delivers a status from an agent never heard, and a status does not say where the agent is', () => {
