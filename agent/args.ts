@@ -8,6 +8,8 @@ export const USAGE = `usage: agent.js [--controller mqtt://HOST:PORT] [--root DI
        agent.js phase init|run|build|kernel [--root DIR] [--controller URL] [--token-file FILE]
        agent.js pick-disk RULE [--root DIR]   (the installer: the disk a disk= rule chooses, or why none)
 The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.
+Several brokers, separated by commas (mqtt://a:1883,mqtt://b:1883): the agent connects to the
+first that answers and, on losing it, fails over to the next.
 --lldp-wait: seconds a private lldpd listens for switch ports when none runs (0: ask only a running
 lldpd); default 35 with --root /, and no LLDP at all for another root unless given.
 --lldp-background: the hello goes out at once and the listening follows it; each change in what
@@ -15,6 +17,7 @@ was heard goes out in a new hello (the netboot image: no boot waits for a switch
 
 export interface AgentArgs {
   command: 'run' | 'phase' | 'pick-disk' | 'id-only' | 'help';
+  /** One broker URL, or several separated by commas. */
   controller: string | null;
   root: string;
   /** For `run`: the starting phase (else the recorded one); for `phase`: the phase to report. */

@@ -2,7 +2,7 @@
 import { normalizeMac } from '../shared/wire.js';
 
 export interface BootParams {
-  /** `muster.controller=URL`, or null when absent. */
+  /** `muster.controller=URL[,URL…]` (the agent's brokers), or null when absent. */
   controller: string | null;
   /** `muster.token=TOKEN` (a bootstrap token; /proc/cmdline is world-readable, so only a bootstrap one). */
   token: string | null;

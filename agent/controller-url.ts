@@ -1,4 +1,4 @@
-/** The controller's MQTT address, checked once, with a form that is safe to print. */
+/** A broker the agent reaches the controller through, checked once, with a form that is safe to print. */
 export interface ControllerAddress {
   host: string;
   port: number;
@@ -28,6 +28,23 @@ export function parseControllerUrl(raw: string): ControllerAddress {
   const port = url.port ? Number(url.port) : defaultPort;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return { host, port, tls: url.protocol === 'mqtts:', display: `${url.protocol}//${url.hostname}:${port}` };
+}
+
+/**
+ * The agent's brokers, in the order it tries them: one URL, or several separated by commas
+ * (`mqtt://a:1883,mqtt://b:1883`), as --controller, `muster.controller=` and MUSTER_CONTROLLER
+ * give them.
+ */
+export function parseControllerUrls(raw: string): ControllerAddress[] {
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.some((p) => p === '')) throw new Error(`controller URL list "${redact(raw)}" has an empty entry (expected URLs separated by single commas)`);
+  const addresses = parts.map(parseControllerUrl);
+  const seen = new Set<string>();
+  for (const a of addresses) {
+    if (seen.has(a.display)) throw new Error(`controller URL list names ${a.display} twice`);
+    seen.add(a.display);
+  }
+  return addresses;
 }
 
 /** `mqtt://user:secret@h` → `mqtt://***@h`, for error messages about malformed URLs. */

@@ -1,8 +1,9 @@
 /**
  * The agent's MQTT session: hello on every connect, state on phase changes, heartbeats, a will,
- * reconnects with backoff, and the secret the controller issues it (stored, confirmed, then sent
- * on every connect). mqtt.js' client class is imported from its internals with our own
- * TCP stream: `import mqtt from 'mqtt'` would bundle WebSocket/TLS/SOCKS transports too.
+ * reconnects with backoff through its list of brokers (BrokerRotation), and the secret the
+ * controller issues it (stored, confirmed, then sent on every connect). mqtt.js' client class is
+ * imported from its internals with our own TCP stream: `import mqtt from 'mqtt'` would bundle
+ * WebSocket/TLS/SOCKS transports too.
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -11,7 +12,8 @@ import mqttClientModule from 'mqtt/lib/client';
 import type { AgentPhase, Fingerprint } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 import { isAgentSecret } from '../shared/wire.js';
-import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
+import type { BackoffOptions } from '../shared/backoff.js';
+import { BrokerRotation } from './broker-rotation.js';
 import type { ControllerAddress } from './controller-url.js';
 import type { AgentMessages } from './messages.js';
 
@@ -20,7 +22,8 @@ const MqttClient = (mqttClientModule as unknown as { default?: typeof mqttClient
 type MqttClient = InstanceType<typeof MqttClient>;
 
 export interface LinkOptions {
-  controller: ControllerAddress;
+  /** The brokers to reach the controller through, tried in this order (one is a list of one). */
+  controllers: readonly ControllerAddress[];
   messages: AgentMessages;
   phase: AgentPhase;
   heartbeatMs: number;
@@ -38,7 +41,10 @@ export interface LinkOptions {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Reconnect delays: from 0.5 s doubling to 30 s, each between half and all of its step (3/4 of it ± a third). */
+/**
+ * Reconnect delays: from 0.5 s doubling to 30 s, each between half and all of its step (3/4 of it
+ * ± a third); with several brokers the step grows once per round through the list.
+ */
 export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 375, maxMs: 22_500, factor: 2, jitter: 1 / 3 };
 
 /**
@@ -77,7 +83,9 @@ export class AgentLink {
   private client: MqttClient | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private attempt = 0;
+  private readonly rotation: BrokerRotation;
+  /** Whether the connection that just closed had been up (a loss, not a failed attempt). */
+  private wasConnected = false;
   private stopping = false;
   private phase: AgentPhase;
   private readonly topics: Topics;
@@ -92,6 +100,12 @@ export class AgentLink {
     this.topics = opts.topics ?? new Topics();
     this.agentId = opts.messages.facts.agentId;
     this.secret = opts.secret ?? null;
+    this.rotation = new BrokerRotation(opts.controllers.length, RECONNECT_BACKOFF, opts.random);
+  }
+
+  /** The broker connected to, or being tried. */
+  private get broker(): ControllerAddress {
+    return this.opts.controllers[this.rotation.current]!;
   }
 
   get currentPhase(): AgentPhase {
@@ -99,9 +113,10 @@ export class AgentLink {
   }
 
   start(): void {
-    const { messages, controller, heartbeatMs, token } = this.opts;
+    const { messages, heartbeatMs, token } = this.opts;
     const client = new MqttClient(
-      streamTo(controller, this.opts.ca),
+      // Called again on every reconnect: the broker the rotation picked.
+      () => streamTo(this.broker, this.opts.ca)(),
       clientOptions(this.agentId, agentPassword(this.secret, token), {
         // Three missed heartbeats' worth: the broker then sends the will.
         keepalive: Math.max(5, Math.ceil((heartbeatMs * 3) / 1000)),
@@ -114,19 +129,20 @@ export class AgentLink {
     this.client = client;
     const credentialTopic = this.topics.credential(this.agentId);
     client.on('connect', () => {
-      this.attempt = 0;
+      this.rotation.connected();
+      this.wasConnected = true;
       // Listening before the hello: a secret is issued in answer to it. A broker that refuses the
       // subscription (one that issues none) still gets the hello.
       client.subscribe(credentialTopic, { qos: 1 }, () => {
         this.publish('hello', messages.hello(this.phase), 1);
-        this.opts.log(`connected to ${controller.display}, hello sent as ${this.agentId} (boot ${messages.facts.bootId}, phase ${this.phase})`);
+        this.opts.log(`connected to ${this.broker.display}, hello sent as ${this.agentId} (boot ${messages.facts.bootId}, phase ${this.phase})`);
         this.settleFirstAttempt();
       });
     });
     client.on('message', (topic, payload) => {
       if (topic === credentialTopic) this.storeSecret(payload);
     });
-    client.on('error', (err) => this.opts.log(`connection to ${controller.display} failed: ${err.message}`));
+    client.on('error', (err) => this.opts.log(`connection to ${this.broker.display} failed: ${err.message}`));
     client.on('close', () => {
       this.settleFirstAttempt();
       this.scheduleReconnect();
@@ -214,9 +230,12 @@ export class AgentLink {
 
   private scheduleReconnect(): void {
     if (this.stopping || this.reconnectTimer) return;
-    const delay = backoffDelayMs(this.attempt++, RECONNECT_BACKOFF, this.opts.random);
-    const what = this.attempt === 1 ? `disconnected from ${this.opts.controller.display}` : `still no ${this.opts.controller.display}`;
-    this.opts.log(`${what}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    const lost = this.broker;
+    const what = this.wasConnected ? `disconnected from ${lost.display}` : `cannot reach ${lost.display}`;
+    this.wasConnected = false;
+    const { delayMs: delay } = this.rotation.next();
+    const next = this.broker;
+    this.opts.log(`${what}; ${next === lost ? 'reconnecting' : `failing over to ${next.display}`} in ${(delay / 1000).toFixed(1)} s`);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (!this.stopping) this.client?.reconnect();
@@ -224,15 +243,31 @@ export class AgentLink {
   }
 }
 
-/** Connects without a will, publishes one message with QoS 1 and disconnects (for `phase` when no agent runs). */
+/**
+ * Connects without a will, publishes one message with QoS 1 and disconnects (for `phase` when no
+ * agent runs), through the first broker of the list that takes it. Returns that broker.
+ */
 export async function publishOnce(
-  controller: ControllerAddress,
+  controllers: readonly ControllerAddress[],
   agentId: string,
   password: string | null,
   topic: string,
   payload: object,
   ca?: Buffer | null,
-): Promise<void> {
+): Promise<ControllerAddress> {
+  const failures: string[] = [];
+  for (const controller of controllers) {
+    try {
+      await publishThrough(controller, agentId, password, topic, payload, ca);
+      return controller;
+    } catch (err) {
+      failures.push((err as Error).message);
+    }
+  }
+  throw new Error(failures.join('; '));
+}
+
+async function publishThrough(controller: ControllerAddress, agentId: string, password: string | null, topic: string, payload: object, ca: Buffer | null | undefined): Promise<void> {
   const client = new MqttClient(streamTo(controller, ca), clientOptions(agentId, password, { reconnectPeriod: 0 }));
   try {
     await new Promise<void>((resolve, reject) => {

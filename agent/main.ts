@@ -7,7 +7,7 @@ import type { AgentPhase, Fingerprint } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 import { parseAgentArgs, USAGE, UsageError, type AgentArgs } from './args.js';
 import { bootParams } from './cmdline.js';
-import { parseControllerUrl, type ControllerAddress } from './controller-url.js';
+import { parseControllerUrls, type ControllerAddress } from './controller-url.js';
 import { readFingerprint, readUptime, withNeighbours } from './fingerprint/index.js';
 import { readDisks } from './fingerprint/disks.js';
 import { SysRoot } from './fingerprint/sysfs.js';
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ ...identity, fingerprint }, null, 2)}\n`);
     return 0;
   }
-  const controller = controllerOf(args);
+  const controllers = controllersOf(args);
   const token = tokenOf(args);
   const messages = new AgentMessages(
     { agentId: identity.agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint },
@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
   );
   const phase = args.phase ?? runDir.savedPhase() ?? 'kernel';
   runDir.savePhase(phase);
-  log(`${identity.agentId} (from ${identity.source}), boot ${messages.facts.bootId}, phase ${phase}, controller ${controller.display}`);
+  log(`${identity.agentId} (from ${identity.source}), boot ${messages.facts.bootId}, phase ${phase}, controller ${controllers.map((c) => c.display).join(',')}`);
 
   // Signals are caught from the start: a SIGTERM that lands while the phase socket is still being
   // set up must still say goodbye.
@@ -79,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
   const onSecret = (secret: string) => {
     for (const problem of secrets.save(secret)) log(`could not keep the secret: ${problem}`);
   };
-  const link = new AgentLink({ controller, messages, phase, heartbeatMs: args.intervalMs, token, secret: secrets.read(), onSecret, ca: caOf(args), log });
+  const link = new AgentLink({ controllers, messages, phase, heartbeatMs: args.intervalMs, token, secret: secrets.read(), onSecret, ca: caOf(args), log });
   // Connect first: the hello is what the controller waits for. The phase socket follows the first
   // attempt (or 250 ms): listening loads Node's cluster module, ~2 ms that would delay the hello.
   link.start();
@@ -121,22 +121,23 @@ async function reportPhase(args: AgentArgs, runDir: RunDir, phase: AgentPhase): 
     return 0;
   }
   if (reply) throw new Error(`the running agent refused phase ${phase}: ${reply.error}`);
-  const controller = controllerOf(args);
+  const controllers = controllersOf(args);
   const fingerprint = readFingerprint(args.root);
   const { agentId } = deriveIdentity(fingerprint);
   const messages = new AgentMessages({ agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint }, uptimeClock(readUptime(args.root)));
   runDir.savePhase(phase);
-  await publishOnce(controller, agentId, agentPassword(new SecretStore(args.root).read(), tokenOf(args)), new Topics().agent(agentId, 'state'), messages.state(phase), caOf(args));
+  const controller = await publishOnce(controllers, agentId, agentPassword(new SecretStore(args.root).read(), tokenOf(args)), new Topics().agent(agentId, 'state'), messages.state(phase), caOf(args));
   log(`no agent running: state ${phase} sent to ${controller.display} as ${agentId} (boot ${messages.facts.bootId})`);
   return 0;
 }
 
-function controllerOf(args: AgentArgs): ControllerAddress {
-  const url = args.controller ?? bootParams(readText(`${args.root}/proc/cmdline`) ?? '').controller;
-  if (url === null) {
+/** The brokers from --controller, else `muster.controller=`: one URL, or several separated by commas. */
+function controllersOf(args: AgentArgs): ControllerAddress[] {
+  const urls = args.controller ?? bootParams(readText(`${args.root}/proc/cmdline`) ?? '').controller;
+  if (urls === null) {
     throw new Error('no controller: pass --controller mqtt://HOST:PORT or boot with muster.controller=mqtt://HOST:PORT on the kernel command line');
   }
-  return parseControllerUrl(url);
+  return parseControllerUrls(urls);
 }
 
 function tokenOf(args: AgentArgs): string | null {

@@ -47,9 +47,22 @@ export const ControllerConfig = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8081, tls: null }),
-    /** Use an external broker (mqtt://host:port) instead of the embedded one. */
-    broker: z.string().url().nullable().default(null),
-    /** URL agents are told to use (iPXE command lines); defaults from host and mqttPort. */
+    /**
+     * External brokers (mqtt://host:port, e.g. Mosquitto) instead of the embedded one: the
+     * controller connects to every one (docs/federation.md). null: the embedded broker.
+     */
+    brokers: z
+      .array(z.string().url())
+      .min(1, 'brokers needs at least one URL (leave it out for the embedded broker)')
+      .refine((urls) => new Set(urls).size === urls.length, 'brokers names a URL twice')
+      .nullable()
+      .default(null),
+    /** Refused with a pointer: one external broker is a list of one. */
+    broker: z.never({ error: 'external brokers are set as a list: brokers: [mqtt://HOST:PORT] (or --broker URL,URL…)' }).optional(),
+    /**
+     * What agents are told to use (`muster.controller=` on iPXE command lines): one URL or several
+     * separated by commas. Default: the brokers, or the embedded broker's host and mqttPort.
+     */
     advertiseUrl: z.string().nullable().default(null),
     heartbeatIntervalS: z.number().positive().default(5),
     /** Log and publish what automatic actions would do, without doing them. */
@@ -94,7 +107,7 @@ export const ControllerConfig = z
         anonymousRole: Role.nullable().default(null),
         /** Hashes (`sha256:<hex>`, from `muster token hash`) of agent bootstrap tokens. */
         agentTokens: z.array(z.string().regex(TOKEN_HASH, 'agent token hashes look like sha256:<64 hex digits>')).default([]),
-        /** With `broker`: the external broker authenticates and authorises, so every request counts as an admin's. */
+        /** With `brokers`: the external brokers authenticate and authorise, so every request counts as an admin's. */
         trustExternalBroker: z.boolean().default(false),
         /**
          * How long after muster saw a node boot (its power action, its network boot, an admin's

@@ -19,8 +19,8 @@ export interface Context {
   log: Logger;
   topics: Topics;
   bus: Bus;
-  /** Where clients on this machine reach the broker (embedded or external). */
-  brokerUrl: string;
+  /** Where clients on this machine reach the brokers: the embedded one, or the external ones (`brokers`). */
+  brokerUrls: readonly string[];
   /** The embedded broker's MQTT-over-WebSocket port as bound (null: none, or an external broker). */
   wsPort: number | null;
   store: Store;

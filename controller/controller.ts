@@ -1,8 +1,9 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Topics } from '../shared/topics.js';
 import { AedesBus } from './bus/aedes-bus.js';
 import type { Bus } from './bus/bus.js';
-import { MqttBus } from './bus/mqtt-bus.js';
+import { BrokerSetBus } from './bus/broker-set-bus.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
 import { anonymousAccessProblem, authView, createAuthenticator, loadTls, viewerExposureProblem } from './auth/setup.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
@@ -25,7 +26,7 @@ import { systemClock } from './clock.js';
 export interface RunningController {
   ctx: Context;
   broker: EmbeddedBroker | null;
-  /** Where clients reach the broker (the embedded one's real port, or the external URL). */
+  /** Where clients reach the broker (the embedded one's real port, or the first external one). */
   mqttUrl: string;
   wsUrl: string | null;
   /** The provisioning listener (nodes). */
@@ -48,7 +49,7 @@ export interface StartOptions {
   newStore?: boolean;
 }
 
-/** Opens the store, brings up the broker (embedded or external) and starts the extensions. */
+/** Opens the store, brings up the broker (embedded, or connects to the external ones) and starts the extensions. */
 export async function startController(config: ControllerConfig, opts: StartOptions): Promise<RunningController> {
   const log = opts.log ?? createLogger();
   const now = opts.now ?? systemClock.wall;
@@ -123,7 +124,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
 
   let broker: EmbeddedBroker | null = null;
   let bus: Bus;
-  let mqttUrl: string;
+  let mqttUrls: string[];
   let wsUrl: string | null = null;
   // The dashboard's page comes from the admin listener: only its origins may open the WebSocket.
   const adminHosts = listenerHosts(config.admin.host);
@@ -133,9 +134,24 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     return { scheme: url.protocol.slice(0, -1), port: Number(url.port), hosts: adminHosts };
   };
   const loopback = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-  if (config.broker) {
-    bus = await MqttBus.connect(config.broker, { clientId: `muster-controller-${process.pid}`, onFailure: subscriberFailed });
-    mqttUrl = config.broker;
+  if (config.brokers) {
+    const brokerSet = await BrokerSetBus.connect(config.brokers, {
+      topics,
+      clientId: controllerClientId(),
+      onFailure: subscriberFailed,
+      onError: (err) => log.debug({ err: err.message }, 'broker connection failed'),
+      onBrokerChange: (broker, state) => {
+        metrics.brokerConnected.set({ broker }, state === 'up' ? 1 : 0);
+        if (state === 'up') log.warn({ broker }, 'broker connected');
+        else log.warn({ broker }, 'broker connection lost; reconnecting every second');
+      },
+    });
+    for (const { broker, connected } of brokerSet.brokers()) {
+      metrics.brokerConnected.set({ broker }, connected ? 1 : 0);
+      if (!connected) log.warn({ broker }, 'broker not reached yet; reconnecting every second');
+    }
+    bus = brokerSet;
+    mqttUrls = config.brokers;
   } else {
     broker = await startEmbeddedBroker({
       topics,
@@ -158,7 +174,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       originAllowed: (origin) => originAllowed(origin, adminListener(), config.dashboard.origins),
     });
     bus = new AedesBus(broker.aedes, subscriberFailed);
-    mqttUrl = `${broker.mqttScheme}://${loopback(config.host)}:${broker.mqttPort}`;
+    mqttUrls = [`${broker.mqttScheme}://${loopback(config.host)}:${broker.mqttPort}`];
     if (broker.wsPort !== null) wsUrl = `${broker.wsScheme}://${loopback(config.admin.host)}:${broker.wsPort}`;
   }
 
@@ -171,7 +187,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     log,
     topics,
     bus,
-    brokerUrl: mqttUrl,
+    brokerUrls: mqttUrls,
     wsPort: broker?.wsPort ?? null,
     store,
     journal,
@@ -216,5 +232,15 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     await stop();
     throw err;
   }
-  return { ctx, broker, mqttUrl, wsUrl, httpUrl: provisioningHttp.url, adminUrl: adminHttp.url, stop };
+  return { ctx, broker, mqttUrl: mqttUrls[0]!, wsUrl, httpUrl: provisioningHttp.url, adminUrl: adminHttp.url, stop };
+}
+
+let clientSerial = 0;
+
+/**
+ * The controller's MQTT client id on the external brokers: unique per host, process and start
+ * (a broker drops the older of two connections with one id, and each would take it back every second).
+ */
+function controllerClientId(): string {
+  return `muster-controller-${hostname()}-${process.pid}-${++clientSerial}`;
 }

@@ -22,6 +22,7 @@ export function createMetrics() {
     degraded: new Gauge({ name: 'muster_degraded', help: '1 while the store cannot be written (disk full…): changes are refused until a write succeeds', registers: [registry] }),
     newAgentsRefused: new Counter({ name: 'muster_new_agents_refused_total', help: 'Agent connections refused because their token introduced its limit of new agent ids this minute (limits.newAgentsPerTokenPerMinute)', registers: [registry] }),
     discoveredEvicted: new Counter({ name: 'muster_discovered_agents_evicted_total', help: 'Unbound agent records forgotten to keep at most limits.maxDiscoveredAgents (the one whose last hello is oldest first)', registers: [registry] }),
+    brokerConnected: new Gauge({ name: 'muster_broker_connected', help: '1 while the controller is connected to the external broker (brokers:), 0 while it reconnects', labelNames: ['broker'], registers: [registry] }),
     breaker: new Gauge({ name: 'muster_breaker_frozen', help: '1 when automatic actions of a group are frozen by the mass-silence breaker', labelNames: ['group'], registers: [registry] }),
   };
   return metrics;

@@ -19,7 +19,7 @@ export function registerControllerCommand(program: Command): void {
     .option('--http-port <n>', 'provisioning HTTP port, for nodes: iPXE scripts, boot loaders, images (0: any free port)', int('--http-port'))
     .option('--admin-host <addr>', 'address of the admin listener (dashboard, metrics, MQTT over WebSocket); default 127.0.0.1')
     .option('--admin-port <n>', 'admin HTTP port: dashboard, metrics (0: any free port)', int('--admin-port'))
-    .option('--broker <url>', 'use an external MQTT broker instead of the embedded one')
+    .option('--broker <urls>', 'use external MQTT brokers instead of the embedded one: a URL, or several separated by commas (the controller connects to each)')
     .option('--demo <n>', 'also run N simulated nodes that boot through kernel → init → run', int('--demo'))
     .option('--dry-run', 'log and publish what automatic actions would do, without doing them')
     .option('--anonymous-agents', 'let agents connect without a token (a trusted provisioning network only)')
@@ -39,7 +39,7 @@ export function registerControllerCommand(program: Command): void {
         mqttPort: o.mqttPort,
         wsPort: o.wsPort,
         httpPort: o.httpPort,
-        broker: o.broker,
+        brokers: typeof o.broker === 'string' ? o.broker.split(',') : undefined,
         demo: o.demo,
         dryRun: o.dryRun,
       });

@@ -60,7 +60,7 @@ export async function loadTls(tls: ControllerConfig['tls'], key = 'tls'): Promis
 export function anonymousAccessProblem(config: ControllerConfig): { refuse: boolean; problem: string } | null {
   const role = config.auth.anonymousRole;
   if (!role) return null;
-  const exposed = [...new Set([...listeningHosts(config), ...(config.broker ? [new URL(config.broker).hostname.replace(/^\[(.*)\]$/, '$1')] : [])])].filter((h) => !isLoopbackHost(h.toLowerCase()));
+  const exposed = [...new Set([...listeningHosts(config), ...(config.brokers ?? []).map((url) => new URL(url).hostname.replace(/^\[(.*)\]$/, '$1'))])].filter((h) => !isLoopbackHost(h.toLowerCase()));
   if (exposed.length === 0) return null;
   const where = exposed.join(', ');
   if (role === 'viewer') return { refuse: false, problem: `anonymous clients are viewers: anyone who can reach ${where} may read node states, events and consoles` };
@@ -69,7 +69,7 @@ export function anonymousAccessProblem(config: ControllerConfig): { refuse: bool
 
 /** The addresses the controller listens on: `host` always, `admin.host` when the admin listener or the WebSocket is on. */
 function listeningHosts(config: ControllerConfig): string[] {
-  const adminListens = config.admin.port !== null || (!config.broker && config.wsPort !== null);
+  const adminListens = config.admin.port !== null || (!config.brokers && config.wsPort !== null);
   return adminListens ? [config.host, config.admin.host] : [config.host];
 }
 

@@ -1,7 +1,7 @@
 /**
  * The controller's view of MQTT: subscribe to filters and publish, nothing else. Two
- * implementations: in-process on the embedded aedes broker (no socket hop), and an mqtt.js client
- * for an external broker (`--broker mqtt://…`, e.g. Mosquitto or an EMQX cluster).
+ * implementations: in-process on the embedded aedes broker (no socket hop), and one mqtt.js client
+ * per external broker (`brokers:`, e.g. Mosquitto or an EMQX cluster; BrokerSetBus over MqttBus).
  */
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 /** Told of a handler that threw; the message still reaches the other subscribers. */
@@ -16,7 +16,10 @@ export interface Bus {
   /** Delivers every message matching the MQTT filter until the returned function is called. */
   subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>>;
   publish(topic: string, payload: string | Buffer, opts?: PublishOptions): Promise<void>;
-  /** Called with 'up' after a reconnect to the broker (not on the first connect) and 'down' on loss. */
+  /**
+   * Called with 'up' after a reconnect to a broker (not on the first connect; with several, any
+   * broker's) and 'down' when no broker is left.
+   */
   onConnectionChange(listener: (state: 'up' | 'down') => void): void;
   close(): Promise<void>;
 }

@@ -57,7 +57,7 @@ class SimNode {
   constructor(
     readonly name: string,
     private readonly fingerprint: Fingerprint,
-    private readonly controller: ControllerAddress,
+    private readonly controllers: readonly ControllerAddress[],
     private readonly opts: SimClusterOptions,
     private readonly log: (line: string) => void,
     private readonly Link: typeof AgentLink,
@@ -75,7 +75,7 @@ class SimNode {
       { now: Date.now, uptime: () => 0 },
     );
     const link = new this.Link({
-      controller: this.controller,
+      controllers: this.controllers,
       messages,
       phase: 'kernel',
       heartbeatMs: this.opts.heartbeatMs,
@@ -138,7 +138,7 @@ export class SimCluster implements Extension {
     const plant = this.opts.plant ?? defaultSimPlant;
     const width = Math.max(2, String(this.opts.count).length);
     const now = ctx.now();
-    const controller = parseControllerUrl(ctx.brokerUrl);
+    const controllers = ctx.brokerUrls.map(parseControllerUrl);
     // Loaded here, not at the top: mqtt.js (with serialport, also loaded on use) was ~10 MB of an
     // empty controller's RSS, for nothing without --demo.
     const { AgentLink } = await import('../../agent/link.js');
@@ -148,7 +148,7 @@ export class SimCluster implements Extension {
       // Define the simulated rack once, like a site that loaded its spreadsheet of MACs.
       if (!ctx.nodes.get(name)) ctx.nodes.define(name, { groups: ['demo'], ids: { macs: [fp.bootMac!] }, power: 'sim://?state=on', console: 'sim://' }, now);
       await this.opts.consoles?.sync(name);
-      this.nodes.set(name, new SimNode(name, fp, controller, { ...this.opts, token: ctx.auth.internalAgentToken }, (line) => ctx.log.debug(line), AgentLink));
+      this.nodes.set(name, new SimNode(name, fp, controllers, { ...this.opts, token: ctx.auth.internalAgentToken }, (line) => ctx.log.debug(line), AgentLink));
     }
     plant.on('change', this.onPower);
     for (const n of this.nodes.values()) {

@@ -74,7 +74,8 @@ export class BuildService implements Extension {
     this.imageDir = cfg.imageDir ?? join(ctx.config.dataDir, 'images');
     const http = {
       dataDir: ctx.config.dataDir,
-      controllerUrl: ctx.config.advertiseUrl ?? ctx.brokerUrl,
+      // Several brokers: the agent's list, separated by commas (agent/controller-url.ts).
+      controllerUrl: ctx.config.advertiseUrl ?? ctx.brokerUrls.join(','),
       // What `muster image build` writes is always allowed: the controller made it.
       imageDirs: [...new Set([...(cfg.imageDirs ?? [join(ctx.config.dataDir, 'images')]), this.imageDir])],
       now: ctx.now,

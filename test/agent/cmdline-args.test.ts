@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentArgs } from '../../agent/args.js';
 import { bootParams, parseBootif, parseCmdline } from '../../agent/cmdline.js';
-import { parseControllerUrl } from '../../agent/controller-url.js';
+import { parseControllerUrl, parseControllerUrls } from '../../agent/controller-url.js';
 
 describe('kernel command line', () => {
   it('splits words, keeps bare flags, honours quotes and stops at --', () => {
@@ -51,6 +51,20 @@ describe('controller URL', () => {
       expect((err as Error).message).toMatch(/--token-file/);
       expect((err as Error).message).not.toContain('hunter2');
     }
+  });
+});
+
+describe('controller URL list', () => {
+  it('takes one URL or several separated by commas, in order', () => {
+    expect(parseControllerUrls('mqtt://10.0.0.1').map((a) => a.display)).toEqual(['mqtt://10.0.0.1:1883']);
+    expect(parseControllerUrls('mqtt://a:1883,mqtts://b').map((a) => a.display)).toEqual(['mqtt://a:1883', 'mqtts://b:8883']);
+    expect(bootParams('muster.controller=mqtt://a:1883,mqtt://b:1883 quiet').controller).toBe('mqtt://a:1883,mqtt://b:1883');
+  });
+
+  it('refuses an empty entry, a broker named twice and a bad URL in the list', () => {
+    expect(() => parseControllerUrls('mqtt://a,,mqtt://b')).toThrow('controller URL list "mqtt://a,,mqtt://b" has an empty entry');
+    expect(() => parseControllerUrls('mqtt://a:1883,mqtt://a')).toThrow('controller URL list names mqtt://a:1883 twice');
+    expect(() => parseControllerUrls('mqtt://a,http://b')).toThrow(/must use mqtt:\/\//);
   });
 });
 

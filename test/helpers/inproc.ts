@@ -53,7 +53,7 @@ export function simAgent(brokerUrl: string, fingerprint: Fingerprint, agentId: s
   // The machine boots when the agent starts: its uptime counts from here (the controller dates boots by it).
   const bootedAt = Date.now();
   const messages = new AgentMessages({ agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'test', fingerprint }, { now: Date.now, uptime: () => (Date.now() - bootedAt) / 1000 });
-  const link = new AgentLink({ controller: parseControllerUrl(brokerUrl), messages, phase, heartbeatMs, log: () => {} });
+  const link = new AgentLink({ controllers: [parseControllerUrl(brokerUrl)], messages, phase, heartbeatMs, log: () => {} });
   link.start();
   return { link, messages };
 }

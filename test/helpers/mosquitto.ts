@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { start, type Proc } from './proc.js';
 
-/** A real Mosquitto 2 broker on a free loopback port, anonymous, for tests. */
-export async function startMosquitto(): Promise<{ url: string; port: number; proc: Proc }> {
-  const port = await freePort();
+/** A real Mosquitto 2 broker on a loopback port (a free one unless given), anonymous, for tests. */
+export async function startMosquitto(onPort?: number): Promise<{ url: string; port: number; proc: Proc }> {
+  const port = onPort ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'muster-mosq-'));
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'log_dest stderr', ''].join('\n'));

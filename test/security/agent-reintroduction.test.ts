@@ -39,7 +39,7 @@ let token: string;
 /** The node's machine booting muster's diskless image: a new boot, no secret, the token. */
 function boot(bootId: string, secrets: string[]): AgentLink {
   const messages = new AgentMessages({ agentId: AGENT, bootId: bootId.repeat(32), agentVersion: 'test', fingerprint: simFingerprint(1) }, { now: Date.now, uptime: () => 1 });
-  const link = new AgentLink({ controller: parseControllerUrl(c.running.mqttUrl), messages, phase: 'run', heartbeatMs: 500, token, onSecret: (s) => secrets.push(s), log: () => undefined });
+  const link = new AgentLink({ controllers: [parseControllerUrl(c.running.mqttUrl)], messages, phase: 'run', heartbeatMs: 500, token, onSecret: (s) => secrets.push(s), log: () => undefined });
   link.start();
   return link;
 }

@@ -67,7 +67,7 @@ beforeAll(async () => {
 
   // Heartbeats every 100 ms of real time: 250 ms of the fast-forwarded clock, under the 1 s interval.
   const messages = new AgentMessages({ agentId: REAL, bootId: 'a'.repeat(32), agentVersion: 'test', fingerprint: simFingerprint(1) }, { now: Date.now, uptime: () => 1 });
-  real = new AgentLink({ controller: parseControllerUrl(c.running.mqttUrl), messages, phase: 'run', heartbeatMs: 100, token, log: (line) => line.startsWith('connected') && connects.push(line) });
+  real = new AgentLink({ controllers: [parseControllerUrl(c.running.mqttUrl)], messages, phase: 'run', heartbeatMs: 100, token, log: (line) => line.startsWith('connected') && connects.push(line) });
   real.start();
   await until('n1 bound to the real agent, alive', async () => (await c.admin.request('show', { node: 'n1' })).state?.liveness === 'alive');
   await until('the real agent confirmed its own secret', () => readStore(c.dataDir).agents[REAL]?.credential?.confirmedAt);

@@ -199,7 +199,7 @@ describe('roles of request verbs', () => {
 
 function simAgentWithToken(brokerUrl: string, id: string, agentToken: string | null, log: (line: string) => void = () => {}) {
   const messages = new AgentMessages({ agentId: id, bootId: 'b'.repeat(32), agentVersion: 'test', fingerprint: simFingerprint(0xa2) }, { now: Date.now, uptime: () => 1 });
-  const link = new AgentLink({ controller: parseControllerUrl(brokerUrl), messages, phase: 'kernel', heartbeatMs: 1000, token: agentToken, log });
+  const link = new AgentLink({ controllers: [parseControllerUrl(brokerUrl)], messages, phase: 'kernel', heartbeatMs: 1000, token: agentToken, log });
   link.start();
   return { link };
 }

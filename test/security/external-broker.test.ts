@@ -25,7 +25,7 @@ afterAll(async () => {
 async function controllerOn(trustExternalBroker: boolean): Promise<{ running: RunningController; client: ControllerClient }> {
   const tmp = tempDir('muster-external-');
   const prefix = trustExternalBroker ? 'trusted' : 'untrusted'; // two controllers, one broker
-  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, prefix, broker: mosq.url, wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, auth: { trustExternalBroker } });
+  const cfg = ControllerConfig.parse({ dataDir: tmp.dir, prefix, brokers: [mosq.url], wsPort: null, httpPort: null, admin: { host: '127.0.0.1', port: null, tls: null }, auth: { trustExternalBroker } });
   const running = await startController(cfg, { log: createLogger({ level: 'silent', pretty: false }), extensions: defaultExtensions });
   const client = await ControllerClient.connect({ url: mosq.url, prefix, timeoutMs: 10_000 });
   cleanups.push(async () => {

@@ -68,7 +68,7 @@ describe('anonymous access', () => {
   });
 
   it('allows anonymous operators and admins on loopback only, and warns for viewers elsewhere', () => {
-    const cfg = (host: string, role: 'viewer' | 'operator' | 'admin', broker: string | null = null) => ControllerConfig.parse({ host, broker, auth: { anonymousRole: role } });
+    const cfg = (host: string, role: 'viewer' | 'operator' | 'admin', broker: string | null = null) => ControllerConfig.parse({ host, brokers: broker === null ? null : [broker], auth: { anonymousRole: role } });
     expect(anonymousAccessProblem(cfg('127.0.0.1', 'admin'))).toBeNull();
     expect(anonymousAccessProblem(cfg('::1', 'operator'))).toBeNull();
     expect(anonymousAccessProblem(cfg('10.1.0.5', 'operator'))).toMatchObject({ refuse: true });

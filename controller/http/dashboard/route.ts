@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Context, Extension } from '../../context.js';
 import type { Credentials, DashboardConfig } from './link.js';
+import { redactedUrl } from '../../bus/mqtt-bus.js';
 
 export interface DashboardOptions {
   /**
@@ -98,10 +99,10 @@ export class DashboardRoute implements Extension {
   }
 
   private config(ctx: Context, req: http.IncomingMessage): DashboardConfig {
-    const { broker } = ctx.config;
+    const { brokers } = ctx.config;
     const { wsPort } = ctx;
-    const wsProblem = broker
-      ? `the controller uses the external broker ${redactedBroker(broker)}: point the page at its WebSocket listener`
+    const wsProblem = brokers
+      ? `the controller uses the external broker ${brokers.map(redactedUrl).join(', ')}: point the page at its WebSocket listener`
       : wsPort === null
         ? 'the controller was started without a WebSocket port (--ws-port)'
         : null;
@@ -162,8 +163,4 @@ async function readPasswordFile(path: string): Promise<string> {
   const password = text.split(/\r?\n/)[0] ?? '';
   if (!password) throw new Error(`dashboard.viewer.passwordFile ${path}: the first line (the password) is empty`);
   return password;
-}
-
-function redactedBroker(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
