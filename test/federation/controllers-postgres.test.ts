@@ -7,30 +7,21 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LEASE_TIMES } from '../../controller/federation/lease.js';
 import { partitionOf } from '../../controller/federation/partitions.js';
 import { ownerOf } from '../../controller/federation/rendezvous.js';
 import { startInProc, type InProc } from '../helpers/inproc.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresPerFile } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
 const PARTITIONS = 16;
-let server: TestPostgres;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
-
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const { createDatabase, cleanup } = postgresPerFile();
 
 describe('controllers sharing a site', () => {
   it('each acts only for its partitions: the other\'s node is refused before its BMC, and a stopping controller hands its partitions over', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     const t = tempDir('muster-fed-ctl-');
     cleanup.push(t.remove);
     const journal = join(t.dir, 'journal');

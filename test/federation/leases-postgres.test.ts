@@ -6,7 +6,7 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseKeeper, type OwnershipChange } from '../../controller/federation/lease-keeper.js';
 import { LEASE_TIMES, type LeaseTimes, type OwnershipStep } from '../../controller/federation/lease.js';
 import { NodeOwnership } from '../../controller/federation/node-ownership.js';
@@ -15,26 +15,17 @@ import { partitionOf } from '../../controller/federation/partitions.js';
 import { shareOut } from '../../controller/federation/rendezvous.js';
 import { createPowerDriver } from '../../controller/power/registry.js';
 import { PgDatabase } from '../../controller/store/postgres/database.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresPerFile } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
 const PARTITIONS = 16;
 
-let server: TestPostgres;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
-
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const { createDatabase, cleanup } = postgresPerFile();
 
 /** A new database with muster's schema, as each controller of one site connects to it. */
 async function site(): Promise<{ connect: () => Promise<PgDatabase> }> {
-  const url = await server.createDatabase();
+  const url = await createDatabase();
   return {
     async connect() {
       const db = await PgDatabase.connect(url);
