@@ -119,7 +119,8 @@ describe('lease keepers on one database', () => {
     const share = shareOut(PARTITIONS, ['c1', 'c2', 'c3']);
     const c3 = ks[2]!.k;
     await until('the partitions shared out', () => ks.every(({ k }) => JSON.stringify(sortedOwned(k)) === JSON.stringify(share.get(k.controller))), 10_000);
-    const before = await readOwnership(db3);
+    const observer = await s.connect();
+    const before = await readOwnership(observer);
 
     let fencedAt = 0;
     c3.onChange(({ lost }) => {
@@ -131,7 +132,7 @@ describe('lease keepers on one database', () => {
     const after = await until(
       "c3's partitions claimed by c1 and c2",
       async () => {
-        const now = await readOwnership(await s.connect());
+        const now = await readOwnership(observer);
         return moved.every((p) => now.partitions[p]!.owner !== 'c3' && now.partitions[p]!.owner !== null) && now;
       },
       10_000,
@@ -145,8 +146,8 @@ describe('lease keepers on one database', () => {
     expect(fencedAt).toBeLessThan(claimedAt);
     expect(c3.ownedPartitions().size).toBe(0);
     // Claimed within ttl + renew of the last renewal (and the round that saw it: the 2-core machine is shared).
-    expect(claimedAt - renewedAt).toBeLessThanOrEqual(times.ttlMs + times.renewMs + 400);
-    expect(claimedAt - cutAt).toBeLessThanOrEqual(times.ttlMs + times.renewMs + 400);
+    expect(claimedAt - renewedAt).toBeLessThanOrEqual(times.ttlMs + times.renewMs + 500);
+    expect(claimedAt - cutAt).toBeLessThanOrEqual(times.ttlMs + times.renewMs + 500);
     for (const p of moved) expect(after.partitions[p]!.epoch).toBe(before.partitions[p]!.epoch + 1);
     // The claimer acts for them once its round has read the table back.
     await until('c1 and c2 acting for the moved partitions at the new epochs', () => moved.every((p) => (ks[0]!.k.epochOf(p) ?? ks[1]!.k.epochOf(p)) === after.partitions[p]!.epoch), 2_000, 10);
