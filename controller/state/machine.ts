@@ -275,9 +275,9 @@ export class StateMachine {
   }
 
   /**
-   * A node taken over from another controller starts its clocks now: its silence, phase and boot
-   * times here may be stale (the previous owner heard it), so it is neither dead nor hung until
-   * it has been so for the policies' times from now; the problem episode starts afresh.
+   * A node taken over from another controller starts its clocks now: its silence and phase times
+   * here may be stale (the previous owner heard it), so it is neither dead nor hung until it has
+   * been so for the policies' times from now; the problem episode starts afresh.
    */
   private adopt(step: Step, rt: NodeRuntime): void {
     if (rt.lastHeard !== null) {
