@@ -50,6 +50,7 @@ describe('controllers sharing a site', () => {
     const mine = nodes.find((n) => ownerOfNode(n) === 'c1')!;
     const theirs = nodes.find((n) => ownerOfNode(n) === 'c2')!;
     const theirPartition = partitionOf(theirs, PARTITIONS);
+    const phaseSinceMine = c1.running.ctx.nodeStates.get(mine)!.phaseSince;
     // c1 releases c2's share at its next round, c2 claims it at its own.
     await until('c2 owning its share', () => c2.running.ctx.ownership!.owns(theirs), 4 * LEASE_TIMES.renewMs + 2000);
     expect(c1.running.ctx.ownership!.owns(theirs)).toBe(false);
@@ -74,9 +75,14 @@ describe('controllers sharing a site', () => {
     expect(bmcCalls()).toEqual([`on ${mine}`, `on ${theirs}`]);
 
     // c2 stops: its lease is dropped, and c1 claims its partitions at its next round (epoch 3).
+    const phaseSince = c1.running.ctx.nodeStates.get(theirs)!.phaseSince;
     await c2.stop();
     cleanup.pop();
     await until('c1 owning every node again', () => nodes.every((n) => c1.running.ctx.ownership!.owns(n)), 2 * LEASE_TIMES.renewMs + 2000);
+    // Its state manager adopted the node: the phase clock restarted, the node it kept all along did not.
+    // (Shown as wall time, steady + offset: equal within a few ms.)
+    await until("the adopted node's phase clock restarted", () => c1.running.ctx.nodeStates.get(theirs)!.phaseSince > phaseSince + 1000, 2000);
+    expect(Math.abs(c1.running.ctx.nodeStates.get(mine)!.phaseSince - phaseSinceMine)).toBeLessThan(50);
     const { results: after } = await c1.client.request('power', { action: 'off', range: theirs });
     expect(after).toMatchObject([{ node: theirs, ok: true }]);
   });
