@@ -70,11 +70,11 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   // With `store:` a database, the store and the journal are kept there (docs/federation.md).
   // The `pg` client loads only then (~0.3 s).
   const database = config.store ? await (await import('./store/postgres/database.js')).PgDatabase.connect(config.store) : null;
-  // Several controllers share the site: leases and partition owners in the same database.
+  // Several controllers share the site: leases and partition owners in the store's database.
   const federation =
-    config.federation && database
-      ? await (await import('./federation/member.js')).joinFederation(database, config.federation, { log, steady, wall: now }).catch(async (err: Error) => {
-          await database.close();
+    config.federation && config.store
+      ? await (await import('./federation/member.js')).joinFederation(config.store, config.federation, { log, steady, wall: now }).catch(async (err: Error) => {
+          await database?.close();
           throw err;
         })
       : null;
@@ -105,7 +105,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       tellDegraded(`${health.degraded.reason}; changes are refused until a write succeeds`, 'degraded', health.degraded.since);
     },
   }).catch(async (err: unknown) => {
-    await federation?.keeper.stop();
+    await federation?.leave();
     await database?.close();
     throw err;
   });
@@ -209,7 +209,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       await ext.stop?.().catch((err: Error) => log.error({ ext: ext.name, err: err.message }, 'extension stop failed'));
     }
     // Its partitions are claimed by the others at once: its actions stopped with the extensions.
-    await federation?.keeper.stop();
+    await federation?.leave();
     await store.close().catch((err: Error) => log.error({ err: err.message }, 'final store write failed'));
     await journal.close();
     await database?.close();

@@ -1,21 +1,25 @@
 /**
  * A controller joining its site's federation (config `federation`): the lease keeper on the
- * store's database, its first round done (a database that refuses it stops the start), rounds
- * every renewMs after, and the gate that power actions pass.
+ * store's database, through a pool of its own so that renewals and power claims never queue
+ * behind the store's writes; its first round done (a database that refuses it stops the start),
+ * rounds every renewMs after, and the gate that power actions pass.
  */
 import type { Logger } from '../log.js';
 import type { ControllerConfig } from '../config.js';
+import { PgDatabase } from '../store/postgres/database.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { NodeOwnership } from './node-ownership.js';
-import type { Queryable } from './ownership-rows.js';
 
 export interface FederationMember {
   keeper: LeaseKeeper;
   ownership: NodeOwnership;
+  /** Gives up every partition, drops the lease (the others claim at once) and closes the pool. */
+  leave(): Promise<void>;
 }
 
-export async function joinFederation(db: Queryable, config: NonNullable<ControllerConfig['federation']>, opts: { log: Logger; steady: () => number; wall: () => number }): Promise<FederationMember> {
+export async function joinFederation(url: string, config: NonNullable<ControllerConfig['federation']>, opts: { log: Logger; steady: () => number; wall: () => number }): Promise<FederationMember> {
   const { log } = opts;
+  const db = await PgDatabase.connect(url);
   const keeper = new LeaseKeeper({
     db,
     controller: config.id,
@@ -25,8 +29,17 @@ export async function joinFederation(db: Queryable, config: NonNullable<Controll
     onError: (err) => log.error({ controller: config.id, err: err.message }, 'federation: lease round failed; acting until the lease can have expired, then fenced'),
   });
   keeper.onChange(({ gained, lost }) => log.info({ controller: config.id, gained, lost }, 'federation: partitions adopted and lost'));
-  await keeper.open();
+  const leave = async () => {
+    await keeper.stop();
+    await db.close();
+  };
+  try {
+    await keeper.open();
+  } catch (err) {
+    await leave();
+    throw err;
+  }
   keeper.run();
   log.info({ controller: config.id, partitions: [...keeper.ownedPartitions().keys()] }, 'federation: joined');
-  return { keeper, ownership: new NodeOwnership(keeper, db, config.partitions) };
+  return { keeper, ownership: new NodeOwnership(keeper, db, config.partitions), leave };
 }
