@@ -7,6 +7,7 @@
 import type { Logger } from '../log.js';
 import type { ControllerConfig } from '../config.js';
 import { PgDatabase } from '../store/postgres/database.js';
+import { LEASE_TIMES } from './lease.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { NodeOwnership } from './node-ownership.js';
 
@@ -19,7 +20,8 @@ export interface FederationMember {
 
 export async function joinFederation(url: string, config: NonNullable<ControllerConfig['federation']>, opts: { log: Logger; steady: () => number; wall: () => number }): Promise<FederationMember> {
   const { log } = opts;
-  const db = await PgDatabase.connect(url);
+  // A query on a connection that went silent fails within a lease, not at TCP's pace.
+  const db = await PgDatabase.connect(url, { queryTimeoutMs: LEASE_TIMES.ttlMs });
   const keeper = new LeaseKeeper({
     db,
     controller: config.id,

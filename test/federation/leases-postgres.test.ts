@@ -175,6 +175,15 @@ describe('lease keepers on one database', () => {
     expect(await applyOwnershipStep(db1, 'c1', steps[0]!)).toBeNull();
   });
 
+  it("bounds a query on the keeper's pool: a connection gone silent fails a round instead of stalling it", async () => {
+    const url = await createDatabase();
+    const db = await PgDatabase.connect(url, { queryTimeoutMs: 200 });
+    cleanup.push(() => db.close());
+    const started = Date.now();
+    await expect(db.query('SELECT pg_sleep(5)')).rejects.toThrow(/timeout/i);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('refuses a partition table made for another partition count', async () => {
     const s = await site();
     const db = await s.connect();
