@@ -9,6 +9,7 @@ import { PowerGroupConfig } from './power/group-config.js';
 import { TOKEN_HASH } from './auth/tokens.js';
 import { Duration } from './state/config.js';
 import { isPostgresUrl } from './store/postgres/url.js';
+import { PARTITION_COUNT } from './federation/partitions.js';
 
 const TlsFiles = z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict();
 
@@ -23,6 +24,19 @@ export const ControllerConfig = z
     store: z
       .string()
       .refine(isPostgresUrl, 'must be a postgres://… or postgresql://… URL (leave it out to keep the store in the data directory)')
+      .nullable()
+      .default(null),
+    /**
+     * Several controllers sharing one site (docs/federation.md): this controller's id and the
+     * site's partition count, the same on every controller. Only with `store:` a database, which
+     * holds the leases and the partition owners. null: the one controller acts for every node.
+     */
+    federation: z
+      .object({
+        id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+        partitions: z.number().int().min(1).max(65_536).default(PARTITION_COUNT),
+      })
+      .strict()
       .nullable()
       .default(null),
     prefix: z.string().default('muster'),
@@ -161,7 +175,10 @@ export const ControllerConfig = z
     /** PEM files: with them the MQTT port is mqtts://, the WebSocket port wss:// and both HTTP listeners HTTPS. */
     tls: TlsFiles.nullable().default(null),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.federation && !c.store) ctx.addIssue({ code: 'custom', path: ['federation'], message: 'needs `store: postgres://…`: the leases and the partition owners are kept in the database' });
+  });
 export type ControllerConfig = z.infer<typeof ControllerConfig>;
 
 export async function loadConfig(file: string | null, overrides: Partial<Record<keyof ControllerConfig, unknown>>): Promise<ControllerConfig> {

@@ -12,6 +12,7 @@ import type { HttpServer } from './http/server.js';
 import type { TransitionLog } from './store/backend.js';
 import type { NodeConflict } from '../shared/verbs/results.js';
 import type { Store } from './store/store.js';
+import type { NodeOwnership } from './federation/node-ownership.js';
 
 /** Everything an extension may use, passed as one object (zigbee2mqtt style). */
 export interface Context {
@@ -45,6 +46,11 @@ export interface Context {
   publishEvent(e: Omit<Event, 'v' | 'at'> & { at?: number }): void;
   /** Who a connected client is (the API server's role check) and the demo agents' token. */
   auth: AuthView;
+  /**
+   * Which nodes this controller acts for and the power gate, when several controllers share the
+   * site (config `federation`); null: it acts for every node and power goes out ungated.
+   */
+  ownership: NodeOwnership | null;
   /** Whether the controller is degraded (its store cannot be written), kept by controller.ts. */
   readonly health: ControllerHealth;
 }

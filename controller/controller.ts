@@ -71,6 +71,14 @@ export async function startController(config: ControllerConfig, opts: StartOptio
   // With `store:` a database, the store and the journal are kept there (docs/federation.md).
   // The `pg` client loads only then (~0.3 s).
   const database = config.store ? await (await import('./store/postgres/database.js')).PgDatabase.connect(config.store) : null;
+  // Several controllers share the site: leases and partition owners in the store's database.
+  const federation =
+    config.federation && config.store
+      ? await (await import('./federation/member.js')).joinFederation(config.store, config.federation, { log, steady, wall: now }).catch(async (err: Error) => {
+          await database?.close();
+          throw err;
+        })
+      : null;
   const store = await Store.open(config.dataDir, {
     database: database ?? undefined,
     newStore: opts.newStore,
@@ -98,6 +106,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       tellDegraded(`${health.degraded.reason}; changes are refused until a write succeeds`, 'degraded', health.degraded.since);
     },
   }).catch(async (err: unknown) => {
+    await federation?.leave();
     await database?.close();
     throw err;
   });
@@ -203,8 +212,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     adminHttp,
     publishEvent: makeEventPublisher(bus, topics, now, log),
     auth: authView(config, broker, internalAgentToken, reintroductions),
+    ownership: federation?.ownership ?? null,
     health,
   };
+  federation?.keeper.onChange(({ gained, lost }) => events.emit('ownership:changed', { gained, lost, at: now() }));
 
   tellDegraded = (message, state, since) => ctx.publishEvent({ kind: 'degraded', node: null, agentId: null, message, details: { state, since } });
 
@@ -213,6 +224,8 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     for (const ext of started.reverse()) {
       await ext.stop?.().catch((err: Error) => log.error({ ext: ext.name, err: err.message }, 'extension stop failed'));
     }
+    // Its partitions are claimed by the others at once: its actions stopped with the extensions.
+    await federation?.leave();
     await store.close().catch((err: Error) => log.error({ err: err.message }, 'final store write failed'));
     await journal.close();
     await database?.close();

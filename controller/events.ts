@@ -57,6 +57,11 @@ export interface ControllerEvents {
   'conflict:raised': { node: string; agentId: string | null; reason: string; at: number };
   /** An admin decided a node's identity conflict (`muster conflict clear`, `muster assign`). */
   'conflict:cleared': { node: string; by: string; at: number };
+  /**
+   * What this controller acts for changed (federation): the nodes of `gained` partitions start
+   * their timers afresh, in-flight actions on those of `lost` were aborted.
+   */
+  'ownership:changed': { gained: readonly number[]; lost: readonly number[]; at: number };
   /** A message was refused; `source` is the topic or client. */
   rejected: { source: string; reason: string; at: number };
 }

@@ -22,7 +22,7 @@ export const msToIso = (ms: number): string => new Date(ms).toISOString();
  * Guards that hold muster back from a node (`NodeNext.hold` of a `held` node): the keys of
  * `summary`'s `held` counts.
  */
-export const HOLDS = ['admin-offline', 'conflict', 'admin-action', 'action-in-flight', 'grace', 'breaker', 'settling', 'heartbeating', 'awaiting-boot', 'backoff', 'rate-limit', 'dry-run'] as const;
+export const HOLDS = ['admin-offline', 'conflict', 'admin-action', 'action-in-flight', 'grace', 'breaker', 'settling', 'heartbeating', 'awaiting-boot', 'backoff', 'rate-limit', 'not-owner', 'dry-run'] as const;
 export type HoldName = (typeof HOLDS)[number];
 
 /** A node's state on each axis, with the time each last changed: `nodes`, `show`. */

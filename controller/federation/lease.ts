@@ -108,18 +108,36 @@ export interface ActionClaim {
   epoch: number;
 }
 
+/** Whether this controller may act by its own clock, and when it sent its last confirmed renewal (wall time, for people). */
+export interface SelfFence {
+  mayAct: boolean;
+  /** ISO time of the last confirmed renewal's sending; null: never renewed. */
+  renewedAt: string | null;
+}
+
 /**
  * Why the action of `claim` must not reach the BMC, or null when it may: the partition's row as
- * the database holds it at the conditional insert, and whether the controller's lease holds there
- * (by the database's clock) and here (`mayAct`).
+ * the database holds it at the conditional insert, whether the controller's lease holds there (by
+ * the database's clock), and whether it may act by its own (`mayAct`). The reason completes
+ * `node n012: power cycle refused: …` (`refusalMessage`).
  */
-export function actionRefusal(claim: ActionClaim, row: PartitionOwner, leaseHolds: boolean, selfMayAct: boolean): string | null {
-  const who = `node ${claim.node}: controller ${claim.controller}`;
-  if (!selfMayAct) return `${who} has fenced itself (its lease was not renewed in time)`;
-  if (!leaseHolds) return `${who}'s lease has expired`;
-  if (row.partition !== claim.partition) return `${who} claimed partition ${claim.partition}, the node is in ${row.partition}`;
-  if (row.owner !== claim.controller || row.epoch !== claim.epoch) return `${who} claimed partition ${claim.partition} at epoch ${claim.epoch}; it is owned by ${row.owner ?? 'nobody'} at epoch ${row.epoch}`;
+export function actionRefusal(claim: ActionClaim, row: PartitionOwner, leaseHolds: boolean, self: SelfFence): string | null {
+  if (!self.mayAct) return `this controller is fenced (lease not renewed since ${self.renewedAt ?? 'it started'})`;
+  if (row.partition !== claim.partition) return `the node is in partition ${row.partition}, not ${claim.partition}`;
+  if (row.owner !== claim.controller) return `partition ${row.partition} is owned by ${row.owner ?? 'nobody'} (epoch ${row.epoch})`;
+  if (row.epoch !== claim.epoch) return `partition ${row.partition} was claimed again (epoch ${row.epoch}, this controller holds epoch ${claim.epoch})`;
+  if (!leaseHolds) return `the lease of controller ${claim.controller} has expired`;
   return null;
+}
+
+/** The error text of a refused action: `what` names it (`power cycle`, `boot device pxe`). */
+export function refusalMessage(node: string, what: string, reason: string): string {
+  return `node ${node}: ${what} refused: ${reason}`;
+}
+
+/** The partitions `self` owns in `rows`: partition → epoch. */
+export function ownedEpochs(self: string, rows: readonly PartitionOwner[]): Map<number, number> {
+  return new Map(rows.filter((r) => r.owner === self).map((r) => [r.partition, r.epoch]));
 }
 
 /**

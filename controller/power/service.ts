@@ -28,7 +28,8 @@ export interface PowerRunOptions {
  * The one way power actions reach drivers, manual and automatic alike: one action at a time per
  * node, the range's concurrency limit and stagger, each result published as an `action` event and
  * fed to the state manager as a power reading. A status read takes no action slot: the power sync
- * never makes an admin's or a policy's action wait or fail.
+ * never makes an admin's or a policy's action wait or fail. With federation, every action passes
+ * the power gate here (`driverFor`), whatever the driver.
  */
 export class PowerService implements Extension {
   readonly name = 'power';
@@ -63,7 +64,9 @@ export class PowerService implements Extension {
 
   /** Read the power state of every node that has a power target. */
   async poll(): Promise<void> {
-    const nodes = this.ctx.nodes.names().filter((n) => this.ctx.nodes.get(n)?.power);
+    const { ownership } = this.ctx;
+    // With federation, each node's owner reads it.
+    const nodes = this.ctx.nodes.names().filter((n) => this.ctx.nodes.get(n)?.power && (!ownership || ownership.owns(n)));
     if (nodes.length) await this.run('status', nodes, { by: 'power sync', quiet: true });
   }
 
@@ -89,10 +92,16 @@ export class PowerService implements Extension {
     createPowerDriver(target, node, this.driverOptionsFor(groups));
   }
 
+  /**
+   * The node's driver. With federation, its actions pass the power gate first (proof of ownership
+   * in the database, controller/federation/node-ownership.ts) and abort when the node's partition
+   * is lost; without it, the driver as it is.
+   */
   driverFor(node: string): PowerDriver {
     const target = this.ctx.nodes.get(node)?.power;
     if (!target) throw new Error(`node ${node}: no power target (muster set ${node} power=URL)`);
-    return createPowerDriver(target, node, this.driverOptionsOf(node));
+    const driver = createPowerDriver(target, node, this.driverOptionsOf(node));
+    return this.ctx.ownership ? this.ctx.ownership.gate(driver) : driver;
   }
 
   /**

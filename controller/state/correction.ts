@@ -26,6 +26,8 @@ export interface CorrectionEnv {
   silenceEpoch: number;
   /** The node's groups whose breaker holds actions now. */
   holding(node: string): readonly string[];
+  /** Whether this controller acts for the node (federation: its partition); always, with one controller. */
+  owns(node: string): boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export function decide(rt: NodeRuntime, policy: NodePolicy, env: CorrectionEnv, 
   // A different policy while trouble goes on continues the episode (one console capture).
   const since = rt.problem?.since ?? now;
   const next = nextStep(rt, since, policy.ladder, now);
-  const hold = blockingGuard({ rt, policy, now, graceUntil: env.graceUntil, frozenGroups: env.holding(rt.node), time });
+  const hold = blockingGuard({ rt, policy, now, graceUntil: env.graceUntil, frozenGroups: env.holding(rt.node), owned: env.owns(rt.node), time });
   if (hold) return { kind: 'held', found, since, hold, next };
   if (next.kind === 'backoff') return { kind: 'held', found, since, hold: { guard: 'backoff', detail: `backoff until ${time(next.until)}`, until: next.until }, next };
   if (next.kind === 'capped') {

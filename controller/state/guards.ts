@@ -16,6 +16,8 @@ export interface GuardContext {
   graceUntil: number;
   /** The node's groups whose breaker holds actions (tripped, or settling after recovery). */
   frozenGroups: readonly string[];
+  /** Whether this controller acts for the node (federation); another controller's node is its to correct. */
+  owned: boolean;
   /** How a time reads in a detail (the machine's steady times shown as wall time). */
   time: TimeText;
 }
@@ -49,9 +51,10 @@ export function adminActionEffect(rt: NodeRuntime, policy: NodePolicy, now: numb
   return until === null ? null : { guard: 'admin-action', detail: `${what} at ${time(last.startedAt)}; awaiting its boot until ${time(until)}`, until };
 }
 
-export function blockingGuard({ rt, policy, now, graceUntil, frozenGroups, time }: GuardContext): Hold | null {
+export function blockingGuard({ rt, policy, now, graceUntil, frozenGroups, owned, time }: GuardContext): Hold | null {
   const standing = standingGuard(rt);
   if (standing) return standing;
+  if (!owned) return { guard: 'not-owner', detail: "another controller acts for the node (its partition is not this controller's)", until: null };
   const flight = inFlight(rt);
   if (flight) return { guard: 'action-in-flight', detail: `${flight.action}${flight.by === null ? '' : ` by ${flight.by}`} in flight since ${time(flight.startedAt)}`, until: null };
   if (now < graceUntil) return { guard: 'grace', detail: `grace period after controller start or broker reconnect, until ${time(graceUntil)}`, until: graceUntil };

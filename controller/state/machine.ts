@@ -51,11 +51,12 @@ export class StateMachine {
   constructor(
     private readonly config: PolicyConfig,
     groupsOf: (node: string) => readonly string[],
-    private readonly opts: { quietHeartbeats?: boolean } = {},
+    private readonly opts: { quietHeartbeats?: boolean; owns?: (node: string) => boolean } = {},
   ) {
     this.groups = new GroupCache(config, groupsOf, this.nodes);
     this.breakers = new BreakerBoard(this.groups);
-    this.env = { graceUntil: 0, silenceEpoch: 0, holding: (node) => this.breakers.holding(node, this.lastNow) };
+    const owns = opts.owns ?? (() => true);
+    this.env = { graceUntil: 0, silenceEpoch: 0, holding: (node) => this.breakers.holding(node, this.lastNow), owns };
   }
 
   /** Restore persisted records (from `snapshot()`); follow with a `controller-start` input. */
@@ -244,6 +245,8 @@ export class StateMachine {
           return;
         case 'console-pattern':
           return this.consolePattern(step, rt, input.pattern, input.line);
+        case 'adopted':
+          return this.adopt(step, rt);
         case 'conflict':
           return this.holdForConflict(step, rt, input.agentId, input.reason);
         case 'conflict-cleared':
@@ -269,6 +272,21 @@ export class StateMachine {
     else setPhase(step, rt, input.phase, cause);
     rt.lastHeard = step.now;
     setLiveness(step, rt, 'alive', cause);
+  }
+
+  /**
+   * A node taken over from another controller starts its clocks now: its silence and phase times
+   * here may be stale (the previous owner heard it), so it is neither dead nor hung until it has
+   * been so for the policies' times from now; the problem episode starts afresh.
+   */
+  private adopt(step: Step, rt: NodeRuntime): void {
+    if (rt.lastHeard !== null) {
+      rt.lastHeard = step.now;
+      if (rt.liveness !== 'alive') setLiveness(step, rt, 'alive', 'adopted from another controller: silence counted from now');
+    }
+    rt.phaseSince = step.now;
+    rt.problem = null;
+    step.markChanged(rt.node);
   }
 
   /** A boot id not seen before: the node rebooted (one `agent` transition, whatever the message). */

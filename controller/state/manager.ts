@@ -74,7 +74,8 @@ export class StateManager implements Extension, ServesNodeStates {
       // Durations in the policy config are seconds (or text like "5s").
       heartbeat: { interval: ctx.config.heartbeatIntervalS, ...(raw.heartbeat as object | undefined) },
     });
-    const machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? []);
+    const { ownership } = ctx;
+    const machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? [], ownership ? { owns: (n) => ownership.owns(n) } : {});
     this.machine = machine;
     this.stallMs = Math.max(STALL_MIN_MS, policies.base.heartbeat.interval);
     for (const node of Object.values(ctx.store.data.nodes)) {
@@ -115,6 +116,11 @@ export class StateManager implements Extension, ServesNodeStates {
       if (machine.has(node)) this.apply({ type: 'faults', node, count: openIssueCount(ctx.store.data, node) });
     });
     events.on('admin:requested', (request) => this.setAdmin(request));
+    events.on('ownership:changed', ({ gained }) => {
+      if (!ownership || gained.length === 0) return;
+      const adopted = new Set(gained);
+      for (const node of machine.nodeNames()) if (adopted.has(ownership.partitionOf(node))) this.apply({ type: 'adopted', node });
+    });
     events.on('policy:resume', ({ group, by }) => this.apply({ type: 'policy-resume', group, who: by }));
     events.on('conflict:raised', ({ node, agentId, reason }) => {
       if (machine.has(node)) this.apply({ type: 'conflict', node, agentId, reason: reason.slice(0, 1024) });

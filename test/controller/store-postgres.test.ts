@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ControllerConfig } from '../../controller/config.js';
 import { Journal } from '../../controller/store/journal.js';
 import { migrateStore } from '../../controller/store/migrate.js';
@@ -21,20 +21,11 @@ import { Store, StoreLoadError } from '../../controller/store/store.js';
 import { musterBin, requireBuild } from '../helpers/controller.js';
 import { startInProc } from '../helpers/inproc.js';
 import { freePort } from '../helpers/ports.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresPerFile } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
 import { fill } from './store-conformance.js';
 
-let server: TestPostgres;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
-
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const { createDatabase, cleanup } = postgresPerFile();
 const fresh = () => {
   const t = tempDir('muster-store-');
   cleanup.push(t.remove);
@@ -71,7 +62,7 @@ describe('the PostgreSQL store layout', () => {
 
 describe('PostgreSQL store', () => {
   it('applies its schema steps once: connecting again changes nothing', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     await (await connect(url)).close();
     const db = await connect(url);
     expect(await db.schemaVersion()).toBe(SCHEMA_VERSION);
@@ -79,7 +70,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('refuses a database whose schema a newer muster wrote', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     await (await connect(url)).close();
     await sql(url, "INSERT INTO muster_schema_migrations (version, name) VALUES (99, 'future')");
     await expect(PgDatabase.connect(url)).rejects.toThrow(`schema is version 99, written by a newer muster; this one knows version ${SCHEMA_VERSION} at most`);
@@ -96,7 +87,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('refuses a row that does not fit, naming its table and key', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     const store = await Store.open(fresh(), { database: await connect(url), debounceMs: 0 });
     store.change((d) => void (d.nodes.n001 = node('n001')), { nodes: ['n001'] });
     await store.flush();
@@ -113,7 +104,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('writes a change in one transaction: a failed write leaves no part of it, and is written whole once it can be', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     const errors: Error[] = [];
     const store = await Store.open(fresh(), { database: await connect(url), debounceMs: 0, onWriteError: (e) => void errors.push(e) });
     store.change(fill);
@@ -135,7 +126,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('writes only the rows that changed', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     const store = await Store.open(fresh(), { database: await connect(url), debounceMs: 0 });
     store.change((d) => {
       for (let i = 0; i < 200; i++) d.nodes[`n${i}`] = node(`n${i}`);
@@ -160,7 +151,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('the journal keeps what it could not write and sends it, in order, once it can', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     const errors: Error[] = [];
     const journal = new PgJournal(await connect(url), { onError: (e) => void errors.push(e) });
     const t = (i: number) => ({ node: 'n001', axis: 'phase' as const, from: null, to: 'run', cause: `line ${i}`, at: 1000 + i });
@@ -180,7 +171,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('--new-store is refused: it is about the data directory\'s files', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     await expect(Store.open(fresh(), { database: await connect(url), newStore: true })).rejects.toThrow(/--new-store starts afresh over the data directory's store\.json; the store is postgres:/);
   });
 });
@@ -200,7 +191,7 @@ describe('muster store migrate', () => {
 
   it('copies the store and every kept journal segment, checks the counts, and refuses a database holding data', async () => {
     const { dir, data } = await dataDir();
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     const db = await connect(url);
     const copied = await migrateStore(db, { dataDir: dir });
     expect(copied).toMatchObject({ nodes: 3, agents: 2, users: 2, agent_tokens: 3, hwlog_issues: 2, switches: 2, switch_ports: 2, bios_reported: 1, journal: 40 });
@@ -222,13 +213,13 @@ describe('muster store migrate', () => {
         (e: { code: number; stdout: string; stderr: string }) => e,
       );
     const empty = fresh();
-    const none = await muster(['--data', empty, '--to', await server.createDatabase()]);
+    const none = await muster(['--data', empty, '--to', await createDatabase()]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain(`muster: store migrate: ${join(empty, 'store.json')} does not exist: no store to copy`);
     const mysql = await muster(['--data', empty, '--to', 'mysql://u:pw@h/db']);
     expect(mysql.stderr).toBe('muster: --to mysql://u:***@h/db: must be a postgres://… or postgresql://… URL\n');
     const { dir } = await dataDir();
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     const done = await muster(['--data', dir, '--to', url]);
     expect(done.stdout).toMatch(/^copied .* to postgres:\/\/muster@127\.0\.0\.1:\d+\/\w+, counts checked:\n {2}nodes {16}3\n/);
     expect(done.stdout).toContain('  journal              40\n');
@@ -237,7 +228,7 @@ describe('muster store migrate', () => {
 
 describe('a controller on PostgreSQL', () => {
   it('keeps its nodes, users and journal in the database: another data directory sees them', async () => {
-    const url = await server.createDatabase();
+    const url = await createDatabase();
     const first = await startInProc({ store: url });
     cleanup.push(() => first.stop());
     await first.client.request('define', { range: 'n[001-003]', settings: ['groups=rack1'] });

@@ -5,7 +5,7 @@
  * cut-off from the database.
  */
 import { describe, expect, it } from 'vitest';
-import { LEASE_TIMES, actionRefusal, applyStep, fenceAt, liveControllers, mayAct, ownershipChange, ownershipSteps, type Lease, type PartitionOwner } from '../../controller/federation/lease.js';
+import { LEASE_TIMES, actionRefusal, applyStep, fenceAt, liveControllers, mayAct, ownedEpochs, ownershipChange, ownershipSteps, refusalMessage, type Lease, type PartitionOwner } from '../../controller/federation/lease.js';
 import { PARTITION_COUNT, fnv1a, partitionOf } from '../../controller/federation/partitions.js';
 import { ownerOf, shareOut } from '../../controller/federation/rendezvous.js';
 
@@ -107,11 +107,28 @@ describe('leases and epochs', () => {
 
   it('a power action goes out only at the claimed epoch, with the lease holding here and there', () => {
     const claim = { node: 'n000007', controller: 'a', partition: 9, epoch: 3 };
-    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 3 }, true, true)).toBeNull();
-    expect(actionRefusal(claim, { partition: 9, owner: 'b', epoch: 4 }, true, true)).toBe('node n000007: controller a claimed partition 9 at epoch 3; it is owned by b at epoch 4');
-    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 4 }, true, true)).toMatch(/at epoch 3; it is owned by a at epoch 4/);
-    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 3 }, false, true)).toBe("node n000007: controller a's lease has expired");
-    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 3 }, true, false)).toBe('node n000007: controller a has fenced itself (its lease was not renewed in time)');
+    const may = { mayAct: true, renewedAt: '2026-01-01T00:00:00.000Z' };
+    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 3 }, true, may)).toBeNull();
+    expect(actionRefusal(claim, { partition: 9, owner: 'b', epoch: 4 }, true, may)).toBe('partition 9 is owned by b (epoch 4)');
+    expect(actionRefusal(claim, { partition: 9, owner: null, epoch: 3 }, true, may)).toBe('partition 9 is owned by nobody (epoch 3)');
+    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 4 }, true, may)).toBe('partition 9 was claimed again (epoch 4, this controller holds epoch 3)');
+    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 3 }, false, may)).toBe('the lease of controller a has expired');
+    // Another owner is the reason to give, whatever the lease: it says who acts for the node now.
+    expect(actionRefusal(claim, { partition: 9, owner: 'b', epoch: 4 }, false, may)).toBe('partition 9 is owned by b (epoch 4)');
+    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 3 }, true, { ...may, mayAct: false })).toBe('this controller is fenced (lease not renewed since 2026-01-01T00:00:00.000Z)');
+    expect(actionRefusal(claim, { partition: 9, owner: 'a', epoch: 3 }, true, { mayAct: false, renewedAt: null })).toBe('this controller is fenced (lease not renewed since it started)');
+    expect(refusalMessage('n012', 'power cycle', 'partition 17 is owned by c2 (epoch 5)')).toBe('node n012: power cycle refused: partition 17 is owned by c2 (epoch 5)');
+  });
+
+  it('the partitions a controller owns are the rows naming it, with their epochs', () => {
+    const rows: PartitionOwner[] = [
+      { partition: 0, owner: 'a', epoch: 2 },
+      { partition: 1, owner: 'b', epoch: 7 },
+      { partition: 2, owner: null, epoch: 1 },
+      { partition: 3, owner: 'a', epoch: 5 },
+    ];
+    expect(ownedEpochs('a', rows)).toEqual(new Map([[0, 2], [3, 5]]));
+    expect(ownedEpochs('c', rows).size).toBe(0);
   });
 
   it('what a controller gained and lost: a partition claimed again at a new epoch is both', () => {

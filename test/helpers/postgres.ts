@@ -9,6 +9,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { freePort } from './ports.js';
 import { start, type Proc } from './proc.js';
 
@@ -73,4 +74,21 @@ export async function startPostgres(): Promise<TestPostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For a test file: one cluster, started before its tests and stopped after them, and cleanups run
+ * (last first) after each test.
+ */
+export function postgresPerFile(): { createDatabase: () => Promise<string>; cleanup: Array<() => unknown> } {
+  let server: TestPostgres | undefined;
+  const cleanup: Array<() => unknown> = [];
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(() => server?.stop());
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+  return { createDatabase: () => server!.createDatabase(), cleanup };
 }

@@ -35,10 +35,11 @@ export class Sim {
   private nextBeat = T0;
   private readonly interval: number;
 
-  constructor(policies: unknown = {}, groups: Record<string, string[]> = {}) {
+  /** `owns`: which nodes this controller acts for (federation); every node when left out. */
+  constructor(policies: unknown = {}, groups: Record<string, string[]> = {}, owns?: (node: string) => boolean) {
     const config = parsePolicyConfig(policies);
     this.interval = config.base.heartbeat.interval;
-    this.machine = new StateMachine(config, (node) => groups[node] ?? []);
+    this.machine = new StateMachine(config, (node) => groups[node] ?? [], owns ? { owns } : {});
   }
 
   apply(input: StateInput): Collected {

@@ -23,9 +23,9 @@ export class PgDatabase {
    * Connects and applies the schema steps the database lacks, in one transaction. Refuses a
    * database that cannot be reached, or whose schema is newer than this muster's.
    */
-  static async connect(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<PgDatabase> {
+  static async connect(url: string, opts: { connectTimeoutMs?: number; queryTimeoutMs?: number } = {}): Promise<PgDatabase> {
     const where = maskedUrl(url);
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000 });
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, ...(opts.queryTimeoutMs && { query_timeout: opts.queryTimeoutMs }) });
     // An idle connection that breaks (the server restarted) is dropped by the pool; the next query reconnects.
     pool.on('error', () => {});
     const db = new PgDatabase(pool, where);

@@ -27,6 +27,18 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
+    name: 'federation: controller leases, partition owners, power-action claims',
+    sql: [
+      // expires_at is set and judged by the database's clock (now()): one clock for every controller.
+      'CREATE TABLE controller_leases (controller text COLLATE "C" PRIMARY KEY, expires_at timestamptz NOT NULL);',
+      // One row per partition, made by the first controller that starts with federation; epoch rises with every claim.
+      'CREATE TABLE partitions (partition integer PRIMARY KEY CHECK (partition >= 0), owner text COLLATE "C", epoch integer NOT NULL DEFAULT 0);',
+      // A row per power action let through: inserted only while the partition row and the lease say so (controller/federation/tables.ts).
+      'CREATE TABLE power_claims (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), node text NOT NULL, partition integer NOT NULL, epoch integer NOT NULL, controller text NOT NULL, action text NOT NULL);',
+    ].join('\n'),
+  },
+  {
+    version: 3,
     // jsonb cannot hold U+0000 in a string, which a reason or a DMI string may carry; json keeps the text as written.
     name: 'records as json, which keeps every character',
     sql: [...STORE_TABLES, 'journal'].map((name) => `ALTER TABLE ${name} ALTER COLUMN record TYPE json USING record::json;`).join('\n'),

@@ -1,0 +1,179 @@
+/**
+ * Keeps this controller's lease and its partitions (lease.ts decides, ownership-rows.ts writes):
+ * every `renewMs` it renews the lease, reads the leases and the partition rows, applies its
+ * ownership steps as conditional updates, and tells listeners which partitions it gained and lost.
+ * When it cannot renew it keeps what it owns until `fenceAt` on its own steady clock, then owns
+ * nothing (self-fencing): by then no other controller may have claimed them yet.
+ */
+import { LEASE_TIMES, fenceAt, mayAct, ownedEpochs, ownershipChange, ownershipSteps, type LeaseTimes, type PartitionOwner, type SelfFence } from './lease.js';
+import { applyOwnershipStep, dropLease, ensurePartitions, readOwnership, renewLease, type Queryable } from './ownership-rows.js';
+
+export interface OwnershipChange {
+  /** Partitions this controller owns now and did not (or at another epoch): their nodes start afresh. */
+  gained: number[];
+  /** Partitions it no longer acts for: in-flight actions on their nodes are aborted. */
+  lost: number[];
+}
+
+export interface LeaseKeeperOptions {
+  db: Queryable;
+  /** This controller's id (config `federation.id`). */
+  controller: string;
+  /** How many partitions the site has (config `federation.partitions`). */
+  partitions: number;
+  times?: LeaseTimes;
+  /** Steady clock, ms: fencing is judged on it. */
+  steady?: () => number;
+  /** Wall clock, ms: when the last renewal was sent, for people. */
+  wall?: () => number;
+  /** A round failed (database out of reach): the keeper carries on and fences itself in time. */
+  onError?: (err: Error) => void;
+}
+
+export class LeaseKeeper {
+  readonly controller: string;
+  private readonly times: LeaseTimes;
+  private readonly steady: () => number;
+  private readonly wall: () => number;
+  /** Partition → epoch this controller acts for. */
+  private owned = new Map<number, number>();
+  /** The partition rows as last read, for telling who owns what without asking the database. */
+  private rows: PartitionOwner[] = [];
+  /** Steady time at which the last confirmed renewal was sent; null: none yet. */
+  private renewSentAt: number | null = null;
+  private renewSentWall: number | null = null;
+  private readonly listeners: Array<(change: OwnershipChange) => void> = [];
+  private round: Promise<void> | null = null;
+  /** Rounds begun: a round abandoned after its deadline must not change anything when it ends. */
+  private rounds = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private fenceTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly opts: LeaseKeeperOptions) {
+    this.controller = opts.controller;
+    this.times = opts.times ?? LEASE_TIMES;
+    this.steady = opts.steady ?? (() => performance.now());
+    this.wall = opts.wall ?? Date.now;
+  }
+
+  /** Makes the partition rows if needed and runs the first round (its failure is thrown). */
+  async open(): Promise<void> {
+    await ensurePartitions(this.opts.db, this.opts.partitions);
+    await this.roundOrThrow(++this.rounds);
+  }
+
+  /** Rounds every `renewMs` from now on. */
+  run(): void {
+    const next = () => {
+      this.timer = setTimeout(() => void this.tick().finally(() => !this.stopped && next()), this.times.renewMs);
+      this.timer.unref();
+    };
+    next();
+  }
+
+  /**
+   * One round: renew, read, apply the steps. A failure is told to `onError`; a round still running
+   * after `ttlMs` is abandoned (a connection that hangs), and the next one starts afresh.
+   */
+  tick(): Promise<void> {
+    if (this.round) return this.round;
+    const id = ++this.rounds;
+    let deadline: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      deadline = setTimeout(() => reject(new Error(`federation: lease round of ${this.controller} did not finish within ${this.times.ttlMs} ms`)), this.times.ttlMs);
+    });
+    this.round = Promise.race([this.roundOrThrow(id), timedOut])
+      .catch((err: Error) => this.opts.onError?.(err))
+      .finally(() => {
+        clearTimeout(deadline);
+        this.round = null;
+      });
+    return this.round;
+  }
+
+  private async roundOrThrow(id: number): Promise<void> {
+    const { db } = this.opts;
+    const current = () => id === this.rounds && !this.stopped;
+    const sentAt = this.steady();
+    const sentWall = this.wall();
+    await renewLease(db, this.controller, this.times.ttlMs);
+    if (!current()) return;
+    if (this.renewSentAt === null || sentAt > this.renewSentAt) {
+      this.renewSentAt = sentAt;
+      this.renewSentWall = sentWall;
+      this.armFence();
+    }
+    const read = await readOwnership(db);
+    if (!current()) return;
+    const steps = ownershipSteps(this.controller, read.partitions, read.leases, read.dbNow);
+    // A partition handed over stops being acted on before its row says so.
+    const released = new Set(steps.filter((s) => s.kind === 'release').map((s) => s.partition));
+    if (released.size) this.setOwned(new Map([...this.owned].filter(([p]) => !released.has(p))));
+    for (const step of steps) await applyOwnershipStep(db, this.controller, step);
+    const rows = steps.length ? (await readOwnership(db)).partitions : read.partitions;
+    if (!current()) return;
+    this.rows = rows;
+    this.setOwned(this.mayAct() ? ownedEpochs(this.controller, rows) : new Map());
+  }
+
+  /** Told of every change in what this controller acts for. */
+  onChange(listener: (change: OwnershipChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Whether this controller may act now by its own clock (lease.ts `mayAct`). */
+  mayAct(): boolean {
+    return mayAct(this.steady(), this.renewSentAt, this.times);
+  }
+
+  /** Whether it may act, and since when its lease was last renewed: for a refusal's reason. */
+  selfFence(): SelfFence {
+    return { mayAct: this.mayAct(), renewedAt: this.renewSentWall === null ? null : new Date(this.renewSentWall).toISOString() };
+  }
+
+  /** The epoch this controller acts for `partition` at, or null when it does not (another owns it, or it is fenced). */
+  epochOf(partition: number): number | null {
+    return this.mayAct() ? (this.owned.get(partition) ?? null) : null;
+  }
+
+  /** Partition → epoch, of every partition this controller acts for now. */
+  ownedPartitions(): ReadonlyMap<number, number> {
+    return this.mayAct() ? new Map(this.owned) : new Map();
+  }
+
+  /** The partition's row as last read (null before the first read). */
+  rowOf(partition: number): PartitionOwner | null {
+    return this.rows[partition] ?? null;
+  }
+
+  /** Stops the rounds, gives up every partition and drops the lease, so others claim them at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.fenceTimer) clearTimeout(this.fenceTimer);
+    await this.round;
+    this.setOwned(new Map());
+    await dropLease(this.opts.db, this.controller).catch((err: Error) => this.opts.onError?.(err));
+  }
+
+  /** At the fence time of the last confirmed renewal, owning nothing unless a later one moved it. */
+  private armFence(): void {
+    if (this.fenceTimer) clearTimeout(this.fenceTimer);
+    this.fenceTimer = setTimeout(() => this.checkFence(), Math.max(0, fenceAt(this.renewSentAt, this.times) - this.steady()));
+    this.fenceTimer.unref();
+  }
+
+  /** Fenced: acts for nothing until a renewal goes through again. A timer that fired early looks again. */
+  checkFence(): void {
+    if (this.mayAct()) this.armFence();
+    else if (this.owned.size) this.setOwned(new Map());
+  }
+
+  private setOwned(next: Map<number, number>): void {
+    const change = ownershipChange(this.owned, next);
+    this.owned = next;
+    if (change.gained.length === 0 && change.lost.length === 0) return;
+    for (const listener of this.listeners) listener(change);
+  }
+}
