@@ -145,7 +145,11 @@ export class BuildService implements Extension {
       monitor,
       macsOf: (node) => this.ctx.nodes.get(node)?.ids.macs ?? [],
       now: this.ctx.now,
-      onChange: (node, state, detail) => this.told(node, null, `${node} build ${state}: ${detail}`, { system: section.name, state, ...(state === 'building' ? { progress: detail } : { detail }) }),
+      onChange: (node, state, detail) => {
+        this.told(node, null, `${node} build ${state}: ${detail}`, { system: section.name, state, ...(state === 'building' ? { progress: detail } : { detail }) });
+        // FAI reboots the node into its installed disk (FAI_FLAGS reboot): a boot muster knows of.
+        if (state === 'done') this.ctx.events.emit('node:booting', { node, what: 'FAI installed its disk and it reboots into it', at: this.ctx.now() });
+      },
     });
   }
 

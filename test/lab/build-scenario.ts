@@ -24,7 +24,7 @@ import type { Event, NodeState } from '../../shared/protocol.js';
 import type { Firmware } from './firmware.js';
 import { FAI_IMAGE, openLabFai, type LabFai } from './fai.js';
 import { labImage } from './image.js';
-import { LabSite, labControllerConfig, POOL, SUBNET } from './site.js';
+import { LabSite, labControllerConfig, MQTT_PORT, POOL, SUBNET } from './site.js';
 import { bootTimeline, timelineSummary, type BootTimeline } from './timeline.js';
 import { LabVm, type SerialLine } from './vm.js';
 
@@ -101,12 +101,12 @@ export class BuildScenario {
     requireBuild();
     const discovery = labImage();
     const site = (this.site = await LabSite.open(log, this.verbose));
-    const advertiseUrl = (labControllerConfig({}, {}) as { advertiseUrl: string }).advertiseUrl;
-    const fai = cases.some((c) => c.system === 'fai') ? (this.fai = await openLabFai(site, advertiseUrl, log)) : null;
+    const fai = cases.some((c) => c.system === 'fai') ? (this.fai = await openLabFai(site, `mqtt://10.99.0.1:${MQTT_PORT}`, log)) : null;
     // Each case's group takes its build system from the config; that is all that differs.
     const groups = Object.fromEntries(cases.map((c) => [groupOf(c), c.system]));
     const build = { discoveryImage: 'discovery', imageDirs: [dirname(discovery.kernel), dirname(discovery.initrd)], imageDir: TEST_IMAGE_DIR, groups, ...(fai && { fai: fai.section }) };
-    const config = labControllerConfig({ mode: 'dhcp', ...SUBNET, pool: POOL, netns: site.net.server }, build);
+    // muster hears nothing from a node FAI installs until its installed system boots: no policy may power-cycle it before.
+    const config = labControllerConfig({ mode: 'dhcp', ...SUBNET, pool: POOL, netns: site.net.server }, build, fai ? `${(FAI_INSTALL_MS + BOOT_MS) / 60_000}m` : undefined);
     // fai-chboot and fai-monitor, from fai-server.
     const { controller, watch } = await site.startController(fai ? { ...config, commands: { allowedDirs: ['/usr/sbin'] } } : config);
     const cli = controller.cli;
