@@ -155,7 +155,11 @@ export class BuildScenario {
         if (c.system === 'fai') {
           // FAI's end-of-install signal, through fai-monitor: done (or failed, with the task and code).
           const end = await waiting(watch.until(`${node}'s FAI install to end (TASKEND install)`, FAI_INSTALL_MS, () => watch.eventsOf(node, 'build').find((e) => e.at >= buildAt && (e.details.state === 'done' || e.details.state === 'failed'))));
-          if (end.details.state === 'failed') await waiting(Promise.reject(new Error(`${node}: ${end.message}`)));
+          if (end.details.state === 'failed') {
+            // FAI names the failing task and script on the console: the evidence, before the tail.
+            const errors = vm.serial.filter((l) => l.at >= buildAt && /Exit code task_|FAILED with|ERROR/.test(l.text)).map((l) => l.text.trim());
+            await waiting(Promise.reject(new Error(`${node}: ${end.message}; FAI said: ${errors.slice(-10).join(' | ') || '(nothing on the console)'}`)));
+          }
           log(`build: ${node} (${role}) FAI install done after ${((end.at - buildAt) / 1000).toFixed(0)} s; it reboots into its disk`);
         }
         const first = await waiting(watch.inPhase(node, 'run', c.system === 'fai' ? BOOT_MS + FAI_INSTALL_MS : BOOT_MS, discovered.bootId));
