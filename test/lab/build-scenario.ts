@@ -213,7 +213,7 @@ function faiSteps(node: string, from: number, events: readonly Event[], fetches:
   const marks = [
     ...fetches.filter((f) => f.at >= from).map((f) => ({ at: f.at, what: f.path })),
     ...serial.filter((l) => l.at >= from && l.text.includes('Linux version')).map((l) => ({ at: l.at, what: 'kernel banner' })),
-    ...events.filter((e) => e.node === node && e.at >= from && e.kind === 'build').map((e) => ({ at: e.at, what: `build ${String(e.details.state)}: ${String(e.details.progress ?? e.details.detail ?? '')}` })),
+    ...events.filter((e) => e.node === node && e.at >= from && e.kind === 'build').map((e) => ({ at: e.at, what: [`build ${String(e.details.state)}`, e.details.progress ?? e.details.detail].filter(Boolean).join(': ') })),
     ...events.filter((e) => e.node === node && e.at >= from && e.kind === 'transition' && e.details.axis === 'phase').map((e) => ({ at: e.at, what: `phase ${String(e.details.to)}` })),
   ].sort((a, b) => a.at - b.at);
   return marks.map((m) => `${m.what} +${((m.at - from) / 1000).toFixed(1)} s`);

@@ -6,7 +6,7 @@
  * - The install kernel, its dracut initrd, pxelinux.0 and the nfsroot as a squashfs:
  *   boot/build-fai-nfsroot.sh (fai-make-nfsroot), cached by its inputs under FAI_CACHE_DIR.
  * - A config space made for the run (configSpace()): the image class MUSTER (its .var: no log
- *   server) with a disk_config for
+ *   server; no debconf preseeding) with a disk_config for
  *   the VM's disk, a package list its base file already holds (basefiles/MUSTER.tar.zst: the VM
  *   reaches no mirror), and scripts/MUSTER/10-muster, which puts muster's agent bundle, node and
  *   the agent's systemd units into the installed system, points it at the controller, and makes
@@ -73,6 +73,8 @@ function configSpace(dir: string, nfsroot: string, controllerUrl: string): void 
   };
   // The lab has no log server: FAI keeps its logs on the installed disk only (else savelog fails, error 410).
   put(`class/${FAI_IMAGE}.var`, 'LOGUSER=\n');
+  // Nothing to preseed; without the directory FAI's debconf task ends with error 2.
+  mkdirSync(join(dir, 'debconf'), { recursive: true });
   // One partition on the VM's empty disk, a DOS label grub-pc boots from.
   put(`disk_config/${FAI_IMAGE}`, 'disk_config disk1 disklabel:msdos bootable:1 fstabkey:uuid\nprimary / 1G- ext4 rw,errors=remount-ro\n');
   // All in the base file: instsoft fetches nothing (the lab's network reaches no mirror).
