@@ -4,8 +4,8 @@ import { describeZodError, type Hello } from '../../shared/protocol.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
 import { createCommandBuildSystem } from './command/command.js';
-import { FaiSection, openFaiBuildSystem } from './fai/fai.js';
-import { createNetbootHttpHandler } from './netboot/http.js';
+import { FaiSection, openFaiBuildSystem, type FaiBuildSystem } from './fai/fai.js';
+import { createNetbootHttpHandler, type ScriptSource } from './netboot/http.js';
 import { NetbootBuildSystem } from './netboot/netboot.js';
 import { BuildRegistry, BuildSelection, buildSystemFor } from './registry.js';
 import { BuildError, canAddImages, isBuildError, type BuildImage, type BuildStatus, type BuildSystem, type ImageFiles } from './types.js';
@@ -58,6 +58,7 @@ export class BuildService implements Extension {
   private selection!: BuildSelection;
   private netboot!: NetbootBuildSystem;
   private disk!: NetbootBuildSystem;
+  private fai: FaiBuildSystem | null = null;
   private macIndex: { version: number; map: Map<string, string> } = { version: -1, map: new Map() };
   private events!: EventOwner;
   private auto: boolean | readonly string[] = false;
@@ -91,8 +92,8 @@ export class BuildService implements Extension {
         return createCommandBuildSystem({ ...c, executable });
       }),
     );
-    const fai = cfg.fai ? [await this.openFai(cfg.fai, programs)] : [];
-    this.registry = new BuildRegistry([this.netboot, this.disk, ...tools, ...fai]);
+    this.fai = cfg.fai ? await this.openFai(cfg.fai, programs) : null;
+    this.registry = new BuildRegistry([this.netboot, this.disk, ...tools, ...(this.fai ? [this.fai] : [])]);
     this.selection = { default: cfg.default ?? 'netboot', groups: cfg.groups };
     this.auto = cfg.auto;
     try {
@@ -133,13 +134,24 @@ export class BuildService implements Extension {
   }
 
   /** FAI's tools resolved like any configured program; the node's MACs from its discovered hardware ids. */
-  private async openFai(section: FaiSection, programs: AllowedPrograms): Promise<BuildSystem> {
+  private async openFai(section: FaiSection, programs: AllowedPrograms): Promise<FaiBuildSystem> {
     const resolve = (what: 'chboot' | 'monitor') =>
       programs.resolve(section[what]).catch((err: Error) => {
         throw new Error(`config build.fai.${what}: ${err.message}`);
       });
     const [chboot, monitor] = await Promise.all([resolve('chboot'), resolve('monitor')]);
-    return openFaiBuildSystem({ ...section, chboot, monitor, macsOf: (node) => this.ctx.nodes.get(node)?.ids.macs ?? [], now: this.ctx.now });
+    return openFaiBuildSystem({
+      ...section,
+      chboot,
+      monitor,
+      macsOf: (node) => this.ctx.nodes.get(node)?.ids.macs ?? [],
+      now: this.ctx.now,
+      onChange: (node, state, detail) => {
+        this.told(node, null, `${node} build ${state}: ${detail}`, { system: section.name, state, ...(state === 'building' ? { progress: detail } : { detail }) });
+        // FAI reboots the node into its installed disk (FAI_FLAGS reboot): a boot muster knows of.
+        if (state === 'done') this.ctx.events.emit('node:booting', { node, what: 'FAI installed its disk and it reboots into it', at: this.ctx.now() });
+      },
+    });
   }
 
   async stop(): Promise<void> {
@@ -151,14 +163,22 @@ export class BuildService implements Extension {
     return buildSystemFor(node, this.ctx.nodes.get(node)?.groups ?? [], this.selection, this.registry);
   }
 
-  /** The system whose boot script a node's machine gets: its own when it serves scripts, else netboot's (local disk unless netboot has it). */
-  private scriptSystem(node: string): NetbootBuildSystem {
+  /**
+   * Where a node's machine gets its boot script: its own system when that serves scripts (disk;
+   * fai while it has the node's install prepared and a bootUrl), else netboot (local disk unless
+   * netboot has it).
+   */
+  private scriptSystem(node: string): ScriptSource {
+    let system: BuildSystem;
     try {
-      const system = this.systemFor(node);
-      return system === this.disk ? this.disk : this.netboot;
+      system = this.systemFor(node);
     } catch {
       return this.netboot;
     }
+    if (system === this.disk) return this.disk;
+    const fai = this.fai;
+    if (system !== fai || !fai) return this.netboot;
+    return { urlPrefix: this.netboot.urlPrefix, bootScript: async (mac, name, baseUrl) => (name && fai.chainScript(name, mac)) ?? this.netboot.bootScript(mac, name, baseUrl) };
   }
 
   async images(): Promise<Array<BuildImage & { system: string }>> {

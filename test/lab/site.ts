@@ -25,9 +25,10 @@ export const POOL = { start: '10.99.0.100', end: '10.99.0.199' };
  * timeout — 7.5 s for the agent's 1 s interval — delivers the will), a short grace, and power-cycle as
  * the first corrective step; a corrected node gets 6 minutes to boot (a Secure Boot VM's TFTP boot
  * under load). The breaker keeps its thresholds; it waits 3 s instead of 10 s for a silence to
- * settle before an action.
+ * settle before an action. `awaitBoot` gives a node longer to be heard from after a power cycle
+ * (an FAI install runs no muster agent: the node is silent until its installed system boots).
  */
-export function labControllerConfig(network: object, build: object): object {
+export function labControllerConfig(network: object, build: object, awaitBoot = '6m'): object {
   return {
     advertiseUrl: `mqtt://10.99.0.1:${MQTT_PORT}`,
     heartbeatIntervalS: 1,
@@ -35,7 +36,7 @@ export function labControllerConfig(network: object, build: object): object {
       grace: '5s',
       heartbeat: { interval: '1s', suspectAfterMissed: 3, deadAfterMissed: 6 },
       consolePanic: { patterns: ['kernel-panic'] },
-      ladder: { steps: ['power-cycle'], backoff: '10s', awaitBoot: '6m' },
+      ladder: { steps: ['power-cycle'], backoff: '10s', awaitBoot },
       breaker: { settle: '3s' },
     },
     build,

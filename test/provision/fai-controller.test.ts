@@ -1,8 +1,8 @@
 /**
  * FAI in a running controller: configured in the `build.fai` section, selected for a group, its
  * tools resolved through commands.allowedDirs; `muster build` writes the node's pxelinux config
- * with fai-chboot and FAI's own sendmon moves the node to done (its next boot the disk) through the
- * fai-monitor muster runs.
+ * with fai-chboot, muster's network boot hands the machine to FAI's pxelinux (bootUrl), and FAI's
+ * own sendmon moves the node to done (its next boot the disk) through the fai-monitor muster runs.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ beforeAll(async () => {
   dirs = faiServerLayout(tmp.dir);
   addFaiClass(dirs, 'WEB');
   port = await freePort();
-  const fai = { etcDir: dirs.etcDir, configSpace: dirs.configSpace, monitorPort: port, classes: ['DEBIAN'] };
+  const fai = { etcDir: dirs.etcDir, configSpace: dirs.configSpace, monitorPort: port, classes: ['DEBIAN'], bootUrl: 'http://10.0.0.1/fai' };
   c = await startInProc({ build: { groups: { web: 'fai' }, fai }, commands: { allowedDirs: ['/usr/sbin'] } } as never);
 }, 60_000);
 afterAll(async () => {
@@ -39,9 +39,18 @@ describe('fai in the controller', () => {
     expect(text).toContain('ADDCLASSES=DEBIAN,WEB,RACK1 FAI_SENDID=n007');
     expect(text).toContain('FAI_ACTION=install');
     expect((await c.client.request('build-status', { range: 'n007' }))[0]).toMatchObject({ node: 'n007', state: 'prepared', system: 'fai' });
+    // muster's own network boot hands the prepared node's machine to FAI's pxelinux (bootUrl).
+    const script = async () => (await fetch(`${c.running.httpUrl}/boot/${MAC}.ipxe`)).text();
+    expect(await script()).toContain('set 210:string http://10.0.0.1/fai/\nchain http://10.0.0.1/fai/pxelinux.0\n');
+    await sendmon(dirs, port, 'n007', 'TASKBEGIN partition');
+    // Each report is the node's latest build word (a build event), as `muster nodes` shows it.
+    await expect.poll(async () => (await c.client.request('show', { node: 'n007' })).build, { timeout: 10_000 }).toMatchObject({ system: 'fai', state: 'building', detail: 'fai task partition' });
     await sendmon(dirs, port, 'n007', 'TASKEND install 0');
     await expect.poll(async () => (await c.client.request('build-status', { range: 'n007' }))[0]!.state, { timeout: 10_000 }).toBe('done');
     expect(readFileSync(pxeFile(dirs, MAC), 'utf8')).toMatch(/^localboot -1$/m);
+    expect((await c.client.request('show', { node: 'n007' })).build).toMatchObject({ system: 'fai', state: 'done', detail: 'fai install finished' });
+    // Installed: its next network boot is its disk.
+    expect(await script()).toContain('sanboot');
   });
 
   it('refuses to start with fai-chboot outside commands.allowedDirs', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { BuildConfig } from '../../shared/node-network.js';
-import { FaiSection, openFaiBuildSystem, type FaiBuildSystem } from '../../controller/provision/fai/fai.js';
+import { FaiSection, openFaiBuildSystem, type FaiBuildSystem, type FaiOptions } from '../../controller/provision/fai/fai.js';
 import { parseMonitorLine } from '../../controller/provision/fai/monitor.js';
 import { BuildError } from '../../controller/provision/types.js';
 import { freePort } from '../helpers/ports.js';
@@ -33,7 +33,7 @@ interface FaiLab extends BuildSystemHarness {
 }
 
 /** An FAI server in a temp dir and the system on it. */
-async function faiLab(section: Partial<FaiSection> = {}): Promise<FaiLab> {
+async function faiLab(section: Partial<FaiSection> = {}, onChange?: FaiOptions['onChange']): Promise<FaiLab> {
   const tmp = tempDir('muster-fai-');
   const dirs = faiServerLayout(tmp.dir);
   const port = await freePort();
@@ -41,6 +41,7 @@ async function faiLab(section: Partial<FaiSection> = {}): Promise<FaiLab> {
     ...FaiSection.parse({ etcDir: dirs.etcDir, configSpace: dirs.configSpace, monitorPort: port, classes: ['DEBIAN', 'FAIBASE'], ...section }),
     macsOf: (node) => [macOf(node)],
     now: Date.now,
+    onChange,
   });
   return {
     system,
@@ -57,8 +58,8 @@ async function faiLab(section: Partial<FaiSection> = {}): Promise<FaiLab> {
 const run = promisify(execFile);
 
 /** A lab with the class WEB as an image and n001 configured with `config`; closed after `body`. */
-async function withLab(config: BuildConfig, body: (lab: FaiLab) => Promise<void>, section: Partial<FaiSection> = {}): Promise<void> {
-  const lab = await faiLab(section);
+async function withLab(config: BuildConfig, body: (lab: FaiLab) => Promise<void>, section: Partial<FaiSection> = {}, onChange?: FaiOptions['onChange']): Promise<void> {
+  const lab = await faiLab(section, onChange);
   try {
     await lab.addImage('WEB');
     await lab.system.configure('n001', config);
@@ -117,6 +118,27 @@ describe('fai with the real FAI tools', () => {
       expect((await lab.system.status('n001')).state).toBe('done');
       expect(pxe(lab, 'n001')).toMatch(/^localboot -1$/m);
     });
+  });
+
+  it("kernelArgs follow fai-chboot's own; with a bootUrl a prepared node's machine is chained to FAI's pxelinux until its install ends; each report is heard", async () => {
+    const heard: string[] = [];
+    await withLab(config, async (lab) => {
+      expect(lab.system.chainScript('n001', macOf('n001'))).toBeNull();
+      await lab.system.prepare('n001');
+      const append = pxe(lab, 'n001').split('\n').find((l) => l.startsWith('append '))!;
+      // A later root= wins over fai-chboot's NFS root.
+      expect(append).toMatch(new RegExp(`root=${lab.dirs.nfsroot}:vers=3 .*root=live:http://10\\.0\\.0\\.1/squashfs\\.img console=ttyS0 `));
+      expect(lab.system.chainScript('n001', macOf('n001'))).toBe(
+        '#!ipxe\n# muster: n001 (52:54:00:00:00:01): FAI installs it (fai-chboot prepared its pxelinux config)\necho muster: n001: FAI install, pxelinux from http://10.0.0.1/fai\nset 210:string http://10.0.0.1/fai/\nchain http://10.0.0.1/fai/pxelinux.0\n',
+      );
+      await sendmon(lab.dirs, lab.port, 'n001', 'TASKBEGIN partition');
+      await sendmon(lab.dirs, lab.port, 'n001', 'TASKBEGIN extrbase');
+      await sendmon(lab.dirs, lab.port, 'n001', 'TASKEND install 0');
+      await expect.poll(() => heard.at(-1), { timeout: 10_000 }).toBe('done fai install finished');
+      expect(heard).toEqual(['building fai task partition', 'building fai task extrbase', 'done fai install finished']);
+      // Done: its next network boot is no longer FAI's.
+      expect(lab.system.chainScript('n001', macOf('n001'))).toBeNull();
+    }, { kernelArgs: ['root=live:http://10.0.0.1/squashfs.img', 'console=ttyS0'], bootUrl: 'http://10.0.0.1/fai/' }, (node, state, detail) => heard.push(`${state} ${detail}`));
   });
 
   it('an install that ends with an error is failed with the code; other nodes and stray reports change nothing', async () => {
@@ -198,10 +220,12 @@ describe('fai with the real FAI tools', () => {
   });
 
   it('the config section is checked with a clear error', () => {
-    const r = FaiSection.safeParse({ classes: ['DEBIAN', 'bad class'], monitorPort: 70000, extra: 1 });
+    const r = FaiSection.safeParse({ classes: ['DEBIAN', 'bad class'], monitorPort: 70000, extra: 1, kernelArgs: ['a b'], bootUrl: 'tftp://x/' });
     expect(r.success).toBe(false);
     const text = r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     expect(text).toContain('classes.1: FAI class must hold only letters');
+    expect(text).toContain('kernelArgs.0: a kernel parameter must hold no spaces');
+    expect(text).toContain('bootUrl: bootUrl must be an http:// URL');
     expect(text).toContain('monitorPort');
     expect(text).toContain('extra');
   });

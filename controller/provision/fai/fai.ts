@@ -41,6 +41,15 @@ export const FaiSection = z
     configSrc: z.string().regex(/^\S+$/, 'configSrc must be a URL without spaces').optional(),
     /** Classes every node gets before its image's (e.g. DEBIAN, FAIBASE, GRUB_PC). */
     classes: z.array(FaiClass).default([]),
+    /** Further parameters for FAI's install kernel, after fai-chboot's own (a later `root=` wins: `root=live:http://…/squashfs.img`). */
+    kernelArgs: z.array(z.string().regex(/^[^\s"'\\$;&|<>{}]+$/, 'a kernel parameter must hold no spaces, quotes or shell or boot-script syntax')).default([]),
+    /**
+     * FAI's TFTP root as the nodes reach it over HTTP (`http://10.0.0.1/fai`): with it, muster's own
+     * network boot sends a node fai has prepared to FAI's pxelinux.0 there (iPXE `chain`, DHCP
+     * option 210 = this URL), which reads the node's pxelinux.cfg file; without it the site's DHCP
+     * must hand those nodes pxelinux.0 itself.
+     */
+    bootUrl: z.string().regex(/^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/, 'bootUrl must be an http:// URL without spaces or query').optional(),
     /** FAI_FLAGS (fai-chboot -f); `reboot` makes the node boot its disk after the install. */
     flags: z.string().regex(/^[a-z,]+$/, 'flags must be comma-separated FAI flags').default('verbose,sshd,reboot'),
     /** Per fai-chboot call. */
@@ -49,10 +58,15 @@ export const FaiSection = z
   .strict();
 export type FaiSection = z.output<typeof FaiSection>;
 
+/** Where a client's report can move a build. */
+type ReportedState = Extract<BuildState, 'building' | 'done' | 'failed'>;
+
 export interface FaiOptions extends FaiSection {
   /** The MAC addresses muster knows for a node (its hardware ids); the config's interface MACs are added. */
   macsOf: (node: string) => readonly string[];
   now: () => number;
+  /** A client's report moved a node's build (each task begun: building, then done or failed), with its detail. */
+  onChange?: (node: string, state: ReportedState, detail: string) => void;
 }
 
 /** A muster tag as an FAI class: upper case, what FAI's class names do not hold becomes "_". */
@@ -75,6 +89,17 @@ interface NodeState {
 export interface FaiBuildSystem extends BuildSystem {
   /** A client message as fai-monitor printed it (exposed for the monitor and tests that own one). */
   receive(msg: FaiMessage): void;
+  /**
+   * The iPXE script that hands the node's machine to FAI's pxelinux (`bootUrl`) while its install
+   * is prepared or under way; null otherwise, or without a bootUrl (its network boot is not fai's).
+   */
+  chainScript(node: string, mac: string): string | null;
+}
+
+/** iPXE: pxelinux.0 from FAI's TFTP root, told that root as its path prefix (option 210) so it reads pxelinux.cfg/ there. */
+export function faiChainScript(bootUrl: string, node: string, mac: string): string {
+  const root = bootUrl.replace(/\/+$/, '');
+  return `#!ipxe\n# muster: ${node} (${mac}): FAI installs it (fai-chboot prepared its pxelinux config)\necho muster: ${node}: FAI install, pxelinux from ${root}\nset 210:string ${root}/\nchain ${root}/pxelinux.0\n`;
 }
 
 /** Starts fai-monitor, then the system; close() stops the monitor. */
@@ -109,6 +134,11 @@ function createFaiBuildSystem(opts: FaiOptions, monitor: FaiMonitor, monitorDown
     s.state = state;
     s.detail = detail;
     s.since = opts.now();
+  };
+  /** A move a client's report caused: the controller hears of it. */
+  const reported = (node: string, s: NodeState, state: ReportedState, detail: string) => {
+    enter(s, state, detail);
+    opts.onChange?.(node, state, detail);
   };
   const macs = (node: string, config: BuildConfig): string[] => {
     const all = [...opts.macsOf(node), ...config.interfaces.flatMap((i) => (i.mac ? [i.mac] : []))];
@@ -156,7 +186,7 @@ function createFaiBuildSystem(opts: FaiOptions, monitor: FaiMonitor, monitorDown
       const s = known(node);
       await locks.run(node, async () => {
         const list = macs(node, s.config);
-        const kernelArgs = [`ADDCLASSES=${nodeClasses(opts.classes, s.config).join(',')}`, `FAI_SENDID=${node}`, `FAI_MONITOR_PORT=${opts.monitorPort}`, ...(opts.monitorHost ? [`monserver=${opts.monitorHost}`] : [])];
+        const kernelArgs = [`ADDCLASSES=${nodeClasses(opts.classes, s.config).join(',')}`, `FAI_SENDID=${node}`, `FAI_MONITOR_PORT=${opts.monitorPort}`, ...(opts.monitorHost ? [`monserver=${opts.monitorHost}`] : []), ...opts.kernelArgs];
         await chboot(node, ['-I', '-f', opts.flags, '-k', kernelArgs.join(' '), ...(opts.configSrc ? ['-u', opts.configSrc] : []), ...list]);
         enter(s, 'prepared', `fai install of ${s.config.image} on the next network boot`);
       });
@@ -180,17 +210,21 @@ function createFaiBuildSystem(opts: FaiOptions, monitor: FaiMonitor, monitorDown
       if (!s || (s.state !== 'prepared' && s.state !== 'building')) return;
       const outcome = messageOutcome(msg);
       if (!outcome) return;
-      if (outcome.state !== 'done') return enter(s, outcome.state, outcome.detail);
+      if (outcome.state !== 'done') return reported(msg.sendid, s, outcome.state, outcome.detail);
       // As fai-monitor -b does: the installed node reboots (FAI_FLAGS reboot), so its next boot
       // must be its disk before muster calls it done, or it would install again.
       void locks.run(msg.sendid, async () => {
         try {
           await chboot(msg.sendid, ['-o', ...macs(msg.sendid, s.config)]);
-          enter(s, 'done', outcome.detail);
+          reported(msg.sendid, s, 'done', outcome.detail);
         } catch (err) {
-          enter(s, 'failed', `${outcome.detail}, but its next boot could not be set to the local disk (it would install again): ${(err as Error).message}`);
+          reported(msg.sendid, s, 'failed', `${outcome.detail}, but its next boot could not be set to the local disk (it would install again): ${(err as Error).message}`);
         }
       });
+    },
+    chainScript(node, mac) {
+      const s = nodes.get(node);
+      return opts.bootUrl && (s?.state === 'prepared' || s?.state === 'building') ? faiChainScript(opts.bootUrl, node, mac) : null;
     },
     async close() {
       await locks.idle();
@@ -200,7 +234,7 @@ function createFaiBuildSystem(opts: FaiOptions, monitor: FaiMonitor, monitorDown
 }
 
 /** What a client message means for its node's build; null when it changes nothing. */
-export function messageOutcome(msg: FaiMessage): { state: BuildState; detail: string } | null {
+export function messageOutcome(msg: FaiMessage): { state: ReportedState; detail: string } | null {
   if (msg.kind === 'TASKERROR') return { state: 'failed', detail: `fai task ${msg.task} failed with error ${msg.code ?? '?'}` };
   if (msg.kind === 'TASKEND' && msg.task === 'install') {
     return msg.code === 0 ? { state: 'done', detail: 'fai install finished' } : { state: 'failed', detail: `fai install ended with error ${msg.code ?? '?'}` };

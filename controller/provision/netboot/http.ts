@@ -13,12 +13,19 @@ import { normalizeMac } from '../../../shared/protocol.js';
 import type { InstallOutcome, NetbootBuildSystem } from './netboot.js';
 import { decideRange } from './range.js';
 
+/** What answers a machine's `/boot/<mac>.ipxe`: a netboot-like system, or one that hands the machine elsewhere (fai). */
+export interface ScriptSource {
+  /** The prefix the script's own URLs go under (`/disk`); '' for netboot's. */
+  readonly urlPrefix: string;
+  bootScript(mac: string, node: string | null, baseUrl: string): Promise<string>;
+}
+
 export interface NetbootHttpDeps {
   netboot: NetbootBuildSystem;
   /** Systems served under their own prefix (`urlPrefix`, `/disk`). */
   others?: readonly NetbootBuildSystem[];
   /** The system whose script a node's machine gets (default: netboot). */
-  scriptSystem?: (node: string) => NetbootBuildSystem;
+  scriptSystem?: (node: string) => ScriptSource;
   /** The node a MAC belongs to (the controller's store), or null for an unknown machine. */
   nodeByMac: (mac: string) => { name: string } | null | Promise<{ name: string } | null>;
   /** `http://HOST:PORT` as nodes reach this server; default: from the request's Host header. */
