@@ -39,6 +39,8 @@ export interface ControllerEvents {
    * network boot exchange for one of the node's MACs, its installer's report before it reboots.
    */
   'node:booting': { node: string; what: string; at: number };
+  /** A build system that runs no muster agent on the node (FAI) says it is installing it: `detail` is its step. */
+  'build:installing': { node: string; system: string; detail: string; at: number };
   /** What a power driver just read (or what a successful action implies). */
   'power:reading': { node: string; power: Power; at: number };
   /** An admin's power action on the node starts (the driver is called next): the state manager expects its effect. */

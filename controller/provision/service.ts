@@ -148,6 +148,7 @@ export class BuildService implements Extension {
       now: this.ctx.now,
       onChange: (node, state, detail) => {
         this.told(node, null, `${node} build ${state}: ${detail}`, { system: section.name, state, ...(state === 'building' ? { progress: detail } : { detail }) });
+        if (state === 'building') this.ctx.events.emit('build:installing', { node, system: section.name, detail, at: this.ctx.now() });
         // FAI reboots the node into its installed disk (FAI_FLAGS reboot): a boot muster knows of.
         if (state === 'done') this.ctx.events.emit('node:booting', { node, what: 'FAI installed its disk and it reboots into it', at: this.ctx.now() });
       },

@@ -245,6 +245,9 @@ export class StateMachine {
           return;
         case 'console-pattern':
           return this.consolePattern(step, rt, input.pattern, input.line);
+        case 'build-report':
+          // Its build deadline counts from the first report; silence is expected while no agent runs.
+          return setPhase(step, rt, 'build', `${input.system}: ${input.detail}`);
         case 'adopted':
           return this.adopt(step, rt);
         case 'conflict':

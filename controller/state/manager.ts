@@ -121,6 +121,7 @@ export class StateManager implements Extension, ServesNodeStates {
       const adopted = new Set(gained);
       for (const node of machine.nodeNames()) if (adopted.has(ownership.partitionOf(node))) this.apply({ type: 'adopted', node });
     });
+    events.on('build:installing', ({ node, system, detail }) => this.apply({ type: 'build-report', node, system, detail }));
     events.on('policy:resume', ({ group, by }) => this.apply({ type: 'policy-resume', group, who: by }));
     events.on('conflict:raised', ({ node, agentId, reason }) => {
       if (machine.has(node)) this.apply({ type: 'conflict', node, agentId, reason: reason.slice(0, 1024) });

@@ -110,6 +110,8 @@ export const StateInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('admin-action'), node: NodeName, action: AdminPowerAction, who: z.string().min(1).max(128) }),
   z.object({ type: z.literal('action-result'), node: NodeName, action: RecordedAction, ok: z.boolean(), detail: z.string().max(1024).optional() }),
   z.object({ type: z.literal('faults'), node: NodeName, count: z.number().int().nonnegative() }),
+  /** A build system that runs no muster agent on the node (FAI) reports it installing: the node is in phase `build`. */
+  z.object({ type: z.literal('build-report'), node: NodeName, system: z.string().min(1).max(64), detail: z.string().max(1024) }),
   /** This controller took the node over from another (federation): what it knew of the node's times is stale. */
   z.object({ type: z.literal('adopted'), node: NodeName }),
   z.object({ type: z.literal('controller-start') }),

@@ -26,7 +26,7 @@ export const POOL = { start: '10.99.0.100', end: '10.99.0.199' };
  * the first corrective step; a corrected node gets 6 minutes to boot (a Secure Boot VM's TFTP boot
  * under load). The breaker keeps its thresholds; it waits 3 s instead of 10 s for a silence to
  * settle before an action. `awaitBoot` gives a node longer to be heard from after a power cycle
- * (an FAI install runs no muster agent: the node is silent until its installed system boots).
+ * (FAI's first task report, which puts the node in phase build, comes minutes after the cycle under TCG).
  */
 export function labControllerConfig(network: object, build: object, awaitBoot = '6m'): object {
   return {

@@ -45,6 +45,8 @@ describe('fai in the controller', () => {
     await sendmon(dirs, port, 'n007', 'TASKBEGIN partition');
     // Each report is the node's latest build word (a build event), as `muster nodes` shows it.
     await expect.poll(async () => (await c.client.request('show', { node: 'n007' })).build, { timeout: 10_000 }).toMatchObject({ system: 'fai', state: 'building', detail: 'fai task partition' });
+    // No agent runs while FAI installs: its reports put the node in phase build, under the build deadline.
+    expect((await c.client.request('show', { node: 'n007' })).state).toMatchObject({ phase: 'build' });
     await sendmon(dirs, port, 'n007', 'TASKEND install 0');
     await expect.poll(async () => (await c.client.request('build-status', { range: 'n007' }))[0]!.state, { timeout: 10_000 }).toBe('done');
     expect(readFileSync(pxeFile(dirs, MAC), 'utf8')).toMatch(/^localboot -1$/m);

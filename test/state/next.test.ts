@@ -113,6 +113,28 @@ describe("an admin's power action", () => {
     expect(sim.all.decisions).toEqual([]);
   });
 
+  it('a node FAI installs (no agent runs during the install) is in phase build from its first report: its build deadline, not the boot wait, applies', () => {
+    const sim = silentAfterAMinuteInRun();
+    sim.apply({ type: 'admin-action', node: 'n001', action: 'power-cycle', who: 'build hand-off' });
+    sim.will('n001');
+    sim.apply({ type: 'action-result', node: 'n001', action: 'power-cycle', ok: true });
+    sim.advance(4 * MIN);
+    const first = sim.apply({ type: 'build-report', node: 'n001', system: 'fai', detail: 'task partition' });
+    expect(first.transitions).toMatchObject([{ axis: 'phase', from: 'run', to: 'build', cause: 'fai: task partition' }]);
+    const installing = sim.advance(20 * MIN);
+    expect(sim.apply({ type: 'build-report', node: 'n001', system: 'fai', detail: 'task instsoft' }).transitions).toEqual([]);
+    // Silent far past the 10 min boot wait, within the hour the build may take: nothing is detected.
+    expect(eventsOf(installing, 'policy', 'detected')).toEqual([]);
+    const overdue = sim.advance(40 * MIN);
+    expect(eventsOf(overdue, 'policy', 'detected')).toMatchObject([{ details: { policy: 'phase-deadline' } }]);
+    // Installed, it boots its disk: a new boot, out of build.
+    const sim2 = silentAfterAMinuteInRun();
+    sim2.apply({ type: 'build-report', node: 'n001', system: 'fai', detail: 'task install' });
+    const disk = sim2.boot('n001', 'init');
+    expect(disk.transitions.find((t) => t.axis === 'agent')?.cause).toMatch(/previous boot's last phase build/);
+    expect(sim2.machine.nodeState('n001').phase).toBe('init');
+  });
+
   it('a node that does not boot after it is looked at again once the boot wait is over', () => {
     const sim = silentAfterAMinuteInRun();
     sim.apply({ type: 'admin-action', node: 'n001', action: 'reset', who: 'alice' });
