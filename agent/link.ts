@@ -14,6 +14,7 @@ import { isAgentSecret } from '../shared/wire.js';
 import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
 import type { ControllerAddress } from './controller-url.js';
 import type { AgentMessages } from './messages.js';
+import { keepaliveSeconds } from './keepalive.js';
 
 // Node's CommonJS interop gives the module object (class on `.default`); vitest's gives the class.
 const MqttClient = (mqttClientModule as unknown as { default?: typeof mqttClientModule.default }).default ?? (mqttClientModule as unknown as typeof mqttClientModule.default);
@@ -103,12 +104,11 @@ export class AgentLink {
     const client = new MqttClient(
       streamTo(controller, this.opts.ca),
       clientOptions(this.agentId, agentPassword(this.secret, token), {
-        // Three missed heartbeats' worth: the broker then sends the will.
-        keepalive: Math.max(5, Math.ceil((heartbeatMs * 3) / 1000)),
+        keepalive: keepaliveSeconds(heartbeatMs),
         // Reconnects are ours (exponential backoff); a heartbeat that cannot be sent is dropped.
         reconnectPeriod: 0,
         queueQoSZero: false,
-        will: { topic: this.topics.agent(this.agentId, 'status'), payload: Buffer.from(JSON.stringify(messages.status(false))), qos: 1, retain: false },
+        will: { topic: this.topics.agent(this.agentId, 'status'), payload: this.will(), qos: 1, retain: false },
       }),
     );
     this.client = client;
@@ -219,8 +219,16 @@ export class AgentLink {
     this.opts.log(`${what}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      if (!this.stopping) this.client?.reconnect();
+      if (this.stopping || !this.client) return;
+      this.opts.messages.nextConnection();
+      if (this.client.options.will) this.client.options.will.payload = this.will();
+      this.client.reconnect();
     }, delay);
+  }
+
+  /** The will for the connection about to be made: it carries that connection's number. */
+  private will(): Buffer {
+    return Buffer.from(JSON.stringify(this.opts.messages.status(false)));
   }
 }
 
