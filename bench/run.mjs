@@ -3,6 +3,7 @@
 // Quick (default): 1,500 agents, a few minutes. Full: the 10,000-node figures.
 //   --keepalive S        the simulated agents' MQTT keepalive (default: the one a real agent asks for)
 //   --dead-after N       the controller's heartbeat.deadAfterMissed (default: its own)
+//   --heartbeat S        muster's agents' heartbeat interval and the controller's (default 5; the bare peer's stays 5)
 // Prints a table and writes bench/results.json. Build first (node scripts/build.mjs).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -31,7 +32,8 @@ function numberArg(name) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a whole number ≥ 1, got "${text}"`);
   return value;
 }
-const liveness = { keepaliveS: numberArg('--keepalive'), deadAfterMissed: numberArg('--dead-after') };
+const heartbeatS = numberArg('--heartbeat');
+const liveness = { keepaliveS: numberArg('--keepalive'), deadAfterMissed: numberArg('--dead-after'), heartbeatMs: heartbeatS === null ? null : heartbeatS * 1000 };
 
 // Issue 25's figure in both modes. delayMs: the sim's time per step (a cycle is 3: off, a status
 // read, on), a fast BMC's round trip; stressDelayMs: the sim's default 50 ms, where muster's own
@@ -106,7 +108,7 @@ await part('ceiling', async () => {
 });
 await part('steady', async () => {
   log(`steady: bare aedes with ${cfg.cluster.n} agents`);
-  results.bareSteady = await bareSteady({ ...cfg.cluster, keepaliveS: liveness.keepaliveS });
+  results.bareSteady = await bareSteady(cfg.cluster);
 });
 await part('cluster', async () => {
   log(`cluster: muster with ${cfg.cluster.n} agents`);

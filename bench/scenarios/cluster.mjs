@@ -28,10 +28,10 @@ const genCpu = async (gens) => (await Promise.all(gens.map((g) => g.call('stats'
  * Connects the agents on every generator at once; sums what the generators saw. `keepaliveS`: the
  * agents' MQTT keepalive, by default the one a real agent asks for at this heartbeat interval.
  */
-export async function storm(gens, url, concurrency, token = null, keepaliveS = null) {
+export async function storm(gens, url, concurrency, token = null, keepaliveS = null, heartbeatMs = HEARTBEAT_MS) {
   const { hostname: host, port } = new URL(url);
-  keepaliveS ??= (await loadProtocol()).keepaliveSeconds(HEARTBEAT_MS);
-  const rs = await Promise.all(gens.map((g) => g.call('connect', { host, port: Number(port), token, first: g.first, count: g.count, concurrency, keepaliveS, phase: 'run', heartbeatMs: HEARTBEAT_MS })));
+  keepaliveS ??= (await loadProtocol()).keepaliveSeconds(heartbeatMs);
+  const rs = await Promise.all(gens.map((g) => g.call('connect', { host, port: Number(port), token, first: g.first, count: g.count, concurrency, keepaliveS, phase: 'run', heartbeatMs })));
   const stats = await Promise.all(gens.map((g) => g.call('stats')));
   return {
     connected: rs.reduce((a, r) => a + r.connected, 0),
@@ -45,13 +45,13 @@ export async function storm(gens, url, concurrency, token = null, keepaliveS = n
 }
 
 /** Peer for figure 2: the bare embedded broker with N agents heartbeating every 5 s. */
-export async function bareSteady({ n, workers, warmMs, settleMaxMs, settleWindowMs, sampleMs, keepaliveS = null }) {
+export async function bareSteady({ n, workers, warmMs, settleMaxMs, settleWindowMs, sampleMs }) {
   const bare = await startBareAedes();
   await sleep(1000);
   const rssEmptyBytes = rssBytes(bare.pid);
   const gens = await spawnGenerators({ count: n, workers });
   try {
-    const s = await storm(gens, bare.mqttUrl, 200, null, keepaliveS);
+    const s = await storm(gens, bare.mqttUrl, 200);
     const settled = await settle(bare.pid, { minMs: warmMs, maxMs: settleMaxMs, windowMs: settleWindowMs });
     const g0 = await genCpu(gens);
     const sample = await sampleProcess(bare.pid, sampleMs);
@@ -69,18 +69,22 @@ export async function bareSteady({ n, workers, warmMs, settleMaxMs, settleWindow
  * Figures land in `result` as they are measured, so a failure later keeps the earlier ones.
  */
 /**
- * `keepaliveS`: the agents' MQTT keepalive (default: a real agent's); `deadAfterMissed`: the
- * controller's heartbeat.deadAfterMissed (default: its own). Both exist to measure alternatives.
+ * To measure alternatives: `keepaliveS`, the agents' MQTT keepalive (default: a real agent's at
+ * their heartbeat interval); `deadAfterMissed`, the controller's heartbeat.deadAfterMissed
+ * (default: its own); `heartbeatMs`, the agents' heartbeat interval and the controller's
+ * heartbeat.interval (default 5 s, the bare peer's).
  */
-export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, settleWindowMs, sampleMs, log, result = {}, keepaliveS = null, deadAfterMissed = null }) {
+export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, settleWindowMs, sampleMs, log, result = {}, keepaliveS = null, deadAfterMissed = null, heartbeatMs = null }) {
   const data = tempDir('muster-bench-data-');
   const width = Math.max(5, String(n).length);
   const pattern = `n[${'1'.padStart(width, '0')}-${String(n).padStart(width, '0')}]`;
   const config = writeControllerConfig(data.dir, { naming: pattern });
-  if (deadAfterMissed !== null) appendFileSync(config.path, `policies:\n  heartbeat:\n    suspectAfterMissed: ${deadAfterMissed - 1}\n    deadAfterMissed: ${deadAfterMissed}\n`);
+  heartbeatMs ??= HEARTBEAT_MS;
+  const policy = [...(heartbeatMs !== HEARTBEAT_MS ? [`    interval: ${heartbeatMs}ms`] : []), ...(deadAfterMissed !== null ? [`    suspectAfterMissed: ${deadAfterMissed - 1}`, `    deadAfterMissed: ${deadAfterMissed}`] : [])];
+  if (policy.length) appendFileSync(config.path, ['policies:', '  heartbeat:', ...policy, ''].join('\n'));
   const args = ['--config', config.path, '--dry-run'];
-  keepaliveS ??= (await loadProtocol()).keepaliveSeconds(HEARTBEAT_MS);
-  Object.assign(result, { n, namingRule: `muster naming on ${pattern} (config file)`, auth: 'agents: bootstrap token', keepaliveS, deadAfterMissed: deadAfterMissed ?? 'default' });
+  keepaliveS ??= (await loadProtocol()).keepaliveSeconds(heartbeatMs);
+  Object.assign(result, { n, namingRule: `muster naming on ${pattern} (config file)`, auth: 'agents: bootstrap token', keepaliveS, heartbeatMs, deadAfterMissed: deadAfterMissed ?? 'default' });
   let muster = await startMuster({ dataDir: join(data.dir, 'data'), args });
   result.startEmptyMs = muster.readyMs;
   await sleep(1000);
@@ -116,7 +120,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
     // From a process of its own: this one parses every event and reads the store file whole.
     const pinger = await forkPinger(muster.mqttUrl);
     const cpu0 = await genCpu(gens);
-    const s = await storm(gens, muster.mqttUrl, 200, config.token, keepaliveS);
+    const s = await storm(gens, muster.mqttUrl, 200, config.token, keepaliveS, heartbeatMs);
     const allAssigned = await until(() => nodeOf.size >= n, 120_000);
     const storePath = join(data.dir, 'data', 'store.json');
     let persistedAt = null;
@@ -184,7 +188,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
     for (const x of freezeNodes) drilled.add(x);
     const tFreeze = Date.now();
     freezeGen.signal('SIGSTOP');
-    await until(() => freezeNodes.every((x) => dead.has(x)), (4 * HEARTBEAT_MS) + 30_000);
+    await until(() => freezeNodes.every((x) => dead.has(x)), (4 * heartbeatMs) + 30_000);
     result.freeze = latencies(freezeNodes, dead, tFreeze);
     log(`freeze: ${JSON.stringify(result.freeze)}`);
     result.falseDead = falseDead(deadEvents, drilled);
