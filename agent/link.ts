@@ -16,6 +16,7 @@ import type { BackoffOptions } from '../shared/backoff.js';
 import { BrokerRotation } from './broker-rotation.js';
 import type { ControllerAddress } from './controller-url.js';
 import type { AgentMessages } from './messages.js';
+import { keepaliveSeconds } from './keepalive.js';
 
 // Node's CommonJS interop gives the module object (class on `.default`); vitest's gives the class.
 const MqttClient = (mqttClientModule as unknown as { default?: typeof mqttClientModule.default }).default ?? (mqttClientModule as unknown as typeof mqttClientModule.default);
@@ -118,12 +119,11 @@ export class AgentLink {
       // Called again on every reconnect: the broker the rotation picked.
       () => streamTo(this.broker, this.opts.ca)(),
       clientOptions(this.agentId, agentPassword(this.secret, token), {
-        // Three missed heartbeats' worth: the broker then sends the will.
-        keepalive: Math.max(5, Math.ceil((heartbeatMs * 3) / 1000)),
+        keepalive: keepaliveSeconds(heartbeatMs),
         // Reconnects are ours (exponential backoff); a heartbeat that cannot be sent is dropped.
         reconnectPeriod: 0,
         queueQoSZero: false,
-        will: { topic: this.topics.agent(this.agentId, 'status'), payload: Buffer.from(JSON.stringify(messages.status(false))), qos: 1, retain: false },
+        will: { topic: this.topics.agent(this.agentId, 'status'), payload: this.will(), qos: 1, retain: false },
       }),
     );
     this.client = client;
@@ -238,8 +238,16 @@ export class AgentLink {
     this.opts.log(`${what}; ${next === lost ? 'reconnecting' : `failing over to ${next.display}`} in ${(delay / 1000).toFixed(1)} s`);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      if (!this.stopping) this.client?.reconnect();
+      if (this.stopping || !this.client) return;
+      this.opts.messages.nextConnection();
+      if (this.client.options.will) this.client.options.will.payload = this.will();
+      this.client.reconnect();
     }, delay);
+  }
+
+  /** The will for the connection about to be made: it carries that connection's number. */
+  private will(): Buffer {
+    return Buffer.from(JSON.stringify(this.opts.messages.status(false)));
   }
 }
 

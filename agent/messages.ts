@@ -19,6 +19,8 @@ export interface AgentFacts {
 export class AgentMessages {
   /** Heartbeat sequence: increases for the life of the process, across reconnects. */
   private seq = 0;
+  /** This MQTT connection's number within the boot, carried by the hello and the will. */
+  private connection = 1;
 
   constructor(
     readonly facts: AgentFacts,
@@ -27,7 +29,7 @@ export class AgentMessages {
 
   hello(phase: AgentPhase): Hello {
     const { agentId, bootId, agentVersion, fingerprint } = this.facts;
-    return { v: PROTOCOL_VERSION, agentId, bootId, agentVersion, phase, at: this.clock.now(), uptime: this.clock.uptime(), fingerprint };
+    return { v: PROTOCOL_VERSION, agentId, bootId, connection: this.connection, agentVersion, phase, at: this.clock.now(), uptime: this.clock.uptime(), fingerprint };
   }
 
   state(phase: AgentPhase): AgentState {
@@ -39,7 +41,12 @@ export class AgentMessages {
   }
 
   status(online: boolean): AgentStatus {
-    return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, online };
+    return { v: PROTOCOL_VERSION, bootId: this.facts.bootId, connection: this.connection, online };
+  }
+
+  /** Before a reconnect: the next hello and will belong to a new connection. */
+  nextConnection(): void {
+    this.connection++;
   }
 
   /** `hash`: `sha256:<hex>` of the secret stored. */

@@ -35,12 +35,12 @@ export function buildTable(r) {
     const ratio = m.cpuPct / b.cpuPct;
     const over = (x) => (x.sampleMs === undefined ? '' : ` for ${f0(x.sampleMs / 1000)} s`);
     const settled = (x) => (x.settledMs === undefined ? '' : `; sampled${over(x)} from ${f0(x.settledMs / 1000)} s after the storm${x.settled ? ', RSS settled' : ', RSS still moving'}`);
-    row(`2 steady CPU, ${f0(r.cluster.n)} nodes / 5 s`, `${f1(m.cpuPct)} % of a core (generators ${f1(m.generatorCpuPct)} %${settled(m)})`, `bare aedes ${f1(b.cpuPct)} % (generators ${f1(b.generatorCpuPct)} %${settled(b)})`, `≤ 1.5× (${f2(ratio)}×)`, ratio <= 1.5, `${r.cluster.controllerCommand}  vs  ${b.command}`);
+    row(`2 steady CPU, ${f0(r.cluster.n)} nodes / ${f0((r.cluster.heartbeatMs ?? 5000) / 1000)} s (keepalive ${r.cluster.keepaliveS ?? '—'} s)`, `${f1(m.cpuPct)} % of a core (generators ${f1(m.generatorCpuPct)} %${settled(m)})`, `bare aedes ${f1(b.cpuPct)} % (generators ${f1(b.generatorCpuPct)} %${settled(b)})`, `≤ 1.0× (${f2(ratio)}×)`, ratio <= 1.0, `${r.cluster.controllerCommand}  vs  ${b.command} (its in-process subscriber parses every message's JSON)`);
     const perNode = (m.rssBytes - b.rssBytes) / r.cluster.n;
     const marginal = (m.rssBytes - r.cluster.rssEmptyBytes - (b.rssBytes - b.rssEmptyBytes)) / r.cluster.n;
     if (m.heapUsedBytes) row('2 steady JS heap used', `${f1(m.heapUsedBytes / MiB)} MiB (${f1(m.heapUsedBytes / r.cluster.n / 1024)} KiB/node)`, '', 'report', null, `muster_process_nodejs_heap_size_used_bytes; that GET /metrics took ${f0(m.metricsScrapeMs)} ms`);
     const range = (x) => (x.rssMinBytes === undefined ? '' : `, ${f0(x.rssMinBytes / MiB)}-${f0(x.rssMaxBytes / MiB)} over the sample`);
-    row('2 steady RSS beyond bare', `${f1(m.rssBytes / MiB)} MiB${range(m)}: ${f1(perNode / 1024)} KiB/node beyond (${f1(marginal / 1024)} KiB/node net of each empty process)`, `bare aedes ${f1(b.rssBytes / MiB)} MiB${range(b)} (empty ${f1(b.rssEmptyBytes / MiB)}; muster empty ${f1(r.cluster.rssEmptyBytes / MiB)})`, '≤ 10 KB/node', perNode <= 10_000, 'RSS from /proc/PID/status, mean over the sample (read every second)');
+    row('2 steady RSS beyond bare', `${f1(m.rssBytes / MiB)} MiB${range(m)}: ${f1(perNode / 1024)} KiB/node beyond (${f1(marginal / 1024)} KiB/node net of each empty process)`, `bare aedes ${f1(b.rssBytes / MiB)} MiB${range(b)} (empty ${f1(b.rssEmptyBytes / MiB)}; muster empty ${f1(r.cluster.rssEmptyBytes / MiB)})`, '≤ 8 KiB/node', perNode <= 8 * 1024, 'RSS from /proc/PID/status, mean over the sample (read every second)');
   }
   const s = r.cluster?.storm;
   if (s) {
@@ -59,7 +59,12 @@ export function buildTable(r) {
   }
   if (r.cluster?.freeze) {
     const z = r.cluster.freeze;
-    row(`4b freeze → dead p99 (${z.dead}/${z.agents})`, `${f1(z.p99Ms / 1000)} s (p50 ${f1(z.p50Ms / 1000)}, max ${f1(z.maxMs / 1000)})`, PEER_DETECTION, '< 4 × 5 s + 1 s = 21 s', z.dead === z.agents && z.p99Ms < 21_000, 'SIGSTOP of a generator (sockets stay open, no will)');
+    row(`4b freeze → dead p99 (${z.dead}/${z.agents})`, `${f1(z.p99Ms / 1000)} s (p50 ${f1(z.p50Ms / 1000)}, max ${f1(z.maxMs / 1000)})`, PEER_DETECTION, '≤ 2 × 5 s + 1 s = 11 s', z.dead === z.agents && z.p99Ms <= 11_000, `SIGSTOP of a generator (sockets stay open, no will from the agent); agents' MQTT keepalive ${r.cluster.keepaliveS} s, controller heartbeat.deadAfterMissed ${r.cluster.deadAfterMissed}`);
+  }
+  if (r.cluster?.falseDead) {
+    const x = r.cluster.falseDead;
+    const causes = Object.entries(x.causes).map(([cause, count]) => `${count} by ${cause}`).join(', ');
+    row('4c false dead (storm, steady, kill, freeze)', `${x.count} on ${x.nodes} nodes${causes ? ` (${causes})` : ''}`, '', '0', x.count === 0, '`dead` transition events on nodes the bench neither killed nor froze, from the storm to the end of the freeze');
   }
   if (r.cluster?.nodesCli) {
     const c = r.cluster.nodesCli;
@@ -74,10 +79,13 @@ export function buildTable(r) {
     row('6 agent start → hello (median)', `${f0(a.agentToHelloMedianMs)} ms`, `node -e 0: ${f0(a.nodeMedianMs)} ms`, `≤ 1.5× (${f2(ratio)}×)`, ratio <= 1.5, a.command);
     row('6 agent RSS at hello', `${f1(a.agentRssMedianKiB / 1024)} MiB`, '', 'report', null, a.command);
   }
-  if (r.power) {
-    const p = r.power;
-    row(`7 power cycle ${p.nodes} sim nodes`, `${f1(p.wallMs / 1000)} s wall, ${p.ok}/${p.nodes} ok, max in flight ${p.maxInFlight}`, '', `never > ${p.concurrency} at once`, p.maxInFlight <= p.concurrency && p.ok === p.nodes, `${p.command}; in flight from the action events' [at − ms + 2 ms of rounding, at]`);
-  }
+  const powerRow = (p, judged) => {
+    const target = judged ? `≤ 1.1× ideal, never > ${p.concurrency} in flight` : 'report';
+    const ok = judged ? p.ratio <= 1.1 && p.maxInFlight <= p.concurrency && p.ok === p.nodes : null;
+    row(`7 power cycle ${f0(p.nodes)} sim nodes, ${p.concurrency} at once, sim steps ${f0(p.delayMs)} ms`, `${f1(p.wallMs / 1000)} s wall (${f2(p.ratio)}× ideal), ${f0(p.ok)}/${f0(p.nodes)} ok, most in flight ${f0(p.maxInFlight)}`, `ideal ${f1(p.idealMs / 1000)} s = ${f0(p.nodes)} ÷ ${p.concurrency} × ${f0(p.actionMs)} ms (one node's cycle)`, target, ok, `${p.command}, CLI spawn → exit; action time: ${p.actionCommand}; in flight: muster_power_calls_in_flight_max`);
+  };
+  if (r.power) powerRow(r.power, true);
+  if (r.powerStress) powerRow(r.powerStress, false);
   if (r.dashboard) {
     const d = r.dashboard;
     const p = d.page;

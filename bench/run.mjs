@@ -1,6 +1,9 @@
 // muster's benchmark suite: muster against peers measured in the same run (issue 10).
 //   node bench/run.mjs [--quick|--full] [--only ceiling,steady,cluster,power,journal,agent,dashboard,federation]
 // Quick (default): 1,500 agents, a few minutes. Full: the 10,000-node figures.
+//   --keepalive S        the simulated agents' MQTT keepalive (default: the one a real agent asks for)
+//   --dead-after N       the controller's heartbeat.deadAfterMissed (default: its own)
+//   --heartbeat S        muster's agents' heartbeat interval and the controller's (default 5; the bare peer's stays 5)
 // Prints a table and writes bench/results.json. Build first (node scripts/build.mjs).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -21,13 +24,29 @@ const full = argv.includes('--full');
 const onlyArg = argv.find((a) => a.startsWith('--only'));
 const only = onlyArg ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1] : argv[argv.indexOf(onlyArg) + 1]).split(',')) : null;
 const want = (part) => !only || only.has(part);
+/** The number after `--name` (or in `--name=N`), or null. */
+function numberArg(name) {
+  const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return null;
+  const text = argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1];
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a whole number ≥ 1, got "${text}"`);
+  return value;
+}
+const heartbeatS = numberArg('--heartbeat');
+const liveness = { keepaliveS: numberArg('--keepalive'), deadAfterMissed: numberArg('--dead-after'), heartbeatMs: heartbeatS === null ? null : heartbeatS * 1000 };
+
+// Issue 25's figure in both modes. delayMs: the sim's time per step (a cycle is 3: off, a status
+// read, on), a fast BMC's round trip; stressDelayMs: the sim's default 50 ms, where muster's own
+// cost per action shows.
+const POWER = { nodes: 10_000, concurrency: 200, delayMs: 200, stressDelayMs: 50 };
 
 const MODES = {
   // A 30 s steady sample: at 1,500 agents 10 s ones read the bare peer at 2.5 % in one run and ~5 % in the next.
   quick: {
     ceiling: { agents: 200, workers: 2, rates: [5000, 10000, 20000, 30000, 40000, 50000, 60000], stepMs: 3000 },
     cluster: { n: 1500, workers: 2, detectK: 100, warmMs: 6000, settleMaxMs: 60_000, settleWindowMs: 30_000, sampleMs: 30_000 },
-    power: { nodes: 1000, concurrency: 50 },
+    power: POWER,
     journal: { count: 100_000 },
     agentRuns: 20,
     dashboard: { nodes: 10_000 },
@@ -40,7 +59,7 @@ const MODES = {
     // collection is a CPU spike: a sample must span several cycles, or its mean RSS and CPU depend
     // on where in the cycle it began (120 s samples read 7.8-10.6 KiB/node on the same code).
     cluster: { n: 10_000, workers: 2, detectK: 500, warmMs: 30_000, settleMaxMs: 240_000, settleWindowMs: 60_000, sampleMs: 300_000 },
-    power: { nodes: 1000, concurrency: 50 },
+    power: POWER,
     journal: { count: 200_000 },
     agentRuns: 20,
     dashboard: { nodes: 10_000 },
@@ -97,9 +116,13 @@ await part('steady', async () => {
 await part('cluster', async () => {
   log(`cluster: muster with ${cfg.cluster.n} agents`);
   results.cluster = {};
-  await musterCluster({ ...cfg.cluster, log, result: results.cluster });
+  await musterCluster({ ...cfg.cluster, ...liveness, log, result: results.cluster });
 });
-await part('power', async () => (results.power = await powerFanout({ ...cfg.power, log })));
+await part('power', async () => {
+  const { stressDelayMs, ...power } = cfg.power;
+  results.power = await powerFanout({ ...power, log });
+  results.powerStress = await powerFanout({ ...power, delayMs: stressDelayMs, log });
+});
 await part('journal', async () => (results.journal = await journalAppends(cfg.journal)));
 await part('dashboard', async () => {
   log(`dashboard: ${cfg.dashboard.nodes} synthetic nodes in Chromium`);

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { keepaliveSeconds } from '../agent/keepalive.js';
 import { AgentMessages } from '../agent/messages.js';
 import { simFingerprint } from '../controller/demo/sim-cluster.js';
 import type { AgentPhase } from '../shared/protocol.js';
@@ -79,7 +80,7 @@ class SimAgent {
       clientId: this.agentId,
       protocolVersion: 4,
       clean: true,
-      keepalive: Math.max(5, Math.ceil((opts.heartbeatMs * 3) / 1000)),
+      keepalive: keepaliveSeconds(opts.heartbeatMs),
       // Spread reconnects after a controller restart like real agents' jittered backoff does.
       reconnectPeriod: Math.round(rand(500, 2500)),
       connectTimeout: 10_000,

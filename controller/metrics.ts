@@ -23,6 +23,7 @@ export function createMetrics() {
     newAgentsRefused: new Counter({ name: 'muster_new_agents_refused_total', help: 'Agent connections refused because their token introduced its limit of new agent ids this minute (limits.newAgentsPerTokenPerMinute)', registers: [registry] }),
     discoveredEvicted: new Counter({ name: 'muster_discovered_agents_evicted_total', help: 'Unbound agent records forgotten to keep at most limits.maxDiscoveredAgents (the one whose last hello is oldest first)', registers: [registry] }),
     brokerConnected: new Gauge({ name: 'muster_broker_connected', help: '1 while the controller is connected to the external broker (brokers:), 0 while it reconnects', labelNames: ['broker'], registers: [registry] }),
+    powerInFlight: powerInFlight(registry),
     breaker: new Gauge({ name: 'muster_breaker_frozen', help: '1 when automatic actions of a group are frozen by the mass-silence breaker', labelNames: ['group'], registers: [registry] }),
   };
   return metrics;
@@ -51,6 +52,39 @@ function messageCounter(registry: Registry) {
   return {
     count(kind: AgentTopicKind): void {
       pending[kind]++;
+    },
+  };
+}
+
+/**
+ * Power driver calls running now, and the most at once since start: a scrape samples the first,
+ * the second is exact, so "never more than the concurrency" can be checked after a fan-out.
+ */
+function powerInFlight(registry: Registry) {
+  let now = 0;
+  let most = 0;
+  new Gauge({
+    name: 'muster_power_calls_in_flight',
+    help: 'Power driver calls running now (actions and status reads)',
+    registers: [registry],
+    collect() {
+      this.set(now);
+    },
+  });
+  new Gauge({
+    name: 'muster_power_calls_in_flight_max',
+    help: 'Most power driver calls running at once since the controller started',
+    registers: [registry],
+    collect() {
+      this.set(most);
+    },
+  });
+  return {
+    started(): void {
+      most = Math.max(most, ++now);
+    },
+    finished(): void {
+      now--;
     },
   };
 }

@@ -114,11 +114,18 @@ export type Fingerprint = z.infer<typeof Fingerprint>;
 
 // ---- agent → controller ------------------------------------------------------------------------
 
+/**
+ * The number of the agent's MQTT connection within its boot (1 for the first): a will (`status`)
+ * from a lower number than the last hello's is from a connection already replaced, and stale.
+ * Optional: older agents leave it out.
+ */
+const Connection = z.number().int().positive().optional();
 /** `muster/agents/<agentId>/hello`: on every (re)connect. */
 export const Hello = z.object({
   v,
   agentId: AgentId,
   bootId: BootId,
+  connection: Connection,
   agentVersion: text(32),
   phase: AgentPhase,
   at: epochMs,
@@ -139,7 +146,7 @@ export const Heartbeat = z.object({
   at: epochMs.optional(),
 });
 /** `muster/agents/<agentId>/status`: `online:false` is the will the broker sends for a dead link. */
-export const AgentStatus = z.object({ v, bootId: BootId, online: z.boolean() });
+export const AgentStatus = z.object({ v, bootId: BootId, connection: Connection, online: z.boolean() });
 /**
  * `muster/agents/<agentId>/credential`: the agent stored the secret the controller sent it
  * (`hash`: `sha256:<hex>` of it); from then on its id needs that secret, not the bootstrap token.

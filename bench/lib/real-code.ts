@@ -2,6 +2,7 @@
 // own message builders and the demo's fingerprints (so simulated agents speak today's protocol),
 // the journal (for its append rate), and the dashboard's Chromium driver.
 export { AgentMessages } from '../../agent/messages.js';
+export { keepaliveSeconds } from '../../agent/keepalive.js';
 export { simFingerprint } from '../../controller/demo/sim-cluster.js';
 export { Topics } from '../../shared/topics.js';
 export { Journal } from '../../controller/store/journal.js';

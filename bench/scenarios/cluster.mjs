@@ -2,10 +2,11 @@
 // agents named by the sequential rule (3), steady heartbeats (2), kill and freeze detection (4),
 // then restart on the N-node store and `muster nodes` (5). `bareSteady` measures the peer for (2).
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnGenerators } from '../lib/generators.mjs';
 import { Observer, forkPinger, scrapeMetric } from '../lib/observer.mjs';
+import { loadProtocol } from '../lib/protocol.mjs';
 import { listenOverflows, percentile, rssBytes, sampleProcess, settle } from '../lib/procstat.mjs';
 import { musterBin, startBareAedes, startMuster, tempDir, writeControllerConfig } from '../lib/targets.mjs';
 
@@ -23,10 +24,14 @@ async function until(cond, timeoutMs, everyMs = 200) {
 
 const genCpu = async (gens) => (await Promise.all(gens.map((g) => g.call('stats')))).reduce((a, s) => a + s.cpuMs, 0);
 
-/** Connects the agents on every generator at once; sums what the generators saw. */
-export async function storm(gens, url, concurrency, token = null) {
+/**
+ * Connects the agents on every generator at once; sums what the generators saw. `keepaliveS`: the
+ * agents' MQTT keepalive, by default the one a real agent asks for at this heartbeat interval.
+ */
+export async function storm(gens, url, concurrency, token = null, keepaliveS = null, heartbeatMs = HEARTBEAT_MS) {
   const { hostname: host, port } = new URL(url);
-  const rs = await Promise.all(gens.map((g) => g.call('connect', { host, port: Number(port), token, first: g.first, count: g.count, concurrency, keepaliveS: 15, phase: 'run', heartbeatMs: HEARTBEAT_MS })));
+  keepaliveS ??= (await loadProtocol()).keepaliveSeconds(heartbeatMs);
+  const rs = await Promise.all(gens.map((g) => g.call('connect', { host, port: Number(port), token, first: g.first, count: g.count, concurrency, keepaliveS, phase: 'run', heartbeatMs })));
   const stats = await Promise.all(gens.map((g) => g.call('stats')));
   return {
     connected: rs.reduce((a, r) => a + r.connected, 0),
@@ -63,13 +68,23 @@ export async function bareSteady({ n, workers, warmMs, settleMaxMs, settleWindow
  * `detectK` agents on their own generator are killed, as many on another are frozen.
  * Figures land in `result` as they are measured, so a failure later keeps the earlier ones.
  */
-export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, settleWindowMs, sampleMs, log, result = {} }) {
+/**
+ * To measure alternatives: `keepaliveS`, the agents' MQTT keepalive (default: a real agent's at
+ * their heartbeat interval); `deadAfterMissed`, the controller's heartbeat.deadAfterMissed
+ * (default: its own); `heartbeatMs`, the agents' heartbeat interval and the controller's
+ * heartbeat.interval (default 5 s, the bare peer's).
+ */
+export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, settleWindowMs, sampleMs, log, result = {}, keepaliveS = null, deadAfterMissed = null, heartbeatMs = null }) {
   const data = tempDir('muster-bench-data-');
   const width = Math.max(5, String(n).length);
   const pattern = `n[${'1'.padStart(width, '0')}-${String(n).padStart(width, '0')}]`;
   const config = writeControllerConfig(data.dir, { naming: pattern });
+  heartbeatMs ??= HEARTBEAT_MS;
+  const policy = [...(heartbeatMs !== HEARTBEAT_MS ? [`    interval: ${heartbeatMs}ms`] : []), ...(deadAfterMissed !== null ? [`    suspectAfterMissed: ${deadAfterMissed - 1}`, `    deadAfterMissed: ${deadAfterMissed}`] : [])];
+  if (policy.length) appendFileSync(config.path, ['policies:', '  heartbeat:', ...policy, ''].join('\n'));
   const args = ['--config', config.path, '--dry-run'];
-  Object.assign(result, { n, namingRule: `muster naming on ${pattern} (config file)`, auth: 'agents: bootstrap token' });
+  keepaliveS ??= (await loadProtocol()).keepaliveSeconds(heartbeatMs);
+  Object.assign(result, { n, namingRule: `muster naming on ${pattern} (config file)`, auth: 'agents: bootstrap token', keepaliveS, heartbeatMs, deadAfterMissed: deadAfterMissed ?? 'default' });
   let muster = await startMuster({ dataDir: join(data.dir, 'data'), args });
   result.startEmptyMs = muster.readyMs;
   await sleep(1000);
@@ -82,14 +97,20 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
   const obs = await Observer.connect(muster.mqttUrl, ['muster/events/assigned', 'muster/events/transition']);
   const nodeOf = new Map();
   const dead = new Map();
+  /** Every `dead` transition, in order: the ones on nodes never killed nor frozen are false. */
+  const deadEvents = [];
   let lastAssignedAt = 0;
   obs.on((topic, payload, at) => {
     const e = JSON.parse(payload.toString());
     if (e.kind === 'assigned') {
       nodeOf.set(e.agentId, e.node);
       lastAssignedAt = at;
-    } else if (e.kind === 'transition' && e.details.axis === 'liveness' && e.details.to === 'dead' && !dead.has(e.node)) dead.set(e.node, at);
+    } else if (e.kind === 'transition' && e.details.axis === 'liveness' && e.details.to === 'dead') {
+      deadEvents.push({ node: e.node, at, cause: e.details.cause });
+      if (!dead.has(e.node)) dead.set(e.node, at);
+    }
   });
+  const drilled = new Set();
   try {
     // ---- 3. discovery storm
     log(`storm: ${n} agents on ${gens.length} generators → ${muster.mqttUrl}`);
@@ -99,7 +120,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
     // From a process of its own: this one parses every event and reads the store file whole.
     const pinger = await forkPinger(muster.mqttUrl);
     const cpu0 = await genCpu(gens);
-    const s = await storm(gens, muster.mqttUrl, 200, config.token);
+    const s = await storm(gens, muster.mqttUrl, 200, config.token, keepaliveS, heartbeatMs);
     const allAssigned = await until(() => nodeOf.size >= n, 120_000);
     const storePath = join(data.dir, 'data', 'store.json');
     let persistedAt = null;
@@ -155,6 +176,7 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
 
     // ---- 4a. kill: the sockets close, the broker sends the wills
     const killNodes = agentNodes(killGen, nodeOf);
+    for (const x of killNodes) drilled.add(x);
     const tKill = Date.now();
     killGen.signal('SIGKILL');
     await until(() => killNodes.every((x) => dead.has(x)), 15_000);
@@ -163,11 +185,14 @@ export async function musterCluster({ n, workers, detectK, warmMs, settleMaxMs, 
 
     // ---- 4b. freeze: no will, the socket stays open, nothing more is sent
     const freezeNodes = agentNodes(freezeGen, nodeOf);
+    for (const x of freezeNodes) drilled.add(x);
     const tFreeze = Date.now();
     freezeGen.signal('SIGSTOP');
-    await until(() => freezeNodes.every((x) => dead.has(x)), (4 * HEARTBEAT_MS) + 30_000);
+    await until(() => freezeNodes.every((x) => dead.has(x)), (4 * heartbeatMs) + 30_000);
     result.freeze = latencies(freezeNodes, dead, tFreeze);
     log(`freeze: ${JSON.stringify(result.freeze)}`);
+    result.falseDead = falseDead(deadEvents, drilled);
+    log(`false dead (storm, steady, drills): ${JSON.stringify(result.falseDead)}`);
   } catch (err) {
     data.remove();
     throw err;
@@ -201,6 +226,17 @@ function agentNodes(gen, nodeOf) {
   return ids.map((id) => nodeOf.get(id)).filter(Boolean);
 }
 const hex = (x) => (x & 0xff).toString(16).padStart(2, '0');
+
+/** `dead` transitions on nodes the bench never killed nor froze, with their causes. */
+function falseDead(deadEvents, drilled) {
+  const wrong = deadEvents.filter((e) => !drilled.has(e.node));
+  const causes = {};
+  for (const e of wrong) {
+    const cause = e.cause?.startsWith('will') ? 'will' : 'silence';
+    causes[cause] = (causes[cause] ?? 0) + 1;
+  }
+  return { count: wrong.length, nodes: new Set(wrong.map((e) => e.node)).size, causes };
+}
 
 function latencies(nodes, dead, t0) {
   const ms = nodes.filter((x) => dead.has(x)).map((x) => dead.get(x) - t0);

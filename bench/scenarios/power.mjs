@@ -1,63 +1,79 @@
-// Figure 7: `muster power cycle` over N `sim://` nodes with --concurrency C. Wall time of the CLI,
-// and the most actions in flight at once, reconstructed from the controller's `action` events:
-// each carries its end time (`at`) and its duration (`details.result.ms`).
+// Figure 7: `muster power cycle` over N `sim://` nodes with --concurrency C, through the real CLI
+// and the `power` verb. The peer is the ideal, ceil(N ÷ C) × one node's cycle, where one node's
+// cycle is measured in the same run: a few nodes cycled one at a time, their median action time
+// (`ms` of `--json`). The most in flight is the controller's own count of driver calls running at
+// once (muster_power_calls_in_flight_max, exact, read after the run).
 import { appendFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Observer } from '../lib/observer.mjs';
+import { scrapeMetric } from '../lib/observer.mjs';
+import { percentile } from '../lib/procstat.mjs';
 import { musterBin, startMuster, tempDir, writeControllerConfig } from '../lib/targets.mjs';
 
 function cli(url, args) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let out = '';
+    let err = '';
     const child = spawn(process.execPath, [musterBin, '--controller', url, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, out }) : reject(new Error(`muster ${args.join(' ')} failed (${code}): ${out.slice(-500)}`))));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, out }) : reject(new Error(`muster ${args.join(' ')} failed (${code}): ${(err || out).slice(-500)}`))));
   });
 }
 
-/** Most intervals overlapping at any instant (an end at t comes before a start at t). */
-export function maxOverlap(intervals) {
-  const edges = intervals.flatMap(([s, e]) => [[s, 1], [e, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let max = 0;
-  for (const [, d] of edges) max = Math.max(max, (now += d));
-  return max;
-}
+/** Nodes cycled one at a time for the action time. */
+const SOLO = 5;
 
-/** How far `at − ms` may fall before an action's real start (see above). */
-const ROUNDING_MS = 2;
-
-export async function powerFanout({ nodes, concurrency, log }) {
+/** `delayMs`: the sim driver's time per step (a cycle is off, a status read that finds it off, on). */
+export async function powerFanout({ nodes, concurrency, delayMs, log }) {
   const data = tempDir('muster-bench-power-');
   const config = writeControllerConfig(data.dir);
   // No background power sync: its status reads hold the nodes the measured cycle would then find
-  // busy ("another power action is in flight") when it lands in the same seconds.
-  appendFileSync(config.path, 'power:\n  pollIntervalS: 0\n');
+  // busy ("another power action is in flight") when it lands in the same seconds. The reads a
+  // define starts run `concurrency` at a time, so they are over before the measurement begins.
+  appendFileSync(config.path, `power:\n  pollIntervalS: 0\n  concurrency: ${concurrency}\n`);
   const m = await startMuster({ dataDir: join(data.dir, 'data'), args: ['--config', config.path, '--dry-run'] });
-  const obs = await Observer.connect(m.mqttUrl, ['muster/events/action']);
   try {
-    const range = `p[0001-${String(nodes).padStart(4, '0')}]`;
-    await cli(m.mqttUrl, ['define', range, 'power=sim://?state=on']);
-    const intervals = [];
-    obs.on((topic, payload) => {
-      const e = JSON.parse(payload.toString());
-      const r = e.details?.result;
-      // `at` is a whole-ms wall time taken as the event is published and `ms` is rounded up: an
-      // action that starts in the millisecond its slot's previous one ended would read as
-      // overlapping it, so a start counts from ROUNDING_MS later.
-      if (e.details?.action === 'power-cycle' && r) intervals.push([e.at - r.ms + ROUNDING_MS, e.at, r.ok]);
-    });
-    const command = `muster power cycle ${range} --concurrency ${concurrency}`;
-    const run = await cli(m.mqttUrl, ['power', 'cycle', range, '--concurrency', String(concurrency)]);
-    for (let i = 0; i < 50 && intervals.length < nodes; i++) await new Promise((r) => setTimeout(r, 100));
-    const result = { command, nodes, concurrency, wallMs: run.ms, results: intervals.length, ok: intervals.filter((x) => x[2]).length, maxInFlight: maxOverlap(intervals), meanActionMs: intervals.reduce((a, [s, e]) => a + e - s, 0) / Math.max(1, intervals.length) };
+    const width = String(nodes).length;
+    const num = (i) => String(i).padStart(width, '0');
+    const range = (last) => `p[${num(1)}-${num(last)}]`;
+    await cli(m.mqttUrl, ['define', range(nodes), `power=sim://?state=on&delay=${delayMs}`]);
+    // A define reads the new targets' power in the background: let it finish, or it shares the
+    // CPU and the in-flight count with the cycles measured.
+    for (let quiet = 0; quiet < 2; ) {
+      await new Promise((r) => setTimeout(r, 1000));
+      quiet = (await scrapeMetric(m.adminUrl, 'muster_power_calls_in_flight')) === 0 ? quiet + 1 : 0;
+    }
+    const cycle = async (nodeRange, concurrency) => {
+      const run = await cli(m.mqttUrl, ['power', 'cycle', nodeRange, '--concurrency', String(concurrency), '--json']);
+      return { ms: run.ms, results: JSON.parse(run.out) };
+    };
+    const soloRange = range(SOLO);
+    const actionMs = percentile((await cycle(soloRange, 1)).results.map((r) => r.ms), 50);
+
+    const all = range(nodes);
+    const command = `muster power cycle ${all} --concurrency ${concurrency} --json  (power=sim://?state=on&delay=${delayMs})`;
+    const { ms: wallMs, results } = await cycle(all, concurrency);
+    const idealMs = Math.ceil(nodes / concurrency) * actionMs;
+    const result = {
+      command,
+      nodes,
+      concurrency,
+      delayMs,
+      actionMs,
+      actionCommand: `muster power cycle ${soloRange} --concurrency 1 --json (median ms)`,
+      idealMs,
+      wallMs,
+      ratio: wallMs / idealMs,
+      results: results.length,
+      ok: results.filter((r) => r.ok).length,
+      meanActionMs: results.reduce((a, r) => a + r.ms, 0) / Math.max(1, results.length),
+      maxInFlight: await scrapeMetric(m.adminUrl, 'muster_power_calls_in_flight_max'),
+    };
     log(`power: ${JSON.stringify(result)}`);
     return result;
   } finally {
-    await obs.close().catch(() => {});
     await m.stop();
     data.remove();
   }

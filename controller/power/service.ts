@@ -156,9 +156,11 @@ export class PowerService implements Extension {
         staggerMs: opts.staggerMs ?? ctx.config.power.staggerMs,
         timeoutMs: opts.timeoutMs,
         onStart: (node) => {
+          ctx.metrics.powerInFlight.started();
           if (!reading && opts.user) ctx.events.emit('power:admin-started', { node, action, by: opts.user, at: ctx.now() });
         },
         onResult: (r) => {
+          ctx.metrics.powerInFlight.finished();
           if (!reading) this.busy.delete(r.node);
           if (!reading && opts.user) ctx.events.emit('power:admin-finished', { node: r.node, action, ok: r.ok, detail: r.error ?? null, at: ctx.now() });
           // An action started on the node while it was being read: the reading predates it.

@@ -29,3 +29,11 @@ export function nextSilenceChange(heardAt: number, current: Liveness, hb: Heartb
 export function isHeartbeating(liveness: Liveness, heardAt: number | null, now: number, hb: HeartbeatPolicy): boolean {
   return liveness === 'alive' && heardAt !== null && now - heardAt < hb.suspectAfterMissed * hb.interval;
 }
+
+/**
+ * A will from a connection older than the one the agent's last hello came on: the agent already
+ * replaced it, so it says nothing about the node. Unknown numbers (older agents) are never older.
+ */
+export function isEarlierConnection(will: number | undefined, current: number | null): boolean {
+  return will !== undefined && current !== null && will < current;
+}

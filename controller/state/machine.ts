@@ -13,7 +13,7 @@ import { recentBoots } from './deadlines.js';
 import { formatDuration, isoSeconds } from '../../shared/duration.js';
 import { GroupCache } from './group-cache.js';
 import { bootExpected, inFlight, lastCorrective } from './ladder.js';
-import { livenessAfterSilence, worse } from './liveness.js';
+import { isEarlierConnection, livenessAfterSilence, worse } from './liveness.js';
 import { QUIET, Step } from './step.js';
 import { NodeRuntimeRecord, StateInput, newRuntime, nodeStateOf, type AdminPowerAction, type NodeRuntime, type StepResult } from './types.js';
 import { WakeIndex } from './wake-index.js';
@@ -210,8 +210,9 @@ export class StateMachine {
   private nodeInput(step: Step, input: NodeInput): void {
     if (input.type === 'will') {
       const rt = this.nodes.get(input.node);
-      // A will from an earlier boot arrives after the new boot's hello: it is stale.
-      if (!rt || rt.bootId !== input.bootId || rt.agentId !== input.agentId) return;
+      // A will from an earlier boot, or from a connection the agent has since replaced, can arrive
+      // after the new one's hello: it is stale.
+      if (!rt || rt.bootId !== input.bootId || rt.agentId !== input.agentId || isEarlierConnection(input.connection, rt.connection)) return;
       this.afterNodeChange(step, rt, () => setLiveness(step, rt, 'dead', 'will (agent connection lost)'));
       return;
     }
@@ -273,6 +274,7 @@ export class StateMachine {
     const cause = AGENT_CAUSE[input.type];
     if (input.bootId !== rt.bootId || input.agentId !== rt.agentId) this.newBoot(step, rt, input, cause);
     else setPhase(step, rt, input.phase, cause);
+    if (input.type === 'hello') rt.connection = input.connection ?? null;
     rt.lastHeard = step.now;
     setLiveness(step, rt, 'alive', cause);
   }
@@ -311,6 +313,7 @@ export class StateMachine {
     rt.bootId = input.bootId;
     rt.bootSeenAt = now;
     rt.consoleAlarm = null;
+    rt.connection = null;
     // A new boot restarts the phase clock, even when the phase has the same name.
     if (input.phase === rt.phase) rt.phaseSince = now;
     else setPhase(step, rt, input.phase, `new boot (${via})`);

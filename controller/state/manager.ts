@@ -92,12 +92,12 @@ export class StateManager implements Extension, ServesNodeStates {
 
     const events = (this.events = ctx.events.owner(this.name));
     events.on('node:bound', ({ node, agentId, hello }) => {
-      if (hello) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase });
+      if (hello) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase, connection: hello.connection });
     });
     events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase })));
     events.on('agent:heartbeat', ({ agentId, msg }) => this.heartbeat(agentId, msg));
     events.on('agent:status', ({ agentId, msg }) => {
-      if (!msg.online) this.fromAgent(agentId, (node) => ({ type: 'will', node, agentId, bootId: msg.bootId }));
+      if (!msg.online) this.fromAgent(agentId, (node) => ({ type: 'will', node, agentId, bootId: msg.bootId, connection: msg.connection }));
     });
     events.on('node:changed', ({ node, change }) => (change === 'removed' ? this.forget(node) : this.track(node)));
     events.on('power:reading', ({ node, power }) => {

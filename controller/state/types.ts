@@ -91,17 +91,19 @@ export const NodeRuntimeRecord = NodeState.omit({ v: true }).extend({
   consoleAlarm: z.object({ pattern: z.string(), line: z.string(), at: time, bootId: BootId.nullable() }).nullable(),
   /** An identity conflict on the node: no automatic action until an admin decides (`muster conflict clear`, `assign --force`). */
   conflict: NodeConflict.nullable().default(null),
+  /** The agent's connection number (within its boot) from its last hello: a will from a lower one is stale. */
+  connection: z.number().int().positive().nullable().default(null),
 });
 export type NodeRuntime = z.infer<typeof NodeRuntimeRecord>;
 
 const agentFields = { node: NodeName, agentId: AgentId, bootId: BootId };
 /** Everything that can happen to the machine. Time comes separately, with `apply(input, now)`. */
 export const StateInput = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('hello'), ...agentFields, phase: AgentPhase }),
+  z.object({ type: z.literal('hello'), ...agentFields, phase: AgentPhase, connection: z.number().int().positive().optional() }),
   z.object({ type: z.literal('agent-state'), ...agentFields, phase: AgentPhase }),
   z.object({ type: z.literal('heartbeat'), ...agentFields, phase: AgentPhase }),
   /** `status` with `online:false`, usually the broker-sent will. */
-  z.object({ type: z.literal('will'), ...agentFields }),
+  z.object({ type: z.literal('will'), ...agentFields, connection: z.number().int().positive().optional() }),
   z.object({ type: z.literal('tick') }),
   z.object({ type: z.literal('admin-offline'), node: NodeName, reason: z.string().min(1).max(1024), who: z.string().min(1).max(128) }),
   z.object({ type: z.literal('admin-online'), node: NodeName, who: z.string().min(1).max(128) }),
@@ -171,6 +173,7 @@ export function newRuntime(node: string, now: number): NodeRuntime {
     problem: null,
     consoleAlarm: null,
     conflict: null,
+    connection: null,
   };
 }
 

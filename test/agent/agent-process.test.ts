@@ -117,6 +117,8 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
 
   let bootId: string;
   let agent: Proc;
+  let firstConnection: number;
+  let connectionAfterRestart: number;
 
   it('says hello with a schema-valid fingerprint of the fixture, then heartbeats with increasing seq', async () => {
     agent = runAgent();
@@ -126,6 +128,8 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
     expect(hello.fingerprint).toEqual(readFingerprint(root.dir));
     bootId = hello.bootId;
     expect(bootId).toMatch(/^[0-9a-f]{32}$/);
+    expect(hello.connection).toBe(1);
+    firstConnection = hello.connection!;
 
     const first = await recorder.next('heartbeat', 0);
     const second = await recorder.next('heartbeat', first.index + 1);
@@ -156,13 +160,16 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
     const hello = valid(Hello, (await recorder.next('hello', 0, () => true, 35_000)).payload);
     expect(hello).toMatchObject({ agentId: AGENT_ID, bootId, phase: 'run' });
     expect(agent.output().match(/hello sent/g)).toHaveLength(2);
+    // Every attempt while the broker was away was a connection of its own.
+    expect(hello.connection).toBeGreaterThan(firstConnection);
+    connectionAfterRestart = hello.connection!;
   });
 
-  it('kill -9 of the agent makes the broker deliver the will {online:false}', async () => {
+  it('kill -9 of the agent makes the broker deliver the will {online:false} of its current connection', async () => {
     const from = recorder.messages.length;
     agent.child.kill('SIGKILL');
     const will = valid(AgentStatus, (await recorder.next('status', from)).payload);
-    expect(will).toEqual({ v: 1, bootId, online: false });
+    expect(will).toEqual({ v: 1, bootId, connection: connectionAfterRestart, online: false });
   });
 
   it('`phase build` with no agent running publishes the state itself, under the same boot id', async () => {
@@ -179,8 +186,19 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
     expect(valid(Hello, (await recorder.next('hello', from)).payload)).toMatchObject({ bootId, phase: 'build' });
     await again.stop('SIGTERM');
     expect((await again.exited).code).toBe(0);
-    expect(valid(AgentStatus, (await recorder.next('status', from)).payload)).toEqual({ v: 1, bootId, online: false });
+    expect(valid(AgentStatus, (await recorder.next('status', from)).payload)).toEqual({ v: 1, bootId, connection: 1, online: false });
     expect(again.output()).toContain('SIGTERM: saying goodbye');
+  });
+
+  it('a frozen agent (SIGSTOP, socket left open) is dropped by the broker at its keepalive: the will is delivered', async () => {
+    const from = recorder.messages.length;
+    const frozen = runAgent();
+    await recorder.next('heartbeat', from);
+    frozen.child.kill('SIGSTOP');
+    // At --interval 1 the keepalive is its floor, 5 s: Mosquitto gives up after 7.5 s.
+    const will = await recorder.next('status', from, () => true, 20_000);
+    expect(valid(AgentStatus, will.payload)).toEqual({ v: 1, bootId, connection: 1, online: false });
+    frozen.child.kill('SIGKILL');
   });
 
   it('pick-disk (the installer): the disk a rule chooses on the fixture, or why none, exit 1', async () => {

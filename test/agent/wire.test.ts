@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RECONNECT_BACKOFF } from '../../agent/link.js';
 import { backoffDelayMs } from '../../shared/backoff.js';
 import { AgentMessages, uptimeClock } from '../../agent/messages.js';
+import { keepaliveSeconds } from '../../agent/keepalive.js';
 import { AGENT_PHASES, PROTOCOL_VERSION, isBootId, normalizeIbGuid, normalizeMac } from '../../shared/wire.js';
 import * as protocol from '../../shared/protocol.js';
 import { AgentState, AgentStatus, Heartbeat, Hello, parseMessage } from '../../shared/protocol.js';
@@ -37,7 +38,14 @@ describe('agent messages', () => {
     const hello = parseMessage(Hello, messages.hello('kernel'));
     expect(hello).toMatchObject({ ok: true, value: { phase: 'kernel', at: 1_700_000_000_000, uptime: 42 } });
     expect(parseMessage(AgentState, messages.state('run'))).toEqual({ ok: true, value: { v: 1, bootId: '0123456789abcdef0123456789abcdef', phase: 'run', at: 1_700_000_000_000 } });
-    expect(parseMessage(AgentStatus, messages.status(false))).toEqual({ ok: true, value: { v: 1, bootId: '0123456789abcdef0123456789abcdef', online: false } });
+    expect(parseMessage(AgentStatus, messages.status(false))).toEqual({ ok: true, value: { v: 1, bootId: '0123456789abcdef0123456789abcdef', connection: 1, online: false } });
+  });
+
+  it('numbers connections: the hello and the will made for the next one carry its number', () => {
+    const own = new AgentMessages({ ...messages.facts }, clock);
+    expect([own.hello('run').connection, own.status(false).connection]).toEqual([1, 1]);
+    own.nextConnection();
+    expect([own.hello('run').connection, own.status(false).connection]).toEqual([2, 2]);
   });
 
   it('numbers heartbeats in order and counts uptime on from the boot reading', () => {
@@ -49,6 +57,13 @@ describe('agent messages', () => {
     expect([first.uptime, second.uptime]).toEqual([42, 44.5]);
     // The wall clock, for the controller's judgement of clock offsets.
     expect(first.at).toBe(1_700_000_000_000);
+  });
+});
+
+describe('MQTT keepalive', () => {
+  it('is the whole seconds whose 1.5× (when a broker gives up) is at most 2 heartbeat intervals, never under 5 s', () => {
+    expect([5000, 30_000, 1000, 100].map(keepaliveSeconds)).toEqual([6, 40, 5, 5]);
+    for (const ms of [3750, 5000, 7000, 10_000, 60_000]) expect(keepaliveSeconds(ms) * 1500).toBeLessThanOrEqual(2 * ms);
   });
 });
 

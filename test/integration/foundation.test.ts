@@ -44,7 +44,7 @@ describe.each([
     await controller?.stop();
   });
 
-  it('identifies, assigns, publishes state and events, and sees a killed agent die', async () => {
+  it('identifies, assigns, publishes state and events, and sees a killed and a frozen agent die (by their wills)', async () => {
     let brokerUrl: string;
     if (external) {
       const mosq = await startMosquitto();
@@ -117,5 +117,17 @@ describe.each([
     const history = expectCliJson('history', (await controller.cli(['history', 'n001', '--axis', 'liveness', '--json'])).stdout);
     expect(history.map((t) => t.to)).toEqual(['alive', 'dead']);
     expect(history[1]!.cause).toMatch(/will/);
+
+    // A frozen agent (SIGSTOP, socket open) sends nothing: the broker gives up on it at 1.5 × its
+    // keepalive and sends its will, before the controller's silence rule (20 s) would judge it.
+    agents[1]!.child.kill('SIGSTOP');
+    const dead = await until(
+      'n002 dead',
+      async () => expectCliJson('history', (await controller.cli(['history', 'n002', '--axis', 'liveness', '--json'])).stdout).find((t) => t.to === 'dead'),
+      30_000,
+      500,
+    );
+    expect(dead.cause).toMatch(/will/);
+    await agents[1]!.stop('SIGKILL');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The power service in a real controller: the background power sync's status reads take no action
- * slot, so an admin's action during a sync runs instead of failing as "in flight".
+ * slot, so an admin's action during a sync runs instead of failing as "in flight"; the count of
+ * driver calls in flight the bench reads.
  */
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,5 +76,18 @@ describe('power service', () => {
     // A read that no action overtook is taken.
     await started.power.poll();
     expect((await c.client.request('show', { node: 'n1' })).state?.power).toBe('on');
+  });
+
+  it('counts the driver calls in flight: never more than the concurrency, and none once all are done', async () => {
+    // The define's own reads run 2 at a time, the cycle 3 at a time.
+    c = await startInProc({ power: { concurrency: 2, staggerMs: 0, pollIntervalS: 0, groups: {} } });
+    await c.client.request('define', { range: 'n[01-12]', settings: ['power=sim://?delay=20&state=on'] });
+    const metric = async (name: string) => (await c!.running.ctx.metrics.registry.getSingleMetric(name)!.get()).values[0]?.value;
+    await until('the reads of the define are done', async () => (await metric('muster_power_calls_in_flight')) === 0);
+    const { results } = await c.client.request('power', { action: 'cycle', range: 'n[01-12]', concurrency: 3 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await metric('muster_power_calls_in_flight')).toBe(0);
+    // The fan-out fills its 3 slots at once and starts the next call only as one ends.
+    expect(await metric('muster_power_calls_in_flight_max')).toBe(3);
   });
 });

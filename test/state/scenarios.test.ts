@@ -97,6 +97,31 @@ describe('reboots', () => {
     expect(will.transitions).toMatchObject([{ axis: 'liveness', from: 'alive', to: 'dead', cause: expect.stringMatching(/will/) }]);
   });
 
+  it('a will from a connection the agent has since replaced is ignored; the current connection\'s will, or one without a number, makes the node dead', () => {
+    const sim = new Sim();
+    sim.boot('n004', 'run');
+    const agent = { node: 'n004', agentId: sim.agentId('n004'), bootId: sim.bootId('n004') };
+    sim.apply({ type: 'hello', ...agent, phase: 'run', connection: 1 });
+    sim.advance(30 * SEC);
+    // The agent reconnected (its old link half-open); the broker sends the old link's will late.
+    sim.apply({ type: 'hello', ...agent, phase: 'run', connection: 3 });
+    expect(sim.apply({ type: 'will', ...agent, connection: 2 }).transitions).toEqual([]);
+    expect(sim.machine.nodeState('n004').liveness).toBe('alive');
+    expect(sim.apply({ type: 'will', ...agent, connection: 3 }).transitions).toMatchObject([{ axis: 'liveness', from: 'alive', to: 'dead', cause: expect.stringMatching(/will/) }]);
+    sim.apply({ type: 'hello', ...agent, phase: 'run', connection: 4 });
+    // An older agent's will carries no number: it counts, as before the field existed.
+    expect(sim.apply({ type: 'will', ...agent }).transitions).toMatchObject([{ axis: 'liveness', to: 'dead' }]);
+  });
+
+  it('a new boot forgets the connection number: heard first by a heartbeat, its will counts whatever its number', () => {
+    const sim = new Sim();
+    sim.boot('n004', 'run');
+    sim.apply({ type: 'hello', node: 'n004', agentId: sim.agentId('n004'), bootId: sim.bootId('n004'), phase: 'run', connection: 7 });
+    sim.advance(30 * SEC);
+    sim.rejoin('n004', 'feedbeef', 'run');
+    expect(sim.apply({ type: 'will', node: 'n004', agentId: sim.agentId('n004'), bootId: 'feedbeef', connection: 1 }).transitions).toMatchObject([{ axis: 'liveness', to: 'dead' }]);
+  });
+
   it('heartbeats after dead make the node alive again', () => {
     const sim = new Sim({ deadWhileOnline: false });
     sim.boot('n005', 'run');
