@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages muster's tests and lab use, when any is missing.
 set -euo pipefail
-PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static chromium binutils e2fsprogs dnsmasq ipxe isc-dhcp-server kea-dhcp4-server ovmf grub-efi-amd64-signed shim-signed lldpd fence-agents faketime mmdebstrap python3-sushy fdisk dosfstools mtools syslinux syslinux-common syslinux-efi efibootmgr fai-server netcat-openbsd lintian postgresql)
+PKGS=(mosquitto mosquitto-clients socat openipmi ipmitool qemu-system-x86 ipxe-qemu busybox-static chromium binutils e2fsprogs dnsmasq ipxe isc-dhcp-server kea-dhcp4-server ovmf grub-efi-amd64-signed shim-signed lldpd fence-agents faketime mmdebstrap python3-sushy fdisk dosfstools mtools syslinux syslinux-common syslinux-efi efibootmgr fai-server netcat-openbsd lintian postgresql squashfs-tools)
 # Command each package provides (to check without dpkg locks).
 declare -A PROBE=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=mosquitto_sub [socat]=socat [openipmi]=ipmi_sim [ipmitool]=ipmitool
   [qemu-system-x86]=qemu-system-x86_64 [ipxe-qemu]=/usr/lib/ipxe/qemu/efi-virtio.rom [busybox-static]=/bin/busybox [chromium]=/usr/bin/chromium [binutils]=strip [e2fsprogs]=/sbin/mke2fs
@@ -9,7 +9,7 @@ declare -A PROBE=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=mosquitto_
   [grub-efi-amd64-signed]=/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed [shim-signed]=/usr/lib/shim/shimx64.efi.signed [lldpd]=/usr/sbin/lldpd [fence-agents]=/usr/sbin/fence_ipmilan
   [faketime]=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 [mmdebstrap]=/usr/bin/mmdebstrap [python3-sushy]=/usr/lib/python3/dist-packages/sushy/__init__.py
   [fdisk]=/usr/sbin/sfdisk [dosfstools]=/usr/sbin/mkfs.vfat [mtools]=mcopy [syslinux]=/usr/bin/syslinux [syslinux-common]=/usr/lib/syslinux/mbr/gptmbr.bin
-  [syslinux-efi]=/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi [efibootmgr]=/usr/bin/efibootmgr [fai-server]=/usr/sbin/fai-chboot [netcat-openbsd]=nc [lintian]=lintian [postgresql]=/usr/lib/postgresql)
+  [syslinux-efi]=/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi [efibootmgr]=/usr/bin/efibootmgr [fai-server]=/usr/sbin/fai-chboot [netcat-openbsd]=nc [lintian]=lintian [postgresql]=/usr/lib/postgresql [squashfs-tools]=/usr/bin/mksquashfs)
 missing=()
 for p in "${PKGS[@]}"; do
   probe=${PROBE[$p]}
