@@ -83,6 +83,11 @@ export class PgDatabase {
     }
   }
 
+  /** A connection of its own, outside the pool, for one that is held (LISTEN); the caller connects and ends it. */
+  client(): pg.Client {
+    return new pg.Client({ ...this.pool.options, keepAlive: true });
+  }
+
   query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
     return this.pool.query<R>(sql, params);
   }
