@@ -218,7 +218,13 @@ export class PgStoreBackend implements StoreBackend {
         this.rereadTimer.unref();
         break;
       }
-      if (changes.length > 0) for (const listener of this.remoteListeners) listener(changes);
+      for (const listener of changes.length > 0 ? this.remoteListeners : []) {
+        try {
+          listener(changes);
+        } catch (err) {
+          this.opts.onFeedError?.(new Error(`store change feed: a listener failed: ${(err as Error).message}`));
+        }
+      }
     }
     this.reading = null;
   }
