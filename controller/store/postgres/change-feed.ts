@@ -15,6 +15,11 @@ import { Backoff } from '../../../shared/backoff.js';
 export const STORE_CHANNEL = 'muster_store';
 /** NOTIFY refuses a payload of 8000 bytes or more. */
 const PAYLOAD_MAX_BYTES = 7999;
+/**
+ * A LISTEN connection only receives: one cut off silently (a network partition) would never
+ * notice. It is asked a query this often, which fails within the connection's query timeout.
+ */
+const PING_MS = 10_000;
 
 /** Table → keys named by one write, or by the notifications read so far. */
 export type ChangedKeys = Map<string, Set<string>>;
@@ -79,6 +84,7 @@ export interface ChangeFeedOptions {
 export class ChangeFeed {
   private client: pg.Client | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private ping: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Set once a connection was lost or never made: the next one starts with a resync. */
   private missed = false;
@@ -94,6 +100,7 @@ export class ChangeFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.ping) clearInterval(this.ping);
     const client = this.client;
     this.client = null;
     await client?.end().catch(() => {});
@@ -108,6 +115,7 @@ export class ChangeFeed {
       if (lost || this.stopped) return;
       lost = true;
       this.client = null;
+      if (this.ping) clearInterval(this.ping);
       this.missed = true;
       this.opts.onError(err);
       void client.end().catch(() => {});
@@ -134,6 +142,8 @@ export class ChangeFeed {
     }
     this.client = client;
     this.retry.reset();
+    this.ping = setInterval(() => void client.query('SELECT 1').catch((err: Error) => onLost(new Error(`store change feed: the LISTEN connection does not answer: ${err.message}`))), PING_MS);
+    this.ping.unref();
     if (this.missed) {
       this.missed = false;
       this.opts.onResync();

@@ -11,6 +11,8 @@ import { TABLES, assemble, at, put, rowAt, rowsOf, tableOf, type TableLayout } f
 
 /** After a failed read of other controllers' changes, everything is read again this much later. */
 const REREAD_RETRY_MS = 1000;
+/** The change feed's connection is taken for lost when a query on it gets no answer this long. */
+const FEED_QUERY_TIMEOUT_MS = 5000;
 
 export interface PgStoreOptions {
   /** Quiet time before a write after the last change; a burst of changes makes one write. */
@@ -103,7 +105,7 @@ export class PgStoreBackend implements StoreBackend {
     if (this.opts.newStore) throw new StoreLoadError(`--new-store starts afresh over the data directory's store.json; the store is ${this.where}: an empty database is a new cluster`);
     // Listening before the tables are read: a change committed meanwhile is read again after.
     this.feed = new ChangeFeed({
-      connect: () => this.db.client(),
+      connect: () => this.db.client(FEED_QUERY_TIMEOUT_MS),
       writer: this.writerId,
       onChanged: (keys) => this.remoteChanged(keys),
       onResync: () => this.remoteChanged(null),
