@@ -88,6 +88,10 @@ export async function startController(config: ControllerConfig, opts: StartOptio
       log.error({ err: err.message }, 'store backup failed');
     },
     debounceMs: config.storeDebounceMs,
+    // With federation, a node's runtime is its owner's: this controller's is written only for its own.
+    ownsRuntime: federation ? (node) => federation.ownership.owns(node) : undefined,
+    onFeedError: (err) => log.warn({ err: err.message }, 'store change feed: other controllers\' changes are read again once it is back'),
+    onRefusedRow: (problem) => log.error({ err: problem }, 'store change feed: a row another controller wrote does not fit; not applied'),
     onWrite: (ms) => {
       metrics.storeWrite.observe(ms / 1000);
       if (!health.degraded) return;

@@ -1,6 +1,6 @@
 import { expandNodeRange } from '../../shared/noderange.js';
 import type { NodeChange } from '../events.js';
-import type { Store } from '../store/store.js';
+import type { RemoteChange, Store } from '../store/store.js';
 import type { Fingerprint } from '../../shared/protocol.js';
 import { NodeDefinition, type NodeIdentifiers, type StoreData } from '../store/schema.js';
 import type { NodePatch } from './settings.js';
@@ -10,20 +10,36 @@ export class NodeDirectory {
   /** Bumped on every change to any definition, so derived indexes know when to rebuild. */
   version = 0;
 
-  /** `onChange` hears every created, changed, bound or removed node (after the change). */
+  /**
+   * `onChange` hears every created, changed, bound or removed node (after the change), whether
+   * through this directory or by another controller sharing the store.
+   */
   constructor(
     private readonly store: Store,
     private readonly onChange: (nodes: readonly string[], change: NodeChange) => void = () => {},
-  ) {}
+  ) {
+    store.onRemoteChange((changes) => this.changedElsewhere(changes));
+  }
+
+  /** Node rows another controller wrote: told as the definitions they are (an agent bound there is a `set` here). */
+  private changedElsewhere(changes: readonly RemoteChange[]): void {
+    for (const [kind, change] of [['created', 'defined'], ['changed', 'set'], ['removed', 'removed']] as const) {
+      const names = changes.filter((c) => c.table === 'nodes' && c.change === kind).map((c) => c.key);
+      if (names.length > 0) this.changed(names, change);
+    }
+  }
 
   private get data(): StoreData {
     return this.store.data;
   }
 
-  /** Nodes were imported straight into the store: re-index, tell the others ([]: re-index only, for the naming rule or the switch-port map). */
-  changed(names: readonly string[]): void {
+  /**
+   * Nodes were changed straight in the store (imported; or by another controller, `change` saying
+   * how): re-index, tell the others ([]: re-index only, for the naming rule or the switch-port map).
+   */
+  changed(names: readonly string[], change: NodeChange = 'imported'): void {
     this.version++;
-    this.onChange(names, 'imported');
+    this.onChange(names, change);
   }
 
   get(name: string): NodeDefinition | undefined {

@@ -157,7 +157,31 @@ export class StateManager implements Extension, ServesNodeStates {
   /** A definition was created or changed: the machine tracks the node and rechecks its groups. */
   private track(node: string): void {
     this.machine.nodeChanged(node);
-    if (this.ensure(node)) this.publishState(node);
+    const taken = this.takeOwnersRuntime(node);
+    if (this.ensure(node) || taken) this.publishState(node);
+  }
+
+  /**
+   * A node another controller owns (federation) has the runtime its owner wrote, which the store's
+   * row holds (the change feed brings it): the machine takes it. True when it did.
+   */
+  private takeOwnersRuntime(node: string): boolean {
+    const { ctx, machine } = this;
+    const raw = ctx.nodes.get(node)?.runtime;
+    if (!ctx.ownership || ctx.ownership.owns(node) || raw === undefined || (machine.has(node) && raw === machine.record(node))) return false;
+    let restored: Restored;
+    try {
+      restored = restoreRuntime(node, raw, ctx.steady(), `nodes.${node}.runtime`);
+    } catch (err) {
+      ctx.log.error({ node, err: (err as Error).message }, "owner's state record not taken");
+      return false;
+    }
+    if (restored.unreadable !== null) {
+      ctx.log.error({ node, err: restored.unreadable }, "owner's state record unreadable; not taken");
+      return false;
+    }
+    machine.load([restored.record]);
+    return true;
   }
 
   private forget(node: string): void {
@@ -307,6 +331,8 @@ export class StateManager implements Extension, ServesNodeStates {
   /** The store keeps the machine's record of a node whose retained state changed (not every heartbeat). */
   private persist(node: string): void {
     if (!this.ctx.nodes.get(node)) return;
+    // With federation, only a node's owner writes its runtime; the others take it (takeOwnersRuntime).
+    if (this.ctx.ownership && !this.ctx.ownership.owns(node)) return;
     const record = this.machine.record(node);
     this.ctx.store.change(
       (d) => {

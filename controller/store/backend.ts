@@ -21,6 +21,14 @@ export const SLICED = ['nodes', 'agents'] as const;
  */
 export type Touched = Partial<Record<(typeof SLICED)[number], ReadonlyArray<string | null | undefined>>>;
 
+/** A record another controller changed, read from the database and applied to this one's data. */
+export interface RemoteChange {
+  /** The database table (`nodes`, `agents`, `settings`…). */
+  table: string;
+  key: string;
+  change: 'created' | 'changed' | 'removed';
+}
+
 export interface StoreBackend {
   /** What holds the data, for messages: a file's path, or a database URL with its password masked. */
   readonly where: string;
@@ -41,6 +49,8 @@ export interface StoreBackend {
   readonly writes: number;
   /** The last write error, while the latest write failed; null once one succeeds. */
   readonly error: Error | null;
+  /** Told of records other controllers changed, once applied (a backend shared by several controllers). */
+  onRemoteChange?(listener: (changes: readonly RemoteChange[]) => void): void;
   /** Writes what is left. */
   close(): Promise<void>;
 }

@@ -49,7 +49,7 @@ export async function migrateStore(db: PgDatabase, opts: MigrateOptions): Promis
   target.beforeChange();
   Object.assign(data, source);
   target.changed();
-  await target.flush();
+  await target.close();
 
   const log = new PgJournal(db);
   for (const t of transitions) log.append(t);

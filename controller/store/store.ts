@@ -1,13 +1,13 @@
 import { mkdir } from 'node:fs/promises';
-import type { StoreBackend, Touched } from './backend.js';
+import type { RemoteChange, StoreBackend, Touched } from './backend.js';
 import { FileStoreBackend, type FileStoreOptions } from './file-backend.js';
 import type { PgDatabase } from './postgres/database.js';
-import { PgStoreBackend } from './postgres/store-backend.js';
+import { PgStoreBackend, type PgStoreOptions } from './postgres/store-backend.js';
 import type { StoreData } from './schema.js';
 
-export { StoreLoadError, type Touched } from './backend.js';
+export { StoreLoadError, type RemoteChange, type Touched } from './backend.js';
 
-export interface StoreOptions extends FileStoreOptions {
+export interface StoreOptions extends FileStoreOptions, Pick<PgStoreOptions, 'ownsRuntime' | 'onFeedError' | 'onRefusedRow'> {
   /** Keep the data in this PostgreSQL database instead of DATA/store.json (config `store:`). */
   database?: PgDatabase;
 }
@@ -59,6 +59,14 @@ export class Store {
     const r = fn(this.data);
     this.backend.changed();
     return r;
+  }
+
+  /**
+   * Told of the records other controllers changed (PostgreSQL: the change feed), after they were
+   * applied to `data`; never with the file, which no other controller writes.
+   */
+  onRemoteChange(listener: (changes: readonly RemoteChange[]) => void): void {
+    this.backend.onRemoteChange?.(listener);
   }
 
   /** Successful writes so far. */

@@ -83,6 +83,14 @@ export class PgDatabase {
     }
   }
 
+  /**
+   * A connection of its own, outside the pool, for one that is held (LISTEN); the caller connects
+   * and ends it. A query on it that gets no answer within `queryTimeoutMs` fails.
+   */
+  client(queryTimeoutMs: number): pg.Client {
+    return new pg.Client({ ...this.pool.options, keepAlive: true, query_timeout: queryTimeoutMs });
+  }
+
   query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
     return this.pool.query<R>(sql, params);
   }

@@ -1,11 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { describeZodError } from '../../../shared/protocol.js';
-import { SLICED, StoreLoadError, type StoreBackend, type Touched } from '../backend.js';
+import { SLICED, StoreLoadError, type RemoteChange, type StoreBackend, type Touched } from '../backend.js';
 import { CoalescedWrites } from '../coalesced-writes.js';
-import { STORE_VERSION, StoreData, emptyStore } from '../schema.js';
+import { STORE_VERSION, StoreData, emptyStore, type NodeDefinition } from '../schema.js';
 import { droppedFields, unknownFieldsProblem } from '../unknown-fields.js';
+import { ChangeFeed, STORE_CHANNEL, changeNotifications, type ChangedKeys } from './change-feed.js';
 import type { PgDatabase } from './database.js';
-import { TABLES, assemble, rowAt, rowsOf, tableOf, type TableLayout } from './tables.js';
+import { TABLES, assemble, at, put, rowAt, rowsOf, tableOf, type TableLayout } from './tables.js';
+
+/** After a failed read of other controllers' changes, everything is read again this much later. */
+const REREAD_RETRY_MS = 1000;
+/** The change feed's connection is taken for lost when a query on it gets no answer this long. */
+const FEED_QUERY_TIMEOUT_MS = 5000;
 
 export interface PgStoreOptions {
   /** Quiet time before a write after the last change; a burst of changes makes one write. */
@@ -16,6 +23,22 @@ export interface PgStoreOptions {
   onWriteError?: (err: Error) => void;
   /** `--new-store`: refused here (it is about the data directory's files). */
   newStore?: boolean;
+  /**
+   * The nodes whose `runtime` this controller writes (federation: those it owns). Another
+   * controller's row of such a node keeps this one's runtime, written back when it differs; the
+   * other nodes take the row's. Unset: every row is taken whole.
+   */
+  ownsRuntime?: (node: string) => boolean;
+  /** The change feed's connection failed or was lost, or reading the changed rows failed: it is retried. */
+  onFeedError?: (err: Error) => void;
+  /** A row another controller wrote does not fit the schema: not applied; `problem` names its table and key. */
+  onRefusedRow?: (problem: string) => void;
+}
+
+/** Keys named by notifications and not read yet; `all`: read every table (notifications were missed). */
+interface Unread {
+  all: boolean;
+  keys: ChangedKeys;
 }
 
 /** One table's part of a write: rows to insert or replace (key, JSON text) and keys to delete. */
@@ -33,6 +56,12 @@ interface TableChange {
  *
  * A write takes the records as they are when it begins (serialized at once, before the first
  * await), so what is committed is one moment of the data.
+ *
+ * Several controllers share the database through the change feed (change-feed.ts): each write
+ * names its rows in notifications, and the rows other controllers wrote are read again and
+ * applied to the data and to what this one last wrote, so they are not written back. Writes and
+ * those reads take turns: a read never sees the database before a write of this controller that
+ * memory already holds.
  */
 export class PgStoreBackend implements StoreBackend {
   readonly setAside: readonly string[] = [];
@@ -42,6 +71,17 @@ export class PgStoreBackend implements StoreBackend {
   /** The records of `nodes` and `agents` changed since the last write began; `all`: compare every record. */
   private dirty: { all: boolean; keys: Map<string, Set<string>> } = { all: false, keys: new Map(SLICED.map((n) => [n, new Set()])) };
   private readonly writer: CoalescedWrites;
+  /** Names this process's writes in the change feed: its own notifications are skipped. */
+  private readonly writerId = randomUUID();
+  private feed: ChangeFeed | null = null;
+  private loaded = false;
+  private closed = false;
+  /** Writes and reads of others' changes, one at a time. */
+  private turn: Promise<unknown> = Promise.resolve();
+  private unread: Unread = { all: false, keys: new Map() };
+  private reading: Promise<void> | null = null;
+  private rereadTimer: NodeJS.Timeout | null = null;
+  private readonly remoteListeners: Array<(changes: readonly RemoteChange[]) => void> = [];
 
   constructor(
     private readonly db: PgDatabase,
@@ -50,7 +90,7 @@ export class PgStoreBackend implements StoreBackend {
     this.writer = new CoalescedWrites({
       name: 'store',
       where: db.where,
-      write: () => this.write(),
+      write: () => this.inTurn(() => this.write()),
       debounceMs: opts.debounceMs ?? 200,
       afterWrite: (ms) => opts.onWrite?.(ms, 0),
       onWriteError: opts.onWriteError,
@@ -63,6 +103,27 @@ export class PgStoreBackend implements StoreBackend {
 
   async load(): Promise<StoreData> {
     if (this.opts.newStore) throw new StoreLoadError(`--new-store starts afresh over the data directory's store.json; the store is ${this.where}: an empty database is a new cluster`);
+    // Listening before the tables are read: a change committed meanwhile is read again after.
+    this.feed = new ChangeFeed({
+      connect: () => this.db.client(FEED_QUERY_TIMEOUT_MS),
+      writer: this.writerId,
+      onChanged: (keys) => this.remoteChanged(keys),
+      onResync: () => this.remoteChanged(null),
+      onError: (err) => this.opts.onFeedError?.(err),
+    });
+    await this.feed.start();
+    try {
+      await this.readAll();
+    } catch (err) {
+      await this.feed.stop();
+      throw err;
+    }
+    this.loaded = true;
+    this.remoteChanged(new Map());
+    return this.data;
+  }
+
+  private async readAll(): Promise<void> {
     const rows = new Map<string, Array<[string, unknown]>>();
     let any = false;
     for (const t of TABLES) {
@@ -70,10 +131,13 @@ export class PgStoreBackend implements StoreBackend {
       rows.set(t.table, r.rows.map((row) => [row.key, row.record]));
       any ||= r.rows.length > 0;
     }
-    if (!any) return this.data; // an empty database: a new store, written at its first change
+    if (!any) return; // an empty database: a new store, written at its first change
     this.data = this.validate(assemble(rows));
     for (const t of TABLES) this.written.set(t.table, new Map([...rowsOf(t, this.data)].map(([k, v]) => [k, JSON.stringify(v)])));
-    return this.data;
+  }
+
+  onRemoteChange(listener: (changes: readonly RemoteChange[]) => void): void {
+    this.remoteListeners.push(listener);
   }
 
   /** The data the rows make, validated; a row that does not fit is refused naming its table and key. */
@@ -113,11 +177,149 @@ export class PgStoreBackend implements StoreBackend {
     return this.writer.error;
   }
 
-  /** Writes every record that differs, the state machine's live runtime objects included. */
+  /** Writes every record that differs, the state machine's live runtime objects included, and stops listening. */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.rereadTimer) clearTimeout(this.rereadTimer);
+    await this.feed?.stop();
+    await this.reading;
     this.dirty.all = true;
     this.writer.changed();
     await this.writer.flush();
+  }
+
+  /** Runs `fn` once the writes and reads before it are done. */
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => {});
+    return run;
+  }
+
+  /** Notifications named `keys` (null: notifications were missed, read everything): read them, one read at a time. */
+  private remoteChanged(keys: ChangedKeys | null): void {
+    if (keys === null) this.unread.all = true;
+    for (const [table, named] of keys ?? []) {
+      const set = this.unread.keys.get(table) ?? new Set<string>();
+      for (const k of named) set.add(k);
+      this.unread.keys.set(table, set);
+    }
+    if (this.loaded && !this.closed && !this.reading && (this.unread.all || this.unread.keys.size > 0)) this.reading = this.readUnread();
+  }
+
+  private async readUnread(): Promise<void> {
+    while (!this.closed && (this.unread.all || this.unread.keys.size > 0)) {
+      const unread = this.unread;
+      this.unread = { all: false, keys: new Map() };
+      let changes: RemoteChange[];
+      try {
+        changes = await this.inTurn(() => this.reread(unread));
+      } catch (err) {
+        this.opts.onFeedError?.(new Error(`store change feed: reading the changed rows failed: ${(err as Error).message}; reading everything again in ${REREAD_RETRY_MS} ms`));
+        this.unread.all = true;
+        this.rereadTimer = setTimeout(() => this.remoteChanged(new Map()), REREAD_RETRY_MS);
+        this.rereadTimer.unref();
+        break;
+      }
+      for (const listener of changes.length > 0 ? this.remoteListeners : []) {
+        try {
+          listener(changes);
+        } catch (err) {
+          this.opts.onFeedError?.(new Error(`store change feed: a listener failed: ${(err as Error).message}`));
+        }
+      }
+    }
+    this.reading = null;
+  }
+
+  /** Reads the rows `unread` names (a table whose rows are not a map of records: whole) and applies them. */
+  private async reread({ all, keys }: Unread): Promise<RemoteChange[]> {
+    const changes: RemoteChange[] = [];
+    for (const layout of TABLES) {
+      const named = keys.get(layout.table);
+      if (!all && !named) continue;
+      const byKey = !all && 'map' in layout;
+      const sql = `SELECT key, record FROM ${layout.table}${byKey ? ' WHERE key = ANY($1::text[])' : ''}`;
+      const r = await this.db.query<{ key: string; record: unknown }>(sql, byKey ? [[...named!]] : undefined);
+      const rows = r.rows.map((row): [string, unknown] => [row.key, row.record]);
+      changes.push(...this.apply(layout, rows, byKey ? named! : null));
+    }
+    return changes;
+  }
+
+  /**
+   * Applies a table's rows as read (`named`: the keys asked for; null: the whole table) to the data
+   * and to what was last written. Rows equal to what was last written are no change. A row that
+   * does not fit is refused and left as this controller has it; a list or the settings change
+   * only whole, so one bad row keeps the whole table.
+   */
+  private apply(layout: TableLayout, rows: Array<[string, unknown]>, named: ReadonlySet<string> | null): RemoteChange[] {
+    const { table } = layout;
+    const written = this.written.get(table)!;
+    const { good, refused } = this.validRows(layout, rows);
+    for (const problem of refused) this.opts.onRefusedRow?.(problem);
+    const changes: RemoteChange[] = [];
+    if (!('map' in layout)) {
+      if (refused.length > 0) return changes;
+      const texts = new Map([...good].map(([k, v]) => [k, JSON.stringify(v)]));
+      for (const [k, text] of texts) if (written.get(k) !== text) changes.push({ table, key: k, change: written.has(k) ? 'changed' : 'created' });
+      for (const k of written.keys()) if (!texts.has(k)) changes.push({ table, key: k, change: 'removed' });
+      if (changes.length === 0) return changes;
+      if ('list' in layout) put(this.data, layout.list, [...good.values()]);
+      else for (const [k, v] of good) put(this.data, k.split('.'), v);
+      this.written.set(table, texts);
+      return changes;
+    }
+    const records = at(this.data, layout.map) as Record<string, unknown>;
+    const keepRuntime = table === 'nodes' ? this.opts.ownsRuntime : undefined;
+    for (const [k, record] of good) {
+      const text = JSON.stringify(record);
+      if (written.get(k) === text) continue;
+      const existed = Object.hasOwn(records, k);
+      if (existed && keepRuntime?.(k)) {
+        (record as NodeDefinition).runtime = (records[k] as NodeDefinition).runtime;
+        this.dirty.keys.get('nodes')!.add(k);
+        this.writer.changed();
+      }
+      records[k] = record;
+      written.set(k, text);
+      changes.push({ table, key: k, change: existed ? 'changed' : 'created' });
+    }
+    // Gone from the database: a key it held as last read or written (one not written yet is this controller's new record).
+    const read = new Set(rows.map(([k]) => k));
+    for (const k of [...(named ?? written.keys())]) {
+      if (read.has(k) || !written.has(k)) continue;
+      written.delete(k);
+      if (!Object.hasOwn(records, k)) continue;
+      delete records[k];
+      changes.push({ table, key: k, change: 'removed' });
+    }
+    return changes;
+  }
+
+  /** A table's rows validated as at load: the records of those that fit, and a problem naming each that does not. */
+  private validRows(layout: TableLayout, rows: Array<[string, unknown]>): { good: Map<string, unknown>; refused: string[] } {
+    const parsed = (subset: Array<[string, unknown]>) => {
+      const data = this.validate({ version: this.data.version, ...assemble(new Map([[layout.table, subset]])) });
+      // Only the rows read: the schema's defaults fill in the others.
+      const keys = new Set(subset.map(([k]) => k));
+      return [...rowsOf(layout, data)].filter(([k]) => keys.has(k));
+    };
+    try {
+      return { good: new Map(parsed(rows)), refused: [] };
+    } catch (err) {
+      if (!(err instanceof StoreLoadError)) throw err;
+    }
+    const good = new Map<string, unknown>();
+    const refused: string[] = [];
+    for (const row of rows) {
+      try {
+        for (const [k, v] of parsed([row])) good.set(k, v);
+      } catch (err) {
+        if (!(err instanceof StoreLoadError)) throw err;
+        refused.push(err.message);
+      }
+    }
+    return { good, refused };
   }
 
   /** Writes the rows that changed in one transaction; resolves with the time spent comparing them. */
@@ -127,8 +329,11 @@ export class PgStoreBackend implements StoreBackend {
     const ms = performance.now() - started;
     if (changes.length === 0) return ms;
     try {
+      const named = new Map(changes.map(({ layout, upserts, deletes }) => [layout.table, [...upserts.map(([k]) => k), ...deletes]]));
       await this.db.transaction(async (c) => {
         for (const change of changes) await writeTable(c, change);
+        // Delivered at the commit, to every controller listening.
+        await c.query(`SELECT pg_notify('${STORE_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [changeNotifications(this.writerId, named)]);
       });
     } catch (err) {
       // What the database holds is unknown: compare everything next time.

@@ -31,13 +31,15 @@ export function tableOf(name: string): TableLayout {
   return t;
 }
 
-function at(data: unknown, path: readonly string[]): unknown {
+/** The value at `path` in `data` (undefined where there is none). */
+export function at(data: unknown, path: readonly string[]): unknown {
   let v = data;
   for (const k of path) v = v === null || typeof v !== 'object' ? undefined : (v as Record<string, unknown>)[k];
   return v;
 }
 
-function put(data: Record<string, unknown>, path: readonly string[], value: unknown): void {
+/** Sets the value at `path` in `data`, making the objects on the way. */
+export function put(data: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let o = data;
   for (const k of path.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
   o[path[path.length - 1]!] = value;
