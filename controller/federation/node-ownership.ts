@@ -13,6 +13,8 @@ import { partitionOf } from './partitions.js';
 
 /** Code of a power action the gate refused. */
 export const POWER_REFUSED = 'power-refused';
+/** An admin change sent to a controller that does not own the node. */
+export const NOT_OWNER = 'not-owner';
 
 export class NodeOwnership {
   /** Per partition acted for: aborted when it is lost. */
@@ -38,6 +40,20 @@ export class NodeOwnership {
   /** Whether this controller acts for the node now (its partition, its lease holding by its own clock). */
   owns(node: string): boolean {
     return this.keeper.epochOf(this.partitionOf(node)) !== null;
+  }
+
+  /**
+   * Refuses an admin state change (`offline`) of nodes this controller does not own: only a node's
+   * owner keeps its runtime record, so the change would be lost. Names the first such node's owner.
+   */
+  requireOwned(nodes: readonly string[], what: string): void {
+    const foreign = nodes.filter((n) => !this.owns(n));
+    if (foreign.length === 0) return;
+    const first = foreign[0]!;
+    const partition = this.partitionOf(first);
+    const owner = this.keeper.rowOf(partition)?.owner ?? null;
+    const others = foreign.length > 1 ? ` (and ${foreign.length - 1} more nodes this controller does not own)` : '';
+    throw new MusterError(`${refusalMessage(first, what, `partition ${partition} is owned by ${owner ?? 'nobody'}`)}${others}; send it to ${owner ?? 'the owner'}`, NOT_OWNER);
   }
 
   /**

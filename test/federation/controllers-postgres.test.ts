@@ -67,6 +67,11 @@ describe('controllers sharing a site', () => {
     expect(refused).toMatchObject({ node: theirs, ok: false, error: `node ${theirs}: power cycle refused: partition ${theirPartition} is owned by c2 (epoch 2)` });
     expect(bmcCalls().filter((l) => l.endsWith(` ${theirs}`))).toEqual([]);
 
+    // An admin change of the other's node is refused too: only a node's owner keeps its admin state.
+    await expect(c1.client.request('offline', { range: theirs, reason: 'fan' })).rejects.toThrow(`node ${theirs}: offline refused: partition ${theirPartition} is owned by c2; send it to c2`);
+    expect(await c1.client.request('offline', { range: mine, reason: 'fan' })).toEqual({ nodes: [mine] });
+    await c1.client.request('online', { range: mine });
+
     const { results } = await c1.client.request('power', { action: 'on', range: mine });
     expect(results).toMatchObject([{ node: mine, ok: true }]);
     expect(bmcCalls()).toEqual([`on ${mine}`]);

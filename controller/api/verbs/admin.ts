@@ -5,6 +5,7 @@ import { verb } from '../verb.js';
 export const adminVerbs = [
   verb('offline', async ({ range, reason }, ctx, { user }) => {
     const nodes = ctx.nodes.resolve(range);
+    ctx.ownership?.requireOwned(nodes, 'offline');
     journalAdminActions(ctx, nodes, 'offline', user, reason);
     ctx.events.emit('admin:requested', { nodes, admin: 'offline', reason, by: user, at: ctx.now() });
     await ctx.store.flush();
@@ -12,6 +13,7 @@ export const adminVerbs = [
   }),
   verb('online', async ({ range }, ctx, { user }) => {
     const nodes = ctx.nodes.resolve(range);
+    ctx.ownership?.requireOwned(nodes, 'online');
     journalAdminActions(ctx, nodes, 'online', user, 'back in service');
     ctx.events.emit('admin:requested', { nodes, admin: 'online', by: user, at: ctx.now() });
     await ctx.store.flush();
