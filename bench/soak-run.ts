@@ -171,7 +171,7 @@ async function main(): Promise<number> {
     const deadUnkilled = lines.filter((t) => t.axis === 'liveness' && t.to === 'dead' && neverKilled.has(t.node));
     const fromSilence = deadUnkilled.filter((t) => !t.cause.startsWith('will'));
     const falseActions = acted.filter((n) => neverKilled.has(n));
-    console.log(`never-killed nodes judged dead: ${fromSilence.length} from silence, ${deadUnkilled.length - fromSilence.length} by a will (a connection the stalled broker closed); actions on them ${falseActions.length} (on killed ones ${acted.length - falseActions.length})`);
+    console.log(`never-killed nodes judged dead: ${fromSilence.length} from silence, ${deadUnkilled.length - fromSilence.length} by a will (a connection ended by the stall); actions on them ${falseActions.length} (on killed ones ${acted.length - falseActions.length}); agent reconnects ${final.connects - o.agents}`);
     if (fromSilence.length) failures.push(`${fromSilence.length} nodes never killed were judged dead from silence: ${fromSilence.slice(0, 5).map((t) => `${t.node} (${t.cause})`).join(', ')}`);
     if (falseActions.length) failures.push(`${falseActions.length} actions on nodes nobody killed: ${falseActions.slice(0, 5).join(', ')}`);
     const falseDead = nodes.filter((n) => n.liveness !== 'alive' && !killed.some((k) => k.agentId === n.agentId));

@@ -35,15 +35,27 @@ export function guardAgainstStalls(log: Logger, isConnected: (clientId: string) 
     if (late > 0) log.warn({ lateMs: Math.round(late) }, 'broker: this process did not run; wills of connections that end now wait for their agents to reconnect');
   }, STALL_SAMPLE_MS).unref();
   const holds = new Set<NodeJS.Timeout>();
+  // What became of the wills held since the last summary: logged once none is held any more.
+  const outcome = { dropped: 0, sent: 0 };
+  const settle = (clientId: string, cb: (err?: Error | null) => void) => {
+    if (isConnected(clientId)) {
+      outcome.dropped++;
+      cb(new Error(`client ${clientId}: will dropped, reconnected after a broker stall`));
+    } else {
+      outcome.sent++;
+      cb(null);
+    }
+    if (holds.size > 0) return;
+    log.warn(outcome, 'broker: wills held after a stall: dropped those of agents that reconnected, sent the others');
+    outcome.dropped = outcome.sent = 0;
+  };
 
   return {
     holdWill(client, packet, cb) {
       if (packet !== (client as unknown as ClientFields).will || !watch.inStall(steady())) return false;
       const hold = setTimeout(() => {
         holds.delete(hold);
-        if (!isConnected(client.id)) return cb(null);
-        log.debug({ client: client.id }, 'will dropped: its agent reconnected after the broker stalled');
-        cb(new Error(`client ${client.id}: will dropped, reconnected after a broker stall`));
+        settle(client.id, cb);
       }, STALL_WILL_HOLD_MS);
       holds.add(hold);
       return true;

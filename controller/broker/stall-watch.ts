@@ -9,15 +9,22 @@
  * and sends the wills of agents that are alive and reconnecting.
  */
 
-/** How often the broker samples the loop, and the lateness that counts as a stall. */
+/** How often the broker samples the loop. */
 export const STALL_SAMPLE_MS = 500;
-export const STALL_MIN_MS = 2000;
 /**
- * How long after a stall a connection's end is blamed on it: its end is read in the first
- * event-loop turns after the process resumes, which a backlog of thousands of buffered packets
- * can stretch to a few seconds.
+ * The lateness that counts as a stall: the shortest that can cut an agent off. An agent gives up
+ * 0.5 × keepalive after its unanswered PINGREQ (mqtt.js), and its keepalive is never under 5 s
+ * (agent/keepalive.ts); a shorter busy moment delays no will.
  */
-export const STALL_AFTERMATH_MS = 5000;
+export const STALL_MIN_MS = 2500;
+/**
+ * How long after a stall a connection's end is blamed on it: the broker reads the sockets the
+ * agents closed during the stall, and answers, or reads the end of, the connect attempts they made
+ * meanwhile (a backlog of thousands of connections and buffered packets) while the agents whose
+ * attempt timed out try again after their backoff. As long as the hold, and the controller's
+ * default grace period, during which it takes no action on a dead node anyway.
+ */
+export const STALL_AFTERMATH_MS = 30_000;
 /**
  * How long the will of a connection that ended in a stall's aftermath waits for its agent to
  * connect again before it is sent: the agent's reconnect backoff tops out at 22.5 s plus a third
