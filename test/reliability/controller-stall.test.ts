@@ -4,9 +4,10 @@
  * threshold (4 missed 1 s heartbeats) and past the agents' keepalive (5 s: they give up on the
  * stopped broker and reconnect), and continued. Its 20 nodes are in groups of two, where the
  * mass-silence breaker cannot trip and hide a false `dead`. One agent is killed during the stall.
- * After SIGCONT: no node but the killed one goes `dead`, from silence or by a will; the killed one
- * does once the embedded broker has held its will; no incident, no power action on the others;
- * the controller says it was not running and holds its actions for the grace period.
+ * After SIGCONT, watched until the embedded broker has settled the wills it held (those of
+ * connections that ended after the stall): no node but the killed one goes `dead`, from silence
+ * or by a will; the killed one does; no incident, no power action on the others; the controller
+ * says it was not running and holds its actions for the grace period.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Swarm } from '../../bench/soak-swarm-client.js';
@@ -57,17 +58,18 @@ describe(`the controller stopped for ${STALL_MS / 1000} s (SIGSTOP … SIGCONT),
     await until('the stall', () => (Date.now() >= stopped + STALL_MS ? true : undefined), STALL_MS + 5_000, 200);
     controller!.proc.child.kill('SIGCONT');
     const continued = Date.now();
-    // The killed agent's will is held for the agents' reconnect time, then sent.
+    // The killed agent's will is held for the agents' reconnect time, then sent; with this test's
+    // 5 s grace period its silence judges it first (4 missed heartbeats counted from the grace's end).
     const killed = nodeName(KILLED);
     await until(`${killed} dead`, async () => (await nodeRows(controller!)).find((r) => r.node === killed)?.liveness === 'dead', STALL_WILL_HOLD_MS + 20_000, 500);
     const deadAfter = Date.now() - continued;
-    await watchWindow(Math.max(Date.now(), continued + GRACE_S * 1000));
+    // Past the hold: the wills of the agents that reconnected are dropped, not sent.
+    await watchWindow(continued + Math.max(STALL_WILL_HOLD_MS, GRACE_S * 1000));
 
     const after = journal(controller!.dataDir).slice(before);
     const others = after.filter((t) => t.node !== killed);
     expect(others.filter((t) => t.axis === 'liveness' && t.to !== 'alive'), 'dead or suspect, from silence or by a will').toEqual([]);
-    expect(after.filter((t) => t.node === killed && t.axis === 'liveness' && t.to === 'dead').map((t) => t.cause)).toEqual([expect.stringMatching(/^will/)]);
-    expect(deadAfter, 'the killed node is dead once its will was held').toBeGreaterThanOrEqual(STALL_WILL_HOLD_MS - 5_000);
+    expect(after.filter((t) => t.node === killed && t.axis === 'liveness' && t.to === 'dead'), `${killed} dead once`).toHaveLength(1);
     expect(recorder!.of('incident'), 'incidents').toEqual([]);
     expect(power.calls().filter((c) => !c.endsWith(` ${killed}`)), 'power actions on nodes not killed').toEqual([]);
     expect(recorder!.of('policy', 'grace').map((e) => e.message)).toEqual([expect.stringMatching(/^controller not running for 1\d s: automatic actions held/)]);
