@@ -21,8 +21,8 @@ export const STALL_MIN_MS = 2500;
  * How long after a stall a connection's end is blamed on it: the broker reads the sockets the
  * agents closed during the stall, and answers, or reads the end of, the connect attempts they made
  * meanwhile (a backlog of thousands of connections and buffered packets) while the agents whose
- * attempt timed out try again after their backoff. As long as the hold, and the controller's
- * default grace period, during which it takes no action on a dead node anyway.
+ * attempt timed out try again after their backoff. 30 s: the hold's length, and the controller's
+ * default grace period after a stall, in which it takes no automatic action anyway.
  */
 export const STALL_AFTERMATH_MS = 30_000;
 /**
@@ -36,21 +36,16 @@ export class StallWatch {
   private lastSample: number;
   private aftermathUntil = -Infinity;
 
-  constructor(
-    now: number,
-    private readonly sampleMs = STALL_SAMPLE_MS,
-    private readonly minStallMs = STALL_MIN_MS,
-    private readonly aftermathMs = STALL_AFTERMATH_MS,
-  ) {
+  constructor(now: number) {
     this.lastSample = now;
   }
 
   /** The sampling timer fired: the stall it was late by, in ms (0: none). */
   sample(now: number): number {
-    const late = now - this.lastSample - this.sampleMs;
+    const late = now - this.lastSample - STALL_SAMPLE_MS;
     this.lastSample = now;
-    if (late < this.minStallMs) return 0;
-    this.aftermathUntil = now + this.aftermathMs;
+    if (late < STALL_MIN_MS) return 0;
+    this.aftermathUntil = now + STALL_AFTERMATH_MS;
     return late;
   }
 
@@ -60,6 +55,6 @@ export class StallWatch {
    * after a resume).
    */
   inStall(now: number): boolean {
-    return now < this.aftermathUntil || now - this.lastSample - this.sampleMs >= this.minStallMs;
+    return now < this.aftermathUntil || now - this.lastSample - STALL_SAMPLE_MS >= STALL_MIN_MS;
   }
 }
