@@ -12,6 +12,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import { forwardAllowed, publishRefusal, requestRefusal, sessionRefusal, subscribeRefusal } from './acl.js';
 import { ConnectionCounter, limitPacketSizes, MAX_PACKET_BYTES, sourceAddress, type ConnectionLimits } from './limits.js';
+import { deferKeepaliveClose, guardAgainstStalls } from './stall-guard.js';
 
 /** PEM certificate chain and key for `mqtts://`, `wss://` (and HTTPS, elsewhere). */
 export interface TlsMaterial {
@@ -71,6 +72,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   };
   // Set on CONNECT, read by the hooks and the API server; gone with the client object.
   const principals = new WeakMap<Client, Principal>();
+  const stallGuard = guardAgainstStalls(log, (clientId) => connectedClient(aedes, clientId) !== undefined);
   const aedes = await Aedes.createBroker({
     // Agent ids are `uuid-` + 36 characters; MQTT 3.1.1 brokers accept longer ids than 23.
     maxClientsIdLength: 128,
@@ -122,6 +124,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       // Only the controller retains (node states): the broker keeps a retained message for good,
       // so a client's would let it park data on any topic it may publish (wills included).
       packet.retain = false;
+      if (stallGuard.holdWill(client, packet, cb)) return;
       cb(null);
     },
     authorizeForward: (client, packet) => (forwardAllowed(topics, client.id, packet.topic) ? packet : null),
@@ -135,6 +138,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       cb(null, sub);
     },
   });
+  aedes.on('client', (client) => deferKeepaliveClose(aedes, client));
   aedes.on('clientError', (client, err) => {
     // aedes refuses malformed publishes (wildcards, empty topic, 100+ levels) before our hooks see
     // them: count those like our own refusals. Anything else is a dropped connection.
@@ -208,6 +212,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       return client ? (principals.get(client) ?? null) : null;
     },
     async close() {
+      stallGuard.close();
       for (const c of wss?.clients ?? []) c.terminate();
       // aedes.close() ends every client connection, so the servers can then close.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
