@@ -188,8 +188,8 @@ export function simulateFailover(options: FailoverSimOptions): FailoverSimReport
   const trials = Array.from({ length: o.trials }, () => runTrial(o, counts, random));
   const moved = trials.map((t) => t.movedNodes);
   const mean = moved.reduce((s, x) => s + x, 0) / trials.length;
-  const allOwned = trials.map((t) => Math.max(...t.ownedAgainMs.map((x) => x.ms))).sort((a, b) => a - b);
-  const unweighted = (q: number) => allOwned[Math.min(allOwned.length - 1, Math.ceil(q * allOwned.length) - 1)]!;
+  // Each trial counts once here.
+  const allOwned = trials.map((t) => ({ ms: Math.max(...t.ownedAgainMs.map((x) => x.ms)), nodes: 1 }));
   const everyNode = trials.flatMap((t) => t.ownedAgainMs);
   const gaps = trials.map((t) => t.fenceToFirstClaimMs).filter((g): g is number => g !== null);
   return {
@@ -199,7 +199,7 @@ export function simulateFailover(options: FailoverSimOptions): FailoverSimReport
     mostTakenByOne: Math.max(...trials.map((t) => t.mostTakenByOne)),
     movedElsewhere: trials.reduce((s, t) => s + t.movedElsewhere, 0),
     nodeOwnedAgainMs: { p50: weightedQuantile(everyNode, 0.5), p90: weightedQuantile(everyNode, 0.9), p99: weightedQuantile(everyNode, 0.99), max: Math.max(...everyNode.map((x) => x.ms)) },
-    allOwnedAgainMs: { p50: unweighted(0.5), p99: unweighted(0.99), max: allOwned.at(-1)! },
+    allOwnedAgainMs: { p50: weightedQuantile(allOwned, 0.5), p99: weightedQuantile(allOwned, 0.99), max: Math.max(...allOwned.map((x) => x.ms)) },
     minFenceToClaimMs: gaps.length > 0 ? Math.min(...gaps) : null,
   };
 }
