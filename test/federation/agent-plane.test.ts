@@ -8,8 +8,6 @@
  *  - one controller stopping cleanly: the other claims its partitions, subscribes their agents
  *    and hears them; no node turns suspect and no power action runs.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
@@ -20,6 +18,7 @@ import { ownerOf } from '../../controller/federation/rendezvous.js';
 import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { postgresPerFile } from '../helpers/postgres.js';
+import { powerScript } from '../reliability/faults-cluster.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
 
@@ -48,12 +47,7 @@ describe('agent subscriptions by partition', () => {
     cleanup.push(() => broker.proc.stop());
     const t = tempDir('muster-fed-plane-');
     cleanup.push(t.remove);
-    const calls = join(t.dir, 'calls');
-    const script = join(t.dir, 'power.sh');
-    writeFileSync(script, `#!/bin/sh\necho "$1 $2" >> ${calls}\n[ "$1" = status ] && echo on\nexit 0\n`);
-    chmodSync(script, 0o755);
-    // Actions only: a status read is not one.
-    const powerActions = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []).filter((l) => l && !l.startsWith('status '));
+    const power = powerScript(t.dir);
     const start = async (id: string) => {
       const c = await startInProc({
         store: url,
@@ -69,7 +63,7 @@ describe('agent subscriptions by partition', () => {
     };
 
     const c1 = await start('c1');
-    for (let i = 1; i <= NODES; i++) await c1.client.request('define', { range: node(i), settings: [`power=command:${script}`, `mac=${simFingerprint(i).bootMac}`] });
+    for (let i = 1; i <= NODES; i++) await c1.client.request('define', { range: node(i), settings: [`power=${power.target}`, `mac=${simFingerprint(i).bootMac}`] });
     await c1.running.ctx.store.flush();
     const c2 = await start('c2');
     const controllers = { c1, c2 };
@@ -129,7 +123,7 @@ describe('agent subscriptions by partition', () => {
     await until('the watch window', () => Date.now() >= watchUntil, 3 * HEARTBEAT_S * 1000);
     expect(liveness).toEqual([]);
     expect(aliveOn(c1, [...Array.from({ length: NODES }, (_, k) => node(k + 1)), 'x01'])).toBe(true);
-    expect(powerActions()).toEqual([]);
+    expect(power.calls()).toEqual([]);
     expect(Date.now() - stoppedAt).toBeLessThan(30_000);
   }, 90_000);
 });
