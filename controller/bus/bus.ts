@@ -52,7 +52,6 @@ export function guarded(filter: string, handler: MessageHandler, onFailure: Hand
   };
 }
 
-
 /** A filter group made of single subscriptions, for a bus with no batches of its own (the embedded broker's). */
 export function filterGroupOf(subscribe: (filter: string) => Promise<() => Promise<void>>): FilterGroup {
   const held = new Map<string, Promise<() => Promise<void>>>();
