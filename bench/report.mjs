@@ -125,6 +125,21 @@ export function buildTable(r) {
       );
     }
   }
+  if (r.subscriptions) {
+    const s = r.subscriptions;
+    for (const run of s.runs) {
+      row(
+        `10 federation: subscribe ${f0(run.agents)} agents (${f0(run.filters)} filters), ${run.brokers} Mosquitto`,
+        `${f0(run.subscribeMs)} ms (controller CPU ${f0(run.subscribeCpuMs)} ms); unsubscribe ${f0(run.unsubscribeMs)} ms; one SUBSCRIBE each: ${f0(run.oneByOneMs)} ms`,
+        '',
+        '< 5000 ms, delivered',
+        // An adopted node turns suspect after 2 heartbeat intervals (10 s) of silence counted from the
+        // claim: subscribed within 5 s, its next heartbeat (every 5 s) comes before that.
+        run.subscribeMs < 5000 && run.delivered,
+        s.command,
+      );
+    }
+  }
   return rows;
 }
 

@@ -1,5 +1,5 @@
 // muster's benchmark suite: muster against peers measured in the same run (issue 10).
-//   node bench/run.mjs [--quick|--full] [--only ceiling,steady,cluster,power,journal,agent,dashboard,federation]
+//   node bench/run.mjs [--quick|--full] [--only ceiling,steady,cluster,power,journal,agent,dashboard,federation,subscriptions]
 // Quick (default): 1,500 agents, a few minutes. Full: the 10,000-node figures.
 //   --keepalive S        the simulated agents' MQTT keepalive (default: the one a real agent asks for)
 //   --dead-after N       the controller's heartbeat.deadAfterMissed (default: its own)
@@ -17,6 +17,7 @@ import { dashboardFigures } from './scenarios/dashboard.mjs';
 import { journalAppends } from './scenarios/journal.mjs';
 import { federationSimulation } from './scenarios/federation-sim.mjs';
 import { powerFanout } from './scenarios/power.mjs';
+import { agentSubscriptions } from './scenarios/subscriptions.mjs';
 import { buildTable, formatTable } from './report.mjs';
 
 const argv = process.argv.slice(2);
@@ -51,6 +52,7 @@ const MODES = {
     agentRuns: 20,
     dashboard: { nodes: 10_000 },
     federation: { nodes: 160_000, controllerCounts: [3, 4, 6, 8, 12, 16], trials: 30 },
+    subscriptions: { agents: 10_000, brokerCounts: [1, 2] },
   },
   full: {
     ceiling: { agents: 1000, workers: 2, rates: [5000, 10000, 20000, 30000, 35000, 40000, 45000, 50000, 60000, 70000, 80000], stepMs: 6000 },
@@ -64,6 +66,7 @@ const MODES = {
     agentRuns: 20,
     dashboard: { nodes: 10_000 },
     federation: { nodes: 160_000, controllerCounts: [3, 4, 6, 8, 12, 16], trials: 200 },
+    subscriptions: { agents: 10_000, brokerCounts: [1, 2] },
   },
 };
 const mode = full ? 'full' : 'quick';
@@ -132,6 +135,7 @@ await part('federation', async () => {
   log(`federation: ${cfg.federation.nodes} nodes, failover simulated`);
   results.federationSim = await federationSimulation({ ...cfg.federation, log });
 });
+await part('subscriptions', async () => (results.subscriptions = await agentSubscriptions({ ...cfg.subscriptions, log })));
 results.loadAtEnd = load1();
 results.finishedAt = new Date().toISOString();
 

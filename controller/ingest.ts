@@ -1,5 +1,6 @@
 import { AgentState, AgentStatus, CredentialStored, Heartbeat, Hello, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, parseMessage } from '../shared/protocol.js';
 import type { Context, Extension } from './context.js';
+import { PartitionedAgentPlane, partitionedPlane } from './federation/agent-plane.js';
 import { fingerprintRefusal } from './identify/discovered-limits.js';
 import { TurnBudget } from './turn-budget.js';
 
@@ -31,7 +32,16 @@ export class Ingest implements Extension {
 
   async start(ctx: Context): Promise<void> {
     this.ctx = ctx;
-    this.unsubscribe = await ctx.bus.subscribe(ctx.topics.allAgents, (topic, payload) => this.handle(topic, payload));
+    const handler = (topic: string, payload: Buffer) => this.handle(topic, payload);
+    // With federation on shared brokers, only the agents of the nodes this controller owns (and every hello).
+    const ownership = partitionedPlane(ctx);
+    if (ownership) {
+      const plane = await PartitionedAgentPlane.start(ctx, ownership, handler);
+      this.unsubscribe = () => plane.stop();
+      return;
+    }
+    this.unsubscribe = await ctx.bus.subscribe(ctx.topics.allAgents, handler);
+    ctx.metrics.agentSubscriptions.set(1);
   }
 
   async stop(): Promise<void> {

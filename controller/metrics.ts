@@ -23,6 +23,7 @@ export function createMetrics() {
     newAgentsRefused: new Counter({ name: 'muster_new_agents_refused_total', help: 'Agent connections refused because their token introduced its limit of new agent ids this minute (limits.newAgentsPerTokenPerMinute)', registers: [registry] }),
     discoveredEvicted: new Counter({ name: 'muster_discovered_agents_evicted_total', help: 'Unbound agent records forgotten to keep at most limits.maxDiscoveredAgents (the one whose last hello is oldest first)', registers: [registry] }),
     brokerConnected: new Gauge({ name: 'muster_broker_connected', help: '1 while the controller is connected to the external broker (brokers:), 0 while it reconnects', labelNames: ['broker'], registers: [registry] }),
+    agentSubscriptions: new Gauge({ name: 'muster_agent_subscriptions', help: "MQTT topic filters on agents' topics this controller holds on each broker: 1 (agents/+/+) alone; with federation on shared brokers, 3 for every agent's rare messages and 2 per agent of the nodes it owns", registers: [registry] }),
     powerInFlight: powerInFlight(registry),
     breaker: new Gauge({ name: 'muster_breaker_frozen', help: '1 when automatic actions of a group are frozen by the mass-silence breaker', labelNames: ['group'], registers: [registry] }),
   };

@@ -78,6 +78,10 @@ export class Topics {
   get allAgents(): string {
     return `${this.prefix}/agents/+/+`;
   }
+  /** Every agent's messages of one kind. */
+  agentsOfKind(kind: AgentTopicKind): string {
+    return `${this.prefix}/agents/+/${kind}`;
+  }
   get allNodeStates(): string {
     return `${this.prefix}/nodes/+/state`;
   }

@@ -11,3 +11,5 @@ export { launchChromium } from '../../test/dashboard/browser.js';
 export { describeSyntheticFigures, measureSyntheticPage, timeModelSelect } from '../../test/dashboard/synthetic-figures.js';
 // Federation failover at 160,000 nodes: a simulation over the real ownership core.
 export { simulateFailover } from './federation-sim.js';
+// The agent subscriptions a federated controller makes when it gains partitions, on real Mosquitto.
+export { measureAgentSubscriptions } from './agent-subscriptions.js';

@@ -1,5 +1,5 @@
 import type { Aedes, AedesPublishPacket } from 'aedes';
-import { guarded, type Bus, type HandlerFailure, type MessageHandler, type PublishOptions } from './bus.js';
+import { filterGroupOf, guarded, type Bus, type FilterGroup, type HandlerFailure, type MessageHandler, type PublishOptions } from './bus.js';
 
 /** Bus on the embedded broker: the controller subscribes and publishes inside the broker process. */
 export class AedesBus implements Bus {
@@ -31,6 +31,11 @@ export class AedesBus implements Bus {
         resolve(() => new Promise<void>((done) => this.broker.unsubscribe(filter, deliver, () => done()))),
       );
     });
+  }
+
+  /** In-process, a subscription costs no round trip: one each. */
+  filterGroup(_name: string, handler: MessageHandler): FilterGroup {
+    return filterGroupOf((filter) => this.subscribe(filter, handler));
   }
 
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {

@@ -12,7 +12,7 @@
  */
 import type { Topics } from '../../shared/topics.js';
 import { AgentRoutes } from './agent-routes.js';
-import type { Bus, MessageHandler, PublishOptions } from './bus.js';
+import type { Bus, FilterGroup, MessageHandler, PublishOptions } from './bus.js';
 import { MqttBus, type MqttBusOptions } from './mqtt-bus.js';
 
 export interface BrokerSetOptions extends MqttBusOptions {
@@ -69,15 +69,21 @@ export class BrokerSetBus implements Bus {
   }
 
   async subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
-    const unsubscribes = await Promise.all(
-      this.buses.map((bus, i) =>
-        bus.subscribe(filter, (topic, payload) => {
-          if (this.accepts(i, topic)) handler(topic, payload);
-        }),
-      ),
+    const group = this.filterGroup(filter, handler);
+    await group.add([filter]);
+    return () => group.remove([filter]);
+  }
+
+  /** One group on every broker. */
+  filterGroup(name: string, handler: MessageHandler): FilterGroup {
+    const groups = this.buses.map((bus, i) =>
+      bus.filterGroup(name, (topic, payload) => {
+        if (this.accepts(i, topic)) handler(topic, payload);
+      }),
     );
-    return async () => {
-      await Promise.all(unsubscribes.map((u) => u()));
+    return {
+      add: async (filters) => void (await Promise.all(groups.map((g) => g.add(filters)))),
+      remove: async (filters) => void (await Promise.all(groups.map((g) => g.remove(filters)))),
     };
   }
 

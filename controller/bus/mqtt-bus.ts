@@ -1,8 +1,13 @@
 import type { MqttClient } from 'mqtt';
 import { filterCovers } from '../../shared/topic-filter.js';
-import { guarded, type Bus, type HandlerFailure, type MessageHandler, type PublishOptions } from './bus.js';
+import { guarded, type Bus, type FilterGroup, type HandlerFailure, type MessageHandler, type PublishOptions } from './bus.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Filters per SUBSCRIBE or UNSUBSCRIBE packet (~50 KB of agent filters): the packets of a large
+ * batch are sent back to back, not each after the last one's answer.
+ */
+const FILTERS_PER_PACKET = 1000;
 
 /** A broker URL fit for logs, errors and metrics: `mqtt://user:secret@h` → `mqtt://***@h`. */
 export function redactedUrl(url: string): string {
@@ -20,7 +25,14 @@ export interface MqttBusOptions {
 
 /** Bus on an external broker through one mqtt.js client. */
 export class MqttBus implements Bus {
+  /** Every filter held, with its handlers. */
   private readonly handlers = new Map<string, Set<MessageHandler>>();
+  /**
+   * The filters a message is matched against one by one: the others (a plain topic, or plain levels
+   * and a last `+`, the form of the per-agent filters) are looked up by the topic, so thousands of
+   * agent filters cost a message two map lookups.
+   */
+  private readonly scanned = new Set<string>();
   private readonly listeners: Array<(s: 'up' | 'down') => void> = [];
   /** Whether a connect is news to the listeners: every one after `started()`. */
   private reportConnects = false;
@@ -34,9 +46,7 @@ export class MqttBus implements Bus {
     private readonly opts: MqttBusOptions,
   ) {
     this.name = redactedUrl(url);
-    client.on('message', (topic, payload) => {
-      for (const [filter, set] of this.handlers) if (filterCovers(filter, topic)) for (const h of set) h(topic, payload);
-    });
+    client.on('message', (topic, payload) => this.dispatch(topic, payload));
     client.on('connect', () => {
       if (this.reportConnects) for (const l of this.listeners) l('up');
     });
@@ -97,25 +107,66 @@ export class MqttBus implements Bus {
     this.reportConnects = true;
   }
 
-  async subscribe(filter: string, subscriber: MessageHandler): Promise<() => Promise<void>> {
-    const handler = guarded(filter, subscriber, this.opts.onFailure);
-    let set = this.handlers.get(filter);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(filter, set);
-      // Offline: mqtt.js keeps the filter and subscribes at the next connect.
-      if (this.client.connected) await this.client.subscribeAsync(filter, { qos: 1 });
-      else this.client.subscribe(filter, { qos: 1 }, () => {});
-    }
-    set.add(handler);
-    return async () => {
-      set.delete(handler);
-      if (set.size === 0) {
-        this.handlers.delete(filter);
-        if (this.client.connected) await this.client.unsubscribeAsync(filter);
-        else this.client.unsubscribe(filter, () => {});
-      }
+  async subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    const group = this.filterGroup(filter, handler);
+    await group.add([filter]);
+    return () => group.remove([filter]);
+  }
+
+  filterGroup(name: string, subscriber: MessageHandler): FilterGroup {
+    const handler = guarded(name, subscriber, this.opts.onFailure);
+    const held = new Set<string>();
+    return {
+      add: async (filters) => {
+        const fresh: string[] = [];
+        for (const filter of filters) {
+          if (held.has(filter)) continue;
+          held.add(filter);
+          let set = this.handlers.get(filter);
+          if (!set) {
+            this.handlers.set(filter, (set = new Set()));
+            if (!isLookedUp(filter)) this.scanned.add(filter);
+            fresh.push(filter);
+          }
+          set.add(handler);
+        }
+        await this.inPackets(fresh, (batch) => this.client.subscribeAsync(batch, { qos: 1 }), (batch) => this.client.subscribe(batch, { qos: 1 }, () => {}));
+      },
+      remove: async (filters) => {
+        const emptied: string[] = [];
+        for (const filter of filters) {
+          if (!held.delete(filter)) continue;
+          const set = this.handlers.get(filter)!;
+          set.delete(handler);
+          if (set.size > 0) continue;
+          this.handlers.delete(filter);
+          this.scanned.delete(filter);
+          emptied.push(filter);
+        }
+        await this.inPackets(emptied, (batch) => this.client.unsubscribeAsync(batch), (batch) => this.client.unsubscribe(batch, () => {}));
+      },
     };
+  }
+
+  /**
+   * Sends `filters` in packets of FILTERS_PER_PACKET: `online` resolves at the broker's answer;
+   * while offline mqtt.js keeps (or forgets) them for the next connect, so nothing is waited for.
+   */
+  private async inPackets(filters: string[], online: (batch: string[]) => Promise<unknown>, offline: (batch: string[]) => void): Promise<void> {
+    const batches: string[][] = [];
+    for (let i = 0; i < filters.length; i += FILTERS_PER_PACKET) batches.push(filters.slice(i, i + FILTERS_PER_PACKET));
+    if (this.client.connected) await Promise.all(batches.map(online));
+    else for (const batch of batches) offline(batch);
+  }
+
+  private dispatch(topic: string, payload: Buffer): void {
+    const deliver = (set: Set<MessageHandler> | undefined) => {
+      if (set) for (const h of set) h(topic, payload);
+    };
+    deliver(this.handlers.get(topic));
+    const cut = topic.lastIndexOf('/');
+    if (cut >= 0) deliver(this.handlers.get(`${topic.slice(0, cut)}/+`));
+    for (const filter of this.scanned) if (filterCovers(filter, topic)) deliver(this.handlers.get(filter));
   }
 
   async publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
@@ -130,4 +181,10 @@ export class MqttBus implements Bus {
   async close(): Promise<void> {
     await this.client.endAsync(!this.client.connected);
   }
+}
+
+/** Whether `filter` is found by a lookup of the topic (dispatch): no wildcard, or only a last `+`. */
+function isLookedUp(filter: string): boolean {
+  const cut = filter.endsWith('/+') ? filter.length - 2 : filter.length;
+  return !/[+#]/.test(filter.slice(0, cut));
 }

@@ -42,6 +42,20 @@ export class NodeOwnership {
     return this.keeper.epochOf(this.partitionOf(node)) !== null;
   }
 
+  /** The partitions this controller acts for now. */
+  ownedPartitions(): number[] {
+    return [...this.keeper.ownedPartitions().keys()];
+  }
+
+  /**
+   * Whether this controller identifies and names the agent while it is bound to no node: the owner
+   * of its *discovery partition*, the agent id's partition by the nodes' hash, so that each unknown
+   * agent is discovered and named by one controller of the site.
+   */
+  discovers(agentId: string): boolean {
+    return this.keeper.epochOf(partitionOf(agentId, this.partitions)) !== null;
+  }
+
   /**
    * Refuses an admin state change (`offline`) of nodes this controller does not own: only a node's
    * owner keeps its runtime record, so the change would be lost. Names the first such node's owner.

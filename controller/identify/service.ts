@@ -3,6 +3,7 @@ import { normalizeMac } from '../../shared/protocol.js';
 import { MusterError } from '../../shared/errors.js';
 import type { Context, Extension } from '../context.js';
 import type { EventOwner } from '../events.js';
+import { partitionedPlane } from '../federation/agent-plane.js';
 import { DiscoveredAgents } from './discovered-limits.js';
 import type { Drift } from './drift.js';
 import { identifiersOf, switchPortOf } from './identifiers.js';
@@ -44,7 +45,11 @@ export class Identification implements Extension {
     // A node defined or changed (define, import, set) may be the one an agent already here is:
     // without this, it would stay unbound until it reconnects.
     this.events.on('node:changed', ({ change }) => {
-      if ((change === 'defined' || change === 'set' || change === 'imported') && this.reidentify === null) this.reidentify = setImmediate(() => this.identifyUnbound());
+      if (change === 'defined' || change === 'set' || change === 'imported') this.identifyUnboundSoon();
+    });
+    // Partitions gained may be the discovery partitions of unbound agents already here.
+    this.events.on('ownership:changed', ({ gained }) => {
+      if (gained.length > 0) this.identifyUnboundSoon();
     });
     // Built now, not by the first hello: with a naming rule over 10k names the build is ~30 ms,
     // which a discovery storm would otherwise add to its busiest loop turn.
@@ -76,8 +81,26 @@ export class Identification implements Extension {
     return this.index;
   }
 
+  /**
+   * Whether this controller records and identifies the agent's hellos. With federation on shared
+   * brokers every controller hears every hello, and one acts on it: the owner of the node it is
+   * bound to, or for an agent bound to none the owner of its discovery partition, so an unknown
+   * agent is discovered and named once (docs/federation.md). The others keep it in mind only.
+   */
+  private handles(agentId: string): boolean {
+    const ownership = partitionedPlane(this.ctx);
+    if (!ownership) return true;
+    const node = this.nodeOf(agentId);
+    return node === null ? ownership.discovers(agentId) : ownership.owns(node);
+  }
+
   private onHello(agentId: string, hello: Hello, at: number): void {
     const { ctx } = this;
+    if (!this.handles(agentId)) {
+      this.live.add(agentId);
+      this.lastHello.set(agentId, hello);
+      return;
+    }
     const isNewBoot = ctx.store.data.agents[agentId]?.bootId !== hello.bootId;
     ctx.store.change(
       (d) => {
@@ -117,12 +140,16 @@ export class Identification implements Extension {
     this.evictions = { unlogged: 0, loggedAt: at };
   }
 
+  private identifyUnboundSoon(): void {
+    if (this.reidentify === null) this.reidentify = setImmediate(() => this.identifyUnbound());
+  }
+
   private identifyUnbound(): void {
     this.reidentify = null;
     const at = this.ctx.now();
     for (const agentId of this.live) {
       const hello = this.lastHello.get(agentId);
-      if (hello && this.nodeOf(agentId) === null) this.identifyAgent(agentId, hello, at, false);
+      if (hello && this.nodeOf(agentId) === null && this.handles(agentId)) this.identifyAgent(agentId, hello, at, false);
     }
   }
 

@@ -78,7 +78,7 @@ export function correct(step: Step, rt: NodeRuntime, policy: NodePolicy, env: Co
     });
     rt.problem = null;
   }
-  return wakeFor(rt, policy, step.now, retryAt, env.silenceEpoch);
+  return wakeFor(rt, policy, step.now, retryAt, env.silenceEpoch, env.owns(rt.node));
 }
 
 /** Attempts count up until the node has been up in `run` for `stableAfter`. */
@@ -180,14 +180,15 @@ function planDryRun(step: Step, rt: NodeRuntime, policy: NodePolicy, problem: Pr
   }
 }
 
-function wakeFor(rt: NodeRuntime, policy: NodePolicy, now: number, retryAt: number | null, silenceEpoch: number): number | null {
+function wakeFor(rt: NodeRuntime, policy: NodePolicy, now: number, retryAt: number | null, silenceEpoch: number, owned: boolean): number | null {
   const flight = inFlight(rt);
   const stable = stableFrom(rt);
   const loop = rt.problem?.policy === 'boot-loop' ? recentBoots(rt.bootTimes, now, policy.bootLoop)[0] : undefined;
   // A silence time stays even once passed: only the tick applies silence, and an evaluation
   // between that time and the tick (an admin change, a group's breaker) must not drop it, or the
   // node would stay alive until some later wake (the quiet-heartbeat test found this).
-  const silence = rt.lastHeard === null ? null : nextSilenceChange(Math.max(rt.lastHeard, silenceEpoch), rt.liveness, policy.heartbeat);
+  // Silence is judged only by the node's owner (machine.ts, tick): no wake time for it elsewhere.
+  const silence = rt.lastHeard === null || !owned ? null : nextSilenceChange(Math.max(rt.lastHeard, silenceEpoch), rt.liveness, policy.heartbeat);
   const candidates = [
     phaseDeadlineAt(rt.phase, rt.phaseSince, policy.phaseDeadlines),
     rt.phase === 'unknown' ? rt.phaseSince + policy.ladder.awaitBoot : null,

@@ -400,7 +400,8 @@ export class StateMachine {
       if (flight && now >= flight.startedAt + policy.ladder.actionTimeout) {
         this.finishAction(step, rt, false, `no result within ${formatDuration(policy.ladder.actionTimeout)}`);
       }
-      this.applySilence(step, rt, policy);
+      // Another controller's node is judged by its owner, which hears its agent (this one may not).
+      if (this.env.owns(rt.node)) this.applySilence(step, rt, policy);
       if (breakerView(rt) !== view) for (const group of this.groups.groupsFor(rt.node)) touched.add(group);
     }
     // A sweep re-checks every breaker: the grace period's end dates the silences that began in it,

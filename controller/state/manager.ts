@@ -2,6 +2,8 @@ import type { Heartbeat, NodeState } from '../../shared/protocol.js';
 import type { Context, Extension, ServesNodeStates, StateReader } from '../context.js';
 import type { ControllerEvents, EventOwner } from '../events.js';
 import type { Identification } from '../identify/service.js';
+import { partitionedPlane } from '../federation/agent-plane.js';
+import type { NodeOwnership } from '../federation/node-ownership.js';
 import { wallOffset } from '../clock.js';
 import { openHwlogIssue } from '../records/hwlog-service.js';
 import { openIssueCount } from '../records/hwlog.js';
@@ -54,6 +56,12 @@ export class StateManager implements Extension, ServesNodeStates {
   private ctx!: Context;
   private machine!: StateMachine;
   private events!: EventOwner;
+  /**
+   * With federation on shared brokers, only the owner of a node takes its agent's messages: one
+   * another controller owns may still reach this one between a partition's loss and its
+   * unsubscription, or as a hello every controller hears. Null: every message is taken.
+   */
+  private agentsHeardBy: NodeOwnership | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private lastTickAt = -Infinity;
@@ -77,6 +85,7 @@ export class StateManager implements Extension, ServesNodeStates {
     const { ownership } = ctx;
     const machine = new StateMachine(policies, (n) => ctx.nodes.get(n)?.groups ?? [], ownership ? { owns: (n) => ownership.owns(n) } : {});
     this.machine = machine;
+    this.agentsHeardBy = partitionedPlane(ctx);
     this.stallMs = Math.max(STALL_MIN_MS, policies.base.heartbeat.interval);
     for (const node of Object.values(ctx.store.data.nodes)) {
       if (node.runtime !== undefined) this.restore(node.name, node.runtime);
@@ -92,7 +101,7 @@ export class StateManager implements Extension, ServesNodeStates {
 
     const events = (this.events = ctx.events.owner(this.name));
     events.on('node:bound', ({ node, agentId, hello }) => {
-      if (hello) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase, connection: hello.connection });
+      if (hello && this.takesAgentOf(node)) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase, connection: hello.connection });
     });
     events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase })));
     events.on('agent:heartbeat', ({ agentId, msg }) => this.heartbeat(agentId, msg));
@@ -194,13 +203,17 @@ export class StateManager implements Extension, ServesNodeStates {
 
   private fromAgent(agentId: string, input: (node: string) => StateInput): void {
     const node = this.identification.nodeOf(agentId);
-    if (node) this.apply(input(node));
+    if (node && this.takesAgentOf(node)) this.apply(input(node));
+  }
+
+  private takesAgentOf(node: string): boolean {
+    return this.agentsHeardBy === null || this.agentsHeardBy.owns(node);
   }
 
   /** The one input at message rate: no closure per message, and a quiet one needs no handling. */
   private heartbeat(agentId: string, msg: Heartbeat): void {
     const node = this.identification.nodeOf(agentId);
-    if (node) this.apply({ type: 'heartbeat', node, agentId, bootId: msg.bootId, phase: msg.phase });
+    if (node && this.takesAgentOf(node)) this.apply({ type: 'heartbeat', node, agentId, bootId: msg.bootId, phase: msg.phase });
   }
 
   /** Load a node's stored runtime record; one the machine cannot read is reported whole and keeps its admin state (restore.ts). */

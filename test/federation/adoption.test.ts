@@ -21,7 +21,8 @@ describe('nodes and their owner', () => {
     const owned = new Set<string>();
     const sim = new Sim({}, {}, (node) => owned.has(node));
     sim.boot('n002', 'kernel');
-    // Silent and stuck for an hour while another controller owned it: dead and hung by the old times.
+    // Its agent's will came, then an hour in which another controller owned it: dead and hung by the old times.
+    sim.will('n002');
     sim.advance(60 * MIN);
     expect(sim.machine.nodeState('n002').liveness).toBe('dead');
     owned.add('n002');
@@ -34,6 +35,20 @@ describe('nodes and their owner', () => {
     expect(soon.decisions).toEqual([]);
     const late = sim.advance(30 * MIN);
     expect(actions(late)[0]).toBe('n002:console-tail#1');
+  });
+
+  it("another controller's node is not judged by silence here: its owner hears its agent, this controller may not", () => {
+    const owned = new Set<string>();
+    const sim = new Sim({}, {}, (node) => owned.has(node));
+    sim.boot('n004', 'run');
+    const silent = sim.advance(60 * MIN);
+    expect(silent.transitions.filter((t) => t.axis === 'liveness')).toEqual([]);
+    expect(sim.machine.nodeState('n004').liveness).toBe('alive');
+    // Owned, the same silence is judged.
+    owned.add('n004');
+    sim.apply({ type: 'adopted', node: 'n004' });
+    sim.advance(60 * MIN);
+    expect(sim.machine.nodeState('n004').liveness).toBe('dead');
   });
 
   it('with one controller (no owner given) every node is its own, as before', () => {

@@ -1,7 +1,8 @@
 /**
  * BrokerSetBus on real Mosquitto brokers, in process: it starts with one broker down and uses it
  * once it is up, refuses to start with none, delivers a message from either broker, drops a will
- * from the broker an agent left, and sends an agent's credential to its broker only.
+ * from the broker an agent left, and sends an agent's credential to its broker only; a filter
+ * group of thousands of filters delivers each message once and lets go of removed filters.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +75,34 @@ describe('BrokerSetBus', () => {
     await expect(BrokerSetBus.connect([`mqtt://127.0.0.1:${p1}`, `mqtt://u:secret@127.0.0.1:${p2}`], options('none'))).rejects.toThrow(
       new RegExp(`^cannot connect to broker mqtt://127.0.0.1:${p1}: .*; cannot connect to broker mqtt://\\*\\*\\*@127.0.0.1:${p2}: `),
     );
+  });
+
+  it('holds a group of thousands of filters: each delivers to its handler once, a removed one no more, one shared with a subscription until both let go', async () => {
+    const bus = await brokerSet([live.url], 'group');
+    const ids = Array.from({ length: 3000 }, (_, i) => `a${i}`);
+    const got: string[] = [];
+    const group = bus.filterGroup('agents', (topic) => got.push(topic));
+    await group.add(ids.map((id) => topics.agent(id, 'heartbeat')));
+    // Added again: nothing new; a wildcard filter in the group is matched as well.
+    await group.add([topics.agent('a0', 'heartbeat'), topics.agentsOfKind('hello')]);
+    const wide: string[] = [];
+    const unsubscribe = await bus.subscribe(topics.agent('a1', 'heartbeat'), (topic) => wide.push(topic));
+    const agent = await client(live.url);
+    const beat = (id: string) => agent.publishAsync(topics.agent(id, 'heartbeat'), '{}', { qos: 1 });
+    for (const id of ['a0', 'a1', 'a2999']) await beat(id);
+    await agent.publishAsync(topics.agent('z', 'hello'), '{}', { qos: 1 });
+    await until('4 messages heard', () => got.length === 4, 5000);
+    expect(got).toEqual([topics.agent('a0', 'heartbeat'), topics.agent('a1', 'heartbeat'), topics.agent('a2999', 'heartbeat'), topics.agent('z', 'hello')]);
+    expect(wide).toEqual([topics.agent('a1', 'heartbeat')]);
+
+    await group.remove(ids.slice(0, 2000).map((id) => topics.agent(id, 'heartbeat')));
+    got.length = 0;
+    for (const id of ['a0', 'a1', 'a2999']) await beat(id);
+    await until('a2999 heard again', () => got.length === 1, 5000);
+    // a1's filter stays on the broker for the subscription: the group's handler no longer hears it.
+    await until('a1 heard by the subscription', () => wide.length === 2, 5000);
+    expect(got).toEqual([topics.agent('a2999', 'heartbeat')]);
+    await unsubscribe();
   });
 
   describe('on two brokers', () => {
