@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import { filterCovers } from '../../shared/topic-filter.js';
+import { filterCovers, subscriptionFilter } from '../../shared/topic-filter.js';
 import { guarded, type Bus, type HandlerFailure, type MessageHandler, type PublishOptions } from './bus.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -35,7 +35,7 @@ export class MqttBus implements Bus {
   ) {
     this.name = redactedUrl(url);
     client.on('message', (topic, payload) => {
-      for (const [filter, set] of this.handlers) if (filterCovers(filter, topic)) for (const h of set) h(topic, payload);
+      for (const [filter, set] of this.handlers) if (filterCovers(subscriptionFilter(filter), topic)) for (const h of set) h(topic, payload);
     });
     client.on('connect', () => {
       if (this.reportConnects) for (const l of this.listeners) l('up');
