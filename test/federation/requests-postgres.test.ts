@@ -33,7 +33,7 @@ const NODES = Array.from({ length: 12 }, (_, i) => `n${String(i + 1).padStart(3,
 const RANGE = 'n[001-012]';
 const ownerOfNode = (node: string, live: readonly string[] = IDS) => ownerOf(partitionOf(node, PARTITIONS), live)!;
 
-const { createDatabase, cleanup } = postgresPerFile();
+const { createDatabase } = postgresPerFile();
 const tmp = tempDir('muster-fed-requests-');
 let broker: Awaited<ReturnType<typeof startMosquitto>>;
 let dbUrl: string;
