@@ -6,7 +6,9 @@
  *  - a request is answered once, by one of the controllers (a shared subscription);
  *  - `power cycle` and `offline`/`online` on a range spanning every controller's partitions are
  *    carried out by each node's owner, each call once, and answered as one;
- *  - `nodes` and `show`, whichever controller answers, show every node with its owner's state;
+ *  - `nodes` and `show`, whichever controller answers, show every node with its owner's state, and
+ *    so do the retained states the dashboard reads (each controller's config.json points the page
+ *    at the broker's WebSocket);
  *  - a part for a controller killed a moment ago comes back as per-node errors naming it, within
  *    seconds, while the other parts are done.
  */
@@ -18,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORWARD_SILENCE_MS } from '../../controller/api/forwarder.js';
 import { partitionOf } from '../../controller/federation/partitions.js';
 import { ownerOf } from '../../controller/federation/rendezvous.js';
-import { Response } from '../../shared/protocol.js';
+import { NodeState, Response } from '../../shared/protocol.js';
 import { Topics } from '../../shared/topics.js';
 import { expectCliJson } from '../helpers/cli-json.js';
 import { runCli, startControllerProc, type ControllerProc } from '../helpers/controller.js';
@@ -57,13 +59,13 @@ async function query<T>(sql: string): Promise<T[]> {
 
 beforeAll(async () => {
   dbUrl = await createDatabase();
-  broker = await startMosquitto();
+  broker = await startMosquitto(undefined, { websockets: true });
   const script = join(tmp.dir, 'power.sh');
   writeFileSync(script, `#!/bin/sh\necho "$MUSTER_TEST_CONTROLLER $1 $2" >> ${journalFile}\n[ "$1" = status ] && echo on\nexit 0\n`);
   chmodSync(script, 0o755);
   for (const id of IDS) {
     const config = join(tmp.dir, `${id}.yaml`);
-    writeFileSync(config, [`store: ${dbUrl}`, `federation: { id: ${id}, partitions: ${PARTITIONS} }`, 'power: { pollIntervalS: 0 }', `commands: { allowedDirs: [${JSON.stringify(tmp.dir)}] }`, ''].join('\n'));
+    writeFileSync(config, [`store: ${dbUrl}`, `federation: { id: ${id}, partitions: ${PARTITIONS} }`, 'power: { pollIntervalS: 0 }', `dashboard: { brokerWs: ${broker.wsUrl} }`, `commands: { allowedDirs: [${JSON.stringify(tmp.dir)}] }`, ''].join('\n'));
     const c = await startControllerProc(['--broker', broker.url, '--config', config], { env: { MUSTER_TEST_CONTROLLER: id, MUSTER_LOG_LEVEL: 'warn' } });
     controllers.set(id, c);
   }
@@ -99,6 +101,19 @@ async function answered(verb: string): Promise<number[]> {
         .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
     }),
   );
+}
+
+/** Each node's admin state in the retained states a page on `wsUrl` is given. */
+async function retainedAdmin(wsUrl: string): Promise<Map<string, string>> {
+  const client = await mqtt.connectAsync(wsUrl, { protocolVersion: 4 });
+  const admin = new Map<string, string>();
+  client.on('message', (topic, payload, packet) => {
+    if (packet.retain && payload.length > 0) admin.set(topic.split('/')[2]!, NodeState.parse(JSON.parse(payload.toString('utf8'))).admin);
+  });
+  await client.subscribeAsync(new Topics().allNodeStates, { qos: 1 });
+  await until('every retained node state', () => admin.size === NODES.length, 5000, 50);
+  await client.endAsync();
+  return new Map([...admin].sort());
 }
 
 describe('requests on a site of three controllers', () => {
@@ -145,6 +160,9 @@ describe('requests on a site of three controllers', () => {
     const before = await answered('nodes');
     for (let i = 0; i < IDS.length; i++) expect(await adminStates()).toEqual(NODES.map((n) => [n, 'offline']));
     expect((await answered('nodes')).map((n, i) => n - before[i]!)).toEqual(IDS.map(() => 1));
+    // The dashboard of any controller: its page connects to the broker's WebSocket and reads the retained states.
+    for (const c of controllers.values()) expect(await (await fetch(`${c.adminUrl}/dashboard/config.json`)).json()).toMatchObject({ wsUrl: broker.wsUrl, wsProblem: null });
+    expect(await retainedAdmin(broker.wsUrl!)).toEqual(new Map(NODES.map((n) => [n, 'offline'])));
     const shown = expectCliJson('show', (await cli(['show', NODES[0]!, '--json'])).stdout);
     expect(shown.state).toMatchObject({ admin: 'offline', reason: 'rack move' });
     // The journal has each node's change once, by its owner's hand.
