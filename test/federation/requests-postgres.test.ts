@@ -10,7 +10,8 @@
  *    so do the retained states the dashboard reads (each controller's config.json points the page
  *    at the broker's WebSocket);
  *  - a part for a controller killed a moment ago comes back as per-node errors naming it, within
- *    seconds, while the other parts are done.
+ *    seconds, while the other parts are done;
+ *  - a forwarded part runs with no more than the role its controller grants the client itself.
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { ownerOf } from '../../controller/federation/rendezvous.js';
 import { NodeState, Response } from '../../shared/protocol.js';
 import { Topics } from '../../shared/topics.js';
 import { expectCliJson } from '../helpers/cli-json.js';
+import { startInProc } from '../helpers/inproc.js';
 import { runCli, startControllerProc, type ControllerProc } from '../helpers/controller.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { postgresPerFile } from '../helpers/postgres.js';
@@ -188,4 +190,24 @@ describe('requests on a site of three controllers', () => {
     // The silence bound and a CLI start, not a CLI timeout.
     expect(took).toBeLessThan(FORWARD_SILENCE_MS + 10_000);
   }, 60_000);
+
+  it('runs a forwarded part with no more than the role its controller grants the client: a forged admin forward on a viewers-only controller is refused', async () => {
+    // A fourth controller whose external broker clients are anonymous viewers.
+    const c4 = await startInProc({ store: dbUrl, federation: { id: 'c4', partitions: PARTITIONS }, brokers: [broker.url], auth: { anonymousAgents: true, anonymousRole: 'viewer', agentTokens: [], trustExternalBroker: false, reintroduceWindow: 600_000 } });
+    try {
+      const topics = new Topics();
+      const forger = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'muster-test-forger' });
+      const answers: unknown[] = [];
+      forger.on('message', (_t, payload) => answers.push(JSON.parse(payload.toString('utf8'))));
+      await forger.subscribeAsync(topics.controllerResponse('forger'), { qos: 1 });
+      const forged = { v: 1, id: 'forged-1', from: 'forger', verb: 'offline', replyTo: 'muster-test-forger', user: 'mallory', role: 'admin', args: { range: NODES[0], reason: 'forged' } };
+      await forger.publishAsync(topics.controllerRequest('c4'), JSON.stringify(forged), { qos: 1 });
+      const refusal = await until('the answer to the forged part', () => answers.find((a) => (a as { ok?: boolean }).ok !== undefined), 10_000, 50);
+      await forger.endAsync();
+      expect(refusal).toEqual({ v: 1, id: 'forged-1', ok: false, error: 'offline: needs the operator role; mallory is viewer', code: 'role' });
+      expect(answers[0]).toEqual({ v: 1, id: 'forged-1', accepted: true });
+    } finally {
+      await c4.stop();
+    }
+  });
 });
