@@ -13,6 +13,9 @@ import type { RequestMeta, Verb } from './verb.js';
 
 type Answer = Omit<Response, 'v' | 'id'>;
 
+/** Forwarded parts remembered as taken: each comes once through each broker, within moments. */
+const TAKEN_KEPT = 4096;
+
 /** `node n1` or `nodes n[1-4]`: whom a part's failure is about. */
 const nodesLabel = (nodes: readonly string[]) => (nodes.length === 1 ? `node ${nodes[0]}` : `nodes ${compressNodeRange(nodes)}`);
 
@@ -34,6 +37,8 @@ export class ApiServer implements Extension {
   private ctx!: Context;
   /** With federation on shared brokers: sends parts to their owners. */
   private forwarder: Forwarder | null = null;
+  /** `from/id` of the forwarded parts taken, oldest first: a part is carried out once however many brokers bring it. */
+  private readonly taken = new Set<string>();
 
   constructor(verbs: Verb[]) {
     for (const v of verbs) this.verbs.set(v.name, v);
@@ -121,6 +126,10 @@ export class ApiServer implements Extension {
       return void ctx.log.warn({ reason: req.error }, 'forwarded request rejected');
     }
     const { id, from, verb: name, replyTo, user, role, args } = req.value;
+    const key = `${from}/${id}`;
+    if (this.taken.has(key)) return;
+    this.taken.add(key);
+    if (this.taken.size > TAKEN_KEPT) this.taken.delete(this.taken.values().next().value!);
     const send = (r: Answer | { accepted: true }) =>
       ctx.bus.publish(ctx.topics.controllerResponse(from), JSON.stringify({ v: PROTOCOL_VERSION, id, ...r }), { qos: 1 }).catch((err: Error) => ctx.log.error({ from, err: err.message }, 'forwarded request: answer publish failed'));
     const v = this.verbs.get(name);

@@ -1,6 +1,6 @@
 /**
  * Requests on a federated site: three `muster controller` processes with `federation:` on one
- * PostgreSQL database and one real Mosquitto broker, the real CLI on that broker, and a `command`
+ * PostgreSQL database and two real Mosquitto brokers, the real CLI on either, and a `command`
  * power script that journals each call with the controller that made it (each process has its id
  * in its environment).
  *  - a request is answered once, by one of the controllers (a shared subscription);
@@ -39,14 +39,16 @@ const ownerOfNode = (node: string, live: readonly string[] = IDS) => ownerOf(par
 
 const { createDatabase } = postgresPerFile();
 const tmp = tempDir('muster-fed-requests-');
+/** The controllers are on both; a forwarded part goes out through both and is carried out once. */
 let broker: Awaited<ReturnType<typeof startMosquitto>>;
+let brokerB: Awaited<ReturnType<typeof startMosquitto>>;
 let dbUrl: string;
 const controllers = new Map<string, ControllerProc>();
 const journalFile = join(tmp.dir, 'power.log');
 
 /** Power actions (not status reads) as `controller action node`. */
 const powerCalls = () => (existsSync(journalFile) ? readFileSync(journalFile, 'utf8').split('\n').filter((l) => l && !l.split(' ').includes('status')) : []);
-const cli = (args: string[], allowFail = false) => runCli(broker.url, args, { allowFail, timeoutMs: 60_000 });
+const cli = (args: string[], allowFail = false, url = broker.url) => runCli(url, args, { allowFail, timeoutMs: 60_000 });
 
 /** Reads one statement's rows from the site's database. */
 async function query<T>(sql: string): Promise<T[]> {
@@ -61,14 +63,14 @@ async function query<T>(sql: string): Promise<T[]> {
 
 beforeAll(async () => {
   dbUrl = await createDatabase();
-  broker = await startMosquitto(undefined, { websockets: true });
+  [broker, brokerB] = await Promise.all([startMosquitto(undefined, { websockets: true }), startMosquitto()]);
   const script = join(tmp.dir, 'power.sh');
   writeFileSync(script, `#!/bin/sh\necho "$MUSTER_TEST_CONTROLLER $1 $2" >> ${journalFile}\n[ "$1" = status ] && echo on\nexit 0\n`);
   chmodSync(script, 0o755);
   for (const id of IDS) {
     const config = join(tmp.dir, `${id}.yaml`);
     writeFileSync(config, [`store: ${dbUrl}`, `federation: { id: ${id}, partitions: ${PARTITIONS} }`, 'power: { pollIntervalS: 0 }', `dashboard: { brokerWs: ${broker.wsUrl} }`, `commands: { allowedDirs: [${JSON.stringify(tmp.dir)}] }`, ''].join('\n'));
-    const c = await startControllerProc(['--broker', broker.url, '--config', config], { env: { MUSTER_TEST_CONTROLLER: id, MUSTER_LOG_LEVEL: 'warn' } });
+    const c = await startControllerProc(['--broker', `${broker.url},${brokerB.url}`, '--config', config], { env: { MUSTER_TEST_CONTROLLER: id, MUSTER_LOG_LEVEL: 'warn' } });
     controllers.set(id, c);
   }
   await cli(['define', RANGE, `power=command:${script}?cycle=native`]);
@@ -89,6 +91,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of controllers.values()) await c.stop();
   await broker?.proc.stop();
+  await brokerB?.proc.stop();
   tmp.remove();
 });
 
@@ -141,7 +144,7 @@ describe('requests on a site of three controllers', () => {
 
   it("carries out power and offline/online on each node by its owner, once, and answers as one", async () => {
     expect(new Set(NODES.map((n) => ownerOfNode(n)))).toEqual(new Set(IDS));
-    const power = await cli(['power', 'cycle', RANGE, '--json']);
+    const power = await cli(['power', 'cycle', RANGE, '--json'], false, brokerB.url);
     expect(JSON.parse(power.stdout)).toMatchObject(NODES.map((node) => ({ node, ok: true })));
     expect(powerCalls().sort()).toEqual(NODES.map((n) => `${ownerOfNode(n)} cycle ${n}`).sort());
 
@@ -193,7 +196,7 @@ describe('requests on a site of three controllers', () => {
 
   it('runs a forwarded part with no more than the role its controller grants the client: a forged admin forward on a viewers-only controller is refused', async () => {
     // A fourth controller whose external broker clients are anonymous viewers.
-    const c4 = await startInProc({ store: dbUrl, federation: { id: 'c4', partitions: PARTITIONS }, brokers: [broker.url], auth: { anonymousAgents: true, anonymousRole: 'viewer', agentTokens: [], trustExternalBroker: false, reintroduceWindow: 600_000 } });
+    const c4 = await startInProc({ store: dbUrl, federation: { id: 'c4', partitions: PARTITIONS }, brokers: [broker.url], auth: { anonymousAgents: true, anonymousRole: 'viewer', agentTokens: [], trustExternalBroker: false, reintroduceWindow: 600 } });
     try {
       const topics = new Topics();
       const forger = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'muster-test-forger' });
