@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { roleAtLeast, type Role } from '../../shared/auth.js';
 import { MusterError } from '../../shared/errors.js';
 import { compressNodeRange } from '../../shared/noderange-compress.js';
-import { ForwardedRequest, PROTOCOL_VERSION, Request, parseMessage, type Response } from '../../shared/protocol.js';
+import { ForwardedRequest, PROTOCOL_VERSION, Request, decodeMessage, parseMessage, type Response } from '../../shared/protocol.js';
 import { isVerbName } from '../../shared/verbs/catalog.js';
 import { changesStore, requiredRole } from '../auth/roles.js';
 import type { Context, Extension } from '../context.js';
-import type { NodeOwnership } from '../federation/node-ownership.js';
+import { NOT_OWNER, type NodeOwnership } from '../federation/node-ownership.js';
 import { FORWARD_ALIVE_MS, Forwarder } from './forwarder.js';
 import { ownerVerb, splitByOwner, type PartOutcome } from './owner-parts.js';
 import type { RequestMeta, Verb } from './verb.js';
@@ -114,13 +114,7 @@ export class ApiServer implements Extension {
    */
   private async serveForwarded(payload: Buffer): Promise<void> {
     const { ctx } = this;
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch {
-      json = null;
-    }
-    const req = parseMessage(ForwardedRequest, json);
+    const req = decodeMessage(ForwardedRequest, payload);
     if (!req.ok) {
       ctx.metrics.rejected.inc({ reason: 'schema' });
       return void ctx.log.warn({ reason: req.error }, 'forwarded request rejected');
@@ -137,7 +131,7 @@ export class ApiServer implements Extension {
     if (!v || !client || client.kind !== 'user') {
       ctx.metrics.rejected.inc({ reason: 'role' });
       ctx.log.warn({ from, verb: name, replyTo }, 'forwarded request refused: unknown verb, or its client is not a user');
-      return void send({ ok: false, error: `controller ${this.forwarder?.self ?? '?'} refused a forwarded ${name}: unknown verb, or its client is not a user here`, code: 'refused' });
+      return void send({ ok: false, error: `controller ${ctx.ownership?.controller} refused a forwarded ${name}: unknown verb, or its client is not a user here`, code: 'refused' });
     }
     void send({ accepted: true });
     const alive = setInterval(() => void send({ accepted: true }), FORWARD_ALIVE_MS);
@@ -209,7 +203,7 @@ export class ApiServer implements Extension {
         }
       }),
     );
-    if (unowned.length) outcomes.push({ part: { owner: '', nodes: unowned }, ok: false, error: 'its partition has no owner right now (a controller is taking it over); try again in a few seconds', code: 'not-owner' });
+    if (unowned.length) outcomes.push({ part: { owner: '', nodes: unowned }, ok: false, error: 'its partition has no owner right now (a controller is taking it over); try again in a few seconds', code: NOT_OWNER });
     if (outcomes.length > 1 && how.merge) return how.merge(args as never, nodes, outcomes);
     // One part (one owner, or a one-node verb): its answer is the answer.
     const o = outcomes[0]!;
