@@ -169,9 +169,19 @@ export const ControllerConfig = z
          * controller's own admin listener by its addresses and host name.
          */
         origins: z.array(z.string().url()).default([]),
+        /**
+         * With `brokers:`: the WebSocket URL of the broker the page connects to
+         * (`ws://mq1.example:9001`, `wss://…`), which holds every node's retained state. null: the
+         * page has no live feed with external brokers.
+         */
+        brokerWs: z
+          .string()
+          .regex(/^wss?:\/\/[^\s]+$/, 'must be a ws://HOST:PORT or wss://HOST:PORT URL')
+          .nullable()
+          .default(null),
       })
       .strict()
-      .default({ viewer: null, origins: [] }),
+      .default({ viewer: null, origins: [], brokerWs: null }),
     /** PEM files: with them the MQTT port is mqtts://, the WebSocket port wss:// and both HTTP listeners HTTPS. */
     tls: TlsFiles.nullable().default(null),
   })

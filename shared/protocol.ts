@@ -296,6 +296,30 @@ export const Response = z.object({
 export type Request = z.infer<typeof Request>;
 export type Response = z.infer<typeof Response>;
 
+/** A controller id (config `federation.id`): topic-safe. */
+const ControllerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'controller id must be 1 to 63 letters, digits, ".", "_" or "-"');
+/**
+ * A part of a request, forwarded by the controller that took it to the controller owning its
+ * nodes (`<prefix>/controllers/<owner>/request`). It carries who asked: the original client
+ * (`replyTo`) and the user and role the first controller authenticated; answered on
+ * `<prefix>/controllers/<from>/response`.
+ */
+export const ForwardedRequest = z.object({
+  v,
+  id: text(64).min(1),
+  from: ControllerId,
+  verb: text(64).min(1),
+  replyTo: Request.shape.replyTo,
+  user: text(128).min(1),
+  role: z.enum(['viewer', 'operator', 'admin']),
+  args: z.record(z.string(), z.unknown()),
+});
+export type ForwardedRequest = z.infer<typeof ForwardedRequest>;
+/** The owner has the part and works on it: sent at once and every few seconds until the answer (a Response). */
+export const ForwardAccepted = z.object({ v, id: text(64), accepted: z.literal(true) });
+export const ForwardAnswer = z.union([ForwardAccepted, Response]);
+export type ForwardAnswer = z.infer<typeof ForwardAnswer>;
+
 /** Largest payload any muster message may have; the broker and ingest refuse bigger ones. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 

@@ -15,3 +15,13 @@ export function filterCovers(filter: string, other: string): boolean {
   }
   return f.length === o.length;
 }
+
+/**
+ * The topic filter of a subscription: `$share/<group>/<filter>` (an MQTT shared subscription)
+ * delivers messages with their own topics, which `<filter>` matches.
+ */
+export function subscriptionFilter(subscription: string): string {
+  if (!subscription.startsWith('$share/')) return subscription;
+  const groupEnd = subscription.indexOf('/', '$share/'.length);
+  return groupEnd < 0 ? subscription : subscription.slice(groupEnd + 1);
+}

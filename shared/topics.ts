@@ -6,6 +6,10 @@
 export type AgentTopicKind = 'hello' | 'state' | 'heartbeat' | 'status' | 'credential';
 const AGENT_KINDS: readonly AgentTopicKind[] = ['heartbeat', 'state', 'hello', 'status', 'credential'];
 const CONSOLE_STREAMS = ['out', 'in'] as const;
+/** Between controllers of one site (federation): parts of requests forwarded to their owner, and the answers. */
+const CONTROLLER_KINDS = ['request', 'response'] as const;
+/** The shared-subscription group every controller's request subscription joins: the broker hands each request to one. */
+const CONTROLLERS_GROUP = 'muster-controllers';
 
 /** Readonly: `parse` hands the same object to every caller of one topic (the broker's ACL, then ingest). */
 export type ParsedTopic =
@@ -15,7 +19,8 @@ export type ParsedTopic =
   | { readonly area: 'console'; readonly node: string; readonly stream: 'out' | 'in' }
   | { readonly area: 'request'; readonly verb: string }
   | { readonly area: 'response'; readonly clientId: string }
-  | { readonly area: 'credential'; readonly agentId: string };
+  | { readonly area: 'credential'; readonly agentId: string }
+  | { readonly area: 'controller'; readonly controller: string; readonly kind: 'request' | 'response' };
 
 const SLASH = 47;
 /** The characters of a topic level that may carry an id: no wildcards, no separators. */
@@ -74,6 +79,15 @@ export class Topics {
     return `${this.prefix}/credentials/${level(agentId, 'agent id')}`;
   }
 
+  /** A part of a request forwarded to controller `id`, which owns its nodes (federation). */
+  controllerRequest(id: string): string {
+    return `${this.prefix}/controllers/${level(id, 'controller id')}/request`;
+  }
+  /** Answers to the parts controller `id` forwarded. */
+  controllerResponse(id: string): string {
+    return `${this.prefix}/controllers/${level(id, 'controller id')}/response`;
+  }
+
   /** Subscription filters the controller uses. */
   get allAgents(): string {
     return `${this.prefix}/agents/+/+`;
@@ -90,6 +104,13 @@ export class Topics {
   }
   get allRequests(): string {
     return `${this.prefix}/request/+`;
+  }
+  /**
+   * The requests as an MQTT shared subscription (Mosquitto 2, EMQX): each request goes to one of
+   * the controllers subscribed, not to all (federation on shared brokers).
+   */
+  get sharedRequests(): string {
+    return `$share/${CONTROLLERS_GROUP}/${this.allRequests}`;
   }
   get allConsoleInput(): string {
     return `${this.prefix}/consoles/+/in`;
@@ -132,6 +153,10 @@ export class Topics {
       return kind && { area: 'agent', agentId: id, kind };
     }
     if (levelIs(topic, start, areaEnd, 'nodes')) return levelIs(topic, idEnd + 1, end, 'state') ? { area: 'node', node: id } : null;
+    if (levelIs(topic, start, areaEnd, 'controllers')) {
+      const kind = oneOf(topic, idEnd + 1, end, CONTROLLER_KINDS);
+      return kind && { area: 'controller', controller: id, kind };
+    }
     if (levelIs(topic, start, areaEnd, 'consoles')) {
       const stream = oneOf(topic, idEnd + 1, end, CONSOLE_STREAMS);
       return stream && { area: 'console', node: id, stream };

@@ -4,8 +4,9 @@ import { historyCause } from '../../shared/history-text.js';
 import { compressNodeRange } from '../../shared/noderange-compress.js';
 import { formatInterfaces } from '../../shared/node-network.js';
 import { Axis } from '../../shared/protocol.js';
-import type { NodeRow, PowerReplaced, ShownNode } from '../../shared/verbs/results.js';
+import type { AdminChange, NodeRow, PowerReplaced, ShownNode } from '../../shared/verbs/results.js';
 import { ago, isoTime, table } from '../format.js';
+import { shortError } from '../progress.js';
 import { useColor, withController } from '../session.js';
 import { discoveredJson, nodeRowJson, printJson, shownNodeJson, transitionJson } from '../json-output.js';
 
@@ -151,8 +152,7 @@ export function registerNodeCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  muster offline n007 --reason "DIMM errors, ticket 4711"\n')
     .action(async (range: string, o: { reason: string }, cmd: Command) => {
       if (o.reason.trim() === '') throw new Error('offline: --reason must not be empty');
-      const r = await withController(cmd, (c) => c.request('offline', { range, reason: o.reason }));
-      process.stdout.write(`${r.nodes.length} node(s) offline\n`);
+      printAdminChange(await withController(cmd, (c) => c.request('offline', { range, reason: o.reason })), 'offline');
     });
 
   program
@@ -160,9 +160,15 @@ export function registerNodeCommands(program: Command): void {
     .description('return nodes to service (Slurm ReturnToService)')
     .addHelpText('after', '\nExample:\n  muster online n007\n')
     .action(async (range: string, _o: unknown, cmd: Command) => {
-      const r = await withController(cmd, (c) => c.request('online', { range }));
-      process.stdout.write(`${r.nodes.length} node(s) online\n`);
+      printAdminChange(await withController(cmd, (c) => c.request('online', { range })), 'online');
     });
+}
+
+/** `3 node(s) offline`, then a line per node another controller refused or left unanswered (exit 1). */
+function printAdminChange(r: AdminChange, admin: 'offline' | 'online'): void {
+  process.stdout.write(`${r.nodes.length} node(s) ${admin}\n`);
+  for (const f of r.failed ?? []) process.stdout.write(`${f.node}: error: ${shortError(f.node, f.error)}\n`);
+  if (r.failed?.length) process.exitCode = 1;
 }
 
 /** A duration ago (`10m`, `1.5h`, `2m30s`: shared/duration.ts), or an ISO date/time → ms since the epoch. */

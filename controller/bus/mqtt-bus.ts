@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import { filterCovers } from '../../shared/topic-filter.js';
+import { filterCovers, subscriptionFilter } from '../../shared/topic-filter.js';
 import { guarded, type Bus, type FilterGroup, type HandlerFailure, type MessageHandler, type PublishOptions } from './bus.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -166,7 +166,7 @@ export class MqttBus implements Bus {
     deliver(this.handlers.get(topic));
     const cut = topic.lastIndexOf('/');
     if (cut >= 0) deliver(this.handlers.get(`${topic.slice(0, cut)}/+`));
-    for (const filter of this.scanned) if (filterCovers(filter, topic)) deliver(this.handlers.get(filter));
+    for (const filter of this.scanned) if (filterCovers(subscriptionFilter(filter), topic)) deliver(this.handlers.get(filter));
   }
 
   async publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
@@ -183,8 +183,12 @@ export class MqttBus implements Bus {
   }
 }
 
-/** Whether `filter` is found by a lookup of the topic (dispatch): no wildcard, or only a last `+`. */
+/**
+ * Whether `filter` is found by a lookup of the topic (dispatch): no wildcard, or only a last `+`.
+ * A shared subscription is scanned: its messages come with their own topics, not the `$share/` one.
+ */
 function isLookedUp(filter: string): boolean {
+  if (filter.startsWith('$share/')) return false;
   const cut = filter.endsWith('/+') ? filter.length - 2 : filter.length;
   return !/[+#]/.test(filter.slice(0, cut));
 }

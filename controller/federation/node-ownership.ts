@@ -56,6 +56,20 @@ export class NodeOwnership {
     return this.keeper.epochOf(partitionOf(agentId, this.partitions)) !== null;
   }
 
+  /** This controller's id (config `federation.id`). */
+  get controller(): string {
+    return this.keeper.controller;
+  }
+
+  /**
+   * Who acts for the node as far as this controller knows: itself when it owns it now, else the
+   * owner its partition row named at the last read; null before the first read or while unowned.
+   */
+  ownerOf(node: string): string | null {
+    if (this.owns(node)) return this.keeper.controller;
+    return this.keeper.rowOf(this.partitionOf(node))?.owner ?? null;
+  }
+
   /**
    * Refuses an admin state change (`offline`) of nodes this controller does not own: only a node's
    * owner keeps its runtime record, so the change would be lost. Names the first such node's owner.

@@ -332,7 +332,12 @@ export class StateManager implements Extension, ServesNodeStates {
 
   // ---- output ----------------------------------------------------------------------------------
 
+  /**
+   * The node's retained state, published by its owner only (federation): another controller's
+   * copy lags behind the owner's (the change feed) and would overwrite the owner's on the brokers.
+   */
   private publishState(node: string): void {
+    if (this.ctx.ownership && !this.ctx.ownership.owns(node)) return;
     const state = this.shownState(node);
     this.ctx.bus.publish(this.ctx.topics.nodeState(node), JSON.stringify(state), { retain: true, qos: 1 }).catch((err: Error) => this.ctx.log.error({ node, err: err.message }, 'node state publish failed'));
   }

@@ -91,10 +91,10 @@ export const VERBS = {
     summary: 'take nodes out of automatic correction, with a reason',
     role: 'operator',
     args: z.object({ range: z.string(), reason: z.string().trim().min(1, 'a reason is required').max(1024) }),
-    result: returns<{ nodes: string[] }>(),
+    result: returns<R.AdminChange>(),
     cli: 'offline',
   }),
-  online: verb({ summary: 'return nodes to service', role: 'operator', args: z.object({ range: z.string() }), result: returns<{ nodes: string[] }>(), cli: 'online' }),
+  online: verb({ summary: 'return nodes to service', role: 'operator', args: z.object({ range: z.string() }), result: returns<R.AdminChange>(), cli: 'online' }),
 
   // ---- power ----
   power: verb({

@@ -13,6 +13,15 @@ import type { Fingerprint, NodeNext, NodeState, Power, Transition } from '../pro
 /** A node's state on each axis with the time each last changed: a `NodeState` without its identifiers. */
 export type NodeStateAxes = Pick<NodeState, 'phase' | 'phaseSince' | 'liveness' | 'livenessSince' | 'admin' | 'adminSince' | 'adminBy' | 'reason' | 'power' | 'powerSince' | 'faults' | 'since'>;
 
+/**
+ * What `offline` and `online` answer: the nodes changed and, with several controllers, the nodes
+ * whose owner refused or did not answer, each with why (`node n012: … controller c2 … did not answer`).
+ */
+export interface AdminChange {
+  nodes: string[];
+  failed?: Array<{ node: string; error: string }>;
+}
+
 /** A node's working power target that `define`/`set` replaced (passwords hidden). */
 export interface PowerReplaced {
   node: string;

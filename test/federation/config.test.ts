@@ -21,4 +21,10 @@ describe('config federation', () => {
     await expect(loadConfig(null, { store, federation: { id: 'c1', brokers: [] } })).rejects.toThrow(/config: federation: Unrecognized key: "brokers"/);
     await expect(loadConfig(null, { store, federation: {} })).rejects.toThrow(/config: federation\.id: /);
   });
+
+  it("takes the dashboard's broker WebSocket for external brokers, refusing what is not ws:// or wss://", async () => {
+    expect((await loadConfig(null, {})).dashboard.brokerWs).toBeNull();
+    expect((await loadConfig(null, { dashboard: { brokerWs: 'wss://mq1.example:9001' } })).dashboard.brokerWs).toBe('wss://mq1.example:9001');
+    await expect(loadConfig(null, { dashboard: { brokerWs: 'mqtt://mq1.example:1883' } })).rejects.toThrow('config: dashboard.brokerWs: must be a ws://HOST:PORT or wss://HOST:PORT URL');
+  });
 });

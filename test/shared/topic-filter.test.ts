@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { filterCovers } from '../../shared/topic-filter.js';
+import { filterCovers, subscriptionFilter } from '../../shared/topic-filter.js';
 
 const CASES: Array<[filter: string, other: string, covers: boolean]> = [
   // topics: + one level, # the rest and the parent level
@@ -20,4 +20,10 @@ const CASES: Array<[filter: string, other: string, covers: boolean]> = [
 
 it.each(CASES)('filterCovers(%s, %s) is %s', (filter, other, covers) => {
   expect(filterCovers(filter, other)).toBe(covers);
+});
+
+it('reads the topic filter of a shared subscription', () => {
+  expect(subscriptionFilter('$share/muster-controllers/muster/request/+')).toBe('muster/request/+');
+  expect(subscriptionFilter('muster/request/+')).toBe('muster/request/+');
+  expect(subscriptionFilter('$share/no-filter')).toBe('$share/no-filter');
 });

@@ -12,6 +12,9 @@ describe('topics', () => {
     expect(t.parse(t.consoleOut('n001'))).toEqual({ area: 'console', node: 'n001', stream: 'out' });
     expect(t.parse(t.request('nodes'))).toEqual({ area: 'request', verb: 'nodes' });
     expect(t.parse(t.response('cli-1'))).toEqual({ area: 'response', clientId: 'cli-1' });
+    expect(t.parse(t.controllerRequest('c2'))).toEqual({ area: 'controller', controller: 'c2', kind: 'request' });
+    expect(t.parse(t.controllerResponse('c1'))).toEqual({ area: 'controller', controller: 'c1', kind: 'response' });
+    expect(t.sharedRequests).toBe('$share/muster-controllers/muster/request/+');
   });
   it('refuses topics that are not exactly ours', () => {
     for (const bad of ['other/agents/x/hello', 'muster/agents/x/unknown', 'muster/agents/x/hello/extra', 'muster/agents/+/hello', 'muster//x', 'muster/nodes/n1/state/x']) {
@@ -46,13 +49,14 @@ describe('topic parsing by index', () => {
     if (parts.length === 3 && area === 'events') return { area: 'event', kind: a };
     if (parts.length === 3 && area === 'request') return { area: 'request', verb: a };
     if (parts.length === 3 && area === 'response') return { area: 'response', clientId: a };
+    if (parts.length === 4 && area === 'controllers' && (b === 'request' || b === 'response')) return { area: 'controller', controller: a, kind: b };
     return null;
   };
 
   it('means what the split-and-pattern parser meant, on 20,000 generated topics', () => {
     // Topics built from the levels that matter plus near misses: wildcards, empty levels,
     // over-long and non-ASCII ids, a prefix that is only a prefix of the first level.
-    const levels = ['muster', 'musterx', 'muste', 'agents', 'nodes', 'consoles', 'events', 'request', 'response', 'hello', 'state', 'heartbeat', 'status',
+    const levels = ['muster', 'musterx', 'muste', 'agents', 'nodes', 'consoles', 'controllers', 'events', 'request', 'response', 'hello', 'state', 'heartbeat', 'status',
       'out', 'in', 'n001', 'mac-5254', '', '+', '#', 'a b', 'ü', 'x'.repeat(128), 'x'.repeat(129), 'heartbeats', 'stat', '$SYS'];
     const random = seededRandom(7);
     const pick = (): string => levels[Math.floor(random() * levels.length)]!;

@@ -271,9 +271,10 @@ function showStatus(s: LinkStatus | 'synthetic' | 'no-broker', detail = ''): voi
 }
 
 async function startLive(config: DashboardConfig): Promise<void> {
-  if (config.wsPort === null) return showStatus('no-broker', config.wsProblem ?? 'the controller has no MQTT WebSocket listener');
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  link = new Link(config, `${scheme}://${location.hostname}:${config.wsPort}`, (s, detail) => {
+  const url = config.wsUrl ?? (config.wsPort === null ? null : `${scheme}://${location.hostname}:${config.wsPort}`);
+  if (url === null) return showStatus('no-broker', config.wsProblem ?? 'the controller has no MQTT WebSocket listener');
+  link = new Link(config, url, (s, detail) => {
     showStatus(s, detail);
     // Events missed while away: ask again on every (re)connect.
     if (s === 'live') void banner?.refresh();

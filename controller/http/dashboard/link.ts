@@ -20,6 +20,8 @@ export interface DashboardConfig {
   prefix: string;
   /** The broker's WebSocket port on the host that served the page, or null with the reason. */
   wsPort: number | null;
+  /** An external broker's WebSocket URL (config `dashboard.brokerWs`), used instead of `wsPort`. */
+  wsUrl: string | null;
   wsProblem: string | null;
   /** The page's read-only MQTT credentials (config `dashboard.viewer`); null: anonymous. */
   credentials: Credentials | null;

@@ -6,6 +6,7 @@
  * check decides. The node page uses one for its node, the selection bar one for the selection.
  */
 import { compressNodeRange } from '../../../shared/noderange-compress.js';
+import type { AdminChange } from '../../../shared/verbs/results.js';
 import { confirmAction } from './confirm.js';
 import { h } from './dom.js';
 import type { Link } from './link.js';
@@ -87,7 +88,7 @@ export class NodeActions {
     if (!(await confirmAction(`take ${counted(names)} offline?`, `${range} — reason: ${reason}`, 'offline'))) return;
     const r = await this.link.request('offline', { range, reason });
     this.reason.value = '';
-    this.show('ok', `offline: ${counted(r.nodes)} (${reason})`);
+    this.showChange('offline', r, ` (${reason})`);
   }
 
   private async online(): Promise<void> {
@@ -95,7 +96,13 @@ export class NodeActions {
     const range = compressNodeRange(names);
     if (!(await confirmAction(`return ${counted(names)} to service (online)?`, range, 'online'))) return;
     const r = await this.link.request('online', { range });
-    this.show('ok', `online: ${counted(r.nodes)}`);
+    this.showChange('online', r, '');
+  }
+
+  /** The nodes changed and, with several controllers, those whose owner refused or did not answer. */
+  private showChange(admin: 'offline' | 'online', r: AdminChange, note: string): void {
+    const failed = r.failed ?? [];
+    this.show(failed.length ? 'error' : 'ok', `${admin}: ${counted(r.nodes)}${note}${failed.length ? `; ${failed.length} failed: ${failed.map((f) => f.error).join('; ')}` : ''}`);
   }
 
   private show(outcome: '' | 'ok' | 'error', text: string): void {

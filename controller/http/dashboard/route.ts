@@ -100,15 +100,18 @@ export class DashboardRoute implements Extension {
 
   private config(ctx: Context, req: http.IncomingMessage): DashboardConfig {
     const { brokers } = ctx.config;
-    const { wsPort } = ctx;
-    const wsProblem = brokers
-      ? `the controller uses the external broker ${brokers.map(redactedUrl).join(', ')}: point the page at its WebSocket listener`
-      : wsPort === null
-        ? 'the controller was started without a WebSocket port (--ws-port)'
-        : null;
+    // External brokers: the page reads the retained states (each published by its node's owner) from one of them.
+    const brokerWs = brokers ? ctx.config.dashboard.brokerWs : null;
+    const wsPort = brokers ? null : ctx.wsPort;
+    const wsProblem =
+      brokers && !brokerWs
+        ? `the controller uses the external broker ${brokers.map(redactedUrl).join(', ')}: set dashboard.brokerWs to the WebSocket URL of one of them`
+        : !brokers && wsPort === null
+          ? 'the controller was started without a WebSocket port (--ws-port)'
+          : null;
     const login = this.pageLogin(ctx, req);
     const problem = wsProblem ?? ('problem' in login ? login.problem : null);
-    return { v: 1, prefix: ctx.topics.prefix, wsPort: problem ? null : wsPort, wsProblem: problem, credentials: 'credentials' in login ? login.credentials : null };
+    return { v: 1, prefix: ctx.topics.prefix, wsPort: problem ? null : wsPort, wsUrl: problem ? null : brokerWs, wsProblem: problem, credentials: 'credentials' in login ? login.credentials : null };
   }
 
   /**
