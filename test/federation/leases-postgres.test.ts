@@ -98,9 +98,13 @@ describe('lease keepers on one database', () => {
       expect(sortedOwned(k)).toEqual(share.get(ids[i]!));
       expect(errors).toEqual([]);
     });
-    // c1 gained all 16 alone, then lost to c2 and c3 what is theirs; c3 gained only its share.
-    expect(ks[0]!.changes[0]).toEqual({ gained: Array.from({ length: PARTITIONS }, (_, p) => p), lost: [] });
+    // c1 gained all 16 alone (from nobody), then lost to c2 and c3 what is theirs, naming them;
+    // c3 gained only its share, from c1.
+    expect(ks[0]!.changes[0]).toEqual({ gained: Array.from({ length: PARTITIONS }, (_, p) => p), lost: [], from: new Map(), to: new Map() });
+    const handedTo = new Map(ks[0]!.changes.flatMap((c) => [...c.to]));
+    expect([...handedTo].sort(([a], [b]) => a - b)).toEqual([...share].filter(([id]) => id !== 'c1').flatMap(([id, ps]) => ps.map((p) => [p, id])).sort(([a], [b]) => Number(a) - Number(b)));
     expect(ks[2]!.changes.flatMap((c) => c.gained).sort((a, b) => a - b)).toEqual(share.get('c3'));
+    expect(ks[2]!.changes.flatMap((c) => [...c.from.values()])).toEqual(share.get('c3')!.map(() => 'c1'));
     expect(ks[2]!.changes.flatMap((c) => c.lost)).toEqual([]);
     const { partitions } = await readOwnership(await s.connect());
     for (const row of partitions) expect(row.epoch).toBe(row.owner === 'c1' ? 1 : 2); // c1's claim, then c2's or c3's after c1 released it
@@ -250,7 +254,8 @@ describe('the power gate', () => {
 
     // c1's next round renews its lease and sees the table: everything lost, the slow cycle aborted.
     await c1.k.tick();
-    expect(c1.changes.at(-1)).toEqual({ gained: [], lost: Array.from({ length: PARTITIONS }, (_, p) => p) });
+    const all = Array.from({ length: PARTITIONS }, (_, p) => p);
+    expect(c1.changes.at(-1)).toEqual({ gained: [], lost: all, from: new Map(), to: new Map(all.map((p) => [p, 'c2'])) });
     expect(await inFlight).toMatchObject({ code: 'aborted', message: `node ${slowNode}: command power cycle failed: aborted by caller` });
     await expect(gate.gate(createPowerDriver(bmc.target, node)).run('off')).rejects.toThrow(`node ${node}: power off refused: partition 7 is owned by c2 (epoch 2)`);
     expect(bmc.calls()).toEqual([`off ${slowNode}`]);
