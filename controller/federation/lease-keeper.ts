@@ -33,6 +33,8 @@ export interface LeaseKeeperOptions {
   wall?: () => number;
   /** A round failed (database out of reach): the keeper carries on and fences itself in time. */
   onError?: (err: Error) => void;
+  /** Its fence time came without a renewal: it now acts for nothing (`renewedAt`: the last confirmed renewal). */
+  onFenced?: (renewedAt: string | null) => void;
 }
 
 export class LeaseKeeper {
@@ -182,8 +184,10 @@ export class LeaseKeeper {
 
   /** Fenced: acts for nothing until a renewal goes through again. A timer that fired early looks again. */
   checkFence(): void {
-    if (this.mayAct()) this.armFence();
-    else if (this.owned.size) this.setOwned(new Map());
+    if (this.mayAct()) return this.armFence();
+    if (this.owned.size === 0) return;
+    this.setOwned(new Map());
+    this.opts.onFenced?.(this.selfFence().renewedAt);
   }
 
   private noteOwners(rows: readonly PartitionOwner[]): void {
