@@ -74,10 +74,17 @@ export class LeaseKeeper {
     await this.roundOrThrow(++this.rounds);
   }
 
-  /** Rounds every `renewMs` from now on. */
+  /**
+   * Rounds every `renewMs` from now on, at a fixed rate: a slow round (a loaded machine, a slow
+   * database) does not push the later ones back, so a dead controller's partitions are still
+   * claimed within ttl + renew. A round that overran its slot skips the slots it missed.
+   */
   run(): void {
+    const { renewMs } = this.times;
+    const origin = performance.now();
     const next = () => {
-      this.timer = setTimeout(() => void this.tick().finally(() => !this.stopped && next()), this.times.renewMs);
+      const elapsed = performance.now() - origin;
+      this.timer = setTimeout(() => void this.tick().finally(() => !this.stopped && next()), (Math.floor(elapsed / renewMs) + 1) * renewMs - elapsed);
       this.timer.unref();
     };
     next();
