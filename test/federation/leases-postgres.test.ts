@@ -45,10 +45,11 @@ function fakeClock(start = 1_000_000) {
 function keeper(db: Queryable, controller: string, opts: { times?: LeaseTimes; steady?: () => number } = {}) {
   const changes: OwnershipChange[] = [];
   const errors: string[] = [];
-  const k = new LeaseKeeper({ db, controller, partitions: PARTITIONS, onError: (err) => errors.push(err.message), ...opts });
+  const fenced: Array<string | null> = [];
+  const k = new LeaseKeeper({ db, controller, partitions: PARTITIONS, onError: (err) => errors.push(err.message), onFenced: (renewedAt) => fenced.push(renewedAt), ...opts });
   k.onChange((c) => changes.push(c));
   cleanup.push(() => k.stop());
-  return { k, changes, errors };
+  return { k, changes, errors, fenced };
 }
 
 const sortedOwned = (k: LeaseKeeper) => [...k.ownedPartitions().keys()].sort((a, b) => a - b);
@@ -149,6 +150,9 @@ describe('lease keepers on one database', () => {
     expect(fencedAt).toBeLessThan(renewedAt + times.ttlMs);
     expect(fencedAt).toBeLessThan(claimedAt);
     expect(c3.ownedPartitions().size).toBe(0);
+    // It says so once, naming its last renewal; whom its partitions go to it cannot know.
+    expect(ks[2]!.fenced).toEqual([c3.selfFence().renewedAt]);
+    expect(ks[2]!.changes.at(-1)).toMatchObject({ gained: [], lost: moved, to: new Map() });
     // Claimed within ttl + renew of the last renewal (and the round that saw it: the 2-core machine is shared).
     expect(claimedAt - renewedAt).toBeLessThanOrEqual(times.ttlMs + times.renewMs + 500);
     expect(claimedAt - cutAt).toBeLessThanOrEqual(times.ttlMs + times.renewMs + 500);
