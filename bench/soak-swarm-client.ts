@@ -87,6 +87,16 @@ export class Swarm {
     return this.send({ cmd: 'kill', agents });
   }
 
+  /** Agents stop heartbeating with their connections up (hung nodes); resolves with how many there were. */
+  hang(agents: string[]): Promise<number> {
+    return this.send({ cmd: 'hang', agents });
+  }
+
+  /** Hung agents heartbeat again (a reset brought the node back); resolves with how many there were. */
+  revive(agents: string[]): Promise<number> {
+    return this.send({ cmd: 'revive', agents });
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     await this.send({ cmd: 'stop' }).catch(() => {});

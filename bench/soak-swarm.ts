@@ -15,6 +15,7 @@ import type { AgentPhase } from '../shared/protocol.js';
 import { Topics } from '../shared/topics.js';
 
 export interface SwarmStartOptions {
+  /** A broker URL, or several separated by commas: an agent fails over through them round-robin, as a real one does. */
   url: string;
   /** Agent numbers first..first+count-1 (simFingerprint numbering, 1-65535). */
   first: number;
@@ -34,6 +35,7 @@ export type SwarmCommand =
   | { id: number; cmd: 'start'; opts: SwarmStartOptions }
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'kill'; agents: string[] }
+  | { id: number; cmd: 'hang' | 'revive'; agents: string[] }
   | { id: number; cmd: 'stop' };
 
 export interface SwarmStats {
@@ -76,7 +78,10 @@ class SimAgent {
 
   start(): void {
     const { opts, stats } = this;
-    const client = mqtt.connect(opts.url, {
+    const [first, ...rest] = opts.url.split(',').map((u) => new URL(u));
+    const client = mqtt.connect(first!.href, {
+      // mqtt.js moves on to the next server at each reconnect.
+      ...(rest.length ? { servers: [first!, ...rest].map((u) => ({ host: u.hostname, port: Number(u.port), protocol: u.protocol.slice(0, -1) as 'mqtt' })) } : {}),
       clientId: this.agentId,
       protocolVersion: 4,
       clean: true,
@@ -97,16 +102,29 @@ class SimAgent {
         if (!err) stats.hellosAcked++;
       });
     });
-    this.heartbeat = setInterval(() => {
-      if (!client.connected) return;
-      client.publish(topics.agent(this.agentId, 'heartbeat'), JSON.stringify(this.messages.heartbeat(this.phase)), { qos: 0 });
-      stats.heartbeats++;
-    }, opts.heartbeatMs);
+    this.revive();
     if (opts.bootS) {
       const toInit = rand(...opts.bootS) * 1000;
       this.timers.push(setTimeout(() => this.setPhase('init'), toInit));
       this.timers.push(setTimeout(() => this.setPhase('run'), toInit + rand(...opts.bootS) * 1000));
     }
+  }
+
+  /** Heartbeats (again). */
+  revive(): void {
+    const { client, stats } = this;
+    if (!client || this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      if (!client.connected) return;
+      client.publish(topics.agent(this.agentId, 'heartbeat'), JSON.stringify(this.messages.heartbeat(this.phase)), { qos: 0 });
+      stats.heartbeats++;
+    }, this.opts.heartbeatMs);
+  }
+
+  /** A hung node: its agent says nothing more, while its connection stays up (mqtt.js keeps pinging), so no will comes. */
+  hang(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   get connected(): boolean {
@@ -175,6 +193,12 @@ async function handle(c: SwarmCommand): Promise<unknown> {
       return c.agents.filter((id) => {
         agents.get(id)?.kill();
         return agents.delete(id);
+      }).length;
+    case 'hang':
+    case 'revive':
+      return c.agents.filter((id) => {
+        agents.get(id)?.[c.cmd]();
+        return agents.has(id);
       }).length;
     case 'stop':
       for (const a of agents.values()) a.kill();

@@ -219,7 +219,7 @@ export async function startController(config: ControllerConfig, opts: StartOptio
     ownership: federation?.ownership ?? null,
     health,
   };
-  federation?.keeper.onChange(({ gained, lost }) => events.emit('ownership:changed', { gained, lost, at: now() }));
+  federation?.keeper.onChange((change) => events.emit('ownership:changed', { ...change, at: now() }));
 
   tellDegraded = (message, state, since) => ctx.publishEvent({ kind: 'degraded', node: null, agentId: null, message, details: { state, since } });
 

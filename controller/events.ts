@@ -61,9 +61,10 @@ export interface ControllerEvents {
   'conflict:cleared': { node: string; by: string; at: number };
   /**
    * What this controller acts for changed (federation): the nodes of `gained` partitions start
-   * their timers afresh, in-flight actions on those of `lost` were aborted.
+   * their timers afresh, in-flight actions on those of `lost` were aborted. `from` and `to` name
+   * the previous and next owners where known (lease-keeper.ts `OwnershipChange`).
    */
-  'ownership:changed': { gained: readonly number[]; lost: readonly number[]; at: number };
+  'ownership:changed': { gained: readonly number[]; lost: readonly number[]; from: ReadonlyMap<number, string>; to: ReadonlyMap<number, string>; at: number };
   /** A message was refused; `source` is the topic or client. */
   rejected: { source: string; reason: string; at: number };
 }

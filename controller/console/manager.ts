@@ -114,6 +114,11 @@ export class ConsoleManager {
     return [...this.sessions.values()].filter((s) => s.lock.release(clientId)).map((s) => s.node);
   }
 
+  /** Writes a line of muster's own (`[muster] …`) in the node's log and live stream. */
+  note(node: string, text: string): void {
+    this.session(node).note(text);
+  }
+
   /** Sends bytes from the attached writer to the console. */
   write(node: string, clientId: string, data: Buffer): Promise<void> {
     return this.session(node).write(clientId, data);

@@ -1,5 +1,5 @@
 import type { Context, Extension } from '../context.js';
-import type { EventOwner } from '../events.js';
+import type { ControllerEvents, EventOwner } from '../events.js';
 import { openHwlogIssue } from '../records/hwlog-service.js';
 import type { NodeDefinition } from '../store/schema.js';
 import { nodePatterns } from './config.js';
@@ -9,7 +9,9 @@ import { ConsoleManager } from './manager.js';
 /**
  * Keeps every defined node's console open and logged (ConMan style), publishes its bytes live on
  * `muster/consoles/<node>/out`, turns pattern matches into `console` events and state evidence,
- * and follows changes to nodes' `console=` settings.
+ * and follows changes to nodes' `console=` settings. With federation, only the consoles of the
+ * nodes this controller owns: they open and close as partitions are gained and lost, with a
+ * `[muster] console handed over …` line in the log.
  */
 export class ConsoleService implements Extension {
   readonly name = 'console';
@@ -43,6 +45,29 @@ export class ConsoleService implements Extension {
     for (const name of ctx.nodes.names()) await this.sync(name);
     this.events = ctx.events.owner(this.name);
     this.events.on('node:changed', ({ node }) => void this.sync(node));
+    this.events.on('ownership:changed', (change) => void this.handOver(change));
+  }
+
+  /**
+   * Opens the consoles of the nodes of gained partitions and closes those of lost ones, each with
+   * a line naming the other controller where known. (A partition claimed again at a new epoch is
+   * both gained and lost: its consoles stay as they are.)
+   */
+  private async handOver({ gained, lost, from, to }: ControllerEvents['ownership:changed']): Promise<void> {
+    const ownership = this.ctx.ownership;
+    if (!ownership) return;
+    const moved = new Set([...gained, ...lost]);
+    const nodes = this.ctx.nodes.names().filter((n) => moved.has(ownership.partitionOf(n)));
+    await Promise.all(
+      nodes.map((node) => {
+        const p = ownership.partitionOf(node);
+        const other = gained.includes(p) ? from.get(p) : to.get(p);
+        const note = gained.includes(p)
+          ? other ? `console handed over from ${other}` : null
+          : other ? `console handed over to ${other}` : `console released: this controller no longer owns partition ${p}`;
+        return this.sync(node, note);
+      }),
+    );
   }
 
   async stop(): Promise<void> {
@@ -100,8 +125,8 @@ export class ConsoleService implements Extension {
    * groups). One at a time per node, so a caller that awaits it (the demo, before it boots the
    * node) finds the console open, also when a `node:changed` began the same sync first.
    */
-  async sync(name: string): Promise<void> {
-    const run = (this.syncing.get(name) ?? Promise.resolve()).then(() => this.apply(name));
+  async sync(name: string, handover: string | null = null): Promise<void> {
+    const run = (this.syncing.get(name) ?? Promise.resolve()).then(() => this.apply(name, handover));
     this.syncing.set(name, run);
     try {
       await run;
@@ -110,14 +135,17 @@ export class ConsoleService implements Extension {
     }
   }
 
-  private async apply(name: string): Promise<void> {
+  /** `handover`: the line to log when this opens or closes the console (ownership moved). */
+  private async apply(name: string, handover: string | null): Promise<void> {
     const node: NodeDefinition | undefined = this.ctx.nodes.get(name);
-    const target = node?.console ?? null;
+    // With federation, a console is kept by its node's owner only (SOL allows one session).
+    const target = this.ctx.ownership && !this.ctx.ownership.owns(name) ? null : (node?.console ?? null);
     const patterns = nodePatterns(this.ctx.config.consoles, name, node?.groups ?? []);
     const key = target ? `${target}\n${JSON.stringify(patterns)}` : null;
     if (key === (this.opened.get(name) ?? null)) return;
     this.sims.delete(name);
     if (!target || key === null) {
+      if (handover && this.opened.has(name)) this.manager.note(name, handover);
       this.opened.delete(name);
       return void (await this.manager.remove(name));
     }
@@ -126,6 +154,7 @@ export class ConsoleService implements Extension {
       const sim = simConsole.claims(target) ? new SimConsole(name) : undefined;
       if (sim) this.sims.set(name, sim);
       await this.manager.add(name, { ...(sim ? { driver: sim } : { target, ipmiUrl: node?.power ?? undefined }), patterns });
+      if (handover) this.manager.note(name, handover);
     } catch (err) {
       this.opened.delete(name);
       this.sims.delete(name);

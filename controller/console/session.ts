@@ -80,6 +80,11 @@ export class ConsoleSession {
     return r;
   }
 
+  /** A line of muster's own about this console (a handover), in the log and the live stream. */
+  note(text: string): void {
+    this.mark(text);
+  }
+
   async write(clientId: string, data: Buffer): Promise<void> {
     this.lock.check(clientId);
     if (!this.connected) throw new Error(`node ${this.node}: console is not connected (${this.reason})`);

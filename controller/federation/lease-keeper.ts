@@ -5,7 +5,8 @@
  * When it cannot renew it keeps what it owns until `fenceAt` on its own steady clock, then owns
  * nothing (self-fencing): by then no other controller may have claimed them yet.
  */
-import { LEASE_TIMES, fenceAt, mayAct, ownedEpochs, ownershipChange, ownershipSteps, type LeaseTimes, type PartitionOwner, type SelfFence } from './lease.js';
+import { LEASE_TIMES, fenceAt, liveControllers, mayAct, ownedEpochs, ownershipChange, ownershipSteps, type LeaseTimes, type PartitionOwner, type SelfFence } from './lease.js';
+import { ownerOf } from './rendezvous.js';
 import { applyOwnershipStep, dropLease, ensurePartitions, readOwnership, renewLease, type Queryable } from './ownership-rows.js';
 
 export interface OwnershipChange {
@@ -13,6 +14,10 @@ export interface OwnershipChange {
   gained: number[];
   /** Partitions it no longer acts for: in-flight actions on their nodes are aborted. */
   lost: number[];
+  /** Of `gained`: the controller that owned the partition before, where this one saw it (consoles log the handover). */
+  from: ReadonlyMap<number, string>;
+  /** Of `lost`: the controller that owns it now or is to, where known (not when fenced). */
+  to: ReadonlyMap<number, string>;
 }
 
 export interface LeaseKeeperOptions {
@@ -28,6 +33,8 @@ export interface LeaseKeeperOptions {
   wall?: () => number;
   /** A round failed (database out of reach): the keeper carries on and fences itself in time. */
   onError?: (err: Error) => void;
+  /** Its fence time came without a renewal: it now acts for nothing (`renewedAt`: the last confirmed renewal). */
+  onFenced?: (renewedAt: string | null) => void;
 }
 
 export class LeaseKeeper {
@@ -39,6 +46,10 @@ export class LeaseKeeper {
   private owned = new Map<number, number>();
   /** The partition rows as last read, for telling who owns what without asking the database. */
   private rows: PartitionOwner[] = [];
+  /** Partition → the last other controller seen owning it: a partition released before it is claimed has no owner in its row. */
+  private readonly lastOtherOwner = new Map<number, string>();
+  /** Partition → the controller a partition being released goes to (rendezvous), for the round's change. */
+  private releasedTo = new Map<number, string | null>();
   /** Steady time at which the last confirmed renewal was sent; null: none yet. */
   private renewSentAt: number | null = null;
   private renewSentWall: number | null = null;
@@ -63,10 +74,17 @@ export class LeaseKeeper {
     await this.roundOrThrow(++this.rounds);
   }
 
-  /** Rounds every `renewMs` from now on. */
+  /**
+   * Rounds every `renewMs` from now on, at a fixed rate: a slow round (a loaded machine, a slow
+   * database) does not push the later ones back, so a dead controller's partitions are still
+   * claimed within ttl + renew. A round that overran its slot skips the slots it missed.
+   */
   run(): void {
+    const { renewMs } = this.times;
+    const origin = performance.now();
     const next = () => {
-      this.timer = setTimeout(() => void this.tick().finally(() => !this.stopped && next()), this.times.renewMs);
+      const elapsed = performance.now() - origin;
+      this.timer = setTimeout(() => void this.tick().finally(() => !this.stopped && next()), (Math.floor(elapsed / renewMs) + 1) * renewMs - elapsed);
       this.timer.unref();
     };
     next();
@@ -106,14 +124,21 @@ export class LeaseKeeper {
     }
     const read = await readOwnership(db);
     if (!current()) return;
+    this.noteOwners(read.partitions);
     const steps = ownershipSteps(this.controller, read.partitions, read.leases, read.dbNow);
     // A partition handed over stops being acted on before its row says so.
-    const released = new Set(steps.filter((s) => s.kind === 'release').map((s) => s.partition));
-    if (released.size) this.setOwned(new Map([...this.owned].filter(([p]) => !released.has(p))));
+    const released = steps.filter((s) => s.kind === 'release').map((s) => s.partition);
+    if (released.length) {
+      const live = liveControllers(read.leases, read.dbNow);
+      this.releasedTo = new Map(released.map((p) => [p, ownerOf(p, live)]));
+      this.setOwned(new Map([...this.owned].filter(([p]) => !released.includes(p))));
+      this.releasedTo = new Map();
+    }
     for (const step of steps) await applyOwnershipStep(db, this.controller, step);
     const rows = steps.length ? (await readOwnership(db)).partitions : read.partitions;
     if (!current()) return;
     this.rows = rows;
+    this.noteOwners(rows);
     this.setOwned(this.mayAct() ? ownedEpochs(this.controller, rows) : new Map());
   }
 
@@ -166,14 +191,24 @@ export class LeaseKeeper {
 
   /** Fenced: acts for nothing until a renewal goes through again. A timer that fired early looks again. */
   checkFence(): void {
-    if (this.mayAct()) this.armFence();
-    else if (this.owned.size) this.setOwned(new Map());
+    if (this.mayAct()) return this.armFence();
+    if (this.owned.size === 0) return;
+    this.setOwned(new Map());
+    this.opts.onFenced?.(this.selfFence().renewedAt);
+  }
+
+  private noteOwners(rows: readonly PartitionOwner[]): void {
+    for (const r of rows) if (r.owner !== null && r.owner !== this.controller) this.lastOtherOwner.set(r.partition, r.owner);
   }
 
   private setOwned(next: Map<number, number>): void {
-    const change = ownershipChange(this.owned, next);
+    const { gained, lost } = ownershipChange(this.owned, next);
     this.owned = next;
-    if (change.gained.length === 0 && change.lost.length === 0) return;
-    for (const listener of this.listeners) listener(change);
+    if (gained.length === 0 && lost.length === 0) return;
+    const others = (ps: number[], owner: (p: number) => string | null | undefined) =>
+      new Map(ps.flatMap((p) => ((o) => (o && o !== this.controller ? [[p, o] as const] : []))(owner(p))));
+    const from = others(gained, (p) => this.lastOtherOwner.get(p));
+    const to = others(lost, (p) => this.releasedTo.get(p) ?? this.rows[p]?.owner);
+    for (const listener of this.listeners) listener({ gained, lost, from, to });
   }
 }

@@ -29,6 +29,7 @@ export async function joinFederation(url: string, config: NonNullable<Controller
     steady: opts.steady,
     wall: opts.wall,
     onError: (err) => log.error({ controller: config.id, err: err.message }, 'federation: lease round failed; acting until the lease can have expired, then fenced'),
+    onFenced: (renewedAt) => log.error({ controller: config.id, renewedAt }, 'federation: fenced: lease not renewed in time; acting for no partition (power refused) until a renewal goes through'),
   });
   keeper.onChange(({ gained, lost }) => log.info({ controller: config.id, gained, lost }, 'federation: partitions adopted and lost'));
   const leave = async () => {

@@ -291,6 +291,8 @@ export class StateManager implements Extension, ServesNodeStates {
     const { ctx } = this;
     const offset = this.wallOffset();
     for (const steady of r.transitions) {
+      // With federation every controller may hear a node, but only its owner tells: the shared journal has each transition once.
+      if (ctx.ownership && !ctx.ownership.owns(steady.node)) continue;
       const t = offset === 0 ? steady : { ...steady, at: steady.at + offset };
       // An action's line: its `action` event is what `watch` shows.
       if (t.axis === 'action') {

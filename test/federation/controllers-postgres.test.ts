@@ -7,11 +7,14 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { LEASE_TIMES } from '../../controller/federation/lease.js';
 import { partitionOf } from '../../controller/federation/partitions.js';
 import { ownerOf } from '../../controller/federation/rendezvous.js';
-import { startInProc, type InProc } from '../helpers/inproc.js';
+import { simFingerprint } from '../../controller/demo/sim-cluster.js';
+import { simAgent, startInProc, type InProc } from '../helpers/inproc.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
 import { postgresPerFile } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
@@ -90,5 +93,39 @@ describe('controllers sharing a site', () => {
     expect(Math.abs(c1.running.ctx.nodeStates.get(mine)!.phaseSince - phaseSinceMine)).toBeLessThan(50);
     const { results: after } = await c1.client.request('power', { action: 'off', range: theirs });
     expect(after).toMatchObject([{ node: theirs, ok: true }]);
+  });
+
+  it("journals a node's transitions on its owner only, though every controller hears its agent", async () => {
+    const url = await createDatabase();
+    const broker = await startMosquitto();
+    cleanup.push(() => broker.proc.stop());
+    const running: InProc[] = [];
+    // Stopping a controller writes out its journal queue: the journal is read after both stopped.
+    const stopAll = () => Promise.all(running.splice(0).map((c) => c.stop()));
+    cleanup.push(stopAll);
+    const start = async (id: string) => {
+      const c = await startInProc({ store: url, federation: { id, partitions: PARTITIONS }, brokers: [broker.url] });
+      running.push(c);
+      return c;
+    };
+    const c1 = await start('c1');
+    const fp = simFingerprint(7);
+    await c1.client.request('define', { range: 'n007', settings: [`macs=${fp.bootMac}`] });
+    await c1.running.ctx.store.flush();
+    const c2 = await start('c2');
+    const owner = ownerOf(partitionOf('n007', PARTITIONS), ['c1', 'c2']) === 'c1' ? c1 : c2;
+    await until('both controllers sharing the partitions', () => c1.running.ctx.ownership!.owns('n007') !== c2.running.ctx.ownership!.owns('n007') && owner.running.ctx.ownership!.owns('n007'), 4 * LEASE_TIMES.renewMs + 2000);
+    const agent = simAgent(broker.url, fp, `mac-${fp.bootMac!.replace(/:/g, '')}`, 'run');
+    // Both controllers hear the hello and track the node; only the owner's transitions reach the shared journal.
+    await until('the node alive in run on both', () => [c1, c2].every((c) => c.running.ctx.nodeStates.get('n007')?.phase === 'run'), 10_000);
+    await agent.link.stop();
+    await stopAll();
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    cleanup.push(() => db.end());
+    const rows = (await db.query<{ axis: string; record: { from: string | null; to: string | null } }>("SELECT axis, record FROM journal WHERE node = 'n007' ORDER BY seq")).rows;
+    const changes = rows.map((t) => `${t.axis} ${t.record.from} → ${t.record.to}`);
+    expect(changes).toContain('phase unknown → run');
+    expect(new Set(changes).size).toBe(changes.length);
   });
 });

@@ -45,10 +45,11 @@ function fakeClock(start = 1_000_000) {
 function keeper(db: Queryable, controller: string, opts: { times?: LeaseTimes; steady?: () => number } = {}) {
   const changes: OwnershipChange[] = [];
   const errors: string[] = [];
-  const k = new LeaseKeeper({ db, controller, partitions: PARTITIONS, onError: (err) => errors.push(err.message), ...opts });
+  const fenced: Array<string | null> = [];
+  const k = new LeaseKeeper({ db, controller, partitions: PARTITIONS, onError: (err) => errors.push(err.message), onFenced: (renewedAt) => fenced.push(renewedAt), ...opts });
   k.onChange((c) => changes.push(c));
   cleanup.push(() => k.stop());
-  return { k, changes, errors };
+  return { k, changes, errors, fenced };
 }
 
 const sortedOwned = (k: LeaseKeeper) => [...k.ownedPartitions().keys()].sort((a, b) => a - b);
@@ -98,9 +99,13 @@ describe('lease keepers on one database', () => {
       expect(sortedOwned(k)).toEqual(share.get(ids[i]!));
       expect(errors).toEqual([]);
     });
-    // c1 gained all 16 alone, then lost to c2 and c3 what is theirs; c3 gained only its share.
-    expect(ks[0]!.changes[0]).toEqual({ gained: Array.from({ length: PARTITIONS }, (_, p) => p), lost: [] });
+    // c1 gained all 16 alone (from nobody), then lost to c2 and c3 what is theirs, naming them;
+    // c3 gained only its share, from c1.
+    expect(ks[0]!.changes[0]).toEqual({ gained: Array.from({ length: PARTITIONS }, (_, p) => p), lost: [], from: new Map(), to: new Map() });
+    const handedTo = new Map(ks[0]!.changes.flatMap((c) => [...c.to]));
+    expect([...handedTo].sort(([a], [b]) => a - b)).toEqual([...share].filter(([id]) => id !== 'c1').flatMap(([id, ps]) => ps.map((p) => [p, id])).sort(([a], [b]) => Number(a) - Number(b)));
     expect(ks[2]!.changes.flatMap((c) => c.gained).sort((a, b) => a - b)).toEqual(share.get('c3'));
+    expect(ks[2]!.changes.flatMap((c) => [...c.from.values()])).toEqual(share.get('c3')!.map(() => 'c1'));
     expect(ks[2]!.changes.flatMap((c) => c.lost)).toEqual([]);
     const { partitions } = await readOwnership(await s.connect());
     for (const row of partitions) expect(row.epoch).toBe(row.owner === 'c1' ? 1 : 2); // c1's claim, then c2's or c3's after c1 released it
@@ -145,6 +150,9 @@ describe('lease keepers on one database', () => {
     expect(fencedAt).toBeLessThan(renewedAt + times.ttlMs);
     expect(fencedAt).toBeLessThan(claimedAt);
     expect(c3.ownedPartitions().size).toBe(0);
+    // It says so once, naming its last renewal; whom its partitions go to it cannot know.
+    expect(ks[2]!.fenced).toEqual([c3.selfFence().renewedAt]);
+    expect(ks[2]!.changes.at(-1)).toMatchObject({ gained: [], lost: moved, to: new Map() });
     // Claimed within ttl + renew of the last renewal (and the round that saw it: the 2-core machine is shared).
     expect(claimedAt - renewedAt).toBeLessThanOrEqual(times.ttlMs + times.renewMs + 500);
     expect(claimedAt - cutAt).toBeLessThanOrEqual(times.ttlMs + times.renewMs + 500);
@@ -250,7 +258,8 @@ describe('the power gate', () => {
 
     // c1's next round renews its lease and sees the table: everything lost, the slow cycle aborted.
     await c1.k.tick();
-    expect(c1.changes.at(-1)).toEqual({ gained: [], lost: Array.from({ length: PARTITIONS }, (_, p) => p) });
+    const all = Array.from({ length: PARTITIONS }, (_, p) => p);
+    expect(c1.changes.at(-1)).toEqual({ gained: [], lost: all, from: new Map(), to: new Map(all.map((p) => [p, 'c2'])) });
     expect(await inFlight).toMatchObject({ code: 'aborted', message: `node ${slowNode}: command power cycle failed: aborted by caller` });
     await expect(gate.gate(createPowerDriver(bmc.target, node)).run('off')).rejects.toThrow(`node ${node}: power off refused: partition 7 is owned by c2 (epoch 2)`);
     expect(bmc.calls()).toEqual([`off ${slowNode}`]);

@@ -32,14 +32,15 @@ export interface ControllerProc {
 const TRUSTED = ['--anonymous-agents', '--anonymous-role', 'admin'];
 
 /** A real `muster controller` process on free ports with its own data directory. */
-export async function startControllerProc(extraArgs: string[] = [], opts: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ControllerProc> {
+/** `readyTimeoutMs`: how long it may take to say ready (default 20 s; several starting at once on a loaded machine take longer). */
+export async function startControllerProc(extraArgs: string[] = [], opts: { dataDir?: string; env?: NodeJS.ProcessEnv; readyTimeoutMs?: number } = {}): Promise<ControllerProc> {
   requireBuild();
   const tmp = opts.dataDir ? null : tempDir('muster-data-');
   const dataDir = opts.dataDir ?? tmp!.dir;
   const proc = start(process.execPath, [musterBin, 'controller', '--data', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--admin-port', '0', ...TRUSTED, ...extraArgs], {
     env: { ...process.env, MUSTER_LOG_LEVEL: process.env.MUSTER_LOG_LEVEL ?? 'info', ...opts.env },
   });
-  const m = (await proc.waitFor(/muster controller ready: mqtt=(\S+)(?: ws=\S+)?(?: http=(\S+))?(?: admin=(\S+))?/, 20_000)) as RegExpMatchArray;
+  const m = (await proc.waitFor(/muster controller ready: mqtt=(\S+)(?: ws=\S+)?(?: http=(\S+))?(?: admin=(\S+))?/, opts.readyTimeoutMs ?? 20_000)) as RegExpMatchArray;
   const mqttUrl = m[1]!;
   return {
     proc,

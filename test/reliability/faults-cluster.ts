@@ -25,9 +25,12 @@ export const BREAKER_WINDOW_S = 10;
 
 export const nodeName = (i: number) => `n${String(i).padStart(3, '0')}`;
 
-/** Controller config: 1 s heartbeats, 5 s grace, no power polling (every script call is an action), command: scripts from `dir`. */
-export function writeFaultConfig(dir: string): string {
-  const file = join(dir, 'muster.yaml');
+/**
+ * Controller config: 1 s heartbeats, 5 s grace, no power polling (every script call is an action),
+ * command: scripts from `dir`; `extra` lines appended (a store, brokers, federation), in `name`.
+ */
+export function writeFaultConfig(dir: string, extra: readonly string[] = [], name = 'muster.yaml'): string {
+  const file = join(dir, name);
   writeFileSync(
     file,
     [
@@ -43,6 +46,7 @@ export function writeFaultConfig(dir: string): string {
       `    settle: ${SETTLE_S}s`,
       // powerScript writes the power script here.
       `commands: { allowedDirs: [${JSON.stringify(dir)}] }`,
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -50,14 +54,15 @@ export function writeFaultConfig(dir: string): string {
 }
 
 /**
- * A power script that appends `ACTION NODE` to a log for every call; `hangOn` nodes never finish
- * (the driver's timeout must kill them). Status prints `on`.
+ * A power script that appends `ACTION NODE` to a log for every call, followed by the caller's
+ * `MUSTER_TEST_CALLER` when its environment has one (which controller made it); `hangOn` nodes
+ * never finish (the driver's timeout must kill them). Status prints `on`.
  */
 export function powerScript(dir: string, hangOn: readonly string[] = []): { target: string; calls(): string[] } {
   const log = join(dir, 'power.log');
   const script = join(dir, 'power.sh');
   const hang = hangOn.map((n) => `[ "$2" = "${n}" ] && exec sleep 600\n`).join('');
-  writeFileSync(script, `#!/bin/sh\necho "$1 $2" >> ${log}\n${hang}[ "$1" = status ] && echo on\nexit 0\n`);
+  writeFileSync(script, `#!/bin/sh\necho "$1 $2\${MUSTER_TEST_CALLER:+ $MUSTER_TEST_CALLER}" >> ${log}\n${hang}[ "$1" = status ] && echo on\nexit 0\n`);
   chmodSync(script, 0o755);
   return {
     // Native cycle: the script is called once with `cycle` (no off → verify off → on).
@@ -68,7 +73,7 @@ export function powerScript(dir: string, hangOn: readonly string[] = []): { targ
 }
 
 /** Defines n001…n<count> in one import: the swarm agent i's MAC, the groups, the power target. */
-export async function defineNodes(controller: ControllerProc, dir: string, count: number, power: string, groupOf: (i: number) => string = () => 'rack1'): Promise<void> {
+export async function defineNodes(controller: Pick<ControllerProc, 'cli'>, dir: string, count: number, power: string, groupOf: (i: number) => string = () => 'rack1'): Promise<void> {
   const csv = join(dir, 'nodes.csv');
   const rows = Array.from({ length: count }, (_, k) => `${nodeName(k + 1)},${groupOf(k + 1)},${simFingerprint(k + 1).bootMac},${power}`);
   writeFileSync(csv, ['name,groups,macs,power', ...rows, ''].join('\n'));
@@ -78,13 +83,13 @@ export async function defineNodes(controller: ControllerProc, dir: string, count
 /** A node's name and its state, as `muster nodes --json` has them. */
 export type NodeRow = { node: string } & NodeStateJson;
 
-export async function nodeRows(controller: ControllerProc): Promise<NodeRow[]> {
+export async function nodeRows(controller: Pick<ControllerProc, 'cli'>): Promise<NodeRow[]> {
   const rows = expectCliJson('nodes', (await controller.cli(['--timeout', '10', 'nodes', '--json'])).stdout);
   return rows.map((r) => ({ node: r.node, ...r.state }));
 }
 
 /** Resolves when all `count` nodes are alive in `run` (undefined otherwise, for `until`). */
-export async function allAliveInRun(controller: ControllerProc, count: number): Promise<true | undefined> {
+export async function allAliveInRun(controller: Pick<ControllerProc, 'cli'>, count: number): Promise<true | undefined> {
   const rows = await nodeRows(controller).catch(() => []);
   return rows.length === count && rows.every((r) => r.liveness === 'alive' && r.phase === 'run') ? true : undefined;
 }
@@ -93,7 +98,7 @@ export async function allAliveInRun(controller: ControllerProc, count: number): 
  * Forks a swarm whose agents run already (phase `run`, 1 s heartbeats), each slice through its
  * own broker URL, and waits until the controller has every node alive in `run`.
  */
-export async function launchSwarm(name: string, controller: ControllerProc, slices: ReadonlyArray<{ url: string; first: number; count: number }>): Promise<Swarm> {
+export async function launchSwarm(name: string, controller: Pick<ControllerProc, 'cli'>, slices: ReadonlyArray<{ url: string; first: number; count: number }>): Promise<Swarm> {
   const swarm = await Swarm.launch(name);
   for (const { url, first, count } of slices) await swarm.start({ url, first, count, heartbeatMs: HEARTBEAT_S * 1000, bootS: null, phase: 'run', connectRate: 500 });
   const total = slices.reduce((sum, s) => sum + s.count, 0);
