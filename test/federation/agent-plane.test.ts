@@ -78,7 +78,7 @@ describe('agent subscriptions by partition', () => {
     const agents = Array.from({ length: NODES }, (_, k) => simAgent(broker.url, simFingerprint(k + 1), agentOf(k + 1), 'run', HEARTBEAT_S * 1000));
     for (const a of agents) cleanup.push(() => a.link.stop());
     const aliveOn = (c: InProc, names: string[]) => names.every((n) => c.running.ctx.nodeStates.get(n)?.liveness === 'alive');
-    await until('every node bound and alive on its owner', () => (['c1', 'c2'] as const).every((id) => aliveOn(controllers[id], nodesOf(id).map(node))), 15_000);
+    await until('every node bound and alive on its owner', () => (['c1', 'c2'] as const).every((id) => aliveOn(controllers[id], nodesOf(id).map(node))), 45_000);
 
     // A fresh sample: every agent heard by its owner, and by its owner only.
     heard.c1.clear();
@@ -99,7 +99,7 @@ describe('agent subscriptions by partition', () => {
     const newcomer = agentOf(50);
     const late = simAgent(broker.url, simFingerprint(50), newcomer, 'run', HEARTBEAT_S * 1000);
     cleanup.push(() => late.link.stop());
-    await until('x01 bound on both', () => c1.running.ctx.nodes.get('x01')?.agentId === newcomer && c2.running.ctx.nodes.get('x01')?.agentId === newcomer, 10_000);
+    await until('x01 bound on both', () => c1.running.ctx.nodes.get('x01')?.agentId === newcomer && c2.running.ctx.nodes.get('x01')?.agentId === newcomer, 30_000);
     const x01Owner = ownerAmong('x01', ['c1', 'c2']) as 'c1' | 'c2';
     await until(`${x01Owner} (x01's owner) hearing its agent`, () => heard[x01Owner].has(newcomer), 3 * HEARTBEAT_S * 1000);
     expect(assigned).toEqual([`${newcomer} is x01 (by naming)`]);
