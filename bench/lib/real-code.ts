@@ -11,3 +11,5 @@ export { launchChromium } from '../../test/dashboard/browser.js';
 export { describeSyntheticFigures, measureSyntheticPage, timeModelSelect } from '../../test/dashboard/synthetic-figures.js';
 // Federation failover at 160,000 nodes: a simulation over the real ownership core.
 export { simulateFailover } from './federation-sim.js';
+export { startPostgres } from '../../test/helpers/postgres-server.js';
+export { ownerOf } from '../../controller/federation/rendezvous.js';
