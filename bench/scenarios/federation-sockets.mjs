@@ -111,10 +111,14 @@ export async function federationSockets({ controllers, brokers, agents, workers,
     const allAlive = await until(async () => progress((alive = await aliveInStore(store)) >= agents, () => `${alive} alive in the store`), 180_000, 5000);
     result.storm = { connected: s.connected, connectRetries: s.connectRetries, connectFailures: s.connectFailures, helloWindowS: (s.lastHello - s.firstHello) / 1000, identified: bound.size, allIdentified: allBound, aliveInStore: alive, allAlive, generators: gens.length, sourceAddresses: SOURCE_ADDRESSES, agentsPerBroker: started.brokers.map((_, b) => gens.filter((_g, k) => k % brokers === b).reduce((a, g) => a + g.count, 0)) };
     log(`federation sockets storm: ${JSON.stringify(result.storm)}`);
-    if (!allBound || !allAlive) throw new Error(`federation sockets: ${bound.size}/${agents} identified, ${alive} alive in the store: no steady state to measure`);
+    if (!allBound) throw new Error(`federation sockets: ${bound.size}/${agents} identified: no steady state to measure`);
+    // Not all alive in the store: the controllers are behind on their writes. Measured anyway, and said so.
+    if (!allAlive) log(`federation sockets: only ${alive} of ${agents} alive in the store after 180 s; measuring the controllers as they are`);
 
     // ---- steady window, once every controller's storm garbage is gone
     const settled = await Promise.all(started.controllers.map((c) => settle(c.pid, { minMs: warmMs, maxMs: settleMaxMs, windowMs: settleWindowMs })));
+    const epochs = async () => Number((await queryOnce(store, 'SELECT sum(epoch)::int AS n FROM partitions')).n);
+    const epochs0 = await epochs();
     const dead0 = deadEvents;
     const g0 = await genCpu(gens);
     const pg0 = treeCpuMs(server.proc.child.pid);
@@ -135,7 +139,11 @@ export async function federationSockets({ controllers, brokers, agents, workers,
       postgresCpuPct: ((pg1.ms - pg0.ms) / wallMs) * 100,
       postgresProcesses: pg1.pids,
       generatorCpuPct: (((await genCpu(gens)) - g0) / wallMs) * 100,
+      aliveInStoreBefore: alive,
+      aliveInStoreAfter: await aliveInStore(store),
       deadDuringSample: deadEvents - dead0,
+      // Claims during the sample: each raises a partition's epoch by one; a steady site makes none.
+      claimsDuringSample: (await epochs()) - epochs0,
       deadSinceStorm: deadEvents,
     };
     result.steady.controllersTotal = total(result.steady.controllers);
@@ -163,16 +171,19 @@ async function startController(dir, k, store, brokerUrls) {
   return { ...c, k, id: `c${k}`, rssStartBytes: rssBytes(c.pid) };
 }
 
-/** Nodes whose runtime row says alive: each written by the node's owner (docs/federation.md, *Runtime, by owner*). */
-async function aliveInStore(url) {
+/** The first row of one query on a connection of its own. */
+async function queryOnce(url, sql) {
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
-    return (await db.query("SELECT count(*)::int AS n FROM nodes WHERE record->'runtime'->>'liveness' = 'alive'")).rows[0].n;
+    return (await db.query(sql)).rows[0];
   } finally {
     await db.end();
   }
 }
+
+/** Nodes whose runtime row says alive: each written by the node's owner (docs/federation.md, *Runtime, by owner*). */
+const aliveInStore = async (url) => (await queryOnce(url, "SELECT count(*)::int AS n FROM nodes WHERE record->'runtime'->>'liveness' = 'alive'")).n;
 
 /** CPU time of a process and its children (PostgreSQL's postmaster and backends), with their count. */
 function treeCpuMs(root) {
