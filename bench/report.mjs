@@ -129,7 +129,7 @@ export function buildTable(r) {
     const s = r.subscriptions;
     for (const run of s.runs) {
       row(
-        `10 federation: subscribe ${f0(run.agents)} agents (${f0(run.filters)} filters), ${run.brokers} Mosquitto`,
+        `11 federation: subscribe ${f0(run.agents)} agents (${f0(run.filters)} filters), ${run.brokers} Mosquitto`,
         `${f0(run.subscribeMs)} ms (controller CPU ${f0(run.subscribeCpuMs)} ms); unsubscribe ${f0(run.unsubscribeMs)} ms; one SUBSCRIBE each: ${f0(run.oneByOneMs)} ms`,
         '',
         '< 5000 ms, delivered',
@@ -139,6 +139,21 @@ export function buildTable(r) {
         s.command,
       );
     }
+  }
+  if (r.federationSockets?.steady) {
+    const f = r.federationSockets;
+    const st = f.steady;
+    const each = (xs) => xs.map((x) => f1(x.cpuPctPer10k)).join(' + ');
+    const eachRss = (xs) => xs.map((x) => f0(x.rssBytesPer10k / MiB)).join(' + ');
+    const one = r.cluster?.steady;
+    const single = one ? `one controller (embedded aedes): ${f1((one.cpuPct * 10_000) / r.cluster.n)} % and ${f0(((one.rssBytes - r.cluster.rssEmptyBytes) * 10_000) / r.cluster.n / MiB)} MiB per 10,000 nodes` : '';
+    const setup = `${f0(f.agents)} nodes, ${f.controllers} controllers, ${f.brokers} brokers`;
+    row(`10 federation sockets: ${setup}, nodes alive in the store`, `${f0(st.aliveInStoreBefore)} before the sample, ${f0(st.aliveInStoreAfter)} after`, '', `all ${f0(f.agents)}`, st.aliveInStoreBefore === f.agents && st.aliveInStoreAfter === f.agents, 'rows of nodes whose runtime (written by the owner) says alive; fewer: the controllers are behind on their store writes, and the sample is not of a steady state');
+    const method = `${f.command}; nodes imported (\`muster import\` CSV, one controller), bound by hello → identification; CPU and RSS from /proc over ${f0(st.sampleMs / 1000)} s from ${f0(st.settledMs / 1000)} s after all were identified (and alive in the owners' runtime rows, see that row)${st.settled.every(Boolean) ? ', RSS settled' : ', RSS still moving'}; per 10,000 = figure × 10,000 ÷ nodes`;
+    row(`10 federation sockets: ${setup}, steady CPU per 10k nodes`, `controllers ${each(st.controllers)} = ${f1(st.controllersTotal.cpuPctPer10k)} % of a core; brokers ${each(st.brokers)} = ${f1(st.brokersTotal.cpuPctPer10k)} %; PostgreSQL ${f1((st.postgresCpuPct * 10_000) / f.agents)} % (generators ${f1(st.generatorCpuPct)} % in all)`, single, 'report', null, method);
+    row(`10 federation sockets: ${setup}, RSS per 10k nodes`, `controllers ${eachRss(st.controllers)} = ${f0(st.controllersTotal.rssBytesPer10k / MiB)} MiB; brokers ${eachRss(st.brokers)} = ${f0(st.brokersTotal.rssBytesPer10k / MiB)} MiB`, single, 'report', null, 'RSS from /proc/PID/status, mean over the sample (read every second), less an empty process\'s (each broker at start; for the controllers the first one started on the empty database), × 10,000 ÷ nodes');
+    if (st.claimsDuringSample !== undefined) row(`10 federation sockets: ${setup}, partition claims during the sample`, `${f0(st.claimsDuringSample)}${f.partitionsAsRendezvous === false ? ' (the partitions were not yet as rendezvous hashing shares them 90 s after the start)' : ''}`, '', '0', st.claimsDuringSample === 0, 'sum of the partitions\' epochs before and after the sample: every claim raises one');
+    row(`10 federation sockets: ${setup}, dead during the storm and sample`, `${f0(st.deadSinceStorm)} (${f0(st.deadDuringSample)} in the sample)`, '', '0', st.deadSinceStorm === 0, '`dead` transition events on muster/events/transition (from every controller) after the first hello');
   }
   return rows;
 }

@@ -18,15 +18,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Connects `count` agents numbered from `first`, `concurrency` at a time; each says hello on
  * CONNACK. With `heartbeatMs`, heartbeats start at once, as a real agent's do (agents still
- * waiting for their connection skip their turn).
+ * waiting for their connection skip their turn). With `sourceAddresses` n, agent i connects from
+ * 127.0.0.(2 + i mod n): each source address has its own ~28,000 ephemeral ports to a broker.
  */
-async function connect({ host, port, token = null, first, count, concurrency, keepaliveS, phase, heartbeatMs = null }) {
+async function connect({ host, port, token = null, first, count, concurrency, keepaliveS, phase, heartbeatMs = null, sourceAddresses = 0 }) {
   agents = [];
   for (let i = first; i < first + count; i++) {
     const fingerprint = simFingerprint(i);
     const agentId = agentIdOf(fingerprint);
     const messages = new AgentMessages({ agentId, bootId: randomBytes(16).toString('hex'), agentVersion: 'bench', fingerprint }, { now: Date.now, uptime: () => process.uptime() });
-    agents.push(new SimAgent({ host, port, agentId, token, messages, topics, keepaliveS, phase }));
+    agents.push(new SimAgent({ host, port, localAddress: sourceAddresses ? `127.0.0.${2 + (i % sourceAddresses)}` : undefined, agentId, token, messages, topics, keepaliveS, phase }));
   }
   // Sessions stay up on PINGREQ while no heartbeats flow (also during a long connect storm): as
   // mqtt.js does, after a keepalive with nothing sent (checked each second; the broker allows 1.5×).

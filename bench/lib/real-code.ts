@@ -13,3 +13,5 @@ export { describeSyntheticFigures, measureSyntheticPage, timeModelSelect } from 
 export { simulateFailover } from './federation-sim.js';
 // The agent subscriptions a federated controller makes when it gains partitions, on real Mosquitto.
 export { measureAgentSubscriptions } from './agent-subscriptions.js';
+export { startPostgres } from '../../test/helpers/postgres-server.js';
+export { ownerOf } from '../../controller/federation/rendezvous.js';

@@ -7,7 +7,7 @@ import mqttPacket from 'mqtt-packet';
 const PINGREQ = mqttPacket.generate({ cmd: 'pingreq' });
 
 export class SimAgent {
-  /** @param {{ host: string, port: number, agentId: string, token?: string | null, messages: any, topics: any, keepaliveS: number, phase?: string }} o */
+  /** @param {{ host: string, port: number, localAddress?: string, agentId: string, token?: string | null, messages: any, topics: any, keepaliveS: number, phase?: string }} o */
   constructor(o) {
     this.o = o;
     this.phase = o.phase ?? 'run';
@@ -23,10 +23,10 @@ export class SimAgent {
 
   /** Resolves once the CONNACK came and the hello was written; rejects on a refused or failed connection. */
   connect() {
-    const { host, port, agentId, token, messages, topics, keepaliveS } = this.o;
+    const { host, port, localAddress, agentId, token, messages, topics, keepaliveS } = this.o;
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
-      const socket = net.createConnection({ host, port, noDelay: true });
+      const socket = net.createConnection({ host, port, localAddress, noDelay: true });
       this.socket = socket;
       const parser = mqttPacket.parser({ protocolVersion: 4 });
       let settled = false;

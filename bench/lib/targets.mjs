@@ -135,16 +135,17 @@ export async function startBareAedes({ nodeArgs = [] } = {}) {
   return { ...w, mqttUrl: m[1], stats: ipcStats(child), command: 'node bench/lib/bare-aedes.mjs' };
 }
 
-export async function startMosquitto() {
+/** `settings`: more mosquitto.conf lines, also shown in the command. */
+export async function startMosquitto({ settings = [] } = {}) {
   const port = await freePort();
   const tmp = tempDir('muster-bench-mosq-');
   const conf = join(tmp.dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', 'max_connections -1', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', ''].join('\n'));
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', 'max_connections -1', ...settings, 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', ''].join('\n'));
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   const w = watch(child, 'mosquitto', /running|Opening ipv4 listen socket/, 10_000);
   await w.match;
   const stop = w.stop;
-  return { ...w, mqttUrl: `mqtt://127.0.0.1:${port}`, command: `mosquitto -c mosquitto.conf (listener ${port} 127.0.0.1, set_tcp_nodelay true)`, stop: async () => (await stop(), tmp.remove()) };
+  return { ...w, mqttUrl: `mqtt://127.0.0.1:${port}`, command: `mosquitto -c mosquitto.conf (listener ${port} 127.0.0.1, set_tcp_nodelay true${settings.map((x) => `, ${x}`).join('')})`, stop: async () => (await stop(), tmp.remove()) };
 }
 
 export async function startJsonSubscriber(url) {

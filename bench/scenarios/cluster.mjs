@@ -11,9 +11,9 @@ import { listenOverflows, percentile, rssBytes, sampleProcess, settle } from '..
 import { musterBin, startBareAedes, startMuster, tempDir, writeControllerConfig } from '../lib/targets.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const HEARTBEAT_MS = 5000;
+export const HEARTBEAT_MS = 5000;
 
-async function until(cond, timeoutMs, everyMs = 200) {
+export async function until(cond, timeoutMs, everyMs = 200) {
   const t0 = performance.now();
   while (performance.now() - t0 < timeoutMs) {
     if (await cond()) return true;
@@ -22,16 +22,22 @@ async function until(cond, timeoutMs, everyMs = 200) {
   return false;
 }
 
-const genCpu = async (gens) => (await Promise.all(gens.map((g) => g.call('stats')))).reduce((a, s) => a + s.cpuMs, 0);
+export const genCpu = async (gens) => (await Promise.all(gens.map((g) => g.call('stats')))).reduce((a, s) => a + s.cpuMs, 0);
 
 /**
  * Connects the agents on every generator at once; sums what the generators saw. `keepaliveS`: the
  * agents' MQTT keepalive, by default the one a real agent asks for at this heartbeat interval.
+ * A generator with its own `mqttUrl` connects its agents there instead of to `url`;
+ * `sourceAddresses`: see gen-worker.mjs `connect`.
  */
-export async function storm(gens, url, concurrency, token = null, keepaliveS = null, heartbeatMs = HEARTBEAT_MS) {
-  const { hostname: host, port } = new URL(url);
+export async function storm(gens, url, concurrency, token = null, keepaliveS = null, heartbeatMs = HEARTBEAT_MS, sourceAddresses = 0) {
   keepaliveS ??= (await loadProtocol()).keepaliveSeconds(heartbeatMs);
-  const rs = await Promise.all(gens.map((g) => g.call('connect', { host, port: Number(port), token, first: g.first, count: g.count, concurrency, keepaliveS, phase: 'run', heartbeatMs })));
+  const rs = await Promise.all(
+    gens.map((g) => {
+      const { hostname: host, port } = new URL(g.mqttUrl ?? url);
+      return g.call('connect', { host, port: Number(port), token, first: g.first, count: g.count, concurrency, keepaliveS, phase: 'run', heartbeatMs, sourceAddresses });
+    }),
+  );
   const stats = await Promise.all(gens.map((g) => g.call('stats')));
   return {
     connected: rs.reduce((a, r) => a + r.connected, 0),
