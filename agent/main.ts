@@ -79,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
   const onSecret = (secret: string) => {
     for (const problem of secrets.save(secret)) log(`could not keep the secret: ${problem}`);
   };
-  const link = new AgentLink({ controllers, messages, phase, heartbeatMs: args.intervalMs, token, secret: secrets.read(), onSecret, ca: caOf(args), log });
+  const link = new AgentLink({ controllers, messages, phase, heartbeatMs: args.intervalMs, livenessMs: args.livenessMs, token, secret: secrets.read(), onSecret, ca: caOf(args), log });
   // Connect first: the hello is what the controller waits for. The phase socket follows the first
   // attempt (or 250 ms): listening loads Node's cluster module, ~2 ms that would delay the hello.
   link.start();

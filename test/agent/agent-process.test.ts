@@ -11,6 +11,7 @@ import { readFingerprint } from '../../agent/fingerprint/index.js';
 import { freePort } from '../helpers/ports.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 import { AgentState, AgentStatus, Heartbeat, Hello, parseMessage } from '../../shared/protocol.js';
 import { ensureBuilt, repoRoot } from '../helpers/bundle.js';
 
@@ -198,6 +199,19 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
     // At --interval 1 the keepalive is its floor, 5 s: Mosquitto gives up after 7.5 s.
     const will = await recorder.next('status', from, () => true, 20_000);
     expect(valid(AgentStatus, will.payload)).toEqual({ v: 1, bootId, connection: 1, online: false });
+    frozen.child.kill('SIGKILL');
+  });
+
+  it('with --liveness under --interval the keepalive follows the liveness: rare heartbeats, a frozen agent still dropped within 2 liveness intervals', async () => {
+    const from = recorder.messages.length;
+    // The last --interval wins: heartbeats every minute, keepalive from 5 s (6 s; from 60 s it would be 80).
+    const frozen = runAgent('--interval', '60', '--liveness', '5');
+    await recorder.next('hello', from);
+    await until('the broker logs keepalive 6 s', () => /as \S+ \(p2, c1, k6\)/.test(broker.output()), 5000);
+    frozen.child.kill('SIGSTOP');
+    const will = await recorder.next('status', from, () => true, 20_000);
+    expect(valid(AgentStatus, will.payload)).toMatchObject({ online: false });
+    expect(recorder.messages.slice(from).filter((m) => m.topic.endsWith('/heartbeat'))).toEqual([]);
     frozen.child.kill('SIGKILL');
   });
 
