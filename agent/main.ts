@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   const controllers = controllersOf(args);
   const token = tokenOf(args);
   const messages = new AgentMessages(
-    { agentId: identity.agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint },
+    { agentId: identity.agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint, intervalMs: args.intervalMs },
     uptimeClock(readUptime(args.root)),
   );
   const phase = args.phase ?? runDir.savedPhase() ?? 'kernel';
