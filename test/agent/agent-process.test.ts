@@ -125,7 +125,7 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
     agent = runAgent();
     const hello = valid(Hello, (await recorder.next('hello', 0)).payload);
     await agent.waitFor(`connected to mqtt://127.0.0.1:${port}, hello sent as ${AGENT_ID}`);
-    expect(hello).toMatchObject({ v: 1, agentId: AGENT_ID, phase: 'kernel', uptime: expect.any(Number) });
+    expect(hello).toMatchObject({ v: 1, agentId: AGENT_ID, phase: 'kernel', interval: 1000, uptime: expect.any(Number) });
     expect(hello.fingerprint).toEqual(readFingerprint(root.dir));
     bootId = hello.bootId;
     expect(bootId).toMatch(/^[0-9a-f]{32}$/);
