@@ -4,12 +4,15 @@ import type { AgentPhase } from '../shared/protocol.js';
 import { AGENT_PHASES, isAgentPhase } from '../shared/wire.js';
 
 export const USAGE = `usage: agent.js [--controller mqtt://HOST:PORT] [--root DIR] [--phase PHASE] [--interval S]
-                [--token-file FILE] [--ca FILE] [--lldp-wait S] [--lldp-background] [--id-only]
+                [--liveness S] [--token-file FILE] [--ca FILE] [--lldp-wait S] [--lldp-background] [--id-only]
        agent.js phase init|run|build|kernel [--root DIR] [--controller URL] [--token-file FILE]
        agent.js pick-disk RULE [--root DIR]   (the installer: the disk a disk= rule chooses, or why none)
 The controller defaults to muster.controller= on the kernel command line; the token to $MUSTER_TOKEN.
 Several brokers, separated by commas (mqtt://a:1883,mqtt://b:1883): the agent connects to the
 first that answers and, on losing it, fails over to the next.
+--interval: seconds between heartbeats (default 5); --liveness: seconds within which the broker
+notices a frozen agent through its MQTT keepalive, ≤ --interval (default: the interval), so
+heartbeats can be rare (30-60 s) while a hung node is still dead within 2 liveness intervals.
 --lldp-wait: seconds a private lldpd listens for switch ports when none runs (0: ask only a running
 lldpd); default 35 with --root /, and no LLDP at all for another root unless given.
 --lldp-background: the hello goes out at once and the listening follows it; each change in what
@@ -23,6 +26,8 @@ export interface AgentArgs {
   /** For `run`: the starting phase (else the recorded one); for `phase`: the phase to report. */
   phase: AgentPhase | null;
   intervalMs: number;
+  /** The liveness interval the MQTT keepalive is derived from (≤ intervalMs; by default intervalMs). */
+  livenessMs: number;
   tokenFile: string | null;
   /** PEM CA file for mqtts:// controllers. */
   caFile: string | null;
@@ -47,6 +52,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
         root: { type: 'string', default: '/' },
         phase: { type: 'string' },
         interval: { type: 'string', default: '5' },
+        liveness: { type: 'string' },
         'token-file': { type: 'string' },
         ca: { type: 'string' },
         'lldp-wait': { type: 'string' },
@@ -63,6 +69,10 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
   if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
     throw new UsageError(`--interval "${values.interval}" must be a number of seconds between 0.1 and 3600`);
   }
+  const liveness = values.liveness === undefined ? interval : Number(values.liveness);
+  if (!Number.isFinite(liveness) || liveness < 0.1 || liveness > interval) {
+    throw new UsageError(`--liveness "${values.liveness}" must be a number of seconds between 0.1 and --interval (${interval}): heartbeats already show an agent alive every interval`);
+  }
   const lldpWait = values['lldp-wait'] === undefined ? null : Number(values['lldp-wait']);
   if (lldpWait !== null && (!Number.isFinite(lldpWait) || lldpWait < 0 || lldpWait > 600)) {
     throw new UsageError(`--lldp-wait "${values['lldp-wait']}" must be a number of seconds between 0 and 600`);
@@ -71,6 +81,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
     controller: values.controller ?? null,
     root: values.root,
     intervalMs: Math.round(interval * 1000),
+    livenessMs: Math.round(liveness * 1000),
     tokenFile: values['token-file'] ?? null,
     caFile: values.ca ?? null,
     lldpWaitMs: lldpWait === null ? null : Math.round(lldpWait * 1000),

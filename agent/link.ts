@@ -28,6 +28,8 @@ export interface LinkOptions {
   messages: AgentMessages;
   phase: AgentPhase;
   heartbeatMs: number;
+  /** The MQTT keepalive is derived from this (by default heartbeatMs): how soon a frozen agent is noticed. */
+  livenessMs?: number;
   /** Sent as the MQTT password with username = agent id; never logged. */
   token?: string | null;
   /** The agent's own secret from an earlier session, sent before the token; never logged. */
@@ -119,7 +121,7 @@ export class AgentLink {
       // Called again on every reconnect: the broker the rotation picked.
       () => streamTo(this.broker, this.opts.ca)(),
       clientOptions(this.agentId, agentPassword(this.secret, token), {
-        keepalive: keepaliveSeconds(heartbeatMs),
+        keepalive: keepaliveSeconds(this.opts.livenessMs ?? heartbeatMs),
         // Reconnects are ours (exponential backoff); a heartbeat that cannot be sent is dropped.
         reconnectPeriod: 0,
         queueQoSZero: false,

@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   const controllers = controllersOf(args);
   const token = tokenOf(args);
   const messages = new AgentMessages(
-    { agentId: identity.agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint },
+    { agentId: identity.agentId, bootId: runDir.bootId(), agentVersion: AGENT_VERSION, fingerprint, intervalMs: args.intervalMs },
     uptimeClock(readUptime(args.root)),
   );
   const phase = args.phase ?? runDir.savedPhase() ?? 'kernel';
@@ -79,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
   const onSecret = (secret: string) => {
     for (const problem of secrets.save(secret)) log(`could not keep the secret: ${problem}`);
   };
-  const link = new AgentLink({ controllers, messages, phase, heartbeatMs: args.intervalMs, token, secret: secrets.read(), onSecret, ca: caOf(args), log });
+  const link = new AgentLink({ controllers, messages, phase, heartbeatMs: args.intervalMs, livenessMs: args.livenessMs, token, secret: secrets.read(), onSecret, ca: caOf(args), log });
   // Connect first: the hello is what the controller waits for. The phase socket follows the first
   // attempt (or 250 ms): listening loads Node's cluster module, ~2 ms that would delay the hello.
   link.start();

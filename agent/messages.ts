@@ -14,6 +14,8 @@ export interface AgentFacts {
   bootId: string;
   agentVersion: string;
   fingerprint: Fingerprint;
+  /** The heartbeat interval, ms, told in the hello (left out when not given). */
+  intervalMs?: number;
 }
 
 export class AgentMessages {
@@ -28,8 +30,8 @@ export class AgentMessages {
   ) {}
 
   hello(phase: AgentPhase): Hello {
-    const { agentId, bootId, agentVersion, fingerprint } = this.facts;
-    return { v: PROTOCOL_VERSION, agentId, bootId, connection: this.connection, agentVersion, phase, at: this.clock.now(), uptime: this.clock.uptime(), fingerprint };
+    const { agentId, bootId, agentVersion, fingerprint, intervalMs } = this.facts;
+    return { v: PROTOCOL_VERSION, agentId, bootId, connection: this.connection, agentVersion, phase, at: this.clock.now(), ...(intervalMs ? { interval: intervalMs } : {}), uptime: this.clock.uptime(), fingerprint };
   }
 
   state(phase: AgentPhase): AgentState {

@@ -5,6 +5,7 @@
 //   --dead-after N       the controller's heartbeat.deadAfterMissed (default: its own)
 //   --heartbeat S        muster's agents' heartbeat interval and the controller's (default 5; the bare peer's stays 5)
 //   --federation-agents N  the agents of the federation socket run (default: the mode's)
+//   --nodes N            the steady/cluster parts' agent count (default: the mode's)
 // Prints a table and writes bench/results.json. Build first (node scripts/build.mjs).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -78,6 +79,8 @@ const MODES = {
 };
 const mode = full ? 'full' : 'quick';
 const cfg = MODES[mode];
+const nodes = numberArg('--nodes');
+if (nodes !== null) cfg.cluster = { ...cfg.cluster, n: nodes, detectK: Math.min(cfg.cluster.detectK, Math.floor(nodes / 10)) };
 const log = (s) => console.error(`[bench ${new Date().toISOString().slice(11, 19)} load ${load1().toFixed(1)}] ${s}`);
 
 for (const sig of ['SIGINT', 'SIGTERM']) {

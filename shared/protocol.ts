@@ -129,6 +129,8 @@ export const Hello = z.object({
   agentVersion: text(32),
   phase: AgentPhase,
   at: epochMs,
+  /** The agent's heartbeat interval, ms: the controller warns when its heartbeat.interval is shorter. Optional: older agents leave it out. */
+  interval: z.number().int().positive().max(3_600_000).optional(),
   /** Seconds since the machine booted (from /proc/uptime). */
   uptime: z.number().nonnegative(),
   fingerprint: Fingerprint,

@@ -1,5 +1,6 @@
 /** Liveness from heartbeat silence: suspect after a few missed intervals, dead after more. */
 import type { Liveness } from '../../shared/protocol.js';
+import { formatDuration } from '../../shared/duration.js';
 import type { NodePolicy } from './config.js';
 
 type HeartbeatPolicy = NodePolicy['heartbeat'];
@@ -23,6 +24,15 @@ export function nextSilenceChange(heardAt: number, current: Liveness, hb: Heartb
   if (current === 'alive') return heardAt + hb.suspectAfterMissed * hb.interval;
   if (current === 'suspect') return heardAt + hb.deadAfterMissed * hb.interval;
   return null;
+}
+
+/**
+ * An agent that heartbeats less often than `heartbeat.interval` would turn suspect (and dead) by
+ * silence between its heartbeats: what is wrong, or null when its interval (if it told one) fits.
+ */
+export function intervalMismatch(agentIntervalMs: number | undefined, hb: HeartbeatPolicy): string | null {
+  if (agentIntervalMs === undefined || agentIntervalMs <= hb.interval) return null;
+  return `the agent heartbeats every ${formatDuration(agentIntervalMs)} but heartbeat.interval is ${formatDuration(hb.interval)}: silence would make it suspect between heartbeats; set heartbeat.interval to the agents' --interval`;
 }
 
 /** The "never touch a heartbeating node" guard: alive and heard from within the suspect time. */

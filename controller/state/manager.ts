@@ -9,6 +9,7 @@ import { openHwlogIssue } from '../records/hwlog-service.js';
 import { openIssueCount } from '../records/hwlog.js';
 import type { ActionsPort } from './actions.js';
 import { parsePolicyConfig } from './config.js';
+import { intervalMismatch } from './liveness.js';
 import { StoreLoadError } from '../store/store.js';
 import { StateMachine } from './machine.js';
 import { restoreRuntime, type Restored } from './restore.js';
@@ -67,6 +68,8 @@ export class StateManager implements Extension, ServesNodeStates {
   private lastTickAt = -Infinity;
   private stallMs = STALL_MIN_MS;
   private stopped = false;
+  /** Nodes whose agent's heartbeat interval was found longer than heartbeat.interval (warned once). */
+  private readonly intervalWarned = new Set<string>();
 
   constructor(
     private readonly identification: Identification,
@@ -101,7 +104,9 @@ export class StateManager implements Extension, ServesNodeStates {
 
     const events = (this.events = ctx.events.owner(this.name));
     events.on('node:bound', ({ node, agentId, hello }) => {
-      if (hello && this.takesAgentOf(node)) this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase, connection: hello.connection });
+      if (!hello || !this.takesAgentOf(node)) return;
+      this.apply({ type: 'hello', node, agentId, bootId: hello.bootId, phase: hello.phase, connection: hello.connection });
+      this.warnOfInterval(node, agentId, hello.interval);
     });
     events.on('agent:state', ({ agentId, msg }) => this.fromAgent(agentId, (node) => ({ type: 'agent-state', node, agentId, bootId: msg.bootId, phase: msg.phase })));
     events.on('agent:heartbeat', ({ agentId, msg }) => this.heartbeat(agentId, msg));
@@ -161,6 +166,14 @@ export class StateManager implements Extension, ServesNodeStates {
       this.ensure(node);
       this.apply(request.admin === 'offline' ? { type: 'admin-offline', node, reason: request.reason, who: request.by } : { type: 'admin-online', node, who: request.by });
     }
+  }
+
+  /** Once per node and controller run: a mismatch is a setting, the same on every reconnect. */
+  private warnOfInterval(node: string, agentId: string, intervalMs: number | undefined): void {
+    const mismatch = this.intervalWarned.has(node) ? null : intervalMismatch(intervalMs, this.machine.policyFor(node).heartbeat);
+    if (!mismatch) return;
+    this.intervalWarned.add(node);
+    this.ctx.log.warn({ node, agentId }, `node ${node}: ${mismatch}`);
   }
 
   /** A definition was created or changed: the machine tracks the node and rechecks its groups. */

@@ -11,6 +11,7 @@ import { readFingerprint } from '../../agent/fingerprint/index.js';
 import { freePort } from '../helpers/ports.js';
 import { start, type Proc } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 import { AgentState, AgentStatus, Heartbeat, Hello, parseMessage } from '../../shared/protocol.js';
 import { ensureBuilt, repoRoot } from '../helpers/bundle.js';
 
@@ -124,7 +125,7 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
     agent = runAgent();
     const hello = valid(Hello, (await recorder.next('hello', 0)).payload);
     await agent.waitFor(`connected to mqtt://127.0.0.1:${port}, hello sent as ${AGENT_ID}`);
-    expect(hello).toMatchObject({ v: 1, agentId: AGENT_ID, phase: 'kernel', uptime: expect.any(Number) });
+    expect(hello).toMatchObject({ v: 1, agentId: AGENT_ID, phase: 'kernel', interval: 1000, uptime: expect.any(Number) });
     expect(hello.fingerprint).toEqual(readFingerprint(root.dir));
     bootId = hello.bootId;
     expect(bootId).toMatch(/^[0-9a-f]{32}$/);
@@ -198,6 +199,19 @@ describe('agent process (dist/agent.js, fixture two-nics-ib, real Mosquitto)', (
     // At --interval 1 the keepalive is its floor, 5 s: Mosquitto gives up after 7.5 s.
     const will = await recorder.next('status', from, () => true, 20_000);
     expect(valid(AgentStatus, will.payload)).toEqual({ v: 1, bootId, connection: 1, online: false });
+    frozen.child.kill('SIGKILL');
+  });
+
+  it('with --liveness under --interval the keepalive follows the liveness: rare heartbeats, a frozen agent still dropped within 2 liveness intervals', async () => {
+    const from = recorder.messages.length;
+    // The last --interval wins: heartbeats every minute, keepalive from 5 s (6 s; from 60 s it would be 80).
+    const frozen = runAgent('--interval', '60', '--liveness', '5');
+    await recorder.next('hello', from);
+    await until('the broker logs keepalive 6 s', () => /as \S+ \(p2, c1, k6\)/.test(broker.output()), 5000);
+    frozen.child.kill('SIGSTOP');
+    const will = await recorder.next('status', from, () => true, 20_000);
+    expect(valid(AgentStatus, will.payload)).toMatchObject({ online: false });
+    expect(recorder.messages.slice(from).filter((m) => m.topic.endsWith('/heartbeat'))).toEqual([]);
     frozen.child.kill('SIGKILL');
   });
 

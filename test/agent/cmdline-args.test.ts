@@ -70,7 +70,7 @@ describe('controller URL list', () => {
 
 describe('agent arguments', () => {
   it('has defaults for the long-running agent', () => {
-    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, tokenFile: null, caFile: null, lldpWaitMs: null, lldpBackground: false });
+    expect(parseAgentArgs([])).toEqual({ command: 'run', controller: null, root: '/', phase: null, intervalMs: 5000, livenessMs: 5000, tokenFile: null, caFile: null, lldpWaitMs: null, lldpBackground: false });
   });
 
   it('reads options and the phase subcommand', () => {
@@ -79,6 +79,9 @@ describe('agent arguments', () => {
     expect(parseAgentArgs(['--id-only'])).toMatchObject({ command: 'id-only' });
     expect(parseAgentArgs(['pick-disk', 'size%3E=100G', '--root', '/fx'])).toMatchObject({ command: 'pick-disk', diskRule: 'size%3E=100G', root: '/fx' });
     expect(parseAgentArgs(['--lldp-wait', '20', '--lldp-background'])).toMatchObject({ lldpWaitMs: 20_000, lldpBackground: true });
+    // Liveness apart from heartbeats: heartbeats every minute, a frozen agent noticed within ~5 s.
+    expect(parseAgentArgs(['--interval', '60', '--liveness', '5'])).toMatchObject({ intervalMs: 60_000, livenessMs: 5000 });
+    expect(parseAgentArgs(['--interval', '2'])).toMatchObject({ intervalMs: 2000, livenessMs: 2000 });
   });
 
   it.each([
@@ -86,6 +89,8 @@ describe('agent arguments', () => {
     [['phase'], /"phase" takes one phase/],
     [['pick-disk'], /"pick-disk" takes one rule/],
     [['--interval', '0'], /--interval "0" must be a number of seconds/],
+    [['--interval', '5', '--liveness', '10'], /--liveness "10" must be a number of seconds between 0.1 and --interval \(5\)/],
+    [['--liveness', 'soon'], /--liveness "soon" must be a number of seconds/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['start'], /unknown command "start"/],
   ])('refuses %j', (argv, message) => {

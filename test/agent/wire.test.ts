@@ -48,6 +48,12 @@ describe('agent messages', () => {
     expect([own.hello('run').connection, own.status(false).connection]).toEqual([2, 2]);
   });
 
+  it('tells its heartbeat interval in the hello when it has one', () => {
+    expect(messages.hello('run').interval).toBeUndefined();
+    const told = new AgentMessages({ ...messages.facts, intervalMs: 60_000 }, clock).hello('run');
+    expect(parseMessage(Hello, told)).toMatchObject({ ok: true, value: { interval: 60_000 } });
+  });
+
   it('numbers heartbeats in order and counts uptime on from the boot reading', () => {
     const first = messages.heartbeat('init');
     monotonic += 2500;

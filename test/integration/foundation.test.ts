@@ -62,7 +62,8 @@ describe.each([
       return messages(sub).some((m) => m.topic === 'muster/nodes/n001/state') || undefined;
     });
 
-    agents.push(startAgent('real-virtio-vm', brokerUrl), startAgent('two-nics-ib', brokerUrl), startAgent('odd', brokerUrl));
+    // The agent that freezes below heartbeats every 10 s, its liveness (keepalive) from 1 s.
+    agents.push(startAgent('real-virtio-vm', brokerUrl), startAgent('two-nics-ib', brokerUrl, ['--interval', '10', '--liveness', '1']), startAgent('odd', brokerUrl));
     await Promise.all(agents.map((a) => a.waitFor('hello sent')));
 
     // n001 was predefined by MAC: bound by the rule, alive.
@@ -82,6 +83,8 @@ describe.each([
     const assignTwice = await controller.cli(['assign', ODD, 'n002'], { allowFail: true });
     expect(assignTwice.code).not.toBe(0);
     expect(assignTwice.stderr).toMatch(/node n002 is already bound to uuid-/);
+    // Its hello told its 10 s interval, longer than the controller's heartbeat.interval (5 s).
+    await until('the interval warning', () => /node n002: the agent heartbeats every 10 s but heartbeat.interval is 5 s/.test(controller.proc.output()));
 
     // The watcher saw the retained state of n002 and the events, each valid per the schema.
     const n002 = await until('n002 state alive on the wire', () =>
@@ -119,7 +122,8 @@ describe.each([
     expect(history[1]!.cause).toMatch(/will/);
 
     // A frozen agent (SIGSTOP, socket open) sends nothing: the broker gives up on it at 1.5 × its
-    // keepalive and sends its will, before the controller's silence rule (20 s) would judge it.
+    // keepalive (5 s, from its 1 s liveness, not its 10 s heartbeats) and sends its will, before
+    // the controller's silence rule (20 s) would judge it.
     agents[1]!.child.kill('SIGSTOP');
     const dead = await until(
       'n002 dead',

@@ -4,7 +4,7 @@ import { DEFAULT_POLICY, parsePolicyConfig, resolvePolicy } from '../../controll
 import { bootLoop, overduePhase, phaseDeadlineAt } from '../../controller/state/deadlines.js';
 import { formatDuration, parseDuration } from '../../shared/duration.js';
 import { DAY_MS, nextStep } from '../../controller/state/ladder.js';
-import { isHeartbeating, livenessAfterSilence, nextSilenceChange } from '../../controller/state/liveness.js';
+import { intervalMismatch, isHeartbeating, livenessAfterSilence, nextSilenceChange } from '../../controller/state/liveness.js';
 import type { ActionRecord } from '../../controller/state/types.js';
 
 const MIN = 60_000;
@@ -70,6 +70,10 @@ describe('liveness', () => {
     expect(isHeartbeating('alive', 0, 10_000, hb)).toBe(false);
     expect(isHeartbeating('suspect', 0, 1_000, hb)).toBe(false);
     expect(isHeartbeating('alive', null, 0, hb)).toBe(false);
+  });
+  it("an agent heartbeating less often than heartbeat.interval is a mismatch; its own interval unknown or shorter is not", () => {
+    expect(intervalMismatch(60_000, hb)).toBe("the agent heartbeats every 1 min but heartbeat.interval is 5 s: silence would make it suspect between heartbeats; set heartbeat.interval to the agents' --interval");
+    expect([intervalMismatch(undefined, hb), intervalMismatch(5_000, hb), intervalMismatch(1_000, hb)]).toEqual([null, null, null]);
   });
 });
 
