@@ -47,7 +47,20 @@ test('grid, node page, a range action, discovered agents and 10,000 nodes', { ti
   await page.goto(`${ctl.adminUrl}/dashboard/`);
   await ctl.client.request('define', { range: 'rack2-n[01-08]', settings: ['groups=rack2'] });
   await page.waitForFunction(() => window.musterDashboard.shown() === 32);
-  await page.waitForFunction(() => Array.from({ length: 24 }, (_, i) => `demo${String(i + 1).padStart(2, '0')}`).every((n) => window.musterDashboard.classOf(n) === 'run'), null, { timeout: 90_000 });
+  // Each demo node seen in run at least once: on a loaded machine a simulated node can miss
+  // heartbeats and turn suspect for a moment, so all 24 in run at one instant may never be seen.
+  await page.waitForFunction(
+    () => {
+      const seen = ((window as unknown as { seenInRun?: Set<string> }).seenInRun ??= new Set());
+      for (let i = 1; i <= 24; i++) {
+        const n = `demo${String(i).padStart(2, '0')}`;
+        if (window.musterDashboard.classOf(n) === 'run') seen.add(n);
+      }
+      return seen.size === 24;
+    },
+    null,
+    { timeout: 90_000, polling: 250 },
+  );
   await ctl.client.request('offline', { range: 'demo05', reason: 'fan noise, ticket 12' });
   await ctl.client.request('hwlog-open', { node: 'demo07', text: 'DIMM B2: 112 correctable ECC errors in 24 h' });
   await ctl.client.request('power', { action: 'off', range: 'demo[20-21]' });

@@ -26,10 +26,11 @@ export const BREAKER_WINDOW_S = 10;
 export const nodeName = (i: number) => `n${String(i).padStart(3, '0')}`;
 
 /**
- * Controller config: 1 s heartbeats, 5 s grace, no power polling (every script call is an action),
- * command: scripts from `dir`; `extra` lines appended (a store, brokers, federation), in `name`.
+ * Controller config: 1 s heartbeats, `graceS` grace (GRACE_S), no power polling (every script call
+ * is an action), command: scripts from `dir`; `extra` lines appended (a store, brokers,
+ * federation), in `name`.
  */
-export function writeFaultConfig(dir: string, extra: readonly string[] = [], name = 'muster.yaml'): string {
+export function writeFaultConfig(dir: string, extra: readonly string[] = [], name = 'muster.yaml', graceS = GRACE_S): string {
   const file = join(dir, name);
   writeFileSync(
     file,
@@ -38,7 +39,7 @@ export function writeFaultConfig(dir: string, extra: readonly string[] = [], nam
       'power:',
       '  pollIntervalS: 0',
       'policies:',
-      `  grace: ${GRACE_S}s`,
+      `  grace: ${graceS}s`,
       '  ladder:',
       '    backoff: 1s',
       '  breaker:',

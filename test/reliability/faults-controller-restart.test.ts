@@ -11,9 +11,15 @@ import type { Swarm } from '../../bench/soak-swarm-client.js';
 import { startControllerProc, type ControllerProc } from '../helpers/controller.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
-import { allAliveInRun, awaitReconnected, deadSince, defineNodes, GRACE_S, launchSwarm, powerScript, watchWindow, writeFaultConfig } from './faults-cluster.js';
+import { allAliveInRun, awaitReconnected, deadSince, defineNodes, launchSwarm, powerScript, watchWindow, writeFaultConfig } from './faults-cluster.js';
 
 const NODES = 500;
+/**
+ * The grace after a restart: 500 agents reconnecting at once (0.5-2.5 s apart) and heartbeating
+ * again took longer than the shared 5 s when another test loaded the machine (a Chromium page of
+ * 10,000 nodes): 90 nodes went dead by silence. The test is of what the grace guards, not its length.
+ */
+const RESTART_GRACE_S = 15;
 const tmp = tempDir('muster-faults-restart-');
 const dataDir = join(tmp.dir, 'data');
 let controller: ControllerProc | null = null;
@@ -23,7 +29,7 @@ let start: () => Promise<ControllerProc>;
 
 beforeAll(async () => {
   power = powerScript(tmp.dir);
-  const config = writeFaultConfig(tmp.dir);
+  const config = writeFaultConfig(tmp.dir, [], 'muster.yaml', RESTART_GRACE_S);
   const port = await freePort();
   start = () => startControllerProc(['--mqtt-port', String(port), '--config', config], { dataDir, env: { MUSTER_LOG_LEVEL: 'warn' } });
   controller = await start();
@@ -47,7 +53,7 @@ describe(`controller restart with ${NODES} nodes alive`, () => {
       const up = Date.now();
       await awaitReconnected(swarm!, controller, NODES, connectsBefore);
       const back = Date.now();
-      const graceEnd = down + GRACE_S * 1000; // the grace began between `down` and `up`: the strict bound
+      const graceEnd = down + RESTART_GRACE_S * 1000; // the grace began between `down` and `up`: the strict bound
       await watchWindow(Math.max(back, graceEnd));
 
       expect(power.calls(), 'power actions').toEqual([]);
