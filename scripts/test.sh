@@ -31,12 +31,20 @@ else
   run lab test/e2e --maxWorkers=1
 fi
 
-# One plain closing line over every run, for people and CI.
+# A closing summary over every run, for people and CI: each failure, then one count line.
 node -e '
   const fs = require("fs"); let p = 0, f = 0, s = 0;
   for (const file of fs.readdirSync(process.argv[1])) {
     const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + file, "utf8"));
     p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + r.numTodoTests;
+    // CI keeps only the tail of the output: name each failure here, where it is kept.
+    const first = (m) => String(m ?? "").split("\n")[0].slice(0, 300);
+    for (const t of r.testResults) {
+      const path = t.name.replace(process.cwd() + "/", "");
+      const failed = t.assertionResults.filter((a) => a.status === "failed");
+      for (const a of failed) console.log(`FAILED ${path} > ${a.fullName}: ${first(a.failureMessages?.[0])}`);
+      if (t.status === "failed" && failed.length === 0) console.log(`FAILED ${path}: ${first(t.message)}`);
+    }
   }
   console.log(`${p} passed, ${f} failed` + (s ? `, ${s} skipped` : ""));
 ' "$results"
