@@ -15,3 +15,4 @@ export { simulateFailover } from './federation-sim.js';
 export { measureAgentSubscriptions } from './agent-subscriptions.js';
 export { startPostgres } from '../../test/helpers/postgres-server.js';
 export { ownerOf } from '../../controller/federation/rendezvous.js';
+export { partitionOf } from '../../controller/federation/partitions.js';

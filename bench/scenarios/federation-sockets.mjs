@@ -113,7 +113,12 @@ export async function federationSockets({ controllers, brokers, agents, workers,
     log(`federation sockets storm: ${JSON.stringify(result.storm)}`);
     if (!allBound) throw new Error(`federation sockets: ${bound.size}/${agents} identified: no steady state to measure`);
     // Not all alive in the store: the controllers are behind on their writes. Measured anyway, and said so.
-    if (!allAlive) log(`federation sockets: only ${alive} of ${agents} alive in the store after 180 s; measuring the controllers as they are`);
+    if (!allAlive) {
+      log(`federation sockets: only ${alive} of ${agents} alive in the store after 180 s; measuring the controllers as they are`);
+      result.notAlive = await notAliveByOwner(store);
+      log(`federation sockets: the nodes not alive, by owner: ${JSON.stringify(result.notAlive)}`);
+      for (const c of started.controllers) log(`federation sockets: ${c.id}'s last warnings and errors:\n${lastComplaints(c.output())}`);
+    }
 
     // ---- steady window, once every controller's storm garbage is gone
     const settled = await Promise.all(started.controllers.map((c) => settle(c.pid, { minMs: warmMs, maxMs: settleMaxMs, windowMs: settleWindowMs })));
@@ -184,6 +189,41 @@ async function queryOnce(url, sql) {
 
 /** Nodes whose runtime row says alive: each written by the node's owner (docs/federation.md, *Runtime, by owner*). */
 const aliveInStore = async (url) => (await queryOnce(url, "SELECT count(*)::int AS n FROM nodes WHERE record->'runtime'->>'liveness' = 'alive'")).n;
+
+/**
+ * The nodes not alive in the store, counted by their partition's owner and by what the rows say of
+ * their binding: the node row's agent, and whether that agent's row names the node back. Tells a
+ * controller that never heard its agents from bindings that never reached the node rows.
+ */
+async function notAliveByOwner(url) {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const { partitionOf } = await loadProtocol();
+    const owners = new Map((await db.query('SELECT partition, owner FROM partitions')).rows.map((r) => [Number(r.partition), r.owner]));
+    const agentNode = new Map((await db.query("SELECT key, record->>'node' AS node FROM agents")).rows.map((r) => [r.key, r.node]));
+    const rows = (await db.query("SELECT key, record->>'agentId' AS agent, record->'runtime'->>'liveness' AS liveness FROM nodes WHERE coalesce(record->'runtime'->>'liveness', '') <> 'alive'")).rows;
+    const out = {};
+    for (const r of rows) {
+      const binding = r.agent === null ? 'node row unbound' : agentNode.get(r.agent) === r.key ? 'bound both ways' : `agent row names ${agentNode.get(r.agent) ?? 'no node'}`;
+      const key = `${owners.get(partitionOf(r.key)) ?? 'no owner'}: ${r.liveness ?? 'no runtime'}, ${binding}`;
+      out[key] = (out[key] ?? 0) + 1;
+    }
+    out.agentsBoundInAgentRows = [...agentNode.values()].filter((n) => n !== null).length;
+    return out;
+  } finally {
+    await db.end();
+  }
+}
+
+/** A controller's last 20 warning and error lines (pino's JSON: level 40 and up). */
+const lastComplaints = (output) =>
+  output
+    .split('\n')
+    .filter((l) => /"level":(4|5|6)\d/.test(l))
+    .slice(-20)
+    .map((l) => l.slice(0, 400))
+    .join('\n');
 
 /** CPU time of a process and its children (PostgreSQL's postmaster and backends), with their count. */
 function treeCpuMs(root) {

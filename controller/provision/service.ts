@@ -139,7 +139,9 @@ export class BuildService implements Extension {
       programs.resolve(section[what]).catch((err: Error) => {
         throw new Error(`config build.fai.${what}: ${err.message}`);
       });
-    const [chboot, monitor] = await Promise.all([resolve('chboot'), resolve('monitor')]);
+    // One after the other: with both outside commands.allowedDirs, the error names chboot every time.
+    const chboot = await resolve('chboot');
+    const monitor = await resolve('monitor');
     return openFaiBuildSystem({
       ...section,
       chboot,
