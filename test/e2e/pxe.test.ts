@@ -10,9 +10,9 @@
  * entry (an ESP whose grub prints a marker).
  * Secure Boot: OVMF with Secure Boot enforced and Microsoft's keys boots shim → grub → the Debian
  * signed kernel of the node's image, whose /init prints the command line grub's script gave it.
- * Booted to `run` elsewhere, not here: UEFI in proxy mode by the lab (test/e2e/lab.test.ts); UEFI
- * in dhcp mode through snponly.efi, and a BIOS node sent to its disk by the script, by the build
- * scenario (test/e2e/build-scenario.test.ts).
+ * Booted to `run` elsewhere, not here: UEFI through snponly.efi in proxy mode by the lab
+ * (test/e2e/lab.test.ts), and a BIOS node sent to its disk by the script by the build scenario
+ * (test/e2e/build-scenario.test.ts).
  * Every address lives inside the namespaces; the controller's HTTP port (127.0.0.1) is reached
  * from the namespace through a socat pair over a unix socket.
  */
