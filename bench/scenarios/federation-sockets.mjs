@@ -205,7 +205,7 @@ async function notAliveByOwner(url) {
     const rows = (await db.query("SELECT key, record->>'agentId' AS agent, record->'runtime'->>'liveness' AS liveness FROM nodes WHERE coalesce(record->'runtime'->>'liveness', '') <> 'alive'")).rows;
     const out = {};
     for (const r of rows) {
-      const binding = r.agent === null ? 'node row unbound' : agentNode.get(r.agent) === r.key ? 'bound both ways' : `agent row names ${agentNode.get(r.agent) ?? 'no node'}`;
+      const binding = r.agent === null ? 'node row unbound' : !agentNode.has(r.agent) ? 'no agent row' : agentNode.get(r.agent) === r.key ? 'bound both ways' : `agent row names ${agentNode.get(r.agent) ?? 'no node'}`;
       const key = `${owners.get(partitionOf(r.key)) ?? 'no owner'}: ${r.liveness ?? 'no runtime'}, ${binding}`;
       out[key] = (out[key] ?? 0) + 1;
     }

@@ -95,12 +95,17 @@ export class Identification implements Extension {
   }
 
   private onHello(agentId: string, hello: Hello, at: number): void {
-    const { ctx } = this;
     if (!this.handles(agentId)) {
       this.live.add(agentId);
       this.lastHello.set(agentId, hello);
       return;
     }
+    this.handleHello(agentId, hello, at);
+  }
+
+  /** Records the agent's hello in its store record (made at its first) and identifies it. */
+  private handleHello(agentId: string, hello: Hello, at: number): void {
+    const { ctx } = this;
     const isNewBoot = ctx.store.data.agents[agentId]?.bootId !== hello.bootId;
     ctx.store.change(
       (d) => {
@@ -149,7 +154,11 @@ export class Identification implements Extension {
     const at = this.ctx.now();
     for (const agentId of this.live) {
       const hello = this.lastHello.get(agentId);
-      if (hello && this.nodeOf(agentId) === null && this.handles(agentId)) this.identifyAgent(agentId, hello, at, false);
+      if (!hello || this.nodeOf(agentId) !== null || !this.handles(agentId)) continue;
+      // A hello heard while another controller was to handle it (federation; this one was fenced,
+      // or its discovery partition was elsewhere) has no record here yet: handled whole now.
+      if (Object.hasOwn(this.ctx.store.data.agents, agentId)) this.identifyAgent(agentId, hello, at, false);
+      else this.handleHello(agentId, hello, at);
     }
   }
 

@@ -41,11 +41,16 @@ interface Unread {
   keys: ChangedKeys;
 }
 
-/** One table's part of a write: rows to insert or replace (key, JSON text) and keys to delete. */
+/**
+ * One table's part of a write: rows to insert or replace (key, JSON text), keys to delete, and
+ * (nodes, federation) rows of which only the owner's `runtime` changed: key, the record's whole
+ * text (what this process then holds), the text of its runtime.
+ */
 interface TableChange {
   layout: TableLayout;
   upserts: Array<[string, string]>;
   deletes: string[];
+  runtimes: Array<[string, string, string]>;
 }
 
 /**
@@ -329,7 +334,7 @@ export class PgStoreBackend implements StoreBackend {
     const ms = performance.now() - started;
     if (changes.length === 0) return ms;
     try {
-      const named = new Map(changes.map(({ layout, upserts, deletes }) => [layout.table, [...upserts.map(([k]) => k), ...deletes]]));
+      const named = new Map(changes.map(({ layout, upserts, deletes, runtimes }) => [layout.table, [...upserts.map(([k]) => k), ...runtimes.map(([k]) => k), ...deletes]]));
       await this.db.transaction(async (c) => {
         for (const change of changes) await writeTable(c, change);
         // Delivered at the commit, to every controller listening.
@@ -340,9 +345,9 @@ export class PgStoreBackend implements StoreBackend {
       this.dirty.all = true;
       throw err;
     }
-    for (const { layout, upserts, deletes } of changes) {
+    for (const { layout, upserts, deletes, runtimes } of changes) {
       const rows = this.written.get(layout.table)!;
-      for (const [k, text] of upserts) rows.set(k, text);
+      for (const [k, text] of [...upserts, ...runtimes]) rows.set(k, text);
       for (const k of deletes) rows.delete(k);
     }
     return ms;
@@ -357,35 +362,57 @@ export class PgStoreBackend implements StoreBackend {
     for (const layout of TABLES) {
       const name = sliced.get(layout);
       const written = this.written.get(layout.table)!;
-      const change: TableChange = { layout, upserts: [], deletes: [] };
+      const change: TableChange = { layout, upserts: [], deletes: [], runtimes: [] };
+      // Federation: a node whose definition is as last written gets its runtime written alone, by
+      // whichever controller, owner or not (one fenced mid-write still has the change in hand).
+      const runtimeOnly = layout.table === 'nodes' && this.opts.ownsRuntime !== undefined;
+      // Adds `key` to the change when its record (undefined: gone) differs from what was written.
+      const compare = (key: string, record: unknown) => {
+        const text = record === undefined ? undefined : JSON.stringify(record);
+        const before = written.get(key);
+        if (text === before) return;
+        if (text === undefined) change.deletes.push(key);
+        else if (before !== undefined && runtimeOnly && (record as NodeDefinition).runtime !== undefined && sameApartFromRuntime(record as NodeDefinition, before)) {
+          change.runtimes.push([key, text, JSON.stringify((record as NodeDefinition).runtime)]);
+        }
+        else change.upserts.push([key, text]);
+      };
       if (name !== undefined && !all) {
         const map = this.data[name] as Record<string, unknown>;
-        for (const k of keys.get(name)!) compare(change, written, k, Object.hasOwn(map, k) ? map[k] : undefined);
+        for (const k of keys.get(name)!) compare(k, Object.hasOwn(map, k) ? map[k] : undefined);
       } else {
         const rows = rowsOf(layout, this.data);
-        for (const [k, v] of rows) compare(change, written, k, v);
+        for (const [k, v] of rows) compare(k, v);
         for (const k of written.keys()) if (!rows.has(k)) change.deletes.push(k);
       }
-      if (change.upserts.length > 0 || change.deletes.length > 0) out.push(change);
+      if (change.upserts.length > 0 || change.deletes.length > 0 || change.runtimes.length > 0) out.push(change);
     }
     return out;
   }
 }
 
-/** Adds `key` to the change when its record (undefined: gone) differs from what was written. */
-function compare(change: TableChange, written: ReadonlyMap<string, string>, key: string, record: unknown): void {
-  const text = record === undefined ? undefined : JSON.stringify(record);
-  if (text === written.get(key)) return;
-  if (text === undefined) change.deletes.push(key);
-  else change.upserts.push([key, text]);
+/**
+ * Whether a node's record differs from the text last written only in its `runtime`. Such a change
+ * (federation) is written as the runtime alone: a whole row would put back this process's copy of
+ * the definition over a binding or `set` another controller committed meanwhile.
+ * A record whose fields merely moved order counts as different (a whole write, as before).
+ */
+function sameApartFromRuntime(record: NodeDefinition, writtenText: string): boolean {
+  const { runtime: _now, ...definition } = record;
+  const { runtime: _then, ...before } = JSON.parse(writtenText) as NodeDefinition;
+  return JSON.stringify(definition) === JSON.stringify(before);
 }
 
-async function writeTable(c: pg.PoolClient, { layout, upserts, deletes }: TableChange): Promise<void> {
+async function writeTable(c: pg.PoolClient, { layout, upserts, deletes, runtimes }: TableChange): Promise<void> {
   const t = layout.table;
   try {
     if (deletes.length > 0) await c.query(`DELETE FROM ${t} WHERE key = ANY($1::text[])`, [deletes]);
     if (upserts.length > 0) {
       await c.query(`INSERT INTO ${t} (key, record) SELECT * FROM unnest($1::text[], $2::json[]) ON CONFLICT (key) DO UPDATE SET record = EXCLUDED.record`, [upserts.map((u) => u[0]), upserts.map((u) => u[1])]);
+    }
+    if (runtimes.length > 0) {
+      // The runtime field alone, inside the row as it is now (another controller's definition change kept).
+      await c.query(`UPDATE ${t} AS r SET record = jsonb_set(r.record::jsonb, '{runtime}', u.runtime)::json FROM unnest($1::text[], $2::jsonb[]) AS u(key, runtime) WHERE r.key = u.key`, [runtimes.map((u) => u[0]), runtimes.map((u) => u[2])]);
     }
   } catch (err) {
     throw new Error(`table ${t}: ${(err as Error).message}`);
