@@ -6,9 +6,12 @@
  *    holds 2 agent filters per such agent plus 3 for every agent's rare messages (the gauge);
  *  - an agent no node knows is named once, by the owner of its discovery partition;
  *  - one controller stopping cleanly: the other claims its partitions, subscribes their agents
- *    and hears them; no node turns suspect and no power action runs.
+ *    and hears them; no node turns suspect and no power action runs;
+ *  - hellos heard while both were fenced (the lease table locked) are handled once the leases are
+ *    back: every agent gets its record and its binding, in both rows.
  */
 import mqtt from 'mqtt';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { simFingerprint } from '../../controller/demo/sim-cluster.js';
 import type { Transition } from '../../shared/protocol.js';
@@ -38,46 +41,51 @@ function heartbeatsHeard(c: InProc) {
   return heard;
 }
 
+const aliveOn = (c: InProc, names: string[]) => names.every((n) => c.running.ctx.nodeStates.get(n)?.liveness === 'alive');
 const agentFilters = async (c: InProc) => (await c.running.ctx.metrics.agentSubscriptions.get()).values[0]!.value;
+
+/** Two controllers on a new database and broker, c1 having defined NODES nodes first, each owning its share. */
+async function startSite() {
+  const url = await createDatabase();
+  const broker = await startMosquitto();
+  cleanup.push(() => broker.proc.stop());
+  const t = tempDir('muster-fed-plane-');
+  cleanup.push(t.remove);
+  const power = powerScript(t.dir);
+  const start = async (id: string) => {
+    const c = await startInProc({
+      store: url,
+      brokers: [broker.url],
+      federation: { id, partitions: PARTITIONS },
+      heartbeatIntervalS: HEARTBEAT_S,
+      naming: { enabled: true, pattern: 'x[01-09]' },
+      commands: { allowedDirs: [t.dir] },
+      power: { concurrency: 20, staggerMs: 0, pollIntervalS: 0, groups: {} },
+    });
+    cleanup.push(() => c.stop());
+    return c;
+  };
+  const c1 = await start('c1');
+  for (let i = 1; i <= NODES; i++) await c1.client.request('define', { range: node(i), settings: [`power=${power.target}`, `mac=${simFingerprint(i).bootMac}`] });
+  await c1.running.ctx.store.flush();
+  const c2 = await start('c2');
+  const controllers = { c1, c2 };
+  const nodesOf = (id: 'c1' | 'c2') => Array.from({ length: NODES }, (_, k) => k + 1).filter((i) => ownerAmong(node(i), ['c1', 'c2']) === id);
+  const owning = () => Object.entries(controllers).every(([id, c]) => nodesOf(id as 'c1' | 'c2').every((i) => c.running.ctx.ownership!.owns(node(i))));
+  await until('each owning its share', owning, 4 * LEASE_TIMES.renewMs + 2000);
+  return { url, broker, power, c1, c2, controllers, nodesOf };
+}
 
 describe('agent subscriptions by partition', () => {
   it('each controller hears only its own nodes\' agents, a new agent is named once, and a stopping controller\'s agents are heard by the other with no node turning suspect and no power call', async () => {
-    const url = await createDatabase();
-    const broker = await startMosquitto();
-    cleanup.push(() => broker.proc.stop());
-    const t = tempDir('muster-fed-plane-');
-    cleanup.push(t.remove);
-    const power = powerScript(t.dir);
-    const start = async (id: string) => {
-      const c = await startInProc({
-        store: url,
-        brokers: [broker.url],
-        federation: { id, partitions: PARTITIONS },
-        heartbeatIntervalS: HEARTBEAT_S,
-        naming: { enabled: true, pattern: 'x[01-09]' },
-        commands: { allowedDirs: [t.dir] },
-        power: { concurrency: 20, staggerMs: 0, pollIntervalS: 0, groups: {} },
-      });
-      cleanup.push(() => c.stop());
-      return c;
-    };
-
-    const c1 = await start('c1');
-    for (let i = 1; i <= NODES; i++) await c1.client.request('define', { range: node(i), settings: [`power=${power.target}`, `mac=${simFingerprint(i).bootMac}`] });
-    await c1.running.ctx.store.flush();
-    const c2 = await start('c2');
-    const controllers = { c1, c2 };
-    const nodesOf = (id: 'c1' | 'c2') => Array.from({ length: NODES }, (_, k) => k + 1).filter((i) => ownerAmong(node(i), ['c1', 'c2']) === id);
+    const { broker, power, c1, c2, controllers, nodesOf } = await startSite();
     // The names fall to both (a fixed hash): each has agents to hear and to hand over.
     expect(nodesOf('c1').length).toBeGreaterThan(0);
     expect(nodesOf('c2').length).toBeGreaterThan(0);
-    const owning = () => Object.entries(controllers).every(([id, c]) => nodesOf(id as 'c1' | 'c2').every((i) => c.running.ctx.ownership!.owns(node(i))));
-    await until('each owning its share', owning, 4 * LEASE_TIMES.renewMs + 2000);
 
     const heard = { c1: heartbeatsHeard(c1), c2: heartbeatsHeard(c2) };
     const agents = Array.from({ length: NODES }, (_, k) => simAgent(broker.url, simFingerprint(k + 1), agentOf(k + 1), 'run', HEARTBEAT_S * 1000));
     for (const a of agents) cleanup.push(() => a.link.stop());
-    const aliveOn = (c: InProc, names: string[]) => names.every((n) => c.running.ctx.nodeStates.get(n)?.liveness === 'alive');
     await until('every node bound and alive on its owner', () => (['c1', 'c2'] as const).every((id) => aliveOn(controllers[id], nodesOf(id).map(node))), 45_000);
 
     // A fresh sample: every agent heard by its owner, and by its owner only.
@@ -123,5 +131,32 @@ describe('agent subscriptions by partition', () => {
     expect(aliveOn(c1, [...Array.from({ length: NODES }, (_, k) => node(k + 1)), 'x01'])).toBe(true);
     expect(power.calls()).toEqual([]);
     expect(Date.now() - stoppedAt).toBeLessThan(30_000);
+  }, 90_000);
+
+  it('hellos heard while every controller was fenced are handled once the leases are back: each agent recorded and bound both ways', async () => {
+    const { url, broker, c1, c2, controllers, nodesOf } = await startSite();
+    // The lease table locked: no renewal goes through, and both fence themselves (as a loaded site's can in a storm).
+    const lock = new pg.Client({ connectionString: url });
+    await lock.connect();
+    cleanup.push(() => lock.end());
+    await lock.query('BEGIN');
+    await lock.query('LOCK TABLE controller_leases IN ACCESS EXCLUSIVE MODE');
+    await until('both fenced', () => c1.running.ctx.ownership!.ownedPartitions().length === 0 && c2.running.ctx.ownership!.ownedPartitions().length === 0, LEASE_TIMES.ttlMs + 2 * LEASE_TIMES.renewMs);
+    const hellos = { c1: new Set<string>(), c2: new Set<string>() };
+    for (const id of ['c1', 'c2'] as const) controllers[id].running.ctx.events.owner('test').on('agent:hello', ({ agentId }) => void hellos[id].add(agentId));
+    const agents = Array.from({ length: NODES }, (_, k) => simAgent(broker.url, simFingerprint(k + 1), agentOf(k + 1), 'run', HEARTBEAT_S * 1000));
+    for (const a of agents) cleanup.push(() => a.link.stop());
+    const everyAgent = Array.from({ length: NODES }, (_, k) => agentOf(k + 1));
+    await until('both hearing every hello', () => everyAgent.every((a) => hellos.c1.has(a) && hellos.c2.has(a)), 10_000);
+    expect(Object.keys(c1.running.ctx.store.data.agents)).toEqual([]);
+    expect(Object.keys(c2.running.ctx.store.data.agents)).toEqual([]);
+
+    await lock.query('COMMIT');
+    await until('every node alive on its owner', () => (['c1', 'c2'] as const).every((id) => aliveOn(controllers[id], nodesOf(id).map(node))), 30_000);
+    const sql = async (q: string) => new Map((await lock.query<{ key: string; v: string | null }>(q)).rows.map((r) => [r.key, r.v]));
+    await until('the store binding each node to its agent and each agent to its node', async () => {
+      const [agentNode, nodeAgent] = [await sql("SELECT key, record->>'node' AS v FROM agents"), await sql("SELECT key, record->>'agentId' AS v FROM nodes")];
+      return everyAgent.every((a, k) => agentNode.get(a) === node(k + 1) && nodeAgent.get(node(k + 1)) === a);
+    }, 10_000);
   }, 90_000);
 });

@@ -276,18 +276,27 @@ export class PgStoreBackend implements StoreBackend {
     }
     const records = at(this.data, layout.map) as Record<string, unknown>;
     const keepRuntime = table === 'nodes' ? this.opts.ownsRuntime : undefined;
+    const sliced = SLICED.find((n) => tableOf(n) === layout);
     for (const [k, record] of good) {
       const text = JSON.stringify(record);
       if (written.get(k) === text) continue;
       const existed = Object.hasOwn(records, k);
+      // A change of this controller's not written yet (a binding made a moment ago) stays: the
+      // row read predates it. It is written whole at the next write, with the owner's runtime.
+      const pending = existed && sliced !== undefined && this.pending(sliced, k, records[k], written.get(k));
+      written.set(k, text);
+      changes.push({ table, key: k, change: existed ? 'changed' : 'created' });
+      if (pending) {
+        if (keepRuntime && !keepRuntime(k)) (records[k] as NodeDefinition).runtime = (record as NodeDefinition).runtime;
+        this.writer.changed();
+        continue;
+      }
       if (existed && keepRuntime?.(k)) {
         (record as NodeDefinition).runtime = (records[k] as NodeDefinition).runtime;
         this.dirty.keys.get('nodes')!.add(k);
         this.writer.changed();
       }
       records[k] = record;
-      written.set(k, text);
-      changes.push({ table, key: k, change: existed ? 'changed' : 'created' });
     }
     // Gone from the database: a key it held as last read or written (one not written yet is this controller's new record).
     const read = new Set(rows.map(([k]) => k));
@@ -299,6 +308,14 @@ export class PgStoreBackend implements StoreBackend {
       changes.push({ table, key: k, change: 'removed' });
     }
     return changes;
+  }
+
+  /** Whether the record `key` of `name` holds a change of this process not written yet (a node's: of its definition). */
+  private pending(name: (typeof SLICED)[number], key: string, record: unknown, lastWritten: string | undefined): boolean {
+    if (lastWritten === undefined || (!this.dirty.all && !this.dirty.keys.get(name)!.has(key))) return false;
+    // Of a node, a change of its definition: a runtime change alone gives way to the row read (the owner keeps its runtime below).
+    if (name === 'nodes') return !sameApartFromRuntime(record as NodeDefinition, lastWritten);
+    return JSON.stringify(record) !== lastWritten;
   }
 
   /** A table's rows validated as at load: the records of those that fit, and a problem naming each that does not. */
