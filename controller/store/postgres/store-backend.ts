@@ -43,8 +43,8 @@ interface Unread {
 
 /**
  * One table's part of a write: rows to insert or replace (key, JSON text), keys to delete, and
- * (nodes, federation) rows of which only the owner's `runtime` changed: key, the record's whole
- * text (what this process then holds), the text of its runtime.
+ * (nodes, federation) rows of which only the `runtime` changed: key, the record's whole text
+ * (what this process then holds), the text of its runtime.
  */
 interface TableChange {
   layout: TableLayout;
